@@ -1,0 +1,448 @@
+/**
+ * Local etcd launcher: spawns the Debian `etcd` binary (package `etcd-server`,
+ * 3.4.x) as one or three members on free loopback ports with a temp data dir,
+ * waits until the cluster reports healthy (HTTP `/health` polled, no fixed
+ * sleeps) and tears everything down on `stop()`.
+ *
+ * Used by `npm start` (embedded demo) and by test/harness. Each member's
+ * listen URLs and advertised URLs are separate, so a WAN-delay TCP proxy can
+ * sit in front of a member: pass `advertise` and return the proxy's URL for
+ * that member; every member (and the initial cluster) then reaches it through
+ * the proxy. etcd derives member IDs from the advertised peer URLs, so all
+ * members must agree on one peer URL per member (one proxy per member, not
+ * per direction).
+ *
+ * Gotcha (ENVIRONMENT.md §2): a member of a cluster that lost quorum may take
+ * 5-10 s to exit on SIGTERM, so `stop()` escalates to SIGKILL after a grace
+ * period.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** Defaults, named beside their options. */
+export const DEFAULT_ETCD_HOST = '127.0.0.1';
+export const DEFAULT_ETCD_START_TIMEOUT_MS = 15_000;
+export const DEFAULT_ETCD_STOP_GRACE_MS = 2_000;
+/** Faster than etcd's 100/1000 ms defaults so failover tests are quick; still safe on loopback. */
+export const DEFAULT_ETCD_HEARTBEAT_MS = 50;
+export const DEFAULT_ETCD_ELECTION_MS = 500;
+
+/** Base of the launcher's errors; `code` is `DEVNET_ETCD_*`. */
+export class EtcdLauncherError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The `etcd` binary is not installed (or not executable). */
+export class EtcdNotInstalledError extends EtcdLauncherError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DEVNET_ETCD_NOT_INSTALLED', message, options);
+  }
+}
+
+/** etcd exited during start-up or did not become healthy in time; the message carries its log tail. */
+export class EtcdStartError extends EtcdLauncherError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DEVNET_ETCD_START_FAILED', message, options);
+  }
+}
+
+/** Bad launcher options. */
+export class EtcdOptionsError extends EtcdLauncherError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DEVNET_ETCD_BAD_OPTIONS', message, options);
+  }
+}
+
+/** What `advertise` gets for each member once its listen ports are chosen. */
+export interface EtcdMemberListen {
+  index: number;
+  name: string;
+  host: string;
+  clientPort: number;
+  peerPort: number;
+  /** URL etcd listens on for clients, e.g. `http://127.0.0.1:23790`. */
+  listenClientUrl: string;
+  /** URL etcd listens on for peers. */
+  listenPeerUrl: string;
+}
+
+/** Advertised URLs for one member; omitted fields default to the listen URLs. */
+export interface EtcdAdvertise {
+  clientUrl?: string;
+  peerUrl?: string;
+}
+
+/** Options of {@link startEtcd}. */
+export interface StartEtcdOptions {
+  /** 1 (default) or 3 members. */
+  members?: 1 | 3;
+  /** Bind host per member (loopback only, e.g. `127.0.1.1`); default 127.0.0.1 for all. */
+  hosts?: string[];
+  /**
+   * Base directory for member data dirs (`<dataDir>/<name>`). If omitted a temp dir
+   * is created (under /dev/shm when available, so fsync is cheap) and removed on `stop()`;
+   * a caller-supplied dir is kept.
+   */
+  dataDir?: string;
+  heartbeatMs?: number;
+  electionMs?: number;
+  /** Member name prefix (default `etcd`): members are `<prefix>0`, `<prefix>1`, ... */
+  namePrefix?: string;
+  /**
+   * Called once per member after ports are chosen and before anything is spawned;
+   * return the URLs other members / clients should use (e.g. a WAN proxy's URLs).
+   */
+  advertise?: (m: EtcdMemberListen) => EtcdAdvertise | Promise<EtcdAdvertise>;
+  /** Deadline for the whole cluster to become healthy (default 15 s). */
+  startTimeoutMs?: number;
+  /** SIGTERM grace before SIGKILL in `stop()` (default 2 s). */
+  stopGraceMs?: number;
+  /** Path of the etcd binary (default: `etcd` on PATH, then /usr/bin/etcd). */
+  etcdBinary?: string;
+  /** etcd `--log-level` (default `error`); logs are kept in memory for error messages. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** One running (or stopped) etcd member. */
+export interface EtcdMember {
+  readonly name: string;
+  /** Advertised client URL (what clients should dial). */
+  readonly clientUrl: string;
+  /** Advertised peer URL. */
+  readonly peerUrl: string;
+  readonly listenClientUrl: string;
+  readonly listenPeerUrl: string;
+  readonly dataDir: string;
+  /** PID of the current process, or undefined while stopped. */
+  readonly pid: number | undefined;
+  readonly isRunning: boolean;
+  /** Stops the member: `signal` (default SIGTERM), then SIGKILL after the grace period. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+  /**
+   * Restarts the member with the same flags and data dir. Waits until the member's
+   * `/health` is true unless `waitHealthy` is false (a lone member of a cluster that
+   * lost quorum cannot become healthy until enough peers run).
+   */
+  start(opts?: { waitHealthy?: boolean; timeoutMs?: number }): Promise<void>;
+  /** The last lines etcd wrote (for diagnostics). */
+  logTail(): string;
+}
+
+/** A running local etcd cluster. */
+export interface EtcdServer {
+  /** Advertised client URLs of all members, in member order. */
+  readonly endpoints: string[];
+  readonly members: EtcdMember[];
+  /** Resolves once every running member reports `/health` true. */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Stops every member and removes the temp dir (SIGKILL when the data dir is a temp dir;
+   * SIGTERM then SIGKILL after the grace period, member by member, for a caller's dir). Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** Finds the etcd binary or throws {@link EtcdNotInstalledError}. */
+export function findEtcdBinary(explicit?: string): string {
+  const candidates = explicit
+    ? [explicit]
+    : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'etcd')), '/usr/bin/etcd'];
+  for (const c of candidates) {
+    try {
+      accessSync(c, fsConstants.X_OK);
+      return c;
+    } catch {
+      // not here (ENOENT/EACCES): try the next candidate; the error below lists them all
+    }
+  }
+  throw new EtcdNotInstalledError(
+    `etcd binary not found (looked for ${explicit ? explicit : '`etcd` on PATH and /usr/bin/etcd'}); ` +
+      'install it with: apt-get install -y etcd-server',
+  );
+}
+
+/** Reserves a free TCP port on `host` by binding port 0 and closing it. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen({ host, port: 0, exclusive: true }, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error(`no port from ${host}`))));
+    });
+  });
+}
+
+const LOOPBACK_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const LOG_TAIL_BYTES = 8_192;
+
+/** Processes still alive in this Node process; killed on `exit` so a crashed test leaves no orphans. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+async function isHealthy(clientUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    if (!res.ok) return false;
+    const body = (await res.json()) as { health?: unknown };
+    return body.health === 'true' || body.health === true;
+  } catch {
+    // connection refused / timeout while starting: not healthy yet, the caller polls again
+    return false;
+  }
+}
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class Member implements EtcdMember {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly listenClientUrl: string;
+  readonly listenPeerUrl: string;
+  readonly dataDir: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private log = '';
+
+  constructor(
+    private readonly binary: string,
+    private readonly args: string[],
+    init: { name: string; clientUrl: string; peerUrl: string; listenClientUrl: string; listenPeerUrl: string; dataDir: string },
+    private readonly graceMs: number,
+  ) {
+    this.name = init.name;
+    this.clientUrl = init.clientUrl;
+    this.peerUrl = init.peerUrl;
+    this.listenClientUrl = init.listenClientUrl;
+    this.listenPeerUrl = init.listenPeerUrl;
+    this.dataDir = init.dataDir;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  logTail(): string {
+    return this.log;
+  }
+
+  /** Spawns the process (no health wait). */
+  spawnProcess(): void {
+    if (this.isRunning) return;
+    const child = spawn(this.binary, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const append = (b: Buffer): void => {
+      this.log = (this.log + b.toString('utf8')).slice(-LOG_TAIL_BYTES);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', (err) => {
+        append(Buffer.from(`spawn error: ${err.message}\n`));
+        resolve();
+      });
+    });
+    trackChild(child);
+    this.child = child;
+  }
+
+  async waitHealthy(deadline: number): Promise<void> {
+    for (;;) {
+      if (!this.isRunning) {
+        throw new EtcdStartError(`etcd member ${this.name} exited during start-up; log tail:\n${this.log.trim()}`);
+      }
+      if (await isHealthy(this.listenClientUrl)) return;
+      if (Date.now() > deadline) {
+        throw new EtcdStartError(
+          `etcd member ${this.name} (${this.listenClientUrl}) not healthy before the deadline; log tail:\n${this.log.trim()}`,
+        );
+      }
+      await delay(25);
+    }
+  }
+
+  async start(opts: { waitHealthy?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.spawnProcess();
+    if (opts.waitHealthy === false) return;
+    await this.waitHealthy(Date.now() + (opts.timeoutMs ?? DEFAULT_ETCD_START_TIMEOUT_MS));
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.isRunning) {
+      await this.exited;
+      return;
+    }
+    child.kill(signal);
+    const grace = new Promise<'timeout'>((r) => {
+      const t = setTimeout(() => r('timeout'), this.graceMs);
+      t.unref();
+    });
+    if ((await Promise.race([this.exited.then(() => 'exited' as const), grace])) === 'timeout') {
+      child.kill('SIGKILL');
+    }
+    await this.exited;
+  }
+
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
+  }
+}
+
+/**
+ * Starts a local etcd (1 or 3 members) and resolves once it is healthy.
+ * Throws {@link EtcdNotInstalledError} when the binary is missing,
+ * {@link EtcdStartError} (with etcd's log tail) when it cannot start.
+ *
+ * @example
+ * const etcd = await startEtcd({ members: 3 });
+ * const client = new Etcd3({ hosts: etcd.endpoints });
+ * await etcd.members[0].kill();   // lose one member, quorum stays
+ * await etcd.stop();
+ */
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+  const n = opts.members ?? 1;
+  if (n !== 1 && n !== 3) throw new EtcdOptionsError(`members must be 1 or 3, got ${String(n)}`);
+  const hosts = Array.from({ length: n }, (_, i) => opts.hosts?.[i] ?? opts.hosts?.[0] ?? DEFAULT_ETCD_HOST);
+  for (const h of hosts) {
+    if (!LOOPBACK_RE.test(h)) throw new EtcdOptionsError(`etcd host ${h} is not a 127.0.0.0/8 address`);
+  }
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_ETCD_HEARTBEAT_MS;
+  const electionMs = opts.electionMs ?? DEFAULT_ETCD_ELECTION_MS;
+  if (!(electionMs >= 5 * heartbeatMs)) {
+    throw new EtcdOptionsError(`electionMs (${electionMs}) must be at least 5 x heartbeatMs (${heartbeatMs})`);
+  }
+  const binary = findEtcdBinary(opts.etcdBinary);
+  const ownsDir = opts.dataDir === undefined;
+  const shm = '/dev/shm';
+  const baseDir = opts.dataDir ?? (await mkdtemp(join(existsSync(shm) ? shm : tmpdir(), 'votecluster-etcd-')));
+  await mkdir(baseDir, { recursive: true });
+  const prefix = opts.namePrefix ?? 'etcd';
+  const timeoutMs = opts.startTimeoutMs ?? DEFAULT_ETCD_START_TIMEOUT_MS;
+
+  // Ports are reserved by bind-and-close; another process could grab one before etcd
+  // binds it, so a start that fails is retried with fresh ports (bounded).
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const members = await buildMembers();
+    try {
+      for (const m of members) m.spawnProcess();
+      const deadline = Date.now() + timeoutMs;
+      await Promise.all(members.map((m) => m.waitHealthy(deadline)));
+      return makeServer(members);
+    } catch (err) {
+      lastErr = err;
+      await Promise.all(members.map((m) => m.kill()));
+      const inUse = members.some((m) => /address already in use/i.test(m.logTail()));
+      await Promise.all(members.map((m) => rm(m.dataDir, { recursive: true, force: true })));
+      if (!inUse) break;
+    }
+  }
+  if (ownsDir) await rm(baseDir, { recursive: true, force: true });
+  throw lastErr;
+
+  async function buildMembers(): Promise<Member[]> {
+    const listen: EtcdMemberListen[] = [];
+    for (let i = 0; i < n; i++) {
+      const host = hosts[i] as string;
+      const clientPort = await freePort(host);
+      let peerPort = await freePort(host);
+      while (peerPort === clientPort) peerPort = await freePort(host);
+      listen.push({
+        index: i,
+        name: `${prefix}${i}`,
+        host,
+        clientPort,
+        peerPort,
+        listenClientUrl: `http://${host}:${clientPort}`,
+        listenPeerUrl: `http://${host}:${peerPort}`,
+      });
+    }
+    const adv = await Promise.all(listen.map(async (l) => (opts.advertise ? await opts.advertise(l) : {})));
+    const peerUrls = listen.map((l, i) => adv[i]?.peerUrl ?? l.listenPeerUrl);
+    const clientUrls = listen.map((l, i) => adv[i]?.clientUrl ?? l.listenClientUrl);
+    const initialCluster = listen.map((l, i) => `${l.name}=${peerUrls[i]}`).join(',');
+    const token = `votecluster-${listen.map((l) => l.clientPort).join('-')}`;
+    return listen.map((l, i) => {
+      const dataDir = join(baseDir, l.name);
+      const args = [
+        '--name', l.name,
+        '--data-dir', dataDir,
+        '--listen-client-urls', l.listenClientUrl,
+        '--advertise-client-urls', clientUrls[i] as string,
+        '--listen-peer-urls', l.listenPeerUrl,
+        '--initial-advertise-peer-urls', peerUrls[i] as string,
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', token,
+        '--heartbeat-interval', String(heartbeatMs),
+        '--election-timeout', String(electionMs),
+        '--logger', 'zap',
+        '--log-level', opts.logLevel ?? 'error',
+      ];
+      return new Member(
+        binary,
+        args,
+        {
+          name: l.name,
+          clientUrl: clientUrls[i] as string,
+          peerUrl: peerUrls[i] as string,
+          listenClientUrl: l.listenClientUrl,
+          listenPeerUrl: l.listenPeerUrl,
+          dataDir,
+        },
+        opts.stopGraceMs ?? DEFAULT_ETCD_STOP_GRACE_MS,
+      );
+    });
+  }
+
+  function makeServer(members: Member[]): EtcdServer {
+    let stopping: Promise<void> | undefined;
+    return {
+      endpoints: members.map((m) => m.clientUrl),
+      members,
+      async waitHealthy(ms = timeoutMs): Promise<void> {
+        const deadline = Date.now() + ms;
+        await Promise.all(members.filter((m) => m.isRunning).map((m) => m.waitHealthy(deadline)));
+      },
+      stop(): Promise<void> {
+        stopping ??= (async () => {
+          // A temp data dir is thrown away, so SIGKILL is safe and avoids the quorum-loss
+          // SIGTERM hang; a caller-owned dir gets a graceful stop, one member at a time.
+          if (ownsDir) await Promise.all(members.map((m) => m.kill()));
+          else for (const m of members) await m.stop();
+          if (ownsDir) await rm(baseDir, { recursive: true, force: true });
+        })();
+        return stopping;
+      },
+    };
+  }
+}

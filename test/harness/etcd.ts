@@ -1,0 +1,90 @@
+/**
+ * Test etcd: a real etcd for integration tests. Uses testcontainers
+ * (`quay.io/coreos/etcd`) when a Docker engine is reachable, otherwise the local
+ * Debian binary through `startEtcd` (services/devnet). Both give the same
+ * {@link TestEtcd} shape; per-member fault injection (stop/kill/restart) needs the
+ * local launcher (`members` is empty for a container).
+ */
+import { getContainerRuntimeClient, GenericContainer, type StartedTestContainer } from 'testcontainers';
+import { startEtcd, type EtcdMember, type StartEtcdOptions } from '../../services/devnet/index.ts';
+
+/** Image used when Docker is reachable (same minor as Debian's etcd-server). */
+export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.4.23';
+
+/** A running test etcd. */
+export interface TestEtcd {
+  readonly endpoints: string[];
+  /** Per-member control; empty when etcd runs in a container. */
+  readonly members: EtcdMember[];
+  readonly kind: 'container' | 'local';
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startTestEtcd}; `preferLocal` skips the Docker probe (needed for member faults). */
+export type StartTestEtcdOptions = StartEtcdOptions & { preferLocal?: boolean };
+
+/** True when testcontainers finds a working container runtime (rejects at once without Docker). */
+export async function isDockerReachable(): Promise<boolean> {
+  return getContainerRuntimeClient().then(
+    () => true,
+    () => false, // "Could not find a working container runtime strategy": fall back to the local binary
+  );
+}
+
+/**
+ * Starts etcd for a test and resolves once it is healthy. Call `stop()` in `afterAll`.
+ * @example
+ * let etcd: TestEtcd;
+ * beforeAll(async () => { etcd = await startTestEtcd(); });
+ * afterAll(() => etcd.stop());
+ */
+export async function startTestEtcd(opts: StartTestEtcdOptions = {}): Promise<TestEtcd> {
+  const wantsMembers = (opts.members ?? 1) > 1 || opts.preferLocal === true || opts.advertise !== undefined;
+  if (!wantsMembers && (await isDockerReachable())) return startContainer();
+  const { preferLocal: _ignored, ...launcherOpts } = opts;
+  const server = await startEtcd(launcherOpts);
+  return {
+    endpoints: server.endpoints,
+    members: server.members,
+    kind: 'local',
+    waitHealthy: (ms) => server.waitHealthy(ms),
+    stop: () => server.stop(),
+  };
+}
+
+async function startContainer(): Promise<TestEtcd> {
+  const container: StartedTestContainer = await new GenericContainer(ETCD_IMAGE)
+    .withCommand([
+      '/usr/local/bin/etcd',
+      '--listen-client-urls', 'http://0.0.0.0:2379',
+      '--advertise-client-urls', 'http://127.0.0.1:2379',
+    ])
+    .withExposedPorts(2379)
+    .start();
+  const endpoint = `http://${container.getHost()}:${container.getMappedPort(2379)}`;
+  const waitHealthy = async (timeoutMs = 15_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let lastErr: unknown;
+    for (;;) {
+      try {
+        const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
+        if (res.ok) return;
+      } catch (err) {
+        lastErr = err; // not up yet: poll again until the deadline
+      }
+      if (Date.now() > deadline) throw new Error(`etcd container at ${endpoint} not healthy`, { cause: lastErr });
+      await new Promise((r) => setTimeout(r, 50)); // polling interval, not synchronisation
+    }
+  };
+  await waitHealthy();
+  return {
+    endpoints: [endpoint],
+    members: [],
+    kind: 'container',
+    waitHealthy,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
