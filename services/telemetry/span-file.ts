@@ -1,0 +1,146 @@
+/**
+ * The JSON-lines span file: the embedded default trace sink, read by
+ * `votecluster trace`.
+ *
+ * One span per line:
+ * `{traceId, spanId, parentSpanId?, name, service, region?, nodeId?, startMs, durationMs, attributes, status}`
+ * with `startMs` as epoch milliseconds (float) and `durationMs` in ms (float).
+ *
+ * Several processes append to the same file safely: the file is opened with
+ * O_APPEND, and each export batch is one `write(2)` of whole lines. On Linux a
+ * write to an O_APPEND regular file is positioned and performed atomically with
+ * respect to other appenders, so lines from different processes never
+ * interleave; a short write (disk full) is completed by a loop, and the
+ * exporter reports failure if the remainder cannot be written.
+ */
+import { closeSync, mkdirSync, openSync, writeSync, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { core } from '@opentelemetry/sdk-node';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { z } from 'zod';
+import { SpanFileError, SpanRecordError } from './errors.ts';
+
+/** Schema of one line of the span file (validated when reading). */
+export const SpanRecordSchema = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/),
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  name: z.string().min(1),
+  service: z.string(),
+  region: z.string().optional(),
+  nodeId: z.string().optional(),
+  startMs: z.number().finite(),
+  durationMs: z.number().finite().nonnegative(),
+  attributes: z.record(z.string(), z.unknown()).default({}),
+  status: z.object({ code: z.enum(['unset', 'ok', 'error']), message: z.string().optional() }),
+});
+
+/** One span as stored in the span file. */
+export type SpanRecord = z.infer<typeof SpanRecordSchema>;
+
+const STATUS: Record<number, SpanRecord['status']['code']> = {
+  [SpanStatusCode.UNSET]: 'unset',
+  [SpanStatusCode.OK]: 'ok',
+  [SpanStatusCode.ERROR]: 'error',
+};
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Converts an SDK span to its span-file record. */
+export function toSpanRecord(span: ReadableSpan): SpanRecord {
+  const ctx = span.spanContext();
+  const res = span.resource.attributes;
+  const rec: SpanRecord = {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    name: span.name,
+    service: str(res['service.name']) ?? 'unknown',
+    startMs: core.hrTimeToMilliseconds(span.startTime),
+    durationMs: core.hrTimeToMilliseconds(span.duration),
+    attributes: { ...span.attributes },
+    status: { code: STATUS[span.status.code] ?? 'unset' },
+  };
+  const parent = span.parentSpanContext?.spanId;
+  if (parent) rec.parentSpanId = parent;
+  const region = str(res['votecluster.region']);
+  if (region !== undefined) rec.region = region;
+  const nodeId = str(res['votecluster.node_id']);
+  if (nodeId !== undefined) rec.nodeId = nodeId;
+  if (span.status.message) rec.status.message = span.status.message;
+  return rec;
+}
+
+/** An OTel span exporter appending span records to a JSON-lines file. */
+export class FileSpanExporter implements SpanExporter {
+  readonly path: string;
+  #fd: number | undefined;
+
+  /** Opens (creates) `path` for appending; throws {@link SpanFileError}. */
+  constructor(path: string) {
+    this.path = path;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.#fd = openSync(path, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o644);
+    } catch (err) {
+      throw new SpanFileError(`cannot open span file ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  export(spans: ReadableSpan[], done: (result: core.ExportResult) => void): void {
+    if (this.#fd === undefined) {
+      done({ code: core.ExportResultCode.FAILED, error: new SpanFileError(`span file ${this.path} is closed`) });
+      return;
+    }
+    const text = spans.map((s) => JSON.stringify(toSpanRecord(s)) + '\n').join('');
+    const buf = Buffer.from(text, 'utf8');
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.#fd, buf, off, buf.length - off);
+      done({ code: core.ExportResultCode.SUCCESS });
+    } catch (err) {
+      done({ code: core.ExportResultCode.FAILED, error: new SpanFileError(`cannot write span file ${this.path}`, { cause: err }) });
+    }
+  }
+
+  async forceFlush(): Promise<void> {
+    // Writes are synchronous: nothing is buffered here.
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+/**
+ * Parses span-file text. Blank lines are skipped; a malformed line raises
+ * {@link SpanRecordError} naming its line number, unless `lenient` is set, in
+ * which case it is counted in `skipped` (a crashed writer can leave a torn
+ * last line).
+ */
+export function parseSpanLines(text: string, opts: { lenient?: boolean } = {}): { spans: SpanRecord[]; skipped: number } {
+  const spans: SpanRecord[] = [];
+  let skipped = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    let parsed: ReturnType<typeof SpanRecordSchema.safeParse>;
+    try {
+      parsed = SpanRecordSchema.safeParse(JSON.parse(line));
+    } catch (err) {
+      if (opts.lenient) { skipped++; continue; }
+      throw new SpanRecordError(`span file line ${i + 1}: not JSON`, { cause: err });
+    }
+    if (!parsed.success) {
+      if (opts.lenient) { skipped++; continue; }
+      const issue = parsed.error.issues[0];
+      throw new SpanRecordError(`span file line ${i + 1}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+    }
+    spans.push(parsed.data);
+  }
+  return { spans, skipped };
+}

@@ -1,0 +1,291 @@
+/**
+ * OpenTelemetry tracing: SDK set-up with explicit exporters, and the W3C
+ * trace-context helpers our services use to carry one trace per (block, ticket)
+ * across processes.
+ *
+ * Why explicit propagation: gRPC auto-instrumentation does not patch ESM
+ * imports of `@grpc/grpc-js` (ENVIRONMENT.md §5), so we never rely on it. RPCs
+ * carry `traceparent` in gRPC metadata (see grpc-trace.ts); messages on a
+ * long-lived stream that each start their own trace (a WatchChain draw) carry
+ * the `traceparent` string inside the message, made by {@link injectTraceparent}
+ * and read by {@link extractContext}.
+ *
+ * Only `initTelemetry` touches OpenTelemetry's process-global registration; the
+ * helpers work (as no-ops) when tracing is off.
+ */
+import {
+  context,
+  propagation,
+  trace,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  isSpanContextValid,
+  type Context,
+  type Span,
+  type Tracer,
+  type TextMapGetter,
+} from '@opentelemetry/api';
+import { NodeSDK, core, resources } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { filterAttributes } from './attributes.ts';
+import { TelemetryConfigError, TraceparentError } from './errors.ts';
+import { FileSpanExporter } from './span-file.ts';
+
+/** Instrumentation scope name of every votecluster span. */
+export const TRACER_NAME = 'votecluster';
+/** How often batched spans are written to the span file / OTLP, ms. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 250;
+
+/** Options of {@link initTelemetry}. */
+export interface TelemetryOptions {
+  /** `service.name` of every span (`nodeproxy`, `voter`, ...). */
+  serviceName: string;
+  /** Region, stored as resource attribute `votecluster.region`. */
+  region?: string;
+  /** Node id, stored as resource attribute `votecluster.node_id`. */
+  nodeId?: string;
+  /** JSON-lines span file to append to (several processes may share it). */
+  traceFile?: string;
+  /** OTLP/gRPC collector endpoint, e.g. `http://127.0.0.1:4317`. */
+  otlpEndpoint?: string;
+  /** False: no SDK, all helpers are no-ops (default: true if an exporter is configured). */
+  enabled?: boolean;
+  /** Batch flush interval, ms (default {@link DEFAULT_FLUSH_INTERVAL_MS}). */
+  flushIntervalMs?: number;
+}
+
+/** The handle {@link initTelemetry} returns; the owner must `shutdown()` it. */
+export interface Telemetry {
+  /** Whether spans are recorded and exported. */
+  readonly enabled: boolean;
+  /** The votecluster tracer (a no-op tracer when disabled). */
+  readonly tracer: Tracer;
+  /** Exports every finished span now. */
+  forceFlush(): Promise<void>;
+  /** Flushes, closes the exporters and unregisters the global provider. */
+  shutdown(): Promise<void>;
+}
+
+let active = false;
+
+/**
+ * Starts OpenTelemetry tracing for this process with explicit configuration:
+ * no resource auto-detection, no metrics or log exporters (metrics are
+ * Prometheus, see metrics.ts), W3C trace context, async-hooks context manager,
+ * and the exporters asked for: the JSON-lines span file and/or OTLP gRPC.
+ * One per process; a second call before `shutdown()` throws
+ * {@link TelemetryConfigError}.
+ */
+export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> {
+  if (!opts.serviceName) throw new TelemetryConfigError('initTelemetry: serviceName is required');
+  const enabled = opts.enabled ?? (opts.traceFile !== undefined || opts.otlpEndpoint !== undefined);
+  if (!enabled) {
+    return {
+      enabled: false,
+      tracer: trace.getTracer(TRACER_NAME),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+  }
+  if (active) throw new TelemetryConfigError('initTelemetry: telemetry is already initialised in this process');
+  const flushMs = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+  const processors: SpanProcessor[] = [];
+  if (opts.traceFile !== undefined) {
+    processors.push(new BatchSpanProcessor(new FileSpanExporter(opts.traceFile), { scheduledDelayMillis: flushMs }));
+  }
+  if (opts.otlpEndpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(opts.otlpEndpoint);
+    } catch (err) {
+      throw new TelemetryConfigError(`initTelemetry: otlpEndpoint ${JSON.stringify(opts.otlpEndpoint)} is not a URL`, { cause: err });
+    }
+    // Loaded only when used: the OTLP exporter pulls in a second grpc stack.
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: url.href }), { scheduledDelayMillis: flushMs }));
+  }
+  const resAttrs: Record<string, string> = { 'service.name': opts.serviceName };
+  if (opts.region !== undefined) resAttrs['votecluster.region'] = opts.region;
+  if (opts.nodeId !== undefined) resAttrs['votecluster.node_id'] = opts.nodeId;
+  const sdk = new NodeSDK({
+    serviceName: opts.serviceName,
+    resource: resources.resourceFromAttributes(resAttrs),
+    autoDetectResources: false,
+    spanProcessors: processors,
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+    textMapPropagator: new core.W3CTraceContextPropagator(),
+  });
+  sdk.start();
+  active = true;
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    tracer: trace.getTracer(TRACER_NAME),
+    forceFlush: async () => {
+      await Promise.all(processors.map((p) => p.forceFlush()));
+    },
+    shutdown: () => {
+      stopped ??= (async () => {
+        try {
+          await sdk.shutdown();
+        } finally {
+          trace.disable();
+          propagation.disable();
+          context.disable();
+          active = false;
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+const w3c = new core.W3CTraceContextPropagator();
+
+type Carrier = Record<string, string>;
+const carrierGetter: TextMapGetter<Carrier> = {
+  keys: (c) => Object.keys(c),
+  get: (c, k) => c[k],
+};
+
+/**
+ * The W3C `traceparent` of the span active in `ctx` (default: the active
+ * context), or `undefined` when there is no valid span (tracing off).
+ */
+export function injectTraceparent(ctx: Context = context.active()): string | undefined {
+  const carrier: Carrier = {};
+  w3c.inject(ctx, carrier, { set: (c, k, v) => { c[k] = v; } });
+  return carrier['traceparent'];
+}
+
+/** The `traceparent` of a given span. */
+export function traceparentOf(span: Span): string | undefined {
+  return injectTraceparent(trace.setSpan(ROOT_CONTEXT, span));
+}
+
+const TRACEPARENT_RE = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * A context whose parent is the remote span named by `traceparent`
+ * (based on `base`, default the active context). `undefined` or an empty string
+ * yields `base` unchanged; a malformed header throws {@link TraceparentError}
+ * when `strict`, else it is ignored (headers from peers are untrusted input,
+ * and a bad one must not break a vote).
+ */
+export function extractContext(
+  traceparent: string | undefined,
+  opts: { base?: Context; tracestate?: string; strict?: boolean } = {},
+): Context {
+  const base = opts.base ?? context.active();
+  if (!traceparent) return base;
+  if (!TRACEPARENT_RE.test(traceparent)) {
+    if (opts.strict) throw new TraceparentError(`malformed traceparent ${JSON.stringify(traceparent.slice(0, 80))}`);
+    return base;
+  }
+  const carrier: Carrier = { traceparent };
+  if (opts.tracestate) carrier['tracestate'] = opts.tracestate;
+  return w3c.extract(base, carrier, carrierGetter);
+}
+
+/** The trace id of the span active in `ctx`, if any. */
+export function activeTraceId(ctx: Context = context.active()): string | undefined {
+  const sc = trace.getSpanContext(ctx);
+  return sc && isSpanContextValid(sc) ? sc.traceId : undefined;
+}
+
+/** Options of {@link startSpan}. */
+export interface StartSpanOptions {
+  /**
+   * Parent: a Context, a `traceparent` string, or `null` for a new root trace
+   * (default: the active context).
+   */
+  parent?: Context | string | null;
+  /** Attributes; filtered through the allow-list. */
+  attributes?: Readonly<Record<string, unknown>>;
+  /** Start time as epoch ms (e.g. when the draw arrived), default now. */
+  startTime?: number;
+}
+
+function parentContext(parent: Context | string | null | undefined): Context {
+  if (parent === null) return ROOT_CONTEXT;
+  if (parent === undefined) return context.active();
+  if (typeof parent === 'string') return extractContext(parent, { base: ROOT_CONTEXT });
+  return parent;
+}
+
+/**
+ * Starts a span (not made active). The caller ends it: `span.end()`.
+ * Attributes pass the allow-list.
+ */
+export function startSpan(name: string, opts: StartSpanOptions = {}): Span {
+  const ctx = parentContext(opts.parent);
+  const so: { attributes: ReturnType<typeof filterAttributes>; startTime?: number; root?: boolean } = {
+    attributes: filterAttributes(opts.attributes),
+  };
+  // Default start: sub-millisecond epoch time (the SDK's own default is
+  // millisecond-precision, too coarse to order spans a few µs apart).
+  so.startTime = opts.startTime ?? performance.timeOrigin + performance.now();
+  if (opts.parent === null) so.root = true;
+  return trace.getTracer(TRACER_NAME).startSpan(name, so, ctx);
+}
+
+/** Records `err` on `span`: status ERROR with the error's code (never its data). */
+export function recordError(span: Span, err: unknown): void {
+  const code = (err as { code?: unknown } | null)?.code;
+  const name = err instanceof Error ? err.name : 'Error';
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? `${name} ${code}` : name });
+  if (typeof code === 'string') span.setAttribute('votecluster.error_code', code);
+}
+
+/**
+ * Runs `fn` inside a new active span and ends the span when `fn` returns or
+ * its promise settles. A throw/rejection sets status ERROR (with the error
+ * code) and is rethrown. Attributes pass the allow-list.
+ *
+ * @example
+ * const sig = await withSpan(SPAN.VOTER_SIGN, { [ATTR.TICKET_HASH]: t }, () => sign(tx, key));
+ */
+export function withSpan<T>(
+  name: string,
+  attrs: Readonly<Record<string, unknown>> | undefined,
+  fn: (span: Span) => T,
+  opts: { parent?: Context | string | null; startTime?: number } = {},
+): T {
+  const span = startSpan(name, { ...opts, attributes: attrs });
+  const ctx = trace.setSpan(parentContext(opts.parent), span);
+  let result: T;
+  try {
+    result = context.with(ctx, fn, undefined, span);
+  } catch (err) {
+    recordError(span, err);
+    span.end();
+    throw err;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (v: unknown) => {
+        span.end();
+        return v;
+      },
+      (err: unknown) => {
+        recordError(span, err);
+        span.end();
+        throw err;
+      },
+    ) as T;
+  }
+  span.end();
+  return result;
+}
+
+/** Runs `fn` with `ctx` as the active context. */
+export function withContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
+/** A context in which `span` is active (based on the active context). */
+export function contextWithSpan(span: Span, base: Context = context.active()): Context {
+  return trace.setSpan(base, span);
+}
