@@ -1,0 +1,123 @@
+/**
+ * Typed errors of the admin service. Every refusal of operator or vspd input
+ * is a subclass of {@link AdminError} with a stable `ADMIN_<REASON>` code; the
+ * gRPC server, the wallet JSON-RPC endpoint and the CLI map codes, never text.
+ * Messages name what was wrong and, where two sides disagree (network, key vs
+ * ticket), both sides. Messages never contain a WIF or a private key.
+ */
+export class AdminError extends Error {
+  readonly code: string;
+  /** True when retrying the same call later may succeed (chain lookups, etcd). */
+  readonly retryable: boolean;
+  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+    this.name = new.target.name;
+  }
+}
+
+/** A request that is malformed (missing field, bad hex, bad hash length, unknown policy word). */
+export class AdminBadRequestError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_BAD_REQUEST', message, options);
+  }
+}
+
+/** The WIF belongs to another network than the cluster's. */
+export class AdminWrongNetworkError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_WRONG_NETWORK', message, options);
+  }
+}
+
+/** The WIF does not decode (checksum, length, unsupported signature type). */
+export class AdminBadKeyError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_BAD_KEY', message, options);
+  }
+}
+
+/** The key does not control the ticket's voting output. */
+export class AdminKeyMismatchError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_KEY_MISMATCH', message, options);
+  }
+}
+
+/** The transaction does not decode, or decodes but is not a ticket purchase. */
+export class AdminNotATicketError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_NOT_A_TICKET', message, options);
+  }
+}
+
+/** The given ticket hex does not hash to the given ticket hash. */
+export class AdminTicketHashMismatchError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TICKET_HASH_MISMATCH', message, options);
+  }
+}
+
+/** The chain does not know the ticket (never mined, or unknown transaction). */
+export class AdminTicketNotFoundError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TICKET_NOT_FOUND', message, options);
+  }
+}
+
+/** The ticket is mined but not live: immature is fine, spent (voted/revoked), expired or missed is not. */
+export class AdminTicketNotLiveError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TICKET_NOT_LIVE', message, options);
+  }
+}
+
+/** The ticket is not managed by the cluster. */
+export class AdminUnknownTicketError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_UNKNOWN_TICKET', message, options);
+  }
+}
+
+/** The agenda id is not among the chain's agendas for the vote version. */
+export class AdminUnknownAgendaError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_UNKNOWN_AGENDA', message, options);
+  }
+}
+
+/** The choice id is not a choice of the agenda. */
+export class AdminUnknownChoiceError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_UNKNOWN_CHOICE', message, options);
+  }
+}
+
+/** The operation needs a chain lookup but no proxy is configured (e.g. fetching a raw ticket). */
+export class AdminNoChainError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_NO_CHAIN', message, options);
+  }
+}
+
+/** A chain lookup through the proxy failed (unavailable, timeout); retryable. */
+export class AdminChainUnavailableError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_CHAIN_UNAVAILABLE', message, { ...options, retryable: true });
+  }
+}
+
+/** The cluster store (etcd) failed; retryable. */
+export class AdminStoreError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_STORE', message, { ...options, retryable: true });
+  }
+}
+
+/** The admin service itself is misconfigured or was used in the wrong state. */
+export class AdminConfigError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_CONFIG', message, options);
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Ticket intake: the one path by which a voting key enters the cluster, used
+ * by the CLI (`ticket import`), the gRPC `ImportTicket` and the wallet
+ * JSON-RPC (`importprivkey` + `addtransaction`).
+ *
+ * Invariant: a ticket is stored only when
+ *   1. the WIF is a secp256k1 ECDSA key of the cluster's network,
+ *   2. the transaction decodes, is a ticket purchase, and hashes to the given hash,
+ *   3. hash160(compressed pubkey of the key) equals the ticket's voting hash160
+ *      (so the key can sign its vote; a P2SH voting output cannot be voted by one key),
+ *   4. with a chain lookup available: the chain knows the ticket and it is live
+ *      or still immature (not voted, revoked, expired or missed).
+ * The store write is create-if-absent, so importing twice changes nothing.
+ * The WIF and key never reach a log line or an error message.
+ */
+import { z } from 'zod';
+import {
+  DecredError,
+  WrongNetworkError,
+  NETWORK_NAMES,
+  decodeTx,
+  decodeWif,
+  encodeAddress,
+  hash160,
+  hashToHex,
+  netParams,
+  classifyScript,
+  privKeyToPubKey,
+  toHex,
+  txHash,
+  equalBytes,
+  type NetParams,
+  type Tx,
+} from '../decred/index.ts';
+import { SecretKey, type Logger } from '../telemetry/index.ts';
+import {
+  AdminBadKeyError,
+  AdminBadRequestError,
+  AdminError,
+  AdminKeyMismatchError,
+  AdminNoChainError,
+  AdminNotATicketError,
+  AdminTicketHashMismatchError,
+  AdminTicketNotFoundError,
+  AdminTicketNotLiveError,
+  AdminWrongNetworkError,
+} from './errors.ts';
+import { parseTicketHash } from './policies.ts';
+import type { ChainLookup, TicketStore, TxLocation } from './ports.ts';
+
+/** What intake needs. */
+export interface IntakeDeps {
+  store: TicketStore;
+  /** Chain lookups through a proxy; without it only offline checks run. */
+  chain?: ChainLookup;
+  params: NetParams;
+  log: Logger;
+  /** Refuse imports when no chain lookup is possible. */
+  requireChainChecks?: boolean;
+}
+
+/** One ticket to import. */
+export interface ImportRequest {
+  /** Display hex; optional when `rawTicket` is given (derived from it). */
+  ticketHash?: string;
+  /** The voting key as WIF (secret). */
+  wif: string;
+  /** The serialized ticket; fetched through the proxy when absent. */
+  rawTicket?: Uint8Array;
+  /** Block holding the ticket (display hex), when the caller knows it. */
+  blockHash?: string;
+  blockHeight?: number;
+}
+
+/** Outcome of one import. */
+export interface ImportResult {
+  ticketHash: string;
+  /** False when the ticket was already managed: nothing changed. */
+  created: boolean;
+  votingAddress: string;
+  price: bigint;
+  /** `live`, `immature` or `unchecked` (no chain lookup). */
+  chainStatus: 'live' | 'immature' | 'unchecked';
+}
+
+/** Decodes a WIF for `params`, naming both networks when it belongs to another one. */
+export function decodeVotingWif(wif: string, params: NetParams): SecretKey {
+  const trimmed = wif.trim();
+  try {
+    const decoded = decodeWif(trimmed, params);
+    const key = new SecretKey(decoded.privKey);
+    decoded.privKey.fill(0);
+    if (decoded.sigType !== 0) {
+      key.wipe();
+      // Votes are signed with secp256k1 ECDSA (decred-protocol.md §13); dcrd would
+      // accept other WIF types, a voting signer must not.
+      throw new AdminBadKeyError(`the WIF has signature type ${decoded.sigType}; a voting key must be secp256k1 ECDSA (type 0)`);
+    }
+    return key;
+  } catch (err) {
+    if (err instanceof WrongNetworkError) {
+      const other = NETWORK_NAMES.find((n) => n !== params.name && wifDecodesFor(trimmed, n));
+      throw new AdminWrongNetworkError(
+        `the WIF is a ${other ?? 'foreign-network'} key but the cluster votes on ${params.name}`,
+      );
+    }
+    if (err instanceof DecredError) {
+      // err.message comes from the decoder and describes the shape, never the key bytes.
+      throw new AdminBadKeyError(`the WIF does not decode as a ${params.name} secp256k1 key: ${err.message} [${err.code}]`);
+    }
+    throw err;
+  }
+}
+
+function wifDecodesFor(wif: string, network: string): boolean {
+  try {
+    decodeWif(wif, netParams(network)).privKey.fill(0);
+    return true;
+  } catch (err) {
+    if (err instanceof DecredError) return false;
+    throw err;
+  }
+}
+
+/** A decoded, checked ticket (no key involved). */
+export interface CheckedTicket {
+  ticketHash: string;
+  raw: Uint8Array;
+  price: bigint;
+  votingHash160: Uint8Array;
+  votingIsP2SH: boolean;
+  votingAddress: string;
+}
+
+/**
+ * Decodes `raw` as a ticket purchase and checks it hashes to `expectedHash` (when given).
+ * @throws AdminNotATicketError, AdminTicketHashMismatchError
+ */
+export function checkTicketBytes(raw: Uint8Array, params: NetParams, expectedHash?: string): CheckedTicket {
+  let tx;
+  try {
+    tx = decodeTx(raw);
+  } catch (err) {
+    if (err instanceof DecredError) {
+      throw new AdminNotATicketError(`the ticket transaction does not decode: ${err.message} [${err.code}]`, { cause: err });
+    }
+    throw err;
+  }
+  const ticketHash = hashToHex(txHash(tx));
+  if (expectedHash !== undefined && ticketHash !== expectedHash) {
+    throw new AdminTicketHashMismatchError(
+      `the ticket transaction hashes to ${ticketHash}, not to the given ticket hash ${expectedHash}`,
+    );
+  }
+  const info = ticketVotingOutput(tx);
+  if (typeof info === 'string') {
+    throw new AdminNotATicketError(`transaction ${ticketHash} is not a ticket purchase: ${info}`);
+  }
+  const votingAddress = encodeAddress(info.isP2SH ? 'p2sh' : 'p2pkh', info.hash160, params);
+  return { ticketHash, raw, price: info.price, votingHash160: info.hash160, votingIsP2SH: info.isP2SH, votingAddress };
+}
+
+/**
+ * The voting output of a ticket purchase (decred-protocol.md §4, dcrd
+ * stake/staketx.go CheckSStx): 1..64 inputs, 2n+1 outputs, out[0] an
+ * OP_SSTX-tagged P2PKH/P2SH whose value is the price, odd outputs null-data
+ * commitments, even outputs OP_SSTXCHANGE-tagged. Returns the reason on failure.
+ */
+function ticketVotingOutput(tx: Tx): { price: bigint; hash160: Uint8Array; isP2SH: boolean } | string {
+  const nIn = tx.inputs.length;
+  if (nIn < 1 || nIn > 64) return `${nIn} inputs (a ticket has 1 to 64)`;
+  if (tx.outputs.length !== 2 * nIn + 1) return `${tx.outputs.length} outputs for ${nIn} inputs (a ticket has 2n+1)`;
+  const out0 = tx.outputs[0] as Tx['outputs'][number];
+  const c = classifyScript(out0.pkScript);
+  if (c.stakeTag !== 'sstx' || c.hash160 === undefined || out0.version !== 0) {
+    return 'output 0 is not an OP_SSTX-tagged P2PKH or P2SH voting output';
+  }
+  for (let i = 1; i < tx.outputs.length; i++) {
+    const o = tx.outputs[i] as Tx['outputs'][number];
+    const k = classifyScript(o.pkScript);
+    if (i % 2 === 1 && k.kind !== 'nulldata') return `output ${i} is not a commitment (null data)`;
+    if (i % 2 === 0 && k.stakeTag !== 'sstxchange') return `output ${i} is not an OP_SSTXCHANGE change output`;
+  }
+  return { price: out0.value, hash160: c.hash160, isP2SH: c.kind === 'p2sh' };
+}
+
+/**
+ * Checks that `key` controls the ticket's voting output.
+ * @throws AdminKeyMismatchError naming the ticket's voting address and the key's address.
+ */
+export function checkKeyControlsTicket(ticket: CheckedTicket, key: SecretKey, params: NetParams): void {
+  const keyHash = hash160(privKeyToPubKey(key.expose()));
+  const keyAddress = encodeAddress('p2pkh', keyHash, params);
+  if (ticket.votingIsP2SH) {
+    throw new AdminKeyMismatchError(
+      `ticket ${ticket.ticketHash} votes with script address ${ticket.votingAddress}, which one key (address ${keyAddress}) cannot sign for`,
+    );
+  }
+  if (!equalBytes(keyHash, ticket.votingHash160)) {
+    throw new AdminKeyMismatchError(
+      `the key does not control ticket ${ticket.ticketHash}: the ticket votes with ${ticket.votingAddress}, the key is ${keyAddress}`,
+    );
+  }
+}
+
+async function fetchTicket(deps: IntakeDeps, ticketHash: string): Promise<TxLocation> {
+  if (!deps.chain) {
+    throw new AdminNoChainError(`ticket ${ticketHash}: no raw ticket given and no node proxy configured to fetch it (pass --ticket-hex or --proxy)`);
+  }
+  const loc = await deps.chain.getRawTransaction(ticketHash);
+  if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticketHash} is unknown to the chain`);
+  return loc;
+}
+
+/**
+ * Asks the chain whether the ticket can still vote: live, or mined and still immature.
+ * @throws AdminTicketNotFoundError, AdminTicketNotLiveError
+ */
+async function checkOnChain(
+  chain: ChainLookup,
+  params: NetParams,
+  ticketHash: string,
+  known: { blockHeight?: number; loc?: TxLocation },
+): Promise<'live' | 'immature'> {
+  const [live] = await chain.existsLiveTickets([ticketHash]);
+  if (live === true) return 'live';
+  const loc = known.loc ?? (await chain.getRawTransaction(ticketHash));
+  if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticketHash} is unknown to the chain`);
+  const height = loc.blockHeight ?? known.blockHeight;
+  if (height === undefined || height <= 0) {
+    throw new AdminTicketNotFoundError(`ticket ${ticketHash} is not mined yet (only in a mempool); import it once it is in a block`);
+  }
+  const tip = await chain.getBestBlock();
+  // A ticket mined at T joins the live pool when block T + TicketMaturity connects
+  // (decred-protocol.md §4), so it is immature while tip < T + maturity.
+  if (tip.height < height + params.ticketMaturity) return 'immature';
+  throw new AdminTicketNotLiveError(
+    `ticket ${ticketHash} (mined at height ${height}) is not live at height ${tip.height}: it was already voted, revoked, expired or missed`,
+  );
+}
+
+/**
+ * Imports one ticket with its voting key (WIF) after every check in the module
+ * comment. Idempotent: a second import of the same ticket returns `created: false`.
+ * @throws AdminError subclasses with codes ADMIN_*; nothing is stored on error.
+ */
+export async function importTicket(deps: IntakeDeps, req: ImportRequest): Promise<ImportResult> {
+  const givenHash = req.ticketHash !== undefined && req.ticketHash !== '' ? parseTicketHash(req.ticketHash) : undefined;
+  if (givenHash === undefined && req.rawTicket === undefined) {
+    throw new AdminBadRequestError('a ticket hash or the raw ticket is required');
+  }
+  const key = decodeVotingWif(req.wif, deps.params);
+  try {
+    const { wif: _wif, ...rest } = req;
+    return await importTicketWithKey(deps, key, rest);
+  } finally {
+    key.wipe();
+  }
+}
+
+/**
+ * {@link importTicket} with an already decoded key (the wallet JSON-RPC parks
+ * keys from `importprivkey`). The caller keeps ownership of `key`.
+ */
+export async function importTicketWithKey(deps: IntakeDeps, key: SecretKey, req: Omit<ImportRequest, 'wif'>): Promise<ImportResult> {
+  const givenHash = req.ticketHash !== undefined && req.ticketHash !== '' ? parseTicketHash(req.ticketHash) : undefined;
+  if (givenHash === undefined && req.rawTicket === undefined) {
+    throw new AdminBadRequestError('a ticket hash or the raw ticket is required');
+  }
+  let loc: TxLocation | undefined;
+  let raw = req.rawTicket;
+  if (raw === undefined) {
+    loc = await fetchTicket(deps, givenHash as string);
+    raw = loc.raw;
+  }
+  const ticket = checkTicketBytes(raw, deps.params, givenHash);
+  checkKeyControlsTicket(ticket, key, deps.params);
+
+  let chainStatus: ImportResult['chainStatus'] = 'unchecked';
+  if (deps.chain) {
+    chainStatus = await checkOnChain(deps.chain, deps.params, ticket.ticketHash, {
+      ...(req.blockHeight !== undefined ? { blockHeight: req.blockHeight } : {}),
+      ...(loc ? { loc } : {}),
+    });
+  } else if (deps.requireChainChecks) {
+    throw new AdminNoChainError(`ticket ${ticket.ticketHash}: chain checks are required but no node proxy is configured`);
+  }
+  const blockHash = loc?.blockHash ?? req.blockHash;
+  const blockHeight = loc?.blockHeight ?? req.blockHeight;
+  const { created } = await deps.store.importTicket({
+    ticketHash: ticket.ticketHash,
+    rawTicket: ticket.raw,
+    votingAddress: ticket.votingAddress,
+    price: ticket.price,
+    ...(blockHash !== undefined ? { blockHash } : {}),
+    ...(blockHeight !== undefined ? { blockHeight } : {}),
+    privKey: key,
+  });
+  deps.log.info({ ticket: ticket.ticketHash, created, chainStatus }, created ? 'ticket imported' : 'ticket already managed');
+  return { ticketHash: ticket.ticketHash, created, votingAddress: ticket.votingAddress, price: ticket.price, chainStatus };
+}
+
+/** One entry of a devnet export file (services/devnet exportTickets()). */
+export const ExportEntrySchema = z.object({
+  ticketHash: z.string(),
+  ticketHex: z.string(),
+  blockHash: z.string().optional(),
+  blockHeight: z.number().int().nonnegative().optional(),
+  wif: z.string(),
+  network: z.string().optional(),
+  votingAddress: z.string().optional(),
+});
+/** A devnet export file: a JSON list of tickets with their voting WIFs. */
+export const ExportFileSchema = z.array(ExportEntrySchema);
+export type ExportEntry = z.infer<typeof ExportEntrySchema>;
+
+/** Outcome of one entry of a batch import. */
+export type BatchImportOutcome =
+  | ({ ok: true } & ImportResult)
+  | { ok: false; ticketHash: string; code: string; message: string };
+
+/**
+ * Parses an export file's text.
+ * @throws AdminBadRequestError listing every schema issue (paths, never values).
+ */
+export function parseExportFile(text: string): ExportEntry[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new AdminBadRequestError(`the export file is not JSON: ${(err as Error).message}`);
+  }
+  const r = ExportFileSchema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AdminBadRequestError(`the export file is not a list of tickets: ${issues}`);
+  }
+  return r.data;
+}
+
+/**
+ * Imports every entry of an export file, one at a time; a refused entry is
+ * reported and does not stop or affect the others.
+ */
+export async function importExportEntries(deps: IntakeDeps, entries: readonly ExportEntry[]): Promise<BatchImportOutcome[]> {
+  const out: BatchImportOutcome[] = [];
+  for (const e of entries) {
+    try {
+      if (e.network !== undefined && e.network !== deps.params.name) {
+        throw new AdminWrongNetworkError(`ticket ${e.ticketHash} is exported from ${e.network} but the cluster votes on ${deps.params.name}`);
+      }
+      let raw: Uint8Array;
+      try {
+        raw = fromHexStrict(e.ticketHex);
+      } catch {
+        throw new AdminNotATicketError(`ticket ${e.ticketHash}: ticketHex is not hex`);
+      }
+      const r = await importTicket(deps, {
+        ticketHash: e.ticketHash,
+        wif: e.wif,
+        rawTicket: raw,
+        ...(e.blockHash !== undefined ? { blockHash: e.blockHash } : {}),
+        ...(e.blockHeight !== undefined ? { blockHeight: e.blockHeight } : {}),
+      });
+      out.push({ ok: true, ...r });
+    } catch (err) {
+      if (!(err instanceof AdminError)) throw err;
+      deps.log.warn({ ticket: e.ticketHash, err }, 'ticket import refused');
+      out.push({ ok: false, ticketHash: e.ticketHash, code: err.code, message: err.message });
+    }
+  }
+  return out;
+}
+
+function fromHexStrict(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new AdminBadRequestError('not hex');
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/** Hex of a ticket's raw bytes (for listings). */
+export function rawTicketHex(raw: Uint8Array): string {
+  return toHex(raw);
+}

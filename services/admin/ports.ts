@@ -1,0 +1,123 @@
+/**
+ * What the admin service needs from its neighbours, as small interfaces:
+ * {@link TicketStore} is implemented over services/cluster (cluster-store.ts),
+ * {@link ChainLookup} over a node proxy client (chain.ts). The operations
+ * (intake, choices, stake info, status) are written against these, so each
+ * reads as one step and the adapters are the only code that knows the
+ * neighbours' shapes.
+ */
+import type { SecretKey } from '../telemetry/index.ts';
+import type { AgendaSet } from './agendas.ts';
+import type { TreasuryPolicy } from './policies.ts';
+
+/** A ticket as the cluster stores it (never with the key in clear). */
+export interface StoredTicket {
+  /** Display hex. */
+  ticketHash: string;
+  /** The serialized ticket. */
+  rawTicket: Uint8Array;
+  votingAddress: string;
+  /** Ticket price in atoms (voting output value). */
+  price: bigint;
+  blockHash?: string;
+  blockHeight?: number;
+  importedAtMs: number;
+  /** Per-ticket agenda choices: agenda id -> choice id. */
+  choices: Record<string, string>;
+  /** Per-ticket tspend policies: tspend hash -> policy. */
+  tspendPolicies: Record<string, TreasuryPolicy>;
+  /** Per-ticket treasury key policies: Pi key hex -> policy. */
+  treasuryPolicies: Record<string, TreasuryPolicy>;
+}
+
+/** What an import writes. */
+export interface TicketImport {
+  ticketHash: string;
+  rawTicket: Uint8Array;
+  votingAddress: string;
+  price: bigint;
+  blockHash?: string;
+  blockHeight?: number;
+  /** The voting private key; the store encrypts it with the cluster key. */
+  privKey: SecretKey;
+}
+
+/** Cluster-wide defaults. */
+export interface VotingDefaults {
+  choices: Record<string, string>;
+  tspendPolicies: Record<string, TreasuryPolicy>;
+  treasuryPolicies: Record<string, TreasuryPolicy>;
+}
+
+/** One stored vote record. */
+export interface VoteRecordView {
+  ticketHash: string;
+  blockHash: string;
+  height: number;
+  voteTxid: string;
+  signer: string;
+  signedAtMs: number;
+  /** Draw -> signed (or accepted) latency in ms when the record knows it. */
+  latencyMs?: number;
+}
+
+/** One cluster member. */
+export interface NodeView {
+  nodeId: string;
+  region: string;
+  proxies: string[];
+  version: string;
+  startedMs: number;
+}
+
+/** The cluster operations the admin service uses. */
+export interface TicketStore {
+  /** Create-if-absent; `created: false` when the ticket was already managed (nothing changed). */
+  importTicket(t: TicketImport): Promise<{ created: boolean }>;
+  /** Removes the record; false when it did not exist. */
+  removeTicket(ticketHash: string): Promise<boolean>;
+  getTicket(ticketHash: string): Promise<StoredTicket | undefined>;
+  listTickets(): Promise<StoredTicket[]>;
+  /** Replaces a ticket's per-ticket choices/policies (merge done by the caller). */
+  updateTicketVoting(
+    ticketHash: string,
+    patch: Partial<Pick<StoredTicket, 'choices' | 'tspendPolicies' | 'treasuryPolicies'>>,
+  ): Promise<void>;
+  getDefaults(): Promise<VotingDefaults>;
+  setDefaults(patch: Partial<VotingDefaults>): Promise<void>;
+  listVotes(): Promise<VoteRecordView[]>;
+  /** Calls `onVote` for each new vote record until the returned stop() resolves. */
+  watchVotes(onVote: (v: VoteRecordView) => void): Promise<{ stop(): Promise<void> }>;
+  listNodes(): Promise<NodeView[]>;
+  /** ticket hash -> owner node id. */
+  listOwners(): Promise<Map<string, string>>;
+}
+
+/** Where a mined transaction sits. */
+export interface TxLocation {
+  raw: Uint8Array;
+  /** Absent for mempool transactions or when the proxy does not say. */
+  blockHash?: string;
+  blockHeight?: number;
+}
+
+/** The best block and the stake fields of its header. */
+export interface ChainTip {
+  hash: string;
+  height: number;
+  /** Live ticket pool size (header PoolSize), when known. */
+  poolSize?: number;
+  /** Ticket price in atoms (header SBits), when known. */
+  ticketPrice?: bigint;
+}
+
+/** Chain lookups through a node proxy. */
+export interface ChainLookup {
+  /** The transaction, or undefined when the chain does not know it. */
+  getRawTransaction(txid: string): Promise<TxLocation | undefined>;
+  /** live[i] answers hashes[i]. */
+  existsLiveTickets(hashes: readonly string[]): Promise<boolean[]>;
+  getBestBlock(): Promise<ChainTip>;
+  /** Agendas of a vote version (0 = the network's wallet vote version). */
+  getVoteInfo(voteVersion: number): Promise<AgendaSet>;
+}

@@ -1,0 +1,184 @@
+/**
+ * Stake info for the tickets the cluster manages: the fields
+ * `dcrctl --wallet getstakeinfo` shows (decred/dcrwallet: rpc/jsonrpc/types
+ * GetStakeInfoResult), computed from the etcd ticket and vote records plus
+ * chain lookups through a node proxy.
+ *
+ * Classification of one managed ticket (decred-protocol.md §4):
+ * - unmined:  the chain has it only in a mempool (ownmempooltix);
+ * - immature: mined at T and tip < T + TicketMaturity;
+ * - live:     dcrd says it is in the live pool (existslivetickets);
+ * - voted:    one of its recorded votes is mined;
+ * - expired:  not live, not voted and tip >= T + TicketMaturity + TicketExpiry;
+ * - missed:   otherwise (drawn and not voted in time, or left the pool unvoted).
+ * Revocations are not tracked (no address index on the proxy): `revoked` is 0
+ * and expired tickets count as `unspentexpired`.
+ */
+import { decodeTx, type NetParams } from '../decred/index.ts';
+import type { ChainLookup, StoredTicket, TicketStore, VoteRecordView } from './ports.ts';
+
+/** Status of one managed ticket. */
+export type TicketStatus = 'unmined' | 'immature' | 'live' | 'voted' | 'missed' | 'expired' | 'unknown';
+
+/** One classified ticket. */
+export interface ClassifiedTicket {
+  ticket: StoredTicket;
+  status: TicketStatus;
+  /** Mining height of the ticket when known. */
+  blockHeight?: number;
+  blockHash?: string;
+  /** The mined vote, for voted tickets. */
+  voteTxid?: string;
+  /** Vote subsidy (stakebase value) of the mined vote, atoms. */
+  voteSubsidy?: bigint;
+}
+
+/** What `getstakeinfo` reports; amounts in atoms. */
+export interface StakeInfo {
+  blockHeight: number;
+  poolSize: number;
+  /** Current ticket price in atoms. */
+  difficulty: bigint;
+  allMempoolTix: number;
+  ownMempoolTix: number;
+  immature: number;
+  unspent: number;
+  voted: number;
+  revoked: number;
+  unspentExpired: number;
+  live: number;
+  proportionLive: number;
+  missed: number;
+  proportionMissed: number;
+  expired: number;
+  totalSubsidy: bigint;
+  /** False when no proxy was available: chain-derived counts are then unknown (0). */
+  chainChecked: boolean;
+}
+
+/** What stake info needs. */
+export interface StakeInfoDeps {
+  store: TicketStore;
+  chain?: ChainLookup;
+  params: NetParams;
+}
+
+/** Classifies every managed ticket against the chain (all `unknown` without a proxy). */
+export async function classifyTickets(deps: StakeInfoDeps): Promise<{ tipHeight: number; tickets: ClassifiedTicket[]; tip?: Awaited<ReturnType<ChainLookup['getBestBlock']>> }> {
+  const tickets = await deps.store.listTickets();
+  const chain = deps.chain;
+  if (!chain) {
+    return { tipHeight: 0, tickets: tickets.map((ticket) => ({ ticket, status: 'unknown' as const })) };
+  }
+  const tip = await chain.getBestBlock();
+  const hashes = tickets.map((t) => t.ticketHash);
+  const live = hashes.length ? await chain.existsLiveTickets(hashes) : [];
+  const votes = await deps.store.listVotes();
+  const votesByTicket = new Map<string, VoteRecordView[]>();
+  for (const v of votes) {
+    const list = votesByTicket.get(v.ticketHash) ?? [];
+    list.push(v);
+    votesByTicket.set(v.ticketHash, list);
+  }
+  const out: ClassifiedTicket[] = [];
+  for (const [i, ticket] of tickets.entries()) {
+    const c: ClassifiedTicket = { ticket, status: 'unknown' };
+    let height = ticket.blockHeight;
+    let blockHash = ticket.blockHash;
+    if (height === undefined) {
+      const loc = await chain.getRawTransaction(ticket.ticketHash);
+      height = loc?.blockHeight;
+      blockHash = loc?.blockHash;
+    }
+    if (height !== undefined) c.blockHeight = height;
+    if (blockHash !== undefined) c.blockHash = blockHash;
+    if (live[i] === true) {
+      c.status = 'live';
+    } else if (height === undefined) {
+      c.status = 'unmined';
+    } else if (tip.height < height + deps.params.ticketMaturity) {
+      c.status = 'immature';
+    } else {
+      const mined = await minedVote(chain, votesByTicket.get(ticket.ticketHash) ?? []);
+      if (mined) {
+        c.status = 'voted';
+        c.voteTxid = mined.txid;
+        c.voteSubsidy = mined.subsidy;
+      } else if (tip.height >= height + deps.params.ticketMaturity + deps.params.ticketExpiry) {
+        c.status = 'expired';
+      } else {
+        c.status = 'missed';
+      }
+    }
+    out.push(c);
+  }
+  return { tipHeight: tip.height, tickets: out, tip };
+}
+
+/** The first recorded vote of a ticket that the chain has in a block (at most a few records per ticket). */
+async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | undefined> {
+  for (const r of records) {
+    const loc = await chain.getRawTransaction(r.voteTxid);
+    if (!loc || loc.blockHash === undefined) continue;
+    const tx = decodeTx(loc.raw);
+    // Input 0 of a vote is the stakebase; its valueIn is the vote subsidy (decred-protocol.md §5).
+    return { txid: r.voteTxid, subsidy: tx.inputs[0]?.valueIn ?? 0n };
+  }
+  return undefined;
+}
+
+/** Computes the getstakeinfo fields for the managed tickets. */
+export async function getStakeInfo(deps: StakeInfoDeps): Promise<StakeInfo> {
+  const { tickets, tip } = await classifyTickets(deps);
+  const count = (s: TicketStatus): number => tickets.filter((t) => t.status === s).length;
+  const live = count('live');
+  const voted = count('voted');
+  const missed = count('missed');
+  const expired = count('expired');
+  const poolSize = tip?.poolSize ?? 0;
+  let totalSubsidy = 0n;
+  for (const t of tickets) totalSubsidy += t.voteSubsidy ?? 0n;
+  return {
+    blockHeight: tip?.height ?? 0,
+    poolSize,
+    difficulty: tip?.ticketPrice ?? 0n,
+    allMempoolTix: 0,
+    ownMempoolTix: count('unmined'),
+    immature: count('immature'),
+    unspent: live,
+    voted,
+    revoked: 0,
+    unspentExpired: expired,
+    live,
+    proportionLive: poolSize > 0 ? live / poolSize : 0,
+    missed,
+    proportionMissed: voted + missed > 0 ? missed / (voted + missed) : 0,
+    expired,
+    totalSubsidy,
+    chainChecked: deps.chain !== undefined,
+  };
+}
+
+const ATOMS_PER_DCR = 1e8;
+
+/** The dcrwallet JSON shape (`getstakeinfo`): amounts in DCR as floats. */
+export function stakeInfoToWalletJson(s: StakeInfo): Record<string, number> {
+  return {
+    blockheight: s.blockHeight,
+    poolsize: s.poolSize,
+    difficulty: Number(s.difficulty) / ATOMS_PER_DCR,
+    allmempooltix: s.allMempoolTix,
+    ownmempooltix: s.ownMempoolTix,
+    immature: s.immature,
+    unspent: s.unspent,
+    voted: s.voted,
+    revoked: s.revoked,
+    unspentexpired: s.unspentExpired,
+    live: s.live,
+    proportionlive: s.proportionLive,
+    missed: s.missed,
+    proportionmissed: s.proportionMissed,
+    expired: s.expired,
+    totalsubsidy: Number(s.totalSubsidy) / ATOMS_PER_DCR,
+  };
+}

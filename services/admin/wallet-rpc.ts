@@ -1,0 +1,461 @@
+/**
+ * A dcrwallet-compatible JSON-RPC endpoint, so an unmodified vspd can use the
+ * cluster as its voting wallets (decred-protocol.md §10; decred/vspd
+ * rpc/dcrwallet.go, rpc/version.go).
+ *
+ * Transport: HTTP(S) POST on `/` and a websocket on `/ws` (vspd dials
+ * `wss://host:port/ws` with basic auth on the upgrade request). Requests are
+ * `{"jsonrpc":"1.0","id":n,"method":...,"params":[...]}` with positional
+ * params; responses are `{"result":...,"error":null|{code,message},"id":n}`.
+ *
+ * `importprivkey` only parks the decoded key in memory (keyed by its
+ * hash160, for {@link PENDING_KEY_TTL_MS}); the following `addtransaction`
+ * with the ticket finds the key controlling the ticket's voting output and
+ * runs the normal intake (all checks, create-if-absent), exactly as
+ * `ticket import` does. A WIF is never logged or echoed.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { hash160, privKeyToPubKey, toHex, type NetParams } from '../decred/index.ts';
+import type { Logger, SecretKey } from '../telemetry/index.ts';
+import { getVoteChoices, setTreasuryPolicy, setTSpendPolicy, setVoteChoices, currentAgendas } from './choices.ts';
+import { AdminBadRequestError, AdminError, AdminKeyMismatchError, AdminNotATicketError } from './errors.ts';
+import { checkTicketBytes, decodeVotingWif, importTicketWithKey } from './intake.ts';
+import { parseTicketHash } from './policies.ts';
+import type { ChainLookup, TicketStore } from './ports.ts';
+import { classifyTickets, getStakeInfo, stakeInfoToWalletJson } from './stakeinfo.ts';
+
+/** How long a key from `importprivkey` waits for its `addtransaction`. */
+export const PENDING_KEY_TTL_MS = 10 * 60_000;
+/** Bound on parked keys (vspd adds one ticket at a time). */
+export const MAX_PENDING_KEYS = 10_000;
+/** Largest request body accepted. */
+export const MAX_BODY_BYTES = 1 << 20;
+
+/**
+ * Versions we answer `version` with: the minimums vspd checks (rpc/version.go:
+ * dcrd 2.1, dcrdjsonrpcapi 8.3, dcrwallet 2.1, dcrwalletjsonrpcapi 11.0, same
+ * major, not older), at the API semvers of decred-protocol.md §9/§10.
+ */
+export const WALLET_VERSIONS: Readonly<Record<string, readonly [number, number, number]>> = {
+  dcrd: [2, 1, 0],
+  dcrdjsonrpcapi: [8, 3, 0],
+  dcrwallet: [2, 1, 0],
+  dcrwalletjsonrpcapi: [11, 0, 0],
+};
+
+/** dcrd/dcrwallet JSON-RPC error codes (decred/dcrd: dcrjson/jsonrpcerr.go). */
+export const RPC_ERR = {
+  misc: -1,
+  wallet: -4,
+  invalidAddressOrKey: -5,
+  invalidParameter: -8,
+  deserialization: -22,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internal: -32603,
+  parse: -32700,
+  invalidRequest: -32600,
+} as const;
+
+/** A JSON-RPC error with a dcrd-style numeric code and our `ADMIN_*` code in the message. */
+export class WalletRpcError extends Error {
+  constructor(readonly rpcCode: number, message: string) {
+    super(message);
+    this.name = 'WalletRpcError';
+  }
+}
+
+const CODE_TO_RPC: Readonly<Record<string, number>> = {
+  ADMIN_BAD_REQUEST: RPC_ERR.invalidParameter,
+  ADMIN_WRONG_NETWORK: RPC_ERR.invalidAddressOrKey,
+  ADMIN_BAD_KEY: RPC_ERR.invalidAddressOrKey,
+  ADMIN_KEY_MISMATCH: RPC_ERR.invalidAddressOrKey,
+  ADMIN_NOT_A_TICKET: RPC_ERR.deserialization,
+  ADMIN_TICKET_HASH_MISMATCH: RPC_ERR.invalidParameter,
+  ADMIN_TICKET_NOT_FOUND: RPC_ERR.invalidAddressOrKey,
+  ADMIN_TICKET_NOT_LIVE: RPC_ERR.invalidParameter,
+  ADMIN_UNKNOWN_TICKET: RPC_ERR.invalidParameter,
+  ADMIN_UNKNOWN_AGENDA: RPC_ERR.invalidParameter,
+  ADMIN_UNKNOWN_CHOICE: RPC_ERR.invalidParameter,
+};
+
+function toRpcError(err: unknown): WalletRpcError {
+  if (err instanceof WalletRpcError) return err;
+  if (err instanceof AdminError) return new WalletRpcError(CODE_TO_RPC[err.code] ?? RPC_ERR.wallet, `[${err.code}] ${err.message}`);
+  const code = (err as { code?: unknown })?.code;
+  return new WalletRpcError(RPC_ERR.wallet, `${typeof code === 'string' ? `[${code}] ` : ''}${(err as Error)?.message ?? String(err)}`);
+}
+
+/** What the wallet endpoint needs. */
+export interface WalletRpcDeps {
+  store: TicketStore;
+  chain?: ChainLookup;
+  params: NetParams;
+  log: Logger;
+  requireChainChecks?: boolean;
+  /** Our own version string for the `votecluster` entry of `version`. */
+  version?: string;
+  now?: () => number;
+}
+
+/** Dispatches wallet JSON-RPC methods; transport-free. */
+export interface WalletRpcHandler {
+  call(method: string, params: unknown[]): Promise<unknown>;
+  /** Wipes parked keys. */
+  close(): void;
+}
+
+function str(params: unknown[], i: number, what: string, optional = false): string | undefined {
+  const v = params[i];
+  if (v === undefined || v === null) {
+    if (optional) return undefined;
+    throw new WalletRpcError(RPC_ERR.invalidParams, `parameter ${i + 1} (${what}) is required`);
+  }
+  if (typeof v !== 'string') throw new WalletRpcError(RPC_ERR.invalidParams, `parameter ${i + 1} (${what}) must be a string`);
+  return v;
+}
+
+function semver(v: readonly [number, number, number]) {
+  return { versionstring: v.join('.'), major: v[0], minor: v[1], patch: v[2], prerelease: '', buildmetadata: '' };
+}
+
+const ATOMS_PER_DCR = 1e8;
+
+/** Creates the method dispatcher. */
+export function createWalletRpcHandler(deps: WalletRpcDeps): WalletRpcHandler {
+  const now = deps.now ?? Date.now;
+  const pending = new Map<string, { key: SecretKey; expires: number }>();
+
+  const prune = (): void => {
+    const t = now();
+    for (const [k, v] of pending) {
+      if (v.expires <= t) {
+        v.key.wipe();
+        pending.delete(k);
+      }
+    }
+  };
+
+  const methods: Record<string, (p: unknown[]) => Promise<unknown>> = {
+    async version() {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(WALLET_VERSIONS)) out[k] = semver(v);
+      const ours = (deps.version ?? '0.1.0').split('.').map((x) => Number.parseInt(x, 10) || 0);
+      out['votecluster'] = semver([ours[0] ?? 0, ours[1] ?? 0, ours[2] ?? 0]);
+      return out;
+    },
+    async getcurrentnet() {
+      return deps.params.net;
+    },
+    async walletinfo() {
+      const c = await getVoteChoices(deps);
+      let connected = false;
+      if (deps.chain) {
+        try {
+          await deps.chain.getBestBlock();
+          connected = true;
+        } catch (err) {
+          // Reported as daemonconnected=false, which is exactly what the field is for.
+          deps.log.warn({ err }, 'walletinfo: chain lookup failed');
+        }
+      }
+      return {
+        daemonconnected: connected,
+        spv: false,
+        unlocked: true,
+        cointype: deps.params.slip44CoinType,
+        txfee: 0.0001,
+        votebits: c.voteBits,
+        votebitsextended: '',
+        voteversion: c.voteVersion,
+        voting: true,
+        vsp: '',
+        manualtickets: true,
+        birthhash: '',
+        birthheight: 0,
+      };
+    },
+    async importprivkey(p) {
+      const wif = str(p, 0, 'privkey') as string;
+      prune();
+      if (pending.size >= MAX_PENDING_KEYS) throw new WalletRpcError(RPC_ERR.wallet, 'too many keys waiting for their addtransaction');
+      const key = decodeVotingWif(wif, deps.params);
+      const h = toHex(hash160(privKeyToPubKey(key.expose())));
+      pending.get(h)?.key.wipe();
+      pending.set(h, { key, expires: now() + PENDING_KEY_TTL_MS });
+      deps.log.debug({ keyHash160: h }, 'voting key parked for addtransaction');
+      return null;
+    },
+    async addtransaction(p) {
+      const blockHash = str(p, 0, 'blockhash') as string;
+      const txHex = str(p, 1, 'transaction') as string;
+      if (txHex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(txHex)) throw new AdminNotATicketError('the transaction is not hex');
+      const raw = Uint8Array.from(Buffer.from(txHex, 'hex'));
+      const ticket = checkTicketBytes(raw, deps.params);
+      prune();
+      const parked = pending.get(toHex(ticket.votingHash160));
+      if (!parked) {
+        const existing = await deps.store.getTicket(ticket.ticketHash);
+        if (existing) return null; // already managed: addtransaction is idempotent
+        throw new AdminKeyMismatchError(
+          `no imported key controls ticket ${ticket.ticketHash} (voting address ${ticket.votingAddress}); call importprivkey with its voting key first`,
+        );
+      }
+      await importTicketWithKey(deps, parked.key, {
+        ticketHash: ticket.ticketHash,
+        rawTicket: raw,
+        ...(blockHash !== '' ? { blockHash: parseTicketHash(blockHash, 'block hash') } : {}),
+      });
+      return null;
+    },
+    async setvotechoice(p) {
+      const agenda = str(p, 0, 'agendaid') as string;
+      const choice = str(p, 1, 'choiceid') as string;
+      const ticket = str(p, 2, 'tickethash', true);
+      await setVoteChoices(deps, [{ agendaId: agenda, choiceId: choice }], ticket);
+      return null;
+    },
+    async getvotechoices(p) {
+      const ticket = str(p, 0, 'tickethash', true);
+      const set = await currentAgendas(deps);
+      const c = await getVoteChoices(deps, ticket);
+      return {
+        version: c.voteVersion,
+        choices: set.agendas.map((a) => {
+          const chosen = c.choices.find((x) => x.agendaId === a.id);
+          const choice = a.choices.find((x) => x.id === (chosen?.choiceId ?? 'abstain')) ?? a.choices.find((x) => x.isAbstain);
+          return {
+            agendaid: a.id,
+            agendadescription: a.description ?? '',
+            choiceid: choice?.id ?? 'abstain',
+            choicedescription: choice?.description ?? '',
+          };
+        }),
+        votebits: c.voteBits,
+      };
+    },
+    async settspendpolicy(p) {
+      await setTSpendPolicy(deps, str(p, 0, 'hash') as string, str(p, 1, 'policy') as string, str(p, 2, 'tickethash', true));
+      return null;
+    },
+    async settreasurypolicy(p) {
+      await setTreasuryPolicy(deps, str(p, 0, 'key') as string, str(p, 1, 'policy') as string, str(p, 2, 'tickethash', true));
+      return null;
+    },
+    async ticketinfo(p) {
+      const start = p[0] === undefined || p[0] === null ? 0 : Number(p[0]);
+      if (!Number.isSafeInteger(start)) throw new WalletRpcError(RPC_ERR.invalidParams, 'parameter 1 (startheight) must be an integer');
+      const { tickets } = await classifyTickets(deps);
+      const defaults = await deps.store.getDefaults();
+      return tickets
+        .filter((t) => (t.blockHeight ?? Number.MAX_SAFE_INTEGER) >= start)
+        .map((t) => {
+          const choices = { ...defaults.choices, ...t.ticket.choices };
+          return {
+            hash: t.ticket.ticketHash,
+            cost: Number(t.ticket.price) / ATOMS_PER_DCR,
+            votingaddress: t.ticket.votingAddress,
+            status: t.status,
+            ...(t.blockHash ? { blockhash: t.blockHash } : {}),
+            blockheight: t.blockHeight ?? -1,
+            ...(t.voteTxid ? { vote: t.voteTxid } : {}),
+            choices: Object.entries(choices).map(([agendaid, choiceid]) => ({ agendaid, choiceid })),
+          };
+        });
+    },
+    async getstakeinfo() {
+      return stakeInfoToWalletJson(await getStakeInfo(deps));
+    },
+    async getbestblock() {
+      if (!deps.chain) throw new WalletRpcError(RPC_ERR.misc, 'no node proxy configured');
+      const tip = await deps.chain.getBestBlock();
+      return { hash: tip.hash, height: tip.height };
+    },
+    async getblockcount() {
+      if (!deps.chain) throw new WalletRpcError(RPC_ERR.misc, 'no node proxy configured');
+      return (await deps.chain.getBestBlock()).height;
+    },
+    async rescanwallet() {
+      // Nothing to rescan: the cluster learns about tickets only through intake.
+      return null;
+    },
+  };
+
+  return {
+    async call(method, params) {
+      const fn = Object.hasOwn(methods, method) ? methods[method] : undefined;
+      if (!fn) throw new WalletRpcError(RPC_ERR.methodNotFound, `method not found: ${method}`);
+      try {
+        return await fn(params);
+      } catch (err) {
+        throw toRpcError(err);
+      }
+    },
+    close() {
+      for (const v of pending.values()) v.key.wipe();
+      pending.clear();
+    },
+  };
+}
+
+/** Options of {@link startWalletRpcServer}. */
+export interface WalletRpcServerOptions {
+  host: string;
+  port: number;
+  username: string;
+  /** Basic-auth password (secret). */
+  password: SecretKey;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  log: Logger;
+}
+
+/** A running endpoint. */
+export interface WalletRpcServer {
+  /** `http(s)://host:port/` */
+  url: string;
+  /** `ws(s)://host:port/ws` */
+  wsUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+interface RpcRequest {
+  id: unknown;
+  method: unknown;
+  params: unknown;
+}
+
+async function respond(handler: WalletRpcHandler, req: RpcRequest, log: Logger): Promise<Record<string, unknown>> {
+  const id = req.id ?? null;
+  if (typeof req.method !== 'string') {
+    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'method must be a string' }, id };
+  }
+  const params = req.params === undefined || req.params === null ? [] : req.params;
+  if (!Array.isArray(params)) {
+    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidParams, message: 'params must be an array' }, id };
+  }
+  try {
+    const result = await handler.call(req.method, params);
+    return { jsonrpc: '1.0', result: result ?? null, error: null, id };
+  } catch (err) {
+    const e = toRpcError(err);
+    log.warn({ method: req.method, rpcCode: e.rpcCode, err: { message: e.message } }, 'wallet rpc call refused');
+    return { jsonrpc: '1.0', result: null, error: { code: e.rpcCode, message: e.message }, id };
+  }
+}
+
+function parseRequest(text: string): RpcRequest | Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.parse, message: 'parse error' }, id: null };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'request must be an object' }, id: null };
+  }
+  return v as RpcRequest;
+}
+
+function isRequest(v: RpcRequest | Record<string, unknown>): v is RpcRequest {
+  return 'method' in v;
+}
+
+function authorized(header: string | undefined, username: string, password: SecretKey): boolean {
+  if (!header?.startsWith('Basic ')) return false;
+  const given = Buffer.from(header.slice(6).trim(), 'base64');
+  const want = Buffer.concat([Buffer.from(`${username}:`), Buffer.from(password.expose())]);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/**
+ * Starts the endpoint on `host:port` (port 0: a free port).
+ * Unauthenticated requests get 401 and are closed; nothing else is read from them.
+ */
+export async function startWalletRpcServer(handler: WalletRpcHandler, opts: WalletRpcServerOptions): Promise<WalletRpcServer> {
+  const log = opts.log;
+  const onHttp = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!authorized(req.headers.authorization, opts.username, opts.password)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="votecluster wallet"', connection: 'close' }).end();
+      return;
+    }
+    if (req.method !== 'POST' || (req.url ?? '/') !== '/') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('POST / only\n');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        res.writeHead(413).end();
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (res.writableEnded) return;
+      const parsed = parseRequest(Buffer.concat(chunks).toString('utf8'));
+      const done = isRequest(parsed) ? respond(handler, parsed, log) : Promise.resolve(parsed);
+      done.then(
+        (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+        (err: unknown) => {
+          // respond() never rejects; this guards a serialization bug.
+          log.error({ err }, 'wallet rpc response failed');
+          res.writeHead(500).end();
+        },
+      );
+    });
+  };
+
+  const server: Server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onHttp)
+    : createHttpServer(onHttp);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws' || !authorized(req.headers.authorization, opts.username, opts.password)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('message', (data) => {
+      const parsed = parseRequest(data.toString());
+      const done = isRequest(parsed) ? respond(handler, parsed, log) : Promise.resolve(parsed);
+      void done.then((body) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+      });
+    });
+    ws.on('error', (err) => log.warn({ err }, 'wallet rpc websocket error'));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = opts.tls ? 'https' : 'http';
+  const wsScheme = opts.tls ? 'wss' : 'ws';
+  log.info({ port, tls: Boolean(opts.tls) }, 'wallet rpc listening');
+  return {
+    url: `${scheme}://${opts.host}:${port}/`,
+    wsUrl: `${wsScheme}://${opts.host}:${port}/ws`,
+    port,
+    async stop() {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
