@@ -1,0 +1,115 @@
+/**
+ * The voter's configuration schema: the one place its options, defaults and
+ * bounds are declared. `services/cli/config.ts` loads file/env/flags into it;
+ * embedders (the demo, the chaos suite) call {@link parseVoterConfig}.
+ */
+import { z } from 'zod';
+import { VoterConfigError } from './errors.ts';
+
+/** Backup rank k waits k × hedge for the owner's vote record (DESIGN.md §3, invariant 4). */
+export const DEFAULT_HEDGE_MS = 250;
+/** Session lease TTL. etcd's minimum useful TTL is ~1.5 × election timeout, so keep it ≥ 2 s. */
+export const DEFAULT_LEASE_TTL_SEC = 10;
+/**
+ * An owner whose last successful lease keepalive is older than this does not use the
+ * fast path (invariant 5). It must be longer than a short etcd outage (the fault
+ * table requires owners to keep voting while etcd is down for 10 s) and it bounds how
+ * long a partitioned owner keeps signing alone.
+ */
+export const DEFAULT_LEASE_MAX_AGE_MS = 15_000;
+/** Same bound for the ticket watch (time since the cache was last known to be current). */
+export const DEFAULT_WATCH_MAX_AGE_MS = 15_000;
+/** Interval of the re-send loop for votes not yet confirmed by every proxy. */
+export const DEFAULT_RESEND_INTERVAL_MS = 1_000;
+/** A vote on height h is dropped once the tip is more than h + this many blocks. */
+export const DEFAULT_MAX_VOTE_AGE_BLOCKS = 2;
+/** Deadline of one SendVote call through one proxy. */
+export const DEFAULT_SEND_DEADLINE_MS = 2_000;
+/** How many block hashes the event deduper remembers (bounded memory). */
+export const DEFAULT_DEDUPE_CAPACITY = 4_096;
+/** Base delay of the bounded, jittered backoff for reconnecting a proxy stream or retrying a record. */
+export const DEFAULT_RETRY_BASE_MS = 100;
+/** Upper bound of that backoff. */
+export const DEFAULT_RETRY_MAX_MS = 2_000;
+
+const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const HOST_PORT_RE = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+/** One node proxy: its gRPC address (`host:port`) and the region it sits in. */
+export const ProxyConfigSchema = z.object({
+  address: z.string().regex(HOST_PORT_RE, 'expected host:port'),
+  region: z.string().min(1).max(64),
+});
+
+/** The voter's options. Secret material arrives only as a file path (`clusterKeyFile`). */
+export const VoterConfigSchema = z.object({
+  /** Unique id of this voter in the cluster (etcd `nodes/<nodeId>`). */
+  nodeId: z.string().regex(NODE_ID_RE, 'letters, digits, _ . - (max 63)'),
+  /** Region label; ownership is region-aware. */
+  region: z.string().min(1).max(64),
+  network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet']),
+  etcd: z.object({
+    endpoints: z.array(z.string().url()).min(1),
+    dialTimeoutMs: z.number().int().positive().default(3_000),
+  }),
+  /** Node proxies, the local region's first; every one is watched and every vote goes to all. */
+  proxies: z.array(ProxyConfigSchema).min(1),
+  /** File holding the 32-byte cluster key (hex or raw) that decrypts voting keys. Secret. */
+  clusterKeyFile: z.string().min(1),
+  hedgeMs: z.number().int().min(0).max(60_000).default(DEFAULT_HEDGE_MS),
+  leaseTtlSec: z.number().int().min(2).max(3_600).default(DEFAULT_LEASE_TTL_SEC),
+  /** `lease`: one signer per ticket (the design); `all-vote`: every replica votes (vspd today). */
+  strategy: z.enum(['lease', 'all-vote']).default('lease'),
+  resendIntervalMs: z.number().int().min(10).max(60_000).default(DEFAULT_RESEND_INTERVAL_MS),
+  maxVoteAgeBlocks: z.number().int().min(1).max(100).default(DEFAULT_MAX_VOTE_AGE_BLOCKS),
+  sendDeadlineMs: z.number().int().min(10).max(60_000).default(DEFAULT_SEND_DEADLINE_MS),
+  staleness: z
+    .object({
+      leaseMaxAgeMs: z.number().int().positive().default(DEFAULT_LEASE_MAX_AGE_MS),
+      watchMaxAgeMs: z.number().int().positive().default(DEFAULT_WATCH_MAX_AGE_MS),
+    })
+    .prefault({}),
+  dedupeCapacity: z.number().int().min(16).max(1_000_000).default(DEFAULT_DEDUPE_CAPACITY),
+  retry: z
+    .object({
+      baseMs: z.number().int().positive().default(DEFAULT_RETRY_BASE_MS),
+      maxMs: z.number().int().positive().default(DEFAULT_RETRY_MAX_MS),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      /** `host:port` for the Prometheus endpoint (served by the CLI), absent = off. */
+      listen: z.string().regex(HOST_PORT_RE, 'expected host:port').optional(),
+    })
+    .prefault({}),
+  trace: z
+    .object({
+      /** Append finished spans as JSON lines to this file (read by `votecluster trace`). */
+      file: z.string().min(1).optional(),
+      /** OTLP/gRPC collector URL. */
+      otlpEndpoint: z.string().url().optional(),
+    })
+    .prefault({}),
+});
+
+/** Validated voter configuration (all defaults applied). */
+export type VoterConfig = z.infer<typeof VoterConfigSchema>;
+/** Voter configuration as a caller writes it (defaults optional). */
+export type VoterConfigInput = z.input<typeof VoterConfigSchema>;
+/** One proxy entry. */
+export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
+
+/** Names of the secret fields; the effective-config dump redacts them. */
+export const VOTER_SECRET_FIELDS: readonly string[] = ['clusterKeyFile'];
+
+/**
+ * Validates `input` and applies defaults.
+ * @throws {VoterConfigError} listing every issue with its path.
+ */
+export function parseVoterConfig(input: unknown): VoterConfig {
+  const r = VoterConfigSchema.safeParse(input);
+  if (!r.success) {
+    throw new VoterConfigError(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return r.data;
+}

@@ -1,0 +1,59 @@
+/**
+ * Typed errors of the voter. Every error carries a `VOTER_<REASON>` code; callers
+ * branch on `instanceof` inside the service and on `code` at boundaries.
+ */
+export class VoterError extends Error {
+  readonly code: string;
+  /** True when retrying the same operation later may succeed (etcd or a proxy unreachable). */
+  readonly retryable: boolean;
+  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+    this.name = new.target.name;
+  }
+}
+
+/** The voter configuration does not validate (each zod issue is listed with its path). */
+export class VoterConfigError extends VoterError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], options?: ErrorOptions) {
+    super('VOTER_CONFIG', `invalid voter config: ${issues.join('; ')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** The cluster key file is missing, unreadable or not 32 bytes (hex or raw). */
+export class ClusterKeyFileError extends VoterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('VOTER_CLUSTER_KEY_FILE', message, options);
+  }
+}
+
+/** A WatchChain event from a proxy that cannot be used (bad hash, missing fields). */
+export class ChainEventError extends VoterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('VOTER_CHAIN_EVENT', message, options);
+  }
+}
+
+/** The ticket record needed to build a vote is not in the cache (not managed, removed, or corrupt). */
+export class TicketNotManagedError extends VoterError {
+  constructor(ticketHex: string, options?: ErrorOptions) {
+    super('VOTER_TICKET_NOT_MANAGED', `ticket ${ticketHex} is not in the ticket cache`, options);
+  }
+}
+
+/** The vote record could not be written or read because etcd is unreachable. */
+export class RecordUnavailableError extends VoterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('VOTER_RECORD_UNAVAILABLE', message, { ...options, retryable: true });
+  }
+}
+
+/** The voter was used in the wrong lifecycle state (start twice, start after stop). */
+export class VoterStateError extends VoterError {
+  constructor(message: string) {
+    super('VOTER_STATE', message);
+  }
+}

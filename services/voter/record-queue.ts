@@ -1,0 +1,144 @@
+/**
+ * The owner's vote records, written right after the first send (DESIGN.md §3
+ * invariant 3: etcd is not on the owner's critical path). When etcd is
+ * unreachable the records wait here, in order, and are written when it
+ * returns (fault table: "etcd quorum lost → owners keep voting; records written
+ * after it returns"). Each write is create-if-absent; its `stored` result goes
+ * back to the duty, which switches to the stored bytes if they differ.
+ *
+ * The queue lives in memory: a voter killed during an etcd outage loses its
+ * pending records, not its votes (they were sent). Bounded by `maxPending`;
+ * beyond it the oldest record is dropped with an error log.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../telemetry/index.ts';
+import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
+
+/** Default bound on records waiting for etcd (5 per block: hours of blocks). */
+export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
+
+interface Pending {
+  rec: VoteRecordInput;
+  onStored: (stored: StoredVote) => void;
+}
+
+/** Options of {@link RecordQueue}. */
+export interface RecordQueueOptions {
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxPending?: number;
+}
+
+export class RecordQueue {
+  readonly #records: DutyRecords;
+  readonly #log: Logger;
+  readonly #opts: RecordQueueOptions;
+  readonly #pending: Pending[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #abort = new AbortController();
+  #written = 0;
+  #deferred = 0;
+  #dropped = 0;
+
+  constructor(records: DutyRecords, log: Logger, opts: RecordQueueOptions) {
+    this.#records = records;
+    this.#log = log;
+    this.#opts = opts;
+  }
+
+  /** Records waiting for etcd. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  stats(): { written: number; deferred: number; pending: number; dropped: number } {
+    return { written: this.#written, deferred: this.#deferred, pending: this.#pending.length, dropped: this.#dropped };
+  }
+
+  /**
+   * Writes `rec` now (no waiting for the queue: the common case is one txn);
+   * on failure, or while older records still wait, it is queued for the loop.
+   */
+  submit(rec: VoteRecordInput, onStored: (stored: StoredVote) => void): void {
+    if (this.#abort.signal.aborted) {
+      this.#log.error({ ticket: rec.ticketHex, height: rec.height }, 'vote record submitted after stop; not written');
+      return;
+    }
+    if (this.#pending.length > 0) {
+      this.#enqueue({ rec, onStored });
+      return;
+    }
+    const p = this.#records.record(rec).then(
+      (r) => {
+        this.#written++;
+        onStored(r.stored);
+      },
+      (err: unknown) => {
+        this.#deferred++;
+        this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written (etcd unreachable?); queued');
+        this.#enqueue({ rec, onStored });
+      },
+    );
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+
+  start(): void {
+    if (!this.#loop) this.#loop = this.#run(this.#abort.signal);
+  }
+
+  /** Stops the retry loop; waits for it and for writes in flight. Unwritten records are logged. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+    if (this.#pending.length > 0) {
+      this.#log.warn({ pending: this.#pending.length }, 'stopping with vote records not yet written (votes were sent)');
+    }
+  }
+
+  #enqueue(p: Pending): void {
+    this.#pending.push(p);
+    const max = this.#opts.maxPending ?? DEFAULT_MAX_PENDING_RECORDS;
+    while (this.#pending.length > max) {
+      const old = this.#pending.shift();
+      this.#dropped++;
+      this.#log.error({ ticket: old?.rec.ticketHex, height: old?.rec.height }, 'vote record queue full; oldest record dropped');
+    }
+    this.#wake?.();
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    while (!signal.aborted) {
+      if (this.#pending.length === 0) {
+        await new Promise<void>((resolve) => { this.#wake = resolve; });
+        this.#wake = undefined;
+        continue;
+      }
+      const head = this.#pending[0] as Pending;
+      try {
+        const r = await this.#records.record(head.rec);
+        this.#pending.shift();
+        this.#written++;
+        attempt = 0;
+        head.onStored(r.stored);
+        if (this.#pending.length === 0) this.#log.info({ written: this.#written }, 'queued vote records written');
+      } catch (err) {
+        attempt++;
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.#log.warn({ pending: this.#pending.length, attempt, err }, 'vote records still waiting for etcd');
+        }
+        const backoff = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
+        try {
+          await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal });
+        } catch {
+          return; // stop() aborted the backoff
+        }
+      }
+    }
+  }
+}

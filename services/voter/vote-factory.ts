@@ -1,0 +1,79 @@
+/**
+ * Deterministic vote construction (DESIGN.md §3 invariants 2 and 3): a vote is
+ * a pure function of the draw (block hash, height, subsidy, vote version) and
+ * the ticket record at ONE etcd revision (choices, policies, key). The
+ * revision goes into the vote record, so any voter building from the same
+ * revision produces byte-identical votes (RFC 6979 signatures), and a takeover
+ * re-sends the same bytes. Building needs no I/O: everything comes from the
+ * watch-backed ticket cache.
+ *
+ * Vote bits (decred-protocol.md §5.4, §10): the ticket's own choices if it has
+ * any, else the cluster default; for each choice clear the agenda mask and OR in
+ * the choice bits; bit 0 (previous block valid) is always set.
+ */
+import type { WinningTicketsEvent } from './chain-event.ts';
+
+/** Everything that shaped the vote's bytes; stored with the vote record. */
+export interface VoteMeta {
+  voteBits: number;
+  voteVersion: number;
+  treasuryVotes: readonly { tspendHashHex: string; vote: 'yes' | 'no' }[];
+  /** etcd revision (mod revision) of the ticket record the vote was built from, decimal. */
+  revision: string;
+}
+
+/** A built, unsigned vote (opaque to the duty). */
+export interface PreparedVote {
+  ticketHex: string;
+  meta: VoteMeta;
+  /** Factory-private payload (the unsigned tx and what signing needs). */
+  readonly payload: unknown;
+}
+
+/** A signed vote ready to send. */
+export interface SignedVote {
+  ticketHex: string;
+  rawTx: Uint8Array;
+  /** Display hex of the vote's tx hash. */
+  txidHex: string;
+  meta: VoteMeta;
+}
+
+/** Builds and signs votes from the local ticket cache; both steps are synchronous and do no I/O. */
+export interface VoteFactory {
+  /** @throws TicketNotManagedError when the ticket is not in the cache. */
+  prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote;
+  sign(prepared: PreparedVote): SignedVote;
+}
+
+/** One agenda choice as stored: the agenda's mask and the chosen bits. */
+export interface ChoiceBits {
+  mask: number;
+  bits: number;
+}
+
+/** Bit 0: the previous block's regular tree is valid (decred-protocol.md §5.4). */
+export const VOTE_BITS_PREV_VALID = 0x0001;
+
+/**
+ * Vote bits from choices (dcrwallet SetAgendaChoices): start at 0x0001, for each
+ * choice clear its mask and OR in its bits (masked), keep bit 0 set.
+ */
+export function voteBitsFromChoices(choices: readonly ChoiceBits[]): number {
+  let bits = VOTE_BITS_PREV_VALID;
+  for (const c of choices) bits = ((bits & ~c.mask) | (c.bits & c.mask)) & 0xffff;
+  return (bits | VOTE_BITS_PREV_VALID) & 0xffff;
+}
+
+/**
+ * The per-ticket choices when the ticket has any, otherwise the cluster default
+ * (decred-protocol.md §10 step 4: "the per-ticket choices if saved, otherwise the
+ * wallet default").
+ */
+export function selectChoices(
+  perTicket: readonly ChoiceBits[] | undefined,
+  defaults: readonly ChoiceBits[] | undefined,
+): readonly ChoiceBits[] {
+  if (perTicket && perTicket.length > 0) return perTicket;
+  return defaults ?? [];
+}
