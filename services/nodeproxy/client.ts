@@ -1,0 +1,336 @@
+/**
+ * Typed client of the NodeProxy gRPC service (the module that owns a service
+ * ships its client). Rebuilds typed errors from `vc-error-code`, converts wire
+ * objects to friendly types (bigint amounts, Uint8Array bytes, numeric seq),
+ * and resumes WatchChain streams by seq after any disconnect.
+ */
+import {
+  credentials as grpcCredentials,
+  Metadata,
+  status as GrpcStatus,
+  type ChannelCredentials,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { nodeProxyErrorFromCode, ProxyTransportError, type NodeProxyError } from './errors.ts';
+import { ERROR_CODE_METADATA_KEY, TRACEPARENT_METADATA_KEY } from './grpc-server.ts';
+import { loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE } from './proto.ts';
+import type { SendVoteResult } from './send-vote.ts';
+import type { NodeProxyStatus } from './node-proxy.ts';
+
+/** A block event as the client sees it. */
+export interface ClientBlock {
+  hash: string;
+  height: number;
+  header: Uint8Array;
+  prevHash: string;
+}
+
+/** A draw as the client sees it: everything needed to build the votes. */
+export interface ClientDraw {
+  blockHash: string;
+  height: number;
+  header: Uint8Array;
+  tickets: string[];
+  voteSubsidy: bigint;
+  subsidySplit: 'original' | 'dcp0010' | 'dcp0012';
+  voteVersion: number;
+  stakeVersion: number;
+  network: string;
+  /** W3C traceparent of the proxy's `proxy.notify` span. */
+  traceparent: string;
+}
+
+/** One WatchChain event. */
+export type ChainEvent =
+  | { kind: 'block_connected'; seq: number; epoch: string; receivedAtMs: number; block: ClientBlock }
+  | { kind: 'block_disconnected'; seq: number; epoch: string; receivedAtMs: number; block: ClientBlock }
+  | { kind: 'winning_tickets'; seq: number; epoch: string; receivedAtMs: number; draw: ClientDraw };
+
+/** The stream_start message of each (re)opened stream. */
+export interface StreamStartInfo {
+  epoch: string;
+  resumeStatus: 'live' | 'resumed' | 'gap' | 'epoch_changed';
+  firstSeq: number;
+  missedFromSeq: number;
+  missedToSeq: number;
+  oldestSeq: number;
+  lastSeq: number;
+  network: string;
+  bestBlock: { hash: string; height: number } | undefined;
+}
+
+/** Options of {@link NodeProxyClient.watchChain}. */
+export interface WatchChainOptions {
+  /** First seq wanted (needs `epoch` to be meaningful across proxy restarts). */
+  fromSeq?: number;
+  /** Replay held events from this height. */
+  fromHeight?: number;
+  epoch?: string;
+  /** Called with each stream_start (after every reconnect too). */
+  onStreamStart?: (info: StreamStartInfo) => void;
+  /** Called with each stream error before the client resumes. */
+  onError?: (err: NodeProxyError) => void;
+  /** Resume automatically after errors (default true). */
+  autoResume?: boolean;
+  resumeMinMs?: number;
+  resumeMaxMs?: number;
+}
+
+/** A running WatchChain subscription. */
+export interface WatchHandle {
+  /** Last seq delivered (0: none). */
+  readonly lastSeq: number;
+  /** Epoch of the proxy the last stream came from. */
+  readonly epoch: string | undefined;
+  /** Number of times the stream was (re)opened. */
+  readonly opens: number;
+  /** Stops the stream and any pending resume. */
+  close(): void;
+}
+
+/** Options of {@link createNodeProxyClient}. */
+export interface NodeProxyClientOptions {
+  /** Explicit channel credentials (default: insecure unless `tls` is given). */
+  credentials?: ChannelCredentials;
+  /** TLS: CA to trust and, for mTLS, the client cert/key (PEM). */
+  tls?: { caPem: string | Buffer; certPem?: string | Buffer; keyPem?: string | Buffer };
+  /** Name sent as client_id on WatchChain. */
+  clientId?: string;
+}
+
+/** Typed NodeProxy client. */
+export interface NodeProxyClient {
+  watchChain(opts: WatchChainOptions, onEvent: (ev: ChainEvent) => void): WatchHandle;
+  sendVote(rawTx: Uint8Array, opts?: { deadlineMs?: number; traceparent?: string }): Promise<SendVoteResult>;
+  getRawTransaction(txid: string, opts?: { deadlineMs?: number }): Promise<Uint8Array>;
+  existsLiveTickets(ticketHashes: readonly string[], opts?: { deadlineMs?: number }): Promise<boolean[]>;
+  getBestBlock(opts?: { deadlineMs?: number }): Promise<{ hash: string; height: number }>;
+  getVoteInfo(voteVersion?: number, opts?: { deadlineMs?: number }): Promise<Record<string, unknown>>;
+  getStatus(opts?: { deadlineMs?: number }): Promise<NodeProxyStatus>;
+  /** Closes the channel (and every watch). */
+  close(): void;
+}
+
+/** Default deadline of unary calls. */
+export const DEFAULT_CALL_DEADLINE_MS = 5_000;
+
+/** Rebuilds the typed error of a failed call. */
+export function errorFromServiceError(err: ServiceError): NodeProxyError {
+  const code = err.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
+  if (typeof code === 'string') return nodeProxyErrorFromCode(code, err.details || err.message);
+  return new ProxyTransportError(err.code ?? GrpcStatus.UNKNOWN, `${GrpcStatus[err.code] ?? err.code}: ${err.details || err.message}`, { cause: err });
+}
+
+type Wire = Record<string, unknown>;
+const SPLIT: Record<string, ClientDraw['subsidySplit']> = {
+  SUBSIDY_SPLIT_ORIGINAL: 'original',
+  SUBSIDY_SPLIT_DCP0010: 'dcp0010',
+  SUBSIDY_SPLIT_DCP0012: 'dcp0012',
+};
+const RESUME: Record<string, StreamStartInfo['resumeStatus']> = {
+  RESUME_STATUS_LIVE: 'live',
+  RESUME_STATUS_RESUMED: 'resumed',
+  RESUME_STATUS_GAP: 'gap',
+  RESUME_STATUS_EPOCH_CHANGED: 'epoch_changed',
+};
+
+function toBlock(b: Wire): ClientBlock {
+  return { hash: b['hash'] as string, height: b['height'] as number, header: new Uint8Array(b['header'] as Buffer), prevHash: b['prev_hash'] as string };
+}
+
+function toEvent(m: Wire): ChainEvent | StreamStartInfo {
+  const seq = Number(m['seq']);
+  const epoch = m['epoch'] as string;
+  const receivedAtMs = Number(m['proxy_receive_time_ms']);
+  switch (m['event']) {
+    case 'stream_start': {
+      const s = m['stream_start'] as Wire;
+      const best = s['best_block'] as Wire | null;
+      return {
+        epoch,
+        resumeStatus: RESUME[s['resume_status'] as string] ?? 'live',
+        firstSeq: Number(s['first_seq']),
+        missedFromSeq: Number(s['missed_from_seq']),
+        missedToSeq: Number(s['missed_to_seq']),
+        oldestSeq: Number(s['oldest_seq']),
+        lastSeq: Number(s['last_seq']),
+        network: s['network'] as string,
+        bestBlock: best ? { hash: best['hash'] as string, height: best['height'] as number } : undefined,
+      };
+    }
+    case 'block_connected':
+      return { kind: 'block_connected', seq, epoch, receivedAtMs, block: toBlock(m['block_connected'] as Wire) };
+    case 'block_disconnected':
+      return { kind: 'block_disconnected', seq, epoch, receivedAtMs, block: toBlock(m['block_disconnected'] as Wire) };
+    case 'winning_tickets': {
+      const w = m['winning_tickets'] as Wire;
+      return {
+        kind: 'winning_tickets',
+        seq,
+        epoch,
+        receivedAtMs,
+        draw: {
+          blockHash: w['block_hash'] as string,
+          height: w['height'] as number,
+          header: new Uint8Array(w['header'] as Buffer),
+          tickets: [...(w['tickets'] as string[])],
+          voteSubsidy: BigInt(w['vote_subsidy'] as string),
+          subsidySplit: SPLIT[w['subsidy_split'] as string] ?? 'dcp0012',
+          voteVersion: w['vote_version'] as number,
+          stakeVersion: w['stake_version'] as number,
+          network: w['network'] as string,
+          traceparent: ((w['trace'] as Wire | null)?.['traceparent'] as string | undefined) ?? '',
+        },
+      };
+    }
+    default:
+      throw new Error(`unknown WatchChain event ${String(m['event'])}`);
+  }
+}
+
+/**
+ * Creates a client for the NodeProxy at `address` (`host:port`).
+ * @example
+ * const c = createNodeProxyClient('127.0.0.1:7100');
+ * const h = c.watchChain({}, (ev) => { if (ev.kind === 'winning_tickets') vote(ev.draw); });
+ * const r = await c.sendVote(raw, { deadlineMs: 1000 }); // r.status: ACCEPTED | DUPLICATE | ...
+ */
+export function createNodeProxyClient(address: string, opts: NodeProxyClientOptions = {}): NodeProxyClient {
+  const { Client: Ctor } = loadVoteclusterProto(NODEPROXY_PROTO_FILES).service(NODEPROXY_SERVICE);
+  const creds =
+    opts.credentials ??
+    (opts.tls
+      ? grpcCredentials.createSsl(
+          Buffer.from(opts.tls.caPem),
+          opts.tls.keyPem ? Buffer.from(opts.tls.keyPem) : null,
+          opts.tls.certPem ? Buffer.from(opts.tls.certPem) : null,
+        )
+      : grpcCredentials.createInsecure());
+  const client = new Ctor(address, creds) as Client & Record<string, (...args: unknown[]) => unknown>;
+  const watches = new Set<WatchHandle>();
+
+  function unaryCall<T>(method: string, req: Wire, o: { deadlineMs?: number; traceparent?: string } = {}): Promise<T> {
+    const md = new Metadata();
+    if (o.traceparent) md.set(TRACEPARENT_METADATA_KEY, o.traceparent);
+    const deadline = Date.now() + (o.deadlineMs ?? DEFAULT_CALL_DEADLINE_MS);
+    return new Promise<T>((resolve, reject) => {
+      (client[method] as (r: Wire, m: Metadata, c: { deadline: number }, cb: (e: ServiceError | null, r: T) => void) => void)(
+        req,
+        md,
+        { deadline },
+        (err, res) => (err ? reject(errorFromServiceError(err)) : resolve(res)),
+      );
+    });
+  }
+
+  return {
+    watchChain(wopts, onEvent) {
+      let lastSeq = 0;
+      let epoch = wopts.epoch;
+      let opens = 0;
+      let closed = false;
+      let stream: ClientReadableStream<Wire> | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let failures = 0;
+      const minMs = wopts.resumeMinMs ?? 50;
+      const maxMs = wopts.resumeMaxMs ?? 2_000;
+
+      const open = (): void => {
+        if (closed) return;
+        opens++;
+        const req: Wire = { client_id: opts.clientId ?? '' };
+        if (lastSeq > 0) {
+          req['from_seq'] = String(lastSeq + 1);
+          req['epoch'] = epoch ?? '';
+        } else if (wopts.fromSeq !== undefined) {
+          req['from_seq'] = String(wopts.fromSeq);
+          req['epoch'] = epoch ?? '';
+        } else if (wopts.fromHeight !== undefined) {
+          req['from_height'] = wopts.fromHeight;
+        }
+        const s = (client['WatchChain'] as (r: Wire) => ClientReadableStream<Wire>)(req);
+        stream = s;
+        s.on('data', (m: Wire) => {
+          const ev = toEvent(m);
+          if ('resumeStatus' in ev) {
+            failures = 0;
+            if (epoch !== undefined && epoch !== ev.epoch) lastSeq = 0; // a restarted proxy numbers from 1 again
+            epoch = ev.epoch;
+            wopts.onStreamStart?.(ev);
+            return;
+          }
+          if (ev.epoch === epoch && ev.seq <= lastSeq) return; // never deliver a seq twice
+          lastSeq = ev.seq;
+          onEvent(ev);
+        });
+        const retry = (err?: ServiceError): void => {
+          if (stream !== s) return;
+          stream = undefined;
+          if (closed) return;
+          if (err && err.code === GrpcStatus.CANCELLED) return;
+          if (err) wopts.onError?.(errorFromServiceError(err));
+          if (wopts.autoResume === false) return;
+          const cap = Math.min(maxMs, minMs * 2 ** Math.min(failures++, 10));
+          timer = setTimeout(open, cap / 2 + Math.random() * (cap / 2));
+        };
+        s.on('error', (err: ServiceError) => retry(err));
+        s.on('end', () => retry());
+      };
+      open();
+      const handle: WatchHandle = {
+        get lastSeq() {
+          return lastSeq;
+        },
+        get epoch() {
+          return epoch;
+        },
+        get opens() {
+          return opens;
+        },
+        close() {
+          closed = true;
+          if (timer) clearTimeout(timer);
+          stream?.cancel();
+          stream = undefined;
+          watches.delete(handle);
+        },
+      };
+      watches.add(handle);
+      return handle;
+    },
+
+    sendVote(rawTx, o = {}) {
+      return unaryCall<SendVoteResult>('SendVote', { raw_tx: Buffer.from(rawTx) }, o);
+    },
+
+    async getRawTransaction(txid, o) {
+      const r = await unaryCall<{ raw_tx: Buffer }>('GetRawTransaction', { txid }, o);
+      return new Uint8Array(r.raw_tx);
+    },
+
+    async existsLiveTickets(ticketHashes, o) {
+      const r = await unaryCall<{ live: boolean[] }>('ExistsLiveTickets', { ticket_hashes: [...ticketHashes] }, o);
+      return r.live;
+    },
+
+    getBestBlock(o) {
+      return unaryCall<{ hash: string; height: number }>('GetBestBlock', {}, o);
+    },
+
+    getVoteInfo(voteVersion = 0, o) {
+      return unaryCall<Record<string, unknown>>('GetVoteInfo', { vote_version: voteVersion }, o);
+    },
+
+    async getStatus(o) {
+      const r = await unaryCall<Wire>('GetStatus', {}, o);
+      return { ...(r as unknown as NodeProxyStatus), best_block: (r['best_block'] as NodeProxyStatus['best_block']) ?? null };
+    },
+
+    close() {
+      for (const w of [...watches]) w.close();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * The NodeProxy gRPC service: handlers, the code→status table, health and
+ * reflection. Errors leave as a gRPC status plus the `vc-error-code` metadata
+ * entry (STYLE.md "Errors cross the wire as codes"); a SendVote outcome is a
+ * value in the response, never an error.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { fromHex, type NetParams } from '../decred/index.ts';
+import type { ChainFeed, FeedEvent, StreamStartMessage } from './chain-feed.ts';
+import type { ChainSync } from './chain-sync.ts';
+import type { NodeProxyConfig } from './config.ts';
+import type { DcrdSession } from './dcrd-session.ts';
+import { DcrdRpcError, InvalidRequestError, NodeProxyConfigError, NodeProxyError, NotFoundError } from './errors.ts';
+import { loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE } from './proto.ts';
+import type { VoteSender } from './send-vote.ts';
+
+/** Metadata key carrying the NODEPROXY_* error code. */
+export const ERROR_CODE_METADATA_KEY = 'vc-error-code';
+/** Metadata key of the W3C trace parent. */
+export const TRACEPARENT_METADATA_KEY = 'traceparent';
+
+/** The one table from error code to gRPC status. Unlisted codes map to INTERNAL. */
+export const STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
+  NODEPROXY_INVALID_REQUEST: GrpcStatus.INVALID_ARGUMENT,
+  NODEPROXY_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  NODEPROXY_DCRD_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  NODEPROXY_SHUTTING_DOWN: GrpcStatus.UNAVAILABLE,
+  NODEPROXY_STREAM_LAGGING: GrpcStatus.RESOURCE_EXHAUSTED,
+  NODEPROXY_DCRD_RPC: GrpcStatus.FAILED_PRECONDITION,
+  NODEPROXY_DCRD_PROTOCOL: GrpcStatus.INTERNAL,
+  NODEPROXY_DCRD_WRONG_NETWORK: GrpcStatus.FAILED_PRECONDITION,
+  NODEPROXY_DCRD_VERSION: GrpcStatus.FAILED_PRECONDITION,
+  NODEPROXY_DCRD_AUTH: GrpcStatus.FAILED_PRECONDITION,
+  NODEPROXY_CONFIG: GrpcStatus.FAILED_PRECONDITION,
+};
+
+/** dcrd's "no information available" (rpcNoTxInfoError). */
+const DCRD_ERR_NO_TX_INFO = -5;
+
+/** Converts any error to a ServiceError with the code in metadata. */
+export function toServiceError(err: unknown): ServiceError {
+  const e = err instanceof NodeProxyError ? err : new NodeProxyError('NODEPROXY_INTERNAL', (err as Error)?.message ?? String(err));
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_METADATA_KEY, e.code);
+  return Object.assign(new Error(e.message), {
+    code: STATUS_BY_CODE[e.code] ?? GrpcStatus.INTERNAL,
+    details: e.message,
+    metadata,
+  }) as ServiceError;
+}
+
+const HashHex = z.string().regex(/^[0-9a-fA-F]{64}$/);
+
+function requireHash(v: unknown, what: string): string {
+  const r = HashHex.safeParse(v);
+  if (!r.success) throw new InvalidRequestError(`${what} must be 64 hex characters`);
+  return r.data.toLowerCase();
+}
+
+/** The parts of the proxy the handlers use. */
+export interface NodeProxyServiceParts {
+  cfg: NodeProxyConfig;
+  params: NetParams;
+  session: DcrdSession;
+  chain: ChainSync;
+  feed: ChainFeed;
+  sender: VoteSender;
+  logger: Logger;
+  status: () => Record<string, unknown>;
+}
+
+function unary<Req, Res>(
+  log: Logger,
+  name: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+): (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void {
+  return (call, cb) => {
+    fn(call.request, call).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        const se = toServiceError(err);
+        log.debug({ rpc: name, code: se.metadata.get(ERROR_CODE_METADATA_KEY)[0] }, 'rpc failed');
+        cb(se);
+      },
+    );
+  };
+}
+
+/** Maps dcrd -5 to NotFoundError; other errors pass through. */
+function mapNotFound(err: unknown, what: string): never {
+  if (err instanceof DcrdRpcError && err.rpcCode === DCRD_ERR_NO_TX_INFO) throw new NotFoundError(`${what} not found`);
+  throw err;
+}
+
+/** Builds the service implementation object for grpc-js. */
+export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServiceImplementation {
+  const log = p.logger.child({ component: 'grpc' });
+  const VoteInfoSchema = z
+    .object({
+      currentheight: z.number(),
+      startheight: z.number(),
+      endheight: z.number(),
+      hash: z.string(),
+      voteversion: z.number(),
+      quorum: z.number(),
+      totalvotes: z.number(),
+      agendas: z
+        .array(
+          z
+            .object({
+              id: z.string(),
+              description: z.string(),
+              mask: z.number(),
+              starttime: z.number(),
+              expiretime: z.number(),
+              status: z.string(),
+              quorumprogress: z.number(),
+              choices: z.array(
+                z.object({ id: z.string(), description: z.string(), bits: z.number(), isabstain: z.boolean(), isno: z.boolean(), count: z.number(), progress: z.number() }).loose(),
+              ),
+            })
+            .loose(),
+        )
+        .nullable()
+        .default([]),
+    })
+    .loose();
+
+  return {
+    WatchChain(call: ServerWritableStream<Record<string, unknown>, FeedEvent | StreamStartMessage>) {
+      const req = call.request;
+      const clientId = typeof req['client_id'] === 'string' && req['client_id'] ? (req['client_id'] as string).slice(0, 64) : call.getPeer();
+      const resume = req['resume'];
+      const sub = p.feed.subscribe(
+        {
+          clientId,
+          fromSeq: resume === 'from_seq' ? Number(req['from_seq']) : undefined,
+          fromHeight: resume === 'from_height' ? Number(req['from_height']) : undefined,
+          epoch: typeof req['epoch'] === 'string' ? (req['epoch'] as string) : undefined,
+        },
+        {
+          write: (msg) => call.write(msg),
+          onceDrain: (cb) => call.once('drain', cb),
+          end: (err) => {
+            if (err) call.emit('error', toServiceError(err));
+            else call.end();
+          },
+        },
+      );
+      call.on('cancelled', () => sub.close());
+      log.debug({ client: clientId, resume: sub.start.stream_start.resume_status }, 'stream opened');
+    },
+
+    SendVote: unary(log, 'SendVote', async (req: { raw_tx: Buffer; trace?: { traceparent?: string } | null }, call) => {
+      if (!req.raw_tx || req.raw_tx.length === 0) throw new InvalidRequestError('raw_tx is empty');
+      const md = call.metadata.get(TRACEPARENT_METADATA_KEY)[0];
+      const traceparent = typeof md === 'string' ? md : req.trace?.traceparent || undefined;
+      return p.sender.send(new Uint8Array(req.raw_tx), traceparent);
+    }),
+
+    GetRawTransaction: unary(log, 'GetRawTransaction', async (req: { txid: string }) => {
+      const txid = requireHash(req.txid, 'txid');
+      const hex = await p.session.callAs('getrawtransaction', [txid, 0], z.string().regex(/^[0-9a-fA-F]*$/)).catch((e) => mapNotFound(e, `transaction ${txid}`));
+      return { raw_tx: Buffer.from(fromHex(hex)) };
+    }),
+
+    ExistsLiveTickets: unary(log, 'ExistsLiveTickets', async (req: { ticket_hashes: string[] }) => {
+      const hashes = req.ticket_hashes.map((h, i) => requireHash(h, `ticket_hashes[${i}]`));
+      if (hashes.length === 0) return { live: [] };
+      const bitsetHex = await p.session.callAs('existslivetickets', [hashes], z.string().regex(/^[0-9a-fA-F]*$/));
+      // Bit i lives in byte i>>3 at mask 1<<(i&7), LSB first (jrick/bitset; decred-protocol.md §9).
+      const bits = fromHex(bitsetHex);
+      return { live: hashes.map((_, i) => (((bits[i >> 3] ?? 0) >> (i & 7)) & 1) === 1) };
+    }),
+
+    GetBestBlock: unary(log, 'GetBestBlock', async () => {
+      const best = await p.session.callAs('getbestblock', [], z.object({ hash: z.string(), height: z.number().int() }));
+      return { hash: best.hash, height: best.height };
+    }),
+
+    GetVoteInfo: unary(log, 'GetVoteInfo', async (req: { vote_version: number }) => {
+      const version = req.vote_version || p.params.voteVersion;
+      const vi = await p.session.callAs('getvoteinfo', [version], VoteInfoSchema);
+      return {
+        current_height: vi.currentheight,
+        start_height: vi.startheight,
+        end_height: vi.endheight,
+        hash: vi.hash,
+        vote_version: vi.voteversion,
+        quorum: vi.quorum,
+        total_votes: vi.totalvotes,
+        agendas: (vi.agendas ?? []).map((a) => ({
+          id: a.id,
+          description: a.description,
+          mask: a.mask,
+          start_time: String(a.starttime),
+          expire_time: String(a.expiretime),
+          status: a.status,
+          quorum_progress: a.quorumprogress,
+          choices: a.choices.map((c) => ({
+            id: c.id,
+            description: c.description,
+            bits: c.bits,
+            is_abstain: c.isabstain,
+            is_no: c.isno,
+            count: c.count,
+            progress: c.progress,
+          })),
+        })),
+      };
+    }),
+
+    GetStatus: unary(log, 'GetStatus', async () => p.status()),
+  };
+}
+
+/** Server credentials from the config: insecure, TLS, or mTLS with a client CA. */
+export function serverCredentials(cfg: NodeProxyConfig): ServerCredentials {
+  if (!cfg.tls) return ServerCredentials.createInsecure();
+  const read = (f: string, what: string): Buffer => {
+    try {
+      return readFileSync(f);
+    } catch (err) {
+      throw new NodeProxyConfigError(`cannot read ${what} ${f}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const clientCa = cfg.tls.clientCaFile ? read(cfg.tls.clientCaFile, 'client CA file') : null;
+  return ServerCredentials.createSsl(clientCa, [{ cert_chain: read(cfg.tls.certFile, 'TLS cert'), private_key: read(cfg.tls.keyFile, 'TLS key') }], clientCa !== null);
+}
+
+/** A grpc-js Server with NodeProxy, grpc.health.v1 and reflection registered. */
+export function buildGrpcServer(p: NodeProxyServiceParts): { server: Server; health: HealthImplementation } {
+  const proto = loadVoteclusterProto(NODEPROXY_PROTO_FILES);
+  const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
+  server.addService(proto.service(NODEPROXY_SERVICE).definition, nodeProxyImplementation(p));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [NODEPROXY_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(proto.packageDefinition).addToServer(server);
+  return { server, health };
+}

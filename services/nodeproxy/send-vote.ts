@@ -1,0 +1,306 @@
+/**
+ * SendVote: local validation, dedupe, classification of dcrd's answer, and
+ * delivery until mined.
+ *
+ * Invariants:
+ * - only a transaction that decodes as a vote (decred parseVote) for a block
+ *   whose draw this proxy published, still a tip candidate, with the ticket
+ *   among that block's winners, ever reaches dcrd;
+ * - the same tx (by tx hash) is sent to dcrd once per proxy: a repeat while
+ *   the first is in flight or after dcrd took it answers DUPLICATE without a
+ *   dcrd call (DUPLICATE counts as success everywhere);
+ * - every vote dcrd accepted (or already had) is kept and re-sent after each
+ *   reconnect and every `resend.intervalMs`, until it is mined, its block is
+ *   disconnected, or the best block is `resend.maxAgeBlocks` above it. dcrd
+ *   relays a vote once and never re-broadcasts it (DESIGN.md §3 inv. 6).
+ */
+import type { Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { decodeTx, hashToHex, parseVote, toHex, txHash, type Tx } from '../decred/index.ts';
+import type { ChainSync } from './chain-sync.ts';
+import type { NodeProxyMetrics } from './deps.ts';
+import type { DcrdSession } from './dcrd-session.ts';
+import { DcrdRpcError, DcrdUnavailableError, VOTE_REJECT_CODES, type VoteRejectCode } from './errors.ts';
+import { startProxySpan } from './trace.ts';
+
+/** dcrd JSON-RPC error codes (decred/dcrd: dcrjson/jsonrpcerr.go). */
+export const DCRD_ERR_MISC = -1;
+export const DCRD_ERR_DESERIALIZATION = -22;
+export const DCRD_ERR_DUPLICATE_TX = -40;
+
+/** SendVote outcomes, as the proto's SendVoteStatus names. */
+export type SendVoteStatus = 'ACCEPTED' | 'DUPLICATE' | 'CONFLICT' | 'REJECTED' | 'UNAVAILABLE';
+
+/** The SendVoteResponse message. */
+export interface SendVoteResult {
+  status: SendVoteStatus;
+  txid: string;
+  dcrd_code: number;
+  message: string;
+  reject_code: VoteRejectCode | '';
+  deduplicated_by_proxy: boolean;
+}
+
+/** What a vote refers to (out[0] and in[1] of an SSGen, decred-protocol.md §5.1). */
+export interface VoteTarget {
+  ticketHash: string;
+  blockHash: string;
+  blockHeight: number;
+}
+
+/** The voted block and the ticket of a vote (decred parseVote; throws RuleError NOT_A_VOTE). */
+export function readVoteTarget(tx: Tx): VoteTarget {
+  const v = parseVote(tx);
+  return { ticketHash: hashToHex(v.ticketHash), blockHash: hashToHex(v.blockHash), blockHeight: v.blockHeight };
+}
+
+/**
+ * Classifies a dcrd sendrawtransaction error. dcrd reports every mempool rule
+ * violation as -1 (ErrRPCMisc) with text; the one the cluster must tell apart
+ * is a *different* vote for the same ticket and block, which dcrd words
+ * "... already votes on block ..." (decred/dcrd internal/mempool: vote
+ * double-spend check). That text is the only signal dcrd gives, so it is
+ * matched here and nowhere else.
+ */
+export function classifyDcrdError(err: DcrdRpcError): SendVoteStatus {
+  if (err.rpcCode === DCRD_ERR_DUPLICATE_TX) return 'DUPLICATE';
+  if (err.rpcCode === DCRD_ERR_MISC && /already votes on block/i.test(err.message)) return 'CONFLICT';
+  return 'REJECTED';
+}
+
+interface PendingVote {
+  txid: string;
+  rawHex: string;
+  target: VoteTarget;
+  /** True once dcrd accepted or reported it as known (-40). */
+  confirmed: boolean;
+  sentAtMs: number;
+}
+
+export interface VoteSenderOptions {
+  session: DcrdSession;
+  chain: ChainSync;
+  maxVoteAgeBlocks: number;
+  resendIntervalMs: number;
+  resendMaxAgeBlocks: number;
+  metrics: NodeProxyMetrics;
+  logger: Logger;
+  tracer: Tracer;
+  now: () => number;
+}
+
+function result(status: SendVoteStatus, txid: string, extra: Partial<SendVoteResult> = {}): SendVoteResult {
+  return { status, txid, dcrd_code: 0, message: '', reject_code: '', deduplicated_by_proxy: false, ...extra };
+}
+
+/** Validates, dedupes, sends and keeps re-sending votes. */
+export class VoteSender {
+  private readonly o: VoteSenderOptions;
+  private readonly log: Logger;
+  private readonly pending = new Map<string, PendingVote>();
+  private readonly inflight = new Map<string, Promise<SendVoteResult>>();
+  private timer: NodeJS.Timeout | undefined;
+  private resendRun: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(o: VoteSenderOptions) {
+    this.o = o;
+    this.log = o.logger.child({ component: 'send-vote' });
+    this.unsubscribe = o.chain.onBlock((ev) => this.onBlock(ev.kind, ev.block.hash, ev.block.prevHash, ev.block.height));
+  }
+
+  /** Votes kept for re-sending. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Txids kept for re-sending (tests, status). */
+  pendingTxids(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** Starts the periodic re-send (if configured). */
+  start(): void {
+    if (this.o.resendIntervalMs > 0) {
+      this.timer = setInterval(() => this.scheduleResend('interval'), this.o.resendIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Stops the periodic re-send and awaits a running one. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe();
+    await this.resendRun;
+  }
+
+  /** Re-sends every pending vote now (after a reconnect). Serialised with other re-sends. */
+  scheduleResend(reason: 'reconnect' | 'interval'): Promise<void> {
+    if (this.stopped) return this.resendRun;
+    this.resendRun = this.resendRun.then(() => this.resendAll(reason));
+    return this.resendRun;
+  }
+
+  /** Handles one SendVote request. Never throws: every outcome is a result. */
+  async send(raw: Uint8Array, traceparent?: string): Promise<SendVoteResult> {
+    const t0 = performance.now();
+    const { span } = startProxySpan(this.o.tracer, 'proxy.send', { parentTraceparent: traceparent });
+    let r: SendVoteResult;
+    try {
+      r = await this.sendInner(raw);
+    } finally {
+      span.end();
+    }
+    this.o.metrics.sendVote.inc({ status: r.status });
+    this.o.metrics.sendVoteSeconds.observe({ status: r.status }, (performance.now() - t0) / 1000);
+    if (r.status !== 'ACCEPTED' && r.status !== 'DUPLICATE') {
+      this.log.info({ voteTxid: r.txid, status: r.status, code: r.reject_code, dcrdCode: r.dcrd_code }, 'vote not accepted');
+    }
+    return r;
+  }
+
+  private async sendInner(raw: Uint8Array): Promise<SendVoteResult> {
+    let tx: Tx;
+    try {
+      tx = decodeTx(raw);
+    } catch (err) {
+      return result('REJECTED', '', { reject_code: VOTE_REJECT_CODES.DECODE, message: (err as Error).message });
+    }
+    const txid = hashToHex(txHash(tx));
+    const known = this.pending.get(txid);
+    if (known?.confirmed) return result('DUPLICATE', txid, { deduplicated_by_proxy: true, message: 'already sent by this proxy' });
+    const running = this.inflight.get(txid);
+    if (running) {
+      const first = await running;
+      if (first.status === 'ACCEPTED' || first.status === 'DUPLICATE') {
+        return result('DUPLICATE', txid, { deduplicated_by_proxy: true, message: 'already sent by this proxy' });
+      }
+      return first;
+    }
+    let target: VoteTarget;
+    try {
+      target = readVoteTarget(tx);
+    } catch (err) {
+      return result('REJECTED', txid, { reject_code: VOTE_REJECT_CODES.NOT_A_VOTE, message: (err as Error).message });
+    }
+    const rejected = this.checkTarget(target);
+    if (rejected) return result('REJECTED', txid, rejected);
+    const p = this.deliver(txid, toHex(raw), target);
+    this.inflight.set(txid, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(txid);
+    }
+  }
+
+  private checkTarget(t: VoteTarget): Pick<SendVoteResult, 'reject_code' | 'message'> | undefined {
+    const draw = this.o.chain.draw(t.blockHash);
+    if (!draw) return { reject_code: VOTE_REJECT_CODES.UNKNOWN_BLOCK, message: `no draw seen for block ${t.blockHash}` };
+    if (draw.height !== t.blockHeight) {
+      return { reject_code: VOTE_REJECT_CODES.HEIGHT_MISMATCH, message: `vote says height ${t.blockHeight}, block ${t.blockHash} is at ${draw.height}` };
+    }
+    const best = this.o.chain.best();
+    if (draw.disconnected || (best && draw.height < best.height - this.o.maxVoteAgeBlocks)) {
+      return { reject_code: VOTE_REJECT_CODES.STALE_BLOCK, message: `block ${t.blockHash} (${draw.height}) is no longer a tip candidate (best ${best?.height ?? '?'})` };
+    }
+    if (!draw.ticketSet.has(t.ticketHash)) {
+      return { reject_code: VOTE_REJECT_CODES.TICKET_NOT_DRAWN, message: `ticket ${t.ticketHash} was not drawn for block ${t.blockHash}` };
+    }
+    return undefined;
+  }
+
+  /** One sendrawtransaction; keeps the vote for re-sending unless dcrd refused it for good. */
+  private async deliver(txid: string, rawHex: string, target: VoteTarget): Promise<SendVoteResult> {
+    const rec: PendingVote = this.pending.get(txid) ?? { txid, rawHex, target, confirmed: false, sentAtMs: this.o.now() };
+    try {
+      await this.o.session.call('sendrawtransaction', [rawHex, false]);
+      rec.confirmed = true;
+      this.pending.set(txid, rec);
+      return result('ACCEPTED', txid);
+    } catch (err) {
+      if (err instanceof DcrdRpcError) {
+        const status = classifyDcrdError(err);
+        if (status === 'DUPLICATE') {
+          rec.confirmed = true;
+          this.pending.set(txid, rec);
+          return result('DUPLICATE', txid, { dcrd_code: err.rpcCode, message: err.message });
+        }
+        this.pending.delete(txid);
+        return result(status, txid, {
+          dcrd_code: err.rpcCode,
+          message: err.message,
+          reject_code: status === 'REJECTED' ? VOTE_REJECT_CODES.DCRD_REJECTED : '',
+        });
+      }
+      if (err instanceof DcrdUnavailableError) {
+        // Kept unconfirmed: the next reconnect delivers it if it is still useful.
+        this.pending.set(txid, rec);
+        return result('UNAVAILABLE', txid, { message: err.message });
+      }
+      throw err;
+    }
+  }
+
+  private onBlock(kind: 'connected' | 'disconnected', hash: string, prevHash: string, height: number): void {
+    for (const [txid, v] of this.pending) {
+      if (kind === 'disconnected' && v.target.blockHash === hash) {
+        this.pending.delete(txid); // superseded by a reorg
+      } else if (kind === 'connected' && height >= v.target.blockHeight + this.o.resendMaxAgeBlocks) {
+        this.pending.delete(txid); // too old: mined or missed by now
+      } else if (kind === 'connected' && prevHash === v.target.blockHash) {
+        void this.checkMined(v, hash);
+      }
+    }
+  }
+
+  /** When a child of the voted block connects, ask dcrd whether the vote is in it. */
+  private async checkMined(v: PendingVote, childHash: string): Promise<void> {
+    try {
+      const info = (await this.o.session.call('getrawtransaction', [v.txid, 1])) as { blockhash?: unknown } | null;
+      if (info && typeof info.blockhash === 'string' && info.blockhash === childHash) {
+        this.pending.delete(v.txid);
+        this.log.debug({ voteTxid: v.txid, blockHashHex: childHash }, 'vote mined');
+      }
+    } catch (err) {
+      // Unknown (dcrd down, no txindex, not found): keep re-sending until too old; that is safe.
+      this.log.debug({ voteTxid: v.txid, err: { message: (err as Error).message } }, 'mined check inconclusive');
+    }
+  }
+
+  private async resendAll(reason: string): Promise<void> {
+    if (this.pending.size === 0 || this.o.session.state !== 'ready') return;
+    let sent = 0;
+    for (const v of [...this.pending.values()]) {
+      if (this.stopped) return;
+      if (this.checkTarget(v.target)?.reject_code === VOTE_REJECT_CODES.STALE_BLOCK) {
+        this.pending.delete(v.txid);
+        continue;
+      }
+      sent++;
+      try {
+        await this.o.session.call('sendrawtransaction', [v.rawHex, false]);
+        v.confirmed = true;
+      } catch (err) {
+        if (err instanceof DcrdRpcError) {
+          if (classifyDcrdError(err) === 'DUPLICATE') {
+            v.confirmed = true;
+            continue;
+          }
+          // dcrd refuses it now (conflict, block no longer valid): it can never be mined.
+          this.log.info({ voteTxid: v.txid, dcrdCode: err.rpcCode, reason }, 'pending vote dropped: dcrd refuses it');
+          this.pending.delete(v.txid);
+          continue;
+        }
+        this.log.warn({ voteTxid: v.txid, err: { message: (err as Error).message }, reason }, 'vote re-send failed; retried later');
+        return;
+      }
+    }
+    if (sent > 0) {
+      this.o.metrics.votesResent.inc(sent);
+      this.log.info({ count: sent, reason }, 'pending votes re-sent');
+    }
+  }
+}
