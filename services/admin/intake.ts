@@ -79,8 +79,11 @@ export interface ImportResult {
   created: boolean;
   votingAddress: string;
   price: bigint;
-  /** `live`, `immature` or `unchecked` (no chain lookup). */
-  chainStatus: 'live' | 'immature' | 'unchecked';
+  /**
+   * `live`, `immature`, `unverified` (known to the chain, not live, mining
+   * height unknown) or `unchecked` (no chain lookup configured).
+   */
+  chainStatus: 'live' | 'immature' | 'unverified' | 'unchecked';
 }
 
 /** Decodes a WIF for `params`, naming both networks when it belongs to another one. */
@@ -213,27 +216,34 @@ async function fetchTicket(deps: IntakeDeps, ticketHash: string): Promise<TxLoca
 }
 
 /**
- * Asks the chain whether the ticket can still vote: live, or mined and still immature.
+ * Asks the chain whether the ticket can still vote: live, or mined and still
+ * immature. The proxy's lookups do not say where a transaction was mined, so
+ * the mining height comes from the caller (export file) or the stored record;
+ * when it is unknown and the ticket is not live (vspd hands over immature
+ * tickets with only their block hash), the import is accepted as `unverified`
+ * and logged: a ticket that is in fact spent is simply never drawn, while
+ * refusing an immature ticket would lose its votes.
  * @throws AdminTicketNotFoundError, AdminTicketNotLiveError
  */
 async function checkOnChain(
+  deps: IntakeDeps,
   chain: ChainLookup,
-  params: NetParams,
   ticketHash: string,
   known: { blockHeight?: number; loc?: TxLocation },
-): Promise<'live' | 'immature'> {
+): Promise<ImportResult['chainStatus']> {
   const [live] = await chain.existsLiveTickets([ticketHash]);
   if (live === true) return 'live';
   const loc = known.loc ?? (await chain.getRawTransaction(ticketHash));
   if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticketHash} is unknown to the chain`);
   const height = loc.blockHeight ?? known.blockHeight;
-  if (height === undefined || height <= 0) {
-    throw new AdminTicketNotFoundError(`ticket ${ticketHash} is not mined yet (only in a mempool); import it once it is in a block`);
+  if (height === undefined) {
+    deps.log.warn({ ticket: ticketHash }, 'ticket is not live and its mining height is unknown; accepted as possibly immature');
+    return 'unverified';
   }
   const tip = await chain.getBestBlock();
   // A ticket mined at T joins the live pool when block T + TicketMaturity connects
   // (decred-protocol.md §4), so it is immature while tip < T + maturity.
-  if (tip.height < height + params.ticketMaturity) return 'immature';
+  if (tip.height < height + deps.params.ticketMaturity) return 'immature';
   throw new AdminTicketNotLiveError(
     `ticket ${ticketHash} (mined at height ${height}) is not live at height ${tip.height}: it was already voted, revoked, expired or missed`,
   );
@@ -278,7 +288,7 @@ export async function importTicketWithKey(deps: IntakeDeps, key: SecretKey, req:
 
   let chainStatus: ImportResult['chainStatus'] = 'unchecked';
   if (deps.chain) {
-    chainStatus = await checkOnChain(deps.chain, deps.params, ticket.ticketHash, {
+    chainStatus = await checkOnChain(deps, deps.chain, ticket.ticketHash, {
       ...(req.blockHeight !== undefined ? { blockHeight: req.blockHeight } : {}),
       ...(loc ? { loc } : {}),
     });

@@ -1,0 +1,123 @@
+/**
+ * {@link ChainLookup} over a node proxy client (services/nodeproxy). Lookups
+ * are bounded by a deadline; "unknown transaction" is a value (undefined),
+ * every other proxy failure becomes AdminChainUnavailableError (retryable).
+ *
+ * The proxy's GetRawTransaction returns only the bytes and GetBestBlock only
+ * hash and height; the stake fields of the tip header (pool size, ticket
+ * price) come from the proxy's WatchChain replay of the tip block
+ * (`fromHeight` = tip height), read once and closed.
+ */
+import { z } from 'zod';
+import { decodeBlockHeader, type NetParams } from '../decred/index.ts';
+import { NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
+import type { AgendaSet } from './agendas.ts';
+import { AdminChainUnavailableError } from './errors.ts';
+import type { ChainLookup, ChainTip, TxLocation } from './ports.ts';
+
+const VoteInfoSchema = z.object({
+  vote_version: z.number().int().nonnegative(),
+  agendas: z.array(
+    z.object({
+      id: z.string(),
+      description: z.string().default(''),
+      mask: z.number().int().nonnegative(),
+      choices: z.array(
+        z.object({
+          id: z.string(),
+          description: z.string().default(''),
+          bits: z.number().int().nonnegative(),
+          is_abstain: z.boolean().default(false),
+          is_no: z.boolean().default(false),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** Options of {@link createProxyChainLookup}. */
+export interface ProxyChainOptions {
+  params: NetParams;
+  /** Deadline of one lookup (default 5 s). */
+  timeoutMs?: number;
+}
+
+function unavailable(what: string, err: unknown): AdminChainUnavailableError {
+  const code = (err as { code?: unknown })?.code;
+  return new AdminChainUnavailableError(`${what} through the node proxy failed: ${(err as Error)?.message ?? String(err)}${typeof code === 'string' ? ` [${code}]` : ''}`, { cause: err });
+}
+
+/** Wraps a node proxy client as the admin's chain lookup. */
+export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChainOptions): ChainLookup {
+  const deadlineMs = opts.timeoutMs ?? 5_000;
+
+  const tipHeader = (height: number): Promise<Uint8Array | undefined> =>
+    new Promise((resolve) => {
+      let done = false;
+      const finish = (h: Uint8Array | undefined): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        handle.close();
+        resolve(h);
+      };
+      const timer = setTimeout(() => finish(undefined), Math.min(deadlineMs, 2_000));
+      const handle = client.watchChain({ fromHeight: height, autoResume: false, onError: () => finish(undefined) }, (ev) => {
+        if (ev.kind === 'block_connected' && ev.block.height === height) finish(ev.block.header);
+      });
+    });
+
+  return {
+    async getRawTransaction(txid: string): Promise<TxLocation | undefined> {
+      try {
+        return { raw: await client.getRawTransaction(txid, { deadlineMs }) };
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw unavailable(`getrawtransaction ${txid}`, err);
+      }
+    },
+    async existsLiveTickets(hashes: readonly string[]): Promise<boolean[]> {
+      try {
+        return await client.existsLiveTickets(hashes, { deadlineMs });
+      } catch (err) {
+        throw unavailable('existslivetickets', err);
+      }
+    },
+    async getBestBlock(): Promise<ChainTip> {
+      let best: { hash: string; height: number };
+      try {
+        best = await client.getBestBlock({ deadlineMs });
+      } catch (err) {
+        throw unavailable('getbestblock', err);
+      }
+      const tip: ChainTip = { hash: best.hash, height: best.height };
+      const raw = await tipHeader(best.height);
+      if (raw) {
+        const h = decodeBlockHeader(raw);
+        tip.poolSize = h.poolSize;
+        tip.ticketPrice = h.sBits;
+      }
+      return tip;
+    },
+    async getVoteInfo(voteVersion: number): Promise<AgendaSet> {
+      let wire: unknown;
+      try {
+        wire = await client.getVoteInfo(voteVersion, { deadlineMs });
+      } catch (err) {
+        throw unavailable(`getvoteinfo ${voteVersion}`, err);
+      }
+      const r = VoteInfoSchema.safeParse(wire);
+      if (!r.success) throw unavailable(`getvoteinfo ${voteVersion}`, new Error(`unexpected answer: ${r.error.issues[0]?.message ?? ''}`));
+      return {
+        voteVersion: r.data.vote_version || voteVersion || opts.params.voteVersion,
+        source: 'chain',
+        agendas: r.data.agendas.map((a) => ({
+          id: a.id,
+          description: a.description,
+          mask: a.mask,
+          choices: a.choices.map((c) => ({ id: c.id, description: c.description, bits: c.bits, isAbstain: c.is_abstain, isNo: c.is_no })),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * The gRPC `Admin` service (proto/votecluster/v1/admin.proto). Thin: each
+ * handler validates its request with zod, calls one operation module and maps
+ * the result. Errors leave as a gRPC status plus the `vc-error-code` metadata
+ * entry (STYLE.md "Errors cross the wire as codes"), through one table.
+ */
+import {
+  Metadata,
+  Server,
+  credentials,
+  type Client,
+  ServerCredentials,
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { z } from 'zod';
+import type { NetParams } from '../decred/index.ts';
+import { loadVoteclusterProto } from '../nodeproxy/index.ts';
+import type { Logger } from '../telemetry/index.ts';
+import { setTreasuryPolicy, setTSpendPolicy, setVoteChoices } from './choices.ts';
+import { AdminBadRequestError, AdminError } from './errors.ts';
+import { importTicket } from './intake.ts';
+import type { ChainLookup, TicketStore, VoteRecordView } from './ports.ts';
+import { getStakeInfo } from './stakeinfo.ts';
+import { collectStatus } from './status.ts';
+import { listManagedTickets, removeManagedTicket, type TicketListing } from './tickets.ts';
+
+/** Metadata key carrying the ADMIN_* error code. */
+export const ERROR_CODE_METADATA_KEY = 'vc-error-code';
+/** The Admin proto file, relative to the proto root. */
+export const ADMIN_PROTO_FILES = ['votecluster/v1/admin.proto'] as const;
+/** Fully qualified name of the Admin service. */
+export const ADMIN_SERVICE = 'votecluster.v1.Admin';
+
+/** The one table from error code to gRPC status; unlisted codes map to INTERNAL. */
+export const STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
+  ADMIN_BAD_REQUEST: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_WRONG_NETWORK: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_BAD_KEY: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_KEY_MISMATCH: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_NOT_A_TICKET: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_TICKET_HASH_MISMATCH: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_TICKET_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ADMIN_TICKET_NOT_LIVE: GrpcStatus.FAILED_PRECONDITION,
+  ADMIN_UNKNOWN_TICKET: GrpcStatus.NOT_FOUND,
+  ADMIN_UNKNOWN_AGENDA: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_UNKNOWN_CHOICE: GrpcStatus.INVALID_ARGUMENT,
+  ADMIN_NO_CHAIN: GrpcStatus.FAILED_PRECONDITION,
+  ADMIN_CHAIN_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  ADMIN_STORE: GrpcStatus.UNAVAILABLE,
+  ADMIN_CONFIG: GrpcStatus.FAILED_PRECONDITION,
+};
+
+/** Converts any error to a ServiceError carrying its code in metadata. */
+export function toServiceError(err: unknown): ServiceError {
+  const code = err instanceof AdminError ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'ADMIN_INTERNAL';
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_METADATA_KEY, code);
+  return Object.assign(new Error((err as Error)?.message ?? String(err)), {
+    code: STATUS_BY_CODE[code] ?? GrpcStatus.INTERNAL,
+    details: (err as Error)?.message ?? String(err),
+    metadata,
+  });
+}
+
+/** What the gRPC server needs. */
+export interface AdminGrpcDeps {
+  store: TicketStore;
+  chain?: ChainLookup;
+  params: NetParams;
+  log: Logger;
+  requireChainChecks?: boolean;
+  recentVotes: number;
+}
+
+const ImportReq = z.object({
+  ticket_hash: z.string(),
+  wif: z.string().min(1, 'wif is required'),
+  raw_ticket: z.instanceof(Buffer).optional(),
+  block_hash: z.string().optional(),
+});
+const RemoveReq = z.object({ ticket_hash: z.string().min(1, 'ticket_hash is required') });
+const ChoicesReq = z.object({
+  ticket_hash: z.string(),
+  choices: z.array(z.object({ agenda_id: z.string().min(1), choice_id: z.string().min(1) })).min(1, 'at least one choice is required'),
+});
+const TreasuryReq = z.object({ key: z.string(), policy: z.string(), ticket_hash: z.string() });
+const TSpendReq = z.object({ tspend_hash: z.string(), policy: z.string(), ticket_hash: z.string() });
+const WatchReq = z.object({ replay: z.boolean() });
+
+function parse<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v);
+  if (!r.success) throw new AdminBadRequestError(r.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+function ticketInfo(t: TicketListing) {
+  return {
+    ticket_hash: t.ticketHash,
+    voting_address: t.votingAddress,
+    price: t.price.toString(),
+    block_hash: t.blockHash ?? '',
+    block_height: t.blockHeight ?? 0,
+    status: t.status,
+    choices: Object.entries(t.choices).map(([agenda_id, choice_id]) => ({ agenda_id, choice_id })),
+    owner: t.owner ?? '',
+    imported_at_ms: String(t.importedAtMs),
+  };
+}
+
+function voteRecord(v: VoteRecordView) {
+  return {
+    ticket_hash: v.ticketHash,
+    block_hash: v.blockHash,
+    height: v.height,
+    vote_txid: v.voteTxid,
+    signer: v.signer,
+    signed_at_ms: String(v.signedAtMs),
+    latency_ms: v.latencyMs ?? -1,
+  };
+}
+
+function unary<Req, Res>(log: Logger, name: string, fn: (req: Req) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
+    fn(call.request).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        if (!(err instanceof AdminError)) log.error({ err, rpc: name }, 'admin rpc failed');
+        cb(toServiceError(err));
+      },
+    );
+  };
+}
+
+/** Builds the service implementation (exported for tests of the mapping). */
+export function adminServiceImpl(deps: AdminGrpcDeps): UntypedServiceImplementation {
+  const log = deps.log;
+  return {
+    ImportTicket: unary(log, 'ImportTicket', async (req: unknown) => {
+      const r = parse(ImportReq, req);
+      const res = await importTicket(deps, {
+        ticketHash: r.ticket_hash,
+        wif: r.wif,
+        ...(r.raw_ticket && r.raw_ticket.length > 0 ? { rawTicket: new Uint8Array(r.raw_ticket) } : {}),
+        ...(r.block_hash ? { blockHash: r.block_hash } : {}),
+      });
+      const list = await listManagedTickets(deps);
+      const t = list.find((x) => x.ticketHash === res.ticketHash);
+      return { created: res.created, ticket: t ? ticketInfo(t) : null };
+    }),
+    RemoveTicket: unary(log, 'RemoveTicket', async (req: unknown) => {
+      const r = parse(RemoveReq, req);
+      return { removed: await removeManagedTicket(deps, r.ticket_hash) };
+    }),
+    SetVoteChoices: unary(log, 'SetVoteChoices', async (req: unknown) => {
+      const r = parse(ChoicesReq, req);
+      const res = await setVoteChoices(
+        deps,
+        r.choices.map((c) => ({ agendaId: c.agenda_id, choiceId: c.choice_id })),
+        r.ticket_hash || undefined,
+      );
+      return { vote_bits: res.voteBits, vote_version: res.voteVersion };
+    }),
+    SetTreasuryPolicy: unary(log, 'SetTreasuryPolicy', async (req: unknown) => {
+      const r = parse(TreasuryReq, req);
+      await setTreasuryPolicy(deps, r.key, r.policy, r.ticket_hash || undefined);
+      return {};
+    }),
+    SetTSpendPolicy: unary(log, 'SetTSpendPolicy', async (req: unknown) => {
+      const r = parse(TSpendReq, req);
+      await setTSpendPolicy(deps, r.tspend_hash, r.policy, r.ticket_hash || undefined);
+      return {};
+    }),
+    ListTickets: unary(log, 'ListTickets', async () => ({ tickets: (await listManagedTickets(deps)).map(ticketInfo) })),
+    GetStakeInfo: unary(log, 'GetStakeInfo', async () => {
+      const s = await getStakeInfo(deps);
+      return {
+        block_height: s.blockHeight,
+        pool_size: s.poolSize,
+        difficulty: s.difficulty.toString(),
+        all_mempool_tix: s.allMempoolTix,
+        own_mempool_tix: s.ownMempoolTix,
+        immature: s.immature,
+        unspent: s.unspent,
+        voted: s.voted,
+        revoked: s.revoked,
+        unspent_expired: s.unspentExpired,
+        live: s.live,
+        proportion_live: s.proportionLive,
+        missed: s.missed,
+        proportion_missed: s.proportionMissed,
+        expired: s.expired,
+        total_subsidy: s.totalSubsidy.toString(),
+      };
+    }),
+    GetStatus: unary(log, 'GetStatus', async () => {
+      const s = await collectStatus(deps, deps.recentVotes);
+      return {
+        network: s.network,
+        regions: s.regions,
+        nodes: s.nodes.map((n) => ({
+          node_id: n.nodeId,
+          region: n.region,
+          proxies: n.proxies,
+          version: n.version,
+          started_ms: String(n.startedMs),
+          owned_tickets: n.ownedTickets,
+        })),
+        tickets: s.tickets,
+        owned: s.owned,
+        recent_votes: s.recentVotes.map(voteRecord),
+        best_block: s.bestBlock ?? null,
+      };
+    }),
+    WatchVotes: (call: ServerWritableStream<unknown, unknown>) => {
+      let stopWatch: (() => Promise<void>) | undefined;
+      let ended = false;
+      const end = (err?: unknown): void => {
+        if (ended) return;
+        ended = true;
+        const stopping = stopWatch ? stopWatch() : Promise.resolve();
+        stopping.then(
+          () => undefined,
+          (e: unknown) => log.warn({ err: e }, 'watch votes: stopping the etcd watch failed'),
+        );
+        if (err !== undefined) call.destroy(toServiceError(err));
+        else call.end();
+      };
+      call.on('cancelled', () => end());
+      (async () => {
+        const r = parse(WatchReq, call.request);
+        const seen = new Set<string>();
+        const keyOf = (v: VoteRecordView): string => `${v.height}/${v.blockHash}/${v.ticketHash}`;
+        const w = await deps.store.watchVotes((v) => {
+          if (ended || seen.has(keyOf(v))) return;
+          seen.add(keyOf(v));
+          call.write({ vote: voteRecord(v) });
+        });
+        stopWatch = () => w.stop();
+        if (ended) {
+          await w.stop();
+          return;
+        }
+        if (r.replay) {
+          const stored = (await deps.store.listVotes()).sort((a, b) => a.height - b.height || a.signedAtMs - b.signedAtMs);
+          for (const v of stored) {
+            if (ended || seen.has(keyOf(v))) continue;
+            seen.add(keyOf(v));
+            call.write({ vote: voteRecord(v) });
+          }
+        }
+      })().then(
+        () => undefined,
+        (err: unknown) => end(err),
+      );
+    },
+  };
+}
+
+/** A running Admin gRPC server. */
+export interface AdminGrpcServer {
+  /** `host:port` */
+  address: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the Admin gRPC server on `host:port` (0: free port), plaintext on loopback. */
+export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: string; port: number }): Promise<AdminGrpcServer> {
+  const { definition } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
+  const server = new Server();
+  server.addService(definition, adminServiceImpl(deps));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  deps.log.info({ port }, 'admin grpc listening');
+  return {
+    address: `${opts.host}:${port}`,
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Open WatchVotes streams would hold tryShutdown forever: force them closed.
+        setTimeout(() => server.forceShutdown(), 1_000).unref();
+      });
+    },
+  };
+}
+
+/** Creates an Admin gRPC client (for CLI and tests). */
+export function createAdminClient(address: string): Client & Record<string, unknown> {
+  const { Client: Ctor } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
+  return new Ctor(address, credentials.createInsecure()) as Client & Record<string, unknown>;
+}
