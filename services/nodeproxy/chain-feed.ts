@@ -128,6 +128,9 @@ interface QueueItem {
   live: boolean;
 }
 
+/** Observes notification-received → written latency of live events (per-stream lag metric). */
+type LagObserver = (receivedAtMs: number) => void;
+
 class SubscriptionImpl implements Subscription {
   readonly id: number;
   readonly clientId: string;
@@ -140,8 +143,17 @@ class SubscriptionImpl implements Subscription {
   private readonly sink: StreamSink;
   private readonly onClose: (s: SubscriptionImpl) => void;
   private drainWaiters: Array<() => void> = [];
+  private readonly observeLag: LagObserver;
 
-  constructor(id: number, clientId: string, start: StreamStartMessage, sink: StreamSink, onClose: (s: SubscriptionImpl) => void) {
+  constructor(
+    id: number,
+    clientId: string,
+    start: StreamStartMessage,
+    sink: StreamSink,
+    onClose: (s: SubscriptionImpl) => void,
+    observeLag: LagObserver,
+  ) {
+    this.observeLag = observeLag;
     this.id = id;
     this.clientId = clientId;
     this.start = start;
@@ -174,11 +186,13 @@ class SubscriptionImpl implements Subscription {
       let ok: boolean;
       try {
         ok = this.sink.write(item.msg);
-      } catch (err) {
-        // The transport is gone (client cancelled): treat as closed, nothing to deliver to.
+      } catch {
+        // The transport is gone (the client cancelled): closing is the complete handling,
+        // there is no one left to deliver to; the client resumes by seq.
         this.close();
         return;
       }
+      if (item.live) this.observeLag(Number(item.msg.proxy_receive_time_ms));
       if (!ok) {
         this.waitingDrain = true;
         this.sink.onceDrain(() => {
@@ -229,6 +243,10 @@ export class ChainFeed {
   private nextSubId = 1;
   private readonly subs = new Map<number, SubscriptionImpl>();
   private readonly log: Logger;
+  /** Streams cut because they lagged past the bound. */
+  streamsCut = 0;
+  /** Largest per-stream queue (events) seen at the last publish. */
+  maxLagAtLastPublish = 0;
 
   constructor(opts: ChainFeedOptions) {
     this.opts = opts;
@@ -279,12 +297,11 @@ export class ChainFeed {
         this.ringStart = 0;
       }
     }
-    this.opts.metrics.events.inc({ kind: body.kind });
     let maxLag = 0;
     for (const sub of this.subs.values()) {
       sub.enqueue(ev, true);
       if (sub.liveLag() > this.opts.maxLagEvents) {
-        this.opts.metrics.streamsCut.inc();
+        this.streamsCut++;
         this.log.warn({ client: sub.clientId, lag: sub.liveLag(), seq: seqNum }, 'stream cut: lagging past the bound');
         sub.close(new StreamLaggingError(`stream lagged more than ${this.opts.maxLagEvents} events behind at seq ${seqNum}; resume with from_seq`));
         continue;
@@ -292,9 +309,8 @@ export class ChainFeed {
       sub.pump();
       const lag = sub.lag();
       if (lag > maxLag) maxLag = lag;
-      this.opts.metrics.streamLag.set({ client: `${sub.clientId}#${sub.id}` }, lag);
     }
-    this.opts.metrics.streamLagMax.set(maxLag);
+    this.maxLagAtLastPublish = maxLag;
     return ev;
   }
 
@@ -356,15 +372,21 @@ export class ChainFeed {
         best_block: best ? { hash: best.hash, height: best.height } : null,
       },
     };
-    const sub = new SubscriptionImpl(this.nextSubId++, req.clientId, start, sink, (s) => {
-      this.subs.delete(s.id);
-      this.opts.metrics.watchers.set(this.subs.size);
-      this.opts.metrics.streamLag.remove({ client: `${s.clientId}#${s.id}` });
-    });
+    const sub = new SubscriptionImpl(
+      this.nextSubId++,
+      req.clientId,
+      start,
+      sink,
+      (s) => {
+        this.subs.delete(s.id);
+        this.opts.metrics.connectedVoters.set(this.subs.size);
+      },
+      (receivedAtMs) => this.opts.metrics.streamLag.observe(Math.max(0, this.opts.now() - receivedAtMs) / 1000),
+    );
     sub.enqueue(start, false);
     for (const ev of replay) sub.enqueue(ev, false);
     this.subs.set(sub.id, sub);
-    this.opts.metrics.watchers.set(this.subs.size);
+    this.opts.metrics.connectedVoters.set(this.subs.size);
     if (status === 'RESUME_STATUS_GAP') {
       this.log.warn({ client: req.clientId, missedFrom, missedTo }, 'stream resumed with a gap');
     }

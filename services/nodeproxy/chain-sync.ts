@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { blockHash, decodeBlockHeader, fromHex, hashToHex, voteSubsidy, type NetParams, type SubsidySplit } from '../decred/index.ts';
 import type { ChainFeed, WinningTicketsEvent } from './chain-feed.ts';
+import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdNotification, DcrdSession } from './dcrd-session.ts';
 import { DcrdProtocolError } from './errors.ts';
 import { startProxySpan } from './trace.ts';
@@ -58,6 +59,7 @@ export interface ChainSyncOptions {
   maxCatchUpBlocks: number;
   logger: Logger;
   tracer: Tracer;
+  metrics: NodeProxyMetrics;
   now: () => number;
 }
 
@@ -132,6 +134,7 @@ export class ChainSync {
   }
 
   private async handle(n: DcrdNotification): Promise<void> {
+    this.o.metrics.notifications.inc({ type: n.kind });
     switch (n.kind) {
       case 'blockconnected':
         return this.connect(fromHex(n.headerHex), n.receivedAtMs);
@@ -199,6 +202,7 @@ export class ChainSync {
       );
       for (const fn of this.blockListeners) fn({ kind: 'connected', block: blk });
     }
+    this.o.metrics.bestHeight.set(b.height);
     this.prune();
   }
 

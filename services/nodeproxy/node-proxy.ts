@@ -24,6 +24,17 @@ export const DEFAULT_SUBSIDY_SPLIT: Readonly<Record<string, SubsidySplit>> = {
   regnet: 'dcp0012',
 };
 
+/** dcrd session state → the one-hot label of `votecluster_nodeproxy_dcrd_session_state`. */
+const SESSION_STATE_LABEL: Record<DcrdSessionState, 'disconnected' | 'connecting' | 'syncing' | 'synced'> = {
+  idle: 'disconnected',
+  connecting: 'connecting',
+  syncing: 'syncing',
+  ready: 'synced',
+  disconnected: 'disconnected',
+  failed: 'disconnected',
+  stopped: 'disconnected',
+};
+
 /** A snapshot of the proxy's state (also served by GetStatus). */
 export interface NodeProxyStatus {
   dcrd_state: DcrdSessionState;
@@ -126,6 +137,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
         maxCatchUpBlocks: cfg.dcrd.maxCatchUpBlocks,
         logger: d.logger,
         tracer: d.tracer,
+        metrics: d.metrics,
         now: d.now,
       });
       sender = senderRef = new VoteSender({
@@ -145,7 +157,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
       const h = health;
       session.onStateChange((s) => {
         const serving = s === 'ready';
-        d.metrics.dcrdUp.set(serving ? 1 : 0);
+        for (const st of ['disconnected', 'connecting', 'syncing', 'synced'] as const) d.metrics.dcrdSessionState.set({ state: st }, st === SESSION_STATE_LABEL[s] ? 1 : 0);
         h.setStatus('', serving ? 'SERVING' : 'NOT_SERVING');
         h.setStatus(NODEPROXY_SERVICE, serving ? 'SERVING' : 'NOT_SERVING');
         if (serving) {

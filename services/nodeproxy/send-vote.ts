@@ -103,6 +103,8 @@ export class VoteSender {
   private resendRun: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly unsubscribe: () => void;
+  /** sendrawtransaction calls made by re-sends. */
+  resent = 0;
 
   constructor(o: VoteSenderOptions) {
     this.o = o;
@@ -153,8 +155,9 @@ export class VoteSender {
     } finally {
       span.end();
     }
-    this.o.metrics.sendVote.inc({ status: r.status });
-    this.o.metrics.sendVoteSeconds.observe({ status: r.status }, (performance.now() - t0) / 1000);
+    const resultLabel = r.status === 'REJECTED' && r.dcrd_code === 0 ? 'invalid' : r.status.toLowerCase();
+    this.o.metrics.sendVotes.inc({ result: resultLabel });
+    this.o.metrics.sendVoteDuration.observe({ result: resultLabel }, (performance.now() - t0) / 1000);
     if (r.status !== 'ACCEPTED' && r.status !== 'DUPLICATE') {
       this.log.info({ voteTxid: r.txid, status: r.status, code: r.reject_code, dcrdCode: r.dcrd_code }, 'vote not accepted');
     }
@@ -299,7 +302,7 @@ export class VoteSender {
       }
     }
     if (sent > 0) {
-      this.o.metrics.votesResent.inc(sent);
+      this.resent += sent;
       this.log.info({ count: sent, reason }, 'pending votes re-sent');
     }
   }
