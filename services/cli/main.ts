@@ -10,7 +10,9 @@ import { pathToFileURL } from 'node:url';
 type Register = (program: Command) => void;
 
 /** Command modules, in the order `--help` lists them. */
-const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [];
+const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
+  () => import('./commands/proxy.ts'),
+];
 
 /** Builds the program with every command registered. */
 export async function buildProgram(): Promise<Command> {
