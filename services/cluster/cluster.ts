@@ -1,0 +1,176 @@
+/**
+ * `openCluster`: the composition of the cluster module for one process —
+ * one etcd client, schema check, membership, ownership, vote records, ticket
+ * store and config store, each with its own watch cache — and its `close()`,
+ * which stops every background loop and revokes the session lease.
+ */
+import type { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import type { Metrics } from '../telemetry/index.ts';
+import { ConfigStore } from './config-store.ts';
+import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
+import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
+import { ClusterConfigError, type CorruptValueError } from './errors.ts';
+import { Keyspace, NETWORKS } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { DEFAULT_LEASE_TTL_SEC, Membership } from './membership.ts';
+import { Ownership } from './ownership.ts';
+import { ensureSchema } from './schema.ts';
+import { TicketStore } from './ticket-store.ts';
+import { VoteRecords } from './vote-record.ts';
+
+/** Configuration of {@link openCluster}. */
+export const ClusterConfigSchema = z
+  .object({
+    /** etcd client URLs (`http://127.0.0.1:2379`). */
+    endpoints: z.array(z.string().url()).min(1),
+    network: z.enum(NETWORKS),
+    /** Unique id of this process in the cluster (`nodes/<nodeId>`). */
+    nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    region: z.string().min(1).max(64),
+    /** Node proxies this node uses (informational, published in `nodes/<id>`). */
+    proxies: z.array(z.string()).default([]),
+    /** Software version published in `nodes/<id>`. */
+    version: z.string().default('0.1.0'),
+    /** Session lease TTL in seconds (>= 2: etcd's minimum is ~1.5 x election timeout). */
+    leaseTtlSec: z.number().int().min(2).max(300).default(DEFAULT_LEASE_TTL_SEC),
+    /** Path of the 32-byte cluster key (raw or hex). Secret: never logged. */
+    clusterKeyFile: z.string().min(1).optional(),
+    /** The cluster key bytes (tests, or a caller that already read the file). Secret. */
+    clusterKey: z.instanceof(Uint8Array).optional(),
+    dialTimeoutMs: z.number().int().min(100).default(DEFAULT_DIAL_TIMEOUT_MS),
+    callTimeoutMs: z.number().int().min(100).default(DEFAULT_CALL_TIMEOUT_MS),
+    /** Join membership (lease + `nodes/<id>`); tools like `ticket import` set false. */
+    join: z.boolean().default(true),
+    /** Decrypt every voting key while loading the ticket cache (detects corruption early). */
+    verifyKeysOnLoad: z.boolean().default(true),
+  })
+  .refine((c) => c.clusterKeyFile !== undefined || c.clusterKey !== undefined, {
+    message: 'one of clusterKeyFile or clusterKey is required',
+    path: ['clusterKeyFile'],
+  });
+/** Input form of the config (defaults optional). */
+export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;
+export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
+
+/** Optional collaborators of {@link openCluster}. */
+export interface ClusterDeps {
+  /** Use this etcd client instead of creating one (not closed by `close()`). */
+  client?: Etcd3;
+  /** telemetry metrics; the `cluster` component's families are fed from the hooks. */
+  metrics?: Metrics;
+  /** Extra hooks (called in addition to `metrics`). */
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  /** Called for every corrupt value found (already logged and skipped). */
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+/** An open cluster handle. */
+export interface Cluster {
+  readonly keyspace: Keyspace;
+  readonly membership: Membership;
+  readonly owners: Ownership;
+  readonly votes: VoteRecords;
+  readonly tickets: TicketStore;
+  readonly config: ConfigStore;
+  readonly client: Etcd3;
+  /** True while every watch stream is connected (DESIGN.md §3 invariant 5 uses this with the lease). */
+  isWatchHealthy(): boolean;
+  /** Stops every watch, revokes the session lease (releasing its claims), closes the client. Idempotent. */
+  close(): Promise<void>;
+}
+
+function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks | undefined): ClusterMetricsHooks {
+  const m = metrics?.get('cluster');
+  return {
+    observeEtcdRequest(op, ms, code) {
+      m?.etcdTxnLatency.observe({ op }, ms / 1000);
+      if (code) m?.etcdErrors.inc({ op, code });
+      extra?.observeEtcdRequest?.(op, ms, code);
+    },
+    observeVoteRecord(result) {
+      m?.voteRecords.inc({ result });
+      extra?.observeVoteRecord?.(result);
+    },
+    observeCorruptValue(key) {
+      extra?.observeCorruptValue?.(key);
+    },
+  };
+}
+
+export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps = {}): Promise<Cluster> {
+  const parsed = ClusterConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ClusterConfigError(
+      `cluster config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const cfg = parsed.data;
+  const log = deps.log ?? SILENT_LOGGER;
+  const hooks = metricsHooks(deps.metrics, deps.hooks);
+  const clusterKey = cfg.clusterKey ? parseClusterKey(cfg.clusterKey) : await loadClusterKeyFile(cfg.clusterKeyFile as string);
+  const keyring = new Keyring([clusterKey]);
+  const keyspace = new Keyspace(cfg.network);
+  const ownsClient = deps.client === undefined;
+  const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
+  const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
+  const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec });
+  const owners = new Ownership({ ...common, membership });
+  const votes = new VoteRecords(common);
+  const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad });
+  const config = new ConfigStore(common);
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const m = deps.metrics?.get('cluster');
+  let gaugeTimer: NodeJS.Timeout | undefined;
+  const close = async (): Promise<void> => {
+    if (gaugeTimer) clearInterval(gaugeTimer);
+    gaugeTimer = undefined;
+    // Membership last: revoking the lease releases owner claims after the caches stopped.
+    for (const s of started.splice(0).reverse()) {
+      await s.stop().catch((err: unknown) => log.warn({ err }, 'cluster component stop failed'));
+    }
+    if (ownsClient) client.close();
+  };
+  try {
+    await ensureSchema(client, keyspace, { hooks });
+    for (const c of [config, tickets, votes]) {
+      await c.start();
+      started.push(c);
+    }
+    if (cfg.join) {
+      await membership.start();
+      started.unshift(membership);
+      await owners.start();
+      started.push(owners);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  if (m) {
+    // Gauges refreshed by a timer owned by this handle (cleared in close()).
+    gaugeTimer = setInterval(() => {
+      const age = membership.leaseAgeMs();
+      m.leaseAge.set(Number.isFinite(age) ? age / 1000 : -1);
+      m.watchAge.set(Math.max(tickets.watchAgeMs(), votes.watchAgeMs()) / 1000);
+      const byRegion = new Map<string, number>();
+      for (const n of membership.liveNodes()) byRegion.set(n.region, (byRegion.get(n.region) ?? 0) + 1);
+      for (const [region, count] of byRegion) m.liveNodes.set({ region }, count);
+    }, 1_000);
+    gaugeTimer.unref();
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    keyspace,
+    membership,
+    owners,
+    votes,
+    tickets,
+    config,
+    client,
+    isWatchHealthy: () =>
+      tickets.isWatchConnected && votes.isWatchConnected && (!cfg.join || (owners.isWatchConnected && membership.isWatchConnected)),
+    close: () => (closing ??= close()),
+  };
+}

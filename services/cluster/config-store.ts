@@ -1,0 +1,107 @@
+/**
+ * Cluster-wide settings under `config/`: default vote choices and policies
+ * (used when a ticket has none for an agenda / tspend / Pi key, dcrwallet's
+ * lookup order: per ticket, then default) and the hedge delay. Cached by a
+ * watch so readers need no I/O.
+ */
+import type { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterArgumentError, CorruptValueError } from './errors.ts';
+import type { Keyspace } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-store.ts';
+import { PrefixCache, parseJsonValue } from './watch-cache.ts';
+
+/** Default hedge delay per backup rank (DESIGN.md §3 invariant 4). */
+export const DEFAULT_HEDGE_MS = 250;
+
+/** `config/vote-defaults`. */
+export const VoteDefaultsSchema = z.object({
+  voteChoices: VoteChoicesSchema,
+  treasuryPolicy: TreasuryPolicySchema,
+  tspendPolicy: TSpendPolicySchema,
+});
+export type VoteDefaults = z.infer<typeof VoteDefaultsSchema>;
+
+/** `config/hedge`. */
+export const HedgeConfigSchema = z.object({ hedgeMs: z.number().int().min(0).max(60_000) });
+
+const SCHEMAS: Record<string, z.ZodType> = {
+  'vote-defaults': VoteDefaultsSchema,
+  hedge: HedgeConfigSchema,
+  'schema-version': z.object({ version: z.number().int().min(1) }),
+};
+
+const EMPTY_DEFAULTS: VoteDefaults = { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} };
+
+/** Options of {@link ConfigStore}. */
+export interface ConfigStoreOptions {
+  client: Etcd3;
+  keyspace: Keyspace;
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+/** See the module comment. */
+export class ConfigStore {
+  private readonly cache: PrefixCache<unknown>;
+  private readonly log: ClusterLogger;
+
+  constructor(private readonly opts: ConfigStoreOptions) {
+    this.log = opts.log ?? SILENT_LOGGER;
+    const ks = opts.keyspace;
+    this.cache = new PrefixCache<unknown>({
+      client: opts.client,
+      prefix: ks.configPrefix(),
+      name: 'config',
+      hooks: opts.hooks,
+      parse: (key, raw) => {
+        const schema = SCHEMAS[key.slice(ks.configPrefix().length)];
+        if (!schema) throw new CorruptValueError(key, 'unknown config key');
+        return parseJsonValue(key, raw, schema as z.ZodType<unknown>);
+      },
+      onCorrupt: (err) => {
+        this.log.warn({ err, key: err.key }, 'corrupt config value skipped');
+        opts.onCorrupt?.(err);
+      },
+      onError: (err) => this.log.warn({ err }, 'config watch error'),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  stop(): Promise<void> {
+    return this.cache.stop();
+  }
+
+  /** Default vote choices and policies (empty when unset). No I/O. */
+  voteDefaults(): VoteDefaults {
+    return (this.cache.get(this.opts.keyspace.config('vote-defaults'))?.value as VoteDefaults | undefined) ?? EMPTY_DEFAULTS;
+  }
+
+  /** Hedge delay per backup rank in ms (DEFAULT_HEDGE_MS when unset). No I/O. */
+  hedgeMs(): number {
+    const v = this.cache.get(this.opts.keyspace.config('hedge'))?.value as { hedgeMs: number } | undefined;
+    return v?.hedgeMs ?? DEFAULT_HEDGE_MS;
+  }
+
+  /** Replaces the default vote choices and policies. */
+  async setVoteDefaults(defaults: VoteDefaults): Promise<void> {
+    const r = VoteDefaultsSchema.safeParse(defaults);
+    if (!r.success) throw new ClusterArgumentError(`vote defaults: ${r.error.message}`);
+    const key = this.opts.keyspace.config('vote-defaults');
+    await timed(this.opts.hooks, 'set_config', () => this.opts.client.put(key).value(JSON.stringify(r.data)).exec());
+  }
+
+  /** Sets the hedge delay (ms per backup rank). */
+  async setHedgeMs(hedgeMs: number): Promise<void> {
+    const r = HedgeConfigSchema.safeParse({ hedgeMs });
+    if (!r.success) throw new ClusterArgumentError(`hedgeMs: ${r.error.message}`);
+    const key = this.opts.keyspace.config('hedge');
+    await timed(this.opts.hooks, 'set_config', () => this.opts.client.put(key).value(JSON.stringify(r.data)).exec());
+  }
+}

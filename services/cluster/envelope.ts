@@ -1,0 +1,149 @@
+/**
+ * Envelope encryption of voting keys (DESIGN.md §3 invariant 7).
+ *
+ * AES-256-GCM (NIST SP 800-38D) with a 32-byte cluster key that lives only in a
+ * file on voters and admin hosts, never in etcd and never in a log. Each record
+ * gets a fresh random 96-bit nonce (SP 800-38D §8.2.2: random IVs are safe far
+ * beyond our record counts). The additional authenticated data binds the
+ * ciphertext to its network and ticket hash, so a ciphertext copied into another
+ * ticket's record fails authentication. `kid` (a hash of the key, not the key)
+ * names the key that sealed a record, so a node holding another cluster key gets
+ * a clear "wrong cluster key" error instead of a bare authentication failure,
+ * and keys can be rotated (a keyring opens with any of its keys, seals with the first).
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { SecretKey } from '../telemetry/index.ts';
+import { ClusterKeyError, DecryptError, WrongClusterKeyError } from './errors.ts';
+
+/** Length of the cluster key in bytes (AES-256). */
+export const CLUSTER_KEY_BYTES = 32;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+/** Envelope format version. */
+export const ENVELOPE_VERSION = 1;
+
+/** The stored form of an encrypted secret (JSON inside a ticket record). */
+export const EnvelopeSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  alg: z.literal('A256GCM'),
+  /** Key id: first 8 bytes (hex) of SHA-256("votecluster/kid/v1" || key). */
+  kid: z.string().regex(/^[0-9a-f]{16}$/),
+  nonce: z.string().regex(/^[0-9a-f]{24}$/),
+  /** Ciphertext followed by the 16-byte GCM tag, hex. */
+  ct: z.string().regex(/^(?:[0-9a-f]{2}){17,}$/),
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** Key id of a cluster key (safe to log and store). */
+export function clusterKeyId(key: SecretKey): string {
+  return createHash('sha256').update('votecluster/kid/v1').update(key.expose()).digest('hex').slice(0, 16);
+}
+
+/** Parses a cluster key from bytes: exactly 32 raw bytes, or 64 hex characters (surrounding whitespace ignored). */
+export function parseClusterKey(bytes: Uint8Array, source = 'cluster key'): SecretKey {
+  if (bytes.length === CLUSTER_KEY_BYTES) return new SecretKey(bytes);
+  const text = Buffer.from(bytes).toString('latin1').trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return new SecretKey(Buffer.from(text, 'hex'));
+  if (/^[0-9a-fA-F]*$/.test(text) && text.length > 0) {
+    throw new ClusterKeyError(`${source}: expected 64 hex characters (32 bytes), got ${text.length} hex characters`);
+  }
+  throw new ClusterKeyError(
+    `${source}: expected 32 raw bytes or 64 hex characters, got ${bytes.length} bytes that are neither`,
+  );
+}
+
+/** Reads the cluster key file (raw 32 bytes or 64 hex chars). Errors name the path, never the contents. */
+export async function loadClusterKeyFile(path: string): Promise<SecretKey> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new ClusterKeyError(`cluster key file ${path}: cannot read (${code})`, { cause: err });
+  }
+  try {
+    return parseClusterKey(bytes, `cluster key file ${path}`);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** Generates a fresh random cluster key (for `votecluster` setup and tests). */
+export function generateClusterKey(): SecretKey {
+  const b = randomBytes(CLUSTER_KEY_BYTES);
+  const k = new SecretKey(b);
+  b.fill(0);
+  return k;
+}
+
+/** AAD of a voting key: binds the ciphertext to its network and ticket. */
+function votingKeyAad(network: string, ticketHash: string): Buffer {
+  return Buffer.from(`votecluster/v1/voting-key/${network}/${ticketHash}`);
+}
+
+/** Seals and opens secrets with the cluster key(s). The first key seals; any key opens by `kid`. */
+export class Keyring {
+  private readonly keys: Map<string, SecretKey>;
+  private readonly activeKid: string;
+
+  constructor(keys: readonly SecretKey[]) {
+    if (keys.length === 0) throw new ClusterKeyError('keyring: at least one cluster key is required');
+    this.keys = new Map();
+    for (const k of keys) {
+      if (k.length !== CLUSTER_KEY_BYTES) {
+        throw new ClusterKeyError(`cluster key: expected ${CLUSTER_KEY_BYTES} bytes, got ${k.length}`);
+      }
+      this.keys.set(clusterKeyId(k), k);
+    }
+    this.activeKid = clusterKeyId(keys[0] as SecretKey);
+  }
+
+  /** Key id of the sealing key. */
+  get kid(): string {
+    return this.activeKid;
+  }
+
+  /** Encrypts a voting key for `ticketHash` on `network`. */
+  sealVotingKey(network: string, ticketHash: string, votingKey: SecretKey): Envelope {
+    const key = this.keys.get(this.activeKid) as SecretKey;
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key.expose(), nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(votingKeyAad(network, ticketHash));
+    const ct = Buffer.concat([cipher.update(votingKey.expose()), cipher.final(), cipher.getAuthTag()]);
+    return { v: ENVELOPE_VERSION, alg: 'A256GCM', kid: this.activeKid, nonce: nonce.toString('hex'), ct: ct.toString('hex') };
+  }
+
+  /**
+   * Decrypts the voting key of `ticketHash`. Throws {@link WrongClusterKeyError} when the
+   * envelope names a key this keyring lacks, {@link DecryptError} when authentication fails
+   * (tampered, or sealed for another ticket/network).
+   */
+  openVotingKey(network: string, ticketHash: string, env: Envelope): SecretKey {
+    const key = this.keys.get(env.kid);
+    if (!key) {
+      throw new WrongClusterKeyError(
+        `voting key of ticket ${ticketHash} was sealed with cluster key id ${env.kid}; this node holds ${[...this.keys.keys()].join(', ')}`,
+      );
+    }
+    const all = Buffer.from(env.ct, 'hex');
+    const ct = all.subarray(0, all.length - TAG_BYTES);
+    const tag = all.subarray(all.length - TAG_BYTES);
+    let plain: Buffer | undefined;
+    try {
+      const d = createDecipheriv('aes-256-gcm', key.expose(), Buffer.from(env.nonce, 'hex'), { authTagLength: TAG_BYTES });
+      d.setAAD(votingKeyAad(network, ticketHash));
+      d.setAuthTag(tag);
+      plain = Buffer.concat([d.update(ct), d.final()]);
+      return new SecretKey(plain);
+    } catch (err) {
+      throw new DecryptError(
+        `voting key of ticket ${ticketHash}: authentication failed (ciphertext tampered or sealed for another ticket)`,
+        { cause: err },
+      );
+    } finally {
+      plain?.fill(0);
+    }
+  }
+}

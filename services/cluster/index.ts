@@ -1,0 +1,96 @@
+/**
+ * services/cluster: the only module that talks to etcd (DESIGN.md §3).
+ *
+ * @example
+ * const cluster = await openCluster({
+ *   endpoints: etcd.endpoints, network: 'simnet', nodeId: 'a1', region: 'a', clusterKeyFile: '/etc/votecluster/cluster.key',
+ * });
+ * if (cluster.owners.myRank(t) === 0) await cluster.owners.claim(t);
+ * const { created, stored } = await cluster.votes.recordVote(rec); // loser re-broadcasts stored.voteTxHex
+ * await cluster.close();
+ */
+
+/**
+ * `openCluster(cfg, deps?)` → `Promise<Cluster>`: validates `cfg` (ClusterConfigError lists every
+ * bad field), reads the cluster key, checks the schema (SchemaTooNewError), loads the watch caches
+ * and joins membership. `Cluster` = `{ keyspace, membership, owners, votes, tickets, config, client,
+ * isWatchHealthy(), close() }`. `ClusterConfigSchema` is the zod schema (defaults: leaseTtlSec 5,
+ * dialTimeoutMs 3000, callTimeoutMs 2000, join true).
+ */
+export { openCluster, ClusterConfigSchema } from './cluster.ts';
+export type { Cluster, ClusterConfig, ClusterConfigInput, ClusterDeps } from './cluster.ts';
+
+/** `Keyspace`: every etcd key, one function per key (`node`, `ticket`, `owner`, `vote`, `config`), with owner and lifetime. */
+export { Keyspace, NETWORKS } from './keyspace.ts';
+export type { Network, VoteKeyParts } from './keyspace.ts';
+
+/** Schema version and upgrade table; `ensureSchema` refuses a newer schema. */
+export { ensureSchema, LATEST_SCHEMA_VERSION, UPGRADES } from './schema.ts';
+export type { SchemaUpgrade } from './schema.ts';
+
+/**
+ * Envelope encryption of voting keys (AES-256-GCM, AAD bound to network + ticket):
+ * `Keyring` (`sealVotingKey`, `openVotingKey`), `loadClusterKeyFile(path)`, `parseClusterKey(bytes)`,
+ * `generateClusterKey()`, `clusterKeyId(key)`.
+ */
+export { Keyring, loadClusterKeyFile, parseClusterKey, generateClusterKey, clusterKeyId, EnvelopeSchema, CLUSTER_KEY_BYTES } from './envelope.ts';
+export type { Envelope } from './envelope.ts';
+
+/**
+ * Membership: session lease + `nodes/<id>`; `isLeaseFresh()`, `leaseAgeMs()`, `liveNodes()`,
+ * `listNodes()`, `onNodesChange()`, `onLeaseChange()`, `stop()` (revokes).
+ */
+export { Membership, NodeValueSchema, DEFAULT_LEASE_TTL_SEC } from './membership.ts';
+export type { NodeInfo, NodeValue } from './membership.ts';
+
+/**
+ * Ownership: `rankNodes(ticketHash, nodes)` (rendezvous, region-aware, deterministic),
+ * `Ownership.claim(t)` → `{ won, owner }` (create-if-absent bound to the lease), `ownerOf(t)`,
+ * `myRank(t)`, `release(t)`.
+ */
+export { Ownership, rankNodes, rendezvousWeight, OwnerValueSchema } from './ownership.ts';
+export type { ClaimResult, OwnerValue, RankableNode } from './ownership.ts';
+
+/**
+ * Vote records: `recordVote(rec)` → `{ created, stored }` (create-if-absent; a loser re-broadcasts
+ * `stored`), `getVote`, `cachedVote`, `waitForVote(h, blockHash, ticket, { timeoutMs, signal })`
+ * → record or null, `cleanupBelow(height)`.
+ */
+export { VoteRecords, VoteRecordSchema } from './vote-record.ts';
+export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-record.ts';
+
+/**
+ * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError), `removeTicket`,
+ * `setVoteChoices`, `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`, cached `get`/`list`,
+ * `getVotingKey(t)` → SecretKey (no I/O).
+ */
+export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
+export type { TicketRecord, CachedTicket, ImportTicketInput, Policy, TicketStatus } from './ticket-store.ts';
+
+/** Cluster-wide settings: default vote choices/policies and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
+export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS } from './config-store.ts';
+export type { VoteDefaults } from './config-store.ts';
+
+/** Watch-cache change events and metrics hooks. */
+export type { CacheChange, CacheEntry } from './watch-cache.ts';
+export type { ClusterMetricsHooks } from './etcd-client.ts';
+export type { ClusterLogger } from './log.ts';
+
+/** Typed errors (`CLUSTER_*` codes; `retryable` marks transient ones). */
+export {
+  ClusterError,
+  ClusterConfigError,
+  ClusterKeyError,
+  WrongClusterKeyError,
+  DecryptError,
+  CorruptValueError,
+  SchemaTooNewError,
+  EtcdUnavailableError,
+  TicketConflictError,
+  TicketNotFoundError,
+  LeaseLostError,
+  NodeIdInUseError,
+  ConcurrentUpdateError,
+  ClusterArgumentError,
+  ClusterClosedError,
+} from './errors.ts';

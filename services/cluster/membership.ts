@@ -1,0 +1,296 @@
+/**
+ * Membership: this node's session lease and `nodes/<nodeId>` record, and the
+ * set of live nodes (a watch cache of `nodes/`).
+ *
+ * Invariant: every key this node writes that must die with it (`nodes/<id>`,
+ * `owners/<t>`) is attached to the current session lease, so if the process
+ * dies or is partitioned for longer than the TTL, etcd removes them and the
+ * backups take over. `isLeaseFresh()` is how the voter decides whether it may
+ * use the fast path (DESIGN.md §3 invariant 5): it is false unless a keepalive
+ * sent less than `freshWindowMs` ago succeeded, i.e. etcd surely still holds
+ * the lease. When etcd reports the lease lost, a rejoin loop (owned here,
+ * awaited by `stop()`) grants a new lease and re-creates `nodes/<id>`.
+ */
+import type { Etcd3, Lease } from 'etcd3';
+import { z } from 'zod';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterClosedError, CorruptValueError, LeaseLostError, NodeIdInUseError } from './errors.ts';
+import type { Keyspace } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
+
+/** Default session lease TTL (s). etcd needs >= ~1.5 x election timeout; keep >= 2 s. */
+export const DEFAULT_LEASE_TTL_SEC = 5;
+
+/** The value of `nodes/<nodeId>`. */
+export const NodeValueSchema = z.object({
+  region: z.string().min(1).max(64),
+  proxies: z.array(z.string().max(256)).max(64),
+  version: z.string().max(64),
+  /** ISO 8601 time the node (process) started. */
+  startedAt: z.string().max(40),
+});
+export type NodeValue = z.infer<typeof NodeValueSchema>;
+
+/** A live node as seen in `nodes/`. */
+export interface NodeInfo extends NodeValue {
+  nodeId: string;
+  /** The node's session lease id (decimal string). */
+  leaseId: string;
+}
+
+/** Options of {@link Membership}. */
+export interface MembershipOptions {
+  client: Etcd3;
+  keyspace: Keyspace;
+  nodeId: string;
+  region: string;
+  proxies?: readonly string[];
+  version: string;
+  leaseTtlSec?: number;
+  /** A lease is fresh while its last successful keepalive was sent less than this ago (default 2/3 TTL). */
+  freshWindowMs?: number;
+  /** How long `join()` waits for a previous session of the same nodeId to expire (default TTL + 2 s). */
+  joinWaitMs?: number;
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+type LeaseListener = (ev: { type: 'joined' | 'lost'; leaseId: string }) => void;
+
+/** See the module comment. */
+export class Membership {
+  readonly nodeId: string;
+  readonly leaseTtlSec: number;
+  private readonly freshWindowMs: number;
+  private readonly nodes: PrefixCache<NodeInfo>;
+  private readonly startedAt = new Date().toISOString();
+  private readonly log: ClusterLogger;
+  private lease: Lease | undefined;
+  private currentLeaseId: string | undefined;
+  /** Send time of the last keepalive (or grant) that etcd confirmed. */
+  private lastConfirmedAt: number | undefined;
+  private lastFiredAt: number | undefined;
+  private joined = false;
+  private stopped = false;
+  private rejoinLoop: Promise<void> | undefined;
+  private readonly leaseListeners = new Set<LeaseListener>();
+
+  constructor(private readonly opts: MembershipOptions) {
+    this.nodeId = opts.nodeId;
+    opts.keyspace.node(opts.nodeId); // validates the id
+    this.leaseTtlSec = opts.leaseTtlSec ?? DEFAULT_LEASE_TTL_SEC;
+    this.freshWindowMs = opts.freshWindowMs ?? Math.floor((this.leaseTtlSec * 1000 * 2) / 3);
+    this.log = opts.log ?? SILENT_LOGGER;
+    const ks = opts.keyspace;
+    this.nodes = new PrefixCache<NodeInfo>({
+      client: opts.client,
+      prefix: ks.nodesPrefix(),
+      name: 'nodes',
+      hooks: opts.hooks,
+      parse: (key, raw) => {
+        const nodeId = ks.nodeIdOf(key);
+        if (!nodeId) throw new CorruptValueError(key, 'not a valid node key');
+        return { nodeId, leaseId: '0', ...parseJsonValue(key, raw, NodeValueSchema) };
+      },
+      onCorrupt: (err) => {
+        this.log.warn({ err, key: err.key }, 'corrupt node record skipped');
+        opts.onCorrupt?.(err);
+      },
+      onError: (err) => this.log.warn({ err }, 'nodes watch error'),
+    });
+  }
+
+  /** Loads the live-node cache and joins (grants the lease, writes `nodes/<id>`). */
+  async start(): Promise<void> {
+    await this.nodes.start();
+    await this.join();
+  }
+
+  /**
+   * Grants a session lease and creates `nodes/<id>` bound to it (create-if-absent).
+   * If a previous session of this nodeId still holds the key, waits up to `joinWaitMs`
+   * for it to expire, then throws {@link NodeIdInUseError} (another live process uses this id).
+   */
+  async join(): Promise<void> {
+    if (this.stopped) throw new ClusterClosedError();
+    const { client, keyspace } = this.opts;
+    const key = keyspace.node(this.nodeId);
+    const lease = client.lease(this.leaseTtlSec, { autoKeepAlive: true });
+    const grantSentAt = Date.now();
+    let leaseId: string;
+    try {
+      leaseId = await timed(this.opts.hooks, 'lease_grant', () => lease.grant());
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    this.watchLease(lease);
+    const value: NodeValue = {
+      region: this.opts.region,
+      proxies: [...(this.opts.proxies ?? [])],
+      version: this.opts.version,
+      startedAt: this.startedAt,
+    };
+    const deadline = Date.now() + (this.opts.joinWaitMs ?? this.leaseTtlSec * 1000 + 2_000);
+    try {
+      await this.createNodeKey(key, value, leaseId, deadline);
+    } catch (err) {
+      await lease.revoke().catch((e: unknown) => this.log.warn({ err: e }, 'lease revoke failed'));
+      throw err;
+    }
+    if (lease.revoked()) throw new LeaseLostError(`lease ${leaseId} was lost while joining`);
+    this.lease = lease;
+    this.currentLeaseId = leaseId;
+    this.lastConfirmedAt = grantSentAt;
+    this.joined = true;
+    this.log.info({ leaseId, ttlSec: this.leaseTtlSec }, 'joined cluster');
+    this.emitLease({ type: 'joined', leaseId });
+  }
+
+  private async createNodeKey(key: string, value: NodeValue, leaseId: string, deadline: number): Promise<void> {
+    const { client } = this.opts;
+    for (;;) {
+      if (this.stopped) throw new ClusterClosedError();
+      const res = await timed(this.opts.hooks, 'join', () =>
+        client
+          .if(key, 'Create', '==', 0)
+          .then(client.put(key).value(JSON.stringify(value)).lease(leaseId))
+          .else(client.get(key))
+          .commit(),
+      );
+      if (res.succeeded) return;
+      const holder = res.responses[0]?.response_range?.kvs[0];
+      if (holder && String(holder.lease) === leaseId) return; // a retried txn that did commit
+      if (Date.now() > deadline) {
+        throw new NodeIdInUseError(
+          `nodeId ${this.nodeId} is held by another live session (lease ${String(holder?.lease)}); two processes must not share a nodeId`,
+        );
+      }
+      // A previous process with this id died less than a TTL ago: wait for etcd to expire its lease.
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private watchLease(lease: Lease): void {
+    lease.on('keepaliveFired', () => {
+      this.lastFiredAt = Date.now();
+    });
+    lease.on('keepaliveSucceeded', () => {
+      if (lease === this.lease) this.lastConfirmedAt = this.lastFiredAt ?? Date.now();
+    });
+    lease.on('keepaliveFailed', (err) => this.log.warn({ err }, 'lease keepalive failed'));
+    lease.on('lost', (err) => {
+      if (lease !== this.lease || this.stopped) return;
+      const leaseId = this.currentLeaseId ?? '0';
+      this.log.warn({ err, leaseId }, 'session lease lost; rejoining');
+      this.lease = undefined;
+      this.currentLeaseId = undefined;
+      this.joined = false;
+      this.emitLease({ type: 'lost', leaseId });
+      this.rejoinLoop ??= this.rejoin().finally(() => (this.rejoinLoop = undefined));
+    });
+  }
+
+  private async rejoin(): Promise<void> {
+    let delayMs = 100;
+    while (!this.stopped && !this.joined) {
+      try {
+        await this.join();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        this.log.warn({ err }, 'rejoin failed; retrying');
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 2_000);
+      }
+    }
+  }
+
+  /** The current session lease id, or undefined while not joined. */
+  leaseId(): string | undefined {
+    return this.currentLeaseId;
+  }
+
+  /** ms since the send time of the last keepalive (or grant) etcd confirmed; Infinity if none. */
+  leaseAgeMs(now = Date.now()): number {
+    return this.joined && this.lastConfirmedAt !== undefined ? now - this.lastConfirmedAt : Number.POSITIVE_INFINITY;
+  }
+
+  /** True while joined and the lease was confirmed within the fresh window (safe to use the fast path). */
+  isLeaseFresh(now = Date.now()): boolean {
+    return this.leaseAgeMs(now) < this.freshWindowMs;
+  }
+
+  /** Live nodes from the watch cache, sorted by nodeId. */
+  liveNodes(): NodeInfo[] {
+    return [...this.nodes.values()]
+      .map((e) => ({ ...e.value, leaseId: e.lease }))
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  }
+
+  /** Live nodes read from etcd now (linearizable). */
+  async listNodes(): Promise<NodeInfo[]> {
+    const { client, keyspace } = this.opts;
+    const res = await timed(this.opts.hooks, 'list_nodes', () => client.getAll().prefix(keyspace.nodesPrefix()).exec());
+    const out: NodeInfo[] = [];
+    for (const kv of res.kvs) {
+      const key = kv.key.toString();
+      const nodeId = keyspace.nodeIdOf(key);
+      if (!nodeId) continue;
+      try {
+        out.push({ nodeId, leaseId: String(kv.lease), ...parseJsonValue(key, kv.value, NodeValueSchema) });
+      } catch (err) {
+        this.log.warn({ err, key }, 'corrupt node record skipped');
+      }
+    }
+    return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
+  }
+
+  /** True while the nodes watch is connected. */
+  get isWatchConnected(): boolean {
+    return this.nodes.isWatchConnected;
+  }
+
+  /** Subscribes to live-node changes (put/delete of `nodes/` keys). */
+  onNodesChange(fn: (c: CacheChange<NodeInfo>) => void): () => void {
+    return this.nodes.onChange(fn);
+  }
+
+  /** Subscribes to this node's lease events (`joined` after (re)join, `lost`). */
+  onLeaseChange(fn: LeaseListener): () => void {
+    this.leaseListeners.add(fn);
+    return () => this.leaseListeners.delete(fn);
+  }
+
+  private emitLease(ev: { type: 'joined' | 'lost'; leaseId: string }): void {
+    for (const fn of this.leaseListeners) {
+      try {
+        fn(ev);
+      } catch (err) {
+        this.log.error({ err }, 'lease listener threw');
+      }
+    }
+  }
+
+  /** Leaves: stops the rejoin loop, revokes the lease (removing `nodes/<id>` and every owner claim) and stops the watch. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.rejoinLoop;
+    const lease = this.lease;
+    this.lease = undefined;
+    this.joined = false;
+    this.currentLeaseId = undefined;
+    if (lease) {
+      try {
+        await timed(this.opts.hooks, 'lease_revoke', () => lease.revoke());
+      } catch (err) {
+        // etcd unreachable: the lease expires by itself after the TTL; nothing else to do.
+        this.log.warn({ err }, 'lease revoke failed; it will expire after its TTL');
+      }
+    }
+    await this.nodes.stop();
+  }
+}

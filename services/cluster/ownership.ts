@@ -1,0 +1,215 @@
+/**
+ * Ticket ownership (DESIGN.md §3 invariant 1: one signer per ticket).
+ *
+ * Who *should* sign is computed, not stored: rendezvous (highest-random-weight)
+ * hashing of the ticket hash over the live nodes gives every node the same
+ * deterministic ranking, the owner first, then the backups in hedge order.
+ * The ranking is region-aware: after the owner, each next backup comes from the
+ * region that has appeared least so far (ties broken by weight), so rank 1 is in
+ * another region than the owner whenever another region has a live node.
+ *
+ * Who *does* sign is stored: `owners/<t>` is created only by a create-if-absent
+ * txn bound to the claimer's session lease, so at most one claim exists per
+ * ticket at any revision and it vanishes with the claimer's lease.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterError, CorruptValueError, LeaseLostError } from './errors.ts';
+import { assertHashHex, type Keyspace } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import type { Membership } from './membership.ts';
+import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
+
+/** The minimum a node needs for ranking. */
+export interface RankableNode {
+  nodeId: string;
+  region: string;
+}
+
+/** HRW weight of `nodeId` for `ticketHash`: first 8 bytes of SHA-256(ticketHash ‖ 0x00 ‖ nodeId), big-endian. */
+export function rendezvousWeight(ticketHash: string, nodeId: string): bigint {
+  const h = sha256(new TextEncoder().encode(`${ticketHash}\u0000${nodeId}`));
+  let w = 0n;
+  for (let i = 0; i < 8; i++) w = (w << 8n) | BigInt(h[i] as number);
+  return w;
+}
+
+/**
+ * Ranks `nodes` for `ticketHash`: index 0 is the owner, then backups in hedge order.
+ * Deterministic (depends only on the ticket hash and the set of node ids/regions, not
+ * on input order) and region-aware (see the module comment).
+ */
+export function rankNodes<N extends RankableNode>(ticketHash: string, nodes: readonly N[]): N[] {
+  const weighted = nodes
+    .map((n) => ({ n, w: rendezvousWeight(ticketHash, n.nodeId) }))
+    .sort((a, b) => (a.w > b.w ? -1 : a.w < b.w ? 1 : a.n.nodeId < b.n.nodeId ? -1 : 1));
+  const out: N[] = [];
+  const picks = new Map<string, number>();
+  const left = weighted.slice();
+  while (left.length > 0) {
+    // The next node: from the least-picked region; among those, the highest weight.
+    let best = 0;
+    let bestPicks = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < left.length; i++) {
+      const p = picks.get((left[i] as { n: N }).n.region) ?? 0;
+      if (p < bestPicks) {
+        bestPicks = p;
+        best = i;
+        if (p === 0) break; // weights are sorted: the first unpicked region's node is the best
+      }
+    }
+    const [chosen] = left.splice(best, 1) as [{ n: N; w: bigint }];
+    out.push(chosen.n);
+    picks.set(chosen.n.region, bestPicks + 1);
+  }
+  return out;
+}
+
+/** The value of `owners/<ticketHash>`. */
+export const OwnerValueSchema = z.object({
+  nodeId: z.string().min(1).max(64),
+  leaseId: z.string().regex(/^\d+$/),
+  claimedAt: z.string().max(40),
+});
+export type OwnerValue = z.infer<typeof OwnerValueSchema>;
+
+/** Result of {@link Ownership.claim}. */
+export interface ClaimResult {
+  /** True when this node holds the claim (newly created, or already ours). */
+  won: boolean;
+  /** The node id holding the claim. */
+  owner: string;
+}
+
+/** Options of {@link Ownership}. */
+export interface OwnershipOptions {
+  client: Etcd3;
+  keyspace: Keyspace;
+  membership: Membership;
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+/** Owner claims and the owner cache (see the module comment). */
+export class Ownership {
+  private readonly cache: PrefixCache<OwnerValue>;
+  private readonly log: ClusterLogger;
+
+  constructor(private readonly opts: OwnershipOptions) {
+    this.log = opts.log ?? SILENT_LOGGER;
+    this.cache = new PrefixCache<OwnerValue>({
+      client: opts.client,
+      prefix: opts.keyspace.ownersPrefix(),
+      name: 'owners',
+      hooks: opts.hooks,
+      parse: (key, raw) => parseJsonValue(key, raw, OwnerValueSchema),
+      onCorrupt: (err) => {
+        this.log.warn({ err, key: err.key }, 'corrupt owner record skipped');
+        opts.onCorrupt?.(err);
+      },
+      onError: (err) => this.log.warn({ err }, 'owners watch error'),
+    });
+  }
+
+  /** Loads the owner cache and starts its watch. */
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  /** Stops the watch (claims are released by revoking the lease in `membership.stop()`). */
+  stop(): Promise<void> {
+    return this.cache.stop();
+  }
+
+  /** Ranks the currently live nodes (membership cache) for `ticketHash`. */
+  rank(ticketHash: string): RankableNode[] {
+    assertHashHex(ticketHash, 'ticketHash');
+    return rankNodes(ticketHash, this.opts.membership.liveNodes());
+  }
+
+  /** This node's rank for `ticketHash` among live nodes (0 = owner), or -1 if this node is not live. */
+  myRank(ticketHash: string): number {
+    return this.rank(ticketHash).findIndex((n) => n.nodeId === this.opts.membership.nodeId);
+  }
+
+  /**
+   * Claims `ticketHash` for this node: create-if-absent on `owners/<t>` bound to the
+   * session lease. Returns `{ won, owner }`; `won` is also true when the claim is already
+   * ours (e.g. a retried txn that did commit). Throws {@link LeaseLostError} when not joined.
+   */
+  async claim(ticketHash: string): Promise<ClaimResult> {
+    const { client, keyspace, membership } = this.opts;
+    const key = keyspace.owner(ticketHash);
+    const leaseId = membership.leaseId();
+    if (!leaseId) throw new LeaseLostError(`cannot claim ${ticketHash}: no session lease (not joined)`);
+    const value: OwnerValue = { nodeId: membership.nodeId, leaseId, claimedAt: new Date().toISOString() };
+    const res = await timed(this.opts.hooks, 'claim', () =>
+      client
+        .if(key, 'Create', '==', 0)
+        .then(client.put(key).value(JSON.stringify(value)).lease(leaseId))
+        .else(client.get(key))
+        .commit(),
+    );
+    if (res.succeeded) return { won: true, owner: membership.nodeId };
+    const kv = res.responses[0]?.response_range?.kvs[0];
+    // The compare and the else-branch read run at one revision inside the txn: the key exists.
+    if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `claim ${ticketHash}: txn compare failed but the key is absent`);
+    const stored = parseJsonValue(key, kv.value, OwnerValueSchema);
+    return { won: stored.nodeId === membership.nodeId && String(kv.lease) === leaseId, owner: stored.nodeId };
+  }
+
+  /**
+   * Releases this node's claim on `ticketHash` (deletes `owners/<t>` only if it is ours,
+   * in one txn). Returns true if a claim was deleted.
+   */
+  async release(ticketHash: string): Promise<boolean> {
+    const { client, keyspace, membership } = this.opts;
+    const key = keyspace.owner(ticketHash);
+    const res = await timed(this.opts.hooks, 'release', async () => {
+      const cur = await client.get(key).exec();
+      const kv = cur.kvs[0];
+      if (!kv) return { succeeded: false };
+      const v = parseJsonValue(key, kv.value, OwnerValueSchema);
+      if (v.nodeId !== membership.nodeId) return { succeeded: false };
+      // Compare the exact revision we read, so a newer claim by someone else is never deleted.
+      return client.if(key, 'Mod', '==', Number(kv.mod_revision)).then(client.delete().key(key)).commit();
+    });
+    return res.succeeded;
+  }
+
+  /** The owner node id of `ticketHash` from the watch cache, or undefined if unclaimed. */
+  ownerOf(ticketHash: string): string | undefined {
+    return this.cache.get(this.opts.keyspace.owner(ticketHash))?.value.nodeId;
+  }
+
+  /** Ticket hashes this node holds a claim on (from the cache). */
+  ownedByMe(): string[] {
+    const me = this.opts.membership.nodeId;
+    const out: string[] = [];
+    for (const e of this.cache.values()) {
+      if (e.value.nodeId === me) {
+        const t = this.opts.keyspace.ticketHashOf(e.key);
+        if (t) out.push(t);
+      }
+    }
+    return out;
+  }
+
+  /** Number of claims in the cache. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** True while the owners watch is connected. */
+  get isWatchConnected(): boolean {
+    return this.cache.isWatchConnected;
+  }
+
+  /** Subscribes to owner changes. */
+  onChange(fn: (c: CacheChange<OwnerValue>) => void): () => void {
+    return this.cache.onChange(fn);
+  }
+}

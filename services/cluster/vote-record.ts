@@ -1,0 +1,230 @@
+/**
+ * Vote records (DESIGN.md §3 invariant 2: at most one distinct vote per ticket
+ * and block). `votes/<height>/<blockHash>/<ticketHash>` is written only by a
+ * create-if-absent txn; whoever loses the race gets the stored record and must
+ * re-broadcast its bytes instead of signing another vote. The record carries
+ * everything that shaped the bytes (vote bits, version, treasury votes, the etcd
+ * revision of the ticket record), so a takeover re-sends exactly what the owner
+ * signed. A watch cache of `votes/` lets a hedged backup wait for the owner's
+ * record without polling etcd.
+ */
+import type { Etcd3 } from 'etcd3';
+import { z } from 'zod';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterArgumentError, ClusterError, CorruptValueError } from './errors.ts';
+import type { Keyspace } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { PrefixCache, parseJsonValue } from './watch-cache.ts';
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+
+/** One stored vote (the value of `votes/<height>/<blockHash>/<ticketHash>`). */
+export const VoteRecordSchema = z.object({
+  /** Height of the block voted on. */
+  height: z.number().int().min(0),
+  /** Hash (display hex) of the block voted on. */
+  blockHash: hash,
+  ticketHash: hash,
+  /** The signed vote transaction, hex. */
+  voteTxHex: z.string().regex(/^(?:[0-9a-f]{2})+$/).max(20_000),
+  voteTxid: hash,
+  /** nodeId of the voter that signed it. */
+  signer: z.string().min(1).max(64),
+  /** etcd mod revision of the ticket record (choices/policies) the vote was built from. */
+  choicesRevision: z.number().int().min(0),
+  voteBits: z.number().int().min(0).max(0xffff),
+  voteVersion: z.number().int().min(0).max(0xffffffff),
+  /** Treasury (tspend) votes carried by the vote. */
+  treasuryVotes: z.array(z.object({ tspendHash: hash, vote: z.enum(['yes', 'no']) })).max(7),
+  /** ISO 8601 time the record was written. */
+  createdAt: z.string().max(40),
+  /** ISO 8601 time the vote was signed (before broadcast, on the fast path). */
+  signedAt: z.string().max(40).optional(),
+  /** How it was produced: owner fast path, owner record-first path, or backup takeover. */
+  path: z.enum(['fast', 'record-first', 'takeover']).optional(),
+});
+export type VoteRecord = z.infer<typeof VoteRecordSchema>;
+
+/** Result of {@link VoteRecords.recordVote}. */
+export interface RecordVoteResult {
+  /** True when this call's record is the stored one (created now, or an identical retry). */
+  created: boolean;
+  /** The stored record: when `created` is false, broadcast `stored.voteTxHex`, never your own. */
+  stored: VoteRecord;
+}
+
+/** Options of {@link VoteRecords.waitForVote}. */
+export interface WaitForVoteOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link VoteRecords}. */
+export interface VoteRecordsOptions {
+  client: Etcd3;
+  keyspace: Keyspace;
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+type Waiter = (rec: VoteRecord) => void;
+
+/** See the module comment. */
+export class VoteRecords {
+  private readonly cache: PrefixCache<VoteRecord>;
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly log: ClusterLogger;
+
+  constructor(private readonly opts: VoteRecordsOptions) {
+    this.log = opts.log ?? SILENT_LOGGER;
+    const ks = opts.keyspace;
+    this.cache = new PrefixCache<VoteRecord>({
+      client: opts.client,
+      prefix: ks.votesPrefix(),
+      name: 'votes',
+      hooks: opts.hooks,
+      parse: (key, raw) => {
+        const rec = parseJsonValue(key, raw, VoteRecordSchema);
+        const parts = ks.parseVoteKey(key);
+        if (!parts || parts.height !== rec.height || parts.blockHash !== rec.blockHash || parts.ticketHash !== rec.ticketHash) {
+          throw new CorruptValueError(key, 'record does not match its key');
+        }
+        return rec;
+      },
+      onCorrupt: (err) => {
+        this.log.warn({ err, key: err.key }, 'corrupt vote record skipped');
+        opts.onCorrupt?.(err);
+      },
+      onError: (err) => this.log.warn({ err }, 'votes watch error'),
+    });
+    this.cache.onChange((c) => {
+      if (c.type !== 'put') return;
+      const set = this.waiters.get(c.entry.key);
+      if (set) for (const w of [...set]) w(c.entry.value);
+    });
+  }
+
+  /** Loads the votes cache (retained heights only) and starts its watch. */
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  /** Stops the watch; pending `waitForVote` calls resolve null. */
+  async stop(): Promise<void> {
+    await this.cache.stop();
+  }
+
+  /**
+   * Records a vote create-if-absent. The winner gets `{ created: true }`; a loser gets
+   * `{ created: false, stored }` with the record to re-broadcast. Throws
+   * {@link ClusterArgumentError} for an invalid record, {@link CorruptValueError} if the
+   * stored value is unreadable (nothing is overwritten), EtcdUnavailableError if etcd is down.
+   */
+  async recordVote(rec: VoteRecord): Promise<RecordVoteResult> {
+    const parsed = VoteRecordSchema.safeParse(rec);
+    if (!parsed.success) {
+      throw new ClusterArgumentError(`vote record: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { client, keyspace } = this.opts;
+    const key = keyspace.vote(rec.height, rec.blockHash, rec.ticketHash);
+    const value = JSON.stringify(parsed.data);
+    const res = await timed(this.opts.hooks, 'record', () =>
+      client.if(key, 'Create', '==', 0).then(client.put(key).value(value)).else(client.get(key)).commit(),
+    );
+    if (res.succeeded) {
+      this.opts.hooks?.observeVoteRecord?.('created');
+      return { created: true, stored: parsed.data };
+    }
+    const kv = res.responses[0]?.response_range?.kvs[0];
+    if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `record ${key}: txn compare failed but the key is absent`);
+    if (kv.value.toString('utf8') === value) {
+      // Our own earlier attempt committed (the txn was retried after a timeout).
+      this.opts.hooks?.observeVoteRecord?.('created');
+      return { created: true, stored: parsed.data };
+    }
+    const stored = parseJsonValue(key, kv.value, VoteRecordSchema);
+    this.opts.hooks?.observeVoteRecord?.(stored.voteTxHex === rec.voteTxHex ? 'existing' : 'conflict');
+    return { created: false, stored };
+  }
+
+  /** Reads the stored vote from etcd (linearizable), or null if none. */
+  async getVote(height: number, blockHash: string, ticketHash: string): Promise<VoteRecord | null> {
+    const key = this.opts.keyspace.vote(height, blockHash, ticketHash);
+    const raw = await timed(this.opts.hooks, 'get_vote', () => this.opts.client.get(key).buffer());
+    return raw === null ? null : parseJsonValue(key, raw, VoteRecordSchema);
+  }
+
+  /** The stored vote from the watch cache (no I/O), or undefined. */
+  cachedVote(height: number, blockHash: string, ticketHash: string): VoteRecord | undefined {
+    return this.cache.get(this.opts.keyspace.vote(height, blockHash, ticketHash))?.value;
+  }
+
+  /**
+   * Waits for the vote record of (height, blockHash, ticketHash): resolves with it as soon
+   * as the watch delivers it (or at once if cached), or null after `timeoutMs` or on abort.
+   * At the deadline it reads etcd once more, so a lagging watch cannot cause a takeover
+   * (if etcd is unreachable then, it resolves null: no record can be written either).
+   */
+  waitForVote(height: number, blockHash: string, ticketHash: string, opts: WaitForVoteOptions): Promise<VoteRecord | null> {
+    const key = this.opts.keyspace.vote(height, blockHash, ticketHash);
+    const cached = this.cache.get(key)?.value;
+    if (cached) return Promise.resolve(cached);
+    if (opts.signal?.aborted) return Promise.resolve(null);
+    return new Promise<VoteRecord | null>((resolve) => {
+      let done = false;
+      const finish = (rec: VoteRecord | null): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const set = this.waiters.get(key);
+        set?.delete(waiter);
+        if (set?.size === 0) this.waiters.delete(key);
+        resolve(rec);
+      };
+      const waiter: Waiter = (rec) => finish(rec);
+      const onAbort = (): void => finish(null);
+      const timer = setTimeout(() => {
+        this.getVote(height, blockHash, ticketHash).then(
+          (rec) => finish(rec),
+          (err: unknown) => {
+            // etcd unreachable or value corrupt at the deadline: report "no record seen"; the caller's
+            // create-if-absent attempt will fail the same way and decide.
+            this.log.warn({ err, key }, 'final vote read failed');
+            finish(null);
+          },
+        );
+      }, opts.timeoutMs);
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      set.add(waiter);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Deletes every vote record below `keepFromHeight` (retention). Returns how many were deleted. */
+  async cleanupBelow(keepFromHeight: number): Promise<number> {
+    const ks = this.opts.keyspace;
+    const end = ks.votesBelowHeightEnd(keepFromHeight);
+    const res = await timed(this.opts.hooks, 'cleanup_votes', () =>
+      this.opts.client.kv.deleteRange({ key: Buffer.from(ks.votesPrefix()), range_end: Buffer.from(end) }),
+    );
+    return Number(res.deleted);
+  }
+
+  /** Number of cached vote records. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** True while the votes watch is connected. */
+  get isWatchConnected(): boolean {
+    return this.cache.isWatchConnected;
+  }
+
+  /** ms the votes watch has been disconnected (0 while connected). */
+  watchAgeMs(now?: number): number {
+    return this.cache.watchAgeMs(now);
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * A local cache of every key under one etcd prefix, kept current by a watch.
+ *
+ * Invariant: after `start()` resolves, the cache equals etcd's state at some
+ * revision R (a paged snapshot read at one revision), and the watch delivers
+ * every change after R in order, so the cache never misses or reorders an
+ * event. etcd3's watcher resumes after a disconnect from the last revision it
+ * saw; if the watch is cancelled (e.g. its revision was compacted) the cache
+ * re-reads a snapshot and watches again.
+ *
+ * A value that fails `parse` is reported (CorruptValueError naming the key),
+ * left out of the cache, remembered in `corruptKeys()`, and never deleted.
+ * Event handlers never throw (a throw inside etcd3's emitter would crash the
+ * process).
+ */
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { CorruptValueError } from './errors.ts';
+import { prefixRangeEnd } from './keyspace.ts';
+
+/** One cached key. */
+export interface CacheEntry<T> {
+  readonly key: string;
+  readonly value: T;
+  /** etcd mod revision of this value (identifies exactly which bytes were read). */
+  readonly modRevision: number;
+  readonly createRevision: number;
+  /** etcd lease the key is attached to ('0' when none). */
+  readonly lease: string;
+}
+
+/** A change applied to the cache. */
+export type CacheChange<T> =
+  | { type: 'put'; entry: CacheEntry<T>; previous: CacheEntry<T> | undefined }
+  | { type: 'delete'; key: string; previous: CacheEntry<T> | undefined };
+
+/** Options of {@link PrefixCache}. */
+export interface PrefixCacheOptions<T> {
+  client: Etcd3;
+  prefix: string;
+  /** Parses a value; throws on bad input (the message becomes the CorruptValueError's). */
+  parse: (key: string, raw: Buffer) => T;
+  /** Called for each corrupt value found (initial load or watch). */
+  onCorrupt?: (err: CorruptValueError) => void;
+  /** Called on cache-affecting errors it handled (watch cancelled, resync failure). */
+  onError?: (err: unknown) => void;
+  hooks?: ClusterMetricsHooks;
+  /** Keys per range page on load (default 5,000). */
+  pageSize?: number;
+  /** Name for metrics (`op` label), e.g. `tickets`. */
+  name: string;
+}
+
+const DEFAULT_PAGE_SIZE = 5_000;
+
+/** See the module comment. */
+export class PrefixCache<T> {
+  private readonly entries = new Map<string, CacheEntry<T>>();
+  private readonly corrupt = new Map<string, CorruptValueError>();
+  private readonly listeners = new Set<(c: CacheChange<T>) => void>();
+  private watcher: Watcher | undefined;
+  private connected = false;
+  private disconnectedAt: number | undefined = Date.now();
+  private lastRevision = 0;
+  private stopped = false;
+  private resyncing: Promise<void> | undefined;
+
+  constructor(private readonly opts: PrefixCacheOptions<T>) {}
+
+  /** Loads a snapshot and starts the watch. Rejects (typed) if etcd cannot be read. */
+  async start(): Promise<void> {
+    const rev = await this.load();
+    await this.watchFrom(rev + 1);
+  }
+
+  /** Cancels the watch and waits for any resync in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.resyncing;
+    const w = this.watcher;
+    this.watcher = undefined;
+    this.connected = false;
+    if (w) await w.cancel();
+  }
+
+  get(key: string): CacheEntry<T> | undefined {
+    return this.entries.get(key);
+  }
+
+  values(): IterableIterator<CacheEntry<T>> {
+    return this.entries.values();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Keys whose current value is corrupt, with the error reported for each. */
+  corruptKeys(): ReadonlyMap<string, CorruptValueError> {
+    return this.corrupt;
+  }
+
+  /** The last etcd revision applied to the cache. */
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  /** True while the watch stream is connected (the cache is current up to etcd's delivery delay). */
+  get isWatchConnected(): boolean {
+    return this.connected;
+  }
+
+  /** 0 while connected, else ms since the watch was last connected. */
+  watchAgeMs(now = Date.now()): number {
+    return this.connected || this.disconnectedAt === undefined ? 0 : now - this.disconnectedAt;
+  }
+
+  /** Subscribes to cache changes; returns the unsubscribe function. Listeners must not throw. */
+  onChange(fn: (c: CacheChange<T>) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Reads the whole prefix at one revision, page by page; returns that revision. */
+  private async load(): Promise<number> {
+    const { client, prefix } = this.opts;
+    const rangeEnd = prefixRangeEnd(prefix);
+    const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    const fresh = new Map<string, CacheEntry<T>>();
+    const corrupt = new Map<string, CorruptValueError>();
+    let start = Buffer.from(prefix);
+    let revision = 0;
+    for (;;) {
+      const res = await timed(this.opts.hooks, `load_${this.opts.name}`, () =>
+        client.kv.range({ key: start, range_end: rangeEnd, limit, revision }),
+      );
+      if (revision === 0) revision = Number(res.header.revision);
+      for (const kv of res.kvs) {
+        const parsed = this.parseKv(kv);
+        if (parsed instanceof CorruptValueError) corrupt.set(parsed.key, parsed);
+        else fresh.set(parsed.key, parsed);
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    // Replace the contents, telling listeners what changed (a resync after a cancel may differ).
+    const before = new Map(this.entries);
+    this.entries.clear();
+    this.corrupt.clear();
+    for (const [k, e] of fresh) this.entries.set(k, e);
+    for (const [k, e] of corrupt) this.corrupt.set(k, e);
+    this.lastRevision = revision;
+    if (this.listeners.size > 0) {
+      for (const [k, e] of fresh) {
+        const prev = before.get(k);
+        if (prev?.modRevision !== e.modRevision) this.emit({ type: 'put', entry: e, previous: prev });
+      }
+      for (const [k, prev] of before) if (!fresh.has(k)) this.emit({ type: 'delete', key: k, previous: prev });
+    }
+    for (const e of corrupt.values()) this.reportCorrupt(e);
+    return revision;
+  }
+
+  private async watchFrom(startRevision: number): Promise<void> {
+    const w = await timed(this.opts.hooks, `watch_${this.opts.name}`, () =>
+      this.opts.client.watch().prefix(this.opts.prefix).startRevision(String(startRevision)).create(),
+    );
+    if (this.stopped) {
+      await w.cancel();
+      return;
+    }
+    this.watcher = w;
+    this.connected = true;
+    this.disconnectedAt = undefined;
+    w.on('connected', () => {
+      this.connected = true;
+      this.disconnectedAt = undefined;
+    });
+    w.on('disconnected', () => {
+      if (this.connected) this.disconnectedAt = Date.now();
+      this.connected = false;
+    });
+    w.on('put', (kv) => this.applyPut(kv));
+    w.on('delete', (kv) => this.applyDelete(kv));
+    w.on('error', (err) => {
+      // The server cancelled this watch (typically: its start revision was compacted).
+      // Re-read a snapshot and watch again; the loop is owned by this cache and awaited in stop().
+      this.opts.onError?.(err);
+      this.connected = false;
+      this.disconnectedAt ??= Date.now();
+      if (!this.stopped && !this.resyncing) this.resyncing = this.resync().finally(() => (this.resyncing = undefined));
+    });
+  }
+
+  private async resync(): Promise<void> {
+    let delayMs = 100;
+    while (!this.stopped) {
+      try {
+        const old = this.watcher;
+        this.watcher = undefined;
+        if (old) await old.cancel().catch((err: unknown) => this.opts.onError?.(err));
+        const rev = await this.load();
+        await this.watchFrom(rev + 1);
+        return;
+      } catch (err) {
+        // etcd unreachable: keep serving the (stale, flagged by isWatchConnected) cache and retry with backoff.
+        this.opts.onError?.(err);
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 2_000);
+      }
+    }
+  }
+
+  private parseKv(kv: IKeyValue): CacheEntry<T> | CorruptValueError {
+    const key = kv.key.toString();
+    try {
+      const value = this.opts.parse(key, kv.value);
+      return {
+        key,
+        value,
+        modRevision: Number(kv.mod_revision),
+        createRevision: Number(kv.create_revision),
+        lease: String(kv.lease ?? '0'),
+      };
+    } catch (err) {
+      return err instanceof CorruptValueError ? err : new CorruptValueError(key, (err as Error)?.message ?? String(err), { cause: err });
+    }
+  }
+
+  private applyPut(kv: IKeyValue): void {
+    const rev = Number(kv.mod_revision);
+    if (rev <= this.lastRevision && this.entries.get(kv.key.toString())?.modRevision === rev) return;
+    this.lastRevision = Math.max(this.lastRevision, rev);
+    const parsed = this.parseKv(kv);
+    if (parsed instanceof CorruptValueError) {
+      const previous = this.entries.get(parsed.key);
+      this.entries.delete(parsed.key);
+      this.corrupt.set(parsed.key, parsed);
+      this.reportCorrupt(parsed);
+      if (previous) this.emit({ type: 'delete', key: parsed.key, previous });
+      return;
+    }
+    this.corrupt.delete(parsed.key);
+    const previous = this.entries.get(parsed.key);
+    this.entries.set(parsed.key, parsed);
+    this.emit({ type: 'put', entry: parsed, previous });
+  }
+
+  private applyDelete(kv: IKeyValue): void {
+    const key = kv.key.toString();
+    this.lastRevision = Math.max(this.lastRevision, Number(kv.mod_revision));
+    this.corrupt.delete(key);
+    const previous = this.entries.get(key);
+    this.entries.delete(key);
+    this.emit({ type: 'delete', key, previous });
+  }
+
+  private emit(c: CacheChange<T>): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(c);
+      } catch (err) {
+        // A listener bug must not break the cache or the watch stream; report and continue.
+        this.opts.onError?.(err);
+      }
+    }
+  }
+
+  private reportCorrupt(e: CorruptValueError): void {
+    try {
+      this.opts.hooks?.observeCorruptValue?.(e.key);
+      this.opts.onCorrupt?.(e);
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+}
+
+/** Parses JSON then validates with `schema`; throws CorruptValueError naming `key`. */
+export function parseJsonValue<T>(key: string, raw: Buffer, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new CorruptValueError(key, `not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new CorruptValueError(key, `fails schema: ${issues}`);
+  }
+  return r.data;
+}
