@@ -389,3 +389,135 @@ export { signMultisigInput } from './sign.ts';
 export { verifyInputScript } from './sign.ts';
 /** Result of {@link verifyInputScript}; `error` starts with a stable reason code such as `SIG_INVALID`. */
 export type { InputVerification } from './sign.ts';
+
+// ======== Part 2: stake txs, tickets, subsidy, votes, lottery ========
+
+// ---- subsidy.ts
+/** `'original'` (6/3/1) | `'dcp0010'` (10/80/10) | `'dcp0012'` (1/89/10): the PoW/PoS split in force. */
+export type { SubsidySplit } from './subsidy.ts';
+/** Full block subsidy at a height (CalcBlockSubsidy): 0 for <= 0, the block-one ledger at 1, then reduced by Mul/Div per interval. */
+export { blockSubsidy } from './subsidy.ts';
+/** PoW subsidy of a block with `voters` votes; 0 after SVH with fewer than 3 votes, scaled by voters/5. */
+export { workSubsidy } from './subsidy.ts';
+/** Per-vote subsidy = a vote's stakebase valueIn, keyed by the height VOTED ON (0 before SVH-1).
+ *
+ * @example buildVote({ ..., voteSubsidy: voteSubsidy(blockHeight, params, 'dcp0012') }) */
+export { voteSubsidy } from './subsidy.ts';
+/** Treasury subsidy of a block (not scaled by voters once the treasury agenda is active). */
+export { treasurySubsidy } from './subsidy.ts';
+
+// ---- lottery.ts
+/** Hash256PRNG of the ticket lottery: `next()`, `uniformRandom(n)`, `stateHash()`; seeded from bytes (or `fromIv`). */
+export { Hash256Prng } from './lottery.ts';
+/** `n` distinct indexes in [0, size) in draw order; throws {@link InvalidArgumentError} if size < n. */
+export { findTicketIdxs } from './lottery.ts';
+/** Sorts ticket hashes in place by raw bytes (the ticket treap's order). */
+export { sortTicketHashes } from './lottery.ts';
+/** Draws the winners of block N from its live set (any order, or `{ sorted: true }`) and 180-byte header; returns winners, indexes and the 6-byte FinalState for header N+1.
+ *
+ * @example const { winners, finalState } = selectWinners(live, encodeBlockHeader(header)) */
+export { selectWinners } from './lottery.ts';
+/** The lottery seed constant 243f6a8885a308d3. */
+export { LOTTERY_SEED_CONST } from './lottery.ts';
+/** Options of {@link selectWinners}. */
+export type { SelectWinnersOptions } from './lottery.ts';
+/** Result of {@link selectWinners}: `winners`, `idxs`, `finalState`. */
+export type { LotteryResult } from './lottery.ts';
+
+// ---- stake-pool.ts
+/** The live ticket pool state machine (dcrd connectNode): `connectBlock(block)` removes voted/missed winners, expires, revokes, matures and draws; `winners`, `nextHeaderCommitment()`, `snapshot()`/`fromSnapshot()`. Throws {@link RuleError} `NOT_A_WINNER` / `NOT_MISSED` without changing state. */
+export { LiveTicketPool } from './stake-pool.ts';
+/** Parameters the pool needs (a NetParams satisfies it). */
+export type { StakePoolParams } from './stake-pool.ts';
+/** One block's stake input to {@link LiveTicketPool.connectBlock}: height, header bytes, mined tickets, voted and revoked ticket hashes. */
+export type { StakeBlock } from './stake-pool.ts';
+/** What connecting a block changed (voted, missed, expired, added, winners, finalState, poolSize). */
+export type { ConnectResult } from './stake-pool.ts';
+/** JSON snapshot of a {@link LiveTicketPool}. */
+export type { LiveTicketPoolSnapshot } from './stake-pool.ts';
+
+// ---- stake.ts
+/** `vote` | `ticket` | `revocation` | `regular` | `coinbase` | `treasury-add` | `treasury-spend` | `treasurybase`. */
+export type { TxType } from './stake.ts';
+/** A treasury vote of a version-3 vote: tspend hash (internal order) and 1 (yes) / 2 (no). */
+export type { TreasuryVote } from './stake.ts';
+/** The tx type as dcrd's DetermineTxType decides it (treasury agenda active by default), plus `coinbase`. */
+export { txType } from './stake.ts';
+/** True if the tx passes CheckSSGenVotes. */
+export { isVote } from './stake.ts';
+/** True if the tx passes CheckSStx. */
+export { isTicket } from './stake.ts';
+/** True if the tx passes CheckSSRtx. */
+export { isRevocation } from './stake.ts';
+/** True for a one-input tx spending the null outpoint. */
+export { isCoinbase } from './stake.ts';
+/** True if input 0 is a stakebase (IsStakeBase). */
+export { isStakeBase } from './stake.ts';
+/** CheckSStx; throws {@link RuleError} `NOT_A_TICKET` whose message starts with dcrd's error kind. */
+export { checkSStx } from './stake.ts';
+/** CheckSSGenVotes; returns the treasury votes, throws {@link RuleError} `NOT_A_VOTE`. */
+export { checkSSGen } from './stake.ts';
+/** CheckSSRtx; throws {@link RuleError} `NOT_A_REVOCATION`. */
+export { checkSSRtx } from './stake.ts';
+/** CheckTAdd; throws {@link RuleError} `NOT_A_TREASURY_ADD`. */
+export { checkTAdd } from './stake.ts';
+/** CheckTSpend (structure only); throws {@link RuleError} `NOT_A_TREASURY_SPEND`. */
+export { checkTSpend } from './stake.ts';
+/** checkTreasuryBase; throws {@link RuleError} `NOT_A_TREASURYBASE`. */
+export { checkTreasuryBase } from './stake.ts';
+/** Parses a 'T','V' treasury-vote null-data script; throws {@link RuleError} `NOT_A_VOTE`. */
+export { parseTreasuryVotes } from './stake.ts';
+
+// ---- ticket.ts
+/** A parsed ticket: price, voting script/hash160, commitments, change outputs. */
+export type { TicketInfo } from './ticket.ts';
+/** One reward commitment: hash160, isP2SH, amount, vote/revocation fee-limit exponents (null = no fee allowed). */
+export type { TicketCommitment } from './ticket.ts';
+/** Options of {@link ticketCommitmentScript}. */
+export type { CommitmentOptions } from './ticket.ts';
+/** Parameters of {@link buildTicket}. */
+export type { BuildTicketParams } from './ticket.ts';
+/** Parses a ticket; throws {@link RuleError} `NOT_A_TICKET` on any CheckSStx deviation. */
+export { parseTicket } from './ticket.ts';
+/** The 32-byte commitment script `6a1e <hash160> <amount|P2SH bit> <limits>` (fee limits as exponents; revocation default 24). */
+export { ticketCommitmentScript } from './ticket.ts';
+/** Fee-limit exponent for a limit in atoms: ceil(log2(atoms)). */
+export { feeLimitExponent } from './ticket.ts';
+/** Builds a one-input dcrwallet-shaped ticket (OP_SSTX P2PKH voting output, one P2PKH commitment, change); signs the funding input if `signWith` is given.
+ *
+ * @example const ticket = buildTicket({ input: { prevOut, valueIn }, price, votingHash160, rewardHash160 }) */
+export { buildTicket } from './ticket.ts';
+/** The OP_SSGEN payout script for a commitment. */
+export { votePayoutScript } from './ticket.ts';
+
+// ---- vote.ts
+/** Parameters of {@link buildVote}. */
+export type { BuildVoteParams } from './vote.ts';
+/** A parsed vote: ticketHash, blockHash (internal order), blockHeight, voteBits, voteVersion, stakebase, treasuryVotes, payouts. */
+export type { VoteInfo } from './vote.ts';
+/** A private key with its pubkey and hash160 precomputed (from {@link prepareVoteKey}). */
+export type { VoteKey } from './vote.ts';
+/** Context of {@link checkVote}: ticket, params, split, optional winners and expected block. */
+export type { CheckVoteContext } from './vote.ts';
+/** The exact unsigned vote dcrwallet builds (version 3 only with treasury votes); throws {@link RuleError} `NOT_A_TICKET` for a bad ticket.
+ *
+ * @example const unsigned = buildVote({ ticket, blockHash, blockHeight, voteBits: 1, voteVersion: params.voteVersion, voteSubsidy: voteSubsidy(blockHeight, params, 'dcp0012'), params }) */
+export { buildVote } from './vote.ts';
+/** Vote payouts floor(commit_i × (price + subsidy) / Σ commit), BigInt. */
+export { calcVotePayouts } from './vote.ts';
+/** Signs input 1 (SigHashAll over ticket.out[0]); returns a new tx. Throws {@link KeyMismatchError} naming both hash160s (and addresses with `opts.params`).
+ *
+ * @example const signed = signVote(unsigned, ticket, prepareVoteKey(privKey)) */
+export { signVote } from './vote.ts';
+/** Derives a key's pubkey and hash160 once, for fast repeated {@link signVote}. */
+export { prepareVoteKey } from './vote.ts';
+/** Parses a vote; throws {@link RuleError} `NOT_A_VOTE` if it fails CheckSSGenVotes. */
+export { parseVote } from './vote.ts';
+/** Checks every consensus rule of one vote; throws {@link RuleError} with `reason` NOT_A_VOTE, BAD_TICKET, WRONG_TICKET, BAD_VALUE_IN, EARLY_VOTE, WRONG_BLOCK, BAD_SUBSIDY, BAD_PAYOUT_COUNT, BAD_PAYEE, BAD_PAYOUT, NOT_A_WINNER or BAD_SIGNATURE; returns the parsed vote. */
+export { checkVote } from './vote.ts';
+/** `6a24 <block hash> <u32 height>`: a vote's block reference output script. */
+export { voteBlockRefScript } from './vote.ts';
+/** `6a06 <u16 voteBits> <u32 voteVersion>`: a vote's vote-bits output script. */
+export { voteBitsScript } from './vote.ts';
+/** `OP_RETURN <'T' 'V' {hash vote}*>`: a vote's treasury-vote output script. */
+export { treasuryVoteScript } from './vote.ts';
