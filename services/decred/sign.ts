@@ -13,7 +13,7 @@ import { concatBytes, equalBytes } from './bytes.ts';
 import { DecredError, InvalidArgumentError, KeyMismatchError, ScriptError } from './errors.ts';
 import { hash160 } from './hash.ts';
 import { calcSignatureHash, isStrictHashType, SIGHASH_ALL } from './sighash.ts';
-import { decodeDer, isValidPubKey, privKeyToPubKey, signHash, verifyHash } from './signature.ts';
+import { decodeDer, privKeyToPubKey, signHash, verifyHash } from './signature.ts';
 import { classifyScript, isPushOp, parseMultisig, parseScript, pushData, type ScriptOp } from './script.ts';
 import type { Tx } from './wire/tx.ts';
 
@@ -107,8 +107,14 @@ function checkSigEncoding(sigItem: Uint8Array): { der: Uint8Array; hashType: num
   return { der, hashType };
 }
 
+/**
+ * checkPubKeyEncoding: format only (33-byte 02/03 or 65-byte 04; hybrid is
+ * rejected). Whether the point is on the curve is left to the signature check,
+ * as in dcrd, which saves a square root per input.
+ */
 function checkPubKey(pub: Uint8Array): void {
-  if (!isValidPubKey(pub)) throw new VerifyFail('PUBKEY_FORMAT', 'public key is not a valid compressed or uncompressed secp256k1 key');
+  const ok = (pub.length === 33 && (pub[0] === 2 || pub[0] === 3)) || (pub.length === 65 && pub[0] === 4);
+  if (!ok) throw new VerifyFail('PUBKEY_FORMAT', 'public key is not 33-byte compressed or 65-byte uncompressed');
 }
 
 function pushes(sigScript: Uint8Array): Uint8Array[] {

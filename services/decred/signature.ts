@@ -8,6 +8,7 @@
  * - Signatures travel as strict DER: minimal positive integers, 8..72 bytes.
  */
 import * as secp from '@noble/secp256k1';
+import { secp256k1 as curvesSecp256k1 } from '@noble/curves/secp256k1.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { InvalidArgumentError, SignatureError } from './errors.ts';
@@ -52,9 +53,11 @@ export function privKeyToPubKey(priv: Uint8Array): Uint8Array {
  * (02/03) or 65-byte uncompressed (04) on the curve. Hybrid (06/07) is rejected.
  */
 export function isValidPubKey(pub: Uint8Array): boolean {
-  if (!(pub instanceof Uint8Array)) return false;
-  const ok = (pub.length === 33 && (pub[0] === 2 || pub[0] === 3)) || (pub.length === 65 && pub[0] === 4);
-  return ok && secp.utils.isValidPublicKey(pub, pub.length === 33);
+  return hasPubKeyPrefix(pub) && secp.utils.isValidPublicKey(pub, pub.length === 33);
+}
+
+function hasPubKeyPrefix(pub: Uint8Array): boolean {
+  return pub instanceof Uint8Array && ((pub.length === 33 && (pub[0] === 2 || pub[0] === 3)) || (pub.length === 65 && pub[0] === 4));
 }
 
 function intBytes(v: bigint): Uint8Array {
@@ -141,7 +144,7 @@ export function signHash(hash32: Uint8Array, priv: Uint8Array): Uint8Array {
  * (never throws) for a malformed signature, key or hash.
  */
 export function verifyHash(derSig: Uint8Array, hash32: Uint8Array, pubKey: Uint8Array): boolean {
-  if (!(hash32 instanceof Uint8Array) || hash32.length !== 32 || !isValidPubKey(pubKey)) return false;
+  if (!(hash32 instanceof Uint8Array) || hash32.length !== 32 || !hasPubKeyPrefix(pubKey)) return false;
   let sig: EcdsaSignature;
   try {
     sig = decodeDer(derSig);
@@ -149,7 +152,9 @@ export function verifyHash(derSig: Uint8Array, hash32: Uint8Array, pubKey: Uint8
     return false;
   }
   try {
-    return secp.verify(toCompact(sig), hash32, pubKey, { prehash: false, lowS: true });
+    // noble-curves verifies ~45% faster than @noble/secp256k1 here (ENVIRONMENT.md §4:
+    // ~580 vs ~400 ops/s); it also rejects points that are not on the curve.
+    return curvesSecp256k1.verify(toCompact(sig), hash32, pubKey, { prehash: false, lowS: true, format: 'compact' });
   } catch {
     return false;
   }
