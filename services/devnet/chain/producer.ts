@@ -1,0 +1,156 @@
+/**
+ * Block templates of the mining node: coinbase, the funding tx, ticket purchases
+ * that keep the live pool at its target size, and the votes for the parent
+ * (decred-protocol.md §6 "Block validity requirements for votes").
+ */
+import {
+  calcCombinedTxTreeMerkleRoot,
+  encodeBlock,
+  txHash,
+  workSubsidy,
+  type Block,
+  type BlockHeader,
+  type NetParams,
+  type SubsidySplit,
+  type Tx,
+} from '../../decred/index.ts';
+import type { BlockNode } from './chain.ts';
+import type { KeyRing } from './keys.ts';
+import { TICKET_FEE, buildCoinbase, buildFundingTx, buildTicketTx, type FundingOutput } from './wallet.ts';
+
+/** Simnet's PoW limit bits (no PoW is done; the value is what dcrd's simnet headers carry). */
+const SIMNET_BITS = 0x207fffff;
+const BLOCK_VERSION = 10;
+
+interface FundingState {
+  /** Outputs the next block's tickets may spend. */
+  outputs: FundingOutput[];
+  change: FundingOutput;
+}
+
+export interface ProducerOptions {
+  params: NetParams;
+  split: SubsidySplit;
+  keys: KeyRing;
+  /** Target live pool size. */
+  tickets: number;
+  ticketPrice: bigint;
+  /** Timestamp (unix s) of the genesis block. */
+  genesisTime: number;
+}
+
+function voteBitsOf(vote: Tx): number {
+  const s = (vote.outputs[1] as { pkScript: Uint8Array }).pkScript;
+  return (s[2] ?? 0) | ((s[3] ?? 0) << 8);
+}
+
+export class BlockProducer {
+  private readonly funding = new Map<string, FundingState>();
+  /** Max tickets bought per block: MaxFreshStakePerBlock, raised (up to the u8 header field) for big pools. */
+  readonly perBlock: number;
+
+  constructor(private readonly o: ProducerOptions) {
+    const window = o.params.stakeValidationHeight - 1 - o.params.ticketMaturity - o.params.stakeEnabledHeight + 1;
+    this.perBlock = Math.min(255, Math.max(o.params.maxFreshStakePerBlock, Math.ceil(o.tickets / window)));
+  }
+
+  genesis(): Block {
+    const cb = buildCoinbase(0, 0n, this.o.keys.miner, 0);
+    return this.assemble(undefined, [cb], [], this.o.genesisTime, 0);
+  }
+
+  private assemble(parent: BlockNode | undefined, regular: Tx[], stake: Tx[], timestamp: number, extraNonce: number): Block {
+    const p = this.o.params;
+    const height = parent ? parent.height + 1 : 0;
+    const votes = stake.filter((t) => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff);
+    const approving = votes.filter((v) => (voteBitsOf(v) & 1) === 1).length;
+    const extraData = new Uint8Array(32);
+    new DataView(extraData.buffer).setUint32(0, extraNonce >>> 0, true);
+    const header: BlockHeader = {
+      version: BLOCK_VERSION,
+      prevBlock: parent ? parent.hash : new Uint8Array(32),
+      merkleRoot: calcCombinedTxTreeMerkleRoot(regular, stake),
+      // The header commitment (cfilter v2) root is not computed by the devnet.
+      stakeRoot: new Uint8Array(32),
+      voteBits: height < p.stakeValidationHeight ? 1 : approving * 2 > votes.length ? 1 : 0,
+      finalState: parent ? parent.finalState : new Uint8Array(6),
+      voters: votes.length,
+      freshStake: (stake.length - votes.length) & 0xff,
+      revocations: 0,
+      poolSize: parent ? parent.poolSize : 0,
+      bits: SIMNET_BITS,
+      sBits: this.o.ticketPrice,
+      height,
+      size: 0,
+      timestamp,
+      nonce: 0,
+      extraData,
+      stakeVersion: p.voteVersion,
+    };
+    const block: Block = { header, transactions: regular, stakeTransactions: stake };
+    header.size = encodeBlock(block).length;
+    return block;
+  }
+
+  /**
+   * The next block on `parent` with `votes` (already validated, voting on `parent`).
+   * `liveAndImmature` is the pool size plus tickets not yet mature along this chain.
+   */
+  build(parent: BlockNode, votes: Tx[], liveAndImmature: number, timestamp: number, extraNonce = 0): Block {
+    const p = this.o.params;
+    const o = this.o;
+    const height = parent.height + 1;
+    const coinbaseValue = height === 1 ? p.blockOneSubsidy : workSubsidy(height, votes.length, p, o.split);
+    const coinbase = buildCoinbase(height, coinbaseValue, height === 1 ? o.keys.funding : o.keys.miner, extraNonce);
+    const regular: Tx[] = [coinbase];
+    const stake: Tx[] = [...votes];
+    const each = o.ticketPrice + TICKET_FEE;
+    // Tickets: spend the parent's funding outputs.
+    const pf = this.funding.get(parent.hashHex);
+    if (pf && height >= p.stakeEnabledHeight) {
+      const want = Math.max(0, Math.min(this.perBlock, o.tickets - liveAndImmature, pf.outputs.length));
+      for (let i = 0; i < want; i++) {
+        const idx = parent.ticketCount + i;
+        const voting = o.keys.ticketKey(idx);
+        stake.push(buildTicketTx(pf.outputs[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, true));
+      }
+    }
+    // Funding for the next block's tickets, from the premine (block 1 coinbase) once it matures.
+    const firstFunding = Math.max(p.stakeEnabledHeight - 1, 1 + p.coinbaseMaturity);
+    if (height >= firstFunding) {
+      const from: FundingOutput | undefined = pf?.change ?? this.premine(parent);
+      if (from) {
+        const n = Math.max(0, Math.min(this.perBlock, Math.floor(Number((from.value - 20_000n) / each))));
+        regular.push(buildFundingTx(from, n, each, o.keys.funding).tx);
+      }
+    }
+    const block = this.assemble(parent, regular, stake, timestamp, extraNonce);
+    return block;
+  }
+
+  /** Records the funding outputs of a block this producer built once it is accepted. */
+  remember(block: Block, hashHex: string): void {
+    const tx = block.transactions[1];
+    if (!tx) return;
+    const h = txHash(tx);
+    const n = tx.outputs.length - 1;
+    this.funding.set(hashHex, {
+      outputs: Array.from({ length: n }, (_, i) => ({ txHash: h, index: i, value: (tx.outputs[i] as { value: bigint }).value })),
+      change: { txHash: h, index: n, value: (tx.outputs[n] as { value: bigint }).value },
+    });
+    if (this.funding.size > 64) {
+      const first = this.funding.keys().next().value as string;
+      this.funding.delete(first);
+    }
+  }
+
+  /** The block-1 coinbase output (the premine) found by walking back to height 1. */
+  private premine(parent: BlockNode): FundingOutput | undefined {
+    let cur: BlockNode | undefined = parent;
+    while (cur && cur.height > 1) cur = cur.parent;
+    const cb = cur?.block?.transactions[0];
+    if (!cur || !cb) return undefined;
+    return { txHash: txHash(cb), index: 1, value: (cb.outputs[1] as { value: bigint }).value };
+  }
+}
+

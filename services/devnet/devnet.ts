@@ -1,0 +1,242 @@
+/**
+ * Composition of a devnet: options (zod-validated), node 0 the miner (bootstraps the
+ * chain), followers linked over loopback websockets, and the Devnet handle.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { encodeWif, netParams, p2pkhAddress, type SubsidySplit } from '../decred/index.ts';
+import { DevnetError } from './errors.ts';
+import { DevnetNodeImpl, type ExportedTicket, type NodeConfig } from './node.ts';
+import { mergeReports, type DevnetReport } from './report.ts';
+import { generateTlsIdentity, type TlsIdentity } from './rpc/tls.ts';
+import type { BlockInterval } from './miner.ts';
+
+const IntervalSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('manual') }),
+  z.object({ mode: z.literal('fixed'), ms: z.number().positive() }),
+  z.object({ mode: z.literal('exponential'), meanMs: z.number().positive() }),
+]);
+
+export const DevnetOptionsSchema = z.object({
+  network: z.enum(['simnet', 'regnet']).default('simnet'),
+  nodes: z.number().int().min(1).max(16).default(1),
+  hosts: z.array(z.string().min(1)).optional(),
+  ports: z.array(z.number().int().min(0).max(65535)).optional(),
+  rpcUser: z.string().min(1).optional(),
+  rpcPass: z.string().min(1).optional(),
+  tls: z.boolean().default(false),
+  seed: z.string().min(1).optional(),
+  tickets: z.number().int().min(5).max(100_000).default(64),
+  ticketPrice: z.bigint().positive().default(200_000_000n),
+  houseShare: z.number().min(0).max(1).default(0),
+  blockInterval: IntervalSchema.default({ mode: 'manual' }),
+  voteWaitMs: z.number().int().min(0).default(2500),
+  subsidySplit: z.enum(['original', 'dcp0010', 'dcp0012']).default('dcp0012'),
+  relayDelayMs: z.number().int().min(0).default(0),
+  retainBlocks: z.number().int().min(16).default(2048),
+});
+
+/** Options of {@link startDevnet}; every field is optional. */
+export interface DevnetOptions {
+  network?: 'simnet' | 'regnet';
+  nodes?: number;
+  hosts?: string[];
+  ports?: number[];
+  rpcUser?: string;
+  rpcPass?: string;
+  tls?: boolean;
+  seed?: string;
+  tickets?: number;
+  ticketPrice?: bigint;
+  houseShare?: number;
+  blockInterval?: BlockInterval;
+  voteWaitMs?: number;
+  subsidySplit?: SubsidySplit;
+  relayDelayMs?: number;
+  retainBlocks?: number;
+}
+
+export interface DevnetNode {
+  readonly index: number;
+  readonly rpcUrl: string;
+  readonly wsUrl: string;
+  readonly rpcUser: string;
+  readonly rpcPass: string;
+  readonly certPem?: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export interface Devnet {
+  readonly network: string;
+  readonly nodes: DevnetNode[];
+  generate(n: number): Promise<string[]>;
+  exportTickets(): ExportedTicket[];
+  report(): DevnetReport;
+  forkNextBlock(): Promise<string>;
+  mineOn(blockHash: string, n?: number): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+class NodeHandle implements DevnetNode {
+  constructor(readonly impl: DevnetNodeImpl) {}
+  get index(): number {
+    return this.impl.cfg.index;
+  }
+  get rpcUrl(): string {
+    return this.impl.rpcUrl;
+  }
+  get wsUrl(): string {
+    return this.impl.wsUrl;
+  }
+  get rpcUser(): string {
+    return this.impl.cfg.user;
+  }
+  get rpcPass(): string {
+    return this.impl.cfg.pass;
+  }
+  get certPem(): string | undefined {
+    return this.impl.cfg.tls?.certPem;
+  }
+  stop(): Promise<void> {
+    return this.impl.stop();
+  }
+  async restart(): Promise<void> {
+    await this.impl.stop();
+    await this.impl.start();
+  }
+}
+
+function exportFrom(impl: DevnetNodeImpl): ExportedTicket[] {
+  return impl.exportTickets(
+    (priv) => encodeWif(priv, impl.params),
+    (pub) => p2pkhAddress(pub, impl.params),
+  );
+}
+
+/** Options of {@link startDevnetNode}: one node that links to `peers` over websockets. */
+export interface DevnetNodeOptions extends Omit<DevnetOptions, 'nodes' | 'hosts' | 'ports'> {
+  host?: string;
+  port?: number;
+  miner: boolean;
+  /** ws(s) URLs of other devnet nodes (userinfo may carry their credentials). */
+  peers?: string[];
+  /** Node index used in reports (default 0). */
+  index?: number;
+  /** PEM of a TLS identity to reuse (so peers can pin one cert). */
+  tlsIdentity?: TlsIdentity;
+}
+
+/** A started single node, for running nodes as separate processes. */
+export interface StandaloneDevnetNode extends DevnetNode {
+  generate(n: number): Promise<string[]>;
+  exportTickets(): ExportedTicket[];
+  report(): DevnetReport;
+  readonly height: number;
+}
+
+function nodeConfig(o: z.infer<typeof DevnetOptionsSchema>, extra: { index: number; host: string; port: number; user: string; pass: string; seed: string; miner: boolean; peers: string[]; tls: TlsIdentity | undefined; onError: (e: unknown) => void }): NodeConfig {
+  return {
+    ...extra,
+    network: o.network,
+    split: o.subsidySplit,
+    tickets: o.tickets,
+    ticketPrice: o.ticketPrice,
+    houseShare: o.houseShare,
+    blockInterval: o.blockInterval,
+    voteWaitMs: o.voteWaitMs,
+    relayDelayMs: o.relayDelayMs,
+    retainBlocks: o.retainBlocks,
+  };
+}
+
+function validate(opts: unknown): z.infer<typeof DevnetOptionsSchema> {
+  const r = DevnetOptionsSchema.safeParse(opts ?? {});
+  if (!r.success) throw new DevnetError('DEVNET_BAD_OPTIONS', `devnet options: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+const logError = (e: unknown): void => {
+  process.stderr.write(`devnet: ${e instanceof Error ? e.message : String(e)}\n`);
+};
+
+/** Starts one node (miner or follower) that relays to `peers`. */
+export async function startDevnetNode(opts: DevnetNodeOptions): Promise<StandaloneDevnetNode> {
+  const { host, port, miner, peers, index, tlsIdentity, ...rest } = opts;
+  const o = validate(rest);
+  const h = host ?? '127.0.0.1';
+  const tls = o.tls ? (tlsIdentity ?? (await generateTlsIdentity([h]))) : undefined;
+  const impl = new DevnetNodeImpl(
+    nodeConfig(o, { index: index ?? 0, host: h, port: port ?? 0, user: o.rpcUser ?? 'devnet', pass: o.rpcPass ?? randomBytes(12).toString('hex'), seed: o.seed ?? 'votecluster', miner, peers: peers ?? [], tls, onError: logError }),
+  );
+  if (miner) impl.bootstrap();
+  await impl.start();
+  if (!miner) impl.finishBootstrap();
+  const handle = new NodeHandle(impl);
+  return Object.assign(handle, {
+    generate: async (n: number) => Array.from({ length: n }, () => impl.mineOne(impl.chain.best).hashHex),
+    exportTickets: () => exportFrom(impl),
+    report: () => mergeReports([impl.ledger]),
+    get height() {
+      return impl.chain.bestHeight;
+    },
+  });
+}
+
+/**
+ * Starts a devnet: node 0 mines (and bootstraps the chain to SVH-1 with the target
+ * live pool), the others follow it over loopback websockets. Resolves once every
+ * node has the miner's tip.
+ */
+export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
+  const o = validate(opts);
+  const user = o.rpcUser ?? 'devnet';
+  const pass = o.rpcPass ?? randomBytes(12).toString('hex');
+  const seed = o.seed ?? randomBytes(8).toString('hex');
+  const hosts = Array.from({ length: o.nodes }, (_, i) => o.hosts?.[i] ?? '127.0.0.1');
+  const tls = o.tls ? await generateTlsIdentity(hosts) : undefined;
+  const impls: DevnetNodeImpl[] = [];
+  for (let i = 0; i < o.nodes; i++) {
+    const peers = i === 0 ? [] : [(impls[0] as DevnetNodeImpl).wsUrl];
+    const impl = new DevnetNodeImpl(nodeConfig(o, { index: i, host: hosts[i] as string, port: o.ports?.[i] ?? 0, user, pass, seed, miner: i === 0, peers, tls, onError: logError }));
+    if (i === 0) impl.bootstrap();
+    await impl.start();
+    impls.push(impl);
+  }
+  const miner = impls[0] as DevnetNodeImpl;
+  // Followers sync from the miner; wait until they have its tip (bounded).
+  const deadline = Date.now() + 30_000;
+  while (impls.some((n) => n.chain.best.hashHex !== miner.chain.best.hashHex)) {
+    if (Date.now() > deadline) throw new DevnetError('DEVNET_SYNC', 'followers did not sync with the miner within 30 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (const n of impls) n.finishBootstrap();
+  const nodes = impls.map((i) => new NodeHandle(i));
+  const params = netParams(o.network);
+  return {
+    network: params.name,
+    nodes,
+    generate: async (n: number) => Array.from({ length: n }, () => miner.mineOne(miner.chain.best).hashHex),
+    exportTickets: () => exportFrom(miner),
+    report: () => mergeReports(impls.map((i) => i.ledger)),
+    forkNextBlock: async () => {
+      const best = miner.chain.best;
+      if (!best.parent || !best.block) throw new DevnetError('DEVNET_FORK', 'the best block has no parent to fork from');
+      const votes = best.block.stakeTransactions.filter((t) => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff);
+      return miner.mineOne(best.parent, undefined, votes).hashHex;
+    },
+    mineOn: async (blockHash: string, n = 1) => {
+      let parent = miner.chain.get(blockHash);
+      if (!parent) throw new DevnetError('DEVNET_UNKNOWN_BLOCK', `unknown block ${blockHash}`);
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        parent = miner.mineOne(parent);
+        out.push(parent.hashHex);
+      }
+      return out;
+    },
+    stop: async () => {
+      for (const i of [...impls].reverse()) await i.stop();
+    },
+  };
+}
