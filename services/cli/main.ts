@@ -12,6 +12,8 @@ type Register = (program: Command) => void;
 /** Command modules, in the order `--help` lists them. */
 const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
   () => import('./commands/proxy.ts'),
+  () => import('./commands/trace.ts'),
+  () => import('./commands/tx.ts'),
 ];
 
 /** Builds the program with every command registered. */

@@ -81,9 +81,10 @@ export {
 /**
  * The span file: `FileSpanExporter` (O_APPEND JSON lines, multi-process safe),
  * `toSpanRecord(span)`, `parseSpanLines(text, { lenient? })` (malformed →
- * `SpanRecordError` naming the line), `SpanRecordSchema`.
+ * `SpanRecordError` naming the line), `readSpanFile(path, { lenient? })`
+ * (unreadable → `SpanFileError`), `SpanRecordSchema`.
  */
-export { FileSpanExporter, toSpanRecord, parseSpanLines, SpanRecordSchema } from './span-file.ts';
+export { FileSpanExporter, toSpanRecord, parseSpanLines, readSpanFile, SpanRecordSchema } from './span-file.ts';
 export type { SpanRecord } from './span-file.ts';
 
 /**
@@ -109,6 +110,16 @@ export type { Metrics, MetricsOptions, MetricComponent, ComponentMetrics, Metric
  */
 export { startMetricsServer } from './metrics-server.ts';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.ts';
+
+/**
+ * `votecluster trace` analysis: `buildTraceReport(records)` → `{ votes, otherTraces,
+ * total, bySpan }` (one vote per trace with a ticket hash; totalMs = draw → first
+ * accepted dcrd.accept); `voteToJson(vote)` is the `--json` line;
+ * `formatVoteWaterfall(vote)` / `formatAggregate(report)` render text;
+ * `percentiles(values)` (nearest rank).
+ */
+export { buildTraceReport, buildVoteTrace, voteToJson, formatVoteWaterfall, formatAggregate, percentiles } from './trace-report.ts';
+export type { TraceReport, VoteTrace, VoteSpan, Percentiles } from './trace-report.ts';
 
 /** Typed errors (`TELEMETRY_*` codes). */
 export {

@@ -13,7 +13,7 @@
  * interleave; a short write (disk full) is completed by a loop, and the
  * exporter reports failure if the remainder cannot be written.
  */
-import { closeSync, mkdirSync, openSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { core } from '@opentelemetry/sdk-node';
@@ -143,4 +143,18 @@ export function parseSpanLines(text: string, opts: { lenient?: boolean } = {}): 
     spans.push(parsed.data);
   }
   return { spans, skipped };
+}
+
+/**
+ * Reads and parses a span file (see {@link parseSpanLines}); a missing or
+ * unreadable file raises {@link SpanFileError}.
+ */
+export function readSpanFile(path: string, opts: { lenient?: boolean } = {}): { spans: SpanRecord[]; skipped: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SpanFileError(`cannot read span file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  return parseSpanLines(text, opts);
 }

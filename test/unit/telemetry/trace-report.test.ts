@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ATTR,
+  SPAN,
+  buildTraceReport,
+  initTelemetry,
+  parseSpanLines,
+  percentiles,
+  readSpanFile,
+  withSpan,
+  SpanRecordError,
+  type SpanRecord,
+} from '../../../services/telemetry/index.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'vc-trace-report-'));
+const file = join(dir, 'spans.jsonl');
+
+/** Real CPU work of about `ms` milliseconds (a span with a known dominant cost). */
+function burn(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* spin */ }
+}
+
+const BLOCK = 'bb'.repeat(32);
+const TICKETS = ['01', '02', '03'].map((b) => b.repeat(32));
+
+beforeAll(async () => {
+  const t = await initTelemetry({ serviceName: 'voter', traceFile: file, region: 'a', nodeId: 'a1' });
+  for (const [i, ticket] of TICKETS.entries()) {
+    const ids = { [ATTR.HEIGHT]: 200, [ATTR.BLOCK_HASH]: BLOCK, [ATTR.TICKET_HASH]: ticket };
+    await withSpan(SPAN.PROXY_NOTIFY, ids, async () => {
+      await withSpan(SPAN.VOTER_RECEIVE, { [ATTR.TICKET_HASH]: ticket }, async () => {
+        withSpan(SPAN.VOTER_BUILD, {}, () => burn(0.2));
+        withSpan(SPAN.VOTER_SIGN, {}, () => burn(i === 1 ? 8 : 0.5)); // vote 2: signing dominates
+        await withSpan(SPAN.VOTER_BROADCAST, {}, async () => {
+          // Fan-out to two proxies; the vote for ticket 3 is rejected everywhere.
+          await Promise.all(['p1', 'p2'].map((proxy, k) =>
+            withSpan(SPAN.PROXY_SEND, { [ATTR.PROXY]: proxy }, async () => {
+              await withSpan(SPAN.DCRD_ACCEPT, { [ATTR.OUTCOME]: i === 2 ? 'rejected' : k === 0 ? 'accepted' : 'duplicate' }, async () => {
+                burn(k === 0 ? 1 : 2);
+              });
+            }),
+          ));
+        });
+      });
+      await withSpan(SPAN.CLUSTER_RECORD, { [ATTR.OUTCOME]: 'recorded' }, () => burn(0.3));
+    }, { parent: null });
+  }
+  // A trace that is not a vote (no ticket hash).
+  withSpan('proxy.catchup', { [ATTR.HEIGHT]: 199 }, () => burn(0.1), { parent: null });
+  await t.shutdown();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('buildTraceReport on real spans', () => {
+  it('groups one trace per vote with parents, totals and the dominant span', () => {
+    const { spans } = readSpanFile(file);
+    const report = buildTraceReport(spans);
+    expect(report.votes.map((v) => v.ticketHash)).toEqual(TICKETS);
+    expect(report.otherTraces).toBe(1);
+    for (const v of report.votes) {
+      expect(v.height).toBe(200);
+      expect(v.blockHash).toBe(BLOCK);
+      expect(v.spans[0]!.name).toBe(SPAN.PROXY_NOTIFY);
+      expect(v.spans[0]!.parent).toBeNull();
+      const parentOf = (name: string): Array<string | null> => v.spans.filter((s) => s.name === name).map((s) => s.parent);
+      expect(parentOf(SPAN.VOTER_RECEIVE)).toEqual([SPAN.PROXY_NOTIFY]);
+      expect(parentOf(SPAN.VOTER_SIGN)).toEqual([SPAN.VOTER_RECEIVE]);
+      expect(parentOf(SPAN.PROXY_SEND)).toEqual([SPAN.VOTER_BROADCAST, SPAN.VOTER_BROADCAST]);
+      expect(parentOf(SPAN.DCRD_ACCEPT)).toEqual([SPAN.PROXY_SEND, SPAN.PROXY_SEND]);
+      expect(v.spans).toHaveLength(10);
+      // Self time never exceeds duration, and a parent's self time excludes its children.
+      for (const s of v.spans) expect(s.selfMs).toBeLessThanOrEqual(s.durationMs + 1e-9);
+    }
+    // totalMs: from the draw to the end of the first successful dcrd.accept, from the raw records.
+    const raw = spans.filter((s) => s.traceId === report.votes[0]!.traceId);
+    const t0 = Math.min(...raw.map((s) => s.startMs));
+    const firstOk = Math.min(...raw.filter((s) => s.name === SPAN.DCRD_ACCEPT).map((s) => s.startMs + s.durationMs));
+    expect(report.votes[0]!.totalMs).toBeCloseTo(firstOk - t0, 6);
+    expect(report.votes.map((v) => v.accepted)).toEqual([true, true, false]);
+    expect(report.votes[1]!.dominant).toBe(SPAN.VOTER_SIGN);
+    // Aggregate: percentiles over accepted votes only, per span name in path order.
+    expect(report.total.count).toBe(2);
+    expect(report.bySpan.map((s) => s.name)).toEqual([
+      SPAN.PROXY_NOTIFY, SPAN.VOTER_RECEIVE, SPAN.VOTER_BUILD, SPAN.VOTER_SIGN, SPAN.VOTER_BROADCAST,
+      SPAN.PROXY_SEND, SPAN.DCRD_ACCEPT, SPAN.CLUSTER_RECORD,
+    ]);
+    const sign = report.bySpan.find((s) => s.name === SPAN.VOTER_SIGN)!;
+    expect(sign.duration.count).toBe(3);
+    expect(sign.duration.max).toBeGreaterThanOrEqual(8);
+  });
+
+  it('computes nearest-rank percentiles', () => {
+    const v = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentiles(v)).toEqual({ count: 100, p50: 50, p90: 90, p99: 99, max: 100 });
+    expect(percentiles([])).toEqual({ count: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it('rejects malformed lines naming the line, or skips them when lenient', () => {
+    const good: SpanRecord = {
+      traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'x', service: 's', startMs: 1, durationMs: 1,
+      attributes: {}, status: { code: 'unset' },
+    };
+    const text = `${JSON.stringify(good)}\n{"traceId":"nope"}\n{torn`;
+    expect(() => parseSpanLines(text)).toThrow(SpanRecordError);
+    expect(() => parseSpanLines(text)).toThrow(/line 2/);
+    expect(parseSpanLines(text, { lenient: true })).toMatchObject({ skipped: 2 });
+  });
+});
+
+describe('votecluster trace', () => {
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), 'trace', ...args], { cwd: ROOT });
+
+  it('--json prints one object per vote with the documented fields', async () => {
+    const { stdout } = await cli('--file', file, '--json');
+    const votes = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(votes).toHaveLength(3);
+    for (const v of votes) {
+      expect(Object.keys(v)).toEqual(expect.arrayContaining(['traceId', 'height', 'blockHash', 'ticketHash', 'spans', 'totalMs']));
+      const spans = v['spans'] as Array<Record<string, unknown>>;
+      for (const s of spans) expect(Object.keys(s)).toEqual(expect.arrayContaining(['name', 'service', 'startMs', 'durationMs', 'parent']));
+      expect(spans[0]).toMatchObject({ name: 'proxy.notify', service: 'voter', parent: null });
+    }
+    expect(votes[1]).toMatchObject({ ticketHash: TICKETS[1], height: 200, dominant: 'voter.sign' });
+  });
+
+  it('prints waterfalls and the aggregate table', async () => {
+    // A torn last line (a writer killed mid-write) is skipped with a warning.
+    appendFileSync(file, '{"traceId":"torn');
+    const { stdout, stderr } = await cli('--file', file);
+    expect(stderr).toContain('skipped 1 malformed line');
+    expect(stdout).toContain(`ticket ${TICKETS[1]!.slice(0, 12)}`);
+    expect(stdout).toMatch(/voter\.sign .*◀ most time/);
+    expect(stdout).toContain('NOT accepted');
+    expect(stdout).toMatch(/3 vote trace\(s\), 1 other trace\(s\); draw → accepted \(2 accepted\): p50/);
+    expect(stdout).toMatch(/^dcrd\.accept\s+6\s/m);
+  });
+
+  it('fails with a coded error for a missing file', async () => {
+    const err = await cli('--file', join(dir, 'missing.jsonl')).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toContain('[TELEMETRY_SPAN_FILE]');
+  });
+});
