@@ -59,7 +59,7 @@ export async function setVoteChoices(
     const hash = parseTicketHash(ticketHash);
     const t = await requireTicket(deps.store, hash);
     const choices = { ...t.choices, ...patch };
-    await deps.store.updateTicketVoting(hash, { choices });
+    await deps.store.setTicketChoices(hash, patch);
     deps.log.info({ ticket: hash, choices: patch }, 'ticket vote choices set');
     const eff = effectiveChoices(set, defaults.choices, choices);
     return { ticketHash: hash, voteBits: voteBitsFor(eff), voteVersion: set.voteVersion, choices: eff };
@@ -103,7 +103,7 @@ export async function setTSpendPolicy(deps: ChoicesDeps, tspendHash: string, pol
   const policy = parsePolicy(policyWord);
   if (ticketHash !== undefined && ticketHash !== '') {
     const t = await requireTicket(deps.store, parseTicketHash(ticketHash));
-    await deps.store.updateTicketVoting(t.ticketHash, { tspendPolicies: withPolicy(t.tspendPolicies, h, policy) });
+    await deps.store.setTicketTSpendPolicy(t.ticketHash, h, policy === 'abstain' ? undefined : policy);
     deps.log.info({ ticket: t.ticketHash, tspend: h, policy }, 'ticket tspend policy set');
     return;
   }
@@ -121,7 +121,7 @@ export async function setTreasuryPolicy(deps: ChoicesDeps, piKey: string, policy
   const policy = parsePolicy(policyWord);
   if (ticketHash !== undefined && ticketHash !== '') {
     const t = await requireTicket(deps.store, parseTicketHash(ticketHash));
-    await deps.store.updateTicketVoting(t.ticketHash, { treasuryPolicies: withPolicy(t.treasuryPolicies, k, policy) });
+    await deps.store.setTicketTreasuryPolicy(t.ticketHash, k, policy === 'abstain' ? undefined : policy);
     deps.log.info({ ticket: t.ticketHash, piKey: k, policy }, 'ticket treasury policy set');
     return;
   }

@@ -78,12 +78,14 @@ export interface TicketStore {
   removeTicket(ticketHash: string): Promise<boolean>;
   getTicket(ticketHash: string): Promise<StoredTicket | undefined>;
   listTickets(): Promise<StoredTicket[]>;
-  /** Replaces a ticket's per-ticket choices/policies (merge done by the caller). */
-  updateTicketVoting(
-    ticketHash: string,
-    patch: Partial<Pick<StoredTicket, 'choices' | 'tspendPolicies' | 'treasuryPolicies'>>,
-  ): Promise<void>;
+  /** Merges agenda choices into a ticket's per-ticket choices. */
+  setTicketChoices(ticketHash: string, patch: Readonly<Record<string, string>>): Promise<void>;
+  /** Sets (undefined: clears) a ticket's policy for one tspend. */
+  setTicketTSpendPolicy(ticketHash: string, tspendHash: string, policy: TreasuryPolicy | undefined): Promise<void>;
+  /** Sets (undefined: clears) a ticket's policy for one treasury key. */
+  setTicketTreasuryPolicy(ticketHash: string, piKey: string, policy: TreasuryPolicy | undefined): Promise<void>;
   getDefaults(): Promise<VotingDefaults>;
+  /** Replaces the named default maps (the caller merges). */
   setDefaults(patch: Partial<VotingDefaults>): Promise<void>;
   listVotes(): Promise<VoteRecordView[]>;
   /** Calls `onVote` for each new vote record until the returned stop() resolves. */

@@ -1,0 +1,127 @@
+/**
+ * The admin service process: wires the operations to their three front ends
+ * (gRPC Admin, the dcrwallet-compatible JSON-RPC for vspd, the status page)
+ * and owns their lifecycles. `stop()` awaits every server it started.
+ */
+import { netParams } from '../decred/index.ts';
+import type { Logger, SecretKey } from '../telemetry/index.ts';
+import type { AdminConfig } from './config.ts';
+import { AdminConfigError } from './errors.ts';
+import { startAdminGrpcServer, type AdminGrpcServer } from './grpc-server.ts';
+import type { ChainLookup, TicketStore } from './ports.ts';
+import { startStatusServer, type StatusServer } from './status.ts';
+import { createWalletRpcHandler, startWalletRpcServer, type WalletRpcHandler, type WalletRpcServer } from './wallet-rpc.ts';
+
+/** What {@link createAdmin} is given by the composition root. */
+export interface AdminDeps {
+  /** The cluster store (see `clusterTicketStore`). */
+  store: TicketStore;
+  /** Chain lookups through a node proxy (see `createProxyChainLookup`); optional. */
+  chain?: ChainLookup;
+  log: Logger;
+  /** Secrets read by the CLI from the config's `…File` paths. */
+  secrets?: {
+    walletRpcPassword?: SecretKey;
+    /** PEM contents for the wallet endpoint's TLS. */
+    walletRpcTls?: { cert: string | Buffer; key: string | Buffer };
+  };
+  /** Reported as the `votecluster` entry of the wallet `version` call. */
+  version?: string;
+}
+
+/** Where a started admin service listens. */
+export interface AdminEndpoints {
+  /** gRPC `host:port`, when enabled. */
+  grpc?: string;
+  /** Status page URL, when enabled. */
+  status?: string;
+  /** Wallet JSON-RPC URLs, when enabled. */
+  walletRpc?: { url: string; wsUrl: string };
+}
+
+/** A created admin service. */
+export interface Admin {
+  start(): Promise<AdminEndpoints>;
+  stop(): Promise<void>;
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
+}
+
+export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
+  const params = netParams(cfg.network);
+  const log = deps.log;
+  const base = {
+    store: deps.store,
+    ...(deps.chain ? { chain: deps.chain } : {}),
+    params,
+    requireChainChecks: cfg.requireChainChecks,
+  };
+  let grpc: AdminGrpcServer | undefined;
+  let status: StatusServer | undefined;
+  let wallet: WalletRpcServer | undefined;
+  let handler: WalletRpcHandler | undefined;
+  let started = false;
+
+  const stopAll = async (): Promise<void> => {
+    const stops: Promise<void>[] = [];
+    if (wallet) stops.push(wallet.stop());
+    if (status) stops.push(status.stop());
+    if (grpc) stops.push(grpc.stop());
+    await Promise.all(stops);
+    handler?.close();
+    wallet = status = grpc = handler = undefined;
+  };
+
+  return {
+    async start() {
+      if (started) throw new AdminConfigError('admin service already started');
+      started = true;
+      const out: AdminEndpoints = {};
+      try {
+        if (cfg.grpc.enabled) {
+          grpc = await startAdminGrpcServer(
+            { ...base, log: log.child({ component: 'grpc' }), recentVotes: cfg.status.recentVotes },
+            splitListen(cfg.grpc.listen),
+          );
+          out.grpc = grpc.address;
+        }
+        if (cfg.status.enabled) {
+          status = await startStatusServer({ ...base, log: log.child({ component: 'status' }) }, {
+            ...splitListen(cfg.status.listen),
+            recentVotes: cfg.status.recentVotes,
+          });
+          out.status = status.url;
+        }
+        if (cfg.walletRpc.enabled) {
+          const password = deps.secrets?.walletRpcPassword;
+          if (!password) throw new AdminConfigError('walletRpc is enabled but no password was given (walletRpc.passwordFile)');
+          if ((cfg.walletRpc.tlsCertFile !== undefined) !== (deps.secrets?.walletRpcTls !== undefined)) {
+            throw new AdminConfigError('walletRpc TLS files are configured but their contents were not provided');
+          }
+          const wlog = log.child({ component: 'wallet-rpc' });
+          handler = createWalletRpcHandler({ ...base, log: wlog, ...(deps.version ? { version: deps.version } : {}) });
+          wallet = await startWalletRpcServer(handler, {
+            ...splitListen(cfg.walletRpc.listen),
+            username: cfg.walletRpc.username,
+            password,
+            ...(deps.secrets?.walletRpcTls ? { tls: deps.secrets.walletRpcTls } : {}),
+            log: wlog,
+          });
+          out.walletRpc = { url: wallet.url, wsUrl: wallet.wsUrl };
+        }
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+      log.info({ ...out }, 'admin service started');
+      return out;
+    },
+    async stop() {
+      await stopAll();
+      log.info('admin service stopped');
+    },
+  };
+}

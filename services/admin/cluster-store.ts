@@ -1,0 +1,146 @@
+/**
+ * {@link TicketStore} over an open services/cluster handle. The cluster owns
+ * every etcd key, the envelope encryption of voting keys and the
+ * create-if-absent import; this adapter maps its records to the admin's view
+ * (voting address and price are derived from the stored ticket bytes).
+ *
+ * Per-ticket choice merges read the watch cache and then write through the
+ * cluster's revision-guarded update; vspd sends its `setvotechoice` calls one
+ * at a time, so merges do not interleave. Defaults are a single
+ * `config/vote-defaults` value replaced as a whole.
+ */
+import { decodeTx, encodeAddress, netParams, classifyScript, type NetParams } from '../decred/index.ts';
+import { TicketConflictError, type Cluster, type TicketRecord, type VoteRecord } from '../cluster/index.ts';
+import { AdminKeyMismatchError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
+import type { NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
+
+function toStored(rec: TicketRecord, params: NetParams): StoredTicket {
+  const raw = Uint8Array.from(Buffer.from(rec.ticketHex, 'hex'));
+  let price = 0n;
+  let votingAddress = '';
+  try {
+    const out0 = decodeTx(raw).outputs[0];
+    if (out0) {
+      price = out0.value;
+      const c = classifyScript(out0.pkScript);
+      if (c.hash160) votingAddress = encodeAddress(c.kind === 'p2sh' ? 'p2sh' : 'p2pkh', c.hash160, params);
+    }
+  } catch (err) {
+    // Records are validated at import; a record that no longer decodes is shown without
+    // price/address rather than hiding the ticket from operators.
+    void err;
+  }
+  const t: StoredTicket = {
+    ticketHash: rec.ticketHash,
+    rawTicket: raw,
+    votingAddress,
+    price,
+    importedAtMs: Date.parse(rec.importedAt),
+    choices: { ...rec.voteChoices },
+    tspendPolicies: { ...rec.tspendPolicy },
+    treasuryPolicies: { ...rec.treasuryPolicy },
+  };
+  if (rec.blockHash !== undefined) t.blockHash = rec.blockHash;
+  if (rec.blockHeight !== undefined) t.blockHeight = rec.blockHeight;
+  return t;
+}
+
+function toVoteView(v: VoteRecord): VoteRecordView {
+  const signedAtMs = Date.parse(v.signedAt ?? v.createdAt);
+  const view: VoteRecordView = {
+    ticketHash: v.ticketHash,
+    blockHash: v.blockHash,
+    height: v.height,
+    voteTxid: v.voteTxid,
+    signer: v.signer,
+    signedAtMs,
+  };
+  const drawnAt = (v as VoteRecord & { drawnAt?: string }).drawnAt;
+  if (drawnAt !== undefined) view.latencyMs = signedAtMs - Date.parse(drawnAt);
+  return view;
+}
+
+async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('ADMIN_')) throw err;
+    if (err instanceof TicketConflictError) throw new AdminKeyMismatchError(err.message, { cause: err });
+    if (typeof code === 'string' && code === 'CLUSTER_TICKET_NOT_FOUND') throw new AdminUnknownTicketError((err as Error).message, { cause: err });
+    throw new AdminStoreError(`${what}: ${(err as Error)?.message ?? String(err)}${typeof code === 'string' ? ` [${code}]` : ''}`, { cause: err });
+  }
+}
+
+/** Wraps an open cluster (opened with or without `join`) as the admin's ticket store. */
+export function clusterTicketStore(cluster: Cluster): TicketStore {
+  const params = netParams(cluster.keyspace.network);
+  return {
+    importTicket: (t: TicketImport) =>
+      wrap('import ticket', async () => {
+        const input = {
+          ticketHash: t.ticketHash,
+          ticketHex: Buffer.from(t.rawTicket).toString('hex'),
+          votingKey: t.privKey,
+          ...(t.blockHash !== undefined ? { blockHash: t.blockHash } : {}),
+          ...(t.blockHeight !== undefined ? { blockHeight: t.blockHeight } : {}),
+        };
+        const r = await cluster.tickets.importTicket(input);
+        return { created: r.imported };
+      }),
+    removeTicket: (h) => wrap('remove ticket', () => cluster.tickets.removeTicket(h)),
+    getTicket: async (h) => {
+      const c = cluster.tickets.get(h);
+      return c ? toStored(c.record, params) : undefined;
+    },
+    listTickets: async () => cluster.tickets.list().map((c) => toStored(c.record, params)),
+    setTicketChoices: (h, patch) =>
+      wrap('set vote choices', async () => {
+        const cur = cluster.tickets.get(h);
+        if (!cur) throw new AdminUnknownTicketError(`ticket ${h} is not managed by this cluster`);
+        await cluster.tickets.setVoteChoices(h, { ...cur.record.voteChoices, ...patch });
+      }),
+    setTicketTSpendPolicy: (h, tspend, policy) =>
+      wrap('set tspend policy', async () => {
+        await cluster.tickets.setTSpendPolicy(h, tspend, policy);
+      }),
+    setTicketTreasuryPolicy: (h, key, policy) =>
+      wrap('set treasury policy', async () => {
+        await cluster.tickets.setTreasuryPolicy(h, key, policy);
+      }),
+    getDefaults: async (): Promise<VotingDefaults> => {
+      const d = cluster.config.voteDefaults();
+      return { choices: { ...d.voteChoices }, tspendPolicies: { ...d.tspendPolicy }, treasuryPolicies: { ...d.treasuryPolicy } };
+    },
+    setDefaults: (patch) =>
+      wrap('set defaults', async () => {
+        const d = cluster.config.voteDefaults();
+        await cluster.config.setVoteDefaults({
+          voteChoices: patch.choices ?? d.voteChoices,
+          tspendPolicy: patch.tspendPolicies ?? d.tspendPolicy,
+          treasuryPolicy: patch.treasuryPolicies ?? d.treasuryPolicy,
+        });
+      }),
+    listVotes: async () => cluster.votes.list().map(toVoteView),
+    watchVotes: async (onVote) => {
+      const off = cluster.votes.onChange((c) => {
+        if (c.type === 'put') onVote(toVoteView(c.entry.value));
+      });
+      return { stop: async () => off() };
+    },
+    listNodes: () =>
+      wrap('list nodes', async () =>
+        (await cluster.membership.listNodes()).map(
+          (n): NodeView => ({ nodeId: n.nodeId, region: n.region, proxies: [...n.proxies], version: n.version, startedMs: Date.parse(n.startedAt) }),
+        ),
+      ),
+    listOwners: async () => {
+      const out = new Map<string, string>();
+      for (const c of cluster.tickets.list()) {
+        const owner = cluster.owners.ownerOf(c.record.ticketHash);
+        if (owner !== undefined) out.set(c.record.ticketHash, owner);
+      }
+      return out;
+    },
+  };
+}
