@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../../../services/decred/bytes.ts';
 import {
@@ -10,7 +11,9 @@ import {
   p2shAddress,
   type AddressKind,
 } from '../../../services/decred/address.ts';
+import { base58CheckEncode } from '../../../services/decred/base58check.ts';
 import { EncodingError, InvalidArgumentError, WrongNetworkError } from '../../../services/decred/errors.ts';
+import { doubleBlake256 } from '../../../services/decred/hash.ts';
 import { netParams } from '../../../services/decred/params.ts';
 import { classifyScript, multisigScript, nullDataScript, stakeTaggedScript, type StakeTag } from '../../../services/decred/script.ts';
 import { privKeyToPubKey } from '../../../services/decred/signature.ts';
@@ -155,5 +158,29 @@ describe('address helpers', () => {
     expect(() => decodeAddress('1111111111', mainnet)).toThrow(EncodingError);
     expect(() => decodeAddress('', mainnet)).toThrow(EncodingError);
     expect(() => decodeAddress('0OIl', mainnet)).toThrow(EncodingError);
+  });
+});
+
+describe('decodeAddress never throws anything but EncodingError / WrongNetworkError', () => {
+  const mainnet = netParams('mainnet');
+  const typed = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e instanceof EncodingError || e instanceof WrongNetworkError).toBe(true);
+    }
+  };
+  it('for arbitrary strings', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 120 }), (str) => typed(() => decodeAddress(str, mainnet))), { numRuns: 500 });
+  });
+  it('for well-checksummed random payloads behind every known prefix', () => {
+    const ids = [mainnet.pubKeyHashAddrId, mainnet.scriptHashAddrId, mainnet.pubKeyAddrId, netParams('testnet3').pubKeyHashAddrId];
+    fc.assert(
+      fc.property(fc.constantFrom(...ids), fc.uint8Array({ maxLength: 70 }), (id, data) => {
+        const str = base58CheckEncode(Uint8Array.from([...id, ...data]), doubleBlake256);
+        typed(() => decodeAddress(str, mainnet));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../services/decred/bytes.ts';
+import { base58CheckEncode } from '../../../services/decred/base58check.ts';
+import { blake256 } from '../../../services/decred/hash.ts';
 import { EncodingError, InvalidArgumentError, WrongNetworkError } from '../../../services/decred/errors.ts';
 import { NETWORK_NAMES, netParams, type NetParams } from '../../../services/decred/params.ts';
 import { privKeyToPubKey } from '../../../services/decred/signature.ts';
@@ -83,5 +86,27 @@ describe('WIF (dcrutil/wif_test.go TestWIF)', () => {
     expect(() => decodeWif('', mainnet)).toThrow(EncodingError);
     expect(() => encodeWif(new Uint8Array(32).fill(1), mainnet, 3)).toThrow(InvalidArgumentError);
     expect(() => encodeWif(new Uint8Array(32), mainnet)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('decodeWif never throws anything but EncodingError / WrongNetworkError', () => {
+  const mainnet = netParams('mainnet');
+  const typed = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e instanceof EncodingError || e instanceof WrongNetworkError).toBe(true);
+    }
+  };
+  it('for arbitrary strings', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), (str) => typed(() => decodeWif(str, mainnet))), { numRuns: 500 });
+  });
+  it('for well-checksummed 35-byte payloads (any net id, sig type and key)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 35, maxLength: 35 }), (payload) => {
+        typed(() => decodeWif(base58CheckEncode(payload, blake256), mainnet));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
