@@ -43,9 +43,11 @@ export function clusterKeyId(key: SecretKey): string {
 
 /** Parses a cluster key from bytes: exactly 32 raw bytes, or 64 hex characters (surrounding whitespace ignored). */
 export function parseClusterKey(bytes: Uint8Array, source = 'cluster key'): SecretKey {
-  if (bytes.length === CLUSTER_KEY_BYTES) return new SecretKey(bytes);
   const text = Buffer.from(bytes).toString('latin1').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return new SecretKey(Buffer.from(text, 'hex'));
+  // 32 raw bytes that are all hex digits is a truncated hex key, not random key material
+  // (probability (22/256)^32 for a random key).
+  if (bytes.length === CLUSTER_KEY_BYTES && !/^[0-9a-fA-F]+$/.test(text)) return new SecretKey(bytes);
   if (/^[0-9a-fA-F]*$/.test(text) && text.length > 0) {
     throw new ClusterKeyError(`${source}: expected 64 hex characters (32 bytes), got ${text.length} hex characters`);
   }

@@ -12,7 +12,7 @@
  * txn bound to the claimer's session lease, so at most one claim exists per
  * ticket at any revision and it vanishes with the claimer's lease.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
@@ -30,10 +30,8 @@ export interface RankableNode {
 
 /** HRW weight of `nodeId` for `ticketHash`: first 8 bytes of SHA-256(ticketHash ‖ 0x00 ‖ nodeId), big-endian. */
 export function rendezvousWeight(ticketHash: string, nodeId: string): bigint {
-  const h = sha256(new TextEncoder().encode(`${ticketHash}\u0000${nodeId}`));
-  let w = 0n;
-  for (let i = 0; i < 8; i++) w = (w << 8n) | BigInt(h[i] as number);
-  return w;
+  // node:crypto rather than a JS hash: a voter ranks every managed ticket (100k x nodes).
+  return createHash('sha256').update(ticketHash).update('\u0000').update(nodeId).digest().readBigUInt64BE(0);
 }
 
 /**
