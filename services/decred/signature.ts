@@ -135,8 +135,33 @@ export function signHash(hash32: Uint8Array, priv: Uint8Array): Uint8Array {
   needHash(hash32);
   needPriv(priv);
   const compact = secp.sign(hash32, priv, { prehash: false, lowS: true });
-  const sig = secp.Signature.fromBytes(compact);
-  return encodeDer({ r: sig.r, s: sig.s });
+  return derFromCompact(compact);
+}
+
+/** DER straight from noble's 64-byte r ‖ s (both already in [1, N-1], s low). */
+function derFromCompact(c: Uint8Array): Uint8Array {
+  const r = minimalInt(c.subarray(0, 32));
+  const s = minimalInt(c.subarray(32, 64));
+  const out = new Uint8Array(6 + r.length + s.length);
+  out[0] = 0x30;
+  out[1] = 4 + r.length + s.length;
+  out[2] = 0x02;
+  out[3] = r.length;
+  out.set(r, 4);
+  out[4 + r.length] = 0x02;
+  out[5 + r.length] = s.length;
+  out.set(s, 6 + r.length);
+  return out;
+}
+
+function minimalInt(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  const v = b.subarray(i);
+  if (((v[0] as number) & 0x80) === 0) return v;
+  const out = new Uint8Array(v.length + 1);
+  out.set(v, 1);
+  return out;
 }
 
 /**

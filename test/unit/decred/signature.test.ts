@@ -130,6 +130,22 @@ describe('strict DER (CheckSignatureEncoding)', () => {
   });
 });
 
+describe('signHash output', () => {
+  it('is always strict DER with low S and verifies (random keys and hashes)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (priv, hash) => {
+        fc.pre(isValidPrivKey(priv));
+        const der = signHash(hash, priv);
+        const { r, s } = decodeDer(der);
+        expect(s <= SECP256K1_N / 2n).toBe(true);
+        expect(encodeDer({ r, s })).toEqual(der);
+        expect(verifyHash(der, hash, privKeyToPubKey(priv))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describe('keys', () => {
   it('validates private keys', () => {
     expect(isValidPrivKey(new Uint8Array(32))).toBe(false);
