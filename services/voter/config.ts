@@ -8,17 +8,22 @@ import { VoterConfigError } from './errors.ts';
 
 /** Backup rank k waits k × hedge for the owner's vote record (DESIGN.md §3, invariant 4). */
 export const DEFAULT_HEDGE_MS = 250;
-/** Session lease TTL. etcd's minimum useful TTL is ~1.5 × election timeout, so keep it ≥ 2 s. */
-export const DEFAULT_LEASE_TTL_SEC = 10;
+/**
+ * Session lease TTL. Long enough that a 10 s etcd outage does not lose the lease
+ * client-side (etcd3 declares a lease lost one TTL after its last confirmed
+ * keepalive, and keepalives go out every TTL/3); failover never waits for it
+ * (backups take over after rank × hedge).
+ */
+export const DEFAULT_LEASE_TTL_SEC = 20;
 /**
  * An owner whose last successful lease keepalive is older than this does not use the
  * fast path (invariant 5). It must be longer than a short etcd outage (the fault
  * table requires owners to keep voting while etcd is down for 10 s) and it bounds how
  * long a partitioned owner keeps signing alone.
  */
-export const DEFAULT_LEASE_MAX_AGE_MS = 15_000;
+export const DEFAULT_LEASE_MAX_AGE_MS = 18_000;
 /** Same bound for the ticket watch (time since the cache was last known to be current). */
-export const DEFAULT_WATCH_MAX_AGE_MS = 15_000;
+export const DEFAULT_WATCH_MAX_AGE_MS = 18_000;
 /** Interval of the re-send loop for votes not yet confirmed by every proxy. */
 export const DEFAULT_RESEND_INTERVAL_MS = 1_000;
 /** A vote on height h is dropped once the tip is more than h + this many blocks. */
@@ -57,7 +62,7 @@ export const VoterConfigSchema = z.object({
   /** File holding the 32-byte cluster key (hex or raw) that decrypts voting keys. Secret. */
   clusterKeyFile: z.string().min(1),
   hedgeMs: z.number().int().min(0).max(60_000).default(DEFAULT_HEDGE_MS),
-  leaseTtlSec: z.number().int().min(2).max(3_600).default(DEFAULT_LEASE_TTL_SEC),
+  leaseTtlSec: z.number().int().min(2).max(300).default(DEFAULT_LEASE_TTL_SEC),
   /** `lease`: one signer per ticket (the design); `all-vote`: every replica votes (vspd today). */
   strategy: z.enum(['lease', 'all-vote']).default('lease'),
   resendIntervalMs: z.number().int().min(10).max(60_000).default(DEFAULT_RESEND_INTERVAL_MS),

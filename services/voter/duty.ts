@@ -48,6 +48,8 @@ export interface VoteRecordInput {
   revision: string;
   drawnAtMs: number;
   signedAtMs: number;
+  /** How the vote was produced: owner fast path, owner record-first (stale state), backup takeover. */
+  path: 'fast' | 'record-first' | 'takeover';
 }
 
 /** The vote-record operations of the cluster, as the duty uses them. */
@@ -100,12 +102,14 @@ function toDeliver(ev: WinningTicketsEvent, ticketHex: string, v: { rawTx: Uint8
   };
 }
 
-function recordInput(ev: WinningTicketsEvent, ticketHex: string, signed: SignedVote, selfId: string): VoteRecordInput {
+function recordInput(
+  ev: WinningTicketsEvent, ticketHex: string, signed: SignedVote, selfId: string, path: VoteRecordInput['path'],
+): VoteRecordInput {
   return {
     height: ev.height, blockHashHex: ev.blockHashHex, ticketHex, rawTx: signed.rawTx, txidHex: signed.txidHex,
     signer: selfId, voteBits: signed.meta.voteBits, voteVersion: signed.meta.voteVersion,
     treasuryVotes: signed.meta.treasuryVotes, revision: signed.meta.revision,
-    drawnAtMs: ev.receivedAtMs, signedAtMs: Date.now(),
+    drawnAtMs: ev.receivedAtMs, signedAtMs: Date.now(), path,
   };
 }
 
@@ -209,7 +213,7 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
     const signed = buildAndSign(deps, recv, ticketHex, ev);
     broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
     // Recording follows the first send; it is never on the critical path.
-    const rec = recordInput(ev, ticketHex, signed, deps.selfId);
+    const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
     deps.recordQueue.submit(rec, (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
     return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
   }
@@ -237,7 +241,7 @@ async function recordFirst(
       }
       if (signal.aborted) break;
       const signed = buildAndSign(deps, recv, ticketHex, ev);
-      const { created, stored } = await recordSpan(deps, recv, recordInput(ev, ticketHex, signed, deps.selfId), attempt);
+      const { created, stored } = await recordSpan(deps, recv, recordInput(ev, ticketHex, signed, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover'), attempt);
       const waited = (performance.now() - hedgeStart) / 1000;
       if (created) {
         if (plan.rank > 0) {

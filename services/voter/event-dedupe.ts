@@ -52,6 +52,11 @@ export class EventDedupe {
     return this.#dropped;
   }
 
+  /** Raises the best height from outside (a proxy's stream_start names its best block). */
+  noteBestHeight(height: number): void {
+    if (height > this.#bestHeight) this.#bestHeight = height;
+  }
+
   /** Decides whether `ev` is the first arrival of its kind for its block hash. */
   admit(ev: ChainEvent): AdmitResult {
     if (ev.kind === 'winning-tickets' && ev.height + this.#maxAgeBlocks < this.#bestHeight) {

@@ -1,0 +1,89 @@
+/**
+ * The {@link VoteFactory} of a running voter: builds votes from the cluster's
+ * watch-backed ticket cache (no I/O) with services/decred's buildVote and
+ * signs them with the ticket's voting key, decrypted for the signature and
+ * wiped right after. Parsed tickets are cached per (ticket, etcd revision).
+ *
+ * Treasury votes: the WatchChain stream carries no tspends (nodeproxy.proto
+ * has no tspend notification), so votes carry no 'TV' output and the tspend
+ * policy lookup order of decred-protocol.md §10 is not applied yet (gap,
+ * documented in README.md).
+ */
+import {
+  buildVote, encodeTx, hashFromHex, hashToHex, parseTicket, signVote, decodeTxHex, txHash,
+  type NetParams, type TicketInfo, type Tx,
+} from '../decred/index.ts';
+import type { Logger } from '../telemetry/index.ts';
+import type { AgendaTable } from './agenda-table.ts';
+import type { WinningTicketsEvent } from './chain-event.ts';
+import { TicketNotManagedError } from './errors.ts';
+import {
+  voteBitsFromChoices, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
+} from './vote-factory.ts';
+
+/** The ticket-cache operations the factory uses (the cluster's TicketStore). */
+export interface TicketSource {
+  get(ticketHash: string): { record: { ticketHex: string; voteChoices: Record<string, string> }; modRevision: number } | undefined;
+  getVotingKey(ticketHash: string): { expose(): Uint8Array; wipe(): void };
+}
+
+interface Payload {
+  unsigned: Tx;
+  ticket: Tx;
+  info: TicketInfo;
+}
+
+export class ClusterVoteFactory implements VoteFactory {
+  readonly #parsed = new Map<string, { rev: number; ticket: Tx; info: TicketInfo }>();
+
+  constructor(
+    private readonly tickets: TicketSource,
+    private readonly defaults: () => Readonly<Record<string, string>>,
+    private readonly agendas: () => AgendaTable,
+    private readonly params: NetParams,
+    private readonly log: Logger,
+  ) {}
+
+  prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote {
+    const cached = this.tickets.get(ticketHex);
+    if (!cached) throw new TicketNotManagedError(ticketHex);
+    let p = this.#parsed.get(ticketHex);
+    if (!p || p.rev !== cached.modRevision) {
+      const ticket = decodeTxHex(cached.record.ticketHex);
+      p = { rev: cached.modRevision, ticket, info: parseTicket(ticket) };
+      this.#parsed.set(ticketHex, p);
+    }
+    const choices = this.agendas().resolve(this.defaults(), cached.record.voteChoices, (agendaId, choiceId) =>
+      this.log.warn({ ticket: ticketHex, agendaId, choiceId }, 'vote choice for an agenda the chain does not define; abstaining'),
+    );
+    const meta: VoteMeta = {
+      voteBits: voteBitsFromChoices(choices),
+      voteVersion: ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion,
+      treasuryVotes: [],
+      revision: String(cached.modRevision),
+    };
+    const unsigned = buildVote({
+      ticket: p.ticket, ticketInfo: p.info, blockHash: hashFromHex(ev.blockHashHex), blockHeight: ev.height,
+      voteBits: meta.voteBits, voteVersion: meta.voteVersion, voteSubsidy: ev.voteSubsidy, params: this.params,
+    });
+    const payload: Payload = { unsigned, ticket: p.ticket, info: p.info };
+    return { ticketHex, meta, payload };
+  }
+
+  sign(prepared: PreparedVote): SignedVote {
+    const { unsigned, ticket, info } = prepared.payload as Payload;
+    const key = this.tickets.getVotingKey(prepared.ticketHex);
+    let signed: Tx;
+    try {
+      signed = signVote(unsigned, ticket, key.expose(), { ticketInfo: info, params: this.params });
+    } finally {
+      key.wipe();
+    }
+    return { ticketHex: prepared.ticketHex, rawTx: encodeTx(signed), txidHex: hashToHex(txHash(signed)), meta: prepared.meta };
+  }
+
+  /** Forgets parsed tickets no longer managed. */
+  prune(isManaged: (ticketHex: string) => boolean): void {
+    for (const t of this.#parsed.keys()) if (!isManaged(t)) this.#parsed.delete(t);
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * `createVoter`: wires the voter's steps, each in its own file:
+ *   chain-watch (every proxy) → event-dedupe → duty (hedge plan → build → sign
+ *   → fan-out → record) → resend (until mined/superseded), plus the claimer
+ *   (owner claims ahead of draws) and the record queue (records written after
+ *   the first send, queued while etcd is down).
+ * Stateless: everything it needs comes from etcd (ticket records, owners,
+ * vote records) and the proxies' streams; a restarted voter replays the open
+ * draws from the proxies and the records make that harmless. `stop()` awaits
+ * every loop it started.
+ */
+import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
+import { openCluster, type Cluster } from '../cluster/index.ts';
+import { netParams } from '../decred/index.ts';
+import { createMetrics, type ComponentMetrics, type Logger, type Metrics, type SecretKey } from '../telemetry/index.ts';
+import { AgendaTable } from './agenda-table.ts';
+import { dutyKey, type ChainEvent, type WinningTicketsEvent } from './chain-event.ts';
+import { ChainWatch } from './chain-watch.ts';
+import { Claimer, DEFAULT_CLAIM_CONCURRENCY } from './claimer.ts';
+import { clusterRecords } from './cluster-records.ts';
+import { ClusterVoteFactory } from './cluster-vote-factory.ts';
+import { parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
+import { runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
+import { VoterStateError } from './errors.ts';
+import { EventDedupe } from './event-dedupe.ts';
+import type { VoteSink } from './fanout.ts';
+import { planDuty } from './hedge.ts';
+import { RecordQueue } from './record-queue.ts';
+import { VoteDelivery, type DeliveryStats } from './resend.ts';
+
+/** Collaborators of {@link createVoter}; all optional except the logger. */
+export interface VoterDeps {
+  /** Root logger; the voter derives `component` children. */
+  log: Logger;
+  /** Registry to put the voter's and the cluster's metrics on (default: a new one). */
+  metrics?: Metrics;
+  /** The cluster key bytes, instead of reading `clusterKeyFile` (embedding, tests). Secret. */
+  clusterKey?: SecretKey;
+  /** Called with every duty result (demo view, tests). Must not throw. */
+  onDuty?: (info: DutyEvent) => void;
+}
+
+/** One finished duty, for observers. */
+export interface DutyEvent {
+  ticketHex: string;
+  blockHashHex: string;
+  height: number;
+  outcome: DutyOutcome | 'error';
+  rank: number;
+  txidHex?: string;
+  error?: unknown;
+}
+
+/** Counters a running voter reports. */
+export interface VoterStats {
+  nodeId: string;
+  region: string;
+  strategy: VoterConfig['strategy'];
+  /** Draws of managed tickets started as duties. */
+  duties: number;
+  outcomes: Record<string, number>;
+  takeovers: number;
+  /** Chain events dropped as duplicates or too old. */
+  eventsDropped: number;
+  connectedProxies: number;
+  managedTickets: number;
+  ownedTickets: number;
+  delivery: DeliveryStats;
+  records: { written: number; deferred: number; pending: number; dropped: number };
+  claims: { sweeps: number; claimed: number; released: number };
+  /** Draw → first acceptance, ms, of votes this voter delivered (last 10,000). */
+  latenciesMs: number[];
+}
+
+/** A voter (see the module comment). */
+export interface Voter {
+  readonly nodeId: string;
+  /** Opens the cluster (joins membership), starts every loop, and resolves once the first ownership sweep is done. */
+  start(): Promise<void>;
+  /** Stops every loop and awaits it, then leaves the cluster (revokes the lease; claims go with it). Idempotent. */
+  stop(): Promise<void>;
+  stats(): VoterStats;
+  /** The open cluster handle while running (tests, demo). */
+  readonly cluster: Cluster | undefined;
+}
+
+const MAX_LATENCY_SAMPLES = 10_000;
+
+/**
+ * Creates a voter. Validates `input` with {@link VoterConfigSchema}.
+ * @throws {VoterConfigError} listing every config issue.
+ * @example
+ * const voter = createVoter({ nodeId: 'a1', region: 'a', network: 'simnet', etcd: { endpoints },
+ *   proxies: [{ address: '127.0.0.1:7100', region: 'a' }], clusterKeyFile: '/etc/votecluster/key' }, { log });
+ * await voter.start(); ... await voter.stop();
+ */
+export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDeps): Voter {
+  const cfg = parseVoterConfig(input);
+  const log = deps.log.child({ component: 'voter', nodeId: cfg.nodeId, region: cfg.region });
+  const metrics = deps.metrics ?? createMetrics({ service: 'voter', components: ['voter', 'cluster'], processMetrics: false });
+  const m: ComponentMetrics<'voter'> = metrics.get('voter');
+  const params = netParams(cfg.network);
+
+  let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  let cluster: Cluster | undefined;
+  let clients: NodeProxyClient[] = [];
+  let watch: ChainWatch | undefined;
+  let delivery: VoteDelivery | undefined;
+  let recordQueue: RecordQueue | undefined;
+  let claimer: Claimer | undefined;
+  let agendas = new AgendaTable();
+  let stopping: Promise<void> | undefined;
+  const unsubscribers: Array<() => void> = [];
+  const dedupe = new EventDedupe(cfg.dedupeCapacity, cfg.maxVoteAgeBlocks);
+  const duties = new Map<string, { abort: AbortController; height: number; blockHashHex: string; done: Promise<void> }>();
+  const outcomes: Record<string, number> = {};
+  const latencies: number[] = [];
+  let dutyCount = 0;
+  let takeovers = 0;
+
+  function liveIds(): Set<string> {
+    return new Set(cluster?.membership.liveNodes().map((n) => n.nodeId) ?? []);
+  }
+
+  async function loadAgendas(voteVersion: number): Promise<void> {
+    for (const c of clients) {
+      try {
+        agendas = AgendaTable.fromVoteInfo(await c.getVoteInfo(voteVersion, { deadlineMs: cfg.sendDeadlineMs }));
+        log.info({ voteVersion, agendas: agendas.size }, 'agendas loaded');
+        return;
+      } catch (err) {
+        log.warn({ err }, 'could not read agendas through a proxy; trying the next');
+      }
+    }
+    log.warn({ voteVersion }, 'no proxy answered GetVoteInfo; agenda choices abstain until one does');
+  }
+
+  function startDuties(ev: WinningTicketsEvent, deps2: DutyDeps): void {
+    const c = cluster as Cluster;
+    let managed = 0;
+    for (const ticketHex of ev.ticketsHex) {
+      if (!c.tickets.get(ticketHex)) continue;
+      managed++;
+      const key = dutyKey(ticketHex, ev.blockHashHex);
+      if (duties.has(key)) continue;
+      dutyCount++;
+      m.draws.inc();
+      const abort = new AbortController();
+      const done = runDuty(deps2, ticketHex, ev, abort.signal).then(
+        (r) => {
+          outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+          if (r.outcome === 'took-over' && r.rank > 0) takeovers++;
+          log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
+          deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}) });
+        },
+        (err: unknown) => {
+          // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):
+          // logged as an operator problem; the other duties are unaffected.
+          outcomes['error'] = (outcomes['error'] ?? 0) + 1;
+          log.error({ err, ticket: ticketHex, height: ev.height }, 'duty failed');
+          deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: 'error', rank: -1, error: err });
+        },
+      );
+      duties.set(key, { abort, height: ev.height, blockHashHex: ev.blockHashHex, done });
+    }
+    if (managed > 0) log.debug({ height: ev.height, blockHashHex: ev.blockHashHex, managed }, 'draw received');
+  }
+
+  function retireDuties(pred: (d: { height: number; blockHashHex: string }) => boolean): void {
+    for (const [key, d] of duties) {
+      if (pred(d)) {
+        d.abort.abort();
+        duties.delete(key);
+      }
+    }
+  }
+
+  function onEvent(ev: ChainEvent, dutyDeps: DutyDeps): void {
+    const r = dedupe.admit(ev);
+    if (!r.admitted) return;
+    switch (ev.kind) {
+      case 'block-connected':
+        delivery?.blockConnected(ev.height);
+        retireDuties((d) => d.height + cfg.maxVoteAgeBlocks < ev.height);
+        break;
+      case 'block-disconnected':
+        delivery?.blockDisconnected(ev.blockHashHex);
+        retireDuties((d) => d.blockHashHex === ev.blockHashHex);
+        break;
+      case 'winning-tickets':
+        startDuties(ev, dutyDeps);
+        break;
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (state !== 'new') throw new VoterStateError(`start() called in state ${state}`);
+    state = 'starting';
+    const c = await openCluster(
+      {
+        endpoints: cfg.etcd.endpoints, network: cfg.network, nodeId: cfg.nodeId, region: cfg.region,
+        proxies: cfg.proxies.map((p) => p.address), leaseTtlSec: cfg.leaseTtlSec, dialTimeoutMs: cfg.etcd.dialTimeoutMs,
+        ...(deps.clusterKey ? { clusterKey: new Uint8Array(deps.clusterKey.expose()) } : { clusterKeyFile: cfg.clusterKeyFile }),
+      },
+      { metrics, log: log.child({ component: 'cluster' }) },
+    );
+    cluster = c;
+    clients = cfg.proxies.map((p) => createNodeProxyClient(p.address, { clientId: cfg.nodeId }));
+    const sinks: VoteSink[] = clients.map((client, i) => ({
+      address: (cfg.proxies[i] as { address: string }).address,
+      sendVote: (raw, o) => client.sendVote(raw, o),
+    }));
+    delivery = new VoteDelivery(sinks, {
+      sendDeadlineMs: cfg.sendDeadlineMs, resendIntervalMs: cfg.resendIntervalMs, maxVoteAgeBlocks: cfg.maxVoteAgeBlocks,
+      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs,
+    }, {
+      isNodeLive: (id) => liveIds().has(id),
+      onOutcome: (vote, o, attempt) => {
+        m.broadcasts.inc({ result: o.status === 'ERROR' ? 'error' : o.status.toLowerCase() });
+        if (o.state === 'conflict') {
+          m.votes.inc({ outcome: 'conflict' });
+          log.error({ ticket: vote.ticketHex, height: vote.height, voteTxid: vote.txidHex, proxy: o.proxy, message: o.message }, 'a different vote for this ticket is already in the mempool');
+        } else if (o.state === 'rejected') {
+          m.votes.inc({ outcome: 'rejected' });
+          log.warn({ ticket: vote.ticketHex, height: vote.height, voteTxid: vote.txidHex, proxy: o.proxy, message: o.message }, 'vote rejected by proxy');
+        } else if (o.state === 'retry' && attempt === 1) {
+          log.warn({ ticket: vote.ticketHex, proxy: o.proxy, message: o.message }, 'vote send failed; will retry');
+        }
+      },
+      onFirstDelivered: (vote, latencyMs) => {
+        m.votes.inc({ outcome: 'accepted' });
+        m.voteLatency.observe({ strategy: cfg.strategy }, latencyMs / 1000);
+        latencies.push(latencyMs);
+        if (latencies.length > MAX_LATENCY_SAMPLES) latencies.shift();
+      },
+      onPromoted: (vote) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer }, 'signer left; delivering its stored vote'),
+    });
+    const records = clusterRecords(c);
+    recordQueue = new RecordQueue(records, log.child({ component: 'records' }), { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs });
+    const factory = new ClusterVoteFactory(c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log);
+    const dutyDeps: DutyDeps = {
+      selfId: cfg.nodeId,
+      strategy: cfg.strategy,
+      plan: (t) => planDuty({
+        selfId: cfg.nodeId,
+        ranked: c.owners.rank(t).map((n) => n.nodeId),
+        claimHolder: c.owners.ownerOf(t),
+        isLeaseFresh: c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
+        isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
+        hedgeMs: cfg.hedgeMs,
+      }),
+      factory, records, delivery, recordQueue, log: log.child({ component: 'duty' }), metrics: m,
+      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs,
+    };
+    if (cfg.strategy === 'lease') {
+      claimer = new Claimer({
+        selfId: cfg.nodeId,
+        managedTickets: () => c.tickets.list().map((t) => t.record.ticketHash),
+        rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
+        ownerOf: (t) => c.owners.ownerOf(t),
+        claim: (t) => c.owners.claim(t),
+        release: (t) => c.owners.release(t),
+        isLeaseFresh: () => c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
+      }, log.child({ component: 'claimer' }), { debounceMs: 50, periodMs: 5_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
+      const poke = (): void => claimer?.poke();
+      unsubscribers.push(c.tickets.onChange(poke), c.owners.onChange(poke), c.membership.onNodesChange(poke));
+    }
+    await loadAgendas(params.voteVersion);
+    watch = new ChainWatch(cfg.proxies.map((p, i) => ({ address: p.address, client: clients[i] as NodeProxyClient })), {
+      onEvent: (ev) => onEvent(ev, dutyDeps),
+      onStreamStart: (address, info) => {
+        if (info.bestHeight !== undefined) dedupe.noteBestHeight(info.bestHeight);
+        if (info.reconnected) delivery?.proxyReconnected(address);
+        m.connectedProxies.set(watch?.connectedCount ?? 0);
+        log.info({ proxy: address, resumeStatus: info.resumeStatus, bestHeight: info.bestHeight }, 'proxy stream started');
+      },
+      onStreamDown: (address, err) => {
+        m.connectedProxies.set(watch?.connectedCount ?? 0);
+        log.debug({ proxy: address, err }, 'proxy stream down');
+      },
+    }, { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, log });
+    delivery.start();
+    recordQueue.start();
+    claimer?.start();
+    watch.start();
+    state = 'running';
+    await claimer?.ready;
+    m.managedTickets.set(c.tickets.size);
+    m.ownedTickets.set(c.owners.ownedByMe().length);
+    log.info({ managed: c.tickets.size, owned: c.owners.ownedByMe().length, strategy: cfg.strategy }, 'voter started');
+  }
+
+  async function doStop(): Promise<void> {
+    state = 'stopping';
+    watch?.stop();
+    for (const d of duties.values()) d.abort.abort();
+    await Promise.allSettled([...duties.values()].map((d) => d.done));
+    duties.clear();
+    await claimer?.stop();
+    await delivery?.stop();
+    await recordQueue?.stop();
+    for (const u of unsubscribers.splice(0)) u();
+    for (const c of clients) c.close();
+    await cluster?.close();
+    state = 'stopped';
+    log.info({}, 'voter stopped');
+  }
+
+  return {
+    nodeId: cfg.nodeId,
+    get cluster() {
+      return cluster;
+    },
+    start,
+    stop(): Promise<void> {
+      if (state === 'new') {
+        state = 'stopped';
+        return Promise.resolve();
+      }
+      return (stopping ??= doStop());
+    },
+    stats(): VoterStats {
+      return {
+        nodeId: cfg.nodeId,
+        region: cfg.region,
+        strategy: cfg.strategy,
+        duties: dutyCount,
+        outcomes: { ...outcomes },
+        takeovers,
+        eventsDropped: dedupe.dropped,
+        connectedProxies: watch?.connectedCount ?? 0,
+        managedTickets: cluster?.tickets.size ?? 0,
+        ownedTickets: cluster?.owners.ownedByMe().length ?? 0,
+        delivery: delivery?.stats() ?? {
+          tracked: 0, votesSent: 0, sends: 0, sendsByProxy: {}, delivered: 0, conflicts: 0, rejected: 0, promoted: 0, replaced: 0,
+        },
+        records: recordQueue?.stats() ?? { written: 0, deferred: 0, pending: 0, dropped: 0 },
+        claims: claimer?.stats() ?? { sweeps: 0, claimed: 0, released: 0 },
+        latenciesMs: [...latencies],
+      };
+    },
+  };
+}
