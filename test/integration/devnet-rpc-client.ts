@@ -1,0 +1,71 @@
+/**
+ * A minimal dcrd JSON-RPC client for devnet tests: HTTP POST and a websocket session
+ * (Basic auth on the upgrade), collecting notifications. Errors come back as values
+ * so tests can assert dcrd's codes.
+ */
+import { WebSocket } from 'ws';
+
+export interface RpcReply {
+  result: unknown;
+  error: { code: number; message: string } | null;
+}
+
+export interface Notification {
+  method: string;
+  params: unknown[];
+}
+
+export async function httpCall(url: string, user: string, pass: string, method: string, params: unknown[] = []): Promise<RpcReply> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
+  });
+  if (r.status !== 200) return { result: null, error: { code: r.status, message: await r.text() } };
+  return (await r.json()) as RpcReply;
+}
+
+export class WsRpc {
+  readonly notifications: Notification[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, (r: RpcReply) => void>();
+  closed = false;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { id: number | null; method?: string; params?: unknown[]; result?: unknown; error?: RpcReply['error'] };
+      if (msg.id === null && msg.method) this.notifications.push({ method: msg.method, params: msg.params ?? [] });
+      else if (typeof msg.id === 'number') this.pending.get(msg.id)?.({ result: msg.result ?? null, error: msg.error ?? null });
+    });
+    ws.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static async open(url: string, auth?: { user: string; pass: string }): Promise<WsRpc> {
+    const ws = new WebSocket(url, auth ? { headers: { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` } } : {});
+    const c = new WsRpc(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    });
+    return c;
+  }
+
+  call(method: string, params: unknown[] = []): Promise<RpcReply> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.ws.send(JSON.stringify({ jsonrpc: '1.0', id, method, params }));
+    });
+  }
+
+  send(raw: string): void {
+    this.ws.send(raw);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
