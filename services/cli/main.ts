@@ -13,6 +13,7 @@ type Register = (program: Command) => void;
 const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
   () => import('./commands/proxy.ts'),
   () => import('./commands/trace.ts'),
+  () => import('./commands/tx.ts'),
 ];
 
 /** Builds the program with every command registered. */
