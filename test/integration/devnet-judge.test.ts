@@ -81,7 +81,7 @@ describe('devnet boot and chain', () => {
     const live: Uint8Array[] = [];
     const minedAt = new Map<number, Uint8Array[]>();
     let winners: Uint8Array[] = [];
-    let lastHeader = new Uint8Array();
+    let lastHeader: Uint8Array = new Uint8Array();
     for (let h = 0; h <= height; h++) {
       const hash = (await http('getblockhash', [h])).result as string;
       const block = decodeBlock(fromHex((await http('getblock', [hash, false])).result as string));
