@@ -40,6 +40,8 @@ export const ClusterConfigSchema = z
     clusterKey: z.instanceof(Uint8Array).optional(),
     dialTimeoutMs: z.number().int().min(100).default(DEFAULT_DIAL_TIMEOUT_MS),
     callTimeoutMs: z.number().int().min(100).default(DEFAULT_CALL_TIMEOUT_MS),
+    /** How long joining waits for a previous session of this nodeId to expire (default TTL + 2 s). */
+    joinWaitMs: z.number().int().min(0).optional(),
     /** Join membership (lease + `nodes/<id>`); tools like `ticket import` set false. */
     join: z.boolean().default(true),
     /** Decrypt every voting key while loading the ticket cache (detects corruption early). */
@@ -115,7 +117,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const ownsClient = deps.client === undefined;
   const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
-  const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec });
+  const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs });
   const owners = new Ownership({ ...common, membership });
   const votes = new VoteRecords(common);
   const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad });
