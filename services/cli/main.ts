@@ -11,6 +11,10 @@ type Register = (program: Command) => void;
 
 /** Command modules, in the order `--help` lists them. */
 const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
+  () => import('./commands/admin.ts'),
+  () => import('./commands/ticket.ts'),
+  () => import('./commands/stakeinfo.ts'),
+  () => import('./commands/status.ts'),
   () => import('./commands/proxy.ts'),
   () => import('./commands/trace.ts'),
   () => import('./commands/tx.ts'),

@@ -1,0 +1,137 @@
+/**
+ * Shared plumbing of the operator commands that talk to etcd directly
+ * (`admin`, `ticket …`, `stakeinfo`, `status`): the common flags, their env
+ * fallbacks (`VOTECLUSTER_ADMIN_<KEY>`), validation (every issue printed,
+ * exit code 2) and opening the cluster (without joining membership) plus an
+ * optional node proxy for chain lookups.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../admin/index.ts';
+import { openCluster, type Cluster } from '../cluster/index.ts';
+import { netParams, type NetParams } from '../decred/index.ts';
+import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
+import { createLogger, type Logger } from '../telemetry/index.ts';
+
+/** The flags every operator command accepts. */
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--etcd <urls>', 'etcd client URLs, comma-separated (env VOTECLUSTER_ADMIN_ETCD)')
+    .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
+    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE)')
+    .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
+    .option('--log-level <level>', 'log level on stderr', 'warn');
+}
+
+const CommonSchema = z.object({
+  etcd: z.array(z.string().url('each --etcd entry must be a URL like http://127.0.0.1:2379')).min(1, '--etcd is required'),
+  network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet'], { message: '--network must be one of mainnet, testnet3, simnet, regnet' }),
+  clusterKeyFile: z.string({ message: '--cluster-key-file is required' }).min(1, '--cluster-key-file is required'),
+  proxy: z.string().regex(/^[^:\s]+:\d{1,5}$/, '--proxy must be host:port').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+});
+/** Validated common flags. */
+export type CommonOptions = z.infer<typeof CommonSchema>;
+
+/** Thrown after the issues were printed; the action sets exit code 2. */
+export class ConfigInvalid extends Error {
+  readonly code = 'CLI_CONFIG_INVALID';
+}
+
+/**
+ * Validates the common flags (flags win over env). Prints every issue with its
+ * path to stderr and throws {@link ConfigInvalid}.
+ */
+export function parseCommon(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, extraIssues: string[] = []): CommonOptions {
+  const pick = (flag: string, envKey: string): unknown => flags[flag] ?? (env[`VOTECLUSTER_ADMIN_${envKey}`] || undefined);
+  const etcd = pick('etcd', 'ETCD');
+  const raw = {
+    etcd: typeof etcd === 'string' ? etcd.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    network: pick('network', 'NETWORK'),
+    clusterKeyFile: pick('clusterKeyFile', 'CLUSTER_KEY_FILE'),
+    proxy: pick('proxy', 'PROXY'),
+    logLevel: flags['logLevel'],
+  };
+  const r = CommonSchema.safeParse(raw);
+  const issues = [...(r.success ? [] : r.error.issues.map((i) => `${i.path.join('.') || '(flags)'}: ${i.message}`)), ...extraIssues];
+  if (!r.success || issues.length > 0) {
+    process.stderr.write(`votecluster: invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}\n`);
+    throw new ConfigInvalid('invalid configuration');
+  }
+  return r.data;
+}
+
+/** An opened operator context. */
+export interface AdminContext {
+  cluster: Cluster;
+  store: TicketStore;
+  chain?: ChainLookup;
+  params: NetParams;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/** Opens the cluster (no membership join) and, with `--proxy`, a proxy client. */
+export async function openAdminContext(opts: CommonOptions, service = 'admin'): Promise<AdminContext> {
+  const log = createLogger({ service, level: opts.logLevel, destination: 2 });
+  const cluster = await openCluster(
+    {
+      endpoints: opts.etcd,
+      network: opts.network,
+      nodeId: `${service}-${process.pid}`,
+      region: 'admin',
+      clusterKeyFile: opts.clusterKeyFile,
+      join: false,
+    },
+    { log: log.child({ component: 'cluster' }) },
+  );
+  let proxyClient: NodeProxyClient | undefined;
+  try {
+    // Owner claims are shown by list/status; without joining, the owners cache is not started by openCluster.
+    await cluster.owners.start();
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+  const params = netParams(opts.network);
+  const ctx: AdminContext = {
+    cluster,
+    store: clusterTicketStore(cluster),
+    params,
+    log,
+    async close() {
+      proxyClient?.close();
+      await cluster.owners.stop();
+      await cluster.close();
+    },
+  };
+  if (opts.proxy) {
+    proxyClient = createNodeProxyClient(opts.proxy, { clientId: service });
+    ctx.chain = createProxyChainLookup(proxyClient, { params });
+  }
+  return ctx;
+}
+
+/** Runs `fn` with an opened context and closes it afterwards; maps ConfigInvalid to exit code 2. */
+export async function withAdminContext(
+  flags: Record<string, unknown>,
+  fn: (ctx: AdminContext) => Promise<void>,
+  extraIssues: string[] = [],
+): Promise<void> {
+  let opts: CommonOptions;
+  try {
+    opts = parseCommon(flags, process.env, extraIssues);
+  } catch (err) {
+    if (err instanceof ConfigInvalid) {
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const ctx = await openAdminContext(opts);
+  try {
+    await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
