@@ -183,8 +183,13 @@ export function addressPkScript(addr: Address): Uint8Array {
   }
 }
 
-/** P2PKH (ecdsa) address of a public key: hash160 of its 33-byte compressed form. */
+/**
+ * P2PKH (ecdsa) address of a 33-byte compressed public key. An uncompressed
+ * key is refused rather than silently compressed: its hash (and address)
+ * would differ, and Decred wallets only use compressed keys.
+ */
 export function p2pkhAddress(pubKey33: Uint8Array, params: NetParams): string {
+  if (pubKey33.length !== 33) throw new InvalidArgumentError(`p2pkh address: expected a 33-byte compressed key, got ${pubKey33.length} bytes`);
   return encodeAddress('p2pkh', hash160(compressSecpKey(pubKey33, 'p2pkh address')), params);
 }
 

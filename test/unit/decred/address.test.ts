@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as secp from '@noble/secp256k1';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../../../services/decred/bytes.ts';
@@ -148,6 +149,13 @@ describe('address helpers', () => {
     const redeem = multisigScript(1, [pub]);
     expect(decodeAddress(p2shAddress(redeem, mainnet), mainnet).kind).toBe('p2sh');
     expect(addressFromPkScript(redeem, mainnet)).toBeUndefined();
+  });
+  it('P2PK from an uncompressed key is the compressed-key address; p2pkhAddress refuses uncompressed keys', () => {
+    const priv = new Uint8Array(32).fill(5);
+    const u = secp.getPublicKey(priv, false);
+    expect(encodeAddress('p2pk', u, mainnet)).toBe(encodeAddress('p2pk', privKeyToPubKey(priv), mainnet));
+    expect(encodeAddress('p2pk-schnorr', u, mainnet)).toBe(encodeAddress('p2pk-schnorr', privKeyToPubKey(priv), mainnet));
+    expect(() => p2pkhAddress(u, mainnet)).toThrow(InvalidArgumentError);
   });
   it('rejects wrong payload sizes on encode', () => {
     expect(() => encodeAddress('p2pkh', new Uint8Array(19), mainnet)).toThrow(InvalidArgumentError);
