@@ -42,8 +42,11 @@ export class WsRpc {
     });
   }
 
-  static async open(url: string, auth?: { user: string; pass: string }): Promise<WsRpc> {
-    const ws = new WebSocket(url, auth ? { headers: { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` } } : {});
+  static async open(url: string, auth?: { user: string; pass: string }, ca?: string): Promise<WsRpc> {
+    const ws = new WebSocket(url, {
+      ...(auth ? { headers: { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}` } } : {}),
+      ...(ca ? { ca } : {}),
+    });
     const c = new WsRpc(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
