@@ -50,6 +50,9 @@ export const TicketRecordSchema = z.object({
   updatedAt: z.string().max(40),
   /** Application revision: 1 on import, +1 on every update. */
   revision: z.number().int().min(1),
+  /** Block holding the ticket (display hex) and its height, when the importer knew them (services/admin). */
+  blockHash: hash.optional(),
+  blockHeight: z.number().int().min(0).optional(),
 });
 export type TicketRecord = z.infer<typeof TicketRecordSchema>;
 
@@ -69,6 +72,9 @@ export interface ImportTicketInput {
   treasuryPolicy?: Record<string, Policy>;
   tspendPolicy?: Record<string, Policy>;
   status?: TicketStatus;
+  /** Block holding the ticket (display hex) and its height, when known (stake info needs the height). */
+  blockHash?: string;
+  blockHeight?: number;
 }
 
 /** Options of {@link TicketStore}. */
@@ -154,6 +160,8 @@ export class TicketStore {
       importedAt: now,
       updatedAt: now,
       revision: 1,
+      ...(input.blockHash !== undefined ? { blockHash: input.blockHash } : {}),
+      ...(input.blockHeight !== undefined ? { blockHeight: input.blockHeight } : {}),
     };
     const key = keyspace.ticket(input.ticketHash);
     const res = await timed(this.opts.hooks, 'import_ticket', () =>

@@ -14,7 +14,7 @@ import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterArgumentError, ClusterError, CorruptValueError } from './errors.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
-import { PrefixCache, parseJsonValue } from './watch-cache.ts';
+import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
 
 const hash = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 
@@ -226,5 +226,15 @@ export class VoteRecords {
   /** ms the votes watch has been disconnected (0 while connected). */
   watchAgeMs(now?: number): number {
     return this.cache.watchAgeMs(now);
+  }
+
+  /** Every cached vote record (retained heights), sorted by height. No I/O. (Added for services/admin.) */
+  list(): VoteRecord[] {
+    return [...this.cache.values()].map((e) => e.value).sort((a, b) => a.height - b.height);
+  }
+
+  /** Subscribes to vote record changes (for services/admin WatchVotes and the status page). */
+  onChange(fn: (c: CacheChange<VoteRecord>) => void): () => void {
+    return this.cache.onChange(fn);
   }
 }
