@@ -1,0 +1,26 @@
+output "proxy_addresses" {
+  description = "Private IPs of the node proxies, by region (voters list all of them, local region first)."
+  value = {
+    (var.regions[0].name) = module.region_a.proxy_private_ips
+    (var.regions[1].name) = module.region_b.proxy_private_ips
+    (var.regions[2].name) = module.region_c.proxy_private_ips
+  }
+}
+
+output "etcd_endpoints" {
+  description = "etcd client URLs of every member."
+  value = concat(
+    module.region_a.etcd_client_urls,
+    module.region_b.etcd_client_urls,
+    module.region_c.etcd_client_urls,
+  )
+}
+
+output "voter_addresses" {
+  description = "Private IPs of the voters, by region (Prometheus scrape targets)."
+  value = {
+    (var.regions[0].name) = module.region_a.voter_private_ips
+    (var.regions[1].name) = module.region_b.voter_private_ips
+    (var.regions[2].name) = module.region_c.voter_private_ips
+  }
+}
