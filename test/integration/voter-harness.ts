@@ -1,0 +1,131 @@
+/**
+ * Integration harness of the voter tests: real etcd (startTestEtcd), a real
+ * devnet (the judge), one real node proxy per devnet node over real gRPC, the
+ * devnet's tickets imported into the cluster, and in-process voters.
+ */
+import { openCluster, generateClusterKey, type Cluster } from '../../services/cluster/index.ts';
+import { decodeWif, SIMNET } from '../../services/decred/index.ts';
+import { startDevnet, type Devnet, type DevnetOptions } from '../../services/devnet/index.ts';
+import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
+import { createLogger, SecretKey, type Logger } from '../../services/telemetry/index.ts';
+import { createVoter, type Voter, type VoterConfigInput, type VoterDeps } from '../../services/voter/index.ts';
+import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
+import { waitFor } from '../harness/wait-for.ts';
+
+/** Logger for tests: silent unless VOTER_TEST_LOG names a level. */
+export function testLogger(service = 'voter'): Logger {
+  return createLogger({ service, level: (process.env['VOTER_TEST_LOG'] as 'info' | undefined) ?? 'silent' });
+}
+
+export interface VoterWorld {
+  etcd: TestEtcd;
+  devnet: Devnet;
+  proxies: NodeProxy[];
+  proxyAddresses: string[];
+  clusterKey: SecretKey;
+  admin: Cluster;
+  voters: Voter[];
+  log: Logger;
+  /** Imports every exported ticket not yet imported (idempotent). */
+  importTickets(): Promise<number>;
+  /** Creates (not starts) a voter with the world's etcd/proxies/key. */
+  makeVoter(nodeId: string, region: string, over?: Partial<VoterConfigInput>, deps?: Partial<VoterDeps>): Voter;
+  /** Mines one block and waits until dcrd holds a vote for every draw of it; returns the hash. */
+  mineAndAwaitVotes(timeoutMs?: number): Promise<string>;
+  /** Waits until every pending draw (the tip's) has a vote at dcrd. */
+  awaitPendingVotes(timeoutMs?: number): Promise<void>;
+  /** All vote records in etcd. */
+  voteRecords(): Promise<Array<{ ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string }>>;
+  stop(): Promise<void>;
+}
+
+export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcdMembers?: 1 | 3 } = {}): Promise<VoterWorld> {
+  const log = testLogger();
+  const etcd = await startTestEtcd({ preferLocal: true, members: o.etcdMembers ?? 1 });
+  const devnet = await startDevnet({ nodes: 1, tickets: 64, ...o.devnet } as DevnetOptions);
+  const proxies: NodeProxy[] = [];
+  const proxyAddresses: string[] = [];
+  for (const n of devnet.nodes) {
+    const p = createNodeProxy(
+      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0' },
+      { logger: testLogger('nodeproxy') },
+    );
+    proxies.push(p);
+    proxyAddresses.push((await p.start()).address);
+  }
+  const clusterKey = generateClusterKey();
+  const admin = await openCluster({
+    endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin', region: 'x', join: false,
+    clusterKey: new Uint8Array(clusterKey.expose()),
+  });
+  const imported = new Set<string>();
+  const voters: Voter[] = [];
+  const world: VoterWorld = {
+    etcd, devnet, proxies, proxyAddresses, clusterKey, admin, voters, log,
+    async importTickets() {
+      let n = 0;
+      for (const t of devnet.exportTickets()) {
+        if (imported.has(t.ticketHash)) continue;
+        const key = new SecretKey(decodeWif(t.wif, SIMNET).privKey);
+        await admin.tickets.importTicket({ ticketHash: t.ticketHash, ticketHex: t.ticketHex, votingKey: key });
+        key.wipe();
+        imported.add(t.ticketHash);
+        n++;
+      }
+      return n;
+    },
+    makeVoter(nodeId, region, over = {}, deps = {}) {
+      const v = createVoter({
+        nodeId, region, network: 'simnet', etcd: { endpoints: etcd.endpoints },
+        proxies: proxyAddresses.map((address) => ({ address, region })),
+        clusterKeyFile: '/nonexistent/cluster.key', // the key comes from deps.clusterKey
+        resendIntervalMs: 200,
+        ...over,
+      }, { log, clusterKey, ...deps });
+      voters.push(v);
+      return v;
+    },
+    async awaitPendingVotes(timeoutMs = 5_000) {
+      await waitFor(() => devnet.report().tickets.every((t) => t.outcome !== 'pending' || t.sideChain || t.firstVoteAt !== undefined),
+        { timeoutMs, message: 'a vote at dcrd for every pending draw' });
+    },
+    async mineAndAwaitVotes(timeoutMs = 5_000) {
+      await world.awaitPendingVotes(timeoutMs);
+      const [hash] = await devnet.generate(1);
+      await waitFor(() => {
+        const draws = devnet.report().tickets.filter((t) => t.blockHash === hash);
+        return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined);
+      }, { timeoutMs, message: `votes for every draw of block ${hash}` });
+      await world.importTickets();
+      return hash as string;
+    },
+    async voteRecords() {
+      const kvs = await admin.client.getAll().prefix(admin.keyspace.votesPrefix()).strings();
+      return Object.values(kvs).map((v) => JSON.parse(v) as { ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string });
+    },
+    async stop() {
+      await Promise.allSettled(voters.map((v) => v.stop()));
+      await admin.close();
+      await Promise.allSettled(proxies.map((p) => p.stop()));
+      await devnet.stop();
+      await etcd.stop();
+    },
+  };
+  await world.importTickets();
+  return world;
+}
+
+/** Waits until every managed ticket's claim is held by its rank-0 live node. */
+export async function awaitStableOwnership(world: VoterWorld, voters: readonly Voter[], timeoutMs = 10_000): Promise<void> {
+  await waitFor(() => {
+    const c = voters[0]?.cluster;
+    if (!c) return false;
+    const live = c.membership.liveNodes().length;
+    if (live < voters.length) return false;
+    for (const t of c.tickets.list()) {
+      const h = t.record.ticketHash;
+      if (c.owners.ownerOf(h) !== c.owners.rank(h)[0]?.nodeId) return false;
+    }
+    return true;
+  }, { timeoutMs, message: 'every ticket claimed by its rank-0 node' });
+}
