@@ -50,6 +50,9 @@ export interface NodeProxyStatus {
   dcrd_version: string;
   last_error_code: string;
   last_error: string;
+  votes_resent: string;
+  duplicate_draws: string;
+  streams_cut: string;
 }
 
 /** A running (or startable) node proxy. */
@@ -94,6 +97,9 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
       dcrd_version: session?.dcrdVersion ?? '',
       last_error_code: session?.lastError?.code ?? '',
       last_error: session?.lastError?.message ?? '',
+      votes_resent: String(sender?.resent ?? 0),
+      duplicate_draws: String(chain?.duplicateDraws ?? 0),
+      streams_cut: String(feed?.streamsCut ?? 0),
     };
   };
 
