@@ -16,6 +16,7 @@ const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
   () => import('./commands/stakeinfo.ts'),
   () => import('./commands/status.ts'),
   () => import('./commands/proxy.ts'),
+  () => import('./commands/voter.ts'),
   () => import('./commands/trace.ts'),
   () => import('./commands/tx.ts'),
   () => import('./commands/devnet.ts'),
