@@ -427,6 +427,10 @@ export type { LotteryResult } from './lottery.ts';
 // ---- stake-pool.ts
 /** The live ticket pool state machine (dcrd connectNode): `connectBlock(block)` removes voted/missed winners, expires, revokes, matures and draws; `winners`, `nextHeaderCommitment()`, `snapshot()`/`fromSnapshot()`. Throws {@link RuleError} `NOT_A_WINNER` / `NOT_MISSED` without changing state. */
 export { LiveTicketPool } from './stake-pool.ts';
+/** The {@link StakeBlock} of a block from its header bytes and stake txs (tickets by txid; votes and revocations by the ticket they spend).
+ *
+ * @example pool.connectBlock(stakeBlockFromTxs(height, encodeBlockHeader(header), block.stakeTxs)) */
+export { stakeBlockFromTxs } from './stake-pool.ts';
 /** Parameters the pool needs (a NetParams satisfies it). */
 export type { StakePoolParams } from './stake-pool.ts';
 /** One block's stake input to {@link LiveTicketPool.connectBlock}: height, header bytes, mined tickets, voted and revoked ticket hashes. */

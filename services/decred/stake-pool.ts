@@ -17,7 +17,10 @@
 import { compareBytes, hashToHex } from './bytes.ts';
 import { InvalidArgumentError, RuleError } from './errors.ts';
 import { selectWinners } from './lottery.ts';
+import { BLOCK_HEADER_SIZE } from './wire/block-header.ts';
 import type { NetParams } from './params.ts';
+import { txType } from './stake.ts';
+import { txHash, type Tx, type TxIn } from './wire/tx.ts';
 
 /** The parameters the pool needs; a full `NetParams` satisfies it. */
 export type StakePoolParams = Pick<
@@ -57,6 +60,29 @@ export interface ConnectResult {
   finalState: Uint8Array;
   /** Live tickets after this block (PoolSize of header h+1). */
   poolSize: number;
+}
+
+/**
+ * The {@link StakeBlock} of a block from its header bytes and stake-tree
+ * transactions: tickets by txid, votes by the ticket they spend (input 1),
+ * revocations by the ticket they spend (input 0). Other txs are ignored.
+ */
+export function stakeBlockFromTxs(
+  height: number,
+  header: Uint8Array,
+  stakeTxs: readonly Tx[],
+  opts: { isTreasuryEnabled?: boolean } = {},
+): StakeBlock {
+  const tickets: Uint8Array[] = [];
+  const votedTickets: Uint8Array[] = [];
+  const revokedTickets: Uint8Array[] = [];
+  for (const tx of stakeTxs) {
+    const t = txType(tx, opts);
+    if (t === 'ticket') tickets.push(txHash(tx));
+    else if (t === 'vote') votedTickets.push((tx.inputs[1] as TxIn).prevOut.hash);
+    else if (t === 'revocation') revokedTickets.push((tx.inputs[0] as TxIn).prevOut.hash);
+  }
+  return { height, header, tickets, votedTickets, revokedTickets };
 }
 
 function key(h: Uint8Array): string {
@@ -169,11 +195,17 @@ export class LiveTicketPool {
       finalState: new Uint8Array(6),
       poolSize: 0,
     };
-    if (block.tickets.length > 0) this.immature.set(h, block.tickets.map((t) => Uint8Array.from(t)));
+    const matured = h >= p.stakeEnabledHeight ? (this.immature.get(h - p.ticketMaturity) ?? []) : [];
+    let newSize = this.live.length;
+    const votedKeys = new Set(block.votedTickets.map(key));
+    const expiring: Uint8Array[] = [];
+    const expiredBuckets: number[] = [];
+    if (h >= p.stakeValidationHeight - 1 && block.header.length !== BLOCK_HEADER_SIZE) {
+      throw new InvalidArgumentError(`connectBlock: header of block ${h} must be ${BLOCK_HEADER_SIZE} bytes, got ${block.header.length}`);
+    }
 
     if (h >= p.stakeEnabledHeight) {
       // Validate first so a rejected block leaves the pool untouched.
-      const votedKeys = new Set(block.votedTickets.map(key));
       const winnerKeys = new Set(this.currentWinners.map(key));
       for (const v of block.votedTickets) {
         if (!winnerKeys.has(key(v))) {
@@ -181,8 +213,6 @@ export class LiveTicketPool {
         }
       }
       const expiryHeight = h - p.ticketExpiry;
-      const expiring: Uint8Array[] = [];
-      const expiredBuckets: number[] = [];
       for (const [lh, bucket] of this.liveByHeight) {
         if (lh > expiryHeight) break;
         expiredBuckets.push(lh);
@@ -195,6 +225,21 @@ export class LiveTicketPool {
           throw new RuleError('NOT_MISSED', `block ${h} revokes ticket ${hashToHex(r)}, which is not missed or expired`);
         }
       }
+      const maturedKeys = new Set<string>();
+      for (const t of matured) {
+        const k = key(t);
+        if (maturedKeys.has(k) || this.liveHeight.has(k)) throw new RuleError('DUPLICATE_TICKET', `ticket ${hashToHex(t)} is already live`);
+        maturedKeys.add(k);
+      }
+      const winnersLive = this.currentWinners.filter((w) => this.liveHeight.has(key(w))).length;
+      newSize = this.live.length - winnersLive - expiring.length + matured.length;
+    }
+    if (h >= p.stakeValidationHeight - 1 && newSize < p.ticketsPerBlock) {
+      throw new RuleError('NOT_ENOUGH_TICKETS', `block ${h}: ${newSize} live tickets, the lottery needs at least ${p.ticketsPerBlock}`);
+    }
+    if (block.tickets.length > 0) this.immature.set(h, block.tickets.map((t) => Uint8Array.from(t)));
+
+    if (h >= p.stakeEnabledHeight) {
       // 1. Previous winners: voted or missed.
       for (const w of this.currentWinners) {
         if (!this.removeLive(w)) continue;
@@ -218,7 +263,6 @@ export class LiveTicketPool {
         this.revokedSet.set(k, Uint8Array.from(r));
       }
       // 4. Maturity.
-      const matured = this.immature.get(h - p.ticketMaturity) ?? [];
       this.immature.delete(h - p.ticketMaturity);
       for (const t of matured) {
         this.addLive(t, h);

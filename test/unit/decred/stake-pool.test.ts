@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fromHex, hashToHex, toHex } from '../../../services/decred/bytes.ts';
 import { REGNET } from '../../../services/decred/params.ts';
-import { LiveTicketPool, type ConnectResult } from '../../../services/decred/stake-pool.ts';
+import { LiveTicketPool, stakeBlockFromTxs, type ConnectResult } from '../../../services/decred/stake-pool.ts';
 import { txType } from '../../../services/decred/stake.ts';
 import { decodeTxHex, txHash } from '../../../services/decred/wire/tx.ts';
 
@@ -41,20 +41,17 @@ function replay(pool = new LiveTicketPool(PARAMS), from = 0, to = 168): { pool: 
       expect(view.getUint32(112, true), `PoolSize of header ${b.height}`).toBe(commit.poolSize);
       expect(toHex(header.subarray(102, 108)), `FinalState of header ${b.height}`).toBe(toHex(commit.finalState));
     }
-    const tickets: Uint8Array[] = [];
-    const voted: Uint8Array[] = [];
-    const revoked: Uint8Array[] = [];
-    for (const s of b.stake_txs) {
+    const txs = b.stake_txs.map((s) => {
       const tx = decodeTxHex(s.hex);
-      const t = txType(tx, { isTreasuryEnabled: false });
-      expect(t).toBe(TYPE_NAME[s.type]);
+      expect(txType(tx)).toBe(TYPE_NAME[s.type]);
       expect(hashToHex(txHash(tx))).toBe(s.txid);
-      if (t === 'ticket') tickets.push(txHash(tx));
-      else if (t === 'vote') voted.push((tx.inputs[1] as { prevOut: { hash: Uint8Array } }).prevOut.hash);
-      else if (t === 'revocation') revoked.push((tx.inputs[0] as { prevOut: { hash: Uint8Array } }).prevOut.hash);
-    }
-    expect(view.getUint16(108, true), `Voters of header ${b.height}`).toBe(voted.length);
-    out.push(pool.connectBlock({ height: b.height, header, tickets, votedTickets: voted, revokedTickets: revoked }));
+      return tx;
+    });
+    const sb = stakeBlockFromTxs(b.height, header, txs);
+    expect(view.getUint16(108, true), `Voters of header ${b.height}`).toBe(sb.votedTickets.length);
+    expect(header[110], `FreshStake of header ${b.height}`).toBe(sb.tickets.length);
+    expect(header[111], `Revocations of header ${b.height}`).toBe(sb.revokedTickets.length);
+    out.push(pool.connectBlock(sb));
   }
   return { pool, results: out };
 }
@@ -116,5 +113,30 @@ describe('LiveTicketPool: full replay of the regnet test chain 0..168', () => {
       err = e;
     }
     expect((err as { reason?: string }).reason).toBe('NOT_A_WINNER');
+  });
+
+  it('a rejected block leaves the pool untouched (NOT_A_WINNER, NOT_MISSED, NOT_ENOUGH_TICKETS)', () => {
+    const { pool: p } = replay(undefined, 0, 150);
+    const before = JSON.stringify(p.snapshot());
+    const b = chain.blocks[151] as ChainBlock;
+    const header = fromHex(b.header_hex);
+    const reason = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { reason?: string }).reason;
+      }
+      return undefined;
+    };
+    const empty = { height: 151, header, tickets: [], votedTickets: [], revokedTickets: [] };
+    expect(reason(() => p.connectBlock({ ...empty, votedTickets: [new Uint8Array(32)] }))).toBe('NOT_A_WINNER');
+    expect(reason(() => p.connectBlock({ ...empty, revokedTickets: [p.liveTickets()[0] as Uint8Array] }))).toBe('NOT_MISSED');
+    expect(JSON.stringify(p.snapshot())).toBe(before);
+    const tiny = new LiveTicketPool({ ...PARAMS, stakeEnabledHeight: 1, stakeValidationHeight: 3, ticketMaturity: 1 });
+    tiny.connectBlock({ height: 0, header, tickets: [], votedTickets: [], revokedTickets: [] });
+    tiny.connectBlock({ height: 1, header, tickets: [new Uint8Array(32).fill(1)], votedTickets: [], revokedTickets: [] });
+    const snap = JSON.stringify(tiny.snapshot());
+    expect(reason(() => tiny.connectBlock({ height: 2, header, tickets: [], votedTickets: [], revokedTickets: [] }))).toBe('NOT_ENOUGH_TICKETS');
+    expect(JSON.stringify(tiny.snapshot())).toBe(snap);
   });
 });
