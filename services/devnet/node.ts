@@ -209,7 +209,20 @@ export class DevnetNodeImpl {
       throw new RpcError(RPC_ERR.MISC, `cannot mine on block ${parent.hashHex}: ${votes.length} votes for it, at least ${need} required`);
     }
     const ts = timestamp ?? Math.max(parent.header.timestamp + 1, Math.floor(Date.now() / 1000));
-    const block = producer.build(parent, votes, parent.poolSize + this.chain.immatureCount(parent), ts, parent.children > 0 ? this.extraNonce++ : 0);
+    // Projected live pool when a ticket bought in this block matures (block h+maturity):
+    // today's pool + maturing tickets - 5 winners per block from SVH on - expiries.
+    // Buying up to the target keeps the pool at its size in steady state (5 in, 5 out).
+    const p = this.params;
+    const h = parent.height + 1;
+    const horizon = h + p.ticketMaturity;
+    const removals = Math.max(0, horizon - Math.max(h, p.stakeValidationHeight) + 1);
+    let expiring = 0;
+    for (const t of this.tickets.values()) {
+      const exp = t.height + p.ticketMaturity + p.ticketExpiry;
+      if (exp <= horizon && exp > parent.height) expiring++;
+    }
+    const projected = parent.poolSize + this.chain.immatureCount(parent) - p.ticketsPerBlock * removals - expiring;
+    const block = producer.build(parent, votes, projected, ts, parent.children > 0 ? this.extraNonce++ : 0);
     const res = this.chain.accept(block);
     producer.remember(block, res.node.hashHex);
     this.afterAccept(res, block, undefined);

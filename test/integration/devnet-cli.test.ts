@@ -33,7 +33,7 @@ describe('votecluster devnet', () => {
       const m = /rpc (http:\/\/127\.0\.0\.1:\d+\/) ws (\S+) user u pass p/.exec(out);
       expect(m).not.toBeNull();
       const tickets = JSON.parse(readFileSync(file, 'utf8')) as Array<{ ticketHash: string; wif: string; network: string }>;
-      expect(tickets).toHaveLength(64);
+      expect(tickets).toHaveLength(64 + 5 * 16);
       expect(tickets[0]).toMatchObject({ network: 'simnet' });
       expect(tickets[0]!.wif.startsWith('Ps')).toBe(true);
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, 'devnet', 'report', '--rpc', m![1]!, '--rpcuser', 'u', '--rpcpass', 'p']);

@@ -69,8 +69,11 @@ describe('devnet boot and chain', () => {
     expect(bootMs).toBeLessThan(5_000);
     const best = await http('getbestblock');
     expect(best.result).toMatchObject({ height: SIMNET.stakeValidationHeight - 1 });
-    expect(((await http('livetickets')).result as { tickets: string[] }).tickets).toHaveLength(64);
-    expect(tickets.size).toBe(64);
+    const live = ((await http('livetickets')).result as { tickets: string[] }).tickets;
+    expect(live).toHaveLength(64);
+    // Exported: every live ticket plus the immature pipeline (5 per block over TicketMaturity blocks).
+    for (const t of live) expect(tickets.has(t)).toBe(true);
+    expect(tickets.size).toBe(64 + 5 * SIMNET.ticketMaturity);
     expect(await http('getcurrentnet')).toMatchObject({ result: SIMNET.net });
     expect(((await ws.call('version')).result as Record<string, { versionstring: string }>).dcrdjsonrpcapi?.versionstring).toBe('8.3.0');
   });

@@ -94,9 +94,10 @@ export class BlockProducer {
 
   /**
    * The next block on `parent` with `votes` (already validated, voting on `parent`).
-   * `liveAndImmature` is the pool size plus tickets not yet mature along this chain.
+   * `projectedLive` is the live pool expected when tickets bought now mature; the
+   * block buys up to the target minus that (at most `perBlock`).
    */
-  build(parent: BlockNode, votes: Tx[], liveAndImmature: number, timestamp: number, extraNonce = 0): Block {
+  build(parent: BlockNode, votes: Tx[], projectedLive: number, timestamp: number, extraNonce = 0): Block {
     const p = this.o.params;
     const o = this.o;
     const height = parent.height + 1;
@@ -108,7 +109,7 @@ export class BlockProducer {
     // Tickets: spend the parent's funding outputs.
     const pf = this.funding.get(parent.hashHex);
     if (pf && height >= p.stakeEnabledHeight) {
-      const want = Math.max(0, Math.min(this.perBlock, o.tickets - liveAndImmature, pf.outputs.length));
+      const want = Math.max(0, Math.min(this.perBlock, o.tickets - projectedLive, pf.outputs.length));
       for (let i = 0; i < want; i++) {
         const idx = parent.ticketCount + i;
         const voting = o.keys.ticketKey(idx);
