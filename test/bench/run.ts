@@ -18,6 +18,7 @@ type BenchFn = () => Promise<Record<string, unknown>>;
 const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'protocol', load: async () => (await import('./protocol.bench.ts')).runProtocolBench },
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
+  { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
 ];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
