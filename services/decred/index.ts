@@ -429,7 +429,7 @@ export type { LotteryResult } from './lottery.ts';
 export { LiveTicketPool } from './stake-pool.ts';
 /** The {@link StakeBlock} of a block from its header bytes and stake txs (tickets by txid; votes and revocations by the ticket they spend).
  *
- * @example pool.connectBlock(stakeBlockFromTxs(height, encodeBlockHeader(header), block.stakeTxs)) */
+ * @example pool.connectBlock(stakeBlockFromTxs(height, encodeBlockHeader(header), block.stakeTransactions)) */
 export { stakeBlockFromTxs } from './stake-pool.ts';
 /** Parameters the pool needs (a NetParams satisfies it). */
 export type { StakePoolParams } from './stake-pool.ts';

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { blake256 } from '../../../services/decred/hash.ts';
+import { selectWinners } from '../../../services/decred/lottery.ts';
 import { fromHex, hashToHex, toHex } from '../../../services/decred/bytes.ts';
 import { REGNET } from '../../../services/decred/params.ts';
 import { LiveTicketPool, stakeBlockFromTxs, type ConnectResult } from '../../../services/decred/stake-pool.ts';
@@ -138,5 +141,84 @@ describe('LiveTicketPool: full replay of the regnet test chain 0..168', () => {
     const snap = JSON.stringify(tiny.snapshot());
     expect(reason(() => tiny.connectBlock({ height: 2, header, tickets: [], votedTickets: [], revokedTickets: [] }))).toBe('NOT_ENOUGH_TICKETS');
     expect(JSON.stringify(tiny.snapshot())).toBe(snap);
+  });
+});
+
+describe('LiveTicketPool against a naive model (fast-check)', () => {
+  /** dcrd connectNode written as plainly as possible: unsorted arrays, selectWinners sorts each time. */
+  class NaivePool {
+    live: { h: Uint8Array; at: number }[] = [];
+    missed: Uint8Array[] = [];
+    revoked: Uint8Array[] = [];
+    mined = new Map<number, Uint8Array[]>();
+    winners: Uint8Array[] = [];
+    constructor(readonly p: typeof PARAMS) {}
+    connect(b: { height: number; header: Uint8Array; tickets: Uint8Array[]; votedTickets: Uint8Array[]; revokedTickets: Uint8Array[] }): void {
+      const h = b.height;
+      this.mined.set(h, b.tickets);
+      const eq = (a: Uint8Array, c: Uint8Array) => toHex(a) === toHex(c);
+      if (h >= this.p.stakeEnabledHeight) {
+        for (const w of this.winners) {
+          this.live = this.live.filter((t) => !eq(t.h, w));
+          if (!b.votedTickets.some((v) => eq(v, w))) this.missed.push(w);
+        }
+        for (const t of this.live.filter((x) => x.at <= h - this.p.ticketExpiry)) this.missed.push(t.h);
+        this.live = this.live.filter((x) => x.at > h - this.p.ticketExpiry);
+        for (const r of b.revokedTickets) {
+          this.missed = this.missed.filter((m) => !eq(m, r));
+          this.revoked.push(r);
+        }
+        for (const t of this.mined.get(h - this.p.ticketMaturity) ?? []) this.live.push({ h: t, at: h });
+      }
+      this.winners = h >= this.p.stakeValidationHeight - 1 ? selectWinners(this.live.map((x) => x.h), b.header).winners : [];
+    }
+  }
+
+  it('agrees block by block on live set, winners, missed and revoked (small expiry so tickets expire)', () => {
+    const small = { ticketMaturity: 2, ticketExpiry: 6, stakeEnabledHeight: 3, stakeValidationHeight: 8, ticketsPerBlock: 5 };
+    const seen = { expired: 0, voted: 0, missed: 0, revoked: 0 };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 7 })), { minLength: 10, maxLength: 40 }), (plan) => {
+        const pool = new LiveTicketPool(small);
+        const naive = new NaivePool(small);
+        let serial = 0;
+        // Enough early tickets so the lottery always has 5 candidates.
+        const blocks = [[0, 0, 0] as const, [8, 0, 0] as const, [8, 0, 0] as const, ...plan];
+        for (const [h, [nTickets, voteMask, revokeMask]] of blocks.entries()) {
+          const header = blake256(Uint8Array.of(h, 0xaa)).slice(0, 32);
+          const header180 = new Uint8Array(180);
+          header180.set(header);
+          const tickets = Array.from({ length: h < small.stakeValidationHeight ? Math.max(nTickets, 2) : nTickets }, () => blake256(Uint8Array.of(serial & 0xff, serial++ >> 8, 0x77)));
+          const votedTickets = pool.winners.filter((_, i) => (voteMask >> i) & 1);
+          const missed = pool.missedTickets();
+          const revokedTickets = missed.filter((_, i) => (revokeMask >> i) & 1);
+          const block = { height: h, header: header180, tickets, votedTickets, revokedTickets };
+          let threw = false;
+          try {
+            const r = pool.connectBlock(block);
+            seen.expired += r.expired.length;
+            seen.voted += r.voted.length;
+            seen.missed += r.missed.length;
+            seen.revoked += revokedTickets.length;
+          } catch (e) {
+            expect((e as { reason?: string }).reason).toBe('NOT_ENOUGH_TICKETS');
+            threw = true;
+          }
+          if (threw) return; // the chain cannot continue; both models agree up to here
+          naive.connect(block);
+          const sortHex = (xs: Uint8Array[]) => xs.map(toHex).sort();
+          expect(sortHex([...pool.liveTickets()])).toEqual(sortHex(naive.live.map((x) => x.h)));
+          expect(pool.winners.map(toHex)).toEqual(naive.winners.map(toHex));
+          expect(sortHex(pool.missedTickets())).toEqual(sortHex(naive.missed));
+          for (const r of naive.revoked) expect(pool.isRevoked(r)).toBe(true);
+        }
+      }),
+      { numRuns: 60 },
+    );
+    // The generated chains really exercise every transition.
+    expect(seen.expired).toBeGreaterThan(0);
+    expect(seen.voted).toBeGreaterThan(0);
+    expect(seen.missed).toBeGreaterThan(0);
+    expect(seen.revoked).toBeGreaterThan(0);
   });
 });
