@@ -19,6 +19,7 @@ const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'protocol', load: async () => (await import('./protocol.bench.ts')).runProtocolBench },
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
   { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
+  { name: 'nodeproxy', load: async () => (await import('./nodeproxy.bench.ts')).runNodeProxyBench },
 ];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));

@@ -88,9 +88,9 @@ export function startAutoVoter(client: NodeProxyClient, builder: ReturnType<type
 }
 
 /** A plain dcrd websocket JSON-RPC client recording winningtickets notifications. */
-export async function rawWinningTickets(url: string, user: string, pass: string): Promise<{ got: Array<{ blockHash: string; tickets: string[] }>; close(): void }> {
+export async function rawWinningTickets(url: string, user: string, pass: string): Promise<{ got: Array<{ blockHash: string; tickets: string[]; atMs: number }>; close(): void }> {
   const ws = new WebSocket(url, { headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } });
-  const got: Array<{ blockHash: string; tickets: string[] }> = [];
+  const got: Array<{ blockHash: string; tickets: string[]; atMs: number }> = [];
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -99,7 +99,11 @@ export async function rawWinningTickets(url: string, user: string, pass: string)
     const m = JSON.parse(String(data)) as { method?: string; params?: unknown[] };
     if (m.method === 'winningtickets' && m.params) {
       const obj = m.params[2] as Record<string, string>;
-      got.push({ blockHash: m.params[0] as string, tickets: Object.keys(obj).sort((a, b) => Number(a) - Number(b)).map((k) => obj[k] as string) });
+      got.push({
+        blockHash: m.params[0] as string,
+        tickets: Object.keys(obj).sort((a, b) => Number(a) - Number(b)).map((k) => obj[k] as string),
+        atMs: performance.now(),
+      });
     }
   });
   await new Promise<void>((resolve) => {
