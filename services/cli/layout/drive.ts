@@ -1,0 +1,124 @@
+/**
+ * Driving blocks on a layout whose devnet mines manually: each round waits
+ * (up to a vote deadline) for a vote at dcrd for every draw of the tip, runs
+ * the caller's fault hook, and mines the next block, so a vote later than the
+ * deadline is a miss, judged by the devnet exactly as dcrd would. Also the
+ * end-of-run checks ("nothing lost").
+ */
+import type { Layout } from './layout.ts';
+
+export const DEFAULT_VOTE_DEADLINE_MS = 4_000;
+const POLL_MS = 10;
+/** How long a round waits for the 3 votes dcrd needs before a block can be mined. */
+const MIN_VOTES_TIMEOUT_MS = 30_000;
+
+/** Resolves when `cond()` is true, or false at the deadline. */
+export async function pollUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = POLL_MS): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Draws of the miner's tip (main chain) and how many have a vote at dcrd. */
+export function tipDraws(layout: Layout): { height: number; blockHash: string | undefined; drawn: number; voted: number } {
+  const tickets = layout.devnet.report().tickets;
+  let height = -1;
+  for (const t of tickets) if (!t.sideChain && t.height > height) height = t.height;
+  const tip = tickets.filter((t) => !t.sideChain && t.height === height);
+  return { height, blockHash: tip[0]?.blockHash, drawn: tip.length, voted: tip.filter((t) => t.firstVoteAt !== undefined).length };
+}
+
+/** Waits (up to `timeoutMs`) until every draw of the tip has a vote at dcrd; returns whether they all do. */
+export function awaitTipVotes(layout: Layout, timeoutMs = DEFAULT_VOTE_DEADLINE_MS): Promise<boolean> {
+  return pollUntil(() => {
+    const d = tipDraws(layout);
+    return d.drawn > 0 && d.voted === d.drawn;
+  }, timeoutMs);
+}
+
+/** Mines one block; when dcrd cannot yet (fewer than 3 votes for the tip), waits for them. */
+export async function mineOne(layout: Layout): Promise<string> {
+  const deadline = Date.now() + MIN_VOTES_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const [h] = await layout.devnet.generate(1);
+      return h as string;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export interface DriveOptions {
+  blocks: number;
+  /** Per round: how long to wait for the tip's votes before mining anyway (late = missed). */
+  voteDeadlineMs?: number;
+  /** Runs after the tip's votes are in (or the deadline passed), just before mining. */
+  beforeBlock?: (round: number) => Promise<void>;
+  /** Runs after a block is mined. */
+  afterBlock?: (round: number, blockHash: string) => Promise<void>;
+}
+
+/**
+ * Mines `blocks` blocks (manual devnet), one round each, then one more so the
+ * last draws settle. Tickets bought meanwhile are imported every round.
+ */
+export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void> {
+  const deadline = o.voteDeadlineMs ?? DEFAULT_VOTE_DEADLINE_MS;
+  for (let i = 0; i < o.blocks; i++) {
+    await awaitTipVotes(layout, deadline);
+    await layout.importAllTickets();
+    await o.beforeBlock?.(i);
+    const h = await mineOne(layout);
+    await o.afterBlock?.(i, h);
+  }
+  await awaitTipVotes(layout, deadline);
+  await mineOne(layout);
+}
+
+/** What a run lost: managed tickets missing from etcd, and mined votes without a record. */
+export interface LossCheck {
+  ticketsMissing: string[];
+  votesUnrecorded: string[];
+  /** Vote records whose tx differs from the vote dcrd mined for that (ticket, block). */
+  recordsDiffering: string[];
+}
+
+/**
+ * Checks "nothing lost" (issue 6): every imported ticket still has its record
+ * in etcd, and every vote mined since the layout was ready has its vote record
+ * (waits up to `timeoutMs` for records queued during an etcd outage).
+ */
+export async function checkNothingLost(layout: Layout, timeoutMs = 20_000): Promise<LossCheck> {
+  const compute = async (): Promise<LossCheck> => {
+    const kvs = await layout.admin.client.getAll().prefix(layout.admin.keyspace.ticketsPrefix()).keys();
+    const present = new Set(kvs.map((k) => k.slice(layout.admin.keyspace.ticketsPrefix().length)));
+    const ticketsMissing = [...layout.importedTickets()].filter((t) => !present.has(t));
+    const recs = await layout.admin.client.getAll().prefix(layout.admin.keyspace.votesPrefix()).strings();
+    const byKey = new Map<string, string>();
+    for (const v of Object.values(recs)) {
+      const r = JSON.parse(v) as { ticketHash: string; blockHash: string; voteTxid: string };
+      byKey.set(`${r.blockHash}:${r.ticketHash}`, r.voteTxid);
+    }
+    const votesUnrecorded: string[] = [];
+    const recordsDiffering: string[] = [];
+    for (const t of layout.devnet.report().tickets) {
+      if (t.drawnAt < layout.readyAt || t.outcome !== 'voted' || !t.minedVoteTxid) continue;
+      const k = `${t.blockHash}:${t.ticketHash}`;
+      const rec = byKey.get(k);
+      if (rec === undefined) votesUnrecorded.push(k);
+      else if (rec !== t.minedVoteTxid) recordsDiffering.push(k);
+    }
+    return { ticketsMissing, votesUnrecorded, recordsDiffering };
+  };
+  let last = await compute();
+  await pollUntil(async () => {
+    last = await compute();
+    return last.ticketsMissing.length === 0 && last.votesUnrecorded.length === 0 && last.recordsDiffering.length === 0;
+  }, timeoutMs, 200);
+  return last;
+}

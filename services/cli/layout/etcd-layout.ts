@@ -1,0 +1,95 @@
+/**
+ * etcd for the layout: one member (in region a) or three (one per region).
+ * With WAN, each member advertises a peer URL that is a WAN link in front of
+ * its peer port, so raft traffic between regions is delayed; etcd derives
+ * member ids from advertised peer URLs, so there is exactly one link per member
+ * (not one per pair of regions).
+ */
+import { startEtcd, type EtcdServer } from '../../devnet/index.ts';
+import { createWanLink, type WanLink } from './wan.ts';
+
+export interface LayoutEtcd {
+  readonly server: EtcdServer;
+  /** Region name of each member, in member order. */
+  readonly memberRegions: string[];
+  /** Host and client port of each member (its listen address). */
+  readonly clientTargets: Array<{ host: string; port: number }>;
+  /** WAN links in front of each member's peer port (WAN only). */
+  readonly peerLinks: WanLink[];
+  /** Name of the current leader, asked of the running members (undefined if none answers). */
+  leaderIndex(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface EtcdLayoutOptions {
+  members: 1 | 3;
+  /** Host of each member (region i's block), and region names. */
+  hosts: string[];
+  regions: string[];
+  /** Address in each member's region the peer link listens on (WAN only). */
+  peerLinkHosts: string[];
+  wan?: { delayMs: number; jitterMs: number };
+}
+
+/** `/v3/maintenance/status` of etcd's gRPC gateway: member id and leader id. */
+async function memberStatus(clientUrl: string): Promise<{ memberId: string; leader: string } | undefined> {
+  try {
+    const res = await fetch(`${clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1_000) });
+    if (!res.ok) return undefined;
+    const j = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+    if (!j.header?.member_id || !j.leader) return undefined;
+    return { memberId: j.header.member_id, leader: j.leader };
+  } catch {
+    // an unreachable (killed, stopped) member simply does not answer
+    return undefined;
+  }
+}
+
+export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd> {
+  const peerLinks: WanLink[] = [];
+  const wan = o.wan;
+  const server = await startEtcd({
+    members: o.members,
+    hosts: o.hosts.slice(0, o.members),
+    namePrefix: 'etcd-',
+    // Raft timing scaled to the WAN round trip (heartbeat ~ RTT, election 10×).
+    ...(wan ? { heartbeatMs: Math.max(50, Math.round(2 * wan.delayMs + 20)), electionMs: Math.max(500, Math.round(10 * (2 * wan.delayMs + 20))) } : {}),
+    ...(wan && o.members === 3
+      ? {
+          advertise: async (m) => {
+            const link = await createWanLink({
+              name: `etcd peer ${m.name}`,
+              listenHost: o.peerLinkHosts[m.index] as string,
+              targetHost: m.host,
+              targetPort: m.peerPort,
+              delayMs: wan.delayMs,
+              jitterMs: wan.jitterMs,
+            });
+            peerLinks[m.index] = link;
+            return { peerUrl: `http://${link.address}:${link.port}` };
+          },
+        }
+      : {}),
+  });
+  const clientTargets = server.members.map((m) => {
+    const u = new URL(m.listenClientUrl);
+    return { host: u.hostname, port: Number(u.port) };
+  });
+  return {
+    server,
+    memberRegions: o.regions.slice(0, o.members),
+    clientTargets,
+    peerLinks,
+    async leaderIndex() {
+      const statuses = await Promise.all(server.members.map((m) => (m.isRunning ? memberStatus(m.listenClientUrl) : Promise.resolve(undefined))));
+      const leader = statuses.find((s) => s)?.leader;
+      if (!leader) return undefined;
+      const i = statuses.findIndex((s) => s?.memberId === leader);
+      return i >= 0 ? i : undefined;
+    },
+    async stop() {
+      await server.stop();
+      await Promise.allSettled(peerLinks.map((l) => l.close()));
+    },
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * Voters of the layout, behind one handle whether they run in this process
+ * or as child processes. Child processes exist so faults can SIGKILL or
+ * SIGSTOP a real voter process; their stats and duty events come back over
+ * the IPC channel (see voter-process.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createVoter, type DutyEvent, type Voter, type VoterConfigInput, type VoterStats } from '../../voter/index.ts';
+import type { Logger, SecretKey } from '../../telemetry/index.ts';
+
+/** A voter of the layout. */
+export interface LayoutVoter {
+  readonly nodeId: string;
+  readonly region: string;
+  readonly mode: 'process' | 'in-process';
+  /** Whether it is started (and not stopped or killed). */
+  readonly isRunning: boolean;
+  /** PID of the child process (process mode, while running). */
+  readonly pid: number | undefined;
+  start(): Promise<void>;
+  /** Graceful stop (leaves the cluster: lease revoked). */
+  stop(): Promise<void>;
+  /** Process mode: sends `signal` (default SIGKILL) and waits for the exit. In-process: stops without waiting for anything else (no signal exists). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** `stop()` (or wait for an earlier kill) then `start()`. */
+  restart(): Promise<void>;
+  /** Process mode only: SIGSTOP / SIGCONT. */
+  pause(): void;
+  resume(): void;
+  /** Last known stats of the current (or last) run (undefined before the first start). */
+  stats(): Promise<VoterStats | undefined>;
+  /** Stats of every run so far (one entry per start), the current one last. */
+  allStats(): Promise<VoterStats[]>;
+  /** The in-process voter (in-process mode, while running). */
+  readonly voter: Voter | undefined;
+}
+
+export interface VoterHandleOptions {
+  config: VoterConfigInput;
+  log: Logger;
+  clusterKey: SecretKey;
+  onDuty?: (e: DutyEvent & { nodeId: string }) => void;
+  /** Child process log level (process mode). */
+  childLogLevel?: string;
+  traceFile?: string;
+}
+
+/** An in-process voter (fast to start; "kill" is a stop). */
+export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
+  let voter: Voter | undefined;
+  let last: VoterStats | undefined;
+  const history: VoterStats[] = [];
+  const nodeId = o.config.nodeId;
+  const make = (): Voter => createVoter(o.config, {
+    log: o.log,
+    clusterKey: o.clusterKey,
+    ...(o.onDuty ? { onDuty: (e: DutyEvent) => o.onDuty?.({ ...e, nodeId }) } : {}),
+  });
+  const stop = async (): Promise<void> => {
+    const v = voter;
+    voter = undefined;
+    if (!v) return;
+    await v.stop();
+    last = v.stats();
+    history.push(last);
+  };
+  return {
+    nodeId,
+    region: o.config.region,
+    mode: 'in-process',
+    get isRunning() {
+      return voter !== undefined;
+    },
+    get pid() {
+      return undefined;
+    },
+    get voter() {
+      return voter;
+    },
+    async start() {
+      if (voter) return;
+      const v = make();
+      voter = v;
+      await v.start();
+    },
+    stop,
+    kill: () => stop(),
+    async restart() {
+      await stop();
+      const v = make();
+      voter = v;
+      await v.start();
+    },
+    pause() {
+      throw new Error(`voter ${nodeId}: pause needs voterMode 'process'`);
+    },
+    resume() {
+      throw new Error(`voter ${nodeId}: resume needs voterMode 'process'`);
+    },
+    stats: () => Promise.resolve(voter?.stats() ?? last),
+    allStats: () => Promise.resolve([...history, ...(voter ? [voter.stats()] : [])]),
+  };
+}
+
+const CHILD_ENTRY = fileURLToPath(new URL('./voter-process.ts', import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
+const STATS_TIMEOUT_MS = 5_000;
+const STOP_GRACE_MS = 10_000;
+
+/** Messages from the child (voter-process.ts). */
+export type ChildMessage =
+  | { t: 'ready' }
+  | { t: 'failed'; message: string }
+  | { t: 'stats'; id: number; stats: VoterStats }
+  | { t: 'duty'; e: DutyEvent };
+
+/** A voter in a child process `node --import tsx voter-process.ts` with an IPC channel. */
+export function processVoter(o: VoterHandleOptions): LayoutVoter {
+  const nodeId = o.config.nodeId;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let last: VoterStats | undefined;
+  const history: VoterStats[] = [];
+  let paused = false;
+  let nextId = 1;
+  const pending = new Map<number, (s: VoterStats) => void>();
+
+  const start = async (): Promise<void> => {
+    if (child) return;
+    const c = spawn(process.execPath, ['--import', 'tsx', CHILD_ENTRY], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        VOTECLUSTER_LAYOUT_VOTER: JSON.stringify(o.config),
+        VOTECLUSTER_LAYOUT_LOG_LEVEL: o.childLogLevel ?? 'warn',
+        ...(o.traceFile ? { VOTECLUSTER_LAYOUT_TRACE_FILE: o.traceFile } : {}),
+      },
+    });
+    child = c;
+    paused = false;
+    exited = new Promise((resolve) => c.once('exit', () => resolve()));
+    last = undefined;
+    void exited.then(() => {
+      if (child === c) child = undefined;
+      // The run's last reported stats (a SIGKILLed child loses what it did since then).
+      if (last) history.push(last);
+      last = undefined;
+    });
+    c.on('message', (raw) => {
+      const m = raw as ChildMessage;
+      if (m.t === 'stats') {
+        last = m.stats;
+        pending.get(m.id)?.(m.stats);
+        pending.delete(m.id);
+      } else if (m.t === 'duty') o.onDuty?.({ ...m.e, nodeId });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`voter ${nodeId}: child did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const onMsg = (raw: unknown): void => {
+        const m = raw as ChildMessage;
+        if (m.t === 'ready' || m.t === 'failed') {
+          clearTimeout(timer);
+          c.off('message', onMsg);
+          if (m.t === 'ready') resolve();
+          else reject(new Error(`voter ${nodeId}: ${m.message}`));
+        }
+      };
+      c.on('message', onMsg);
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`voter ${nodeId}: child exited during start-up (code ${String(c.exitCode)})`));
+      });
+    }).catch(async (err: unknown) => {
+      c.kill('SIGKILL');
+      await exited;
+      throw err;
+    });
+  };
+
+  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
+    const c = child;
+    if (!c) return;
+    await refreshStats();
+    if (paused && signal !== 'SIGKILL') c.kill('SIGCONT');
+    c.kill(signal);
+    const timer = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+    child = undefined;
+  };
+
+  const refreshStats = async (): Promise<VoterStats | undefined> => {
+    const c = child;
+    if (!c || paused || !c.connected) return last;
+    const id = nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(last);
+      }, STATS_TIMEOUT_MS);
+      pending.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      c.send({ t: 'stats', id }, (err) => {
+        if (err) {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(last);
+        }
+      });
+    });
+  };
+
+  return {
+    nodeId,
+    region: o.config.region,
+    mode: 'process',
+    get isRunning() {
+      return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
+    },
+    get voter() {
+      return undefined;
+    },
+    start,
+    stop: () => signalAndWait('SIGTERM'),
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      const c = child;
+      if (!c) return;
+      if (signal === 'SIGKILL') {
+        c.kill('SIGKILL');
+        await exited;
+        child = undefined;
+      } else await signalAndWait(signal);
+    },
+    async restart() {
+      await signalAndWait('SIGTERM');
+      await start();
+    },
+    pause() {
+      if (!child) throw new Error(`voter ${nodeId} is not running`);
+      child.kill('SIGSTOP');
+      paused = true;
+    },
+    resume() {
+      if (!child) throw new Error(`voter ${nodeId} is not running`);
+      child.kill('SIGCONT');
+      paused = false;
+    },
+    stats: refreshStats,
+    async allStats() {
+      const cur = child ? await refreshStats() : undefined;
+      return [...history, ...(cur ? [cur] : [])];
+    },
+  };
+}
