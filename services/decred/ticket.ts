@@ -83,11 +83,12 @@ export function parseTicket(tx: Tx): TicketInfo {
       voteFeeLimit: limits & SSTX_VOTE_FRACTION_FLAG ? limits & SSTX_VOTE_RETURN_FRACTION_MASK : null,
       revocationFeeLimit: limits & SSTX_REV_FRACTION_FLAG ? (limits & SSTX_REV_RETURN_FRACTION_MASK) >> 8 : null,
     });
-    changes.push(tx.outputs[i + 1] as TxOut);
+    const ch = tx.outputs[i + 1] as TxOut;
+    changes.push({ ...ch, pkScript: ch.pkScript.slice() });
   }
   return {
     price: out0.value,
-    votingScript: out0.pkScript,
+    votingScript: out0.pkScript.slice(),
     votingHash160: c.hash160 as Uint8Array,
     votingIsP2SH: c.kind === 'p2sh',
     commitments,
@@ -172,7 +173,7 @@ export function buildTicket(p: BuildTicketParams): Tx {
   }
   const tx: Tx = {
     version: TX_VERSION,
-    inputs: [newTxIn(p.input.prevOut, p.input.valueIn)],
+    inputs: [newTxIn({ ...p.input.prevOut, hash: p.input.prevOut.hash.slice() }, p.input.valueIn)],
     outputs: [
       { value: p.price, version: 0, pkScript: stakeTaggedScript('sstx', p2pkhScript(p.votingHash160)) },
       {

@@ -138,8 +138,6 @@ export function treasuryVoteScript(votes: { tspendHash: Uint8Array; vote: 1 | 2 
   return nullDataScript(data);
 }
 
-const ZERO_HASH = new Uint8Array(32);
-
 /**
  * The exact unsigned vote dcrwallet builds (§5.1): version 1 (3 with
  * treasury votes), stakebase input worth the subsidy with the network's
@@ -155,15 +153,16 @@ export function buildVote(p: BuildVoteParams): Tx {
   if (p.voteSubsidy < 0n) throw new InvalidArgumentError(`buildVote: negative subsidy ${p.voteSubsidy}`);
   const payouts = calcVotePayouts(info, p.voteSubsidy);
   const stakebase: TxIn = {
-    prevOut: { hash: ZERO_HASH, index: NULL_PREV_INDEX, tree: TX_TREE_REGULAR },
+    prevOut: { hash: new Uint8Array(32), index: NULL_PREV_INDEX, tree: TX_TREE_REGULAR },
     sequence: MAX_TX_IN_SEQUENCE,
     valueIn: p.voteSubsidy,
     blockHeight: NULL_BLOCK_HEIGHT,
     blockIndex: NULL_BLOCK_INDEX,
-    sigScript: p.params.stakeBaseSigScript,
+    // Copies: the tx must never alias the caller's or the params' arrays.
+    sigScript: p.params.stakeBaseSigScript.slice(),
   };
   const ticketIn: TxIn = {
-    prevOut: { hash: ticketHash, index: 0, tree: TX_TREE_STAKE },
+    prevOut: { hash: ticketHash.slice(), index: 0, tree: TX_TREE_STAKE },
     sequence: MAX_TX_IN_SEQUENCE,
     valueIn: info.price,
     blockHeight: NULL_BLOCK_HEIGHT,
@@ -241,7 +240,7 @@ export function parseVote(tx: Tx): VoteInfo {
   const bitsView = new DataView(bits.buffer, bits.byteOffset, bits.byteLength);
   const payoutEnd = treasuryVotes.length > 0 ? tx.outputs.length - 1 : tx.outputs.length;
   return {
-    ticketHash: (tx.inputs[1] as TxIn).prevOut.hash,
+    ticketHash: (tx.inputs[1] as TxIn).prevOut.hash.slice(),
     blockHash: ref.slice(2, 34),
     blockHeight: refView.getUint32(34, true),
     voteBits: bitsView.getUint16(2, true),
