@@ -13,6 +13,7 @@ import {
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
+  type ServiceDefinition,
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
@@ -243,11 +244,33 @@ export function serverCredentials(cfg: NodeProxyConfig): ServerCredentials {
   return ServerCredentials.createSsl(clientCa, [{ cert_chain: read(cfg.tls.certFile, 'TLS cert'), private_key: read(cfg.tls.keyFile, 'TLS key') }], clientCa !== null);
 }
 
+/**
+ * Fan-out encodes each event once: grpc-js serializes per write, so with N
+ * streams the same WatchChain message would be protobuf-encoded N times. The
+ * feed hands every stream the same event object, so the bytes are cached per
+ * object (a WeakMap: they go away with the event).
+ */
+function withSharedEventEncoding(def: ServiceDefinition): ServiceDefinition {
+  const watch = def['WatchChain'];
+  if (!watch) return def;
+  const encode = watch.responseSerialize;
+  const cache = new WeakMap<object, Buffer>();
+  const responseSerialize = (msg: object): Buffer => {
+    let bytes = cache.get(msg);
+    if (!bytes) {
+      bytes = encode(msg);
+      cache.set(msg, bytes);
+    }
+    return bytes;
+  };
+  return { ...def, WatchChain: { ...watch, responseSerialize } } as ServiceDefinition;
+}
+
 /** A grpc-js Server with NodeProxy, grpc.health.v1 and reflection registered. */
 export function buildGrpcServer(p: NodeProxyServiceParts): { server: Server; health: HealthImplementation } {
   const proto = loadVoteclusterProto(NODEPROXY_PROTO_FILES);
   const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-  server.addService(proto.service(NODEPROXY_SERVICE).definition, nodeProxyImplementation(p));
+  server.addService(withSharedEventEncoding(proto.service(NODEPROXY_SERVICE).definition), nodeProxyImplementation(p));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [NODEPROXY_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(proto.packageDefinition).addToServer(server);
