@@ -83,7 +83,7 @@ export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChain
         throw unavailable('existslivetickets', err);
       }
     },
-    async getBestBlock(): Promise<ChainTip> {
+    async getBestBlock(o?: { header?: boolean }): Promise<ChainTip> {
       let best: { hash: string; height: number };
       try {
         best = await client.getBestBlock({ deadlineMs });
@@ -91,6 +91,7 @@ export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChain
         throw unavailable('getbestblock', err);
       }
       const tip: ChainTip = { hash: best.hash, height: best.height };
+      if (!o?.header) return tip;
       const raw = await tipHeader(best.height);
       if (raw) {
         const h = decodeBlockHeader(raw);

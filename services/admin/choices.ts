@@ -20,9 +20,19 @@ export interface ChoicesDeps {
   log: Logger;
 }
 
-/** The agendas choices are checked against: the chain's when a proxy is configured. */
+/**
+ * The agendas choices are checked against: the chain's (getvoteinfo through
+ * the proxy) when a proxy is configured and it lists agendas; dcrd's built-in
+ * table for the vote version otherwise. dcrd always lists the deployments of a
+ * vote version, so an empty list means a simulated node (the devnet) that does
+ * not model agendas; falling back keeps choices meaningful there.
+ */
 export async function currentAgendas(deps: Pick<ChoicesDeps, 'chain' | 'params'>): Promise<AgendaSet> {
-  if (deps.chain) return deps.chain.getVoteInfo(0);
+  if (deps.chain) {
+    const set = await deps.chain.getVoteInfo(0);
+    if (set.agendas.length > 0) return set;
+    return builtinAgendas(set.voteVersion);
+  }
   return builtinAgendas(deps.params.voteVersion);
 }
 

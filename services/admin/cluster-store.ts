@@ -11,7 +11,7 @@
  */
 import { decodeTx, encodeAddress, netParams, classifyScript, type NetParams } from '../decred/index.ts';
 import { TicketConflictError, type Cluster, type TicketRecord, type VoteRecord } from '../cluster/index.ts';
-import { AdminKeyMismatchError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
+import { AdminTicketConflictError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
 import type { NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
 
 function toStored(rec: TicketRecord, params: NetParams): StoredTicket {
@@ -66,7 +66,7 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     const code = (err as { code?: unknown })?.code;
     if (typeof code === 'string' && code.startsWith('ADMIN_')) throw err;
-    if (err instanceof TicketConflictError) throw new AdminKeyMismatchError(err.message, { cause: err });
+    if (err instanceof TicketConflictError) throw new AdminTicketConflictError(err.message, { cause: err });
     if (typeof code === 'string' && code === 'CLUSTER_TICKET_NOT_FOUND') throw new AdminUnknownTicketError((err as Error).message, { cause: err });
     throw new AdminStoreError(`${what}: ${(err as Error)?.message ?? String(err)}${typeof code === 'string' ? ` [${code}]` : ''}`, { cause: err });
   }

@@ -121,3 +121,17 @@ export class AdminConfigError extends AdminError {
     super('ADMIN_CONFIG', message, options);
   }
 }
+
+/** The given ticket bytes differ from the chain's copy of the same ticket (e.g. altered witness data). */
+export class AdminTicketBytesMismatchError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TICKET_BYTES_MISMATCH', message, options);
+  }
+}
+
+/** The ticket is already managed with a different key or different ticket bytes. */
+export class AdminTicketConflictError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TICKET_CONFLICT', message, options);
+  }
+}

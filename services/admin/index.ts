@@ -89,6 +89,8 @@ export {
   AdminKeyMismatchError,
   AdminNotATicketError,
   AdminTicketHashMismatchError,
+  AdminTicketBytesMismatchError,
+  AdminTicketConflictError,
   AdminTicketNotFoundError,
   AdminTicketNotLiveError,
   AdminUnknownTicketError,

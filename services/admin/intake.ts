@@ -40,6 +40,7 @@ import {
   AdminKeyMismatchError,
   AdminNoChainError,
   AdminNotATicketError,
+  AdminTicketBytesMismatchError,
   AdminTicketHashMismatchError,
   AdminTicketNotFoundError,
   AdminTicketNotLiveError,
@@ -285,6 +286,17 @@ export async function importTicketWithKey(deps: IntakeDeps, key: SecretKey, req:
   }
   const ticket = checkTicketBytes(raw, deps.params, givenHash);
   checkKeyControlsTicket(ticket, key, deps.params);
+  if (deps.chain && loc === undefined) {
+    // The tx hash covers only the prefix: compare the full bytes with the chain's copy so
+    // altered witness data (or a different ticket with a colliding prefix) is never stored.
+    loc = await deps.chain.getRawTransaction(ticket.ticketHash);
+    if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticket.ticketHash} is unknown to the chain`);
+    if (!equalBytes(loc.raw, raw)) {
+      throw new AdminTicketBytesMismatchError(
+        `the given bytes of ticket ${ticket.ticketHash} differ from the chain's copy (same hash, different witness data)`,
+      );
+    }
+  }
 
   let chainStatus: ImportResult['chainStatus'] = 'unchecked';
   if (deps.chain) {

@@ -119,7 +119,8 @@ export interface ChainLookup {
   getRawTransaction(txid: string): Promise<TxLocation | undefined>;
   /** live[i] answers hashes[i]. */
   existsLiveTickets(hashes: readonly string[]): Promise<boolean[]>;
-  getBestBlock(): Promise<ChainTip>;
+  /** The best block; with `header: true` also its stake fields (costs one more lookup). */
+  getBestBlock(opts?: { header?: boolean }): Promise<ChainTip>;
   /** Agendas of a vote version (0 = the network's wallet vote version). */
   getVoteInfo(voteVersion: number): Promise<AgendaSet>;
 }

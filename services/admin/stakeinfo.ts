@@ -64,13 +64,13 @@ export interface StakeInfoDeps {
 }
 
 /** Classifies every managed ticket against the chain (all `unknown` without a proxy). */
-export async function classifyTickets(deps: StakeInfoDeps): Promise<{ tipHeight: number; tickets: ClassifiedTicket[]; tip?: Awaited<ReturnType<ChainLookup['getBestBlock']>> }> {
+export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: boolean } = {}): Promise<{ tipHeight: number; tickets: ClassifiedTicket[]; tip?: Awaited<ReturnType<ChainLookup['getBestBlock']>> }> {
   const tickets = await deps.store.listTickets();
   const chain = deps.chain;
   if (!chain) {
     return { tipHeight: 0, tickets: tickets.map((ticket) => ({ ticket, status: 'unknown' as const })) };
   }
-  const tip = await chain.getBestBlock();
+  const tip = await chain.getBestBlock({ header: opts.header === true });
   const hashes = tickets.map((t) => t.ticketHash);
   const live = hashes.length ? await chain.existsLiveTickets(hashes) : [];
   const votes = await deps.store.listVotes();
@@ -129,7 +129,7 @@ async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[])
 
 /** Computes the getstakeinfo fields for the managed tickets. */
 export async function getStakeInfo(deps: StakeInfoDeps): Promise<StakeInfo> {
-  const { tickets, tip } = await classifyTickets(deps);
+  const { tickets, tip } = await classifyTickets(deps, { header: true });
   const count = (s: TicketStatus): number => tickets.filter((t) => t.status === s).length;
   const live = count('live');
   const voted = count('voted');

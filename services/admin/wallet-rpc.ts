@@ -76,6 +76,8 @@ const CODE_TO_RPC: Readonly<Record<string, number>> = {
   ADMIN_KEY_MISMATCH: RPC_ERR.invalidAddressOrKey,
   ADMIN_NOT_A_TICKET: RPC_ERR.deserialization,
   ADMIN_TICKET_HASH_MISMATCH: RPC_ERR.invalidParameter,
+  ADMIN_TICKET_BYTES_MISMATCH: RPC_ERR.invalidParameter,
+  ADMIN_TICKET_CONFLICT: RPC_ERR.invalidParameter,
   ADMIN_TICKET_NOT_FOUND: RPC_ERR.invalidAddressOrKey,
   ADMIN_TICKET_NOT_LIVE: RPC_ERR.invalidParameter,
   ADMIN_UNKNOWN_TICKET: RPC_ERR.invalidParameter,
