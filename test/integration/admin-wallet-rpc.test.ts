@@ -1,0 +1,193 @@
+/**
+ * The dcrwallet-compatible JSON-RPC endpoint driven the way vspd drives its
+ * voting wallets (decred/vspd rpc/dcrwallet.go): over `wss://…/ws` with basic
+ * auth, version → getcurrentnet → walletinfo, then per ticket importprivkey →
+ * addtransaction → setvotechoice, then ticketinfo. The ticket must land in etcd.
+ * Also: agenda choices validated, the gRPC Admin API and the status page.
+ */
+import { generate } from 'selfsigned';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminConfigSchema, createAdmin, createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
+import { SecretKey } from '../../services/telemetry/index.ts';
+import { waitFor } from '../harness/wait-for.ts';
+import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
+
+// vspd's minimums (decred/vspd rpc/version.go) and its semver rule: same major, not older.
+const VSPD_MINIMUMS: Record<string, [number, number, number]> = {
+  dcrd: [2, 1, 0],
+  dcrdjsonrpcapi: [8, 3, 0],
+  dcrwallet: [2, 1, 0],
+  dcrwalletjsonrpcapi: [11, 0, 0],
+};
+const SIMNET_NET = 0x12141c16; // decred-protocol.md §8 wire magic
+
+let w: AdminWorld;
+let admin: Admin;
+let ep: AdminEndpoints;
+const password = 'vspd-secret-pass';
+let certPem: string;
+
+beforeAll(async () => {
+  w = await startAdminWorld();
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  certPem = pems.cert;
+  const cfg = AdminConfigSchema.parse({
+    network: 'simnet',
+    walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
+  });
+  admin = createAdmin(cfg, {
+    store: w.store,
+    chain: w.chain,
+    log: w.log,
+    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.cert, key: pems.private } },
+  });
+  ep = await admin.start();
+});
+afterAll(async () => {
+  await admin?.stop();
+  await w?.stop();
+});
+
+/** A minimal wsrpc-style client: JSON-RPC requests over one websocket, matched by id. */
+async function dialWallet(user: string, pass: string) {
+  const ws = new WebSocket(ep.walletRpc!.wsUrl, { ca: certPem, headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  let id = 0;
+  const pending = new Map<number, (m: { result: unknown; error: { code: number; message: string } | null }) => void>();
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString()) as { id: number; result: unknown; error: { code: number; message: string } | null };
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  });
+  return {
+    call(method: string, ...params: unknown[]) {
+      const myId = ++id;
+      return new Promise<{ result: unknown; error: { code: number; message: string } | null }>((resolve) => {
+        pending.set(myId, resolve);
+        ws.send(JSON.stringify({ jsonrpc: '1.0', id: myId, method, params }));
+      });
+    },
+    close: () => ws.close(),
+  };
+}
+
+describe('vspd → votecluster wallet JSON-RPC', () => {
+  it('refuses bad credentials on the websocket upgrade and on HTTP POST', async () => {
+    await expect(dialWallet('vspd', 'wrong')).rejects.toThrow(/401/);
+    const res = await fetch(ep.walletRpc!.url.replace('https', 'http'), { method: 'POST' }).then(
+      (r) => r.status,
+      () => 'tls-required',
+    );
+    expect(res).toBe('tls-required');
+  });
+
+  it('accepts vspd\'s connect checks and ticket hand-off; the ticket lands in etcd', async () => {
+    const c = await dialWallet('vspd', password);
+    try {
+      const version = await c.call('version');
+      expect(version.error).toBeNull();
+      const vmap = version.result as Record<string, { major: number; minor: number; patch: number }>;
+      for (const [k, [maj, min, pat]] of Object.entries(VSPD_MINIMUMS)) {
+        const v = vmap[k];
+        expect(v, k).toBeDefined();
+        expect(v!.major, k).toBe(maj);
+        expect(v!.minor > min || (v!.minor === min && v!.patch >= pat), k).toBe(true);
+      }
+      expect((await c.call('getcurrentnet')).result).toBe(SIMNET_NET);
+      const info = (await c.call('walletinfo')).result as Record<string, unknown>;
+      expect(info).toMatchObject({ voting: true, unlocked: true, manualtickets: true, daemonconnected: true, spv: false });
+
+      const t = w.exported[0]!;
+      expect((await c.call('importprivkey', t.wif, 'imported', false, 0)).error).toBeNull();
+      expect((await c.call('addtransaction', t.blockHash, t.ticketHex)).error).toBeNull();
+      expect((await c.call('setvotechoice', 'blake3pow', 'yes', t.ticketHash)).error).toBeNull();
+
+      const stored = await waitFor(() => w.cluster.tickets.get(t.ticketHash), { timeoutMs: 5_000, message: 'ticket in etcd' });
+      expect(stored.record.voteChoices).toEqual({ blake3pow: 'yes' });
+      expect(stored.record.blockHash).toBe(t.blockHash);
+
+      const ti = (await c.call('ticketinfo', 0)).result as Array<{ hash: string; votingaddress: string; choices: Array<{ agendaid: string; choiceid: string }>; status: string }>;
+      const mine = ti.find((x) => x.hash === t.ticketHash);
+      expect(mine).toMatchObject({ votingaddress: t.votingAddress, choices: [{ agendaid: 'blake3pow', choiceid: 'yes' }] });
+
+      // vspd's consistency loop re-adds tickets: the same calls again change nothing
+      const rev = stored.modRevision;
+      expect((await c.call('importprivkey', t.wif, 'imported', false, 0)).error).toBeNull();
+      expect((await c.call('addtransaction', t.blockHash, t.ticketHex)).error).toBeNull();
+      expect(w.cluster.tickets.get(t.ticketHash)?.modRevision).toBe(rev);
+      expect((await c.call('rescanwallet', 0)).error).toBeNull();
+    } finally {
+      c.close();
+    }
+  });
+
+  it('refuses a ticket whose key was never imported, unknown agendas and choices, bad WIFs', async () => {
+    const c = await dialWallet('vspd', password);
+    try {
+      const t = w.exported[1]!;
+      const add = await c.call('addtransaction', t.blockHash, t.ticketHex);
+      expect(add.error?.code).toBe(-5);
+      expect(add.error?.message).toContain('ADMIN_KEY_MISMATCH');
+      expect(w.cluster.tickets.get(t.ticketHash)).toBeUndefined();
+
+      const bad = await c.call('setvotechoice', 'nosuchagenda', 'yes', w.exported[0]!.ticketHash);
+      expect(bad.error?.message).toContain('ADMIN_UNKNOWN_AGENDA');
+      const badChoice = await c.call('setvotechoice', 'blake3pow', 'maybe');
+      expect(badChoice.error?.message).toContain('ADMIN_UNKNOWN_CHOICE');
+      const wif = await c.call('importprivkey', 'PsNotAWif', 'imported', false, 0);
+      expect(wif.error?.code).toBe(-5);
+      expect((await c.call('nosuchmethod')).error?.code).toBe(-32601);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('gRPC Admin and the status page', () => {
+  it('serves ListTickets/SetVoteChoices over gRPC with codes in metadata', async () => {
+    const { startAdminGrpcServer } = await import('../../services/admin/index.ts');
+    const srv = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
+    const client = createAdminClient(srv.address) as unknown as Record<string, (req: unknown, cb: (err: { code: number; metadata: { get(k: string): unknown[] } } | null, res: unknown) => void) => void> & { close(): void };
+    const call = (m: string, req: unknown) =>
+      new Promise<{ err: { code: number; metadata: { get(k: string): unknown[] } } | null; res: unknown }>((resolve) => client[m]!(req, (err, res) => resolve({ err, res })));
+    try {
+      const list = await call('ListTickets', {});
+      expect((list.res as { tickets: Array<{ ticket_hash: string }> }).tickets.map((t) => t.ticket_hash)).toContain(w.exported[0]!.ticketHash);
+      const ok = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'changesubsidysplitr2', choice_id: 'no' }] });
+      expect(ok.err).toBeNull();
+      // DCP0012 mask 0x0060, "no" = 0x0020, plus bit 0
+      expect((ok.res as { vote_bits: number }).vote_bits).toBe(0x0021);
+      const bad = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'nosuch', choice_id: 'no' }] });
+      expect(bad.err?.metadata.get('vc-error-code')).toEqual(['ADMIN_UNKNOWN_AGENDA']);
+      expect(w.cluster.config.voteDefaults().voteChoices).toEqual({ changesubsidysplitr2: 'no' });
+    } finally {
+      client.close();
+      await srv.stop();
+    }
+  });
+
+  it('serves the status page as HTML and JSON', async () => {
+    const { startStatusServer } = await import('../../services/admin/index.ts');
+    const s = await startStatusServer({ store: w.store, chain: w.chain, params: w.params, log: w.log }, { host: '127.0.0.1', port: 0, recentVotes: 5 });
+    try {
+      const json = (await (await fetch(`${s.url}status.json`)).json()) as { network: string; tickets: number; bestBlock: { height: number } };
+      expect(json.network).toBe('simnet');
+      expect(json.tickets).toBe(w.cluster.tickets.size);
+      expect(json.bestBlock.height).toBeGreaterThan(0);
+      const html = await (await fetch(s.url)).text();
+      expect(html).toContain('<h2>Recent votes</h2>');
+    } finally {
+      await s.stop();
+    }
+  });
+});
