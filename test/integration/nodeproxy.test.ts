@@ -249,6 +249,38 @@ describe('nodeproxy against the devnet', () => {
     }
   });
 
+  it('streams a competing tip\'s draw once and follows the reorg to it; votes for the losing block stop', async () => {
+    const c0 = client(a0, 'reorg');
+    const w = record(c0);
+    await waitFor(() => w.starts.length === 1, { message: 'stream started' });
+    voter.state.enabled = true;
+    const mined = await mineVoted(1);
+    const loser = mined[0] as string;
+    await waitFor(() => voter.accepted(loser) >= 5, { timeoutMs: 10_000, message: 'votes for the soon-losing tip' });
+    // A sibling of the tip: dcrd draws winners for it too (a tip candidate), without a blockconnected.
+    const side = await dn.forkNextBlock();
+    await waitFor(() => w.draws().some((d) => d.blockHash === side), { message: 'draw of the competing tip' });
+    await waitFor(() => voter.accepted(side) >= 3, { timeoutMs: 10_000, message: 'votes for the competing tip' });
+    // Extend the side chain: dcrd reorganizes to it.
+    const [winner] = (await dn.mineOn(side, 1)) as [string];
+    tipHash = winner;
+    await waitFor(() => w.draws().some((d) => d.blockHash === winner), { message: 'draw after the reorg' });
+    const after = w.events.slice(w.events.findIndex((e) => e.kind === 'winning_tickets' && e.draw.blockHash === side));
+    expect(after.map((e) => `${e.kind}:${e.kind === 'winning_tickets' ? e.draw.blockHash : e.block.hash}`)).toEqual([
+      `winning_tickets:${side}`,
+      `block_disconnected:${loser}`,
+      `block_connected:${side}`,
+      `block_connected:${winner}`,
+      `winning_tickets:${winner}`,
+    ]);
+    const drawHashes = w.draws().map((d) => d.blockHash);
+    expect(new Set(drawHashes).size).toBe(drawHashes.length);
+    // The losing block is no longer a tip candidate: a vote for it is refused locally.
+    const loserDraw = w.draws().find((d) => d.blockHash === loser)!;
+    const r = await c0.sendVote(builder.build(loserDraw, loserDraw.tickets[0]!, { voteBits: 5 }));
+    expect(r).toMatchObject({ status: 'REJECTED', reject_code: VOTE_REJECT_CODES.STALE_BLOCK });
+  });
+
   it('refuses a dcrd on another network', async () => {
     const p = createNodeProxy({ ...proxyCfg(dn.nodes[0]!), network: 'testnet3' });
     await expect(p.start()).rejects.toBeInstanceOf(DcrdWrongNetworkError);
