@@ -24,6 +24,7 @@ import {
   type Span,
   type Tracer,
   type TextMapGetter,
+  type TimeInput,
 } from '@opentelemetry/api';
 import { NodeSDK, core, resources } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -35,6 +36,13 @@ import { FileSpanExporter } from './span-file.ts';
 export const TRACER_NAME = 'votecluster';
 /** How often batched spans are written to the span file / OTLP, ms. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 250;
+/**
+ * Spans buffered before the batch processor drops new ones. The SDK default
+ * (2048) drops spans in a burst (a bench run, a catch-up after a gap); a span
+ * record is ~0.5 kB, so this bounds the buffer at a few tens of MB.
+ */
+export const SPAN_QUEUE_SIZE = 32_768;
+const BATCH = { maxQueueSize: SPAN_QUEUE_SIZE, maxExportBatchSize: 2048 };
 
 /** Options of {@link initTelemetry}. */
 export interface TelemetryOptions {
@@ -91,7 +99,7 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
   const flushMs = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   const processors: SpanProcessor[] = [];
   if (opts.traceFile !== undefined) {
-    processors.push(new BatchSpanProcessor(new FileSpanExporter(opts.traceFile), { scheduledDelayMillis: flushMs }));
+    processors.push(new BatchSpanProcessor(new FileSpanExporter(opts.traceFile), { ...BATCH, scheduledDelayMillis: flushMs }));
   }
   if (opts.otlpEndpoint !== undefined) {
     let url: URL;
@@ -102,7 +110,7 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
     }
     // Loaded only when used: the OTLP exporter pulls in a second grpc stack.
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: url.href }), { scheduledDelayMillis: flushMs }));
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: url.href }), { ...BATCH, scheduledDelayMillis: flushMs }));
   }
   const resAttrs: Record<string, string> = { 'service.name': opts.serviceName };
   if (opts.region !== undefined) resAttrs['votecluster.region'] = opts.region;
@@ -215,20 +223,35 @@ function parentContext(parent: Context | string | null | undefined): Context {
   return parent;
 }
 
+/** Now as epoch ms with sub-millisecond precision (monotonic clock anchored at process start). */
+function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /**
  * Starts a span (not made active). The caller ends it: `span.end()`.
  * Attributes pass the allow-list.
+ *
+ * Timestamps: the SDK's own clock is millisecond-precision `Date.now()` for
+ * span starts, and once a start time is given it also ends spans at
+ * `Date.now()`. Spans a few hundred µs apart would then be misordered and
+ * short durations off by up to 1 ms, so both ends use the monotonic clock
+ * (`performance.timeOrigin + performance.now()`) unless the caller passes
+ * explicit times.
  */
 export function startSpan(name: string, opts: StartSpanOptions = {}): Span {
   const ctx = parentContext(opts.parent);
-  const so: { attributes: ReturnType<typeof filterAttributes>; startTime?: number; root?: boolean } = {
+  const so: { attributes: ReturnType<typeof filterAttributes>; startTime: number; root?: boolean } = {
     attributes: filterAttributes(opts.attributes),
+    startTime: opts.startTime ?? preciseNowMs(),
   };
-  // Default start: sub-millisecond epoch time (the SDK's own default is
-  // millisecond-precision, too coarse to order spans a few µs apart).
-  so.startTime = opts.startTime ?? performance.timeOrigin + performance.now();
   if (opts.parent === null) so.root = true;
-  return trace.getTracer(TRACER_NAME).startSpan(name, so, ctx);
+  const span = trace.getTracer(TRACER_NAME).startSpan(name, so, ctx);
+  if (span.isRecording()) {
+    const end = span.end.bind(span);
+    span.end = (endTime?: TimeInput): void => end(endTime ?? preciseNowMs());
+  }
+  return span;
 }
 
 /** Records `err` on `span`: status ERROR with the error's code (never its data). */

@@ -100,26 +100,37 @@ describe('createWanLink', () => {
     // Never earlier than configured (allow timer granularity of ~1 ms) ...
     expect(oneWay[0]!).toBeGreaterThanOrEqual(39);
     expect(rtt[0]!).toBeGreaterThanOrEqual(78);
-    // ... and close to it (generous upper bound for a loaded 2-core CI box).
-    expect(oneWay[5]!).toBeLessThan(40 + 15);
-    expect(rtt[5]!).toBeLessThan(80 + 25);
+    // ... and close to it: the minimum over samples is immune to scheduler
+    // noise; the median gets a generous bound for a loaded 2-core CI box.
+    expect(oneWay[0]!).toBeLessThan(40 + 10);
+    expect(oneWay[5]!).toBeLessThan(40 + 60);
+    expect(rtt[5]!).toBeLessThan(80 + 120);
   });
 
   it('applies per-direction overrides and setDelay', async () => {
     const srv = await startServer('127.0.2.2', { echo: true });
     const l = await link({ listenHost: '127.0.1.102', targetHost: '127.0.2.2', targetPort: srv.port, delayMs: 0, down: { delayMs: 30 } });
     const c = await dial(l.address, l.port);
-    const t0 = performance.now();
-    const back = new Promise<number>((r) => c.once('data', () => r(performance.now())));
-    c.write('x');
-    const rtt1 = (await back) - t0;
-    expect(srv.arrivals[0]! - t0).toBeLessThan(15); // up is undelayed
-    expect(rtt1).toBeGreaterThanOrEqual(29);
+    /** One echo: [up one-way, down one-way] in ms. */
+    const probe = async (): Promise<[number, number]> => {
+      const before = srv.arrivals.length;
+      const t0 = performance.now();
+      const back = new Promise<number>((r) => c.once('data', () => r(performance.now())));
+      c.write('x');
+      const t2 = await back;
+      const t1 = srv.arrivals[before]!;
+      return [t1 - t0, t2 - t1];
+    };
+    const samples: Array<[number, number]> = [];
+    for (let i = 0; i < 5; i++) samples.push(await probe());
+    // Lower bounds are strict (the link never delivers early); upper bounds use
+    // the minimum over samples, which scheduler noise on a busy box cannot inflate.
+    expect(Math.min(...samples.map((s) => s[1]))).toBeGreaterThanOrEqual(29);
+    expect(Math.min(...samples.map((s) => s[0]))).toBeLessThan(15);
     l.setDelay(20, 0, 'up');
-    const t1 = performance.now();
-    const back2 = new Promise<number>((r) => c.once('data', () => r(performance.now())));
-    c.write('y');
-    expect((await back2) - t1).toBeGreaterThanOrEqual(49);
+    const after = await probe();
+    expect(after[0]).toBeGreaterThanOrEqual(19);
+    expect(after[1]).toBeGreaterThanOrEqual(29);
   });
 
   it('keeps a multi-megabyte stream intact and in order under heavy jitter, both ways', async () => {
@@ -168,7 +179,10 @@ describe('createWanLink', () => {
 
   it('emulates loss as stalls, never as missing bytes', async () => {
     const srv = await startServer('127.0.2.6');
-    const l = await link({ listenHost: '127.0.1.106', targetHost: '127.0.2.6', targetPort: srv.port, lossRate: 0.3, lossStallMs: 20 });
+    // Deterministic "random": every other chunk is lost (writes may coalesce into few chunks).
+    let n = 0;
+    const random = (): number => (n++ % 2 === 0 ? 0 : 0.99);
+    const l = await link({ listenHost: '127.0.1.106', targetHost: '127.0.2.6', targetPort: srv.port, lossRate: 0.3, lossStallMs: 20, random });
     const c = await dial(l.address, l.port);
     const payload = randomBytes(256 * 1024);
     for (let off = 0; off < payload.length; off += 4096) c.write(payload.subarray(off, off + 4096));
