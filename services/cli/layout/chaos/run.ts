@@ -1,0 +1,50 @@
+/**
+ * Runs one chaos scenario on a fresh layout and returns the devnet's verdict
+ * and the loss check; the layout is always stopped.
+ */
+import { checkNothingLost, type LossCheck } from '../drive.ts';
+import { startLayout, type Layout, type LayoutOptions, type LayoutReport } from '../layout.ts';
+import { findScenario, SCENARIOS } from './scenarios.ts';
+
+/** Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`). */
+export const CHAOS_CI_BLOCKS = 10;
+export const CHAOS_LONG_BLOCKS = 200;
+
+export interface ChaosResult {
+  scenario: string;
+  report: LayoutReport;
+  loss: LossCheck;
+  durationMs: number;
+}
+
+export interface RunChaosOptions {
+  blocks?: number;
+  /** Extra layout options (wan, strategy, traceFile, log, onDuty). */
+  layout?: LayoutOptions;
+  note?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called once the layout is up (live view). */
+  onLayout?: (layout: Layout) => void;
+}
+
+/** Blocks for the current mode: long when VOTECLUSTER_CHAOS_LONG=1. */
+export function chaosBlocks(env: NodeJS.ProcessEnv = process.env): number {
+  return env['VOTECLUSTER_CHAOS_LONG'] === '1' ? CHAOS_LONG_BLOCKS : CHAOS_CI_BLOCKS;
+}
+
+/** Runs scenario `name`. Throws RangeError for an unknown name (listing the known ones). */
+export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<ChaosResult> {
+  const s = findScenario(name);
+  if (!s) throw new RangeError(`unknown chaos scenario ${JSON.stringify(name)}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
+  const t0 = Date.now();
+  const layout = await startLayout({ ...s.layout, ...o.layout, voter: { ...s.layout.voter, ...o.layout?.voter } });
+  try {
+    o.onLayout?.(layout);
+    await s.run({ layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) });
+    const loss = await checkNothingLost(layout);
+    const report = await layout.report();
+    return { scenario: name, report, loss, durationMs: Date.now() - t0 };
+  } finally {
+    await layout.stop();
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The chaos scenarios of issue 6 (DESIGN.md §4), one per fault. Each names
+ * the layout it needs and drives blocks while injecting its fault; the devnet
+ * is the judge (missed, conflicting) and {@link checkNothingLost} checks etcd.
+ * Used by test/e2e/<name>.e2e.test.ts (short form), `npm run chaos` (long form)
+ * and `votecluster start --chaos <name>`.
+ */
+import { clusterTicketStore, setVoteChoices } from '../../../admin/index.ts';
+import { netParams } from '../../../decred/index.ts';
+import { awaitTipVotes, driveBlocks, mineOne, pollUntil, type DriveOptions } from '../drive.ts';
+import type { Layout, LayoutOptions } from '../layout.ts';
+import type { LayoutVoter } from '../voter-handle.ts';
+
+/** What a scenario run gets. */
+export interface ScenarioContext {
+  layout: Layout;
+  /** Blocks to mine (>= 10 → >= 50 draws). */
+  blocks: number;
+  /** Progress lines (stderr in the CLI, silent in tests unless asked). */
+  note: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ChaosScenario {
+  readonly name: string;
+  readonly title: string;
+  /** Layout options the scenario needs (the caller may add wan/strategy/trace). */
+  readonly layout: LayoutOptions;
+  run(ctx: ScenarioContext): Promise<void>;
+}
+
+/** Voter settings for fault runs: a short lease so a killed voter's session expires quickly. */
+const SHORT_LEASE = { leaseTtlSec: 5, staleness: { leaseMaxAgeMs: 4_000, watchMaxAgeMs: 4_000 } } as const;
+
+function drive(ctx: ScenarioContext, o: Omit<DriveOptions, 'blocks'> = {}): Promise<void> {
+  return driveBlocks(ctx.layout, { blocks: ctx.blocks, ...o, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+}
+
+/** Rotates over voters, keeping at most one down: before taking voter i down, its previous restart is awaited. */
+function rotation(voters: readonly LayoutVoter[]) {
+  const restarts = new Map<string, Promise<void>>();
+  let next = 0;
+  return {
+    async take(): Promise<LayoutVoter> {
+      const v = voters[next++ % voters.length] as LayoutVoter;
+      await restarts.get(v.nodeId);
+      return v;
+    },
+    restartLater(v: LayoutVoter): void {
+      restarts.set(v.nodeId, v.start());
+    },
+    async settle(): Promise<void> {
+      await Promise.all(restarts.values());
+    },
+  };
+}
+
+const killOwner: ChaosScenario = {
+  name: 'kill-owner-before-draw',
+  title: 'owner voter SIGKILLed just before a draw',
+  layout: { voterMode: 'process', voter: SHORT_LEASE },
+  async run(ctx) {
+    const rot = rotation(ctx.layout.voters);
+    let victim: LayoutVoter | undefined;
+    await drive(ctx, {
+      beforeBlock: async () => {
+        victim = await rot.take();
+        await victim.kill('SIGKILL');
+        ctx.note(`SIGKILL ${victim.nodeId}`);
+      },
+      afterBlock: async () => {
+        await awaitTipVotes(ctx.layout);
+        if (victim) rot.restartLater(victim);
+      },
+    });
+    await rot.settle();
+  },
+};
+
+const sigstopOwner: ChaosScenario = {
+  name: 'sigstop-owner',
+  title: 'owner SIGSTOPped, then resumed (a zombie must not vote differently)',
+  layout: { voterMode: 'process', voter: SHORT_LEASE },
+  async run(ctx) {
+    let next = 0;
+    let victim: LayoutVoter | undefined;
+    await drive(ctx, {
+      beforeBlock: async () => {
+        victim = ctx.layout.voters[next++ % ctx.layout.voters.length] as LayoutVoter;
+        victim.pause();
+        ctx.note(`SIGSTOP ${victim.nodeId}`);
+      },
+      afterBlock: async () => {
+        await awaitTipVotes(ctx.layout);
+        victim?.resume();
+        ctx.note(`SIGCONT ${victim?.nodeId ?? ''}`);
+      },
+    });
+  },
+};
+
+const etcdLeaderKill: ChaosScenario = {
+  name: 'etcd-leader-kill',
+  title: 'etcd leader SIGKILLed (3 members), restarted two blocks later',
+  layout: { etcdMembers: 3, voter: SHORT_LEASE },
+  async run(ctx) {
+    let down: number | undefined;
+    await drive(ctx, {
+      beforeBlock: async (i) => {
+        const members = ctx.layout.etcd.server.members;
+        if (down !== undefined && i % 3 === 2) {
+          await members[down]?.start();
+          ctx.note(`etcd member ${down} restarted`);
+          down = undefined;
+        }
+        if (down === undefined && i % 3 === 0) {
+          const leader = await ctx.layout.etcd.leaderIndex();
+          if (leader !== undefined) {
+            await members[leader]?.kill();
+            down = leader;
+            ctx.note(`etcd leader ${leader} SIGKILLed`);
+          }
+        }
+      },
+    });
+    if (down !== undefined) await ctx.layout.etcd.server.members[down]?.start();
+  },
+};
+
+const QUORUM_OUTAGE_MS = 15_000;
+const OUTAGE_BLOCK_PACE_MS = 1_000;
+
+const etcdQuorumLoss: ChaosScenario = {
+  name: 'etcd-quorum-loss',
+  title: 'etcd quorum lost for 15 s (2 of 3 members down), then restored',
+  // Default lease TTL (20 s) and staleness (18 s): owners must keep the fast path through a 15 s outage.
+  layout: { etcdMembers: 3 },
+  async run(ctx) {
+    const members = ctx.layout.etcd.server.members;
+    const half = Math.max(1, Math.floor(ctx.blocks / 2));
+    await driveBlocks(ctx.layout, { blocks: Math.min(2, half) });
+    await Promise.all([members[1]?.kill(), members[2]?.kill()]);
+    ctx.note('etcd members 1 and 2 SIGKILLed: quorum lost');
+    const until = Date.now() + QUORUM_OUTAGE_MS;
+    let mined = 0;
+    while (Date.now() < until) {
+      await awaitTipVotes(ctx.layout);
+      const paceUntil = Date.now() + OUTAGE_BLOCK_PACE_MS;
+      await pollUntil(() => Date.now() >= paceUntil, OUTAGE_BLOCK_PACE_MS + 100, 50);
+      await mineOne(ctx.layout);
+      mined++;
+    }
+    ctx.note(`${mined} blocks mined without quorum; restoring`);
+    await Promise.all([members[1]?.start({ waitHealthy: false }), members[2]?.start({ waitHealthy: false })]);
+    await ctx.layout.etcd.server.waitHealthy(30_000);
+    await driveBlocks(ctx.layout, { blocks: Math.max(1, ctx.blocks - 2 - mined) });
+  },
+};
+
+const proxyKilled: ChaosScenario = {
+  name: 'proxy-killed',
+  title: 'a node proxy killed, restarted two blocks later',
+  layout: { voter: SHORT_LEASE },
+  async run(ctx) {
+    let down: number | undefined;
+    let next = 0;
+    await drive(ctx, {
+      beforeBlock: async (i) => {
+        const proxies = ctx.layout.proxies;
+        if (down !== undefined && i % 3 === 2) {
+          await proxies[down]?.start();
+          ctx.note(`proxy ${proxies[down]?.region ?? ''} restarted`);
+          down = undefined;
+        }
+        if (down === undefined && i % 3 === 0) {
+          down = next++ % proxies.length;
+          await proxies[down]?.stop();
+          ctx.note(`proxy ${proxies[down]?.region ?? ''} killed`);
+        }
+      },
+    });
+    if (down !== undefined) await ctx.layout.proxies[down]?.start();
+  },
+};
+
+const dcrdRestarted: ChaosScenario = {
+  name: 'dcrd-restarted',
+  title: 'a dcrd (devnet node) restarted',
+  layout: { voter: SHORT_LEASE },
+  async run(ctx) {
+    let next = 0;
+    await drive(ctx, {
+      beforeBlock: async (i) => {
+        if (i % 2 !== 0) return;
+        const nodes = ctx.layout.devnet.nodes;
+        const n = nodes[next++ % nodes.length];
+        await n?.restart();
+        ctx.note(`dcrd ${n?.index ?? ''} restarted`);
+      },
+    });
+  },
+};
+
+const regionKilled: ChaosScenario = {
+  name: 'region-killed',
+  title: 'a whole region killed (dcrd, proxy, voters, etcd member), then restored',
+  layout: { etcdMembers: 3, voter: SHORT_LEASE },
+  async run(ctx) {
+    const l = ctx.layout;
+    const r = l.regions.length - 1; // region c: not the miner's region
+    const region = l.regions[r] as string;
+    const half = Math.max(1, Math.floor(ctx.blocks / 2));
+    await driveBlocks(l, { blocks: half });
+    const voters = l.voters.filter((v) => v.region === region);
+    await Promise.all(voters.map((v) => v.kill('SIGKILL')));
+    await l.proxies[r]?.stop();
+    await l.devnet.nodes[r]?.stop();
+    await l.etcd.server.members[r]?.kill();
+    ctx.note(`region ${region} killed`);
+    await driveBlocks(l, { blocks: half });
+    await l.etcd.server.members[r]?.start();
+    await l.devnet.nodes[r]?.restart();
+    await l.proxies[r]?.start();
+    await Promise.all(voters.map((v) => v.start()));
+    ctx.note(`region ${region} restored`);
+    await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - 2 * half) });
+  },
+};
+
+/** Region b's voters lose etcd (drop) but keep every proxy. */
+const voterPartitionedFromEtcd: ChaosScenario = {
+  name: 'voter-partitioned-from-etcd',
+  title: 'voters partitioned from etcd but not from the proxies',
+  layout: { wan: { delayMs: 1, jitterMs: 0 }, voter: SHORT_LEASE },
+  async run(ctx) {
+    const l = ctx.layout;
+    const etcdPort = l.etcd.clientTargets[0]?.port;
+    const half = Math.max(1, Math.floor(ctx.blocks / 2));
+    await driveBlocks(l, { blocks: Math.min(2, half) });
+    l.wan.partition('b', { mode: 'drop', filter: (k) => k.from === 'b' && k.targetPort === etcdPort });
+    ctx.note('region b voters partitioned from etcd');
+    await driveBlocks(l, { blocks: half });
+    l.wan.heal('b');
+    ctx.note('healed');
+    await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });
+  },
+};
+
+const regionPartitioned: ChaosScenario = {
+  name: 'region-partitioned',
+  title: 'a region partitioned from the others (WAN links dropped), then healed',
+  layout: { wan: { delayMs: 40, jitterMs: 5 }, voter: SHORT_LEASE },
+  async run(ctx) {
+    const l = ctx.layout;
+    const region = l.regions[l.regions.length - 1] as string;
+    const half = Math.max(1, Math.floor(ctx.blocks / 2));
+    await driveBlocks(l, { blocks: Math.min(2, half) });
+    l.wan.partition(region, { mode: 'drop' });
+    ctx.note(`region ${region} partitioned`);
+    await driveBlocks(l, { blocks: half });
+    l.wan.heal(region);
+    ctx.note('healed');
+    await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });
+  },
+};
+
+const NOTIFY_DELAY_MS = 2_000;
+
+const notificationsDelayed: ChaosScenario = {
+  name: 'notifications-delayed',
+  title: 'notifications delayed by 2 s on one proxy',
+  layout: {},
+  async run(ctx) {
+    await ctx.layout.proxies[0]?.restart({ notifyDelayMs: NOTIFY_DELAY_MS });
+    ctx.note(`proxy ${ctx.layout.proxies[0]?.region ?? ''}: dcrd notifications delayed ${NOTIFY_DELAY_MS} ms`);
+    await drive(ctx);
+  },
+};
+
+const competingTips: ChaosScenario = {
+  name: 'competing-tips-reorg',
+  title: 'competing tips and a reorganisation every third block',
+  layout: {},
+  async run(ctx) {
+    const l = ctx.layout;
+    await drive(ctx, {
+      beforeBlock: async (i) => {
+        if (i % 3 !== 1) return;
+        const fork = await l.devnet.forkNextBlock();
+        ctx.note(`competing tip ${fork.slice(0, 12)}`);
+        await pollUntil(() => {
+          const draws = l.devnet.report().tickets.filter((t) => t.blockHash === fork);
+          return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined);
+        }, 10_000);
+        await l.devnet.mineOn(fork, 1);
+        ctx.note('reorganised onto it');
+        await awaitTipVotes(l);
+      },
+    });
+  },
+};
+
+const backToBack: ChaosScenario = {
+  name: 'back-to-back-blocks',
+  title: 'back-to-back blocks (next block 200 ms after its parent)',
+  layout: { blockInterval: { mode: 'fixed', ms: 200 } },
+  async run(ctx) {
+    const l = ctx.layout;
+    const start = l.devnet.report().blocks;
+    await pollUntil(async () => {
+      await l.importAllTickets();
+      return l.devnet.report().blocks - start >= ctx.blocks + 1 || (ctx.signal?.aborted ?? false);
+    }, 60_000 + ctx.blocks * 2_000, 100);
+  },
+};
+
+const choicesChanged: ChaosScenario = {
+  name: 'choices-changed',
+  title: 'vote choices changed while draws happen',
+  layout: {},
+  async run(ctx) {
+    const l = ctx.layout;
+    const deps = { store: clusterTicketStore(l.admin), params: netParams('simnet'), log: l.log };
+    const choices = ['yes', 'no', 'abstain'];
+    let n = 0;
+    await drive(ctx, {
+      beforeBlock: async () => {
+        const choice = choices[n++ % choices.length] as string;
+        await setVoteChoices(deps, [{ agendaId: 'changesubsidysplitr2', choiceId: choice }]);
+      },
+      afterBlock: async () => {
+        // change again right after the draw: owners and backups race the new revision
+        const choice = choices[n++ % choices.length] as string;
+        await setVoteChoices(deps, [{ agendaId: 'blake3pow', choiceId: choice }]);
+      },
+    });
+  },
+};
+
+const rollingRestart: ChaosScenario = {
+  name: 'rolling-restart',
+  title: 'rolling restart of every voter, one by one, during a run',
+  layout: { voter: SHORT_LEASE },
+  async run(ctx) {
+    let next = 0;
+    await drive(ctx, {
+      beforeBlock: async () => {
+        const v = ctx.layout.voters[next++ % ctx.layout.voters.length] as LayoutVoter;
+        await v.restart();
+        ctx.note(`${v.nodeId} restarted`);
+      },
+    });
+  },
+};
+
+/** Every scenario, in the priority order of the brief. */
+export const SCENARIOS: readonly ChaosScenario[] = [
+  killOwner, sigstopOwner, etcdLeaderKill, etcdQuorumLoss, proxyKilled, dcrdRestarted, regionKilled,
+  voterPartitionedFromEtcd, regionPartitioned, notificationsDelayed, competingTips, backToBack, choicesChanged, rollingRestart,
+];
+
+/** The scenario called `name`, or undefined. */
+export function findScenario(name: string): ChaosScenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

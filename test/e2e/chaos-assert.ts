@@ -1,0 +1,25 @@
+/**
+ * Shared body of the chaos e2e files: runs one scenario (CI form, or long with
+ * VOTECLUSTER_CHAOS_LONG=1) and asserts with the devnet as judge: >= 50 draws
+ * voted, zero missed, zero conflicting, nothing lost in etcd. Prints one JSON
+ * row per scenario (collected by `npm run chaos` into its table).
+ */
+import { expect } from 'vitest';
+import { runChaos, type ChaosResult } from '../../services/cli/layout/chaos/run.ts';
+
+export async function runAndAssert(name: string): Promise<ChaosResult> {
+  const verbose = process.env['VOTECLUSTER_CHAOS_VERBOSE'] === '1';
+  const r = await runChaos(name, { note: verbose ? (l) => process.stderr.write(`[${name}] ${l}\n`) : () => undefined });
+  const rep = r.report;
+  process.stdout.write(`CHAOS_ROW ${JSON.stringify({
+    scenario: name, draws: rep.drawn, voted: rep.voted, missed: rep.missed, conflicting: rep.conflicting,
+    takeovers: rep.takeovers, p99: rep.latencyMs.p99, durationMs: r.durationMs,
+  })}\n`);
+  expect(rep.voted).toBeGreaterThanOrEqual(50);
+  expect(rep.missed).toBe(0);
+  expect(rep.conflicting).toBe(0);
+  expect(r.loss.ticketsMissing).toEqual([]);
+  expect(r.loss.votesUnrecorded).toEqual([]);
+  expect(r.loss.recordsDiffering).toEqual([]);
+  return r;
+}
