@@ -150,7 +150,7 @@ export class DevnetNodeImpl {
     const p = this.params;
     for (let guard = 0; guard < 100_000; guard++) {
       const best = this.chain.best;
-      if (best.height >= p.stakeValidationHeight - 1 && best.poolSize >= Math.min(this.cfg.tickets, this.producer.perBlock * 1_000)) break;
+      if (best.height >= p.stakeValidationHeight - 1 && best.poolSize >= this.cfg.tickets) break;
       if (best.height >= p.stakeValidationHeight - 1 && this.chain.immatureCount(best) === 0 && best.poolSize < 5) {
         throw new DevnetError('DEVNET_BOOTSTRAP', `pool of ${best.poolSize} tickets cannot reach ${this.cfg.tickets}`);
       }

@@ -21,6 +21,8 @@ import { TICKET_FEE, buildCoinbase, buildFundingTx, buildTicketTx, type FundingO
 /** Simnet's PoW limit bits (no PoW is done; the value is what dcrd's simnet headers carry). */
 const SIMNET_BITS = 0x207fffff;
 const BLOCK_VERSION = 10;
+/** Ticket funding inputs are signed for pools up to this size. */
+const UNSIGNED_FUNDING_ABOVE = 5_000;
 
 interface FundingState {
   /** Outputs the next block's tickets may spend. */
@@ -46,12 +48,14 @@ function voteBitsOf(vote: Tx): number {
 
 export class BlockProducer {
   private readonly funding = new Map<string, FundingState>();
-  /** Max tickets bought per block: MaxFreshStakePerBlock, raised (up to the u8 header field) for big pools. */
+  /** Max tickets bought per block: MaxFreshStakePerBlock, raised for big pools. */
   readonly perBlock: number;
 
   constructor(private readonly o: ProducerOptions) {
     const window = o.params.stakeValidationHeight - 1 - o.params.ticketMaturity - o.params.stakeEnabledHeight + 1;
-    this.perBlock = Math.min(255, Math.max(o.params.maxFreshStakePerBlock, Math.ceil(o.tickets / window)));
+    // Pools above MaxFreshStakePerBlock x window cannot be bought in time under the real limit;
+    // the devnet then buys more per block (header FreshStake is a u8 and wraps, see README).
+    this.perBlock = Math.max(o.params.maxFreshStakePerBlock, Math.ceil(o.tickets / window));
   }
 
   genesis(): Block {
@@ -113,7 +117,8 @@ export class BlockProducer {
       for (let i = 0; i < want; i++) {
         const idx = parent.ticketCount + i;
         const voting = o.keys.ticketKey(idx);
-        stake.push(buildTicketTx(pf.outputs[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, true));
+        // Big pools skip the funding-input signature (a voter never checks it): boot in seconds.
+        stake.push(buildTicketTx(pf.outputs[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.tickets <= UNSIGNED_FUNDING_ABOVE));
       }
     }
     // Funding for the next block's tickets, from the premine (block 1 coinbase) once it matures.
