@@ -21,7 +21,7 @@ const COINBASE = byComment('block 2 coinbase, SigHashAll');
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -35,7 +35,8 @@ function tamperVoteSignature(hex: string): string {
   return hex.slice(0, at) + b.toString(16).padStart(2, '0') + hex.slice(at + 2);
 }
 
-describe('votecluster tx (spawned CLI)', { timeout: 60_000 }, () => {
+// Generous timeouts: on a loaded 2-core CI box each spawn (tsx + every command module) can take many seconds.
+describe('votecluster tx (spawned CLI)', { timeout: 300_000 }, () => {
   // Each spawn loads every command module (~1-3 s), so all cases share one parallel batch.
   it('decode --json / text, verify valid / tampered / ticket input / malformed, bad hex, --help', async () => {
     const [decVote, text, ok, badSig, ticketOk, malformed, badHex, help] = await Promise.all([
@@ -49,7 +50,7 @@ describe('votecluster tx (spawned CLI)', { timeout: 60_000 }, () => {
       cli('tx', 'verify', '--help'),
     ]);
 
-    expect(decVote.code).toBe(0);
+    expect(decVote.code, decVote.stderr).toBe(0);
     const v = JSON.parse(decVote.stdout) as Record<string, unknown> & { vote: Record<string, unknown>; inputs: Record<string, unknown>[]; outputs: Record<string, unknown>[] };
     expect(v.txid).toBe(VOTE.derived_txid);
     expect(v.fullHash).toBe(VOTE.derived_tx_hash_full);
