@@ -22,6 +22,7 @@ import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdNotification, DcrdSession } from './dcrd-session.ts';
 import { DcrdProtocolError } from './errors.ts';
 import { startProxySpan } from './trace.ts';
+import { ATTR, SPAN } from '../telemetry/index.ts';
 
 /** One block the proxy knows. */
 export interface KnownBlock {
@@ -241,9 +242,9 @@ export class ChainSync {
     // A side-chain tip's draw arrives without a blockconnected: fetch its header.
     const blk = await this.fetchBlock(blockHashHex);
     if (this.draws.has(blockHashHex)) return;
-    const { span, traceparent } = startProxySpan(this.o.tracer, 'proxy.notify', {
+    const { span, traceparent } = startProxySpan(this.o.tracer, SPAN.PROXY_NOTIFY, {
       startTimeMs: receivedAtMs,
-      attributes: { 'block.hash': blk.hash, 'block.height': blk.height },
+      attributes: { [ATTR.BLOCK_HASH]: blk.hash, [ATTR.HEIGHT]: blk.height },
     });
     const ev: WinningTicketsEvent = {
       block_hash: blk.hash,

@@ -22,6 +22,7 @@ import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdSession } from './dcrd-session.ts';
 import { DcrdRpcError, DcrdUnavailableError, VOTE_REJECT_CODES, type VoteRejectCode } from './errors.ts';
 import { startProxySpan } from './trace.ts';
+import { ATTR, SPAN } from '../telemetry/index.ts';
 
 /** dcrd JSON-RPC error codes (decred/dcrd: dcrjson/jsonrpcerr.go). */
 export const DCRD_ERR_MISC = -1;
@@ -148,10 +149,14 @@ export class VoteSender {
   /** Handles one SendVote request. Never throws: every outcome is a result. */
   async send(raw: Uint8Array, traceparent?: string): Promise<SendVoteResult> {
     const t0 = performance.now();
-    const { span } = startProxySpan(this.o.tracer, 'proxy.send', { parentTraceparent: traceparent });
+    const { span } = startProxySpan(this.o.tracer, SPAN.PROXY_SEND, { parentTraceparent: traceparent });
     let r: SendVoteResult;
     try {
       r = await this.sendInner(raw);
+      span.setAttribute(ATTR.OUTCOME, r.status.toLowerCase());
+      if (r.txid) span.setAttribute(ATTR.VOTE_TXID, r.txid);
+      if (r.dcrd_code !== 0) span.setAttribute(ATTR.DCRD_CODE, r.dcrd_code);
+      if (r.reject_code) span.setAttribute(ATTR.ERROR_CODE, r.reject_code);
     } finally {
       span.end();
     }

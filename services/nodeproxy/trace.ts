@@ -30,7 +30,7 @@ export function formatTraceparent(sc: SpanContext): string {
 /** Starts a span, optionally under a remote parent traceparent. */
 export function startProxySpan(
   tracer: Tracer,
-  name: 'proxy.notify' | 'proxy.send',
+  name: string,
   opts: { parentTraceparent?: string | undefined; startTimeMs?: number; attributes?: Record<string, string | number> } = {},
 ): { span: Span; traceparent: string } {
   const parent = parseTraceparent(opts.parentTraceparent);
