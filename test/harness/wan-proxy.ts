@@ -536,6 +536,17 @@ export interface WanTopology {
   reach(from: string, to: string, targetHost: string, targetPort: number): Promise<{ host: string; port: number }>;
   /** Like {@link reach}, inferring `to` from the target's address block. */
   reachHost(from: string, targetHost: string, targetPort: number): Promise<{ host: string; port: number }>;
+  /**
+   * An ingress link for a service that must advertise ONE address to every
+   * other region (an etcd member's peer URL, a devnet relay listener): it
+   * listens on `127.0.<region>.<200 + n>` and delays every connection, so use
+   * it only for services whose clients are all in other regions (one etcd
+   * member per region). Its key has `from: '*'`. Limit: the link cannot tell
+   * which region a connection comes from, so `partition(r)` cuts the ingress
+   * links OF region r (nothing reaches r's service), not r's own outbound
+   * connections to other regions' ingress links: an asymmetric partition.
+   */
+  ingress(region: string, targetHost: string, targetPort: number): Promise<{ host: string; port: number }>;
   /** Every link created so far, with its key. */
   links(): ReadonlyArray<{ key: WanLinkKey; link: WanLink }>;
   /** Partitions every link to or from `region` (optionally only those `filter` accepts). */
@@ -634,6 +645,40 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
       const to = regionOfHost(targetHost);
       if (!to) throw new WanConfigError(`${targetHost} is not in any region's block`);
       return topo.reach(from, to.name, targetHost, targetPort);
+    },
+    async ingress(r, targetHost, targetPort) {
+      const rt = region(r);
+      const id = `*>${r}>${targetHost}:${targetPort}`;
+      let entry = created.get(id);
+      if (!entry) {
+        const n = [...created.keys()].filter((k) => k.startsWith(`*>${r}>`)).length + 1;
+        if (n > 54) throw new WanConfigError(`region ${r}: too many ingress links`);
+        const key: WanLinkKey = { from: '*', to: r, targetHost, targetPort };
+        const linkOpts: WanLinkOptions = {
+          name: `*->${r} ${targetHost}:${targetPort}`,
+          listenHost: `127.0.${rt.index}.${200 + n}`,
+          targetHost,
+          targetPort,
+          delayMs,
+          jitterMs,
+        };
+        if (opts.lossRate !== undefined) linkOpts.lossRate = opts.lossRate;
+        if (opts.lossStallMs !== undefined) linkOpts.lossStallMs = opts.lossStallMs;
+        if (opts.bandwidthBytesPerSec !== undefined) linkOpts.bandwidthBytesPerSec = opts.bandwidthBytesPerSec;
+        if (opts.random) linkOpts.random = opts.random;
+        const e: { key: WanLinkKey; pending: Promise<WanLink>; link?: WanLink } = {
+          key,
+          pending: createWanLink(linkOpts).then((l) => {
+            e.link = l;
+            applyPartitions(key, l);
+            return l;
+          }),
+        };
+        entry = e;
+        created.set(id, entry);
+      }
+      const l = await entry.pending;
+      return { host: l.address, port: l.port };
     },
     links() {
       const out: Array<{ key: WanLinkKey; link: WanLink }> = [];

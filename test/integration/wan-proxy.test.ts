@@ -301,4 +301,23 @@ describe('createWanTopology', () => {
     await waitFor(() => srvB.received.some((b) => b.toString().includes('held')), { message: 'a heals' });
     expect(() => wan!.region('z')).toThrow(WanConfigError);
   });
+
+  it('ingress links delay every inbound connection to a service with one advertised address', async () => {
+    wan = createWanTopology({ regions: ['a', 'b'], delayMs: 15, jitterMs: 0 });
+    const srv = await startServer(wan.region('b').host(12), { echo: true });
+    const ing = await wan.ingress('b', wan.region('b').host(12), srv.port);
+    expect(wan.regionOfHost(ing.host)?.name).toBe('b');
+    expect(Number(ing.host.split('.')[3])).toBeGreaterThan(200);
+    const c = await dial(ing.host, ing.port);
+    const t0 = performance.now();
+    const back = new Promise<number>((r) => c.once('data', () => r(performance.now())));
+    c.write('peer');
+    expect((await back) - t0).toBeGreaterThanOrEqual(29);
+    wan.partition('b', { mode: 'reset' });
+    await waitFor(() => c.destroyed, { message: 'ingress connection reset by partition' });
+    wan.heal();
+    const c2 = await dial(ing.host, ing.port);
+    c2.write('again');
+    await waitFor(() => srv.received.some((b) => b.toString() === 'again'));
+  });
 });
