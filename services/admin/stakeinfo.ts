@@ -8,7 +8,7 @@
  * - unmined:  the chain has it only in a mempool (ownmempooltix);
  * - immature: mined at T and tip < T + TicketMaturity;
  * - live:     dcrd says it is in the live pool (existslivetickets);
- * - voted:    one of its recorded votes is mined;
+ * - voted:    not live, and the chain knows one of its recorded votes (mined);
  * - expired:  not live, not voted and tip >= T + TicketMaturity + TicketExpiry;
  * - missed:   otherwise (drawn and not voted in time, or left the pool unvoted).
  * Revocations are not tracked (no address index on the proxy): `revoked` is 0
@@ -115,11 +115,16 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
   return { tipHeight: tip.height, tickets: out, tip };
 }
 
-/** The first recorded vote of a ticket that the chain has in a block (at most a few records per ticket). */
+/**
+ * The first recorded vote of a ticket that the chain knows. Only called for a
+ * mature ticket that is no longer live: the ticket left the pool, and the
+ * chain has our vote for it, so the vote was mined (a vote still in a mempool
+ * would leave the ticket live). The proxy's lookup does not say the block.
+ */
 async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | undefined> {
   for (const r of records) {
     const loc = await chain.getRawTransaction(r.voteTxid);
-    if (!loc || loc.blockHash === undefined) continue;
+    if (!loc) continue;
     const tx = decodeTx(loc.raw);
     // Input 0 of a vote is the stakebase; its valueIn is the vote subsidy (decred-protocol.md §5).
     return { txid: r.voteTxid, subsidy: tx.inputs[0]?.valueIn ?? 0n };
