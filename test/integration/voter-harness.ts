@@ -34,6 +34,13 @@ export interface VoterWorld {
   mineAndAwaitVotes(timeoutMs?: number): Promise<string>;
   /** Waits until every pending draw (the tip's) has a vote at dcrd. */
   awaitPendingVotes(timeoutMs?: number): Promise<void>;
+  /**
+   * The devnet's verdict on the tickets the cluster manages (imported): a ticket the
+   * devnet bought while etcd was down cannot be imported in time and is not ours to vote.
+   */
+  managedReport(): { drawn: number; missed: number; conflicting: number; unmanagedDraws: number };
+  /** Whether the cluster manages (imported) a ticket. */
+  isManaged(ticketHash: string): boolean;
   /** All vote records in etcd. */
   voteRecords(): Promise<Array<{ ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string }>>;
   stop(): Promise<void>;
@@ -86,18 +93,34 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
       return v;
     },
     async awaitPendingVotes(timeoutMs = 5_000) {
-      await waitFor(() => devnet.report().tickets.every((t) => t.outcome !== 'pending' || t.sideChain || t.firstVoteAt !== undefined),
-        { timeoutMs, message: 'a vote at dcrd for every pending draw' });
+      const unvoted = () => devnet.report().tickets.filter((t) => imported.has(t.ticketHash) && t.outcome === 'pending' && !t.sideChain && t.firstVoteAt === undefined);
+      try {
+        await waitFor(() => unvoted().length === 0, { timeoutMs, message: 'a vote at dcrd for every pending draw' });
+      } catch (err) {
+        const detail = unvoted().map((t) => `${t.height}/${t.ticketHash.slice(0, 12)} imported=${imported.has(t.ticketHash)} owner=${admin.owners.ownerOf(t.ticketHash)}`);
+        throw new Error(`unvoted draws: ${detail.join(', ')}`, { cause: err });
+      }
     },
     async mineAndAwaitVotes(timeoutMs = 5_000) {
       await world.awaitPendingVotes(timeoutMs);
       const [hash] = await devnet.generate(1);
       await waitFor(() => {
         const draws = devnet.report().tickets.filter((t) => t.blockHash === hash);
-        return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined);
+        return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined || !imported.has(t.ticketHash));
       }, { timeoutMs, message: `votes for every draw of block ${hash}` });
       await world.importTickets();
       return hash as string;
+    },
+    isManaged: (t) => imported.has(t),
+    managedReport() {
+      const all = devnet.report().tickets;
+      const ours = all.filter((t) => imported.has(t.ticketHash));
+      return {
+        drawn: ours.length,
+        missed: ours.filter((t) => t.outcome === 'missed').length,
+        conflicting: ours.filter((t) => t.distinctVotes > 1).length,
+        unmanagedDraws: all.length - ours.length,
+      };
     },
     async voteRecords() {
       const kvs = await admin.client.getAll().prefix(admin.keyspace.votesPrefix()).strings();

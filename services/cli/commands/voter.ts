@@ -55,7 +55,8 @@ export function buildVoterConfigInput(flags: Record<string, unknown>, env: NodeJ
     const s = String(v);
     setPath(raw, path, kind === 'number' ? Number(s) : kind === 'list' ? s.split(',').map((x) => x.trim()).filter(Boolean) : s);
   }
-  const proxyArgs = (flags['proxy'] as string[] | undefined) ?? env['VOTECLUSTER_VOTER_PROXIES']?.split(',').map((x) => x.trim()).filter(Boolean);
+  const fromFlags = Array.isArray(flags['proxy']) && flags['proxy'].length > 0 ? (flags['proxy'] as string[]) : undefined;
+  const proxyArgs = fromFlags ?? env['VOTECLUSTER_VOTER_PROXIES']?.split(',').map((x) => x.trim()).filter(Boolean);
   if (proxyArgs && proxyArgs.length > 0) {
     const region = typeof raw['region'] === 'string' ? raw['region'] : undefined;
     raw['proxies'] = proxyArgs.map((a) => parseProxyArg(a, region));
@@ -78,7 +79,7 @@ export function register(program: Command): void {
     .option('--region <name>', 'region of this voter')
     .option('--network <name>', 'simnet | testnet3 | mainnet | regnet')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated')
-    .option('--proxy <addr[@region]...>', 'node proxy gRPC address (repeatable; local region first)')
+    .option('--proxy <addr>', 'node proxy gRPC address as host:port[@region] (repeatable; local region first)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
     .option('--lease-ttl-sec <s>', 'session lease TTL')
