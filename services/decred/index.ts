@@ -517,7 +517,7 @@ export { signVote } from './vote.ts';
 export { prepareVoteKey } from './vote.ts';
 /** Parses a vote; throws {@link RuleError} `NOT_A_VOTE` if it fails CheckSSGenVotes. */
 export { parseVote } from './vote.ts';
-/** Checks every consensus rule of one vote; throws {@link RuleError} with `reason` NOT_A_VOTE, BAD_TICKET, WRONG_TICKET, BAD_VALUE_IN, EARLY_VOTE, WRONG_BLOCK, BAD_SUBSIDY, BAD_PAYOUT_COUNT, BAD_PAYEE, BAD_PAYOUT, NOT_A_WINNER or BAD_SIGNATURE; returns the parsed vote. */
+/** Checks every consensus rule of one vote; throws {@link RuleError} with `reason` NOT_A_VOTE, BAD_TICKET, WRONG_TICKET, BAD_STAKEBASE_SCRIPT, BAD_VALUE_IN, EARLY_VOTE, WRONG_BLOCK, BAD_SUBSIDY, BAD_PAYOUT_COUNT, BAD_PAYEE, BAD_PAYOUT, NOT_A_WINNER or BAD_SIGNATURE; returns the parsed vote. */
 export { checkVote } from './vote.ts';
 /** `6a24 <block hash> <u32 height>`: a vote's block reference output script. */
 export { voteBlockRefScript } from './vote.ts';

@@ -270,7 +270,9 @@ export interface CheckVoteContext {
  * a stable `reason` for the first broken one, cheapest first:
  * `NOT_A_VOTE` (structure), `BAD_TICKET` (the context ticket is not a
  * ticket), `WRONG_TICKET` (input 1 does not spend ctx.ticket),
- * `BAD_VALUE_IN` (input 1 valueIn is not the ticket price), `EARLY_VOTE`
+ * `BAD_STAKEBASE_SCRIPT` (input 0 script is not params.stakeBaseSigScript),
+ * `BAD_VALUE_IN` (input 1 valueIn is not the ticket price: dcrd's
+ * ErrFraudAmountIn fraud-proof check), `EARLY_VOTE`
  * (voted height < SVH-1), `WRONG_BLOCK`, `BAD_SUBSIDY` (stakebase is not the
  * vote subsidy of the voted height), `BAD_PAYOUT_COUNT`, `BAD_PAYEE` (payout
  * script does not match its commitment), `BAD_PAYOUT` (amount differs from
@@ -289,6 +291,14 @@ export function checkVote(tx: Tx, ctx: CheckVoteContext): VoteInfo {
   const ticketHash = ctx.ticketHash ?? txHash(ctx.ticket);
   if (!equalBytes(vote.ticketHash, ticketHash)) {
     throw new RuleError('WRONG_TICKET', `vote spends ticket ${hashToHex(vote.ticketHash)}, expected ${hashToHex(ticketHash)}`);
+  }
+  // CheckTransactionSanity: the stakebase script is the network's StakeBaseSigScript (ErrBadStakebaseScrVal).
+  const sbScript = (tx.inputs[0] as TxIn).sigScript;
+  if (!equalBytes(sbScript, ctx.params.stakeBaseSigScript)) {
+    throw new RuleError(
+      'BAD_STAKEBASE_SCRIPT',
+      `stakebase script ${toHex(sbScript)} is not the ${ctx.params.name} StakeBaseSigScript ${toHex(ctx.params.stakeBaseSigScript)}`,
+    );
   }
   const in1 = tx.inputs[1] as TxIn;
   if (in1.valueIn !== info.price) {

@@ -65,12 +65,22 @@ describe('the 124 votes of the regnet chain', () => {
     }
   });
 
+  it('their stakebase script is the mock-regnet deadbeef, which checkVote against REGNET (7357) rejects', () => {
+    const { b, s } = votes[0] as (typeof votes)[number];
+    const tx = decodeTxHex(s.hex);
+    expect(toHex(tx.inputs[0]?.sigScript as Uint8Array)).toBe('deadbeef');
+    const ticket = tickets.get(hashToHex(parseVote(tx).ticketHash)) as Tx;
+    expect(reasonOf(() => checkVote(tx, { ticket, params: REGNET, split: 'original', winners: winnersByHeight.get(b.height - 1) }))).toBe('BAD_STAKEBASE_SCRIPT');
+  });
+
   it('all pass checkVote with the drawn winners, including the signature', () => {
     for (const { b, s } of votes) {
       const tx = decodeTxHex(s.hex);
       const v = parseVote(tx);
       const ticket = tickets.get(hashToHex(v.ticketHash)) as Tx;
-      const ctx: CheckVoteContext = { ticket, params: REGNET, split: 'original', winners: winnersByHeight.get(b.height - 1) };
+      // The chain was generated with dcrd's mock regnet params, whose StakeBaseSigScript is deadbeef.
+      const params = { ...REGNET, stakeBaseSigScript: Uint8Array.of(0xde, 0xad, 0xbe, 0xef) };
+      const ctx: CheckVoteContext = { ticket, params, split: 'original', winners: winnersByHeight.get(b.height - 1) };
       expect(() => checkVote(tx, ctx)).not.toThrow();
     }
   });
@@ -194,6 +204,7 @@ describe('buildVote / signVote / checkVote', () => {
     ['voteBits changed after signing', (tx) => ((tx.outputs[1] as { pkScript: Uint8Array }).pkScript[2] = 0, tx), 'BAD_SIGNATURE'],
     ['a non-winning ticket', (tx) => tx, 'NOT_A_WINNER', { winners: [blake256(Uint8Array.of(1))] }],
     ['another ticket', (tx) => ((tx.inputs[1] as { prevOut: { hash: Uint8Array } }).prevOut.hash = blake256(Uint8Array.of(5)), tx), 'WRONG_TICKET'],
+    ['another stakebase script', (tx) => ((tx.inputs[0] as { sigScript: Uint8Array }).sigScript = Uint8Array.of(0x73, 0x57), tx), 'BAD_STAKEBASE_SCRIPT'],
     ['a wrong ticket valueIn', (tx) => ((tx.inputs[1] as { valueIn: bigint }).valueIn = 1n, tx), 'BAD_VALUE_IN'],
     ['a third input', (tx) => (tx.inputs.push({ ...(tx.inputs[1] as Tx['inputs'][number]) }), tx), 'NOT_A_VOTE'],
     ['a payout to another address', (tx) => (flip((tx.outputs[2] as { pkScript: Uint8Array }).pkScript, 10), tx), 'BAD_PAYEE'],
