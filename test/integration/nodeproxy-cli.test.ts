@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
-import { createNodeProxyClient, type StreamStartInfo } from '../../services/nodeproxy/index.ts';
+import { createNodeProxy, createNodeProxyClient, type NodeProxyError, type StreamStartInfo } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -57,5 +57,32 @@ describe('votecluster proxy', () => {
     expect(await exited).toBe(0);
     await waitFor(() => ended, { message: 'stream ended by shutdown' });
     c.close();
+  });
+
+  it('a watching client gets a typed shutdown error and resumes on the restarted proxy (new epoch)', async () => {
+    const node = dn.nodes[0]!;
+    const cfg = (listen: string) => ({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen });
+    const first = createNodeProxy(cfg('127.0.0.1:0'));
+    const { address } = await first.start();
+    const c = createNodeProxyClient(address);
+    const starts: StreamStartInfo[] = [];
+    const errors: NodeProxyError[] = [];
+    const h = c.watchChain({ fromHeight: 0, resumeMinMs: 20, resumeMaxMs: 100, onStreamStart: (s) => starts.push(s), onError: (e) => errors.push(e) }, () => undefined);
+    await waitFor(() => starts.length === 1 && h.lastSeq >= 2, { message: 'first stream replayed the current draw' });
+    await first.stop();
+    await waitFor(() => errors.length >= 1, { message: 'shutdown error' });
+    expect(errors[0]?.code).toBe('NODEPROXY_SHUTTING_DOWN');
+    const second = createNodeProxy(cfg(address));
+    await second.start();
+    try {
+      await waitFor(() => starts.length >= 2, { timeoutMs: 10_000, message: 'stream resumed on the restarted proxy' });
+      const last = starts[starts.length - 1]!;
+      expect(last.resumeStatus).toBe('epoch_changed');
+      expect(last.epoch).not.toBe(starts[0]!.epoch);
+      await waitFor(() => h.epoch === last.epoch && h.lastSeq >= 2, { message: 'events of the new epoch delivered' });
+    } finally {
+      c.close();
+      await second.stop();
+    }
   });
 });
