@@ -191,3 +191,50 @@ describe('gRPC Admin and the status page', () => {
     }
   });
 });
+
+describe('votecluster admin (CLI) and WatchVotes', () => {
+  it('runs the admin service from the CLI, streams vote records over gRPC and stops on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'admin', ...w.cliFlags(), '--log-level', 'error'], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), { timeoutMs: 20_000, message: 'admin prints its endpoints' });
+      const endpoints = JSON.parse(line) as { grpc: string; status: string };
+      const json = (await (await fetch(`${endpoints.status}status.json`)).json()) as { tickets: number };
+      expect(json.tickets).toBe(w.cluster.tickets.size);
+
+      const client = createAdminClient(endpoints.grpc) as unknown as { WatchVotes(req: unknown): import('node:events').EventEmitter & { cancel(): void }; close(): void };
+      const stream = client.WatchVotes({ replay: true });
+      const seen: Array<{ vote: { ticket_hash: string; signer: string } }> = [];
+      stream.on('data', (m: { vote: { ticket_hash: string; signer: string } }) => seen.push(m));
+      stream.on('error', () => undefined); // cancelled at the end
+      const t = w.exported[0]!;
+      const tip = await w.proxyClient.getBestBlock();
+      await w.cluster.votes.recordVote({
+        height: tip.height,
+        blockHash: tip.hash,
+        ticketHash: t.ticketHash,
+        voteTxHex: '00',
+        voteTxid: 'cd'.repeat(32),
+        signer: 'watch-test',
+        choicesRevision: 0,
+        voteBits: 1,
+        voteVersion: 12,
+        treasuryVotes: [],
+        createdAt: new Date().toISOString(),
+      });
+      await waitFor(() => seen.find((m) => m.vote.signer === 'watch-test'), { timeoutMs: 5_000, message: 'vote streamed' });
+      stream.cancel();
+      client.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
