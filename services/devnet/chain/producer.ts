@@ -25,7 +25,7 @@ const BLOCK_VERSION = 10;
 const UNSIGNED_FUNDING_ABOVE = 5_000;
 
 interface FundingState {
-  /** Outputs the next block's tickets may spend. */
+  /** Funding outputs not yet spent along this chain: the next block's tickets may spend them. */
   outputs: FundingOutput[];
   change: FundingOutput;
 }
@@ -48,6 +48,7 @@ function voteBitsOf(vote: Tx): number {
 
 export class BlockProducer {
   private readonly funding = new Map<string, FundingState>();
+  private pending: { state: FundingState; regular: Tx[] } | undefined;
   /** Max tickets bought per block: MaxFreshStakePerBlock, raised for big pools. */
   readonly perBlock: number;
 
@@ -110,44 +111,49 @@ export class BlockProducer {
     const regular: Tx[] = [coinbase];
     const stake: Tx[] = [...votes];
     const each = o.ticketPrice + TICKET_FEE;
-    // Tickets: spend the parent's funding outputs.
+    // Tickets spend funding outputs still available along this chain (oldest first).
     const pf = this.funding.get(parent.hashHex);
-    if (pf && height >= p.stakeEnabledHeight) {
-      const want = Math.max(0, Math.min(this.perBlock, o.tickets - projectedLive, pf.outputs.length));
+    const available = pf ? pf.outputs : [];
+    let want = 0;
+    if (height >= p.stakeEnabledHeight) {
+      want = Math.max(0, Math.min(this.perBlock, o.tickets - projectedLive, available.length));
       for (let i = 0; i < want; i++) {
         const idx = parent.ticketCount + i;
         const voting = o.keys.ticketKey(idx);
         // Big pools skip the funding-input signature (a voter never checks it): boot in seconds.
-        stake.push(buildTicketTx(pf.outputs[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.tickets <= UNSIGNED_FUNDING_ABOVE));
+        stake.push(buildTicketTx(available[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.tickets <= UNSIGNED_FUNDING_ABOVE));
       }
     }
-    // Funding for the next block's tickets, from the premine (block 1 coinbase) once it matures.
+    // Funding: top the available outputs back up to perBlock, from the premine (block-1
+    // coinbase) once it matures, then from the previous funding change. Nothing leaks.
+    const left = available.slice(want);
+    let change = pf?.change;
     const firstFunding = Math.max(p.stakeEnabledHeight - 1, 1 + p.coinbaseMaturity);
     if (height >= firstFunding) {
       const from: FundingOutput | undefined = pf?.change ?? this.premine(parent);
-      if (from) {
-        const n = Math.max(0, Math.min(this.perBlock, Math.floor(Number((from.value - 20_000n) / each))));
-        regular.push(buildFundingTx(from, n, each, o.keys.funding).tx);
+      const k = Math.max(0, this.perBlock - left.length);
+      if (from && k > 0) {
+        const n = Math.max(0, Math.min(k, Math.floor(Number((from.value - 20_000n) / each))));
+        const f = buildFundingTx(from, n, each, o.keys.funding);
+        regular.push(f.tx);
+        const h = txHash(f.tx);
+        for (let i = 0; i < n; i++) left.push({ txHash: h, index: i, value: each });
+        change = f.change;
       }
     }
+    this.pending = { state: { outputs: left, change: change ?? { txHash: new Uint8Array(32), index: 0, value: 0n } }, regular };
     const block = this.assemble(parent, regular, stake, timestamp, extraNonce);
     return block;
   }
 
-  /** Records the funding outputs of a block this producer built once it is accepted. */
+  /** Records the funding state of a block this producer built once it is accepted. */
   remember(block: Block, hashHex: string): void {
-    const tx = block.transactions[1];
-    if (!tx) return;
-    const h = txHash(tx);
-    const n = tx.outputs.length - 1;
-    this.funding.set(hashHex, {
-      outputs: Array.from({ length: n }, (_, i) => ({ txHash: h, index: i, value: (tx.outputs[i] as { value: bigint }).value })),
-      change: { txHash: h, index: n, value: (tx.outputs[n] as { value: bigint }).value },
-    });
-    if (this.funding.size > 64) {
-      const first = this.funding.keys().next().value as string;
-      this.funding.delete(first);
-    }
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!pending || pending.regular !== block.transactions) return;
+    if (pending.state.change.value === 0n && pending.state.outputs.length === 0) return;
+    this.funding.set(hashHex, pending.state);
+    if (this.funding.size > 256) this.funding.delete(this.funding.keys().next().value as string);
   }
 
   /** The block-1 coinbase output (the premine) found by walking back to height 1. */
