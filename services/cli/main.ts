@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
   () => import('./commands/trace.ts'),
   () => import('./commands/tx.ts'),
   () => import('./commands/devnet.ts'),
+  () => import('./commands/start.ts'),
 ];
 
 /** Builds the program with every command registered. */

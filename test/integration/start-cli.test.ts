@@ -1,0 +1,95 @@
+/**
+ * `votecluster start` end to end, as `npm start` runs it (a real child
+ * process: devnet, etcd, proxies, six voters in three loopback regions):
+ * `--blocks 20 --report json` ends stdout with the DESIGN.md §5 JSON line,
+ * missed 0 and conflicting 0; SIGTERM mid-run stops cleanly (report printed,
+ * no child process left behind).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait-for.ts';
+
+const MAIN = new URL('../../services/cli/main.ts', import.meta.url).pathname;
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Every pid ever seen as a direct child (etcd). */
+  childPids: Set<number>;
+}
+
+function startCli(args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const childPids = new Set<number>();
+  const poll = setInterval(() => {
+    try {
+      for (const p of execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).split('\n')) if (p.trim()) childPids.add(Number(p));
+    } catch {
+      // ps exits 1 when there is no child (yet / any more)
+    }
+  }, 200);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    clearInterval(poll);
+    resolve(code);
+  }));
+  return { child, stdout: () => out, stderr: () => err, exited, childPids };
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trimEnd().split('\n');
+  return JSON.parse(lines[lines.length - 1] as string) as Record<string, unknown>;
+}
+
+describe('votecluster start', () => {
+  it('--blocks 20 --report json: one JSON line last, missed 0, conflicting 0, nothing left running', async () => {
+    const run = startCli(['--blocks', '20', '--report', 'json']);
+    const code = await run.exited;
+    expect(code, run.stderr().slice(-2000)).toBe(0);
+    const r = lastJson(run.stdout());
+    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs']);
+    expect(r['blocks']).toBeGreaterThanOrEqual(20);
+    expect(r['voted']).toBeGreaterThanOrEqual(100);
+    expect(r['missed']).toBe(0);
+    expect(r['conflicting']).toBe(0);
+    expect(Object.keys(r['latencyMs'] as object)).toEqual(['p50', 'p90', 'p99', 'max']);
+    // In json mode stdout holds only the report line.
+    expect(run.stdout().trimEnd().split('\n')).toHaveLength(1);
+    expect(run.childPids.size).toBeGreaterThan(0);
+    for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
+  }, 240_000);
+
+  it('SIGTERM mid-run: stops cleanly, prints the summary, leaves no child process', async () => {
+    const run = startCli(['--report', 'json', '--voter-mode', 'process']);
+    await waitFor(() => /block\s+\d+\s+drawn/.test(run.stderr()), { timeoutMs: 120_000, message: 'a first block line' });
+    expect(run.childPids.size).toBeGreaterThanOrEqual(7); // etcd + six voter processes
+    run.child.kill('SIGTERM');
+    const code = await run.exited;
+    expect(code).not.toBeNull();
+    const r = lastJson(run.stdout());
+    expect(r['missed']).toBe(0);
+    expect(r['conflicting']).toBe(0);
+    expect(run.stderr()).toContain('summary (lease)');
+    for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
+  }, 240_000);
+
+  it('refuses bad flags with exit 2', async () => {
+    const run = startCli(['--chaos', 'no-such-fault']);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('unknown scenario');
+  }, 60_000);
+});
