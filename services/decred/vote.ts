@@ -85,12 +85,6 @@ export function calcVotePayouts(ticket: Pick<TicketInfo, 'price' | 'commitments'
   return ticket.commitments.map((c) => (c.amount * total) / contribSum);
 }
 
-function u32le(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-}
-
 function checkU(v: number, max: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new InvalidArgumentError(`buildVote: ${what} ${v} outside 0..${max}`);
 }
