@@ -4,11 +4,11 @@
  * and bad imports are refused with clear errors while nothing else changes.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importTicket, type IntakeDeps } from '../../services/admin/index.ts';
+import { importExportEntries, importTicket, parseExportFile, type IntakeDeps } from '../../services/admin/index.ts';
 import { decodeWif, encodeWif, TESTNET3, SIMNET } from '../../services/decred/index.ts';
 import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
 
@@ -66,10 +66,8 @@ describe('ticket import from a devnet export file (CLI)', () => {
       expect(t.status).toBe(liveAtImport.has(t.ticketHash) ? 'live' : 'immature');
     }
 
-    const again = await cli(['ticket', 'import', '--file', w.exportFile, '--json', ...w.cliFlags()]);
-    expect(again.code).toBe(0);
-    const outcomes2 = JSON.parse(again.stdout) as Array<{ ok: boolean; created: boolean }>;
-    expect(outcomes2.filter((o) => !(o.ok && !o.created))).toEqual([]);
+    const again = await importExportEntries(deps, parseExportFile(await readFile(w.exportFile, 'utf8')));
+    expect(again.filter((o) => !(o.ok && !o.created))).toEqual([]);
     expect(w.cluster.tickets.list().map((c) => c.modRevision)).toEqual(revisionsBefore);
   });
 
@@ -137,20 +135,19 @@ describe('bad imports are refused with clear errors and affect nothing', () => {
     expect(await storedHashes()).toEqual(before);
   });
 
-  it('an unknown ticket is refused through the proxy (CLI --ticket --wif-file)', async () => {
+  it('an unknown ticket is refused through the proxy', async () => {
     const before = await storedHashes();
-    const wifFile = join(w.dir, 'one.wif');
-    await writeFile(wifFile, `${w.exported[1]!.wif}\n`, { mode: 0o600 });
-    const r = await cli(['ticket', 'import', '--ticket', 'ab'.repeat(32), '--wif-file', wifFile, ...w.cliFlags()]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('ADMIN_TICKET_NOT_FOUND');
-    expect(r.stderr).not.toContain(w.exported[1]!.wif);
+    await expect(importTicket(deps, { ticketHash: 'ab'.repeat(32), wif: w.exported[1]!.wif })).rejects.toMatchObject({
+      code: 'ADMIN_TICKET_NOT_FOUND',
+      message: expect.not.stringContaining(w.exported[1]!.wif),
+    });
     expect(await storedHashes()).toEqual(before);
   });
 
   it('the same ticket fetched through the proxy imports fine afterwards', async () => {
     const t = w.exported[1]!;
     const wifFile = join(w.dir, 'one.wif');
+    await writeFile(wifFile, `${t.wif}\n`, { mode: 0o600 });
     const r = await cli(['ticket', 'import', '--ticket', t.ticketHash, '--wif-file', wifFile, '--block-height', String(t.blockHeight), ...w.cliFlags()]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
