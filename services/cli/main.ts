@@ -9,33 +9,41 @@ import { pathToFileURL } from 'node:url';
 
 type Register = (program: Command) => void;
 
-/** Command modules, in the order `--help` lists them. */
-const COMMANDS: ReadonlyArray<() => Promise<{ register: Register }>> = [
-  () => import('./commands/admin.ts'),
-  () => import('./commands/ticket.ts'),
-  () => import('./commands/stakeinfo.ts'),
-  () => import('./commands/status.ts'),
-  () => import('./commands/proxy.ts'),
-  () => import('./commands/voter.ts'),
-  () => import('./commands/trace.ts'),
-  () => import('./commands/tx.ts'),
-  () => import('./commands/devnet.ts'),
-  () => import('./commands/start.ts'),
-];
+/**
+ * Command modules by top-level command name, in the order `--help` lists them.
+ * Loading is lazy: `votecluster tx decode` imports only commands/tx.ts, so a
+ * short command does not pay for gRPC, etcd and OTel start-up of the others.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<{ register: Register }>>> = {
+  start: () => import('./commands/start.ts'),
+  devnet: () => import('./commands/devnet.ts'),
+  proxy: () => import('./commands/proxy.ts'),
+  voter: () => import('./commands/voter.ts'),
+  admin: () => import('./commands/admin.ts'),
+  ticket: () => import('./commands/ticket.ts'),
+  stakeinfo: () => import('./commands/stakeinfo.ts'),
+  status: () => import('./commands/status.ts'),
+  trace: () => import('./commands/trace.ts'),
+  tx: () => import('./commands/tx.ts'),
+};
 
-/** Builds the program with every command registered. */
-export async function buildProgram(): Promise<Command> {
+/**
+ * Builds the program. With `only` naming a known command, just that command is
+ * registered; otherwise (help, unknown command) every command is.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('votecluster')
     .description('High-availability, multi-site voting cluster for Decred proof-of-stake')
     .showHelpAfterError()
     .exitOverride();
-  for (const load of COMMANDS) (await load()).register(program);
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  for (const name of names) (await (COMMANDS[name] as () => Promise<{ register: Register }>)()).register(program);
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv[0]);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
