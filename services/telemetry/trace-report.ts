@@ -4,11 +4,19 @@
  * the span that spent it (self time: duration minus time covered by its
  * children), and aggregates percentiles per span name.
  *
+ * A vote is a (block hash, ticket hash) pair. A span belongs to the vote named
+ * by its own `votecluster.block_hash` / `votecluster.ticket_hash` attributes or
+ * else its nearest ancestor's; spans that name a block but no ticket (a
+ * per-block proxy.notify) are shared by every vote below them. So the report is
+ * per vote even when a proxy starts one trace per block, and a vote whose draw
+ * arrived through several proxies (one trace each) collects all of them.
+ *
  * A vote's `totalMs` runs from the start of its earliest span (proxy.notify,
  * the draw arriving from dcrd) to the end of its first successful dcrd.accept
- * (outcome accepted or duplicate): draw → accepted, the latency DESIGN.md §7
- * prices. Without a successful dcrd.accept it runs to the end of the last span
- * and the vote is marked `accepted: false`.
+ * (outcome accepted or duplicate; when no dcrd.accept span exists, the first
+ * proxy.send with such an outcome): draw → accepted, the latency DESIGN.md §7
+ * prices. Without one it runs to the end of the last span and the vote is
+ * marked `accepted: false`.
  */
 import { ATTR, SPAN } from './attributes.ts';
 import type { SpanRecord } from './span-file.ts';
@@ -44,8 +52,10 @@ export interface VoteTrace {
   totalMs: number;
   /** Whether a dcrd.accept span reports accepted/duplicate. */
   accepted: boolean;
-  /** The span with the most self time within the draw → accepted window. */
+  /** Name of the span with the most self time within the draw → accepted window. */
   dominant: string | null;
+  /** Its span id (names repeat: several proxy.send spans, several voters). */
+  dominantSpanId: string | null;
 }
 
 /** Percentiles of a set of durations, ms. */
@@ -123,9 +133,12 @@ export function buildVoteTrace(spans: readonly SpanRecord[]): VoteTrace {
     if (s.parentSpanId && byId.has(s.parentSpanId)) children.set(s.parentSpanId, [...(children.get(s.parentSpanId) ?? []), s]);
   }
   const t0 = Math.min(...spans.map((s) => s.startMs));
-  const accepts = spans
-    .filter((s) => s.name === SPAN.DCRD_ACCEPT && SUCCESS.has(String(s.attributes[ATTR.OUTCOME] ?? (s.status.code === 'error' ? '' : 'accepted'))))
-    .sort((a, b) => a.startMs + a.durationMs - (b.startMs + b.durationMs));
+  const succeeded = (name: string): SpanRecord[] =>
+    spans
+      .filter((s) => s.name === name && SUCCESS.has(String(s.attributes[ATTR.OUTCOME] ?? (s.status.code === 'error' ? '' : 'accepted'))))
+      .sort((a, b) => a.startMs + a.durationMs - (b.startMs + b.durationMs));
+  const hasAcceptSpans = spans.some((s) => s.name === SPAN.DCRD_ACCEPT);
+  const accepts = succeeded(hasAcceptSpans ? SPAN.DCRD_ACCEPT : SPAN.PROXY_SEND);
   const firstAccept = accepts[0];
   const end = firstAccept ? firstAccept.startMs + firstAccept.durationMs : Math.max(...spans.map((s) => s.startMs + s.durationMs));
 
@@ -174,7 +187,7 @@ export function buildVoteTrace(spans: readonly SpanRecord[]): VoteTrace {
     return v;
   });
   // Dominant: most self time inside the draw → accepted window.
-  let dominant: string | null = null;
+  let dominant: VoteSpan | null = null;
   let best = -1;
   for (const s of out) {
     const kids = (children.get(s.spanId) ?? []).map((c) => [c.startMs, c.startMs + c.durationMs] as [number, number]);
@@ -184,36 +197,74 @@ export function buildVoteTrace(spans: readonly SpanRecord[]): VoteTrace {
     const self = hi - lo - coveredMs(kids, lo, hi);
     if (self > best) {
       best = self;
-      dominant = s.name;
+      dominant = s;
     }
   }
+  const first = spans.reduce((a, b) => (b.startMs < a.startMs ? b : a));
   return {
-    traceId: spans[0]!.traceId,
+    traceId: first.traceId,
     height: attrNumber(spans, ATTR.HEIGHT),
     blockHash: attrString(spans, ATTR.BLOCK_HASH, SPAN.PROXY_NOTIFY),
     ticketHash: attrString(spans, ATTR.TICKET_HASH, SPAN.PROXY_NOTIFY),
     spans: out,
     totalMs: end - t0,
     accepted: firstAccept !== undefined,
-    dominant,
+    dominant: dominant?.name ?? null,
+    dominantSpanId: dominant?.spanId ?? null,
   };
 }
 
-/** Builds the report over every span record (any order, several files concatenated). */
-export function buildTraceReport(records: readonly SpanRecord[]): TraceReport {
+/** Value of `key` on the span or its nearest ancestor (within one trace). */
+function inherited(s: SpanRecord, key: string, byId: ReadonlyMap<string, SpanRecord>): string | undefined {
+  const seen = new Set<string>();
+  for (let cur: SpanRecord | undefined = s; cur && !seen.has(cur.spanId); cur = cur.parentSpanId ? byId.get(cur.parentSpanId) : undefined) {
+    seen.add(cur.spanId);
+    const v = cur.attributes[key];
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+/**
+ * Splits span records into votes: `Map<"block|ticket", spans>` plus the
+ * number of traces that name no ticket at all.
+ */
+export function groupVotes(records: readonly SpanRecord[]): { votes: Map<string, SpanRecord[]>; otherTraces: number } {
   const traces = new Map<string, SpanRecord[]>();
   for (const r of records) {
     const list = traces.get(r.traceId);
     if (list) list.push(r);
     else traces.set(r.traceId, [r]);
   }
-  const votes: VoteTrace[] = [];
+  const votes = new Map<string, SpanRecord[]>();
   let otherTraces = 0;
   for (const spans of traces.values()) {
-    const v = buildVoteTrace(spans);
-    if (v.ticketHash === null) otherTraces++;
-    else votes.push(v);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const shared: SpanRecord[] = [];
+    const keys = new Set<string>();
+    for (const s of spans) {
+      const ticket = inherited(s, ATTR.TICKET_HASH, byId);
+      if (ticket === undefined) {
+        shared.push(s);
+        continue;
+      }
+      const key = `${inherited(s, ATTR.BLOCK_HASH, byId) ?? '?'}|${ticket}`;
+      keys.add(key);
+      const list = votes.get(key);
+      if (list) list.push(s);
+      else votes.set(key, [s]);
+    }
+    if (keys.size === 0) otherTraces++;
+    else for (const k of keys) votes.get(k)!.push(...shared);
   }
+  return { votes, otherTraces };
+}
+
+/** Builds the report over every span record (any order, several files concatenated). */
+export function buildTraceReport(records: readonly SpanRecord[]): TraceReport {
+  const grouped = groupVotes(records);
+  const votes = [...grouped.votes.values()].map((spans) => buildVoteTrace(spans));
+  const otherTraces = grouped.otherTraces;
   votes.sort((a, b) => (a.spans[0]?.startMs ?? 0) - (b.spans[0]?.startMs ?? 0));
   const dur = new Map<string, number[]>();
   const self = new Map<string, number[]>();
@@ -260,6 +311,7 @@ export function voteToJson(v: VoteTrace): Record<string, unknown> {
     totalMs: v.totalMs,
     accepted: v.accepted,
     dominant: v.dominant,
+    dominantSpanId: v.dominantSpanId,
   };
 }
 
@@ -279,7 +331,7 @@ export function formatVoteWaterfall(v: VoteTrace, width = 32): string {
     const b = Math.max(a + 1, Math.round(((s.offsetMs + s.durationMs) / span) * width));
     const bar = ' '.repeat(Math.min(a, width)) + '█'.repeat(Math.max(0, Math.min(b, width) - a));
     const label = `${'  '.repeat(s.depth)}${s.name}`.padEnd(nameW);
-    const mark = s.name === v.dominant ? '  ◀ most time' : '';
+    const mark = s.spanId === v.dominantSpanId ? '  ◀ most time' : '';
     lines.push(
       `  ${`+${s.offsetMs.toFixed(2)}`.padStart(9)} ${ms(s.durationMs)} ms (self ${s.selfMs.toFixed(2)})  ${label}  ${s.service.padEnd(10)} |${bar.padEnd(width)}|${s.outcome ? ` ${s.outcome}` : ''}${mark}`,
     );
