@@ -9,5 +9,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 1,
     env: { VOTECLUSTER_CHAOS_LONG: '1' },
+    globalSetup: ['test/e2e/chaos-table.ts'],
   },
 });

@@ -17,6 +17,7 @@ type BenchFn = () => Promise<Record<string, unknown>>;
 /** Registered benches, in run order: one line each. */
 const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'protocol', load: async () => (await import('./protocol.bench.ts')).runProtocolBench },
+  { name: 'cluster-e2e', load: async () => (await import('./cluster.e2e.bench.ts')).runClusterE2eBench },
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
   { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
   { name: 'nodeproxy', load: async () => (await import('./nodeproxy.bench.ts')).runNodeProxyBench },

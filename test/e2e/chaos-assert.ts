@@ -4,17 +4,24 @@
  * voted, zero missed, zero conflicting, nothing lost in etcd. Prints one JSON
  * row per scenario (collected by `npm run chaos` into its table).
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { runChaos, type ChaosResult } from '../../services/cli/layout/chaos/run.ts';
+
+/** Rows of the current `npm run chaos` run (one JSON object per line). */
+export const CHAOS_ROWS_FILE = 'bench-results/chaos-rows.jsonl';
 
 export async function runAndAssert(name: string): Promise<ChaosResult> {
   const verbose = process.env['VOTECLUSTER_CHAOS_VERBOSE'] === '1';
   const r = await runChaos(name, { note: verbose ? (l) => process.stderr.write(`[${name}] ${l}\n`) : () => undefined });
   const rep = r.report;
-  process.stdout.write(`CHAOS_ROW ${JSON.stringify({
+  const row = JSON.stringify({
     scenario: name, draws: rep.drawn, voted: rep.voted, missed: rep.missed, conflicting: rep.conflicting,
     takeovers: rep.takeovers, p99: rep.latencyMs.p99, durationMs: r.durationMs,
-  })}\n`);
+  });
+  process.stdout.write(`CHAOS_ROW ${row}\n`);
+  mkdirSync('bench-results', { recursive: true });
+  appendFileSync(CHAOS_ROWS_FILE, `${row}\n`);
   expect(rep.voted).toBeGreaterThanOrEqual(50);
   expect(rep.missed).toBe(0);
   expect(rep.conflicting).toBe(0);

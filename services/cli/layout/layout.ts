@@ -133,7 +133,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
   const etcdMembers = opts.etcdMembers ?? 1;
   if (etcdMembers === 3 && nRegions !== 3) throw new RangeError('layout: 3 etcd members need 3 regions');
   const votersPerRegion = opts.votersPerRegion ?? DEFAULT_VOTERS_PER_REGION;
-  const log = opts.log ?? createLogger({ service: 'layout', level: 'warn', destination: 2 });
+  const log = opts.log ?? createLogger({ service: 'layout', level: 'error', destination: 2 });
   const wan = createWanTopology({ regions, delayMs: opts.wan?.delayMs ?? 0, jitterMs: opts.wan?.jitterMs ?? 0 });
   const useWan = opts.wan !== undefined;
   const host = (r: string, n: number): string => wan.region(r).host(n);

@@ -133,7 +133,7 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
       env: {
         ...process.env,
         VOTECLUSTER_LAYOUT_VOTER: JSON.stringify(o.config),
-        VOTECLUSTER_LAYOUT_LOG_LEVEL: o.childLogLevel ?? 'warn',
+        VOTECLUSTER_LAYOUT_LOG_LEVEL: o.childLogLevel ?? 'error',
         ...(o.traceFile ? { VOTECLUSTER_LAYOUT_TRACE_FILE: o.traceFile } : {}),
       },
     });
