@@ -19,8 +19,10 @@ import { ClusterKeyError, DecryptError, WrongClusterKeyError } from './errors.ts
 
 /** Length of the cluster key in bytes (AES-256). */
 export const CLUSTER_KEY_BYTES = 32;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+/** AES-GCM nonce length (bytes). */
+export const NONCE_BYTES = 12;
+/** AES-GCM tag length (bytes). */
+export const TAG_BYTES = 16;
 /** Envelope format version. */
 export const ENVELOPE_VERSION = 1;
 
@@ -117,24 +119,36 @@ export class Keyring {
     return { v: ENVELOPE_VERSION, alg: 'A256GCM', kid: this.activeKid, nonce: nonce.toString('hex'), ct: ct.toString('hex') };
   }
 
+  /** True when this keyring holds the key named `kid` (a cheap check before any decryption). */
+  hasKid(kid: string): boolean {
+    return this.keys.has(kid);
+  }
+
   /**
    * Decrypts the voting key of `ticketHash`. Throws {@link WrongClusterKeyError} when the
    * envelope names a key this keyring lacks, {@link DecryptError} when authentication fails
    * (tampered, or sealed for another ticket/network).
    */
   openVotingKey(network: string, ticketHash: string, env: Envelope): SecretKey {
-    const key = this.keys.get(env.kid);
+    return this.openSealed(network, ticketHash, env.kid, Buffer.from(env.nonce, 'hex'), Buffer.from(env.ct, 'hex'));
+  }
+
+  /**
+   * {@link openVotingKey} on the envelope's bytes: `nonce` (12 bytes) and `ctTag`
+   * (ciphertext followed by the 16-byte tag), as kept by the compact ticket cache.
+   */
+  openSealed(network: string, ticketHash: string, kid: string, nonce: Uint8Array, ctTag: Uint8Array): SecretKey {
+    const key = this.keys.get(kid);
     if (!key) {
       throw new WrongClusterKeyError(
-        `voting key of ticket ${ticketHash} was sealed with cluster key id ${env.kid}; this node holds ${[...this.keys.keys()].join(', ')}`,
+        `voting key of ticket ${ticketHash} was sealed with cluster key id ${kid}; this node holds ${[...this.keys.keys()].join(', ')}`,
       );
     }
-    const all = Buffer.from(env.ct, 'hex');
-    const ct = all.subarray(0, all.length - TAG_BYTES);
-    const tag = all.subarray(all.length - TAG_BYTES);
+    const ct = ctTag.subarray(0, ctTag.length - TAG_BYTES);
+    const tag = ctTag.subarray(ctTag.length - TAG_BYTES);
     let plain: Buffer | undefined;
     try {
-      const d = createDecipheriv('aes-256-gcm', key.expose(), Buffer.from(env.nonce, 'hex'), { authTagLength: TAG_BYTES });
+      const d = createDecipheriv('aes-256-gcm', key.expose(), nonce, { authTagLength: TAG_BYTES });
       d.setAAD(votingKeyAad(network, ticketHash));
       d.setAuthTag(tag);
       plain = Buffer.concat([d.update(ct), d.final()]);

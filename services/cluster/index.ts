@@ -60,12 +60,16 @@ export { VoteRecords, VoteRecordSchema } from './vote-record.ts';
 export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-record.ts';
 
 /**
- * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError), `removeTicket`,
- * `setVoteChoices`, `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`, cached `get`/`list`,
- * `getVotingKey(t)` → SecretKey (no I/O).
+ * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError),
+ * `importTickets(batch, { batchSize?, concurrency? })` → one `ImportTicketsResult` per input
+ * (batched create-if-absent txns, 128 tickets each), `removeTicket`, `setVoteChoices`,
+ * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`; from the compact cache (no I/O): `get`,
+ * `has`, `hashes()` (sorted, cheap), `list()`, `ticketBytes`, `size`; `getVotingKey(t)` →
+ * SecretKey, decrypted on demand (a bad ciphertext is reported as corrupt then);
+ * `verifyVotingKeys()` decrypts all once.
  */
 export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
-export type { TicketRecord, CachedTicket, ImportTicketInput, Policy, TicketStatus } from './ticket-store.ts';
+export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
 
 /** Cluster-wide settings: default vote choices/policies and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS } from './config-store.ts';

@@ -64,6 +64,8 @@ export class PrefixCache<T> {
   private lastRevision = 0;
   private stopped = false;
   private resyncing: Promise<void> | undefined;
+  /** Bumped whenever the set of cached keys changes (not on value updates). */
+  private keySetVersion = 0;
 
   constructor(private readonly opts: PrefixCacheOptions<T>) {}
 
@@ -93,6 +95,28 @@ export class PrefixCache<T> {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** A counter that changes whenever a key is added to or removed from the cache (lets callers cache derived key lists). */
+  get keysVersion(): number {
+    return this.keySetVersion;
+  }
+
+  /**
+   * Marks the cached value of `key` corrupt after the fact (e.g. a lazily decrypted secret
+   * failed authentication): if the cached entry still has `modRevision`, it is removed from the
+   * cache, remembered in `corruptKeys()`, reported, and a `delete` change is emitted. A later
+   * put of the key (an operator fixing it) brings it back. Returns true if the entry was removed.
+   */
+  markCorrupt(key: string, err: CorruptValueError, modRevision: number): boolean {
+    const previous = this.entries.get(key);
+    if (!previous || previous.modRevision !== modRevision) return false;
+    this.entries.delete(key);
+    this.keySetVersion++;
+    this.corrupt.set(key, err);
+    this.reportCorrupt(err);
+    this.emit({ type: 'delete', key, previous });
+    return true;
   }
 
   /** Keys whose current value is corrupt, with the error reported for each. */
@@ -145,18 +169,20 @@ export class PrefixCache<T> {
       start = Buffer.concat([last.key, Buffer.from([0])]);
     }
     // Replace the contents, telling listeners what changed (a resync after a cancel may differ).
-    const before = new Map(this.entries);
+    const before = this.listeners.size > 0 ? new Map(this.entries) : new Map<string, CacheEntry<T>>();
     this.entries.clear();
     this.corrupt.clear();
     for (const [k, e] of fresh) this.entries.set(k, e);
     for (const [k, e] of corrupt) this.corrupt.set(k, e);
+    fresh.clear();
+    this.keySetVersion++;
     this.lastRevision = revision;
     if (this.listeners.size > 0) {
-      for (const [k, e] of fresh) {
+      for (const [k, e] of this.entries) {
         const prev = before.get(k);
         if (prev?.modRevision !== e.modRevision) this.emit({ type: 'put', entry: e, previous: prev });
       }
-      for (const [k, prev] of before) if (!fresh.has(k)) this.emit({ type: 'delete', key: k, previous: prev });
+      for (const [k, prev] of before) if (!this.entries.has(k)) this.emit({ type: 'delete', key: k, previous: prev });
     }
     for (const e of corrupt.values()) this.reportCorrupt(e);
     return revision;
@@ -235,7 +261,7 @@ export class PrefixCache<T> {
     const parsed = this.parseKv(kv);
     if (parsed instanceof CorruptValueError) {
       const previous = this.entries.get(parsed.key);
-      this.entries.delete(parsed.key);
+      if (this.entries.delete(parsed.key)) this.keySetVersion++;
       this.corrupt.set(parsed.key, parsed);
       this.reportCorrupt(parsed);
       if (previous) this.emit({ type: 'delete', key: parsed.key, previous });
@@ -244,6 +270,7 @@ export class PrefixCache<T> {
     this.corrupt.delete(parsed.key);
     const previous = this.entries.get(parsed.key);
     this.entries.set(parsed.key, parsed);
+    if (!previous) this.keySetVersion++;
     this.emit({ type: 'put', entry: parsed, previous });
   }
 
@@ -252,7 +279,7 @@ export class PrefixCache<T> {
     this.lastRevision = Math.max(this.lastRevision, Number(kv.mod_revision));
     this.corrupt.delete(key);
     const previous = this.entries.get(key);
-    this.entries.delete(key);
+    if (this.entries.delete(key)) this.keySetVersion++;
     this.emit({ type: 'delete', key, previous });
   }
 

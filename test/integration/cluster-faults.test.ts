@@ -122,7 +122,7 @@ describe('watch caches and corrupt values', () => {
 
   it('a corrupt value is reported with its key, skipped, kept in etcd, and the watch keeps working', async () => {
     const corrupt: CorruptValueError[] = [];
-    const c = await openNode('corrupt-a1', 'a', { join: false }, corrupt);
+    const c = await openNode('corrupt-a1', 'a', { join: false, verifyKeysOnLoad: true }, corrupt);
     const ks = c.keyspace;
     const good = hashOf('good-after-bad');
     const badJson = ks.ticket(hashOf('bad-json'));
@@ -153,7 +153,7 @@ describe('watch caches and corrupt values', () => {
 
     // A fresh handle loading the same keyspace reports them on load and still starts.
     const loaded: CorruptValueError[] = [];
-    const c2 = await openNode('corrupt-b1', 'b', { join: false }, loaded);
+    const c2 = await openNode('corrupt-b1', 'b', { join: false, verifyKeysOnLoad: true }, loaded);
     expect(loaded.map((e) => e.key)).toEqual(expect.arrayContaining([badJson, badSchema, ks.ticket(badCipher)]));
     expect(c2.tickets.get(good)).toBeDefined();
     for (const k of [badJson, badSchema, ks.ticket(badCipher), ks.ticket(other), ks.ticket(good)]) await c.client.delete().key(k);

@@ -1,0 +1,132 @@
+/**
+ * Many create-if-absent writes in few round trips.
+ *
+ * One etcd txn carries up to {@link MAX_TXN_OPS} nested txns (etcd >= 3.3),
+ * each `if create_revision(key) == 0 then put(key) else range(key)`. Every
+ * nested txn is decided on its own (one existing key does not fail the
+ * others), and the outer txn is applied atomically at one revision, so the
+ * result per key is exactly what a single-key create-if-absent txn would have
+ * returned. Batches run with bounded concurrency.
+ *
+ * Limits (etcd defaults): `--max-txn-ops` 128 per txn level, `--max-request-bytes`
+ * 1.5 MiB per request; batches are cut by both.
+ */
+import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterError } from './errors.ts';
+
+/** etcd's default `--max-txn-ops`. */
+export const MAX_TXN_OPS = 128;
+/** Request bytes per batch (etcd's default `--max-request-bytes` is 1.5 MiB; leave room for framing). */
+export const MAX_BATCH_BYTES = 1_000_000;
+/** Default batches in flight. */
+export const DEFAULT_BATCH_CONCURRENCY = 4;
+
+/** One create-if-absent write. */
+export interface CreateIfAbsentItem {
+  key: string;
+  value: Buffer | string;
+  /** Lease id (decimal) to bind the key to. */
+  lease?: string;
+}
+
+/** The outcome for one item: created now, or the value that already exists. */
+export type CreateIfAbsentResult = { created: true } | { created: false; existing: IKeyValue };
+
+/** Options of {@link createIfAbsentMany}. */
+export interface CreateIfAbsentManyOptions {
+  hooks?: ClusterMetricsHooks;
+  /** `op` label for metrics. */
+  op: string;
+  /** Items per txn (1..MAX_TXN_OPS; default MAX_TXN_OPS). */
+  batchSize?: number;
+  /** Txns in flight (default DEFAULT_BATCH_CONCURRENCY). */
+  concurrency?: number;
+}
+
+/** Splits `items` into batches by count and request bytes (an item larger than the byte cap goes alone). */
+export function planBatches<T extends { key: string; value: Buffer | string }>(items: readonly T[], batchSize: number, maxBytes = MAX_BATCH_BYTES): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as T;
+    // key appears in compare, put and range; value once.
+    const size = 3 * Buffer.byteLength(it.key) + (typeof it.value === 'string' ? Buffer.byteLength(it.value) : it.value.length) + 64;
+    if (cur.length > 0 && (cur.length >= batchSize || bytes + size > maxBytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(i);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** Runs `fn` over `jobs` with at most `concurrency` in flight; rejects with the first error after all settle. */
+export async function runBounded<J>(jobs: readonly J[], concurrency: number, fn: (job: J) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstErr: unknown;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !failed) {
+      const job = jobs[next++] as J;
+      try {
+        await fn(job);
+      } catch (err) {
+        if (!failed) firstErr = err;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, worker));
+  if (failed) throw firstErr;
+}
+
+/**
+ * Create-if-absent for every item, in batched nested txns. Returns one result per item, in
+ * input order. Keys must be distinct (etcd refuses a txn writing one key twice:
+ * `CLUSTER_INVALID_ARGUMENT` is thrown before any write). Transport failures reject with
+ * EtcdUnavailableError; batches already committed stay committed, and repeating the call is
+ * safe (those items then come back `created: false` with the value written).
+ */
+export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIfAbsentItem[], opts: CreateIfAbsentManyOptions): Promise<CreateIfAbsentResult[]> {
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
+    seen.add(it.key);
+  }
+  const batchSize = Math.max(1, Math.min(MAX_TXN_OPS, opts.batchSize ?? MAX_TXN_OPS));
+  const results: CreateIfAbsentResult[] = new Array<CreateIfAbsentResult>(items.length);
+  const batches = planBatches(items, batchSize);
+  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
+    const success: IRequestOp[] = idx.map((i) => {
+      const it = items[i] as CreateIfAbsentItem;
+      const key = Buffer.from(it.key);
+      const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
+      return {
+        request_txn: {
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
+          failure: [{ request_range: { key } }],
+        },
+      };
+    });
+    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
+    idx.forEach((i, j) => {
+      const inner = res.responses[j]?.response_txn;
+      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
+      if (inner.succeeded) {
+        results[i] = { created: true };
+        return;
+      }
+      const kv = inner.responses[0]?.response_range?.kvs[0];
+      // Compare and range run at one revision inside the txn: the key exists.
+      if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: ${items[i]?.key}: compare failed but the key is absent`);
+      results[i] = { created: false, existing: kv };
+    });
+  });
+  return results;
+}
