@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ATTR,
@@ -17,8 +15,6 @@ import {
   type SpanRecord,
 } from '../../../services/telemetry/index.ts';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'vc-trace-report-'));
 const file = join(dir, 'spans.jsonl');
 
@@ -147,11 +143,29 @@ describe('buildTraceReport on real spans', () => {
 });
 
 describe('votecluster trace', () => {
-  const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', join(ROOT, 'services/cli/main.ts'), 'trace', ...args], { cwd: ROOT });
+  /** Runs the real CLI entry point in-process, capturing stdout/stderr. */
+  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const { main } = await import('../../../services/cli/main.ts');
+    const out: string[] = [];
+    const err: string[] = [];
+    const w1 = process.stdout.write.bind(process.stdout);
+    const w2 = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string | Uint8Array) => out.push(String(c)) > 0) as typeof process.stdout.write;
+    process.stderr.write = ((c: string | Uint8Array) => err.push(String(c)) > 0) as typeof process.stderr.write;
+    const savedExit = process.exitCode;
+    try {
+      const code = await main(['trace', ...args]);
+      return { code, stdout: out.join(''), stderr: err.join('') };
+    } finally {
+      process.stdout.write = w1;
+      process.stderr.write = w2;
+      process.exitCode = savedExit;
+    }
+  };
 
   it('--json prints one object per vote with the documented fields', async () => {
-    const { stdout } = await cli('--file', file, '--json');
+    const { stdout, code } = await cli('--file', file, '--json');
+    expect(code).toBe(0);
     const votes = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(votes).toHaveLength(3);
     for (const v of votes) {
@@ -176,8 +190,8 @@ describe('votecluster trace', () => {
   });
 
   it('fails with a coded error for a missing file', async () => {
-    const err = await cli('--file', join(dir, 'missing.jsonl')).then(() => undefined, (e: { code: number; stderr: string }) => e);
-    expect(err?.code).toBe(1);
-    expect(err?.stderr).toContain('[TELEMETRY_SPAN_FILE]');
+    const res = await cli('--file', join(dir, 'missing.jsonl'));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('[TELEMETRY_SPAN_FILE]');
   });
 });
