@@ -100,13 +100,18 @@ export class Claimer {
         }
         if (this.#sweeps === 1) this.#resolveFirst();
       }
-      const woke = new Promise<void>((resolve) => { this.#wake = resolve; });
-      try {
-        await Promise.race([woke, delay(this.#dirty ? this.#opts.periodMs / 4 : this.#opts.periodMs, undefined, { signal })]);
-      } catch {
-        break; // aborted
-      }
+      // Sleep until poked or the period passes; the timer is cleared on wake so no
+      // abort listeners pile up on the voter's signal.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.#dirty ? this.#opts.periodMs / 4 : this.#opts.periodMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#wake = done;
+      });
       this.#wake = undefined;
+      if (signal.aborted) break;
       if (!this.#dirty) this.#dirty = true; // periodic sweep
       // Debounce bursts of changes into one sweep.
       try {

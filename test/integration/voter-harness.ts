@@ -92,7 +92,7 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
       voters.push(v);
       return v;
     },
-    async awaitPendingVotes(timeoutMs = 5_000) {
+    async awaitPendingVotes(timeoutMs = 15_000) {
       const unvoted = () => devnet.report().tickets.filter((t) => imported.has(t.ticketHash) && t.outcome === 'pending' && !t.sideChain && t.firstVoteAt === undefined);
       try {
         await waitFor(() => unvoted().length === 0, { timeoutMs, message: 'a vote at dcrd for every pending draw' });
@@ -101,7 +101,7 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
         throw new Error(`unvoted draws: ${detail.join(', ')}`, { cause: err });
       }
     },
-    async mineAndAwaitVotes(timeoutMs = 5_000) {
+    async mineAndAwaitVotes(timeoutMs = 15_000) {
       await world.awaitPendingVotes(timeoutMs);
       const [hash] = await devnet.generate(1);
       await waitFor(() => {
@@ -139,7 +139,7 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
 }
 
 /** Waits until every managed ticket's claim is held by its rank-0 live node. */
-export async function awaitStableOwnership(world: VoterWorld, voters: readonly Voter[], timeoutMs = 10_000): Promise<void> {
+export async function awaitStableOwnership(world: VoterWorld, voters: readonly Voter[], timeoutMs = 20_000): Promise<void> {
   await waitFor(() => {
     const c = voters[0]?.cluster;
     if (!c) return false;
