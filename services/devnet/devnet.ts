@@ -27,7 +27,8 @@ export const DevnetOptionsSchema = z.object({
   tls: z.boolean().default(false),
   seed: z.string().min(1).optional(),
   tickets: z.number().int().min(5).max(100_000).default(64),
-  ticketPrice: z.bigint().positive().default(200_000_000n),
+  // 0.1 DCR: the 300,000 DCR simnet premine then funds ~600,000 blocks of ticket purchases.
+  ticketPrice: z.bigint().positive().default(10_000_000n),
   houseShare: z.number().min(0).max(1).default(0),
   blockInterval: IntervalSchema.default({ mode: 'manual' }),
   voteWaitMs: z.number().int().min(0).default(2500),
