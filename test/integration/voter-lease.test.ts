@@ -14,7 +14,11 @@ describe('voter: lease strategy, no faults', () => {
   afterAll(() => world?.stop());
 
   it('3 voters vote every draw of 50 blocks exactly once, one signer per ticket', async () => {
-    const voters = [world.makeVoter('a1', 'a'), world.makeVoter('b1', 'b'), world.makeVoter('c1', 'c')];
+    // A generous hedge: this test is about the no-fault path, and CI machines can be
+    // loaded enough that a 250 ms hedge expires before the owner's record lands (which
+    // would be a harmless, identical-bytes takeover, but not the path under test).
+    const opts = { hedgeMs: 1_500 };
+    const voters = [world.makeVoter('a1', 'a', opts), world.makeVoter('b1', 'b', opts), world.makeVoter('c1', 'c', opts)];
     await Promise.all(voters.map((v) => v.start()));
     await awaitStableOwnership(world, voters);
     for (let i = 0; i < 50; i++) await world.mineAndAwaitVotes();
