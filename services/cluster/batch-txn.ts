@@ -1,15 +1,17 @@
 /**
  * Many create-if-absent writes in few round trips.
  *
- * One etcd txn carries up to {@link MAX_TXN_OPS} nested txns (etcd >= 3.3),
+ * One etcd txn carries up to {@link MAX_BATCH} nested txns (etcd >= 3.3),
  * each `if create_revision(key) == 0 then put(key) else range(key)`. Every
  * nested txn is decided on its own (one existing key does not fail the
  * others), and the outer txn is applied atomically at one revision, so the
  * result per key is exactly what a single-key create-if-absent txn would have
  * returned. Batches run with bounded concurrency.
  *
- * Limits (etcd defaults): `--max-txn-ops` 128 per txn level, `--max-request-bytes`
- * 1.5 MiB per request; batches are cut by both.
+ * Limits (etcd defaults): `--max-txn-ops` 128, and etcd 3.4's `checkTxnRequest`
+ * gives a nested txn only the ops the outer level left (128 - outer ops), so an
+ * outer txn of n one-op nested txns needs n <= 127; `--max-request-bytes`
+ * 1.5 MiB per request. Batches are cut by both.
  */
 import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
@@ -17,6 +19,8 @@ import { ClusterError } from './errors.ts';
 
 /** etcd's default `--max-txn-ops`. */
 export const MAX_TXN_OPS = 128;
+/** Nested one-op txns per outer txn: the nested level gets MAX_TXN_OPS minus the outer count (etcd 3.4). */
+export const MAX_BATCH = MAX_TXN_OPS - 1;
 /** Request bytes per batch (etcd's default `--max-request-bytes` is 1.5 MiB; leave room for framing). */
 export const MAX_BATCH_BYTES = 1_000_000;
 /** Default batches in flight. */
@@ -38,7 +42,7 @@ export interface CreateIfAbsentManyOptions {
   hooks?: ClusterMetricsHooks;
   /** `op` label for metrics. */
   op: string;
-  /** Items per txn (1..MAX_TXN_OPS; default MAX_TXN_OPS). */
+  /** Items per txn (1..MAX_BATCH; default MAX_BATCH). */
   batchSize?: number;
   /** Txns in flight (default DEFAULT_BATCH_CONCURRENCY). */
   concurrency?: number;
@@ -98,7 +102,7 @@ export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIf
     if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
     seen.add(it.key);
   }
-  const batchSize = Math.max(1, Math.min(MAX_TXN_OPS, opts.batchSize ?? MAX_TXN_OPS));
+  const batchSize = Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? MAX_BATCH));
   const results: CreateIfAbsentResult[] = new Array<CreateIfAbsentResult>(items.length);
   const batches = planBatches(items, batchSize);
   await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {

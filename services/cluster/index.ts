@@ -62,7 +62,7 @@ export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-re
 /**
  * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError),
  * `importTickets(batch, { batchSize?, concurrency? })` → one `ImportTicketsResult` per input
- * (batched create-if-absent txns, 128 tickets each), `removeTicket`, `setVoteChoices`,
+ * (batched create-if-absent txns, 127 tickets each), `removeTicket`, `setVoteChoices`,
  * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`; from the compact cache (no I/O): `get`,
  * `has`, `hashes()` (sorted, cheap), `list()`, `ticketBytes`, `size`; `getVotingKey(t)` →
  * SecretKey, decrypted on demand (a bad ciphertext is reported as corrupt then);

@@ -12,9 +12,10 @@
  * txn bound to the claimer's session lease, so at most one claim exists per
  * ticket at any revision and it vanishes with the claimer's lease.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
+import { createIfAbsentMany } from './batch-txn.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, LeaseLostError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
@@ -28,10 +29,27 @@ export interface RankableNode {
   region: string;
 }
 
+/** SHA-256(ticketHash ‖ 0x00 ‖ nodeId): one native call (a voter ranks every managed ticket, 100k x nodes). */
+function weightDigest(ticketHash: string, nodeId: string): Buffer {
+  return hash('sha256', `${ticketHash}\u0000${nodeId}`, 'buffer');
+}
+
 /** HRW weight of `nodeId` for `ticketHash`: first 8 bytes of SHA-256(ticketHash ‖ 0x00 ‖ nodeId), big-endian. */
 export function rendezvousWeight(ticketHash: string, nodeId: string): bigint {
-  // node:crypto rather than a JS hash: a voter ranks every managed ticket (100k x nodes).
-  return createHash('sha256').update(ticketHash).update('\u0000').update(nodeId).digest().readBigUInt64BE(0);
+  return weightDigest(ticketHash, nodeId).readBigUInt64BE(0);
+}
+
+interface Weighted<N> {
+  n: N;
+  hi: number;
+  lo: number;
+}
+
+/** Descending weight (the 64-bit value compared as two 32-bit halves), then ascending node id. */
+function byWeight<N extends RankableNode>(a: Weighted<N>, b: Weighted<N>): number {
+  if (a.hi !== b.hi) return b.hi - a.hi;
+  if (a.lo !== b.lo) return b.lo - a.lo;
+  return a.n.nodeId < b.n.nodeId ? -1 : a.n.nodeId > b.n.nodeId ? 1 : 0;
 }
 
 /**
@@ -40,25 +58,28 @@ export function rendezvousWeight(ticketHash: string, nodeId: string): bigint {
  * on input order) and region-aware (see the module comment).
  */
 export function rankNodes<N extends RankableNode>(ticketHash: string, nodes: readonly N[]): N[] {
-  const weighted = nodes
-    .map((n) => ({ n, w: rendezvousWeight(ticketHash, n.nodeId) }))
-    .sort((a, b) => (a.w > b.w ? -1 : a.w < b.w ? 1 : a.n.nodeId < b.n.nodeId ? -1 : 1));
+  const left: Array<Weighted<N>> = new Array<Weighted<N>>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i] as N;
+    const d = weightDigest(ticketHash, n.nodeId);
+    left[i] = { n, hi: d.readUInt32BE(0), lo: d.readUInt32BE(4) };
+  }
+  left.sort(byWeight);
   const out: N[] = [];
   const picks = new Map<string, number>();
-  const left = weighted.slice();
   while (left.length > 0) {
     // The next node: from the least-picked region; among those, the highest weight.
     let best = 0;
     let bestPicks = Number.POSITIVE_INFINITY;
     for (let i = 0; i < left.length; i++) {
-      const p = picks.get((left[i] as { n: N }).n.region) ?? 0;
+      const p = picks.get((left[i] as Weighted<N>).n.region) ?? 0;
       if (p < bestPicks) {
         bestPicks = p;
         best = i;
         if (p === 0) break; // weights are sorted: the first unpicked region's node is the best
       }
     }
-    const [chosen] = left.splice(best, 1) as [{ n: N; w: bigint }];
+    const [chosen] = left.splice(best, 1) as [Weighted<N>];
     out.push(chosen.n);
     picks.set(chosen.n.region, bestPicks + 1);
   }
@@ -91,9 +112,14 @@ export interface OwnershipOptions {
   onCorrupt?: (err: CorruptValueError) => void;
 }
 
+/** Rankings cached at most (a little above the 100k managed tickets of DESIGN.md §9). */
+const MAX_RANK_CACHE = 250_000;
+
 /** Owner claims and the owner cache (see the module comment). */
 export class Ownership {
   private readonly cache: PrefixCache<OwnerValue>;
+  private readonly rankCache = new Map<string, RankableNode[]>();
+  private rankVersion = -1;
   private readonly log: ClusterLogger;
 
   constructor(private readonly opts: OwnershipOptions) {
@@ -122,10 +148,24 @@ export class Ownership {
     return this.cache.stop();
   }
 
-  /** Ranks the currently live nodes (membership cache) for `ticketHash`. */
+  /**
+   * Ranks the currently live nodes (membership cache) for `ticketHash` (a fresh array). Rankings
+   * are cached per ticket until the live-node set changes, so a sweep over every managed ticket
+   * hashes once per membership change, not once per sweep.
+   */
   rank(ticketHash: string): RankableNode[] {
-    assertHashHex(ticketHash, 'ticketHash');
-    return rankNodes(ticketHash, this.opts.membership.liveNodes());
+    const { nodes, version } = this.opts.membership.liveSnapshot();
+    if (version !== this.rankVersion) {
+      this.rankCache.clear();
+      this.rankVersion = version;
+    }
+    let r = this.rankCache.get(ticketHash);
+    if (!r) {
+      assertHashHex(ticketHash, 'ticketHash');
+      r = rankNodes(ticketHash, nodes);
+      if (this.rankCache.size < MAX_RANK_CACHE) this.rankCache.set(ticketHash, r);
+    }
+    return r.slice();
   }
 
   /** This node's rank for `ticketHash` among live nodes (0 = owner), or -1 if this node is not live. */
@@ -157,6 +197,37 @@ export class Ownership {
     if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `claim ${ticketHash}: txn compare failed but the key is absent`);
     const stored = parseJsonValue(key, kv.value, OwnerValueSchema);
     return { won: stored.nodeId === membership.nodeId && String(kv.lease) === leaseId, owner: stored.nodeId };
+  }
+
+  /**
+   * Claims many tickets for this node in batched txns (up to 127 nested create-if-absent txns
+   * per etcd request, a few requests in flight): per ticket exactly the semantics of
+   * {@link claim}, one result per input in order. For start-up, when a node owns ~1/n of
+   * 100k tickets. Throws {@link LeaseLostError} when not joined; duplicate hashes are claimed once.
+   */
+  async claimMany(ticketHashes: readonly string[], opts: { batchSize?: number; concurrency?: number } = {}): Promise<ClaimResult[]> {
+    const { client, keyspace, membership } = this.opts;
+    const leaseId = membership.leaseId();
+    if (!leaseId) throw new LeaseLostError(`cannot claim ${ticketHashes.length} tickets: no session lease (not joined)`);
+    const me = membership.nodeId;
+    const value = JSON.stringify({ nodeId: me, leaseId, claimedAt: new Date().toISOString() } satisfies OwnerValue);
+    const unique = [...new Set(ticketHashes)];
+    const results = await createIfAbsentMany(
+      client,
+      unique.map((t) => ({ key: keyspace.owner(t), value, lease: leaseId })),
+      { hooks: this.opts.hooks, op: 'claim_many', ...opts },
+    );
+    const byHash = new Map<string, ClaimResult>();
+    results.forEach((r, i) => {
+      const t = unique[i] as string;
+      if (r.created) {
+        byHash.set(t, { won: true, owner: me });
+        return;
+      }
+      const stored = parseJsonValue(keyspace.owner(t), r.existing.value, OwnerValueSchema);
+      byHash.set(t, { won: stored.nodeId === me && String(r.existing.lease) === leaseId, owner: stored.nodeId });
+    });
+    return ticketHashes.map((t) => byHash.get(t) as ClaimResult);
   }
 
   /**

@@ -97,7 +97,7 @@ export type ImportTicketsResult =
 
 /** Options of {@link TicketStore.importTickets}. */
 export interface ImportTicketsOptions {
-  /** Tickets per etcd txn (1..128, default 128). */
+  /** Tickets per etcd txn (1..127, default 127). */
   batchSize?: number;
   /** Txns in flight (default 4). */
   concurrency?: number;
@@ -362,7 +362,7 @@ export class TicketStore {
 
   /**
    * Imports many tickets: per ticket the same create-if-absent semantics as
-   * {@link importTicket}, written in batched etcd txns (up to 128 tickets each, a few in
+   * {@link importTicket}, written in batched etcd txns (up to 127 tickets each, a few in
    * flight). Returns one result per input, in order; a bad or conflicting ticket gets an
    * `error` and does not affect the others. Rejects only when etcd is unreachable (typed
    * EtcdUnavailableError); batches already written stay written and a repeat is idempotent.

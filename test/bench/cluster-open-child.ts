@@ -1,26 +1,102 @@
 /**
- * Child process of the cluster bench: opens the cluster (loading the ticket
- * cache) in a fresh process and prints one JSON line with the time it took and
- * the process's memory, so RSS is measured without the bench's own state.
- * argv: endpoint, cluster key hex, verifyKeysOnLoad (true|false).
+ * Child process of the cluster bench: a fresh process that starts like a voter
+ * and prints one JSON line with the time, CPU time and memory of each phase, so
+ * RSS is measured without the bench's own state.
+ *
+ * argv: endpoint, cluster key hex, mode, expected live nodes.
+ * - `open`: openCluster without joining (ticket cache load only; `verify` decrypts every key on load).
+ * - `start-batch`: open + join, wait for every live node, compute the owned share with
+ *   `owners.rank` over all tickets, claim it with `owners.claimMany` (batched txns).
+ * - `start-voter`: open + join, then services/voter's own Claimer (the voter's start-up path:
+ *   sweep over `tickets.list()`, one create-if-absent txn per owned ticket, 64 in flight).
  */
-import { openCluster } from '../../services/cluster/index.ts';
+import { openCluster, type Cluster } from '../../services/cluster/index.ts';
+import { createLogger } from '../../services/telemetry/index.ts';
+import { Claimer, DEFAULT_CLAIM_CONCURRENCY } from '../../services/voter/claimer.ts';
 
-const [endpoint, keyHex, verify] = process.argv.slice(2);
-const rssBefore = process.memoryUsage().rss;
+const [endpoint, keyHex, mode = 'open', liveArg = '1'] = process.argv.slice(2);
+const expectedLive = Number(liveArg);
+const NODE_ID = 'a1';
+
 const t0 = performance.now();
-const cluster = await openCluster({
+const cpu0 = process.cpuUsage();
+const rssBefore = process.memoryUsage().rss;
+const phases: Record<string, number> = {};
+let last = t0;
+function mark(name: string): void {
+  const now = performance.now();
+  phases[`${name}Ms`] = Math.round(now - last);
+  last = now;
+}
+function cpuMs(): number {
+  const c = process.cpuUsage(cpu0);
+  return Math.round((c.user + c.system) / 1000);
+}
+
+const join = mode !== 'open' && mode !== 'verify';
+const cluster: Cluster = await openCluster({
   endpoints: [endpoint as string],
   network: 'simnet',
-  nodeId: `bench-open-${process.pid}`,
+  nodeId: join ? NODE_ID : `bench-open-${process.pid}`,
   region: 'a',
   clusterKey: Uint8Array.from(Buffer.from(keyHex as string, 'hex')),
-  verifyKeysOnLoad: verify !== 'false',
+  verifyKeysOnLoad: mode === 'verify',
+  join,
 });
-const openMs = performance.now() - t0;
+mark('open');
+const out: Record<string, unknown> = { mode, tickets: cluster.tickets.size };
+
+if (join) {
+  // The other nodes are already live; wait until the watch has delivered our own join.
+  while (cluster.membership.liveNodes().length < expectedLive) await new Promise((r) => setTimeout(r, 5));
+  mark('live');
+  out['liveNodes'] = cluster.membership.liveNodes().length;
+  if (mode === 'start-batch') {
+    const owned: string[] = [];
+    for (const t of cluster.tickets.hashes()) if (cluster.owners.rank(t)[0]?.nodeId === NODE_ID) owned.push(t);
+    mark('share');
+    const res = await cluster.owners.claimMany(owned);
+    mark('claim');
+    out['owned'] = owned.length;
+    out['claimedWon'] = res.filter((r) => r.won).length;
+  } else {
+    const log = createLogger({ service: 'bench', level: 'warn' });
+    const c = cluster;
+    const claimer = new Claimer({
+      selfId: NODE_ID,
+      // Exactly the port services/voter/voter.ts builds.
+      managedTickets: () => c.tickets.list().map((t) => t.record.ticketHash),
+      rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
+      ownerOf: (t) => c.owners.ownerOf(t),
+      claim: (t) => c.owners.claim(t),
+      release: (t) => c.owners.release(t),
+      isLeaseFresh: () => c.membership.isLeaseFresh(),
+    }, log, { debounceMs: 50, periodMs: 60_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
+    claimer.start();
+    await claimer.ready;
+    mark('claimerReady');
+    out['claimed'] = claimer.stats().claimed;
+    await claimer.stop();
+    last = performance.now();
+  }
+  // Every owned ticket's claim is visible in this node's owner cache.
+  const expected = (out['claimedWon'] ?? out['claimed']) as number;
+  while (cluster.owners.ownedByMe().length < expected) await new Promise((r) => setTimeout(r, 5));
+  mark('ownersSeen');
+  out['ownedByMe'] = cluster.owners.ownedByMe().length;
+}
+const totalMs = performance.now() - t0;
+const cpu = cpuMs();
 globalThis.gc?.();
 const mem = process.memoryUsage();
-process.stdout.write(
-  `${JSON.stringify({ openMs, tickets: cluster.tickets.size, rssMB: mem.rss / 2 ** 20, rssBeforeMB: rssBefore / 2 ** 20, heapUsedMB: mem.heapUsed / 2 ** 20 })}\n`,
-);
+Object.assign(out, phases, {
+  totalMs: Math.round(totalMs),
+  cpuMs: cpu,
+  rssMB: Math.round(mem.rss / 2 ** 20),
+  peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  rssBeforeMB: Math.round(rssBefore / 2 ** 20),
+  heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
+  externalMB: Math.round(mem.external / 2 ** 20),
+});
+process.stdout.write(`${JSON.stringify(out)}\n`);
 await cluster.close();
