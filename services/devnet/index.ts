@@ -24,3 +24,37 @@ export { RPC_ERR, RpcError, DevnetError } from './errors.ts';
 /** Local etcd launcher (1 or 3 members on free loopback ports); see etcd-server.ts for the TSDoc of each export. */
 export { startEtcd, findEtcdBinary, EtcdLauncherError, EtcdNotInstalledError, EtcdStartError, EtcdOptionsError, DEFAULT_ETCD_HEARTBEAT_MS, DEFAULT_ETCD_ELECTION_MS } from './etcd-server.ts';
 export type { StartEtcdOptions, EtcdServer, EtcdMember, EtcdMemberListen, EtcdAdvertise } from './etcd-server.ts';
+
+/**
+ * Userspace WAN link: a TCP proxy adding, per direction, one-way delay, jitter, loss (as stalls)
+ * and a bandwidth cap, with partition (`drop` | `reset`) and heal. Bytes of one connection are
+ * never reordered or lost. Rejects with WanConfigError `DEVNET_WAN_CONFIG` (bad option or a
+ * non-loopback address) or WanListenError `DEVNET_WAN_LISTEN`.
+ * @example const link = await createWanLink({ listenHost: '127.0.1.101', targetHost: '127.0.2.1', targetPort: p, delayMs: 40, jitterMs: 5 });
+ */
+export { createWanLink } from './wan-link.ts';
+/**
+ * Regions on loopback blocks (region i owns 127.0.i.0/24) with on-demand links between them:
+ * `reach(from, to, host, port)`, `ingress(region, host, port)`, `partition(region)`, `heal()`.
+ * @example const wan = createWanTopology({ regions: ['a', 'b', 'c'], delayMs: 40, jitterMs: 5 });
+ */
+export { createWanTopology } from './wan-link.ts';
+/** Parses a delay flag such as `40ms`, `0.04s` or `40` (ms); WanConfigError otherwise. */
+export { parseDelay } from './wan-link.ts';
+/** Defaults of the topology (40 ms one way, 5 ms jitter), the loss stall (200 ms = min TCP RTO) and the queue high-water mark. */
+export { DEFAULT_WAN_DELAY_MS, DEFAULT_WAN_JITTER_MS, DEFAULT_LOSS_STALL_MS, QUEUE_HIGH_WATER_BYTES } from './wan-link.ts';
+/** Errors of the WAN link (both extend DevnetError). */
+export { WanConfigError, WanListenError } from './wan-link.ts';
+/** Options, handles and stats of the WAN link and topology. */
+export type {
+  WanLink,
+  WanLinkOptions,
+  WanLinkStats,
+  WanDirection,
+  DirectionOptions,
+  PartitionOptions,
+  WanTopology,
+  WanTopologyOptions,
+  WanRegion,
+  WanLinkKey,
+} from './wan-link.ts';

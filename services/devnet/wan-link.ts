@@ -1,5 +1,6 @@
 /**
- * Userspace WAN emulation for TCP (this kernel has no netem, ENVIRONMENT.md §8).
+ * Userspace WAN emulation for TCP (this kernel has no netem, DESIGN.md §8): part of
+ * the simulated environment, used by the layout (services/cli/layout), tests and bench.
  *
  * `createWanLink` is a TCP proxy that adds, per direction, a one-way delay,
  * jitter, loss (as stalls: TCP retransmits a lost segment, so a loss shows up
@@ -22,6 +23,7 @@
  * Direction names: `up` is client → target, `down` is target → client.
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { DevnetError } from './errors.ts';
 
 /** Default one-way delay of the topology (issue 6). */
 export const DEFAULT_WAN_DELAY_MS = 40;
@@ -125,19 +127,17 @@ export interface WanLink {
 }
 
 /** A WAN link option is invalid (names the option). */
-export class WanConfigError extends Error {
-  readonly code = 'TEST_WAN_CONFIG';
+export class WanConfigError extends DevnetError {
   constructor(message: string) {
-    super(message);
+    super('DEVNET_WAN_CONFIG', message);
     this.name = 'WanConfigError';
   }
 }
 
 /** The link could not listen on its address. */
-export class WanListenError extends Error {
-  readonly code = 'TEST_WAN_LISTEN';
+export class WanListenError extends DevnetError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super('DEVNET_WAN_LISTEN', message, options);
     this.name = 'WanListenError';
   }
 }

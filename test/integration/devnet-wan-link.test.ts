@@ -9,7 +9,7 @@ import {
   WanConfigError,
   type WanLink,
   type WanTopology,
-} from '../harness/wan-proxy.ts';
+} from '../../services/devnet/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -254,7 +254,7 @@ describe('createWanLink', () => {
   });
 
   it('rejects non-loopback addresses and bad impairments with typed errors', async () => {
-    await expect(createWanLink({ listenHost: '10.0.0.1', targetHost: '127.0.0.1', targetPort: 1 })).rejects.toMatchObject({ code: 'TEST_WAN_CONFIG' });
+    await expect(createWanLink({ listenHost: '10.0.0.1', targetHost: '127.0.0.1', targetPort: 1 })).rejects.toMatchObject({ code: 'DEVNET_WAN_CONFIG' });
     await expect(createWanLink({ listenHost: '127.0.0.1', targetHost: '192.168.1.1', targetPort: 1 })).rejects.toBeInstanceOf(WanConfigError);
     await expect(createWanLink({ listenHost: '127.0.0.1', targetHost: '127.0.0.1', targetPort: 1, delayMs: -1 })).rejects.toThrow(/delayMs/);
     await expect(createWanLink({ listenHost: '127.0.0.1', targetHost: '127.0.0.1', targetPort: 1, lossRate: 1 })).rejects.toThrow(/lossRate/);
