@@ -6,6 +6,7 @@
  * no child process left behind).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
 
@@ -16,8 +17,8 @@ interface Run {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Every pid ever seen as a direct child (etcd). */
-  childPids: Set<number>;
+  /** Every direct child ever seen (etcd, voters), keyed `pid:starttime` so a reused pid is not mistaken for ours. */
+  childPids: Set<string>;
 }
 
 function startCli(args: string[]): Run {
@@ -26,10 +27,13 @@ function startCli(args: string[]): Run {
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const childPids = new Set<number>();
+  const childPids = new Set<string>();
   const poll = setInterval(() => {
     try {
-      for (const p of execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).split('\n')) if (p.trim()) childPids.add(Number(p));
+      for (const p of execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).split('\n')) {
+        const id = p.trim() ? processId(Number(p)) : undefined;
+        if (id) childPids.add(id);
+      }
     } catch {
       // ps exits 1 when there is no child (yet / any more)
     }
@@ -41,14 +45,21 @@ function startCli(args: string[]): Run {
   return { child, stdout: () => out, stderr: () => err, exited, childPids };
 }
 
-const isAlive = (pid: number): boolean => {
+/** `pid:starttime` from /proc (field 22 of stat), or undefined when the process is gone or a zombie. */
+function processId(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces; fields after the closing paren are space separated.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
+    return `${pid}:${rest[19]}`;
   } catch {
-    return false;
+    return undefined;
   }
-};
+}
+
+/** True while the very process we saw (same pid AND start time) still runs; pids are reused under load. */
+const isAlive = (id: string): boolean => processId(Number(id.split(':')[0])) === id;
 
 function lastJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trimEnd().split('\n');
