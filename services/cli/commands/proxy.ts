@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createNodeProxy, NodeProxyError, parseNodeProxyConfig, type NodeProxyConfig } from '../../nodeproxy/index.ts';
 import { createLogger, createMetrics } from '../../telemetry/index.ts';
+import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /** Flag name → [config path, env suffix]. */
 const FIELDS: ReadonlyArray<[flag: string, path: string, env: string]> = [
@@ -27,7 +28,6 @@ const FIELDS: ReadonlyArray<[flag: string, path: string, env: string]> = [
 const NUMERIC = new Set(['ringSize', 'maxStreamLagEvents']);
 
 /** Hard cap on shutdown (the "stop within 5 s"). */
-const SHUTDOWN_CAP_MS = 5_000;
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
@@ -93,27 +93,6 @@ export function register(program: Command): void {
         await proxy.stop();
         return;
       }
-      await new Promise<void>((resolve) => {
-        const onSignal = (sig: string): void => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          logger.info({ signal: sig }, 'shutting down');
-          const cap = setTimeout(() => {
-            logger.error({ capMs: SHUTDOWN_CAP_MS }, 'shutdown exceeded its cap; exiting');
-            process.exit(1);
-          }, SHUTDOWN_CAP_MS);
-          cap.unref();
-          proxy.stop().then(
-            () => resolve(),
-            (err: unknown) => {
-              logger.error({ err }, 'shutdown failed');
-              process.exitCode = 1;
-              resolve();
-            },
-          );
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      await runUntilSignal(() => proxy.stop(), logger, SHUTDOWN_CAP_MS);
     });
 }

@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
 import { createVoter, parseVoterConfig, VoterConfigError, type VoterConfig } from '../../voter/index.ts';
+import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /** Hard cap on shutdown. */
-const SHUTDOWN_CAP_MS = 5_000;
 
 /** Flag → [config path, env suffix, kind]. */
 const FIELDS: ReadonlyArray<[flag: string, path: string, env: string, kind: 'string' | 'number' | 'list']> = [
@@ -134,27 +134,6 @@ export function register(program: Command): void {
         await cleanup().catch(() => undefined);
         return;
       }
-      await new Promise<void>((resolve) => {
-        const onSignal = (sig: string): void => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          log.info({ signal: sig }, 'shutting down');
-          const cap = setTimeout(() => {
-            log.error({ capMs: SHUTDOWN_CAP_MS }, 'shutdown exceeded its cap; exiting');
-            process.exit(1);
-          }, SHUTDOWN_CAP_MS);
-          cap.unref();
-          cleanup().then(
-            () => resolve(),
-            (err: unknown) => {
-              log.error({ err }, 'shutdown failed');
-              process.exitCode = 1;
-              resolve();
-            },
-          );
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      await runUntilSignal(() => cleanup(), log, SHUTDOWN_CAP_MS);
     });
 }
