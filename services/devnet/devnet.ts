@@ -172,16 +172,28 @@ export async function startDevnetNode(opts: DevnetNodeOptions): Promise<Standalo
   );
   if (miner) impl.bootstrap();
   await impl.start();
-  if (!miner) impl.finishBootstrap();
-  const handle = new NodeHandle(impl);
-  return Object.assign(handle, {
-    generate: async (n: number) => Array.from({ length: n }, () => impl.mineOne(impl.chain.best).hashHex),
-    exportTickets: () => exportFrom(impl),
-    report: () => mergeReports([impl.ledger]),
-    get height() {
-      return impl.chain.bestHeight;
-    },
-  });
+  // A follower reports draws only from the tip it found its peers at (the chain it syncs is history).
+  if (!miner) impl.finishBootstrapWhenSynced();
+  return new StandaloneNodeHandle(impl);
+}
+
+/**
+ * A standalone node's handle. A class with real getters: `height` must read the chain
+ * on every access (an `Object.assign` of a getter would copy its value once).
+ */
+class StandaloneNodeHandle extends NodeHandle implements StandaloneDevnetNode {
+  generate(n: number): Promise<string[]> {
+    return Promise.resolve(Array.from({ length: n }, () => this.impl.mineOne(this.impl.chain.best).hashHex));
+  }
+  exportTickets(): ExportedTicket[] {
+    return exportFrom(this.impl);
+  }
+  report(): DevnetReport {
+    return mergeReports([this.impl.ledger]);
+  }
+  get height(): number {
+    return this.impl.chain.bestHeight;
+  }
 }
 
 /**

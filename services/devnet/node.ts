@@ -90,6 +90,11 @@ export class DevnetNodeImpl {
   private clock: MinerClock | undefined;
   /** Draws are reported only after bootstrap. */
   bootstrapped = false;
+  /**
+   * A follower started with `finishBootstrapWhenSynced()` ends bootstrap once it has caught up
+   * with the best height a peer announced (hello), so the chain it syncs is not reported as draws.
+   */
+  private syncTarget: number | undefined;
   private extraNonce = 1;
   private running = false;
   readonly judgeCtx: JudgeContext;
@@ -169,6 +174,18 @@ export class DevnetNodeImpl {
     const tip = this.chain.best;
     for (const v of this.pool.forBlock(tip.hashHex)) if (this.isManaged(v.ticketHex)) this.pool.remove(v.txidHex);
     if (tip.winners.length > 0) this.ledger.onDraw(tip, Date.now());
+  }
+
+  /** Follower: ends bootstrap once caught up with the first peer's announced tip (see syncTarget). */
+  finishBootstrapWhenSynced(): void {
+    if (this.bootstrapped) return;
+    if (this.cfg.peers.length === 0) return this.finishBootstrap();
+    this.syncTarget = -1;
+  }
+
+  private checkSynced(): void {
+    if (this.bootstrapped || this.syncTarget === undefined || this.syncTarget < 0) return;
+    if (this.chain.bestHeight >= this.syncTarget) this.finishBootstrap();
   }
 
   async start(): Promise<void> {
@@ -350,13 +367,20 @@ export class DevnetNodeImpl {
   }
 
   private sendHello(p: Peer): void {
-    p.send({ t: 'hello', tip: this.chain.best.hashHex, height: this.chain.bestHeight });
+    p.send({ t: 'hello', tip: this.chain.best.hashHex, height: this.chain.bestHeight, genesis: this.chain.genesis().hashHex });
   }
 
   private onPeerMessage(peer: Peer, msg: PeerMessage): void {
     switch (msg.t) {
       case 'hello':
+        if (msg.genesis !== undefined && msg.genesis !== this.chain.genesis().hashHex) {
+          // The genesis derives from the seed: a peer with another seed is another chain.
+          this.cfg.onError(new DevnetError('DEVNET_GENESIS_MISMATCH', `peer ${peer.id} has genesis ${msg.genesis}, this node ${this.chain.genesis().hashHex}: start followers with the miner's seed`));
+          break;
+        }
+        if (this.syncTarget !== undefined && this.syncTarget < 0) this.syncTarget = msg.height;
         if (!this.chain.get(msg.tip) && msg.height >= this.chain.bestHeight) peer.send({ t: 'getblocks', locator: this.locator() });
+        else this.checkSynced();
         break;
       case 'getblocks': {
         let start = 0;
@@ -383,11 +407,13 @@ export class DevnetNodeImpl {
       case 'blocks': {
         let orphan = false;
         for (const h of msg.hex) orphan = this.onPeerBlock(h, peer) === 'orphan' || orphan;
+        this.checkSynced();
         if (orphan || msg.hex.length >= 500) peer.send({ t: 'getblocks', locator: this.locator() });
         break;
       }
       case 'block':
         if (this.onPeerBlock(msg.hex, peer) === 'orphan') peer.send({ t: 'getblocks', locator: this.locator() });
+        this.checkSynced();
         break;
       case 'tx': {
         try {

@@ -1,6 +1,6 @@
 /**
  * Relay between devnet nodes over websockets (path `/p2p`, HTTP Basic auth like the
- * RPC). Messages are JSON: `hello {tip, height}`, `getblocks {locator}`, `blocks {hex[]}`,
+ * RPC). Messages are JSON: `hello {tip, height, genesis}`, `getblocks {locator}`, `blocks {hex[]}`,
  * `block {hex}`, `tx {hex}`. A node relays every new block and accepted vote to all
  * peers but the one it came from, optionally after `relayDelayMs`, so a vote sent to
  * any node reaches the miner. Outbound links reconnect with backoff until stopped;
@@ -10,7 +10,7 @@ import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 
 const MessageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('hello'), tip: z.string(), height: z.number().int() }),
+  z.object({ t: z.literal('hello'), tip: z.string(), height: z.number().int(), genesis: z.string().optional() }),
   z.object({ t: z.literal('getblocks'), locator: z.array(z.string()).max(64) }),
   z.object({ t: z.literal('blocks'), hex: z.array(z.string()) }),
   z.object({ t: z.literal('block'), hex: z.string() }),
