@@ -38,6 +38,8 @@ export interface WinningTicketsEvent {
   stake_version: number;
   network: string;
   trace: { traceparent: string; tracestate: string };
+  /** Per ticket (parallel to `tickets`): the context of that ticket's `proxy.notify` root span. */
+  ticket_traces: Array<{ traceparent: string; tracestate: string }>;
 }
 
 /** What the feed publishes (before it assigns seq). */

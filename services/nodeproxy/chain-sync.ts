@@ -242,10 +242,13 @@ export class ChainSync {
     // A side-chain tip's draw arrives without a blockconnected: fetch its header.
     const blk = await this.fetchBlock(blockHashHex);
     if (this.draws.has(blockHashHex)) return;
-    const { span, traceparent } = startProxySpan(this.o.tracer, SPAN.PROXY_NOTIFY, {
+    // One root span per (block, ticket), starting when dcrd's notification
+    // arrived: each ticket's vote is its own trace (DESIGN.md §6).
+    const notify = tickets.map((t) => startProxySpan(this.o.tracer, SPAN.PROXY_NOTIFY, {
       startTimeMs: receivedAtMs,
-      attributes: { [ATTR.BLOCK_HASH]: blk.hash, [ATTR.HEIGHT]: blk.height },
-    });
+      attributes: { [ATTR.BLOCK_HASH]: blk.hash, [ATTR.HEIGHT]: blk.height, [ATTR.TICKET_HASH]: t },
+    }));
+    const ticketTraces = notify.map((n) => ({ traceparent: n.traceparent, tracestate: '' }));
     const ev: WinningTicketsEvent = {
       block_hash: blk.hash,
       height: blk.height,
@@ -256,7 +259,8 @@ export class ChainSync {
       vote_version: this.o.params.voteVersion,
       stake_version: blk.stakeVersion,
       network: this.o.params.name,
-      trace: { traceparent, tracestate: '' },
+      trace: ticketTraces[0] ?? { traceparent: '', tracestate: '' },
+      ticket_traces: ticketTraces,
     };
     this.draws.set(blk.hash, {
       blockHash: blk.hash,
@@ -266,7 +270,7 @@ export class ChainSync {
       disconnected: !this.mainChain.has(blk.hash) && this.isStaleSideBlock(blk),
     });
     this.o.feed.publish({ kind: 'winning_tickets', winning_tickets: ev }, receivedAtMs);
-    span.end();
+    for (const n of notify) n.span.end();
   }
 
   /** A side-chain block is a tip candidate only at or near the best height. */

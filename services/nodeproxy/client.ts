@@ -38,8 +38,14 @@ export interface ClientDraw {
   voteVersion: number;
   stakeVersion: number;
   network: string;
-  /** W3C traceparent of the proxy's `proxy.notify` span. */
+  /** W3C traceparent of the proxy's `proxy.notify` span of the first ticket (prefer `ticketTraceparents`). */
   traceparent: string;
+  /**
+   * Per ticket, parallel to `tickets`: the traceparent of that ticket's
+   * `proxy.notify` root span (one trace per block and ticket); '' when the
+   * proxy sent none (an older proxy).
+   */
+  ticketTraceparents: string[];
 }
 
 /** One WatchChain event. */
@@ -182,6 +188,9 @@ function toEvent(m: Wire): ChainEvent | StreamStartInfo {
           stakeVersion: w['stake_version'] as number,
           network: w['network'] as string,
           traceparent: ((w['trace'] as Wire | null)?.['traceparent'] as string | undefined) ?? '',
+          ticketTraceparents: (w['tickets'] as string[]).map(
+            (_, i) => ((w['ticket_traces'] as Wire[] | undefined)?.[i]?.['traceparent'] as string | undefined) ?? '',
+          ),
         },
       };
     }

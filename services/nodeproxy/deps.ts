@@ -6,9 +6,12 @@
  * tests may omit everything and get a silent logger, private metrics and the
  * global (no-op unless an SDK is registered) tracer.
  */
-import { trace, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { pino } from 'pino';
-import { createMetrics, type ComponentMetrics, type Logger, type Metrics } from '../telemetry/index.ts';
+import { createMetrics, serviceTracer, type ComponentMetrics, type Logger, type Metrics } from '../telemetry/index.ts';
+
+/** Service name of the proxy's spans (also when it shares a process with voters). */
+export const NODEPROXY_TRACE_SERVICE = 'votecluster-proxy';
 
 /** What createNodeProxy needs from its environment. All optional. */
 export interface NodeProxyDeps {
@@ -16,7 +19,11 @@ export interface NodeProxyDeps {
   logger?: Logger;
   /** The process's telemetry metrics; the proxy uses `metrics.get('nodeproxy')`. */
   metrics?: Metrics;
-  /** Tracer for `proxy.notify` / `proxy.send` spans. */
+  /**
+   * Tracer for `proxy.notify` / `proxy.send` / `dcrd.accept` spans (default:
+   * telemetry's `serviceTracer('votecluster-proxy')`, so the spans name the
+   * proxy as their service even in a shared process).
+   */
   tracer?: Tracer;
   /** Clock in unix ms. */
   now?: () => number;
@@ -39,7 +46,7 @@ export function resolveDeps(deps: NodeProxyDeps = {}): ResolvedDeps {
   return {
     logger: deps.logger ?? pino({ level: 'silent' }),
     metrics: metrics.get('nodeproxy'),
-    tracer: deps.tracer ?? trace.getTracer('votecluster'),
+    tracer: deps.tracer ?? serviceTracer(NODEPROXY_TRACE_SERVICE),
     now: deps.now ?? Date.now,
   };
 }

@@ -25,6 +25,8 @@ export type { NodeProxy, NodeProxyStatus } from './node-proxy.ts';
 
 /** Facilities injected into the proxy (logger, metrics registry, tracer, clock). */
 export type { NodeProxyDeps } from './deps.ts';
+/** Service name of the proxy's spans (`votecluster-proxy`). */
+export { NODEPROXY_TRACE_SERVICE } from './deps.ts';
 
 /**
  * `createNodeProxyClient(address, opts)`: typed client; `watchChain` resumes by

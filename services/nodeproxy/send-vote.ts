@@ -14,7 +14,7 @@
  *   disconnected, or the best block is `resend.maxAgeBlocks` above it. dcrd
  *   relays a vote once and never re-broadcasts it (DESIGN.md §3 inv. 6).
  */
-import type { Tracer } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { decodeTx, hashToHex, parseVote, toHex, txHash, type Tx } from '../decred/index.ts';
 import type { ChainSync } from './chain-sync.ts';
@@ -22,7 +22,7 @@ import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdSession } from './dcrd-session.ts';
 import { DcrdRpcError, DcrdUnavailableError, VOTE_REJECT_CODES, type VoteRejectCode } from './errors.ts';
 import { startProxySpan } from './trace.ts';
-import { ATTR, SPAN } from '../telemetry/index.ts';
+import { ATTR, SPAN, recordError } from '../telemetry/index.ts';
 
 /** dcrd JSON-RPC error codes (decred/dcrd: dcrjson/jsonrpcerr.go). */
 export const DCRD_ERR_MISC = -1;
@@ -152,7 +152,7 @@ export class VoteSender {
     const { span } = startProxySpan(this.o.tracer, SPAN.PROXY_SEND, { parentTraceparent: traceparent });
     let r: SendVoteResult;
     try {
-      r = await this.sendInner(raw);
+      r = await this.sendInner(raw, span);
       span.setAttribute(ATTR.OUTCOME, r.status.toLowerCase());
       if (r.txid) span.setAttribute(ATTR.VOTE_TXID, r.txid);
       if (r.dcrd_code !== 0) span.setAttribute(ATTR.DCRD_CODE, r.dcrd_code);
@@ -169,7 +169,7 @@ export class VoteSender {
     return r;
   }
 
-  private async sendInner(raw: Uint8Array): Promise<SendVoteResult> {
+  private async sendInner(raw: Uint8Array, span: Span): Promise<SendVoteResult> {
     let tx: Tx;
     try {
       tx = decodeTx(raw);
@@ -193,9 +193,10 @@ export class VoteSender {
     } catch (err) {
       return result('REJECTED', txid, { reject_code: VOTE_REJECT_CODES.NOT_A_VOTE, message: (err as Error).message });
     }
+    span.setAttributes({ [ATTR.TICKET_HASH]: target.ticketHash, [ATTR.BLOCK_HASH]: target.blockHash, [ATTR.HEIGHT]: target.blockHeight });
     const rejected = this.checkTarget(target);
     if (rejected) return result('REJECTED', txid, rejected);
-    const p = this.deliver(txid, toHex(raw), target);
+    const p = this.deliver(txid, toHex(raw), target, span);
     this.inflight.set(txid, p);
     try {
       return await p;
@@ -220,8 +221,30 @@ export class VoteSender {
     return undefined;
   }
 
-  /** One sendrawtransaction; keeps the vote for re-sending unless dcrd refused it for good. */
-  private async deliver(txid: string, rawHex: string, target: VoteTarget): Promise<SendVoteResult> {
+  /**
+   * One sendrawtransaction inside a `dcrd.accept` span (child of `proxy.send`,
+   * outcome = dcrd's verdict); keeps the vote for re-sending unless dcrd
+   * refused it for good.
+   */
+  private async deliver(txid: string, rawHex: string, target: VoteTarget, parent: Span): Promise<SendVoteResult> {
+    const { span } = startProxySpan(this.o.tracer, SPAN.DCRD_ACCEPT, {
+      parent,
+      attributes: { [ATTR.TICKET_HASH]: target.ticketHash, [ATTR.BLOCK_HASH]: target.blockHash, [ATTR.VOTE_TXID]: txid },
+    });
+    try {
+      const r = await this.deliverInner(txid, rawHex, target);
+      span.setAttribute(ATTR.OUTCOME, r.status.toLowerCase());
+      if (r.dcrd_code !== 0) span.setAttribute(ATTR.DCRD_CODE, r.dcrd_code);
+      return r;
+    } catch (err) {
+      recordError(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async deliverInner(txid: string, rawHex: string, target: VoteTarget): Promise<SendVoteResult> {
     const rec: PendingVote = this.pending.get(txid) ?? { txid, rawHex, target, confirmed: false, sentAtMs: this.o.now() };
     try {
       await this.o.session.call('sendrawtransaction', [rawHex, false]);

@@ -1,15 +1,21 @@
 /**
  * The node proxy's tracing seam: W3C `traceparent` in and out.
- * - `proxy.notify`: started when a winning-tickets notification is read off
- *   dcrd's socket; its traceparent travels in the WinningTickets event (a
- *   server stream has no per-message metadata), so the voter's spans join it.
- * - `proxy.send`: SendVote's span, parented on the caller's `traceparent`
- *   metadata (or the request's trace field).
- * With no SDK registered the API's tracer is a no-op; the proxy then still
- * mints a valid random traceparent for notify, so voters can correlate.
+ * - `proxy.notify`: one ROOT span per (block, drawn ticket), started at the
+ *   moment dcrd's winning-tickets notification was read off the socket; its
+ *   traceparent travels in the WinningTickets event (`ticket_traces[i]`, a
+ *   server stream has no per-message metadata), so the voter's spans for that
+ *   ticket join it: one trace per vote.
+ * - `proxy.send`: SendVote's server span, parented on the caller's
+ *   `traceparent` metadata (or the request's trace field);
+ *   `dcrd.accept`: its child around sendrawtransaction, with the outcome.
+ * Spans go through telemetry's `startSpan` (allow-listed attributes,
+ * sub-millisecond timestamps). With no SDK registered the tracer is a no-op;
+ * the proxy then still mints a valid random traceparent for notify, so voters
+ * can correlate.
  */
 import { randomBytes } from 'node:crypto';
-import { context, trace, TraceFlags, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { trace, TraceFlags, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { contextWithSpan, startSpan } from '../telemetry/index.ts';
 
 const TRACEPARENT_RE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -27,27 +33,32 @@ export function formatTraceparent(sc: SpanContext): string {
   return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-/** Starts a span, optionally under a remote parent traceparent. */
+/**
+ * Starts a span: a new root when `parentTraceparent` is absent or malformed
+ * (peer input is never trusted to be well formed), else a child of that remote
+ * span; with `parent` a child of a local span. Attributes pass telemetry's
+ * allow-list.
+ */
 export function startProxySpan(
   tracer: Tracer,
   name: string,
-  opts: { parentTraceparent?: string | undefined; startTimeMs?: number; attributes?: Record<string, string | number> } = {},
+  opts: { parentTraceparent?: string | undefined; parent?: Span; startTimeMs?: number; attributes?: Record<string, string | number> } = {},
 ): { span: Span; traceparent: string } {
-  const parent = parseTraceparent(opts.parentTraceparent);
-  const ctx = parent ? trace.setSpanContext(context.active(), parent) : context.active();
-  const span = tracer.startSpan(
-    name,
-    { ...(opts.startTimeMs !== undefined ? { startTime: opts.startTimeMs } : {}), ...(opts.attributes ? { attributes: opts.attributes } : {}) },
-    ctx,
-  );
+  const remote = opts.parent ? undefined : parseTraceparent(opts.parentTraceparent);
+  const span = startSpan(name, {
+    tracer,
+    parent: opts.parent ? contextWithSpan(opts.parent) : remote ? (opts.parentTraceparent as string).trim() : null,
+    ...(opts.startTimeMs !== undefined ? { startTime: opts.startTimeMs } : {}),
+    ...(opts.attributes ? { attributes: opts.attributes } : {}),
+  });
   const sc = span.spanContext();
-  const valid = trace.isSpanContextValid(sc) && !(parent && sc.spanId === parent.spanId);
+  const valid = trace.isSpanContextValid(sc) && !(remote && sc.spanId === remote.spanId);
   const traceparent = valid
     ? formatTraceparent(sc)
     : formatTraceparent({
-        traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
+        traceId: remote?.traceId ?? randomBytes(16).toString('hex'),
         spanId: randomBytes(8).toString('hex'),
-        traceFlags: parent?.traceFlags ?? TraceFlags.SAMPLED,
+        traceFlags: remote?.traceFlags ?? TraceFlags.SAMPLED,
       });
   return { span, traceparent };
 }

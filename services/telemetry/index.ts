@@ -45,7 +45,9 @@ export { SecretKey, REDACTED } from './secret.ts';
  * `extractContext(traceparent, { base?, strict? })` (strict: malformed →
  * `TraceparentError`), `startSpan(name, { parent?, attributes?, startTime? })`,
  * `withSpan(name, attrs, fn, { parent?, startTime? })`, `recordError(span, err)`,
- * `traceparentOf(span)`, `activeTraceId()`, `withContext(ctx, fn)`, `contextWithSpan(span)`.
+ * `traceparentOf(span)`, `activeTraceId()`, `withContext(ctx, fn)`, `contextWithSpan(span)`,
+ * `serviceTracer(serviceName, { region?, nodeId? })` (a tracer whose spans carry their own
+ * service name: per component when several share a process; pass it as `tracer`).
  */
 export {
   initTelemetry,
@@ -58,6 +60,7 @@ export {
   activeTraceId,
   withContext,
   contextWithSpan,
+  serviceTracer,
   TRACER_NAME,
   DEFAULT_FLUSH_INTERVAL_MS,
 } from './tracing.ts';

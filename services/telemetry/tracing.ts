@@ -27,7 +27,7 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { NodeSDK, core, resources } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { filterAttributes } from './attributes.ts';
 import { TelemetryConfigError, TraceparentError } from './errors.ts';
 import { FileSpanExporter } from './span-file.ts';
@@ -75,6 +75,9 @@ export interface Telemetry {
 }
 
 let active = false;
+/** The running SDK's processors and resource attributes (for {@link serviceTracer}); bumped per init. */
+let shared: { processors: SpanProcessor[]; resAttrs: Record<string, string>; generation: number } | undefined;
+let generation = 0;
 
 /**
  * Starts OpenTelemetry tracing for this process with explicit configuration:
@@ -127,6 +130,7 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
   });
   sdk.start();
   active = true;
+  shared = { processors, resAttrs, generation: ++generation };
   let stopped: Promise<void> | undefined;
   return {
     enabled: true,
@@ -143,6 +147,8 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
           propagation.disable();
           context.disable();
           active = false;
+          shared = undefined;
+          serviceProviders.clear();
         }
       })();
       return stopped;
@@ -203,8 +209,55 @@ export function activeTraceId(ctx: Context = context.active()): string | undefin
   return sc && isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
+const serviceProviders = new Map<string, { generation: number; tracer: Tracer }>();
+
+function currentServiceTracer(serviceName: string, region: string | undefined, nodeId: string | undefined): Tracer {
+  const sh = shared;
+  if (!sh) return trace.getTracer(TRACER_NAME);
+  const key = `${serviceName}\u0000${region ?? ''}\u0000${nodeId ?? ''}`;
+  const hit = serviceProviders.get(key);
+  if (hit && hit.generation === sh.generation) return hit.tracer;
+  const attrs: Record<string, string> = { ...sh.resAttrs, 'service.name': serviceName };
+  if (region !== undefined) attrs['votecluster.region'] = region;
+  if (nodeId !== undefined) attrs['votecluster.node_id'] = nodeId;
+  let tracer: Tracer;
+  if (attrs['service.name'] === sh.resAttrs['service.name'] && attrs['votecluster.region'] === sh.resAttrs['votecluster.region']
+    && attrs['votecluster.node_id'] === sh.resAttrs['votecluster.node_id']) {
+    tracer = trace.getTracer(TRACER_NAME); // the process's own provider already says exactly this
+  } else {
+    // A second provider that shares the SDK's processors (same exporters, same
+    // batch queue) but stamps its own resource. Context and propagation stay
+    // global, so parent links across components work as usual. Not registered
+    // globally; its processors are shut down by the SDK's shutdown.
+    const provider = new BasicTracerProvider({ resource: resources.resourceFromAttributes(attrs), spanProcessors: sh.processors });
+    tracer = provider.getTracer(TRACER_NAME);
+  }
+  serviceProviders.set(key, { generation: sh.generation, tracer });
+  return tracer;
+}
+
+/**
+ * A tracer whose spans carry their own `service.name` (and region / node id)
+ * in the span file and OTLP, whatever the process's `initTelemetry` service
+ * name is. Components that can share a process (the in-process demo runs
+ * proxies and voters together) take one each: `serviceTracer('votecluster-proxy')`,
+ * `serviceTracer('votecluster-voter', { nodeId, region })`. Resolved per span,
+ * so it may be created before `initTelemetry`; a no-op while tracing is off.
+ * Spans go to the same exporters as every other span of the process.
+ */
+export function serviceTracer(serviceName: string, opts: { region?: string; nodeId?: string } = {}): Tracer {
+  const get = (): Tracer => currentServiceTracer(serviceName, opts.region, opts.nodeId);
+  return {
+    startSpan: (name, options, ctx) => get().startSpan(name, options, ctx),
+    startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) =>
+      (get().startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
+  };
+}
+
 /** Options of {@link startSpan}. */
 export interface StartSpanOptions {
+  /** Tracer to use (e.g. a {@link serviceTracer}); default the process's votecluster tracer. */
+  tracer?: Tracer;
   /**
    * Parent: a Context, a `traceparent` string, or `null` for a new root trace
    * (default: the active context).
@@ -246,7 +299,7 @@ export function startSpan(name: string, opts: StartSpanOptions = {}): Span {
     startTime: opts.startTime ?? preciseNowMs(),
   };
   if (opts.parent === null) so.root = true;
-  const span = trace.getTracer(TRACER_NAME).startSpan(name, so, ctx);
+  const span = (opts.tracer ?? trace.getTracer(TRACER_NAME)).startSpan(name, so, ctx);
   if (span.isRecording()) {
     const end = span.end.bind(span);
     span.end = (endTime?: TimeInput): void => end(endTime ?? preciseNowMs());
@@ -274,7 +327,7 @@ export function withSpan<T>(
   name: string,
   attrs: Readonly<Record<string, unknown>> | undefined,
   fn: (span: Span) => T,
-  opts: { parent?: Context | string | null; startTime?: number } = {},
+  opts: { parent?: Context | string | null; startTime?: number; tracer?: Tracer } = {},
 ): T {
   const span = startSpan(name, { ...opts, attributes: attrs });
   const ctx = trace.setSpan(parentContext(opts.parent), span);

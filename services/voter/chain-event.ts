@@ -37,8 +37,13 @@ export interface WinningTicketsEvent {
   voteSubsidy: bigint;
   /** Vote version the chain expects (0 = use the network default). */
   voteVersion: number;
-  /** W3C traceparent of the proxy's `proxy.notify` span, when traced. */
+  /** W3C traceparent of the proxy's draw-level context (an older proxy's only one). */
   traceparent?: string;
+  /**
+   * Per ticket, parallel to `ticketsHex`: the traceparent of the proxy's
+   * `proxy.notify` root span for that (block, ticket); '' when absent.
+   */
+  ticketTraceparents?: readonly string[];
   proxy: string;
   receivedAtMs: number;
 }

@@ -60,6 +60,7 @@ export function toChainEvent(ev: ProxyChainEvent, proxy: string, nowMs = Date.no
         ticketsHex: d.tickets.map((t) => hashOf(t, 'ticket hash')),
         voteSubsidy: d.voteSubsidy, voteVersion: d.voteVersion, proxy, receivedAtMs,
         ...(d.traceparent ? { traceparent: d.traceparent } : {}),
+        ...(d.ticketTraceparents?.some(Boolean) ? { ticketTraceparents: d.ticketTraceparents.map((t) => (typeof t === 'string' ? t : '')) } : {}),
       };
     }
   }

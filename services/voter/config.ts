@@ -36,6 +36,8 @@ export const DEFAULT_DEDUPE_CAPACITY = 4_096;
 export const DEFAULT_RETRY_BASE_MS = 100;
 /** Upper bound of that backoff. */
 export const DEFAULT_RETRY_MAX_MS = 2_000;
+/** Default live voters per region the operator wants (alerted on when fewer are up). */
+export const DEFAULT_REDUNDANCY_TARGET = 2;
 
 const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const HOST_PORT_RE = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
@@ -81,6 +83,11 @@ export const VoterConfigSchema = z.object({
       maxMs: z.number().int().positive().default(DEFAULT_RETRY_MAX_MS),
     })
     .prefault({}),
+  /**
+   * Minimum number of live voters a region should have; exported as
+   * `votecluster_voter_redundancy_target` for the alert that compares it with the voters up.
+   */
+  redundancyTarget: z.number().int().min(1).max(1_000).default(DEFAULT_REDUNDANCY_TARGET),
   metrics: z
     .object({
       /** `host:port` for the Prometheus endpoint (served by the CLI), absent = off. */

@@ -13,13 +13,14 @@
  * The `all-vote` strategy (vspd's behaviour, for comparison) signs and sends
  * on every replica with no etcd coordination at all.
  */
-import type { Span } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan,
   type ComponentMetrics, type Logger,
 } from '../telemetry/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
+import type { EtcdReach } from './etcd-reach.ts';
 import type { DutyPlan } from './hedge.ts';
 import type { RecordQueue } from './record-queue.ts';
 import type { VoteDelivery, VoteToDeliver } from './resend.ts';
@@ -46,10 +47,12 @@ export interface VoteRecordInput {
   voteVersion: number;
   treasuryVotes: readonly { tspendHashHex: string; vote: 'yes' | 'no' }[];
   revision: string;
+  /** etcd mod revision of `config/vote-defaults` the vote was built with (decimal), when known. */
+  defaultsRevision?: string;
   drawnAtMs: number;
   signedAtMs: number;
-  /** How the vote was produced: owner fast path, owner record-first (stale state), backup takeover. */
-  path: 'fast' | 'record-first' | 'takeover';
+  /** How the vote was produced: owner fast path, owner record-first (stale state), backup takeover, post-outage repair. */
+  path: 'fast' | 'record-first' | 'takeover' | 'repair';
 }
 
 /** The vote-record operations of the cluster, as the duty uses them. */
@@ -76,6 +79,12 @@ export interface DutyDeps {
   metrics: ComponentMetrics<'voter'>;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Shared etcd reachability: after a failed record a backup waits for etcd, then hedges again from that moment. */
+  reach?: EtcdReach;
+  /** A signed vote this duty could not record before it ended (etcd unreachable): for record-repair.ts. */
+  onUnrecorded?: (rec: VoteRecordInput) => void;
+  /** Tracer of the voter's spans (telemetry `serviceTracer('votecluster-voter', ...)`); default the process tracer. */
+  tracer?: Tracer;
 }
 
 /** How a duty ended. */
@@ -109,6 +118,7 @@ function recordInput(
     height: ev.height, blockHashHex: ev.blockHashHex, ticketHex, rawTx: signed.rawTx, txidHex: signed.txidHex,
     signer: selfId, voteBits: signed.meta.voteBits, voteVersion: signed.meta.voteVersion,
     treasuryVotes: signed.meta.treasuryVotes, revision: signed.meta.revision,
+    ...(signed.meta.defaultsRevision !== undefined ? { defaultsRevision: signed.meta.defaultsRevision } : {}),
     drawnAtMs: ev.receivedAtMs, signedAtMs: Date.now(), path,
   };
 }
@@ -117,7 +127,7 @@ function recordInput(
 function buildAndSign(deps: DutyDeps, parent: Span, ticketHex: string, ev: WinningTicketsEvent): SignedVote {
   const attrs = { [ATTR.TICKET_HASH]: ticketHex, [ATTR.HEIGHT]: ev.height };
   const ctx = contextWithSpan(parent);
-  const b = startSpan(SPAN.VOTER_BUILD, { parent: ctx, attributes: attrs });
+  const b = startSpan(SPAN.VOTER_BUILD, { tracer: deps.tracer, parent: ctx, attributes: attrs });
   let prepared: PreparedVote;
   try {
     prepared = deps.factory.prepare(ticketHex, ev);
@@ -128,7 +138,7 @@ function buildAndSign(deps: DutyDeps, parent: Span, ticketHex: string, ev: Winni
   } finally {
     b.end();
   }
-  const s = startSpan(SPAN.VOTER_SIGN, { parent: ctx, attributes: attrs });
+  const s = startSpan(SPAN.VOTER_SIGN, { tracer: deps.tracer, parent: ctx, attributes: attrs });
   try {
     const signed = deps.factory.sign(prepared);
     s.setAttribute(ATTR.VOTE_TXID, signed.txidHex);
@@ -144,6 +154,7 @@ function buildAndSign(deps: DutyDeps, parent: Span, ticketHex: string, ev: Winni
 /** Sends through the delivery tracker inside a voter.broadcast span; the traceparent rides to the proxies. */
 function broadcast(deps: DutyDeps, parent: Span, vote: Omit<VoteToDeliver, 'traceparent'>, replace = false): void {
   const span = startSpan(SPAN.VOTER_BROADCAST, {
+    tracer: deps.tracer,
     parent: contextWithSpan(parent),
     attributes: { [ATTR.TICKET_HASH]: vote.ticketHex, [ATTR.VOTE_TXID]: vote.txidHex, [ATTR.FANOUT]: 0 },
   });
@@ -173,13 +184,28 @@ export function onStored(deps: DutyDeps, parent: Span, ev: WinningTicketsEvent, 
 }
 
 /**
+ * The trace a duty continues: the `proxy.notify` span the proxy started for
+ * this (block, ticket) (`ticketTraceparents[i]`), else the draw-level context
+ * of an older proxy, else none (a new root). The event is the FIRST arrival of
+ * the draw (event-dedupe.ts): when several proxies announce the same draw, each
+ * starts its own notify trace and the voter continues the one that reached it
+ * first; the other proxies' notify traces stay single-span roots.
+ */
+export function ticketTraceparent(ev: WinningTicketsEvent, ticketHex: string): string | undefined {
+  const i = ev.ticketsHex.indexOf(ticketHex);
+  const perTicket = i >= 0 ? ev.ticketTraceparents?.[i] : undefined;
+  return perTicket || ev.traceparent || undefined;
+}
+
+/**
  * Runs one duty to its first send (or standby). Never throws for expected
  * conditions; an unmanaged ticket or a build failure is logged and rethrown
  * as the duty's error.
  */
 export async function runDuty(deps: DutyDeps, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal): Promise<DutyResult> {
   const recv = startSpan(SPAN.VOTER_RECEIVE, {
-    parent: ev.traceparent ?? null,
+    tracer: deps.tracer,
+    parent: ticketTraceparent(ev, ticketHex) ?? null,
     startTime: ev.receivedAtMs,
     attributes: {
       [ATTR.TICKET_HASH]: ticketHex, [ATTR.BLOCK_HASH]: ev.blockHashHex, [ATTR.HEIGHT]: ev.height,
@@ -214,7 +240,17 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
     broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
     // Recording follows the first send; it is never on the critical path.
     const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
-    deps.recordQueue.submit(rec, (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
+    // cluster.record spans the time until the record is stored (queued while etcd is down).
+    const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
+      tracer: deps.tracer,
+      parent: contextWithSpan(recv),
+      attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.VOTE_TXID]: signed.txidHex, [ATTR.ATTEMPT]: 1 },
+    });
+    deps.recordQueue.submit(rec, (stored) => {
+      recSpan.setAttribute(ATTR.OUTCOME, stored.txidHex === signed.txidHex && stored.signer === deps.selfId ? 'recorded' : 'existing');
+      recSpan.end();
+      onStored(deps, recv, ev, ticketHex, signed, stored);
+    });
     return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
   }
   if (plan.reason !== 'backup') {
@@ -228,6 +264,8 @@ async function recordFirst(
 ): Promise<DutyResult> {
   const base = { rank: plan.rank, path: plan.path } as const;
   let waitMs = plan.waitMs;
+  // A vote signed here whose record write failed (etcd unreachable) and not yet recorded.
+  let unrecorded: VoteRecordInput | undefined;
   for (let attempt = 1; !signal.aborted; attempt++) {
     const hedgeStart = performance.now();
     try {
@@ -241,13 +279,18 @@ async function recordFirst(
       }
       if (signal.aborted) break;
       const signed = buildAndSign(deps, recv, ticketHex, ev);
-      const { created, stored } = await recordSpan(deps, recv, recordInput(ev, ticketHex, signed, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover'), attempt);
+      const rec = recordInput(ev, ticketHex, signed, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
+      unrecorded = rec;
+      const { created, stored } = await recordSpan(deps, recv, rec, attempt);
+      unrecorded = undefined;
+      deps.reach?.noteSuccess();
       const waited = (performance.now() - hedgeStart) / 1000;
       if (created) {
         if (plan.rank > 0) {
           deps.metrics.takeovers.inc();
           deps.metrics.hedgeWait.observe({ result: 'took_over' }, waited);
           const t = startSpan(SPAN.CLUSTER_TAKEOVER, {
+    tracer: deps.tracer,
             parent: contextWithSpan(recv),
             attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: plan.rank, [ATTR.HEDGE_MS]: plan.waitMs },
           });
@@ -268,17 +311,24 @@ async function recordFirst(
       // etcd unreachable (or a transient error): a backup cannot take over without a
       // record, by design. Retry, bounded by the duty's lifetime (signal), backed off.
       if (signal.aborted) break;
+      if ((err as { retryable?: unknown } | undefined)?.retryable === true) deps.reach?.noteFailure();
       const backoff = Math.min(deps.retryMaxMs, deps.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
-      deps.log.warn({ ticket: ticketHex, height: ev.height, attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
+      if (attempt === 1 || attempt % 10 === 0) {
+        deps.log.warn({ ticket: ticketHex, height: ev.height, attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
+      }
       try {
         await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal });
       } catch {
         break; // aborted: the block is superseded or too old
       }
-      // After an outage give the owner's queued record a chance to land first.
-      waitMs = plan.waitMs + deps.retryMaxMs;
+      // No takeover is possible without a record (fault table: etcd quorum lost). Wait until
+      // etcd answers again, then hedge anew FROM THAT MOMENT, with extra time for the owner's
+      // queued record (written as soon as etcd answers) to land first.
+      if (deps.reach && !(await deps.reach.whenReachable(signal))) break;
+      waitMs = plan.rank === 0 ? 0 : plan.waitMs + deps.retryMaxMs;
     }
   }
+  if (unrecorded) deps.onUnrecorded?.(unrecorded);
   return { ...base, outcome: 'aborted' };
 }
 
@@ -286,6 +336,7 @@ async function hedgeWait(
   deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, waitMs: number, rank: number, signal: AbortSignal,
 ): Promise<StoredVote | null> {
   const span = startSpan(SPAN.VOTER_HEDGE, {
+    tracer: deps.tracer,
     parent: contextWithSpan(recv),
     attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: rank, [ATTR.HEDGE_MS]: waitMs },
   });
@@ -303,6 +354,7 @@ async function hedgeWait(
 
 async function recordSpan(deps: DutyDeps, recv: Span, rec: VoteRecordInput, attempt: number): Promise<{ created: boolean; stored: StoredVote }> {
   const span = startSpan(SPAN.CLUSTER_RECORD, {
+    tracer: deps.tracer,
     parent: contextWithSpan(recv),
     attributes: { [ATTR.TICKET_HASH]: rec.ticketHex, [ATTR.VOTE_TXID]: rec.txidHex, [ATTR.ATTEMPT]: attempt },
   });

@@ -24,6 +24,7 @@ export {
   DEFAULT_DEDUPE_CAPACITY,
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_MAX_MS,
+  DEFAULT_REDUNDANCY_TARGET,
 } from './config.ts';
 export type { VoterConfig, VoterConfigInput, ProxyConfig } from './config.ts';
 
@@ -38,6 +39,9 @@ export type { Voter, VoterDeps, VoterStats, DutyEvent } from './voter.ts';
 
 /** Pure building blocks, exported for the bench and the demo. */
 export { planDuty, signerOrder } from './hedge.ts';
+/** The trace a duty continues (per-ticket `proxy.notify` context, first arrival), and the voter's span service name. */
+export { ticketTraceparent } from './duty.ts';
+export { VOTER_TRACE_SERVICE } from './voter.ts';
 export type { DutyPlan, DutyPath, SlowPathReason } from './hedge.ts';
 export { voteBitsFromChoices, selectChoices, VOTE_BITS_PREV_VALID } from './vote-factory.ts';
 export type { DutyOutcome } from './duty.ts';

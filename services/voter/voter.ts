@@ -12,20 +12,23 @@
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams } from '../decred/index.ts';
-import { createMetrics, type ComponentMetrics, type Logger, type Metrics, type SecretKey } from '../telemetry/index.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { createMetrics, serviceTracer, type ComponentMetrics, type Logger, type Metrics, type SecretKey } from '../telemetry/index.ts';
 import { AgendaTable } from './agenda-table.ts';
 import { dutyKey, type ChainEvent, type WinningTicketsEvent } from './chain-event.ts';
 import { ChainWatch } from './chain-watch.ts';
 import { Claimer, DEFAULT_CLAIM_CONCURRENCY } from './claimer.ts';
-import { clusterRecords } from './cluster-records.ts';
+import { clusterRecords, lookupRecord } from './cluster-records.ts';
 import { ClusterVoteFactory } from './cluster-vote-factory.ts';
 import { parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
 import { runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
 import { VoterStateError } from './errors.ts';
+import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
 import { planDuty } from './hedge.ts';
 import { RecordQueue } from './record-queue.ts';
+import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './resend.ts';
 
 /** Collaborators of {@link createVoter}; all optional except the logger. */
@@ -36,6 +39,11 @@ export interface VoterDeps {
   metrics?: Metrics;
   /** The cluster key bytes, instead of reading `clusterKeyFile` (embedding, tests). Secret. */
   clusterKey?: SecretKey;
+  /**
+   * Tracer of the voter's spans; default `serviceTracer('votecluster-voter', { region, nodeId })`,
+   * so the spans name the voter even when it shares a process (the demo).
+   */
+  tracer?: Tracer;
   /** Called with every duty result (demo view, tests). Must not throw. */
   onDuty?: (info: DutyEvent) => void;
 }
@@ -85,6 +93,17 @@ export interface Voter {
 }
 
 const MAX_LATENCY_SAMPLES = 10_000;
+/**
+ * Extra lease confirmations (cluster `leaseConfirmIntervalMs`): the lease age then lags the truth by
+ * at most ~1 s instead of TTL/3, so an owner keeps the fast path through an etcd outage almost
+ * as long as `staleness.leaseMaxAgeMs` (DESIGN.md §4: owners keep voting while quorum is lost).
+ */
+const LEASE_CONFIRM_INTERVAL_MS = 1_000;
+const ZERO_HASH = '0'.repeat(64);
+/** Service name of the voter's spans. */
+export const VOTER_TRACE_SERVICE = 'votecluster-voter';
+/** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
+const GAUGE_REFRESH_MS = 2_000;
 
 /**
  * Creates a voter. Validates `input` with {@link VoterConfigSchema}.
@@ -99,6 +118,10 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   const log = deps.log.child({ component: 'voter', nodeId: cfg.nodeId, region: cfg.region });
   const metrics = deps.metrics ?? createMetrics({ service: 'voter', components: ['voter', 'cluster'], processMetrics: false });
   const m: ComponentMetrics<'voter'> = metrics.get('voter');
+  const clusterMetrics = metrics.get('cluster');
+  m.redundancyTarget.set(cfg.redundancyTarget);
+  const tracer = deps.tracer ?? serviceTracer(VOTER_TRACE_SERVICE, { region: cfg.region, nodeId: cfg.nodeId });
+  let gaugeTimer: NodeJS.Timeout | undefined;
   const params = netParams(cfg.network);
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -108,6 +131,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let delivery: VoteDelivery | undefined;
   let recordQueue: RecordQueue | undefined;
   let claimer: Claimer | undefined;
+  let reach: EtcdReach | undefined;
+  let repair: RecordRepair | undefined;
+  let factory: ClusterVoteFactory | undefined;
   let agendas = new AgendaTable();
   let stopping: Promise<void> | undefined;
   const unsubscribers: Array<() => void> = [];
@@ -145,6 +171,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       if (duties.has(key)) continue;
       dutyCount++;
       m.draws.inc();
+      // The vote's inputs are those in force when the draw arrived, whatever path the duty takes.
+      factory?.pin(ticketHex, ev);
       const abort = new AbortController();
       const done = runDuty(deps2, ticketHex, ev, abort.signal).then(
         (r) => {
@@ -167,6 +195,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   }
 
   function retireDuties(pred: (d: { height: number; blockHashHex: string }) => boolean): void {
+    factory?.unpin(pred);
     for (const [key, d] of duties) {
       if (pred(d)) {
         d.abort.abort();
@@ -200,6 +229,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       {
         endpoints: cfg.etcd.endpoints, network: cfg.network, nodeId: cfg.nodeId, region: cfg.region,
         proxies: cfg.proxies.map((p) => p.address), leaseTtlSec: cfg.leaseTtlSec, dialTimeoutMs: cfg.etcd.dialTimeoutMs,
+        leaseConfirmIntervalMs: LEASE_CONFIRM_INTERVAL_MS,
         ...(deps.clusterKey ? { clusterKey: new Uint8Array(deps.clusterKey.expose()) } : { clusterKeyFile: cfg.clusterKeyFile }),
       },
       { metrics, log: log.child({ component: 'cluster' }) },
@@ -236,8 +266,25 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       onPromoted: (vote) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer }, 'signer left; delivering its stored vote'),
     });
     const records = clusterRecords(c);
-    recordQueue = new RecordQueue(records, log.child({ component: 'records' }), { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs });
-    const factory = new ClusterVoteFactory(c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log);
+    const etcdReach = new EtcdReach(() => c.votes.getVote(0, ZERO_HASH, ZERO_HASH), log.child({ component: 'etcd-reach' }));
+    reach = etcdReach;
+    const queue = new RecordQueue(records, log.child({ component: 'records' }), { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, reach: etcdReach });
+    recordQueue = queue;
+    unsubscribers.push(etcdReach.onReachable(() => queue.kick()));
+    const recordRepair = new RecordRepair({
+      records, reach: etcdReach, lookup: lookupRecord(c),
+      knownToDcrd: async (txidHex) => {
+        // Any proxy that returns the tx: known. All answering "not found": unknown. Else: throw (retry later).
+        const answers = await Promise.allSettled(clients.map((pc) => pc.getRawTransaction(txidHex, { deadlineMs: cfg.sendDeadlineMs })));
+        if (answers.some((a) => a.status === 'fulfilled')) return true;
+        if (answers.some((a) => a.status === 'rejected' && (a.reason as { code?: unknown })?.code === 'NODEPROXY_NOT_FOUND')) return false;
+        throw (answers[0] as PromiseRejectedResult | undefined)?.reason ?? new Error('no proxy');
+      },
+    }, log.child({ component: 'record-repair' }));
+    repair = recordRepair;
+    factory = new ClusterVoteFactory(
+      c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log, () => c.config.voteDefaultsRevision(),
+    );
     const dutyDeps: DutyDeps = {
       selfId: cfg.nodeId,
       strategy: cfg.strategy,
@@ -249,8 +296,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
         hedgeMs: cfg.hedgeMs,
       }),
-      factory, records, delivery, recordQueue, log: log.child({ component: 'duty' }), metrics: m,
-      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs,
+      factory, records, delivery, recordQueue: queue, log: log.child({ component: 'duty' }), metrics: m,
+      reach: etcdReach, onUnrecorded: (rec) => recordRepair.add(rec),
+      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
     };
     if (cfg.strategy === 'lease') {
       claimer = new Claimer({
@@ -280,18 +328,30 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       },
     }, { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, log });
     delivery.start();
-    recordQueue.start();
+    queue.start();
+    recordRepair.start();
     claimer?.start();
     watch.start();
     state = 'running';
     await claimer?.ready;
-    m.managedTickets.set(c.tickets.size);
-    m.ownedTickets.set(c.owners.ownedByMe().length);
+    const refreshGauges = (): void => {
+      m.managedTickets.set(c.tickets.size);
+      if (cfg.strategy !== 'lease') return;
+      m.ownedTickets.set(c.owners.ownedByMe().length);
+      let unowned = 0;
+      for (const t of c.tickets.list()) if (!c.owners.ownerOf(t.record.ticketHash)) unowned++;
+      clusterMetrics.unownedTickets.set(unowned);
+    };
+    refreshGauges();
+    // Owned by this voter: cleared in doStop().
+    gaugeTimer = setInterval(refreshGauges, GAUGE_REFRESH_MS);
+    gaugeTimer.unref();
     log.info({ managed: c.tickets.size, owned: c.owners.ownedByMe().length, strategy: cfg.strategy }, 'voter started');
   }
 
   async function doStop(): Promise<void> {
     state = 'stopping';
+    if (gaugeTimer) clearInterval(gaugeTimer);
     watch?.stop();
     for (const d of duties.values()) d.abort.abort();
     await Promise.allSettled([...duties.values()].map((d) => d.done));
@@ -299,6 +359,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     await claimer?.stop();
     await delivery?.stop();
     await recordQueue?.stop();
+    await repair?.stop();
+    await reach?.stop();
     for (const u of unsubscribers.splice(0)) u();
     for (const c of clients) c.close();
     await cluster?.close();

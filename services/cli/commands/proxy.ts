@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createNodeProxy, NodeProxyError, parseNodeProxyConfig, type NodeProxyConfig } from '../../nodeproxy/index.ts';
-import { createLogger, createMetrics } from '../../telemetry/index.ts';
+import { createNodeProxy, NodeProxyError, NODEPROXY_TRACE_SERVICE, parseNodeProxyConfig, type NodeProxyConfig } from '../../nodeproxy/index.ts';
+import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
+import { parseMetricsListen } from '../metrics-listen.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /** Flag name → [config path, env suffix]. */
@@ -69,11 +70,18 @@ export function register(program: Command): void {
     .option('--client-ca <file>', 'CA for client certificates (enables mTLS)')
     .option('--ring-size <n>', 'WatchChain ring buffer size (events)')
     .option('--max-stream-lag <n>', 'events a stream may fall behind before it is cut')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (env VOTECLUSTER_PROXY_METRICS_LISTEN)')
+    .option('--trace-file <file>', 'append spans (JSON lines) to this file (env VOTECLUSTER_PROXY_TRACE_FILE)')
+    .option('--otlp-endpoint <url>', 'OTLP/gRPC trace collector (env VOTECLUSTER_PROXY_OTLP_ENDPOINT)')
     .option('--log-level <level>', 'pino level', 'info')
     .action(async (flags: Record<string, unknown>) => {
       let cfg: NodeProxyConfig;
+      let metricsListen: { host: string; port: number } | undefined;
+      const traceFile = (flags['traceFile'] ?? process.env['VOTECLUSTER_PROXY_TRACE_FILE']) as string | undefined;
+      const otlpEndpoint = (flags['otlpEndpoint'] ?? process.env['VOTECLUSTER_PROXY_OTLP_ENDPOINT']) as string | undefined;
       try {
         cfg = parseNodeProxyConfig(buildProxyConfigInput(flags, process.env));
+        metricsListen = parseMetricsListen((flags['metricsListen'] ?? process.env['VOTECLUSTER_PROXY_METRICS_LISTEN']) as string | undefined);
       } catch (err) {
         process.stderr.write(`votecluster proxy: ${(err as Error).message}\n`);
         process.exitCode = 2;
@@ -82,15 +90,30 @@ export function register(program: Command): void {
       const logger = createLogger({ service: 'nodeproxy', level: flags['logLevel'] as 'info' });
       const metrics = createMetrics({ service: 'nodeproxy' });
       const proxy = createNodeProxy(cfg, { logger, metrics });
+      let telemetry: Telemetry | undefined;
+      let metricsServer: MetricsServer | undefined;
+      const cleanup = async (): Promise<void> => {
+        await proxy.stop();
+        await metricsServer?.stop();
+        await telemetry?.shutdown();
+      };
       try {
+        if (traceFile || otlpEndpoint) {
+          telemetry = await initTelemetry({
+            serviceName: NODEPROXY_TRACE_SERVICE,
+            ...(traceFile ? { traceFile } : {}),
+            ...(otlpEndpoint ? { otlpEndpoint } : {}),
+          });
+        }
+        if (metricsListen) metricsServer = await startMetricsServer({ ...metricsListen, registry: metrics.registry });
         const { address } = await proxy.start();
-        process.stdout.write(`${JSON.stringify({ listening: address, network: cfg.network })}\n`);
+        process.stdout.write(`${JSON.stringify({ listening: address, network: cfg.network, ...(metricsServer ? { metrics: metricsServer.url } : {}) })}\n`);
       } catch (err) {
         const e = err as NodeProxyError;
         logger.error({ err: e }, 'node proxy failed to start');
         process.stderr.write(`votecluster proxy: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
         process.exitCode = e instanceof NodeProxyError && e.code === 'NODEPROXY_CONFIG' ? 2 : 1;
-        await proxy.stop();
+        await cleanup().catch(() => undefined);
         return;
       }
       await runUntilSignal(() => proxy.stop(), logger, SHUTDOWN_CAP_MS);

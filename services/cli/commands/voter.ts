@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
-import { createVoter, parseVoterConfig, VoterConfigError, type VoterConfig } from '../../voter/index.ts';
+import { createVoter, parseVoterConfig, VoterConfigError, VOTER_TRACE_SERVICE, type VoterConfig } from '../../voter/index.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /** Hard cap on shutdown. */
@@ -25,6 +25,7 @@ const FIELDS: ReadonlyArray<[flag: string, path: string, env: string, kind: 'str
   ['leaseTtlSec', 'leaseTtlSec', 'LEASE_TTL_SEC', 'number'],
   ['strategy', 'strategy', 'STRATEGY', 'string'],
   ['resendIntervalMs', 'resendIntervalMs', 'RESEND_INTERVAL_MS', 'number'],
+  ['redundancyTarget', 'redundancyTarget', 'REDUNDANCY_TARGET', 'number'],
   ['metricsListen', 'metrics.listen', 'METRICS_LISTEN', 'string'],
   ['traceFile', 'trace.file', 'TRACE_FILE', 'string'],
   ['otlpEndpoint', 'trace.otlpEndpoint', 'OTLP_ENDPOINT', 'string'],
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .option('--lease-ttl-sec <s>', 'session lease TTL')
     .option('--strategy <name>', 'lease | all-vote')
     .option('--resend-interval-ms <ms>', 're-send interval for undelivered votes')
+    .option('--redundancy-target <n>', 'live voters wanted per region (exported for alerting)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics here')
     .option('--trace-file <file>', 'append spans (JSON lines) to this file')
     .option('--otlp-endpoint <url>', 'OTLP/gRPC trace collector')
@@ -112,7 +114,7 @@ export function register(program: Command): void {
       try {
         if (cfg.trace.file || cfg.trace.otlpEndpoint) {
           telemetry = await initTelemetry({
-            serviceName: 'voter', region: cfg.region, nodeId: cfg.nodeId,
+            serviceName: VOTER_TRACE_SERVICE, region: cfg.region, nodeId: cfg.nodeId,
             ...(cfg.trace.file ? { traceFile: cfg.trace.file } : {}),
             ...(cfg.trace.otlpEndpoint ? { otlpEndpoint: cfg.trace.otlpEndpoint } : {}),
           });

@@ -1,0 +1,31 @@
+/**
+ * `--metrics-listen HOST:PORT`, shared by every long-running command (proxy,
+ * voter, admin, devnet): parses the flag into what telemetry's
+ * `startMetricsServer` takes. Port 0 picks a free port (the command prints the
+ * bound URL).
+ */
+
+/** A bad `--metrics-listen` value (code `CLI_METRICS_LISTEN`). */
+export class MetricsListenError extends Error {
+  readonly code = 'CLI_METRICS_LISTEN';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetricsListenError';
+  }
+}
+
+/**
+ * `HOST:PORT` (IPv4, a name, or `[v6]`) → `{ host, port }`; undefined/'' → undefined.
+ * @throws {MetricsListenError} naming the bad part.
+ */
+export function parseMetricsListen(value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined || value === '') return undefined;
+  const i = value.lastIndexOf(':');
+  if (i <= 0) throw new MetricsListenError(`--metrics-listen ${JSON.stringify(value)}: expected HOST:PORT`);
+  let host = value.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const portText = value.slice(i + 1);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new MetricsListenError(`--metrics-listen ${JSON.stringify(value)}: port must be 0..65535`);
+  return { host, port };
+}
