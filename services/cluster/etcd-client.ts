@@ -6,8 +6,8 @@
  * {@link EtcdUnavailableError} here and only here.
  */
 import { type IBackoff, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, isRecoverableError } from 'etcd3';
-import { ClusterError, EtcdUnavailableError } from './errors.ts';
+import { Etcd3, EtcdLeaseInvalidError, isRecoverableError } from 'etcd3';
+import { ClusterError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
 /** Default per-request deadline (unary calls; streams have none). */
 export const DEFAULT_CALL_TIMEOUT_MS = 2_000;
@@ -85,6 +85,8 @@ export async function timed<T>(
 export function translateEtcdError(op: string, err: unknown): ClusterError {
   if (err instanceof ClusterError) return err;
   const msg = (err as Error)?.message ?? String(err);
+  // A write bound to a lease that etcd already expired (e.g. a claim racing the lease's loss).
+  if (err instanceof EtcdLeaseInvalidError) return new LeaseLostError(`etcd ${op}: ${msg}`, { cause: err });
   if (err instanceof Error && (isRecoverableError(err) || err.name === 'BrokenCircuitError' || err.name === 'GRPCDeadlineExceededError')) {
     return new EtcdUnavailableError(`etcd ${op}: ${msg}`, { cause: err });
   }

@@ -59,10 +59,10 @@ export const TicketRecordSchema = z.object({
 export type TicketRecord = z.infer<typeof TicketRecordSchema>;
 
 /**
- * A cached ticket with the etcd mod revision it was read at. `record` is a view built on
- * access from the compact cache: cheap fields are plain properties; `ticketHex`, `votingKey`,
- * the choice/policy maps and the times are enumerable getters that build a fresh value on
- * each access (spread, JSON.stringify and deep equality see every field).
+ * A cached ticket with the etcd mod revision it was read at. `record` is a plain
+ * TicketRecord built from the compact cache on first access (a getter), so listing or
+ * iterating tickets costs nothing per ticket until a record is read. To iterate 100k
+ * tickets use `ticketHash` (or `TicketStore.hashes()`), not `record.ticketHash`.
  */
 export interface CachedTicket {
   record: TicketRecord;
@@ -159,44 +159,70 @@ function unpackTime(t: number | string): string {
   return typeof t === 'number' ? new Date(t).toISOString() : t;
 }
 
-/** Builds the record view of a compact ticket (see {@link CachedTicket}). */
-function recordView(ticketHash: string, network: string, c: CompactTicket): TicketRecord {
-  const rec = {
+/** Builds the plain record of a compact ticket (fresh objects: callers may keep or change it). */
+function toRecord(ticketHash: string, network: string, c: CompactTicket): TicketRecord {
+  const rec: TicketRecord = {
     ticketHash,
-    get ticketHex(): string {
-      return c.ticket.toString('hex');
-    },
+    ticketHex: c.ticket.toString('hex'),
     network,
-    get votingKey(): Envelope {
-      return {
-        v: ENVELOPE_VERSION,
-        alg: 'A256GCM',
-        kid: c.kid,
-        nonce: c.sealed.toString('hex', 0, NONCE_BYTES),
-        ct: c.sealed.toString('hex', NONCE_BYTES),
-      };
+    votingKey: {
+      v: ENVELOPE_VERSION,
+      alg: 'A256GCM',
+      kid: c.kid,
+      nonce: c.sealed.toString('hex', 0, NONCE_BYTES),
+      ct: c.sealed.toString('hex', NONCE_BYTES),
     },
-    get voteChoices(): Record<string, string> {
-      return { ...c.voteChoices };
-    },
-    get treasuryPolicy(): Record<string, Policy> {
-      return { ...c.treasuryPolicy };
-    },
-    get tspendPolicy(): Record<string, Policy> {
-      return { ...c.tspendPolicy };
-    },
+    voteChoices: { ...c.voteChoices },
+    treasuryPolicy: { ...c.treasuryPolicy },
+    tspendPolicy: { ...c.tspendPolicy },
     status: c.status,
-    get importedAt(): string {
-      return unpackTime(c.importedAt);
-    },
-    get updatedAt(): string {
-      return unpackTime(c.updatedAt);
-    },
+    importedAt: unpackTime(c.importedAt),
+    updatedAt: unpackTime(c.updatedAt),
     revision: c.revision,
-  } as TicketRecord;
+  };
   if (c.blockHash !== undefined) rec.blockHash = c.blockHash;
   if (c.blockHeight !== undefined) rec.blockHeight = c.blockHeight;
   return rec;
+}
+
+/** A {@link CachedTicket} whose `record` is built on first access (listing 100k tickets builds none). */
+class TicketView implements CachedTicket {
+  #record: TicketRecord | undefined;
+  constructor(
+    readonly ticketHash: string,
+    readonly modRevision: number,
+    private readonly network: string,
+    private readonly compact: CompactTicket,
+  ) {}
+
+  get record(): TicketRecord {
+    return (this.#record ??= toRecord(this.ticketHash, this.network, this.compact));
+  }
+}
+
+/** A {@link CacheEntry} whose `value` (the record) is built on first access. */
+class TicketEntryView implements CacheEntry<TicketRecord> {
+  #value: TicketRecord | undefined;
+  readonly key: string;
+  readonly modRevision: number;
+  readonly createRevision: number;
+  readonly lease: string;
+  constructor(
+    e: CacheEntry<CompactTicket>,
+    private readonly ticketHash: string,
+    private readonly network: string,
+  ) {
+    this.key = e.key;
+    this.modRevision = e.modRevision;
+    this.createRevision = e.createRevision;
+    this.lease = e.lease;
+    this.compact = e.value;
+  }
+  private readonly compact: CompactTicket;
+
+  get value(): TicketRecord {
+    return (this.#value ??= toRecord(this.ticketHash, this.network, this.compact));
+  }
 }
 
 /** See the module comment. */
@@ -471,8 +497,7 @@ export class TicketStore {
   }
 
   private view(e: CacheEntry<CompactTicket>): CachedTicket {
-    const ticketHash = e.key.slice(this.prefixLen);
-    return { ticketHash, modRevision: e.modRevision, record: recordView(ticketHash, this.opts.keyspace.network, e.value) };
+    return new TicketView(e.key.slice(this.prefixLen), e.modRevision, this.opts.keyspace.network, e.value);
   }
 
   /** The cached record of `ticketHash` with its etcd mod revision, or undefined. No I/O. */
@@ -581,13 +606,10 @@ export class TicketStore {
     return this.cache.watchAgeMs(now);
   }
 
-  /** Subscribes to ticket record changes (entries carry record views). */
+  /** Subscribes to ticket record changes (an entry's `value` record is built on first access). */
   onChange(fn: (c: CacheChange<TicketRecord>) => void): () => void {
     const network = this.opts.keyspace.network;
-    const toEntry = (e: CacheEntry<CompactTicket>): CacheEntry<TicketRecord> => {
-      const ticketHash = e.key.slice(this.prefixLen);
-      return { key: e.key, modRevision: e.modRevision, createRevision: e.createRevision, lease: e.lease, value: recordView(ticketHash, network, e.value) };
-    };
+    const toEntry = (e: CacheEntry<CompactTicket>): CacheEntry<TicketRecord> => new TicketEntryView(e, e.key.slice(this.prefixLen), network);
     return this.cache.onChange((c) =>
       fn(
         c.type === 'put'

@@ -9,6 +9,7 @@
  *   `owners.rank` over all tickets, claim it with `owners.claimMany` (batched txns).
  * - `start-voter`: open + join, then services/voter's own Claimer (the voter's start-up path:
  *   sweep over `tickets.list()`, one create-if-absent txn per owned ticket, 64 in flight).
+ * - `start-voter-hashes`: the same Claimer fed from `tickets.hashes()` instead of `list()`.
  */
 import { openCluster, type Cluster } from '../../services/cluster/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
@@ -45,6 +46,10 @@ const cluster: Cluster = await openCluster({
 });
 mark('open');
 const out: Record<string, unknown> = { mode, tickets: cluster.tickets.size };
+let leaseLosses = 0;
+cluster.membership.onLeaseChange((ev) => {
+  if (ev.type === 'lost') leaseLosses++;
+});
 
 if (join) {
   // The other nodes are already live; wait until the watch has delivered our own join.
@@ -65,22 +70,24 @@ if (join) {
     const claimer = new Claimer({
       selfId: NODE_ID,
       // Exactly the port services/voter/voter.ts builds.
-      managedTickets: () => c.tickets.list().map((t) => t.record.ticketHash),
+      managedTickets: mode === 'start-voter-hashes' ? () => c.tickets.hashes() : () => c.tickets.list().map((t) => t.record.ticketHash),
       rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
       ownerOf: (t) => c.owners.ownerOf(t),
       claim: (t) => c.owners.claim(t),
       release: (t) => c.owners.release(t),
       isLeaseFresh: () => c.membership.isLeaseFresh(),
-    }, log, { debounceMs: 50, periodMs: 60_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
+    }, log, { debounceMs: 50, periodMs: 5_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
     claimer.start();
     await claimer.ready;
     mark('claimerReady');
     out['claimed'] = claimer.stats().claimed;
+    out['sweeps'] = claimer.stats().sweeps;
+    out['leaseLosses'] = leaseLosses;
     await claimer.stop();
     last = performance.now();
   }
   // Every owned ticket's claim is visible in this node's owner cache.
-  const expected = (out['claimedWon'] ?? out['claimed']) as number;
+  const expected = (out['claimedWon'] ?? out['owned'] ?? 0) as number;
   while (cluster.owners.ownedByMe().length < expected) await new Promise((r) => setTimeout(r, 5));
   mark('ownersSeen');
   out['ownedByMe'] = cluster.owners.ownedByMe().length;
