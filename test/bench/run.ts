@@ -21,6 +21,8 @@ const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
   { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
   { name: 'nodeproxy', load: async () => (await import('./nodeproxy.bench.ts')).runNodeProxyBench },
+  { name: 'vote-latency', load: async () => (await import('./vote-latency.bench.ts')).runVoteLatencyBench },
+  { name: 'tracing', load: async () => (await import('./tracing.bench.ts')).runTracingBench },
 ];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
