@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { encodeWif, netParams, p2pkhAddress, type SubsidySplit } from '../decred/index.ts';
 import { DevnetError } from './errors.ts';
 import { DevnetNodeImpl, type ExportedTicket, type NodeConfig } from './node.ts';
-import { mergeReports, type DevnetReport } from './report.ts';
+import { linkLedgers, mergeReports, type DevnetReport } from './report.ts';
 import { generateTlsIdentity, type TlsIdentity } from './rpc/tls.ts';
 import type { BlockInterval } from './miner.ts';
 
@@ -224,6 +224,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     await new Promise((r) => setTimeout(r, 10));
   }
   for (const n of impls) n.finishBootstrap();
+  linkLedgers(impls.map((i) => i.ledger));
   const nodes = impls.map((i) => new NodeHandle(i));
   const params = netParams(o.network);
   return {

@@ -358,7 +358,7 @@ export class DevnetNodeImpl {
     const out: string[] = [];
     let step = 1;
     for (let h = this.chain.bestHeight; h >= 0; h -= step) {
-      out.push((this.chain.atHeight(h) as BlockNode).hashHex);
+      out.push(this.chain.hashAtHeight(h) as string);
       if (out.length >= 10) step *= 2;
       if (out.length >= 60) break;
     }
@@ -394,7 +394,8 @@ export class DevnetNodeImpl {
         const hex: string[] = [];
         let size = 0;
         for (let h = start; h <= this.chain.bestHeight && hex.length < 500 && size < 8_000_000; h++) {
-          const b = this.chain.blockBytes(this.chain.atHeight(h) as BlockNode);
+          const n = this.chain.atHeight(h);
+          const b = n && this.chain.blockBytes(n);
           if (!b) break;
           hex.push(toHex(b));
           size += b.length * 2;

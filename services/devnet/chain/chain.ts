@@ -13,6 +13,14 @@
  * Stake state: the pool of a tip moves to its first child. A second child of the
  * same parent (a competing tip) rebuilds the parent's pool from the nearest
  * checkpoint snapshot (every CHECKPOINT_INTERVAL blocks) by replaying stake blocks.
+ *
+ * Bounded memory (issue 3 "runs for hours without growing memory"): full block
+ * nodes (parsed header, header bytes, stake data) exist only for the newest
+ * `indexDepth` main-chain heights (max(retainBlocks, MIN_INDEX_DEPTH)) plus side
+ * chains within the reorg depth; bodies are kept for `retainBlocks`. Older
+ * main-chain heights keep only their 32-byte hash in one compact array, so
+ * getblockhash answers every height and a pruned hash is recognised; their
+ * headers and bodies are refused like a pruned node's (`pruned`).
  */
 import {
   LiveTicketPool,
@@ -39,6 +47,11 @@ const CHECKPOINT_INTERVAL = 16;
 export const STAKE_KEEP_DEPTH = 64;
 /** dcrd accepts side-chain blocks this far below the tip (shallow reorgs only). */
 export const MAX_REORG_DEPTH = 6;
+/**
+ * Fewest main-chain heights kept as full block nodes: the stake keep depth plus one
+ * checkpoint interval (reorg replay), which also covers ticket maturity walks.
+ */
+export const MIN_INDEX_DEPTH = STAKE_KEEP_DEPTH + CHECKPOINT_INTERVAL;
 
 export interface BlockNode {
   hash: Uint8Array;
@@ -102,10 +115,56 @@ function stakeBlockOf(block: Block, headerBytes: Uint8Array): StakeBlock {
   };
 }
 
+/** Hashes (internal order) of the best chain by height, 32 bytes each, growing by doubling. */
+class HashColumn {
+  private buf = new Uint8Array(32 * 1024);
+  length = 0;
+
+  set(height: number, hash: Uint8Array): void {
+    if ((height + 1) * 32 > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, (height + 1) * 32));
+      next.set(this.buf.subarray(0, this.length * 32));
+      this.buf = next;
+    }
+    this.buf.set(hash, height * 32);
+    if (height >= this.length) this.length = height + 1;
+  }
+
+  truncate(length: number): void {
+    this.length = Math.min(this.length, length);
+  }
+
+  get(height: number): Uint8Array | undefined {
+    if (height < 0 || height >= this.length) return undefined;
+    return this.buf.subarray(height * 32, height * 32 + 32);
+  }
+
+  /** Height of `hash` on the best chain, or -1 (native byte search, 32-byte aligned hits only). */
+  find(hash: Uint8Array): number {
+    const view = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.length * 32);
+    for (let from = 0; ; ) {
+      const at = view.indexOf(hash, from);
+      if (at < 0) return -1;
+      if (at % 32 === 0) return at / 32;
+      from = at + 1;
+    }
+  }
+
+  get bytes(): number {
+    return this.buf.length;
+  }
+}
+
 export class Chain {
   private readonly byHash = new Map<string, BlockNode>();
-  /** Best chain by height. */
+  /** Full nodes of the best chain for heights `base` .. best (older ones are pruned). */
   private readonly main: BlockNode[] = [];
+  private base = 0;
+  /** Every best-chain hash by height, including pruned heights. */
+  private readonly hashes = new HashColumn();
+  private readonly genesisNode: BlockNode;
+  /** Main-chain heights kept as full block nodes. */
+  readonly indexDepth: number;
   private readonly tipSet = new Set<BlockNode>();
   /** txid (display) -> block node, for retained blocks. */
   private readonly txIndex = new Map<string, BlockNode>();
@@ -115,6 +174,7 @@ export class Chain {
     genesis: Block,
     private readonly retainBlocks = 2048,
   ) {
+    this.indexDepth = Math.max(retainBlocks, MIN_INDEX_DEPTH);
     const headerBytes = encodeBlockHeader(genesis.header);
     const hash = blockHash(headerBytes);
     const node = this.makeNode(genesis, headerBytes, hash, undefined);
@@ -124,6 +184,8 @@ export class Chain {
     node.onMainChain = true;
     this.byHash.set(node.hashHex, node);
     this.main.push(node);
+    this.hashes.set(0, hash);
+    this.genesisNode = node;
     this.tipSet.add(node);
     this.indexTxs(node);
   }
@@ -133,11 +195,17 @@ export class Chain {
   }
 
   get bestHeight(): number {
-    return this.main.length - 1;
+    return this.base + this.main.length - 1;
   }
 
+  /** The genesis node (always kept). */
   genesis(): BlockNode {
-    return this.main[0] as BlockNode;
+    return this.genesisNode;
+  }
+
+  /** Lowest main-chain height that still has a full block node (genesis aside). */
+  get lowestIndexed(): number {
+    return this.base;
   }
 
   /** Current chain tips (blocks without children) within the reorg depth. */
@@ -154,8 +222,28 @@ export class Chain {
     return this.byHash.get(hashHex);
   }
 
+  /** The main-chain node at `height`; undefined beyond the tip or below the index window (pruned). */
   atHeight(height: number): BlockNode | undefined {
-    return this.main[height];
+    if (height === 0) return this.genesisNode;
+    return height >= this.base ? this.main[height - this.base] : undefined;
+  }
+
+  /** Display hex of the main-chain block at `height` (every height, pruned ones too). */
+  hashAtHeight(height: number): string | undefined {
+    const h = this.hashes.get(height);
+    return h ? hashToHex(h) : undefined;
+  }
+
+  /** Height of a main-chain block whose node was pruned (-1 if `hashHex` is not such a block). */
+  prunedHeight(hashHex: string): number {
+    if (this.byHash.has(hashHex) || !/^[0-9a-f]{64}$/.test(hashHex)) return -1;
+    const h = this.hashes.find(Uint8Array.from(Buffer.from(hashHex, 'hex')).reverse());
+    return h >= 0 && h < this.base ? h : -1;
+  }
+
+  /** Memory of the index, for the bench and tests. */
+  indexStats(): { nodes: number; mainNodes: number; txIndex: number; hashColumnBytes: number; tips: number } {
+    return { nodes: this.byHash.size, mainNodes: this.main.length, txIndex: this.txIndex.size, hashColumnBytes: this.hashes.bytes, tips: this.tipSet.size };
   }
 
   /** The block containing `txidHex` among retained blocks. */
@@ -292,10 +380,12 @@ export class Chain {
         old.onMainChain = false;
         result.disconnected.push(old);
       }
+      this.hashes.truncate(fork.height + 1);
       for (let i = branch.length - 1; i >= 0; i--) {
         const b = branch[i] as BlockNode;
         b.onMainChain = true;
         this.main.push(b);
+        this.hashes.set(b.height, b.hash);
         result.connected.push(b);
       }
     }
@@ -318,29 +408,53 @@ export class Chain {
     return node.blockBytes;
   }
 
-  /** Drops bodies of old blocks, stake data below the keep depth and dead side chains. */
+  private dropBody(n: BlockNode): void {
+    if (!n.block) return;
+    for (const tx of [...n.block.transactions, ...n.block.stakeTransactions]) {
+      const k = hashToHex(txHash(tx));
+      if (this.txIndex.get(k) === n) this.txIndex.delete(k);
+    }
+    n.block = undefined;
+    n.blockBytes = undefined;
+  }
+
+  /**
+   * Drops bodies of old blocks, stake data below the keep depth, block nodes below
+   * the index window (their hash stays in the hash column) and dead side chains.
+   */
   private prune(): void {
     const best = this.bestHeight;
     const bodyCut = best - this.retainBlocks;
     if (bodyCut >= 1) {
-      const n = this.main[bodyCut];
-      if (n?.block) {
-        for (const tx of [...n.block.transactions, ...n.block.stakeTransactions]) this.txIndex.delete(hashToHex(txHash(tx)));
-        n.block = undefined;
-        n.blockBytes = undefined;
-      }
+      const n = this.atHeight(bodyCut);
+      if (n) this.dropBody(n);
     }
     const stakeCut = best - STAKE_KEEP_DEPTH;
     if (stakeCut >= 1) {
-      const n = this.main[stakeCut];
+      const n = this.atHeight(stakeCut);
       if (n) {
         n.stakeBlock = undefined;
         n.winners = [];
         n.missed = [];
+        n.newTickets = [];
         // Keep the newest checkpoint below the cut; drop older ones.
-        const older = this.main[stakeCut - CHECKPOINT_INTERVAL];
+        const older = this.atHeight(stakeCut - CHECKPOINT_INTERVAL);
         if (older && n.checkpoint) older.checkpoint = undefined;
       }
+    }
+    // Forget whole nodes below the index window (genesis stays as the locator anchor).
+    while (this.main.length > this.indexDepth + 1) {
+      const old = this.main.shift() as BlockNode;
+      this.base++;
+      if (old !== this.genesisNode) {
+        this.byHash.delete(old.hashHex);
+        this.dropBody(old);
+        old.pool = undefined;
+        old.checkpoint = undefined;
+      }
+      const next = this.main[0];
+      // Cut the parent link so the pruned prefix can be collected.
+      if (next) next.parent = undefined;
     }
     for (const t of [...this.tipSet]) {
       if (!t.onMainChain && t.height < best - MAX_REORG_DEPTH) {

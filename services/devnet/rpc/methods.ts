@@ -77,13 +77,17 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
   const blockByHash = (hex: string): BlockNode => {
     hash(hex, 'block hash');
     const n = chain.get(hex.toLowerCase());
-    if (!n) throw new RpcError(RPC_ERR.NOT_FOUND, `Block not found: ${hex}`);
+    if (!n) {
+      const pruned = chain.prunedHeight(hex.toLowerCase());
+      if (pruned >= 0) throw new RpcError(RPC_ERR.NOT_FOUND, `Block not found: ${hex} (height ${pruned} is pruned: this devnet keeps headers of the last ${chain.indexDepth} blocks)`);
+      throw new RpcError(RPC_ERR.NOT_FOUND, `Block not found: ${hex}`);
+    }
     return n;
   };
 
   const headerJson = (n: BlockNode): Record<string, unknown> => {
     const h = n.header;
-    const next = n.onMainChain ? chain.atHeight(n.height + 1) : undefined;
+    const next = n.onMainChain ? chain.hashAtHeight(n.height + 1) : undefined;
     return {
       hash: n.hashHex,
       confirmations: n.onMainChain ? chain.bestHeight - n.height + 1 : -1,
@@ -107,7 +111,7 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       difficulty: 1,
       chainwork: (n.height + 1).toString(16).padStart(64, '0'),
       ...(n.parent ? { previousblockhash: n.parent.hashHex } : {}),
-      ...(next ? { nextblockhash: next.hashHex } : {}),
+      ...(next ? { nextblockhash: next } : {}),
     };
   };
 
@@ -133,9 +137,9 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
     getblockcount: () => chain.bestHeight,
     getblockhash: (p) => {
       const [h] = parse(z.tuple([z.number().int()]), p, 'getblockhash');
-      const n = chain.atHeight(h);
-      if (h < 0 || !n) throw new RpcError(RPC_ERR.MISC, 'Block number out of range');
-      return n.hashHex;
+      const hex = h < 0 ? undefined : chain.hashAtHeight(h);
+      if (!hex) throw new RpcError(RPC_ERR.MISC, 'Block number out of range');
+      return hex;
     },
     getblockheader: (p) => {
       const [h, verbose] = parse(z.tuple([z.string(), z.boolean().optional()]), p, 'getblockheader');
