@@ -42,6 +42,8 @@ export const ClusterConfigSchema = z
     callTimeoutMs: z.number().int().min(100).default(DEFAULT_CALL_TIMEOUT_MS),
     /** How long joining waits for a previous session of this nodeId to expire (default TTL + 2 s). */
     joinWaitMs: z.number().int().min(0).optional(),
+    /** Extra one-shot lease keepalives every this many ms (see Membership `confirmIntervalMs`); default off. */
+    leaseConfirmIntervalMs: z.number().int().min(100).optional(),
     /** Join membership (lease + `nodes/<id>`); tools like `ticket import` set false. */
     join: z.boolean().default(true),
     /**
@@ -123,7 +125,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const ownsClient = deps.client === undefined;
   const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
-  const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs });
+  const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
   const owners = new Ownership({ ...common, membership });
   const votes = new VoteRecords(common);
   const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize });

@@ -83,6 +83,14 @@ export class ConfigStore {
     return (this.cache.get(this.opts.keyspace.config('vote-defaults'))?.value as VoteDefaults | undefined) ?? EMPTY_DEFAULTS;
   }
 
+  /**
+   * etcd mod revision of `config/vote-defaults` as cached (0 when unset). A vote built from the
+   * defaults records it, so the vote's inputs are fixed by recorded revisions. No I/O.
+   */
+  voteDefaultsRevision(): number {
+    return this.cache.get(this.opts.keyspace.config('vote-defaults'))?.modRevision ?? 0;
+  }
+
   /** Hedge delay per backup rank in ms (DEFAULT_HEDGE_MS when unset). No I/O. */
   hedgeMs(): number {
     const v = this.cache.get(this.opts.keyspace.config('hedge'))?.value as { hedgeMs: number } | undefined;

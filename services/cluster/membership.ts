@@ -52,6 +52,13 @@ export interface MembershipOptions {
   freshWindowMs?: number;
   /** How long `join()` waits for a previous session of the same nodeId to expire (default TTL + 2 s). */
   joinWaitMs?: number;
+  /**
+   * Extra lease confirmations: every this many ms a one-shot keepalive is sent besides etcd3's
+   * own (which fire every TTL/3), so `leaseAgeMs()` stays within ~this interval of the truth and a
+   * fresh-window check survives an etcd outage almost as long as the window itself (voter: 1 s).
+   * Default: off.
+   */
+  confirmIntervalMs?: number;
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
   onCorrupt?: (err: CorruptValueError) => void;
@@ -75,6 +82,9 @@ export class Membership {
   private joined = false;
   private stopped = false;
   private rejoinLoop: Promise<void> | undefined;
+  private confirmTimer: NodeJS.Timeout | undefined;
+  /** The one-shot keepalive in flight (at most one; it may hang while etcd has no quorum). */
+  private confirming: Promise<void> | undefined;
   private readonly leaseListeners = new Set<LeaseListener>();
   /** Sorted live nodes, rebuilt after any change of `nodes/` (ranking 100k tickets reads it per ticket). */
   private live: readonly NodeInfo[] | undefined;
@@ -113,6 +123,27 @@ export class Membership {
   async start(): Promise<void> {
     await this.nodes.start();
     await this.join();
+    const every = this.opts.confirmIntervalMs;
+    if (every !== undefined && every > 0) {
+      // Owned by this object: cleared in stop().
+      this.confirmTimer = setInterval(() => this.confirmOnce(), every);
+      this.confirmTimer.unref();
+    }
+  }
+
+  /** One extra keepalive; on success the lease age restarts from its send time. */
+  private confirmOnce(): void {
+    const lease = this.lease;
+    if (!lease || this.stopped || this.confirming) return;
+    const sentAt = Date.now();
+    this.confirming = lease.keepaliveOnce().then(
+      () => {
+        if (lease === this.lease && this.joined && (this.lastConfirmedAt ?? 0) < sentAt) this.lastConfirmedAt = sentAt;
+      },
+      () => undefined, // etcd unreachable: etcd3's own keepalive loop reports and recovers
+    ).finally(() => {
+      this.confirming = undefined;
+    });
   }
 
   /**
@@ -297,6 +328,8 @@ export class Membership {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.confirmTimer) clearInterval(this.confirmTimer);
+    this.confirmTimer = undefined;
     await this.rejoinLoop;
     const lease = this.lease;
     this.lease = undefined;

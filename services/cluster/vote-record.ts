@@ -32,6 +32,8 @@ export const VoteRecordSchema = z.object({
   signer: z.string().min(1).max(64),
   /** etcd mod revision of the ticket record (choices/policies) the vote was built from. */
   choicesRevision: z.number().int().min(0),
+  /** etcd mod revision of `config/vote-defaults` the vote's choices fell back to (0 = unset); absent in older records. */
+  defaultsRevision: z.number().int().min(0).optional(),
   voteBits: z.number().int().min(0).max(0xffff),
   voteVersion: z.number().int().min(0).max(0xffffffff),
   /** Treasury (tspend) votes carried by the vote. */
@@ -40,8 +42,12 @@ export const VoteRecordSchema = z.object({
   createdAt: z.string().max(40),
   /** ISO 8601 time the vote was signed (before broadcast, on the fast path). */
   signedAt: z.string().max(40).optional(),
-  /** How it was produced: owner fast path, owner record-first path, or backup takeover. */
-  path: z.enum(['fast', 'record-first', 'takeover']).optional(),
+  /**
+   * How it was produced: owner fast path, owner record-first path, backup takeover, or `repair`:
+   * written after an etcd outage by a voter that found the vote (same bytes) known to dcrd while
+   * no record existed (the signer's queued record was lost).
+   */
+  path: z.enum(['fast', 'record-first', 'takeover', 'repair']).optional(),
 });
 export type VoteRecord = z.infer<typeof VoteRecordSchema>;
 
@@ -57,6 +63,12 @@ export interface RecordVoteResult {
 export interface WaitForVoteOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Reject (with the read's error) instead of resolving null when the final read at the deadline
+   * fails. A hedged backup uses it: a create-if-absent txn sent while etcd has no quorum may sit
+   * in a member and commit when quorum returns, i.e. a takeover decided without seeing etcd.
+   */
+  rejectIfUnreadable?: boolean;
 }
 
 /** Options of {@link VoteRecords}. */
@@ -171,9 +183,9 @@ export class VoteRecords {
     const cached = this.cache.get(key)?.value;
     if (cached) return Promise.resolve(cached);
     if (opts.signal?.aborted) return Promise.resolve(null);
-    return new Promise<VoteRecord | null>((resolve) => {
+    return new Promise<VoteRecord | null>((resolve, reject) => {
       let done = false;
-      const finish = (rec: VoteRecord | null): void => {
+      const finish = (rec: VoteRecord | null, err?: unknown): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -181,7 +193,8 @@ export class VoteRecords {
         const set = this.waiters.get(key);
         set?.delete(waiter);
         if (set?.size === 0) this.waiters.delete(key);
-        resolve(rec);
+        if (err !== undefined) reject(err);
+        else resolve(rec);
       };
       const waiter: Waiter = (rec) => finish(rec);
       const onAbort = (): void => finish(null);
@@ -192,7 +205,8 @@ export class VoteRecords {
             // etcd unreachable or value corrupt at the deadline: report "no record seen"; the caller's
             // create-if-absent attempt will fail the same way and decide.
             this.log.warn({ err, key }, 'final vote read failed');
-            finish(null);
+            if (opts.rejectIfUnreadable) finish(null, err);
+            else finish(null);
           },
         );
       }, opts.timeoutMs);

@@ -30,13 +30,23 @@ export function clusterRecords(cluster: Cluster): DutyRecords {
         createdAt: new Date().toISOString(),
         signedAt: new Date(rec.signedAtMs).toISOString(),
         path: rec.path,
+        ...(rec.defaultsRevision !== undefined ? { defaultsRevision: Number(rec.defaultsRevision) } : {}),
       };
       const r = await cluster.votes.recordVote(stored);
       return { created: r.created, stored: toStored(r.stored) };
     },
     async waitFor(height, blockHashHex, ticketHex, opts) {
-      const r = await cluster.votes.waitForVote(height, blockHashHex, ticketHex, opts);
+      // A failed final read is an error here, never "no record": no takeover without seeing etcd.
+      const r = await cluster.votes.waitForVote(height, blockHashHex, ticketHex, { ...opts, rejectIfUnreadable: true });
       return r ? toStored(r) : null;
     },
+  };
+}
+
+/** Reads the stored record from etcd (linearizable), or null; throws when etcd is unreachable. */
+export function lookupRecord(cluster: Cluster): (height: number, blockHashHex: string, ticketHex: string) => Promise<StoredVote | null> {
+  return async (height, blockHashHex, ticketHex) => {
+    const r = await cluster.votes.getVote(height, blockHashHex, ticketHex);
+    return r ? toStored(r) : null;
   };
 }

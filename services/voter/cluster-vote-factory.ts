@@ -4,6 +4,14 @@
  * signs them with the ticket's voting key, decrypted for the signature and
  * wiped right after. Parsed tickets are cached per (ticket, etcd revision).
  *
+ * Inputs pinned at the draw: `pin(ticket, draw)` (called when the draw
+ * arrives, before any waiting) captures the ticket record, the cluster default
+ * choices and the agenda table as they are then, with their etcd revisions;
+ * every later build for that (ticket, block) uses the pinned inputs. So a
+ * backup that takes over after its hedge builds the same bytes as the owner
+ * did at the draw even if the choices changed meanwhile, and the record
+ * carries both revisions (ticket and defaults) that fixed the bytes.
+ *
  * Treasury votes: the WatchChain stream carries no tspends (nodeproxy.proto
  * has no tspend notification), so votes carry no 'TV' output and the tspend
  * policy lookup order of decred-protocol.md §10 is not applied yet (gap,
@@ -15,7 +23,7 @@ import {
 } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
-import type { WinningTicketsEvent } from './chain-event.ts';
+import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { TicketNotManagedError } from './errors.ts';
 import {
   voteBitsFromChoices, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
@@ -27,6 +35,18 @@ export interface TicketSource {
   getVotingKey(ticketHash: string): { expose(): Uint8Array; wipe(): void };
 }
 
+type TicketEntry = NonNullable<ReturnType<TicketSource['get']>>;
+
+/** The inputs of one (ticket, block) vote, captured at the draw. */
+interface Pinned {
+  height: number;
+  blockHashHex: string;
+  ticket: TicketEntry;
+  defaults: Readonly<Record<string, string>>;
+  defaultsRevision: number;
+  agendas: AgendaTable;
+}
+
 interface Payload {
   unsigned: Tx;
   ticket: Tx;
@@ -35,6 +55,7 @@ interface Payload {
 
 export class ClusterVoteFactory implements VoteFactory {
   readonly #parsed = new Map<string, { rev: number; ticket: Tx; info: TicketInfo }>();
+  readonly #pins = new Map<string, Pinned>();
 
   constructor(
     private readonly tickets: TicketSource,
@@ -42,10 +63,39 @@ export class ClusterVoteFactory implements VoteFactory {
     private readonly agendas: () => AgendaTable,
     private readonly params: NetParams,
     private readonly log: Logger,
+    private readonly defaultsRevision: () => number = () => 0,
   ) {}
 
+  /**
+   * Captures the inputs of the vote for (ticket, draw) now (no I/O); later builds for
+   * that pair use them. A second call for the same pair keeps the first capture.
+   * Returns false when the ticket is not in the cache.
+   */
+  pin(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>): boolean {
+    const key = dutyKey(ticketHex, ev.blockHashHex);
+    if (this.#pins.has(key)) return true;
+    const ticket = this.tickets.get(ticketHex);
+    if (!ticket) return false;
+    this.#pins.set(key, {
+      height: ev.height, blockHashHex: ev.blockHashHex, ticket,
+      defaults: this.defaults(), defaultsRevision: this.defaultsRevision(), agendas: this.agendas(),
+    });
+    return true;
+  }
+
+  /** Drops pins of votes that are over: blocks below `height`, or one block hash. */
+  unpin(pred: (p: { height: number; blockHashHex: string }) => boolean): void {
+    for (const [k, p] of this.#pins) if (pred(p)) this.#pins.delete(k);
+  }
+
+  /** Pinned (ticket, block) pairs (tests, stats). */
+  get pinned(): number {
+    return this.#pins.size;
+  }
+
   prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote {
-    const cached = this.tickets.get(ticketHex);
+    const pin = this.#pins.get(dutyKey(ticketHex, ev.blockHashHex));
+    const cached = pin?.ticket ?? this.tickets.get(ticketHex);
     if (!cached) throw new TicketNotManagedError(ticketHex);
     let p = this.#parsed.get(ticketHex);
     if (!p || p.rev !== cached.modRevision) {
@@ -53,7 +103,10 @@ export class ClusterVoteFactory implements VoteFactory {
       p = { rev: cached.modRevision, ticket, info: parseTicket(ticket) };
       this.#parsed.set(ticketHex, p);
     }
-    const choices = this.agendas().resolve(this.defaults(), cached.record.voteChoices, (agendaId, choiceId) =>
+    const agendas = pin?.agendas ?? this.agendas();
+    const defaults = pin?.defaults ?? this.defaults();
+    const defaultsRevision = pin?.defaultsRevision ?? this.defaultsRevision();
+    const choices = agendas.resolve(defaults, cached.record.voteChoices, (agendaId, choiceId) =>
       this.log.warn({ ticket: ticketHex, agendaId, choiceId }, 'vote choice for an agenda the chain does not define; abstaining'),
     );
     const meta: VoteMeta = {
@@ -61,6 +114,7 @@ export class ClusterVoteFactory implements VoteFactory {
       voteVersion: ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion,
       treasuryVotes: [],
       revision: String(cached.modRevision),
+      defaultsRevision: String(defaultsRevision),
     };
     const unsigned = buildVote({
       ticket: p.ticket, ticketInfo: p.info, blockHash: hashFromHex(ev.blockHashHex), blockHeight: ev.height,

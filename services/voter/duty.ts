@@ -268,6 +268,7 @@ async function recordFirst(
   let unrecorded: VoteRecordInput | undefined;
   for (let attempt = 1; !signal.aborted; attempt++) {
     const hedgeStart = performance.now();
+    const hedgeStartMs = Date.now();
     try {
       if (waitMs > 0) {
         const seen = await hedgeWait(deps, recv, ticketHex, ev, waitMs, plan.rank, signal);
@@ -275,6 +276,15 @@ async function recordFirst(
           deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - hedgeStart) / 1000);
           deps.delivery.deliver(toDeliver(ev, ticketHex, seen, seen.signer, undefined), 'standby');
           return { ...base, outcome: 'record-seen', txidHex: seen.txidHex };
+        }
+        // etcd was away during (part of) this hedge: a read that hung through the outage and
+        // answered "none" as quorum returned says nothing about the owner's queued record.
+        // Hedge again from the moment etcd is back.
+        const backAt = deps.reach?.backAtMs;
+        if (deps.reach && (!deps.reach.isReachable || (backAt !== undefined && backAt >= hedgeStartMs))) {
+          if (!(await deps.reach.whenReachable(signal))) break;
+          waitMs = plan.waitMs + deps.retryMaxMs;
+          continue;
         }
       }
       if (signal.aborted) break;
@@ -311,7 +321,18 @@ async function recordFirst(
       // etcd unreachable (or a transient error): a backup cannot take over without a
       // record, by design. Retry, bounded by the duty's lifetime (signal), backed off.
       if (signal.aborted) break;
-      if ((err as { retryable?: unknown } | undefined)?.retryable === true) deps.reach?.noteFailure();
+      if ((err as { retryable?: unknown } | undefined)?.retryable === true) {
+        deps.reach?.noteFailure();
+        // Keep the vote this backup would record (inputs pinned at the draw): if the duty ends before
+        // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
+        if (!unrecorded && deps.onUnrecorded) {
+          try {
+            unrecorded = recordInput(ev, ticketHex, buildAndSign(deps, recv, ticketHex, ev), deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
+          } catch {
+            // cannot build (ticket removed): nothing to repair
+          }
+        }
+      }
       const backoff = Math.min(deps.retryMaxMs, deps.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
       if (attempt === 1 || attempt % 10 === 0) {
         deps.log.warn({ ticket: ticketHex, height: ev.height, attempt, err }, 'vote record unavailable; cannot take over yet, retrying');

@@ -7,12 +7,17 @@
  * back to the duty, which switches to the stored bytes if they differ.
  *
  * The queue lives in memory: a voter killed during an etcd outage loses its
- * pending records, not its votes (they were sent). Bounded by `maxPending`;
- * beyond it the oldest record is dropped with an error log.
+ * pending records, not its votes (they were sent); the backups that hold the
+ * same vote repair those records after the outage (record-repair.ts). Bounded
+ * by `maxPending`; beyond it the oldest record is dropped with an error log.
+ * With an {@link EtcdReach}, failures and successes are reported to it and the
+ * queue retries at once when etcd comes back (`kick`), before any backup's
+ * renewed hedge expires.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
+import type { EtcdReach } from './etcd-reach.ts';
 
 /** Default bound on records waiting for etcd (5 per block: hours of blocks). */
 export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
@@ -27,6 +32,8 @@ export interface RecordQueueOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   maxPending?: number;
+  /** Shared view of etcd reachability (optional). */
+  reach?: EtcdReach;
 }
 
 export class RecordQueue {
@@ -36,6 +43,7 @@ export class RecordQueue {
   readonly #pending: Pending[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #wake: (() => void) | undefined;
+  #backoff: AbortController | undefined;
   #loop: Promise<void> | undefined;
   readonly #abort = new AbortController();
   #written = 0;
@@ -73,10 +81,12 @@ export class RecordQueue {
     const p = this.#records.record(rec).then(
       (r) => {
         this.#written++;
+        this.#opts.reach?.noteSuccess();
         onStored(r.stored);
       },
       (err: unknown) => {
         this.#deferred++;
+        this.#opts.reach?.noteFailure();
         this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written (etcd unreachable?); queued');
         this.#enqueue({ rec, onStored });
       },
@@ -87,6 +97,11 @@ export class RecordQueue {
 
   start(): void {
     if (!this.#loop) this.#loop = this.#run(this.#abort.signal);
+  }
+
+  /** Retries the head record now (etcd came back) instead of finishing the backoff. */
+  kick(): void {
+    this.#backoff?.abort();
   }
 
   /** Stops the retry loop; waits for it and for writes in flight. Unwritten records are logged. */
@@ -124,19 +139,26 @@ export class RecordQueue {
         const r = await this.#records.record(head.rec);
         this.#pending.shift();
         this.#written++;
+        this.#opts.reach?.noteSuccess();
         attempt = 0;
         head.onStored(r.stored);
         if (this.#pending.length === 0) this.#log.info({ written: this.#written }, 'queued vote records written');
       } catch (err) {
         attempt++;
+        this.#opts.reach?.noteFailure();
         if (attempt === 1 || attempt % 10 === 0) {
           this.#log.warn({ pending: this.#pending.length, attempt, err }, 'vote records still waiting for etcd');
         }
         const backoff = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
+        const b = new AbortController();
+        this.#backoff = b;
+        const both = AbortSignal.any([signal, b.signal]);
         try {
-          await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal });
+          await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal: both });
         } catch {
-          return; // stop() aborted the backoff
+          if (signal.aborted) return; // stop() aborted the backoff
+        } finally {
+          this.#backoff = undefined;
         }
       }
     }

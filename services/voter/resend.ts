@@ -208,7 +208,7 @@ export class VoteDelivery {
     return { ...this.#stats, sendsByProxy: { ...this.#stats.sendsByProxy } };
   }
 
-  /** One pass of the re-send loop (exposed for the loop and for tests). */
+  /** One pass of the re-send loop (exposed for the loop and for tests); resolves when its sends answered. */
   async tick(): Promise<void> {
     const rounds: Promise<SendOutcome[]>[] = [];
     for (const t of this.#votes.values()) {
@@ -231,7 +231,10 @@ export class VoteDelivery {
         // Aborted by stop(): the only rejection of an aborted timers/promises delay.
         return;
       }
-      await this.tick();
+      // Not awaited: a send to a dead or slow proxy (up to its deadline) must never hold back
+      // the next pass for the other proxies. Each send is tracked in #inFlight (awaited by
+      // stop()), and a proxy with a send in flight is skipped until it answers.
+      void this.tick();
     }
   }
 
