@@ -111,6 +111,11 @@ export interface NodeProxyClient {
   watchChain(opts: WatchChainOptions, onEvent: (ev: ChainEvent) => void): WatchHandle;
   sendVote(rawTx: Uint8Array, opts?: { deadlineMs?: number; traceparent?: string }): Promise<SendVoteResult>;
   getRawTransaction(txid: string, opts?: { deadlineMs?: number }): Promise<Uint8Array>;
+  /**
+   * The transaction and the block holding it (`blockHash` undefined while it is
+   * only in the mempool). Unknown transaction → NotFoundError.
+   */
+  getTransactionBlock(txid: string, opts?: { deadlineMs?: number }): Promise<{ raw: Uint8Array; blockHash?: string; blockHeight?: number }>;
   existsLiveTickets(ticketHashes: readonly string[], opts?: { deadlineMs?: number }): Promise<boolean[]>;
   getBestBlock(opts?: { deadlineMs?: number }): Promise<{ hash: string; height: number }>;
   getVoteInfo(voteVersion?: number, opts?: { deadlineMs?: number }): Promise<Record<string, unknown>>;
@@ -317,6 +322,11 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
     async getRawTransaction(txid, o) {
       const r = await unaryCall<{ raw_tx: Buffer }>('GetRawTransaction', { txid }, o);
       return new Uint8Array(r.raw_tx);
+    },
+
+    async getTransactionBlock(txid, o) {
+      const r = await unaryCall<{ raw_tx: Buffer; block_hash: string; block_height: number }>('GetRawTransaction', { txid, with_block: true }, o);
+      return { raw: new Uint8Array(r.raw_tx), ...(r.block_hash ? { blockHash: r.block_hash, blockHeight: r.block_height } : {}) };
     },
 
     async existsLiveTickets(ticketHashes, o) {

@@ -174,8 +174,14 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
       return p.sender.send(new Uint8Array(req.raw_tx), traceparent);
     }),
 
-    GetRawTransaction: unary(log, 'GetRawTransaction', async (req: { txid: string }) => {
+    GetRawTransaction: unary(log, 'GetRawTransaction', async (req: { txid: string; with_block?: boolean }) => {
       const txid = requireHash(req.txid, 'txid');
+      if (req.with_block) {
+        const v = await p.session
+          .callAs('getrawtransaction', [txid, 1], z.object({ hex: z.string().regex(/^[0-9a-fA-F]*$/), blockhash: z.string().optional(), blockheight: z.number().int().nonnegative().optional() }).loose())
+          .catch((e) => mapNotFound(e, `transaction ${txid}`));
+        return { raw_tx: Buffer.from(fromHex(v.hex)), block_hash: v.blockhash ?? '', block_height: v.blockheight ?? 0 };
+      }
       const hex = await p.session.callAs('getrawtransaction', [txid, 0], z.string().regex(/^[0-9a-fA-F]*$/)).catch((e) => mapNotFound(e, `transaction ${txid}`));
       return { raw_tx: Buffer.from(fromHex(hex)) };
     }),

@@ -10,6 +10,8 @@ export interface BlockConnectedEvent {
   /** Block hash in display (RPC) order, lower-case hex. */
   blockHashHex: string;
   height: number;
+  /** The parent's hash (display hex), when the proxy sent it. */
+  prevHashHex?: string;
   /** Proxy address the event came from. */
   proxy: string;
   /** Local receive time (ms since epoch). */

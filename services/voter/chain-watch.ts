@@ -50,6 +50,7 @@ export function toChainEvent(ev: ProxyChainEvent, proxy: string, nowMs = Date.no
       return {
         kind: ev.kind === 'block_connected' ? 'block-connected' : 'block-disconnected',
         blockHashHex: hashOf(ev.block.hash, 'block hash'), height: heightOf(ev.block.height), proxy, receivedAtMs,
+        ...(ev.kind === 'block_connected' && ev.block.prevHash ? { prevHashHex: hashOf(ev.block.prevHash, 'previous block hash') } : {}),
       };
     case 'winning_tickets': {
       const d = ev.draw;

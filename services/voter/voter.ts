@@ -9,7 +9,7 @@
  * draws from the proxies and the records make that harmless. `stop()` awaits
  * every loop it started.
  */
-import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
+import { createNodeProxyClient, NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams } from '../decred/index.ts';
 import type { Tracer } from '@opentelemetry/api';
@@ -27,6 +27,7 @@ import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
 import { planDuty } from './hedge.ts';
+import { MissedWatch } from './missed-watch.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './resend.ts';
@@ -131,6 +132,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let delivery: VoteDelivery | undefined;
   let recordQueue: RecordQueue | undefined;
   let claimer: Claimer | undefined;
+  let missed: MissedWatch | undefined;
   let reach: EtcdReach | undefined;
   let repair: RecordRepair | undefined;
   let factory: ClusterVoteFactory | undefined;
@@ -178,6 +180,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         (r) => {
           outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
           if (r.outcome === 'took-over' && r.rank > 0) takeovers++;
+          if (r.txidHex && (r.outcome === 'fast-sent' || r.outcome === 'took-over' || r.outcome === 'all-vote-sent')) {
+            missed?.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
+          }
           log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
           deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}) });
         },
@@ -210,10 +215,12 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     switch (ev.kind) {
       case 'block-connected':
         delivery?.blockConnected(ev.height);
+        missed?.blockConnected(ev.blockHashHex, ev.prevHashHex, ev.height);
         retireDuties((d) => d.height + cfg.maxVoteAgeBlocks < ev.height);
         break;
       case 'block-disconnected':
         delivery?.blockDisconnected(ev.blockHashHex);
+        missed?.blockDisconnected(ev.blockHashHex);
         retireDuties((d) => d.blockHashHex === ev.blockHashHex);
         break;
       case 'winning-tickets':
@@ -264,6 +271,31 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         if (latencies.length > MAX_LATENCY_SAMPLES) latencies.shift();
       },
       onPromoted: (vote) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer }, 'signer left; delivering its stored vote'),
+    });
+    missed = new MissedWatch({
+      locate: async (txid) => {
+        // Any proxy that knows the block wins; "only in a mempool" or "unknown" from
+        // one that answered is a verdict; failures of every proxy are not.
+        let lastErr: unknown;
+        let inMempool = false;
+        let notFound = false;
+        for (const client of clients) {
+          try {
+            const r = await client.getTransactionBlock(txid, { deadlineMs: cfg.sendDeadlineMs });
+            if (r.blockHash) return { blockHash: r.blockHash };
+            inMempool = true;
+          } catch (err) {
+            if (err instanceof NotFoundError) notFound = true;
+            else lastErr = err;
+          }
+        }
+        if (inMempool) return {};
+        if (notFound) return 'not-found';
+        throw lastErr;
+      },
+      onMissed: () => m.missedTickets.inc(),
+      maxAgeBlocks: cfg.maxVoteAgeBlocks + 2,
+      log: log.child({ component: 'missed' }),
     });
     const records = clusterRecords(c);
     const etcdReach = new EtcdReach(() => c.votes.getVote(0, ZERO_HASH, ZERO_HASH), log.child({ component: 'etcd-reach' }));
@@ -357,6 +389,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     await Promise.allSettled([...duties.values()].map((d) => d.done));
     duties.clear();
     await claimer?.stop();
+    await missed?.stop();
     await delivery?.stop();
     await recordQueue?.stop();
     await repair?.stop();
