@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { createIfAbsentMany, type CreateIfAbsentItem } from './batch-txn.ts';
+import { ByteArena } from './byte-arena.ts';
 import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Envelope, type Keyring } from './envelope.ts';
 import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
@@ -132,12 +133,14 @@ const MAX_INTERNED_MAPS = 10_000;
  * (interned kid, nonce || ciphertext || tag). The ticket hash is the cache key.
  */
 interface CompactTicket {
-  /** Raw ticket transaction. */
-  readonly ticket: Buffer;
+  /** Slab holding the raw ticket transaction at [off, off + tlen) and the sealed key after it. */
+  readonly slab: Buffer;
+  readonly off: number;
+  readonly tlen: number;
+  /** Length of the sealed key: nonce (12) || ciphertext || tag (16). */
+  readonly slen: number;
   /** Key id of the sealing cluster key (interned). */
   readonly kid: string;
-  /** nonce (12) || ciphertext || tag (16). */
-  readonly sealed: Buffer;
   readonly voteChoices: Readonly<Record<string, string>>;
   readonly treasuryPolicy: Readonly<Record<string, Policy>>;
   readonly tspendPolicy: Readonly<Record<string, Policy>>;
@@ -163,14 +166,14 @@ function unpackTime(t: number | string): string {
 function toRecord(ticketHash: string, network: string, c: CompactTicket): TicketRecord {
   const rec: TicketRecord = {
     ticketHash,
-    ticketHex: c.ticket.toString('hex'),
+    ticketHex: c.slab.toString('hex', c.off, c.off + c.tlen),
     network,
     votingKey: {
       v: ENVELOPE_VERSION,
       alg: 'A256GCM',
       kid: c.kid,
-      nonce: c.sealed.toString('hex', 0, NONCE_BYTES),
-      ct: c.sealed.toString('hex', NONCE_BYTES),
+      nonce: c.slab.toString('hex', c.off + c.tlen, c.off + c.tlen + NONCE_BYTES),
+      ct: c.slab.toString('hex', c.off + c.tlen + NONCE_BYTES, c.off + c.tlen + c.slen),
     },
     voteChoices: { ...c.voteChoices },
     treasuryPolicy: { ...c.treasuryPolicy },
@@ -233,6 +236,7 @@ export class TicketStore {
   private readonly kids = new Map<string, string>();
   private readonly maps = new Map<string, Readonly<Record<string, string>>>();
   private sorted: { version: number; hashes: string[] } | undefined;
+  private readonly arena = new ByteArena();
 
   constructor(private readonly opts: TicketStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
@@ -274,15 +278,37 @@ export class TicketStore {
     return rec;
   }
 
-  /** The compact form of a validated record; keeps no reference to the JSON text or parsed object. */
-  private compact(_key: string, rec: TicketRecord): CompactTicket {
-    const sealed = Buffer.allocUnsafe(NONCE_BYTES + rec.votingKey.ct.length / 2);
-    sealed.write(rec.votingKey.nonce, 0, 'hex');
-    sealed.write(rec.votingKey.ct, NONCE_BYTES, 'hex');
+  /**
+   * The compact form of a validated record; keeps no reference to the JSON text or parsed
+   * object. The bytes go into the arena, or stay where they are when an update (new choices,
+   * status) left the ticket and its sealed key unchanged.
+   */
+  private compact(key: string, rec: TicketRecord): CompactTicket {
+    const tlen = rec.ticketHex.length / 2;
+    const slen = NONCE_BYTES + rec.votingKey.ct.length / 2;
+    const prev = this.cache.get(key)?.value;
+    let slab: Buffer;
+    let off: number;
+    if (
+      prev !== undefined && prev.tlen === tlen && prev.slen === slen &&
+      prev.slab.toString('hex', prev.off, prev.off + tlen) === rec.ticketHex &&
+      prev.slab.toString('hex', prev.off + tlen, prev.off + tlen + slen) === rec.votingKey.nonce + rec.votingKey.ct
+    ) {
+      slab = prev.slab;
+      off = prev.off;
+    } else {
+      slab = this.arena.reserve(tlen + slen);
+      off = this.arena.lastOffset;
+      slab.write(rec.ticketHex, off, 'hex');
+      slab.write(rec.votingKey.nonce, off + tlen, 'hex');
+      slab.write(rec.votingKey.ct, off + tlen + NONCE_BYTES, 'hex');
+    }
     return {
-      ticket: Buffer.from(rec.ticketHex, 'hex'),
+      slab,
+      off,
+      tlen,
+      slen,
       kid: this.intern(this.kids, rec.votingKey.kid, rec.votingKey.kid),
-      sealed,
       voteChoices: this.internMap(rec.voteChoices),
       treasuryPolicy: this.internMap(rec.treasuryPolicy) as Readonly<Record<string, Policy>>,
       tspendPolicy: this.internMap(rec.tspendPolicy) as Readonly<Record<string, Policy>>,
@@ -539,7 +565,7 @@ export class TicketStore {
   /** The raw ticket transaction of `ticketHash` (a copy), or undefined. No I/O. */
   ticketBytes(ticketHash: string): Uint8Array | undefined {
     const e = this.cache.get(this.opts.keyspace.ticket(ticketHash));
-    return e ? Uint8Array.from(e.value.ticket) : undefined;
+    return e ? Uint8Array.from(e.value.slab.subarray(e.value.off, e.value.off + e.value.tlen)) : undefined;
   }
 
   /** Number of cached (valid) records. */
@@ -560,7 +586,8 @@ export class TicketStore {
     if (!e) throw new TicketNotFoundError(`ticket ${ticketHash} is not in the ticket cache`);
     const c = e.value;
     try {
-      return this.opts.keyring.openSealed(this.opts.keyspace.network, ticketHash, c.kid, c.sealed.subarray(0, NONCE_BYTES), c.sealed.subarray(NONCE_BYTES));
+      const at = c.off + c.tlen;
+      return this.opts.keyring.openSealed(this.opts.keyspace.network, ticketHash, c.kid, c.slab.subarray(at, at + NONCE_BYTES), c.slab.subarray(at + NONCE_BYTES, at + c.slen));
     } catch (err) {
       const corrupt = new CorruptValueError(key, `voting key: ${(err as Error).message}`, { cause: err });
       this.cache.markCorrupt(key, corrupt, e.modRevision);

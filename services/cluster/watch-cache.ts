@@ -247,7 +247,8 @@ export class PrefixCache<T> {
         value,
         modRevision: Number(kv.mod_revision),
         createRevision: Number(kv.create_revision),
-        lease: String(kv.lease ?? '0'),
+        // Most keys have no lease: share one '0' instead of a string per entry.
+        lease: kv.lease === undefined || String(kv.lease) === '0' ? '0' : String(kv.lease),
       };
     } catch (err) {
       return err instanceof CorruptValueError ? err : new CorruptValueError(key, (err as Error)?.message ?? String(err), { cause: err });

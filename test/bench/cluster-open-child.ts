@@ -42,6 +42,7 @@ const cluster: Cluster = await openCluster({
   region: 'a',
   clusterKey: Uint8Array.from(Buffer.from(keyHex as string, 'hex')),
   verifyKeysOnLoad: mode === 'verify',
+  ...(process.env['BENCH_TICKET_PAGE'] ? { ticketPageSize: Number(process.env['BENCH_TICKET_PAGE']) } : {}),
   join,
 });
 mark('open');
@@ -103,6 +104,8 @@ Object.assign(out, phases, {
   peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   rssBeforeMB: Math.round(rssBefore / 2 ** 20),
   heapUsedMB: Math.round(mem.heapUsed / 2 ** 20),
+  heapTotalMB: Math.round(mem.heapTotal / 2 ** 20),
+  arrayBuffersMB: Math.round(mem.arrayBuffers / 2 ** 20),
   externalMB: Math.round(mem.external / 2 ** 20),
 });
 process.stdout.write(`${JSON.stringify(out)}\n`);
