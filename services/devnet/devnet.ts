@@ -74,6 +74,8 @@ export interface Devnet {
   generate(n: number): Promise<string[]>;
   exportTickets(): ExportedTicket[];
   report(): DevnetReport;
+  /** The report of one node alone (its own draws and acceptances; e.g. the miner's view: index 0). */
+  nodeReport(index: number): DevnetReport;
   forkNextBlock(): Promise<string>;
   mineOn(blockHash: string, n?: number): Promise<string[]>;
   stop(): Promise<void>;
@@ -233,6 +235,11 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     generate: async (n: number) => Array.from({ length: n }, () => miner.mineOne(miner.chain.best).hashHex),
     exportTickets: () => exportFrom(miner),
     report: () => mergeReports(impls.map((i) => i.ledger)),
+    nodeReport: (index: number) => {
+      const impl = impls[index];
+      if (!impl) throw new DevnetError('DEVNET_BAD_OPTIONS', `no node ${index} (have ${impls.length})`);
+      return mergeReports([impl.ledger]);
+    },
     forkNextBlock: async () => {
       const best = miner.chain.best;
       if (!best.parent || !best.block) throw new DevnetError('DEVNET_FORK', 'the best block has no parent to fork from');

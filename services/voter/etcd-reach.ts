@@ -18,7 +18,7 @@ export class EtcdReach {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #abort = new AbortController();
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Set<(reachable: boolean) => void>();
   readonly #listeners = new Set<() => void>();
   #reachable = true;
   #downSinceMs: number | undefined;
@@ -67,7 +67,7 @@ export class EtcdReach {
     this.#reachable = true;
     this.#backAtMs = Date.now();
     this.#log.warn({ downMs: this.#backAtMs - (this.#downSinceMs ?? this.#backAtMs) }, 'etcd reachable again');
-    for (const w of [...this.#waiters]) w();
+    for (const w of [...this.#waiters]) w(true);
     for (const l of [...this.#listeners]) {
       try {
         l();
@@ -83,16 +83,13 @@ export class EtcdReach {
     if (signal?.aborted || this.#abort.signal.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const finish = (v: boolean): void => {
-        this.#waiters.delete(onBack);
+        this.#waiters.delete(finish);
         signal?.removeEventListener('abort', onAbort);
-        this.#abort.signal.removeEventListener('abort', onAbort);
         resolve(v);
       };
-      const onBack = (): void => finish(true);
       const onAbort = (): void => finish(false);
-      this.#waiters.add(onBack);
+      this.#waiters.add(finish);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -105,6 +102,7 @@ export class EtcdReach {
   /** Stops probing; pending waiters resolve false. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    for (const w of [...this.#waiters]) w(false);
     await this.#loop;
   }
 
