@@ -114,12 +114,32 @@ export interface OwnershipOptions {
 
 /** Rankings cached at most (a little above the 100k managed tickets of DESIGN.md §9). */
 const MAX_RANK_CACHE = 250_000;
+/** Rankings are cached as a base-n number of node indexes: n^n must stay a small integer (9^9 < 2^30). */
+const MAX_CACHED_NODES = 9;
+
+/** A ranking as one small integer: node indexes (in the sorted live list) as base-n digits, owner first. */
+function encodeRanking(ranked: readonly RankableNode[], index: ReadonlyMap<string, number>): number {
+  let code = 0;
+  for (const n of ranked) code = code * ranked.length + (index.get(n.nodeId) as number);
+  return code;
+}
+
+function decodeRanking<N>(code: number, nodes: readonly N[]): N[] {
+  const out = new Array<N>(nodes.length);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    out[i] = nodes[code % nodes.length] as N;
+    code = Math.floor(code / nodes.length);
+  }
+  return out;
+}
 
 /** Owner claims and the owner cache (see the module comment). */
 export class Ownership {
   private readonly cache: PrefixCache<OwnerValue>;
-  private readonly rankCache = new Map<string, RankableNode[]>();
+  /** Ticket hash -> ranking code (encodeRanking) for the live set of `rankVersion`. */
+  private readonly rankCache = new Map<string, number>();
   private rankVersion = -1;
+  private nodeIndex: ReadonlyMap<string, number> = new Map();
   private readonly log: ClusterLogger;
 
   constructor(private readonly opts: OwnershipOptions) {
@@ -158,14 +178,16 @@ export class Ownership {
     if (version !== this.rankVersion) {
       this.rankCache.clear();
       this.rankVersion = version;
+      this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
     }
-    let r = this.rankCache.get(ticketHash);
-    if (!r) {
-      assertHashHex(ticketHash, 'ticketHash');
-      r = rankNodes(ticketHash, nodes);
-      if (this.rankCache.size < MAX_RANK_CACHE) this.rankCache.set(ticketHash, r);
+    const code = this.rankCache.get(ticketHash);
+    if (code !== undefined) return decodeRanking(code, nodes);
+    assertHashHex(ticketHash, 'ticketHash');
+    const r = rankNodes(ticketHash, nodes);
+    if (nodes.length <= MAX_CACHED_NODES && this.rankCache.size < MAX_RANK_CACHE) {
+      this.rankCache.set(ticketHash, encodeRanking(r, this.nodeIndex));
     }
-    return r.slice();
+    return r;
   }
 
   /** This node's rank for `ticketHash` among live nodes (0 = owner), or -1 if this node is not live. */

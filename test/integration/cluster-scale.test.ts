@@ -19,6 +19,7 @@ import {
   type ImportTicketInput,
   type Network,
   type TicketRecord,
+  rankNodes,
 } from '../../services/cluster/index.ts';
 import { PrefixCache } from '../../services/cluster/watch-cache.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
@@ -262,5 +263,32 @@ describe('batched writes', () => {
     await waitFor(() => b.owners.ownedByMe().length === 150, { timeoutMs: 3_000, message: 'owner cache sees the claims' });
     // Single claims agree with the batch.
     expect(await a.owners.claim(ts[199]!)).toEqual({ won: false, owner: 'cm-b' });
+  });
+
+  it('owners.rank: cached rankings equal rankNodes over the live set, and follow membership changes', async () => {
+    const net = NETS[2] as Network;
+    const nodes = await Promise.all(
+      ['ra1', 'rb1', 'rc1', 'rc2'].map((id) => openNode(net, id, { join: true, region: id.slice(1, 2) })),
+    );
+    const a = nodes[0]!;
+    await waitFor(() => a.membership.liveNodes().length === 4, { timeoutMs: 3_000, message: 'four live nodes' });
+    const ts = Array.from({ length: 300 }, (_, i) => th('rk', i));
+    const ids = (xs: Array<{ nodeId: string }>): string[] => xs.map((n) => n.nodeId);
+    for (const t of ts) {
+      const fresh = ids(rankNodes(t, a.membership.liveNodes()));
+      expect(ids(a.owners.rank(t))).toEqual(fresh); // computed
+      expect(ids(a.owners.rank(t))).toEqual(fresh); // from the cache
+    }
+    // A caller changing the returned array does not change the cache.
+    a.owners.rank(ts[0]!).reverse();
+    expect(ids(a.owners.rank(ts[0]!))).toEqual(ids(rankNodes(ts[0]!, a.membership.liveNodes())));
+    await nodes[3]!.close();
+    await waitFor(() => a.membership.liveNodes().length === 3, { timeoutMs: 3_000, message: 'rc2 left' });
+    for (const t of ts) {
+      const r = ids(a.owners.rank(t));
+      expect(r).toHaveLength(3);
+      expect(r).toEqual(ids(rankNodes(t, a.membership.liveNodes())));
+    }
+    expect(() => a.owners.rank('zz')).toThrow(ClusterArgumentError);
   });
 });
