@@ -91,12 +91,14 @@ export class RecordRepair {
   /** One pass over the pending votes (exposed for the loop and tests). Returns false if etcd failed meanwhile. */
   async repairOnce(): Promise<boolean> {
     const port = this.#port;
+    this.#log.info({ pending: this.#pending.size, ...this.#stats }, 'record repair pass');
     for (const [key, rec] of [...this.#pending]) {
       if (this.#abort.signal.aborted) return true;
       try {
         const stored = await port.lookup(rec.height, rec.blockHashHex, rec.ticketHex);
         port.reach.noteSuccess();
         if (stored) {
+          this.#log.debug({ ticket: rec.ticketHex, height: rec.height, storedTxid: stored.txidHex }, 'record repair: already recorded');
           this.#stats.alreadyRecorded++;
           this.#pending.delete(key);
           continue;
