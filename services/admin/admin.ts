@@ -4,7 +4,8 @@
  * and owns their lifecycles. `stop()` awaits every server it started.
  */
 import { netParams } from '../decred/index.ts';
-import type { Logger, SecretKey } from '../telemetry/index.ts';
+import type { Logger, Metrics, SecretKey } from '../telemetry/index.ts';
+import { instrumentWalletHandler } from './metrics.ts';
 import type { AdminConfig } from './config.ts';
 import { AdminConfigError } from './errors.ts';
 import { startAdminGrpcServer, type AdminGrpcServer } from './grpc-server.ts';
@@ -27,6 +28,8 @@ export interface AdminDeps {
   };
   /** Reported as the `votecluster` entry of the wallet `version` call. */
   version?: string;
+  /** Process metrics; the admin counts its gRPC and wallet JSON-RPC requests (`admin` families). */
+  metrics?: Metrics;
 }
 
 /** Where a started admin service listens. */
@@ -64,6 +67,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
   let wallet: WalletRpcServer | undefined;
   let handler: WalletRpcHandler | undefined;
   let started = false;
+  const metrics = deps.metrics?.get('admin');
 
   const stopAll = async (): Promise<void> => {
     const stops: Promise<void>[] = [];
@@ -83,7 +87,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
       try {
         if (cfg.grpc.enabled) {
           grpc = await startAdminGrpcServer(
-            { ...base, log: log.child({ component: 'grpc' }), recentVotes: cfg.status.recentVotes },
+            { ...base, log: log.child({ component: 'grpc' }), recentVotes: cfg.status.recentVotes, ...(metrics ? { metrics } : {}) },
             splitListen(cfg.grpc.listen),
           );
           out.grpc = grpc.address;
@@ -103,7 +107,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
           }
           const wlog = log.child({ component: 'wallet-rpc' });
           handler = createWalletRpcHandler({ ...base, log: wlog, ...(deps.version ? { version: deps.version } : {}) });
-          wallet = await startWalletRpcServer(handler, {
+          wallet = await startWalletRpcServer(metrics ? instrumentWalletHandler(handler, metrics) : handler, {
             ...splitListen(cfg.walletRpc.listen),
             username: cfg.walletRpc.username,
             password,

@@ -27,6 +27,7 @@ import { importTicket } from './intake.ts';
 import type { ChainLookup, TicketStore, VoteRecordView } from './ports.ts';
 import { getStakeInfo } from './stakeinfo.ts';
 import { collectStatus } from './status.ts';
+import { instrumentGrpcImpl, type AdminMetrics } from './metrics.ts';
 import { listManagedTickets, removeManagedTicket, type TicketListing } from './tickets.ts';
 
 /** Metadata key carrying the ADMIN_* error code. */
@@ -77,6 +78,8 @@ export interface AdminGrpcDeps {
   log: Logger;
   requireChainChecks?: boolean;
   recentVotes: number;
+  /** Request metrics (telemetry `admin` families); absent = not counted. */
+  metrics?: AdminMetrics;
 }
 
 const ImportReq = z.object({
@@ -275,7 +278,8 @@ export interface AdminGrpcServer {
 export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: string; port: number }): Promise<AdminGrpcServer> {
   const { definition } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
   const server = new Server();
-  server.addService(definition, adminServiceImpl(deps));
+  const impl = adminServiceImpl(deps);
+  server.addService(definition, deps.metrics ? instrumentGrpcImpl(impl, deps.metrics) : impl);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

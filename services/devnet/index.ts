@@ -21,6 +21,14 @@ export type { DevnetReport, TicketReportEntry, LatencySummary, TicketOutcome } f
 export type { BlockInterval } from './miner.ts';
 /** dcrd's JSON-RPC error codes as the devnet returns them, and its error classes. */
 export { RPC_ERR, RpcError, DevnetError } from './errors.ts';
+/**
+ * `bindDevnetMetrics(devnet, metrics)`: keeps telemetry's `devnet` families
+ * (blocks mined, tickets drawn, tickets missed) in step with the judge's report;
+ * `stop()` clears its timer.
+ */
+export { bindDevnetMetrics, DEVNET_METRICS_REFRESH_MS } from './metrics.ts';
+export type { DevnetMetricsBinding } from './metrics.ts';
+
 /** Local etcd launcher (1 or 3 members on free loopback ports); see etcd-server.ts for the TSDoc of each export. */
 export { startEtcd, findEtcdBinary, EtcdLauncherError, EtcdNotInstalledError, EtcdStartError, EtcdOptionsError, DEFAULT_ETCD_HEARTBEAT_MS, DEFAULT_ETCD_ELECTION_MS } from './etcd-server.ts';
 export type { StartEtcdOptions, EtcdServer, EtcdMember, EtcdMemberListen, EtcdAdvertise } from './etcd-server.ts';

@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AdminConfigSchema, createAdmin } from '../../admin/index.ts';
-import { SecretKey } from '../../telemetry/index.ts';
+import { createMetrics, SecretKey, startMetricsServer, type MetricsServer } from '../../telemetry/index.ts';
 import { addCommonOptions, ConfigInvalid, openAdminContext, parseCommon } from '../admin-context.ts';
+import { parseMetricsListen } from '../metrics-listen.ts';
 
 /** Registers `admin`. */
 export function register(program: Command): void {
@@ -23,7 +24,8 @@ export function register(program: Command): void {
       .option('--wallet-pass-file <file>', 'file holding the wallet JSON-RPC password')
       .option('--wallet-tls-cert <file>', 'wallet JSON-RPC TLS certificate (PEM); vspd dials wss://')
       .option('--wallet-tls-key <file>', 'wallet JSON-RPC TLS key (PEM)')
-      .option('--require-chain-checks', 'refuse imports when no proxy can confirm the ticket'),
+      .option('--require-chain-checks', 'refuse imports when no proxy can confirm the ticket')
+      .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (env VOTECLUSTER_ADMIN_METRICS_LISTEN)'),
   ).action(async (flags: Record<string, unknown>) => {
     const raw = {
       network: flags['network'] ?? process.env['VOTECLUSTER_ADMIN_NETWORK'],
@@ -41,6 +43,12 @@ export function register(program: Command): void {
     };
     const parsed = AdminConfigSchema.safeParse(raw);
     const extra = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    let metricsListen: { host: string; port: number } | undefined;
+    try {
+      metricsListen = parseMetricsListen((flags['metricsListen'] ?? process.env['VOTECLUSTER_ADMIN_METRICS_LISTEN']) as string | undefined);
+    } catch (err) {
+      extra.push((err as Error).message);
+    }
     if (parsed.success && parsed.data.walletRpc.enabled && !parsed.data.walletRpc.passwordFile) extra.push('--wallet-pass-file is required with --wallet-rpc');
     let common;
     try {
@@ -57,17 +65,22 @@ export function register(program: Command): void {
     const w = cfg.walletRpc;
     const password = w.passwordFile ? new SecretKey(Buffer.from((await readFile(w.passwordFile, 'utf8')).trim())) : undefined;
     const tls = w.tlsCertFile && w.tlsKeyFile ? { cert: await readFile(w.tlsCertFile), key: await readFile(w.tlsKeyFile) } : undefined;
+    const metrics = createMetrics({ service: 'admin' });
     const admin = createAdmin(cfg, {
+      metrics,
       store: ctx.store,
       ...(ctx.chain ? { chain: ctx.chain } : {}),
       log: ctx.log,
       secrets: { ...(password ? { walletRpcPassword: password } : {}), ...(tls ? { walletRpcTls: tls } : {}) },
     });
+    let metricsServer: MetricsServer | undefined;
     try {
+      if (metricsListen) metricsServer = await startMetricsServer({ ...metricsListen, registry: metrics.registry });
       const endpoints = await admin.start();
-      process.stdout.write(`${JSON.stringify({ network: cfg.network, ...endpoints })}\n`);
+      process.stdout.write(`${JSON.stringify({ network: cfg.network, ...endpoints, ...(metricsServer ? { metrics: metricsServer.url } : {}) })}\n`);
     } catch (err) {
       await admin.stop();
+      await metricsServer?.stop();
       await ctx.close();
       throw err;
     }
@@ -81,6 +94,7 @@ export function register(program: Command): void {
       process.on('SIGINT', onSignal);
     });
     await admin.stop();
+    await metricsServer?.stop();
     await ctx.close();
     password?.wipe();
   });

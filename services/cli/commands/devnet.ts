@@ -9,7 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { startDevnet, startDevnetNode, type BlockInterval, type DevnetNode } from '../../devnet/index.ts';
+import { bindDevnetMetrics, startDevnet, startDevnetNode, type BlockInterval, type DevnetNode } from '../../devnet/index.ts';
+import type { DevnetReport } from '../../devnet/index.ts';
+import { createMetrics, startMetricsServer } from '../../telemetry/index.ts';
+import { parseMetricsListen } from '../metrics-listen.ts';
 
 /** `manual`, `<dur>` (exponential with that mean, like PoW) or `fixed:<dur>`; dur = 500ms | 1s | 5m. */
 export function parseBlockInterval(s: string): BlockInterval {
@@ -50,6 +53,7 @@ const FlagsSchema = z.object({
   exportTickets: z.string().optional(),
   peer: z.array(z.string()),
   follower: z.boolean().optional(),
+  metricsListen: z.string().optional(),
 });
 
 function describeNode(n: DevnetNode): Record<string, unknown> {
@@ -89,11 +93,13 @@ export function register(program: Command): void {
     .option('--export-tickets <file>', 'write the tickets a cluster should manage (JSON)')
     .option('--peer <wsurl>', 'run ONE node linked to this peer (repeatable)', collect, [])
     .option('--follower', 'with --peer: run a following (non-mining) node')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (blocks mined, tickets drawn/missed, process)')
     .action(async (raw: Record<string, unknown>) => {
       const f = FlagsSchema.parse(raw);
       if (f.simnet && f.regnet) throw new Error('--simnet and --regnet are exclusive');
       const network = f.regnet ? 'regnet' : 'simnet';
       const listens = f.rpclisten.map(parseListen);
+      const metricsListen = parseMetricsListen(f.metricsListen);
       const common = {
         network,
         tickets: f.tickets,
@@ -110,16 +116,19 @@ export function register(program: Command): void {
       let nodes: DevnetNode[];
       let stop: () => Promise<void>;
       let exportTickets: () => unknown[];
+      let report: () => DevnetReport;
       if (f.peer.length > 0 || f.follower) {
         const one = await startDevnetNode({ ...common, miner: f.follower !== true, peers: f.peer, ...(listens[0] ?? {}) });
         nodes = [one];
         stop = () => one.stop();
         exportTickets = () => one.exportTickets();
+        report = () => one.report();
       } else {
         const dn = await startDevnet({ ...common, nodes: f.nodes, hosts: listens.map((l) => l.host), ports: listens.map((l) => l.port) });
         nodes = dn.nodes;
         stop = () => dn.stop();
         exportTickets = () => dn.exportTickets();
+        report = () => dn.report();
       }
       const info = { network, nodes: nodes.map(describeNode) };
       for (const n of nodes) process.stdout.write(`devnet node ${n.index}: rpc ${n.rpcUrl} ws ${n.wsUrl} user ${n.rpcUser} pass ${n.rpcPass}\n`);
@@ -131,9 +140,15 @@ export function register(program: Command): void {
         writeFileSync(f.exportTickets, JSON.stringify(exportTickets(), null, 2), { mode: 0o600 });
         process.stdout.write(`devnet: exported tickets to ${f.exportTickets}\n`);
       }
+      const metrics = metricsListen ? createMetrics({ service: 'devnet' }) : undefined;
+      const binding = metrics ? bindDevnetMetrics({ report }, metrics) : undefined;
+      const metricsServer = metrics && metricsListen ? await startMetricsServer({ ...metricsListen, registry: metrics.registry }) : undefined;
+      if (metricsServer) process.stdout.write(`devnet: metrics ${metricsServer.url}\n`);
       process.stdout.write('devnet: ready\n');
       const sig = await waitForSignal();
       process.stdout.write(`devnet: ${sig}, stopping\n`);
+      binding?.stop();
+      await metricsServer?.stop();
       await stop();
     });
 
