@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { encodeWif, netParams, p2pkhAddress, type SubsidySplit } from '../decred/index.ts';
+import { encodeAddress, encodeWif, netParams, type SubsidySplit } from '../decred/index.ts';
 import { DevnetError } from './errors.ts';
 import { DevnetNodeImpl, type ExportedTicket, type NodeConfig } from './node.ts';
 import { linkLedgers, mergeReports, type DevnetReport } from './report.ts';
@@ -113,7 +113,7 @@ class NodeHandle implements DevnetNode {
 function exportFrom(impl: DevnetNodeImpl): ExportedTicket[] {
   return impl.exportTickets(
     (priv) => encodeWif(priv, impl.params),
-    (pub) => p2pkhAddress(pub, impl.params),
+    (pkh) => encodeAddress('p2pkh', pkh, impl.params),
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import {
   blake256,
+  classifyScript,
   decodeBlock,
   encodeBlockHeader,
   encodeTx,
@@ -240,7 +241,7 @@ export class DevnetNodeImpl {
     }
     const projected = parent.poolSize + this.chain.immatureCount(parent) - p.ticketsPerBlock * removals - expiring;
     const block = producer.build(parent, votes, projected, ts, parent.children > 0 ? this.extraNonce++ : 0);
-    const res = this.chain.accept(block);
+    const res = this.chain.accept(block, undefined, { ownBlock: true });
     producer.remember(block, res.node.hashHex);
     this.afterAccept(res, block, undefined);
     return res.node;
@@ -303,10 +304,7 @@ export class DevnetNodeImpl {
     while (this.deadTickets.length > 0 && (this.deadTickets[0] as { height: number }).height < cut) {
       const d = this.deadTickets.shift() as { height: number; hex: string };
       const rec = this.tickets.get(d.hex);
-      if (rec && !this.chain.isLive(fromHex(d.hex).reverse())) {
-        this.tickets.delete(d.hex);
-        this.keys.forgetTicketKey(rec.purchaseIndex);
-      }
+      if (rec && !this.chain.isLive(fromHex(d.hex).reverse())) this.tickets.delete(d.hex);
     }
   }
 
@@ -452,22 +450,26 @@ export class DevnetNodeImpl {
   }
 
   /** Tickets whose voting keys a cluster should manage: live or immature, not house-owned. */
-  exportTickets(encodeWif: (priv: Uint8Array) => string, address: (pub: Uint8Array) => string): ExportedTicket[] {
+  exportTickets(encodeWif: (priv: Uint8Array) => string, address: (pkh: Uint8Array) => string): ExportedTicket[] {
     const out: ExportedTicket[] = [];
     const live = new Set(this.chain.liveAfter(this.chain.best).map(hashToHex));
+    const recs: TicketRecord[] = [];
     for (const r of this.tickets.values()) {
       if (r.house) continue;
       const immature = r.height > this.chain.bestHeight - this.params.ticketMaturity;
-      if (!live.has(r.hashHex) && !immature) continue;
-      const key = this.keys.ticketKey(r.purchaseIndex);
+      if (live.has(r.hashHex) || immature) recs.push(r);
+    }
+    for (const r of recs) {
+      // No EC work: the WIF is the scalar, the address is the ticket's own voting hash160.
+      const pkh = classifyScript((r.tx.outputs[0] as { pkScript: Uint8Array }).pkScript).hash160 as Uint8Array;
       out.push({
         ticketHash: r.hashHex,
         ticketHex: toHex(encodeTx(r.tx)),
         blockHash: r.blockHex,
         blockHeight: r.height,
-        wif: encodeWif(key.privKey),
+        wif: encodeWif(this.keys.ticketPrivKey(r.purchaseIndex)),
         network: this.params.name,
-        votingAddress: address(key.pubKey),
+        votingAddress: address(pkh),
       });
     }
     return out;

@@ -90,6 +90,17 @@ export interface AcceptResult {
   connected: BlockNode[];
 }
 
+const txids = new WeakMap<Tx, Uint8Array>();
+/** txHash memoised per tx object (blocks are immutable once built or decoded). */
+export function txidOf(tx: Tx): Uint8Array {
+  let h = txids.get(tx);
+  if (!h) {
+    h = txHash(tx);
+    txids.set(tx, h);
+  }
+  return h;
+}
+
 /** What a block holds for the stake state, found by tx type. */
 export function stakeContent(block: Block): { tickets: Tx[]; votes: Tx[]; revocations: Tx[] } {
   const tickets: Tx[] = [];
@@ -109,7 +120,7 @@ function stakeBlockOf(block: Block, headerBytes: Uint8Array): StakeBlock {
   return {
     height: block.header.height,
     header: headerBytes,
-    tickets: c.tickets.map((t) => txHash(t)),
+    tickets: c.tickets.map((t) => txidOf(t)),
     votedTickets: c.votes.map((v) => (v.inputs[1] as { prevOut: { hash: Uint8Array } }).prevOut.hash),
     revokedTickets: c.revocations.map((r) => (r.inputs[0] as { prevOut: { hash: Uint8Array } }).prevOut.hash),
   };
@@ -304,7 +315,7 @@ export class Chain {
    * Validates and connects a block. Throws DevnetError (`DEVNET_BAD_BLOCK`,
    * `DEVNET_ORPHAN`, `DEVNET_DUPLICATE_BLOCK`, `DEVNET_TOO_DEEP`) without changing state.
    */
-  accept(block: Block, blockBytes?: Uint8Array): AcceptResult {
+  accept(block: Block, blockBytes?: Uint8Array, opts: { ownBlock?: boolean } = {}): AcceptResult {
     const headerBytes = encodeBlockHeader(block.header);
     const hash = blockHash(headerBytes);
     const hashHex = hashToHex(hash);
@@ -319,7 +330,8 @@ export class Chain {
     if (parent.height < this.bestHeight - MAX_REORG_DEPTH) {
       throw new DevnetError('DEVNET_TOO_DEEP', `block ${hashHex} forks ${this.bestHeight - parent.height} blocks below the tip`);
     }
-    if (!equalBytes(calcCombinedTxTreeMerkleRoot(block.transactions, block.stakeTransactions), block.header.merkleRoot)) bad('merkle root mismatch');
+    // A block this node's producer just built carries the root it computed itself.
+    if (!opts.ownBlock && !equalBytes(calcCombinedTxTreeMerkleRoot(block.transactions, block.stakeTransactions), block.header.merkleRoot)) bad('merkle root mismatch');
     if (block.header.poolSize !== parent.poolSize) bad(`pool size ${block.header.poolSize}, expected ${parent.poolSize}`);
     if (!equalBytes(block.header.finalState, parent.finalState)) bad('final state does not match the parent lottery');
     const node = this.makeNode(block, headerBytes, hash, parent);
@@ -397,8 +409,8 @@ export class Chain {
   private indexTxs(node: BlockNode): void {
     const b = node.block;
     if (!b) return;
-    for (const tx of b.transactions) this.txIndex.set(hashToHex(txHash(tx)), node);
-    for (const tx of b.stakeTransactions) this.txIndex.set(hashToHex(txHash(tx)), node);
+    for (const tx of b.transactions) this.txIndex.set(hashToHex(txidOf(tx)), node);
+    for (const tx of b.stakeTransactions) this.txIndex.set(hashToHex(txidOf(tx)), node);
   }
 
   /** Full serialized block (cached). */
@@ -411,7 +423,7 @@ export class Chain {
   private dropBody(n: BlockNode): void {
     if (!n.block) return;
     for (const tx of [...n.block.transactions, ...n.block.stakeTransactions]) {
-      const k = hashToHex(txHash(tx));
+      const k = hashToHex(txidOf(tx));
       if (this.txIndex.get(k) === n) this.txIndex.delete(k);
     }
     n.block = undefined;
@@ -464,7 +476,7 @@ export class Chain {
         while (cur && !cur.onMainChain) {
           this.byHash.delete(cur.hashHex);
           if (cur.block) for (const tx of [...cur.block.transactions, ...cur.block.stakeTransactions]) {
-            const k = hashToHex(txHash(tx));
+            const k = hashToHex(txidOf(tx));
             if (this.txIndex.get(k) === cur) this.txIndex.delete(k);
           }
           cur.pool = undefined;

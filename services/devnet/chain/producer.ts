@@ -15,7 +15,7 @@ import {
   type Tx,
 } from '../../decred/index.ts';
 import type { BlockNode } from './chain.ts';
-import type { KeyRing } from './keys.ts';
+import type { DevnetKey, KeyRing } from './keys.ts';
 import { TICKET_FEE, buildCoinbase, buildFundingTx, buildTicketTx, type FundingOutput } from './wallet.ts';
 
 /** Simnet's PoW limit bits (no PoW is done; the value is what dcrd's simnet headers carry). */
@@ -117,9 +117,9 @@ export class BlockProducer {
     let want = 0;
     if (height >= p.stakeEnabledHeight) {
       want = Math.max(0, Math.min(this.perBlock, o.tickets - projectedLive, available.length));
+      const keys = o.keys.ticketKeys(Array.from({ length: want }, (_, i) => parent.ticketCount + i));
       for (let i = 0; i < want; i++) {
-        const idx = parent.ticketCount + i;
-        const voting = o.keys.ticketKey(idx);
+        const voting = keys[i] as DevnetKey;
         // Big pools skip the funding-input signature (a voter never checks it): boot in seconds.
         stake.push(buildTicketTx(available[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.tickets <= UNSIGNED_FUNDING_ABOVE));
       }
