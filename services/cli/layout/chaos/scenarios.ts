@@ -132,7 +132,7 @@ const OUTAGE_BLOCK_PACE_MS = 1_000;
 
 const etcdQuorumLoss: ChaosScenario = {
   name: 'etcd-quorum-loss',
-  title: 'etcd quorum lost for 15 s (2 of 3 members down), then restored',
+  title: 'etcd quorum lost for 15 s (2 of 3 members down), then restored; one voter killed during the outage',
   // Default lease TTL (20 s) and staleness (18 s): owners must keep the fast path through a 15 s outage.
   layout: { etcdMembers: 3 },
   async run(ctx) {
@@ -150,9 +150,16 @@ const etcdQuorumLoss: ChaosScenario = {
       await mineOne(ctx.layout);
       mined++;
     }
-    ctx.note(`${mined} blocks mined without quorum; restoring`);
+    // Just before quorum returns, one voter dies with its queued (unwritten) vote records: the
+    // backups must record those votes after quorum returns (the chain is the source of truth).
+    // (Killed any earlier, its draws meanwhile would be missed by design: no takeover without a record.)
+    const victim = ctx.layout.voters[ctx.layout.voters.length - 1];
+    // Not awaited: an in-process stop waits for etcd calls that cannot answer now.
+    const stopping = victim?.kill('SIGKILL');
+    ctx.note(`${mined} blocks mined without quorum; voter ${victim?.nodeId ?? ''} killed; restoring`);
     await Promise.all([members[1]?.start({ waitHealthy: false }), members[2]?.start({ waitHealthy: false })]);
     await ctx.layout.etcd.server.waitHealthy(30_000);
+    await stopping;
     await driveBlocks(ctx.layout, { blocks: Math.max(1, ctx.blocks - 2 - mined) });
   },
 };
@@ -323,15 +330,30 @@ const choicesChanged: ChaosScenario = {
     const deps = { store: clusterTicketStore(l.admin), params: netParams('simnet'), log: l.log };
     const choices = ['yes', 'no', 'abstain'];
     let n = 0;
+    const perTicket = async (ticketHash: string, agendaId: string): Promise<void> => {
+      try {
+        await setVoteChoices(deps, [{ agendaId, choiceId: choices[n++ % choices.length] as string }], ticketHash);
+      } catch {
+        // not a managed ticket (not imported yet): nothing to change
+      }
+    };
     await drive(ctx, {
       beforeBlock: async () => {
+        // cluster-wide default and the per-ticket choices of some live tickets, just before the draw
         const choice = choices[n++ % choices.length] as string;
         await setVoteChoices(deps, [{ agendaId: 'changesubsidysplitr2', choiceId: choice }]);
+        const live = [...l.importedTickets()];
+        for (let i = 0; i < 3 && live.length > 0; i++) await perTicket(live[(n * 7 + i * 13) % live.length] as string, 'blake3pow');
       },
-      afterBlock: async () => {
-        // change again right after the draw: owners and backups race the new revision
+      afterBlock: async (_round, blockHash) => {
+        // change again right after the draw: owners and backups race the new revisions, both the
+        // default and the drawn tickets' own choices
         const choice = choices[n++ % choices.length] as string;
-        await setVoteChoices(deps, [{ agendaId: 'blake3pow', choiceId: choice }]);
+        await Promise.all([
+          setVoteChoices(deps, [{ agendaId: 'blake3pow', choiceId: choice }]),
+          ...l.devnet.report().tickets.filter((t) => t.blockHash === blockHash).slice(0, 3)
+            .map((t) => perTicket(t.ticketHash, 'changesubsidysplitr2')),
+        ]);
       },
     });
   },
