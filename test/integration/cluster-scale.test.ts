@@ -91,6 +91,31 @@ describe('paged loads', () => {
     expect(mine).toEqual([...mine].sort());
   });
 
+  it('watch updates: unchanged bytes are kept, changed ticket bytes and keys are replaced', async () => {
+    const net = NETS[3] as Network;
+    const w = await openNode(net, 'up-w');
+    const r = await openNode(net, 'up-r');
+    const t = th('up', 0);
+    await w.tickets.importTickets(inputs('up', 1));
+    await waitFor(() => r.tickets.has(t), { timeoutMs: 3_000 });
+    const before = r.tickets.get(t)!;
+    await w.tickets.setVoteChoices(t, { treasury: 'yes' });
+    const after = await waitFor(() => (r.tickets.get(t)!.record.revision === 2 ? r.tickets.get(t) : undefined), { timeoutMs: 3_000 });
+    expect(after.record.voteChoices).toEqual({ treasury: 'yes' });
+    expect(after.record.ticketHex).toBe(before.record.ticketHex);
+    expect(after.record.votingKey).toEqual(before.record.votingKey);
+    expect(Buffer.from(r.tickets.getVotingKey(t).expose())).toEqual(Buffer.alloc(32, 0));
+    // An operator rewrites the record with other ticket bytes and another key.
+    const ring = new Keyring([new SecretKey(clusterKeyBytes)]);
+    const rec = { ...after.record, ticketHex: 'ab'.repeat(40), votingKey: ring.sealVotingKey(net, t, key32(77)), revision: 3 };
+    await w.client.put(w.keyspace.ticket(t)).value(JSON.stringify(rec));
+    const third = await waitFor(() => (r.tickets.get(t)!.record.revision === 3 ? r.tickets.get(t) : undefined), { timeoutMs: 3_000 });
+    expect(third.record.ticketHex).toBe('ab'.repeat(40));
+    expect(Buffer.from(r.tickets.ticketBytes(t)!)).toEqual(Buffer.from('ab'.repeat(40), 'hex'));
+    expect(Buffer.from(r.tickets.getVotingKey(t).expose())).toEqual(Buffer.alloc(32, 77));
+    expect(third.record.voteChoices).toEqual({ treasury: 'yes' });
+  });
+
   it('a write between the load revision and the watch is delivered (no gap)', async () => {
     const net = NETS[1] as Network;
     const c = await openNode(net, 'gap-w');
