@@ -95,6 +95,11 @@ export interface StartEtcdOptions {
   dataDir?: string;
   heartbeatMs?: number;
   electionMs?: number;
+  /**
+   * etcd `--pre-vote` (default false, as etcd 3.4): a member cut off from the others
+   * (e.g. an asymmetric WAN partition) cannot raise the term and depose a healthy leader.
+   */
+  preVote?: boolean;
   /** Member name prefix (default `etcd`): members are `<prefix>0`, `<prefix>1`, ... */
   namePrefix?: string;
   /**
@@ -405,6 +410,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
         '--initial-cluster-token', token,
         '--heartbeat-interval', String(heartbeatMs),
         '--election-timeout', String(electionMs),
+        ...(opts.preVote ? ['--pre-vote'] : []),
         '--logger', 'zap',
         '--log-level', opts.logLevel ?? 'error',
       ];

@@ -26,6 +26,11 @@ export interface LayoutDevnet {
   exportTickets(): ExportedTicket[];
   /** Per-ticket report: outcome from the miner, latency = min over nodes of (first acceptance − draw) at that node. */
   report(): DevnetReport;
+  /**
+   * The miner's own view: its draws and the votes it holds. What decides whether the next
+   * block includes a vote (a vote accepted only by a follower is not in the block yet).
+   */
+  minerReport(): DevnetReport;
   /** Height of the miner's best tip. */
   height(): number;
   /** Mines a competing sibling of the best block (no WAN only). */
@@ -101,6 +106,7 @@ export async function startLayoutDevnet(o: DevnetLayoutOptions): Promise<LayoutD
       generate: (n) => dn.generate(n),
       exportTickets: () => dn.exportTickets(),
       report: () => dn.report(),
+      minerReport: () => dn.nodeReport(0),
       height: () => tipHeight(dn),
       forkNextBlock: () => dn.forkNextBlock(),
       mineOn: (h, n) => dn.mineOn(h, n),
@@ -136,6 +142,7 @@ export async function startLayoutDevnet(o: DevnetLayoutOptions): Promise<LayoutD
     generate: (n) => miner.generate(n),
     exportTickets: () => miner.exportTickets(),
     report: () => mergeStandalone(nodes.map((n) => n.report())),
+    minerReport: () => miner.report(),
     height: () => miner.height,
     forkNextBlock: unsupported('forkNextBlock'),
     mineOn: unsupported('mineOn'),

@@ -22,9 +22,13 @@ export async function pollUntil(cond: () => boolean | Promise<boolean>, timeoutM
   }
 }
 
-/** Draws of the miner's tip (main chain) and how many have a vote at dcrd. */
+/**
+ * Draws of the miner's tip (main chain) and how many have a vote AT THE MINER: a vote a
+ * follower accepted is in the next block only once relayed (one WAN delay later), so the
+ * merged report (min over nodes) would let a round mine before the vote arrives.
+ */
 export function tipDraws(layout: Layout): { height: number; blockHash: string | undefined; drawn: number; voted: number } {
-  const tickets = layout.devnet.report().tickets;
+  const tickets = layout.devnet.minerReport().tickets;
   let height = -1;
   for (const t of tickets) if (!t.sideChain && t.height > height) height = t.height;
   const tip = tickets.filter((t) => !t.sideChain && t.height === height);
@@ -57,6 +61,8 @@ export interface DriveOptions {
   blocks: number;
   /** Per round: how long to wait for the tip's votes before mining anyway (late = missed). */
   voteDeadlineMs?: number;
+  /** Each round lasts at least this long (waits before mining): a fault phase spans a minimum time. */
+  minRoundMs?: number;
   /** Runs after the tip's votes are in (or the deadline passed), just before mining. */
   beforeBlock?: (round: number) => Promise<void>;
   /** Runs after a block is mined. */
@@ -72,8 +78,10 @@ export interface DriveOptions {
 export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void> {
   const deadline = o.voteDeadlineMs ?? DEFAULT_VOTE_DEADLINE_MS;
   for (let i = 0; i < o.blocks && !o.signal?.aborted; i++) {
+    const roundEnds = Date.now() + (o.minRoundMs ?? 0);
     await awaitTipVotes(layout, deadline);
     await importQuietly(layout);
+    if (o.minRoundMs) await pollUntil(() => Date.now() >= roundEnds || (o.signal?.aborted ?? false), o.minRoundMs + 100, 20);
     await o.beforeBlock?.(i);
     const h = await mineOne(layout);
     await o.afterBlock?.(i, h);

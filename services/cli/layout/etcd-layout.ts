@@ -1,12 +1,15 @@
 /**
  * etcd for the layout: one member (in region a) or three (one per region).
- * With WAN, each member advertises a peer URL that is a WAN link in front of
- * its peer port, so raft traffic between regions is delayed; etcd derives
+ * With WAN, each member advertises a peer URL that is the topology's ingress
+ * link in front of its peer port, so raft traffic between regions is delayed
+ * and `wan.partition(region)` cuts what reaches that member; etcd derives
  * member ids from advertised peer URLs, so there is exactly one link per member
- * (not one per pair of regions).
+ * (not one per pair of regions). The partition is therefore asymmetric (the cut
+ * member can still dial the others): members run with `--pre-vote` so its
+ * elections cannot depose the majority's leader.
  */
 import { startEtcd, type EtcdServer } from '../../devnet/index.ts';
-import { createWanLink, type WanLink } from './wan.ts';
+import type { WanLink, WanTopology } from './wan.ts';
 
 export interface LayoutEtcd {
   readonly server: EtcdServer;
@@ -14,7 +17,7 @@ export interface LayoutEtcd {
   readonly memberRegions: string[];
   /** Host and client port of each member (its listen address). */
   readonly clientTargets: Array<{ host: string; port: number }>;
-  /** WAN links in front of each member's peer port (WAN only). */
+  /** WAN links in front of each member's peer port (WAN only; owned by the topology). */
   readonly peerLinks: WanLink[];
   /** Name of the current leader, asked of the running members (undefined if none answers). */
   leaderIndex(): Promise<number | undefined>;
@@ -26,9 +29,8 @@ export interface EtcdLayoutOptions {
   /** Host of each member (region i's block), and region names. */
   hosts: string[];
   regions: string[];
-  /** Address in each member's region the peer link listens on (WAN only). */
-  peerLinkHosts: string[];
-  wan?: { delayMs: number; jitterMs: number };
+  /** With WAN: the topology (its ingress links front the peer ports) and its delay (raft timing). */
+  wan?: { topology: WanTopology; delayMs: number };
 }
 
 /** `/v3/maintenance/status` of etcd's gRPC gateway: member id and leader id. */
@@ -53,20 +55,14 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
     hosts: o.hosts.slice(0, o.members),
     namePrefix: 'etcd-',
     // Raft timing scaled to the WAN round trip (heartbeat ~ RTT, election 10×).
-    ...(wan ? { heartbeatMs: Math.max(50, Math.round(2 * wan.delayMs + 20)), electionMs: Math.max(500, Math.round(10 * (2 * wan.delayMs + 20))) } : {}),
+    ...(wan ? { heartbeatMs: Math.max(50, Math.round(2 * wan.delayMs + 20)), electionMs: Math.max(500, Math.round(10 * (2 * wan.delayMs + 20))), preVote: true } : {}),
     ...(wan && o.members === 3
       ? {
           advertise: async (m) => {
-            const link = await createWanLink({
-              name: `etcd peer ${m.name}`,
-              listenHost: o.peerLinkHosts[m.index] as string,
-              targetHost: m.host,
-              targetPort: m.peerPort,
-              delayMs: wan.delayMs,
-              jitterMs: wan.jitterMs,
-            });
-            peerLinks[m.index] = link;
-            return { peerUrl: `http://${link.address}:${link.port}` };
+            const via = await wan.topology.ingress(o.regions[m.index] as string, m.host, m.peerPort);
+            const link = wan.topology.links().find((l) => l.link.address === via.host && l.link.port === via.port)?.link;
+            if (link) peerLinks[m.index] = link;
+            return { peerUrl: `http://${via.host}:${via.port}` };
           },
         }
       : {}),
@@ -88,8 +84,7 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
       return i >= 0 ? i : undefined;
     },
     async stop() {
-      await server.stop();
-      await Promise.allSettled(peerLinks.map((l) => l.close()));
+      await server.stop(); // the peer links belong to the topology (closed with it)
     },
   };
 }

@@ -7,8 +7,8 @@
  * proxy) crosses a userspace WAN link.
  *
  * Addresses in region r: .1 devnet node, .2 node proxy, .3 etcd member,
- * .200 the WAN link in front of the etcd member's peer port, .101-.103 the
- * topology's links to other regions.
+ * .201 the WAN ingress link in front of the etcd member's peer port, .101-.103
+ * the topology's links to other regions.
  *
  * Tickets: the devnet's exported tickets are imported into etcd through the
  * admin intake with a generated cluster key; the key file (0600) lives in a
@@ -35,13 +35,15 @@ export const DEFAULT_VOTERS_PER_REGION = 2;
 /** Demo blocks: exponential with a 1 s mean (PoW-like, fast). */
 export const DEFAULT_DEMO_BLOCK_INTERVAL: BlockInterval = { mode: 'exponential', meanMs: 1_000 };
 export const DEFAULT_LAYOUT_TICKETS = 300;
+/** Concurrent ticket-import lanes (each imports its share one ticket at a time). */
+const IMPORT_LANES = 64;
 
 /** Options of {@link startLayout}. */
 export interface LayoutOptions {
   /** 1..3 regions (a, b, c); default 3. */
   regions?: number;
   votersPerRegion?: number;
-  /** 1 (in region a) or 3 (one per region); default 1. */
+  /** 1 (in region a) or 3 (one per region); default 3 with `wan` and 3 regions, else 1. */
   etcdMembers?: 1 | 3;
   /** One-way delay and jitter of every cross-region connection. */
   wan?: { delayMs: number; jitterMs: number };
@@ -130,7 +132,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
   const nRegions = opts.regions ?? 3;
   if (!Number.isInteger(nRegions) || nRegions < 1 || nRegions > 3) throw new RangeError(`layout: regions must be 1..3, got ${nRegions}`);
   const regions = REGION_NAMES.slice(0, nRegions);
-  const etcdMembers = opts.etcdMembers ?? 1;
+  // With WAN the layout is the multi-region one: one etcd member per region by default.
+  const etcdMembers = opts.etcdMembers ?? (opts.wan && nRegions === 3 ? 3 : 1);
   if (etcdMembers === 3 && nRegions !== 3) throw new RangeError('layout: 3 etcd members need 3 regions');
   const votersPerRegion = opts.votersPerRegion ?? DEFAULT_VOTERS_PER_REGION;
   const log = opts.log ?? createLogger({ service: 'layout', level: 'error', destination: 2 });
@@ -156,24 +159,29 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
 
   try {
     cleanup.push(() => wan.close());
-    const devnet = await startLayoutDevnet({
-      regionHosts: regions.map((r) => host(r, 1)),
-      regionNames: [...regions],
-      tickets: opts.tickets ?? DEFAULT_LAYOUT_TICKETS,
-      blockInterval: opts.blockInterval ?? { mode: 'manual' },
-      ...(opts.voteWaitMs !== undefined ? { voteWaitMs: opts.voteWaitMs } : {}),
-      ...(useWan ? { wan } : {}),
-    });
-    cleanup.push(() => devnet.stop());
-
-    const etcd = await startLayoutEtcd({
-      members: etcdMembers,
-      hosts: regions.map((r) => host(r, 3)),
-      regions: [...regions],
-      peerLinkHosts: regions.map((r) => host(r, 200)),
-      ...(opts.wan ? { wan: opts.wan } : {}),
-    });
-    cleanup.push(() => etcd.stop());
+    // The devnet (CPU: bootstrap) and etcd (waiting for a leader) start side by side.
+    const [dnRes, etcdRes] = await Promise.allSettled([
+      startLayoutDevnet({
+        regionHosts: regions.map((r) => host(r, 1)),
+        regionNames: [...regions],
+        tickets: opts.tickets ?? DEFAULT_LAYOUT_TICKETS,
+        blockInterval: opts.blockInterval ?? { mode: 'manual' },
+        ...(opts.voteWaitMs !== undefined ? { voteWaitMs: opts.voteWaitMs } : {}),
+        ...(useWan ? { wan } : {}),
+      }),
+      startLayoutEtcd({
+        members: etcdMembers,
+        hosts: regions.map((r) => host(r, 3)),
+        regions: [...regions],
+        ...(opts.wan ? { wan: { topology: wan, delayMs: opts.wan.delayMs } } : {}),
+      }),
+    ]);
+    if (dnRes.status === 'fulfilled') cleanup.push(() => dnRes.value.stop());
+    if (etcdRes.status === 'fulfilled') cleanup.push(() => etcdRes.value.stop());
+    if (dnRes.status === 'rejected') throw dnRes.reason;
+    if (etcdRes.status === 'rejected') throw etcdRes.reason;
+    const devnet = dnRes.value;
+    const etcd = etcdRes.value;
 
     // Cluster key: generated, written 0600 to the temp dir; voters read it from there
     // (process mode) or get the bytes (in-process).
@@ -195,7 +203,10 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     const importAllTickets = async (): Promise<number> => {
       const entries = devnet.exportTickets().filter((t) => !imported.has(t.ticketHash));
       if (entries.length === 0) return 0;
-      const out = await importExportEntries({ store: clusterTicketStore(admin), params, log: intakeLog }, entries);
+      // The intake imports one ticket after the other; with etcd across WAN links each
+      // takes a few round trips, so run IMPORT_LANES independent lanes (distinct keys).
+      const lanes = Array.from({ length: Math.min(IMPORT_LANES, entries.length) }, (_, k) => entries.filter((_, j) => j % IMPORT_LANES === k));
+      const out = (await Promise.all(lanes.map((lane) => importExportEntries({ store: clusterTicketStore(admin), params, log: intakeLog }, lane)))).flat();
       let n = 0;
       for (const o of out) {
         if (o.ok) {

@@ -234,11 +234,19 @@ const regionKilled: ChaosScenario = {
   },
 };
 
+/**
+ * Shortest partition: longer than SHORT_LEASE's TTL (5 s) plus its staleness bound, so the
+ * partitioned side's leases go stale and expire and the other regions take its tickets over.
+ */
+const PARTITION_MIN_MS = 8_000;
+
 /** Region b's voters lose etcd (drop) but keep every proxy. */
 const voterPartitionedFromEtcd: ChaosScenario = {
   name: 'voter-partitioned-from-etcd',
   title: 'voters partitioned from etcd but not from the proxies',
-  layout: { wan: { delayMs: 1, jitterMs: 0 }, voter: SHORT_LEASE },
+  // One etcd member (in a): b's voters reach it only through "b reaches a" links, which the
+  // filter cuts; b's proxy links stay up. (With a member in b they would keep a local path.)
+  layout: { wan: { delayMs: 1, jitterMs: 0 }, etcdMembers: 1, voter: SHORT_LEASE },
   async run(ctx) {
     const l = ctx.layout;
     const etcdPort = l.etcd.clientTargets[0]?.port;
@@ -246,7 +254,7 @@ const voterPartitionedFromEtcd: ChaosScenario = {
     await driveBlocks(l, { blocks: Math.min(2, half) });
     l.wan.partition('b', { mode: 'drop', filter: (k) => k.from === 'b' && k.targetPort === etcdPort });
     ctx.note('region b voters partitioned from etcd');
-    await driveBlocks(l, { blocks: half });
+    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half) });
     l.wan.heal('b');
     ctx.note('healed');
     await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });
@@ -264,7 +272,7 @@ const regionPartitioned: ChaosScenario = {
     await driveBlocks(l, { blocks: Math.min(2, half) });
     l.wan.partition(region, { mode: 'drop' });
     ctx.note(`region ${region} partitioned`);
-    await driveBlocks(l, { blocks: half });
+    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half) });
     l.wan.heal(region);
     ctx.note('healed');
     await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });
@@ -296,7 +304,7 @@ const competingTips: ChaosScenario = {
         const fork = await l.devnet.forkNextBlock();
         ctx.note(`competing tip ${fork.slice(0, 12)}`);
         await pollUntil(() => {
-          const draws = l.devnet.report().tickets.filter((t) => t.blockHash === fork);
+          const draws = l.devnet.minerReport().tickets.filter((t) => t.blockHash === fork);
           return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined);
         }, 10_000);
         await l.devnet.mineOn(fork, 1);
