@@ -45,7 +45,9 @@ export type { NodeInfo, NodeValue } from './membership.ts';
 
 /**
  * Ownership: `rankNodes(ticketHash, nodes)` (rendezvous, region-aware, deterministic),
- * `Ownership.claim(t)` → `{ won, owner }` (create-if-absent bound to the lease), `ownerOf(t)`,
+ * `Ownership.claim(t)` → `{ won, owner }` (create-if-absent bound to the lease),
+ * `claimMany(ts, { batchSize?, concurrency? })` → ClaimResult[] (batched), `myShare(ts, { chunk?, signal? })`
+ * → tickets whose rank 0 is this node (yields every chunk), `rank(t)` (cached per live set), `ownerOf(t)`,
  * `myRank(t)`, `release(t)`.
  */
 export { Ownership, rankNodes, rendezvousWeight, OwnerValueSchema } from './ownership.ts';

@@ -190,6 +190,27 @@ export class Ownership {
     return r;
   }
 
+  /**
+   * The tickets of `ticketHashes` whose rank-0 live node is this node: the share it should
+   * claim. Yields to the event loop every `chunk` tickets (default 1,000), so the lease
+   * keepalive and watches keep running while 100k tickets are ranked (a loop that blocks
+   * longer than the lease TTL loses the lease). Fills the rank cache on the way.
+   */
+  async myShare(ticketHashes: Iterable<string>, opts: { chunk?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+    const me = this.opts.membership.nodeId;
+    const chunk = Math.max(1, opts.chunk ?? 1_000);
+    const out: string[] = [];
+    let i = 0;
+    for (const t of ticketHashes) {
+      if (this.rank(t)[0]?.nodeId === me) out.push(t);
+      if (++i % chunk === 0) {
+        await new Promise((r) => setImmediate(r));
+        if (opts.signal?.aborted) break;
+      }
+    }
+    return out;
+  }
+
   /** This node's rank for `ticketHash` among live nodes (0 = owner), or -1 if this node is not live. */
   myRank(ticketHash: string): number {
     return this.rank(ticketHash).findIndex((n) => n.nodeId === this.opts.membership.nodeId);

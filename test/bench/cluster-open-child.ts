@@ -6,7 +6,8 @@
  * argv: endpoint, cluster key hex, mode, expected live nodes.
  * - `open`: openCluster without joining (ticket cache load only; `verify` decrypts every key on load).
  * - `start-batch`: open + join, wait for every live node, compute the owned share with
- *   `owners.rank` over all tickets, claim it with `owners.claimMany` (batched txns).
+ *   `owners.myShare` (rank over all tickets, yielding every 1,000), claim it with
+ *   `owners.claimMany` (batched txns).
  * - `start-voter`: open + join, then services/voter's own Claimer (the voter's start-up path:
  *   sweep over `tickets.list()`, one create-if-absent txn per owned ticket, 64 in flight).
  * - `start-voter-hashes`: the same Claimer fed from `tickets.hashes()` instead of `list()`.
@@ -58,8 +59,7 @@ if (join) {
   mark('live');
   out['liveNodes'] = cluster.membership.liveNodes().length;
   if (mode === 'start-batch') {
-    const owned: string[] = [];
-    for (const t of cluster.tickets.hashes()) if (cluster.owners.rank(t)[0]?.nodeId === NODE_ID) owned.push(t);
+    const owned = await cluster.owners.myShare(cluster.tickets.hashes());
     mark('share');
     const res = await cluster.owners.claimMany(owned);
     mark('claim');

@@ -304,6 +304,10 @@ describe('batched writes', () => {
       expect(ids(a.owners.rank(t))).toEqual(fresh); // computed
       expect(ids(a.owners.rank(t))).toEqual(fresh); // from the cache
     }
+    // myShare: the tickets whose rank 0 is this node (computed in chunks, here of 7).
+    const share = await a.owners.myShare(ts, { chunk: 7 });
+    expect(share).toEqual(ts.filter((t) => rankNodes(t, a.membership.liveNodes())[0]!.nodeId === 'ra1'));
+    expect(share.length).toBeGreaterThan(30);
     // A caller changing the returned array does not change the cache.
     a.owners.rank(ts[0]!).reverse();
     expect(ids(a.owners.rank(ts[0]!))).toEqual(ids(rankNodes(ts[0]!, a.membership.liveNodes())));
