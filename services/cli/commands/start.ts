@@ -17,7 +17,7 @@ import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type Layout, type
 import { runChaos } from '../layout/chaos/run.ts';
 import { findScenario, SCENARIOS } from '../layout/chaos/scenarios.ts';
 import { startLiveView, type LiveView } from '../layout/live-view.ts';
-import { parseDelay } from '../layout/wan.ts';
+import { parseDelay, DEFAULT_WAN_JITTER_MS } from '../layout/wan.ts';
 import { parseBlockInterval } from './devnet.ts';
 
 const FlagsSchema = z.object({
@@ -30,7 +30,7 @@ const FlagsSchema = z.object({
   traceFile: z.string().optional(),
   regions: z.coerce.number().int().min(1).max(3).default(3),
   voters: z.coerce.number().int().min(1).max(20).default(2),
-  etcdMembers: z.coerce.number().pipe(z.union([z.literal(1), z.literal(3)])).default(1),
+  etcdMembers: z.coerce.number().pipe(z.union([z.literal(1), z.literal(3)])).optional(),
   blockInterval: z.string().optional(),
   tickets: z.coerce.number().int().min(20).max(100_000).default(300),
   hedgeMs: z.coerce.number().int().min(0).max(60_000).optional(),
@@ -113,12 +113,12 @@ export function register(program: Command): void {
     .option('--report <format>', 'json: end stdout with the one-line JSON report', 'text')
     .option('--strategy <name>', 'lease (one signer per ticket) | all-vote (every replica votes, as vspd)', 'lease')
     .option('--wan <delay>', 'one-way delay of every cross-region connection, e.g. 40ms')
-    .option('--wan-jitter <delay>', 'jitter of the WAN delay, e.g. 5ms')
+    .option('--wan-jitter <delay>', 'jitter of the WAN delay (default with --wan: 5ms, at most delay/8)')
     .option('--chaos <scenario>', `run one chaos scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)
     .option('--trace-file <file>', 'append spans (JSON lines) to this file (read by `votecluster trace`)')
     .option('--regions <n>', 'regions (1..3)', '3')
     .option('--voters <n>', 'voters per region', '2')
-    .option('--etcd-members <n>', '1 or 3 (one per region)', '1')
+    .option('--etcd-members <n>', '1 or 3 (one per region); default 3 with --wan, else 1')
     .option('--block-interval <d>', '<mean> (exponential) | fixed:<d> | manual; default 1s')
     .option('--tickets <n>', 'live ticket pool', '300')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
@@ -140,7 +140,10 @@ export function register(program: Command): void {
       let wan: LayoutOptions['wan'];
       try {
         if (f.blockInterval) blockInterval = parseBlockInterval(f.blockInterval);
-        if (f.wan) wan = { delayMs: parseDelay(f.wan), jitterMs: f.wanJitter ? parseDelay(f.wanJitter) : 0 };
+        if (f.wan) {
+          const delayMs = parseDelay(f.wan);
+          wan = { delayMs, jitterMs: f.wanJitter ? parseDelay(f.wanJitter) : Math.min(DEFAULT_WAN_JITTER_MS, delayMs / 8) };
+        }
         if (f.chaos && !findScenario(f.chaos)) throw new StartFlagsError(`--chaos: unknown scenario ${f.chaos}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
         if (blockInterval.mode === 'manual' && !f.chaos) throw new StartFlagsError('--block-interval manual needs --chaos (nothing would mine)');
       } catch (err) {
@@ -157,7 +160,8 @@ export function register(program: Command): void {
       if (f.traceFile) telemetry = await initTelemetry({ serviceName: 'votecluster-demo', traceFile: f.traceFile });
       const log = createLogger({ service: 'demo', level: f.logLevel, destination: 2 });
       const layoutOpts: LayoutOptions = {
-        regions: f.regions, votersPerRegion: f.voters, etcdMembers: f.etcdMembers as 1 | 3, strategy: f.strategy,
+        regions: f.regions, votersPerRegion: f.voters, strategy: f.strategy,
+        ...(f.etcdMembers !== undefined ? { etcdMembers: f.etcdMembers as 1 | 3 } : {}),
         tickets: f.tickets, voterMode: f.voterMode, log,
         ...(wan ? { wan } : {}),
         ...(f.hedgeMs !== undefined ? { hedgeMs: f.hedgeMs } : {}),
@@ -165,7 +169,8 @@ export function register(program: Command): void {
       };
       let view: LiveView | undefined;
       const t0 = Date.now();
-      human(`votecluster demo: ${f.regions} region(s) × ${f.voters} voters, etcd ${f.etcdMembers}, strategy ${f.strategy}${wan ? `, WAN ${wan.delayMs} ms ± ${wan.jitterMs}` : ''}${f.chaos ? `, chaos ${f.chaos}` : ''}; starting ...`);
+      const members = f.etcdMembers ?? (wan && f.regions === 3 ? 3 : 1);
+      human(`votecluster demo: ${f.regions} region(s) × ${f.voters} voters, etcd ${members}, strategy ${f.strategy}${wan ? `, WAN ${wan.delayMs} ms ± ${wan.jitterMs}` : ''}${f.chaos ? `, chaos ${f.chaos}` : ''}; starting ...`);
       let report: Awaited<ReturnType<Layout['report']>>;
       try {
         if (f.chaos) {
