@@ -84,6 +84,8 @@ export class KeyRing {
   readonly miner: DevnetKey;
   readonly reward: DevnetKey;
   private readonly ticketBase: bigint;
+  /** The last point a batch ended on: the producer's next block continues from it. */
+  private last: { i: number; pt: ProjectivePoint } | undefined;
 
   constructor(readonly seed: string) {
     this.funding = deriveKey(seed, 'funding', 0);
@@ -119,8 +121,8 @@ export class KeyRing {
   ticketKeys(indexes: readonly number[]): DevnetKey[] {
     const sorted = [...new Set(indexes)].sort((a, b) => a - b);
     const points: ProjectivePoint[] = [];
-    let prev = -1;
-    let cur: ProjectivePoint | undefined;
+    let prev = this.last && sorted[0] !== undefined && sorted[0] > this.last.i ? this.last.i : -1;
+    let cur: ProjectivePoint | undefined = prev >= 0 ? this.last?.pt : undefined;
     for (const i of sorted) {
       const k = this.ticketScalar(i);
       // (base + i) G = (base + prev) G + (i - prev) G, also across a wrap of the scalar mod N.
@@ -132,6 +134,8 @@ export class KeyRing {
       points.push(cur as ProjectivePoint);
       prev = i;
     }
+    const lastIdx = sorted[sorted.length - 1];
+    if (lastIdx !== undefined) this.last = { i: lastIdx, pt: points[points.length - 1] as ProjectivePoint };
     const pubs = compressAll(points);
     const byIndex = new Map<number, DevnetKey>();
     sorted.forEach((i, j) => {

@@ -39,6 +39,17 @@ export interface ProducerOptions {
   ticketPrice: bigint;
   /** Timestamp (unix s) of the genesis block. */
   genesisTime: number;
+  /** Sign ticket funding inputs (default: pools up to 5,000 tickets; nothing a voter checks). */
+  signFunding?: boolean;
+}
+
+/**
+ * Header FreshStake (a u8) for `count` ticket purchases: the count itself up to 255.
+ * Only big-pool bootstrap blocks buy more than MaxFreshStakePerBlock (20), which dcrd
+ * would reject; their header saturates at 255 instead of wrapping modulo 256.
+ */
+export function freshStakeField(count: number): number {
+  return Math.min(count, 255);
 }
 
 function voteBitsOf(vote: Tx): number {
@@ -49,13 +60,15 @@ function voteBitsOf(vote: Tx): number {
 export class BlockProducer {
   private readonly funding = new Map<string, FundingState>();
   private pending: { state: FundingState; regular: Tx[] } | undefined;
+  private premineOut: FundingOutput | undefined;
   /** Max tickets bought per block: MaxFreshStakePerBlock, raised for big pools. */
   readonly perBlock: number;
 
   constructor(private readonly o: ProducerOptions) {
     const window = o.params.stakeValidationHeight - 1 - o.params.ticketMaturity - o.params.stakeEnabledHeight + 1;
-    // Pools above MaxFreshStakePerBlock x window cannot be bought in time under the real limit;
-    // the devnet then buys more per block (header FreshStake is a u8 and wraps, see README).
+    // Pools above MaxFreshStakePerBlock x window cannot be bought in time under the real limit
+    // (and on simnet, TicketExpiry 384 caps a pool bought at 20 per block near 7,000 anyway);
+    // the devnet then buys more per block, a documented deviation (see freshStakeField, README).
     this.perBlock = Math.max(o.params.maxFreshStakePerBlock, Math.ceil(o.tickets / window));
   }
 
@@ -80,7 +93,7 @@ export class BlockProducer {
       voteBits: height < p.stakeValidationHeight ? 1 : approving * 2 > votes.length ? 1 : 0,
       finalState: parent ? parent.finalState : new Uint8Array(6),
       voters: votes.length,
-      freshStake: (stake.length - votes.length) & 0xff,
+      freshStake: freshStakeField(stake.length - votes.length),
       revocations: 0,
       poolSize: parent ? parent.poolSize : 0,
       bits: SIMNET_BITS,
@@ -109,6 +122,9 @@ export class BlockProducer {
     const coinbaseValue = height === 1 ? p.blockOneSubsidy : workSubsidy(height, votes.length, p, o.split);
     const coinbase = buildCoinbase(height, coinbaseValue, height === 1 ? o.keys.funding : o.keys.miner, extraNonce);
     const regular: Tx[] = [coinbase];
+    // The premine (block-1 coinbase output 1) funds the first tickets; remembered here
+    // because block 1 is pruned long before a big pool's funding chain starts.
+    if (height === 1) this.premineOut = { txHash: txHash(coinbase), index: 1, value: coinbaseValue };
     const stake: Tx[] = [...votes];
     const each = o.ticketPrice + TICKET_FEE;
     // Tickets spend funding outputs still available along this chain (oldest first).
@@ -121,7 +137,7 @@ export class BlockProducer {
       for (let i = 0; i < want; i++) {
         const voting = keys[i] as DevnetKey;
         // Big pools skip the funding-input signature (a voter never checks it): boot in seconds.
-        stake.push(buildTicketTx(available[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.tickets <= UNSIGNED_FUNDING_ABOVE));
+        stake.push(buildTicketTx(available[i] as FundingOutput, o.ticketPrice, voting, o.keys.reward, o.keys.funding, o.signFunding ?? o.tickets <= UNSIGNED_FUNDING_ABOVE));
       }
     }
     // Funding: top the available outputs back up to perBlock, from the premine (block-1
@@ -158,6 +174,7 @@ export class BlockProducer {
 
   /** The block-1 coinbase output (the premine) found by walking back to height 1. */
   private premine(parent: BlockNode): FundingOutput | undefined {
+    if (this.premineOut) return this.premineOut;
     let cur: BlockNode | undefined = parent;
     while (cur && cur.height > 1) cur = cur.parent;
     const cb = cur?.block?.transactions[0];
