@@ -51,6 +51,8 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
     const lat: Record<'on' | 'off', number[]> = { on: [], off: [] };
     const roundP99: Record<'on' | 'off', number[]> = { on: [], off: [] };
     const roundP50: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    /** CPU time of this process (devnet, proxy, voters, etcd client) per measured block. */
+    const cpuPerBlock: Record<'on' | 'off', number[]> = { on: [], off: [] };
     for (let r = 0; r < rounds; r++) {
       const mode = r % 2 === 0 ? 'on' : 'off';
       const telemetry = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
@@ -59,12 +61,15 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
         // One block after each switch is not measured: the first spans of a fresh
         // SDK (provider set-up, first batch) are a one-off, not the steady-state cost.
         await world.mineAndAwaitVotes();
+        const cpu0 = process.cpuUsage();
         for (let b = 0; b < blocksPerRound; b++) {
           const hash = await world.mineAndAwaitVotes();
           for (const t of world.devnet.report().tickets) {
             if (t.blockHash === hash && world.isManaged(t.ticketHash) && t.latencyMs !== undefined) mine.push(t.latencyMs);
           }
         }
+        const cpu = process.cpuUsage(cpu0);
+        cpuPerBlock[mode].push((cpu.user + cpu.system) / 1000 / blocksPerRound);
       } finally {
         await telemetry?.shutdown();
       }
@@ -88,6 +93,8 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
       medianOfRoundP99Ms: { on: r2(median(roundP99.on)), off: r2(median(roundP99.off)) },
       /** Per-round p99 ratios (on round i vs the off round after it): their median resists one stalled block. */
       pairedRoundP99Ratios: roundP99.on.map((v, i) => r2(v / (roundP99.off[i] ?? NaN))),
+      // Scheduling-independent: what tracing costs in CPU, whatever the machine's load.
+      cpuMsPerBlock: { on: r2(median(cpuPerBlock.on)), off: r2(median(cpuPerBlock.off)) },
       ratio: {
         p50: r2(on.p50 / off.p50),
         p99: r2(ratioP99),
