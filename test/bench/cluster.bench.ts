@@ -15,6 +15,7 @@
  *   reported: on a loaded machine wall time inflates, CPU time does not.
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { generateClusterKey, openCluster, type VoteRecord } from '../../services/cluster/index.ts';
 import { startEtcd } from '../../services/devnet/index.ts';
@@ -155,7 +156,13 @@ export async function runClusterBench(opts: { tickets?: number; txns?: number } 
       for (const l of leases) await l.revoke().catch(() => undefined);
       await admin.close();
     }
-    const target = (r: Record<string, unknown>) => ({ ...r, meetsTarget: r.error === undefined && (r.totalMs as number) < 10_000 && (r.peakRssMB as number) < 300 });
+    // Wall time on a loaded box (other test suites sharing 2 cores) inflates several-fold; CPU time does not.
+    const target = (r: Record<string, unknown>) => ({
+      ...r,
+      meetsTarget: r.error === undefined && (r.totalMs as number) < 10_000 && (r.peakRssMB as number) < 300,
+      meetsTimeTargetInCpuTime: r.error === undefined && (r.cpuMs as number) < 10_000,
+      loadAvg1m: Math.round(loadavg()[0]! * 100) / 100,
+    });
     return {
       etcd: 'single member, loopback',
       claimTxn: summary(claim),
