@@ -29,6 +29,14 @@ export const DCRD_ERR_MISC = -1;
 export const DCRD_ERR_DESERIALIZATION = -22;
 export const DCRD_ERR_DUPLICATE_TX = -40;
 
+/**
+ * How long after a child of the voted block connects the proxy asks dcrd whether the
+ * vote was mined. That moment is also the draw of the child: the check waits so its
+ * getrawtransaction calls stay out of the new draw's vote window (a re-send meanwhile
+ * is answered -40, which is harmless).
+ */
+export const DEFAULT_MINED_CHECK_DELAY_MS = 1_000;
+
 /** SendVote outcomes, as the proto's SendVoteStatus names. */
 export type SendVoteStatus = 'ACCEPTED' | 'DUPLICATE' | 'CONFLICT' | 'REJECTED' | 'UNAVAILABLE';
 
@@ -88,6 +96,8 @@ export interface VoteSenderOptions {
   logger: Logger;
   tracer: Tracer;
   now: () => number;
+  /** Default {@link DEFAULT_MINED_CHECK_DELAY_MS}. */
+  minedCheckDelayMs?: number;
 }
 
 function result(status: SendVoteStatus, txid: string, extra: Partial<SendVoteResult> = {}): SendVoteResult {
@@ -101,6 +111,8 @@ export class VoteSender {
   private readonly pending = new Map<string, PendingVote>();
   private readonly inflight = new Map<string, Promise<SendVoteResult>>();
   private timer: NodeJS.Timeout | undefined;
+  /** Deferred mined checks (cleared on stop). */
+  private readonly minedChecks = new Set<NodeJS.Timeout>();
   private resendRun: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -135,6 +147,8 @@ export class VoteSender {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.minedChecks) clearTimeout(t);
+    this.minedChecks.clear();
     this.unsubscribe();
     await this.resendRun;
   }
@@ -276,15 +290,23 @@ export class VoteSender {
   }
 
   private onBlock(kind: 'connected' | 'disconnected', hash: string, prevHash: string, height: number): void {
+    const toCheck: PendingVote[] = [];
     for (const [txid, v] of this.pending) {
       if (kind === 'disconnected' && v.target.blockHash === hash) {
         this.pending.delete(txid); // superseded by a reorg
       } else if (kind === 'connected' && height >= v.target.blockHeight + this.o.resendMaxAgeBlocks) {
         this.pending.delete(txid); // too old: mined or missed by now
       } else if (kind === 'connected' && prevHash === v.target.blockHash) {
-        void this.checkMined(v, hash);
+        toCheck.push(v);
       }
     }
+    if (toCheck.length === 0 || this.stopped) return;
+    const t = setTimeout(() => {
+      this.minedChecks.delete(t);
+      for (const v of toCheck) if (this.pending.get(v.txid) === v) void this.checkMined(v, hash);
+    }, this.o.minedCheckDelayMs ?? DEFAULT_MINED_CHECK_DELAY_MS);
+    t.unref();
+    this.minedChecks.add(t);
   }
 
   /** When a child of the voted block connects, ask dcrd whether the vote is in it. */

@@ -214,7 +214,8 @@ describe('nodeproxy against the devnet', () => {
     await waitFor(() => w.draws().some((d) => d.blockHash === draw.blockHash), { message: 'P1 sees the draw' });
     const results = await Promise.all(draw.tickets.map((t) => c1.sendVote(builder.build(draw, t))));
     expect(results.map((r) => r.status)).toEqual(Array(5).fill('ACCEPTED'));
-    expect((await c1.getStatus()).pending_votes).toBe(5);
+    // The previous tip's votes leave once the proxy's deferred mined check (1 s) finds them mined.
+    await waitFor(async () => (await c1.getStatus()).pending_votes === 5, { timeoutMs: 10_000, message: 'only the fresh draw\'s votes pending' });
 
     // Restart dcrd (node 1): P1 goes NOT_SERVING, reconnects, re-sends all five.
     const node1 = dn.nodes[1]!;
