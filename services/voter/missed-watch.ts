@@ -14,6 +14,7 @@
  * Bounded: votes older than `maxAgeBlocks` below the best height are dropped
  * unchecked; lookups run in the background and `stop()` awaits them.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 
 /** One signed vote waiting for its block's child. */
@@ -33,6 +34,11 @@ export interface MissedWatchOptions {
   onVoted?(ticketHex: string, height: number): void;
   maxAgeBlocks: number;
   log: Logger;
+  /**
+   * Wait this long after the child connects before the lookups (default 0). The child's
+   * connect is also its draw: a delay keeps these calls out of that draw's vote window.
+   */
+  checkDelayMs?: number;
 }
 
 /** Tracks signed votes and checks them against the chain when the voted block gets a child. */
@@ -41,6 +47,7 @@ export class MissedWatch {
   /** blockHashHex → signed votes for that block. */
   readonly #byBlock = new Map<string, SignedVote[]>();
   readonly #running = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
   #stopped = false;
   #missed = 0;
   #voted = 0;
@@ -71,7 +78,9 @@ export class MissedWatch {
     const votes = prevHashHex ? this.#byBlock.get(prevHashHex) : undefined;
     if (votes && prevHashHex) {
       this.#byBlock.delete(prevHashHex);
-      const p = this.#check(blockHashHex, votes).finally(() => this.#running.delete(p));
+      const wait = this.#o.checkDelayMs ? delay(this.#o.checkDelayMs, undefined, { signal: this.#abort.signal }) : Promise.resolve();
+      // A rejected wait is stop() aborting it: nothing to check then.
+      const p = wait.then(() => this.#check(blockHashHex, votes), () => undefined).finally(() => this.#running.delete(p));
       this.#running.add(p);
     }
     for (const [hash, list] of this.#byBlock) {
@@ -92,6 +101,7 @@ export class MissedWatch {
   /** Stops tracking and awaits the lookups in flight (they end at the next vote). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     this.#byBlock.clear();
     await Promise.allSettled([...this.#running]);
   }

@@ -94,6 +94,8 @@ export interface Voter {
 }
 
 const MAX_LATENCY_SAMPLES = 10_000;
+/** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
+const MISSED_CHECK_DELAY_MS = 1_000;
 /**
  * Extra lease confirmations (cluster `leaseConfirmIntervalMs`): the lease age then lags the truth by
  * at most ~1 s instead of TTL/3, so an owner keeps the fast path through an etcd outage almost
@@ -295,6 +297,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       },
       onMissed: () => m.missedTickets.inc(),
       maxAgeBlocks: cfg.maxVoteAgeBlocks + 2,
+      checkDelayMs: MISSED_CHECK_DELAY_MS,
       log: log.child({ component: 'missed' }),
     });
     const records = clusterRecords(c);
@@ -335,7 +338,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     if (cfg.strategy === 'lease') {
       claimer = new Claimer({
         selfId: cfg.nodeId,
-        managedTickets: () => c.tickets.list().map((t) => t.record.ticketHash),
+        managedTickets: () => c.tickets.hashes(), // no record views: a sweep must stay cheap (it can land in a vote window)
         rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
         ownerOf: (t) => c.owners.ownerOf(t),
         claim: (t) => c.owners.claim(t),
@@ -371,7 +374,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       if (cfg.strategy !== 'lease') return;
       m.ownedTickets.set(c.owners.ownedByMe().length);
       let unowned = 0;
-      for (const t of c.tickets.list()) if (!c.owners.ownerOf(t.record.ticketHash)) unowned++;
+      for (const t of c.tickets.hashes()) if (!c.owners.ownerOf(t)) unowned++;
       clusterMetrics.unownedTickets.set(unowned);
     };
     refreshGauges();
