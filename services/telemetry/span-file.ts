@@ -22,7 +22,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, write, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { core } from '@opentelemetry/sdk-node';
+import * as core from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 import { SpanFileError, SpanRecordError } from './errors.ts';

@@ -26,7 +26,8 @@ import {
   type TextMapGetter,
   type TimeInput,
 } from '@opentelemetry/api';
-import { NodeSDK, core, resources } from '@opentelemetry/sdk-node';
+import * as core from '@opentelemetry/core';
+import * as resources from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { filterAttributes } from './attributes.ts';
 import { TelemetryConfigError, TraceparentError } from './errors.ts';
@@ -98,6 +99,9 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
       shutdown: async () => {},
     };
   }
+  // Loaded only when tracing is on: sdk-node (metrics, logs, exporters, instrumentation) is ~600
+  // modules, the bulk of a voter child's start-up CPU (services/cli/layout voter-process.ts).
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   if (active) throw new TelemetryConfigError('initTelemetry: telemetry is already initialised in this process');
   const flushMs = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   const processors: SpanProcessor[] = [];
