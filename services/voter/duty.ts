@@ -152,7 +152,7 @@ function buildAndSign(deps: DutyDeps, parent: Span, ticketHex: string, ev: Winni
 }
 
 /** Sends through the delivery tracker inside a voter.broadcast span; the traceparent rides to the proxies. */
-function broadcast(deps: DutyDeps, parent: Span, vote: Omit<VoteToDeliver, 'traceparent'>, replace = false): void {
+function broadcast(deps: DutyDeps, parent: Span, vote: Omit<VoteToDeliver, 'traceparent'>, replace = false): Promise<unknown> {
   const span = startSpan(SPAN.VOTER_BROADCAST, {
     tracer: deps.tracer,
     parent: contextWithSpan(parent),
@@ -167,6 +167,24 @@ function broadcast(deps: DutyDeps, parent: Span, vote: Omit<VoteToDeliver, 'trac
     span.setAttribute(ATTR.OUTCOME, ok ? 'accepted' : outcomes.length === 0 ? 'already-sent' : outcomes[0]?.state ?? 'none');
     span.end();
   });
+  return round;
+}
+
+/**
+ * How long the owner's fast-path record waits for the first round's answers. Until
+ * then the votes of the draw are still on their way to dcrd, and the record's etcd
+ * work (encode, txn, the watch events it causes) would compete with them; backups
+ * hedge for 250 ms, so a record a few ms later changes nothing for them.
+ */
+export const RECORD_AFTER_SEND_MAX_MS = 50;
+
+/** Resolves when `p` settles or after `ms`, whichever is first (never rejects). */
+function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -237,9 +255,10 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
   const plan = deps.plan(ticketHex);
   if (plan.path === 'fast') {
     const signed = buildAndSign(deps, recv, ticketHex, ev);
-    broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
-    // Recording follows the first send; it is never on the critical path.
+    const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
+    // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
     const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
+    await settledOrAfter(firstRound, RECORD_AFTER_SEND_MAX_MS);
     // cluster.record spans the time until the record is stored (queued while etcd is down).
     const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
       tracer: deps.tracer,
