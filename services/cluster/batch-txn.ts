@@ -134,3 +134,47 @@ export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIf
   });
   return results;
 }
+
+/** One delete guarded by the exact revision read (a newer value is never deleted). */
+export interface DeleteIfUnchangedItem {
+  key: string;
+  /** The mod revision the caller read; the key is deleted only while it still has it. */
+  modRevision: number;
+}
+
+/**
+ * Deletes every item's key if its mod revision is still the one given, in batched nested
+ * txns (`if mod_revision(key) == rev then delete(key)`), each decided on its own. Returns
+ * one boolean per item, in input order: true when that key was deleted. Keys must be
+ * distinct. Transport failures reject (EtcdUnavailableError); repeating is safe.
+ */
+export async function deleteIfUnchangedMany(client: Etcd3, items: readonly DeleteIfUnchangedItem[], opts: CreateIfAbsentManyOptions): Promise<boolean[]> {
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
+    seen.add(it.key);
+  }
+  const batchSize = Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? MAX_BATCH));
+  const results: boolean[] = new Array<boolean>(items.length).fill(false);
+  const batches = planBatches(items.map((it) => ({ key: it.key, value: '' })), batchSize);
+  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
+    const success: IRequestOp[] = idx.map((i) => {
+      const it = items[i] as DeleteIfUnchangedItem;
+      const key = Buffer.from(it.key);
+      return {
+        request_txn: {
+          compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) }],
+          success: [{ request_delete_range: { key } }],
+          failure: [],
+        },
+      };
+    });
+    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
+    idx.forEach((i, j) => {
+      const inner = res.responses[j]?.response_txn;
+      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
+      results[i] = inner.succeeded && Number(inner.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
+    });
+  });
+  return results;
+}

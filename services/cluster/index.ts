@@ -48,7 +48,8 @@ export type { NodeInfo, NodeValue } from './membership.ts';
  * `Ownership.claim(t)` → `{ won, owner }` (create-if-absent bound to the lease),
  * `claimMany(ts, { batchSize?, concurrency? })` → ClaimResult[] (batched), `myShare(ts, { chunk?, signal? })`
  * → tickets whose rank 0 is this node (yields every chunk), `rank(t)` (cached per live set), `ownerOf(t)`,
- * `myRank(t)`, `release(t)`.
+ * `ownerRankId(t)` (rank 0's id without building the ranking), `myRank(t)`, `release(t)`,
+ * `releaseMany(ts, { batchSize?, concurrency? })` → boolean[] (batched, revision-guarded).
  */
 export { Ownership, rankNodes, rendezvousWeight, OwnerValueSchema } from './ownership.ts';
 export type { ClaimResult, OwnerValue, RankableNode } from './ownership.ts';

@@ -15,7 +15,7 @@
 import { hash } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import { createIfAbsentMany } from './batch-txn.ts';
+import { createIfAbsentMany, deleteIfUnchangedMany } from './batch-txn.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, LeaseLostError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
@@ -174,12 +174,7 @@ export class Ownership {
    * hashes once per membership change, not once per sweep.
    */
   rank(ticketHash: string): RankableNode[] {
-    const { nodes, version } = this.opts.membership.liveSnapshot();
-    if (version !== this.rankVersion) {
-      this.rankCache.clear();
-      this.rankVersion = version;
-      this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
-    }
+    const nodes = this.liveForRanking();
     const code = this.rankCache.get(ticketHash);
     if (code !== undefined) return decodeRanking(code, nodes);
     assertHashHex(ticketHash, 'ticketHash');
@@ -188,6 +183,29 @@ export class Ownership {
       this.rankCache.set(ticketHash, encodeRanking(r, this.nodeIndex));
     }
     return r;
+  }
+
+  /** The live snapshot's nodes; clears the rank cache when the live set changed. */
+  private liveForRanking(): readonly RankableNode[] {
+    const { nodes, version } = this.opts.membership.liveSnapshot();
+    if (version !== this.rankVersion) {
+      this.rankCache.clear();
+      this.rankVersion = version;
+      this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
+    }
+    return nodes;
+  }
+
+  /**
+   * The node id of the rank-0 live node for `ticketHash` (`rank(t)[0]?.nodeId`), or undefined
+   * when no node is live. From the rank cache without building the ranking array.
+   */
+  ownerRankId(ticketHash: string): string | undefined {
+    const nodes = this.liveForRanking();
+    const code = this.rankCache.get(ticketHash);
+    if (code === undefined || nodes.length === 0) return this.rank(ticketHash)[0]?.nodeId;
+    // The owner is the most significant base-n digit of the code.
+    return nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId;
   }
 
   /**
@@ -202,7 +220,7 @@ export class Ownership {
     const out: string[] = [];
     let i = 0;
     for (const t of ticketHashes) {
-      if (this.rank(t)[0]?.nodeId === me) out.push(t);
+      if (this.ownerRankId(t) === me) out.push(t);
       if (++i % chunk === 0) {
         await new Promise((r) => setImmediate(r));
         if (opts.signal?.aborted) break;
@@ -290,6 +308,34 @@ export class Ownership {
       return client.if(key, 'Mod', '==', Number(kv.mod_revision)).then(client.delete().key(key)).commit();
     });
     return res.succeeded;
+  }
+
+  /**
+   * Releases this node's claims on many tickets in batched txns: a claim is deleted only if the
+   * owner cache shows it as ours and etcd still holds exactly that revision of it (a newer claim
+   * by anyone else is never deleted). One boolean per input, in order: true when deleted.
+   * Tickets whose claim the cache does not show as ours are skipped (false).
+   */
+  async releaseMany(ticketHashes: readonly string[], opts: { batchSize?: number; concurrency?: number } = {}): Promise<boolean[]> {
+    const { client, keyspace, membership } = this.opts;
+    const items: Array<{ key: string; modRevision: number }> = [];
+    const itemOf: number[] = [];
+    const seen = new Set<string>();
+    ticketHashes.forEach((t, i) => {
+      const key = keyspace.owner(t);
+      const e = this.cache.get(key);
+      if (!e || e.value.nodeId !== membership.nodeId || seen.has(key)) return;
+      seen.add(key);
+      items.push({ key, modRevision: e.modRevision });
+      itemOf.push(i);
+    });
+    const out = new Array<boolean>(ticketHashes.length).fill(false);
+    if (items.length === 0) return out;
+    const deleted = await deleteIfUnchangedMany(client, items, { hooks: this.opts.hooks, op: 'release_many', ...opts });
+    deleted.forEach((d, j) => {
+      out[itemOf[j] as number] = d;
+    });
+    return out;
   }
 
   /** The owner node id of `ticketHash` from the watch cache, or undefined if unclaimed. */

@@ -17,7 +17,7 @@ import { createMetrics, serviceTracer, type ComponentMetrics, type Logger, type 
 import { AgendaTable } from './agenda-table.ts';
 import { dutyKey, type ChainEvent, type WinningTicketsEvent } from './chain-event.ts';
 import { ChainWatch } from './chain-watch.ts';
-import { Claimer, DEFAULT_CLAIM_CONCURRENCY } from './claimer.ts';
+import { Claimer, clusterClaimPort } from './claimer.ts';
 import { clusterRecords, lookupRecord } from './cluster-records.ts';
 import { ClusterVoteFactory } from './cluster-vote-factory.ts';
 import { parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
@@ -111,6 +111,10 @@ const LEASE_CONFIRM_INTERVAL_MS = 1_000;
 const ZERO_HASH = '0'.repeat(64);
 /** Service name of the voter's spans. */
 export const VOTER_TRACE_SERVICE = 'votecluster-voter';
+/** Debounce of change-triggered claim sweeps (a burst of released claims becomes one sweep). */
+const CLAIM_DEBOUNCE_MS = 100;
+/** Safety-net claim sweep interval (a sweep over 100k cached rankings costs ~50-100 ms CPU, in 1,000-ticket chunks). */
+const CLAIM_PERIOD_MS = 5_000;
 /** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
 const GAUGE_REFRESH_MS = 2_000;
 
@@ -342,17 +346,20 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
     };
     if (cfg.strategy === 'lease') {
-      claimer = new Claimer({
-        selfId: cfg.nodeId,
-        managedTickets: () => c.tickets.hashes(), // no record views: a sweep must stay cheap (it can land in a vote window)
-        rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
-        ownerOf: (t) => c.owners.ownerOf(t),
-        claim: (t) => c.owners.claim(t),
-        release: (t) => c.owners.release(t),
-        isLeaseFresh: () => c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
-      }, log.child({ component: 'claimer' }), { debounceMs: 50, periodMs: 5_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
+      // Ticket hashes, never record views: a sweep must stay cheap (it can land in a vote window).
+      claimer = new Claimer(clusterClaimPort(c, () => c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs),
+        log.child({ component: 'claimer' }), { debounceMs: CLAIM_DEBOUNCE_MS, periodMs: CLAIM_PERIOD_MS });
       const poke = (): void => claimer?.poke();
-      unsubscribers.push(c.tickets.onChange(poke), c.owners.onChange(poke), c.membership.onNodesChange(poke));
+      unsubscribers.push(
+        // Only changes that can move a claim: a new ticket, a claim that vanished, a node joining or leaving.
+        c.tickets.onChange((ch) => {
+          if (ch.type === 'put' && ch.previous === undefined) poke();
+        }),
+        c.owners.onChange((ch) => {
+          if (ch.type === 'delete') poke();
+        }),
+        c.membership.onNodesChange(poke),
+      );
     }
     await loadAgendas(params.voteVersion);
     watch = new ChainWatch(cfg.proxies.map((p, i) => ({ address: p.address, client: clients[i] as NodeProxyClient })), {

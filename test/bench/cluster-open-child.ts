@@ -9,12 +9,11 @@
  *   `owners.myShare` (rank over all tickets, yielding every 1,000), claim it with
  *   `owners.claimMany` (batched txns).
  * - `start-voter`: open + join, then services/voter's own Claimer (the voter's start-up path:
- *   sweep over `tickets.list()`, one create-if-absent txn per owned ticket, 64 in flight).
- * - `start-voter-hashes`: the same Claimer fed from `tickets.hashes()` instead of `list()`.
+ *   `myShare` over `tickets.hashes()`, `claimMany`/`releaseMany`, waits for the claims in the owner cache).
  */
 import { openCluster, type Cluster } from '../../services/cluster/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
-import { Claimer, DEFAULT_CLAIM_CONCURRENCY } from '../../services/voter/claimer.ts';
+import { Claimer, clusterClaimPort } from '../../services/voter/claimer.ts';
 
 const [endpoint, keyHex, mode = 'open', liveArg = '1'] = process.argv.slice(2);
 const expectedLive = Number(liveArg);
@@ -68,16 +67,8 @@ if (join) {
   } else {
     const log = createLogger({ service: 'bench', level: 'warn' });
     const c = cluster;
-    const claimer = new Claimer({
-      selfId: NODE_ID,
-      // Exactly the port services/voter/voter.ts builds.
-      managedTickets: mode === 'start-voter-hashes' ? () => c.tickets.hashes() : () => c.tickets.list().map((t) => t.record.ticketHash),
-      rankedIds: (t) => c.owners.rank(t).map((n) => n.nodeId),
-      ownerOf: (t) => c.owners.ownerOf(t),
-      claim: (t) => c.owners.claim(t),
-      release: (t) => c.owners.release(t),
-      isLeaseFresh: () => c.membership.isLeaseFresh(),
-    }, log, { debounceMs: 50, periodMs: 5_000, concurrency: DEFAULT_CLAIM_CONCURRENCY });
+    // Exactly the port services/voter/voter.ts builds.
+    const claimer = new Claimer(clusterClaimPort(c, () => c.membership.isLeaseFresh()), log, { debounceMs: 100, periodMs: 5_000 });
     claimer.start();
     await claimer.ready;
     mark('claimerReady');

@@ -22,6 +22,7 @@ import {
   rankNodes,
 } from '../../services/cluster/index.ts';
 import { PrefixCache } from '../../services/cluster/watch-cache.ts';
+import { deleteIfUnchangedMany } from '../../services/cluster/batch-txn.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -290,6 +291,33 @@ describe('batched writes', () => {
     expect(await a.owners.claim(ts[199]!)).toEqual({ won: false, owner: 'cm-b' });
   });
 
+  it('releaseMany: deletes only our own claims at the revision the cache shows, in batches', async () => {
+    const net = NETS[3] as Network;
+    const a = await openNode(net, 'rm-a', { join: true });
+    const b = await openNode(net, 'rm-b', { join: true });
+    const ts = Array.from({ length: 300 }, (_, i) => th('rm', i));
+    expect((await a.owners.claimMany(ts.slice(0, 200))).every((r) => r.won)).toBe(true);
+    expect((await b.owners.claimMany(ts.slice(200))).every((r) => r.won)).toBe(true);
+    await waitFor(() => a.owners.ownedByMe().length === 200 && a.owners.size === 300, { timeoutMs: 3_000, message: 'claims cached' });
+    // Ours (0..149, across two batches of 100), b's (250..259, skipped), unclaimed (none), a duplicate.
+    const asked = [...ts.slice(0, 150), ...ts.slice(250, 260), ts[0]!];
+    const res = await a.owners.releaseMany(asked, { batchSize: 100 });
+    expect(res.slice(0, 150).every((d) => d)).toBe(true);
+    expect(res.slice(150, 160).some((d) => d)).toBe(false);
+    expect(res[160]).toBe(false); // the duplicate is released once
+    await waitFor(() => a.owners.ownedByMe().length === 50, { timeoutMs: 3_000, message: 'releases seen' });
+    expect(b.owners.ownedByMe()).toHaveLength(100);
+    expect((await a.client.getAll().prefix(a.keyspace.ownersPrefix()).keys()).length).toBe(150);
+    // A claim re-written after it was read (a newer revision) is not deleted.
+    const key = a.keyspace.owner(ts[199]!);
+    const readRev = Number((await a.client.get(key).exec()).kvs[0]!.mod_revision);
+    await a.client.put(key).value(JSON.stringify({ nodeId: 'rm-a', leaseId: a.membership.leaseId(), claimedAt: 'x' })).lease(a.membership.leaseId()!);
+    expect(await deleteIfUnchangedMany(a.client, [{ key, modRevision: readRev }], { op: 'test' })).toEqual([false]);
+    expect((await a.client.get(key).exec()).kvs).toHaveLength(1);
+    const newRev = Number((await a.client.get(key).exec()).kvs[0]!.mod_revision);
+    expect(await deleteIfUnchangedMany(a.client, [{ key, modRevision: newRev }], { op: 'test' })).toEqual([true]);
+  });
+
   it('owners.rank: cached rankings equal rankNodes over the live set, and follow membership changes', async () => {
     const net = NETS[2] as Network;
     const nodes = await Promise.all(
@@ -303,6 +331,7 @@ describe('batched writes', () => {
       const fresh = ids(rankNodes(t, a.membership.liveNodes()));
       expect(ids(a.owners.rank(t))).toEqual(fresh); // computed
       expect(ids(a.owners.rank(t))).toEqual(fresh); // from the cache
+      expect(a.owners.ownerRankId(t)).toBe(fresh[0]); // decoded from the cached code
     }
     // myShare: the tickets whose rank 0 is this node (computed in chunks, here of 7).
     const share = await a.owners.myShare(ts, { chunk: 7 });
@@ -317,6 +346,7 @@ describe('batched writes', () => {
       const r = ids(a.owners.rank(t));
       expect(r).toHaveLength(3);
       expect(r).toEqual(ids(rankNodes(t, a.membership.liveNodes())));
+      expect(a.owners.ownerRankId(t)).toBe(r[0]);
     }
     expect(() => a.owners.rank('zz')).toThrow(ClusterArgumentError);
   });
