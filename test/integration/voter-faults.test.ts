@@ -95,9 +95,10 @@ describe('voter faults', () => {
       const draws = world.devnet.report().tickets.filter((t) => t.blockHash === sibling || t.blockHash === tip);
       return draws.length >= 10 && draws.every((d) => d.firstVoteAt !== undefined);
     }, { timeoutMs: 15_000, message: 'votes on both competing tips' });
-    const recs = await world.voteRecords();
-    const onTips = recs.filter((r) => r.blockHash === tip || r.blockHash === sibling);
-    expect(onTips.length).toBe(10);
+    // The owners record right after their votes' first answers (RECORD_AFTER_SEND_MAX_MS): wait for the records, then count them.
+    const onTipsNow = async (): Promise<number> => (await world.voteRecords()).filter((r) => r.blockHash === tip || r.blockHash === sibling).length;
+    await waitFor(async () => (await onTipsNow()) >= 10, { timeoutMs: 5_000, message: 'vote records on both tips' });
+    expect(await onTipsNow()).toBe(10);
     expect(world.devnet.report().conflicting).toBe(0);
     await world.mineAndAwaitVotes();
     expectClean(world);
