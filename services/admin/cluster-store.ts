@@ -10,7 +10,7 @@
  * `config/vote-defaults` value replaced as a whole.
  */
 import { decodeTx, encodeAddress, netParams, classifyScript, type NetParams } from '../decred/index.ts';
-import { TicketConflictError, type Cluster, type TicketRecord, type VoteRecord } from '../cluster/index.ts';
+import { TicketConflictError, type Cluster, type ImportTicketInput, type TicketRecord, type VoteRecord } from '../cluster/index.ts';
 import { AdminTicketConflictError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
 import type { NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
 
@@ -72,21 +72,34 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+function toImportInput(t: TicketImport): ImportTicketInput {
+  return {
+    ticketHash: t.ticketHash,
+    ticketHex: Buffer.from(t.rawTicket).toString('hex'),
+    votingKey: t.privKey,
+    ...(t.blockHash !== undefined ? { blockHash: t.blockHash } : {}),
+    ...(t.blockHeight !== undefined ? { blockHeight: t.blockHeight } : {}),
+  };
+}
+
 /** Wraps an open cluster (opened with or without `join`) as the admin's ticket store. */
 export function clusterTicketStore(cluster: Cluster): TicketStore {
   const params = netParams(cluster.keyspace.network);
   return {
     importTicket: (t: TicketImport) =>
       wrap('import ticket', async () => {
-        const input = {
-          ticketHash: t.ticketHash,
-          ticketHex: Buffer.from(t.rawTicket).toString('hex'),
-          votingKey: t.privKey,
-          ...(t.blockHash !== undefined ? { blockHash: t.blockHash } : {}),
-          ...(t.blockHeight !== undefined ? { blockHeight: t.blockHeight } : {}),
-        };
-        const r = await cluster.tickets.importTicket(input);
+        const r = await cluster.tickets.importTicket(toImportInput(t));
         return { created: r.imported };
+      }),
+    importTickets: (ts) =>
+      wrap('import tickets', async () => {
+        const res = await cluster.tickets.importTickets(ts.map(toImportInput));
+        return res.map((r) => {
+          if (r.error === undefined) return { created: r.imported };
+          // Per ticket, the same mapping as a single import (wrap): conflicts by name, the rest as store errors.
+          if (r.error instanceof TicketConflictError) return { error: new AdminTicketConflictError(r.error.message, { cause: r.error }) };
+          return { error: new AdminStoreError(`import ticket: ${r.error.message} [${r.error.code}]`, { cause: r.error }) };
+        });
       }),
     removeTicket: (h) => wrap('remove ticket', () => cluster.tickets.removeTicket(h)),
     getTicket: async (h) => {

@@ -40,6 +40,7 @@ import {
   AdminKeyMismatchError,
   AdminNoChainError,
   AdminNotATicketError,
+  AdminStoreError,
   AdminTicketBytesMismatchError,
   AdminTicketHashMismatchError,
   AdminTicketNotFoundError,
@@ -47,7 +48,7 @@ import {
   AdminWrongNetworkError,
 } from './errors.ts';
 import { parseTicketHash } from './policies.ts';
-import type { ChainLookup, TicketStore, TxLocation } from './ports.ts';
+import type { ChainLookup, TicketImport, TicketStore, TxLocation } from './ports.ts';
 
 /** What intake needs. */
 export interface IntakeDeps {
@@ -274,6 +275,21 @@ export async function importTicket(deps: IntakeDeps, req: ImportRequest): Promis
  * keys from `importprivkey`). The caller keeps ownership of `key`.
  */
 export async function importTicketWithKey(deps: IntakeDeps, key: SecretKey, req: Omit<ImportRequest, 'wif'>): Promise<ImportResult> {
+  const p = await prepareImport(deps, key, req);
+  const { created } = await deps.store.importTicket(p.write);
+  deps.log.info({ ticket: p.ticketHash, created, chainStatus: p.chainStatus }, created ? 'ticket imported' : 'ticket already managed');
+  return { ticketHash: p.ticketHash, created, votingAddress: p.write.votingAddress, price: p.write.price, chainStatus: p.chainStatus };
+}
+
+/** A ticket that passed every check and is ready to be written (the key is the caller's). */
+interface PreparedImport {
+  ticketHash: string;
+  write: TicketImport;
+  chainStatus: ImportResult['chainStatus'];
+}
+
+/** Every check of {@link importTicketWithKey}, without the store write. */
+async function prepareImport(deps: IntakeDeps, key: SecretKey, req: Omit<ImportRequest, 'wif'>): Promise<PreparedImport> {
   const givenHash = req.ticketHash !== undefined && req.ticketHash !== '' ? parseTicketHash(req.ticketHash) : undefined;
   if (givenHash === undefined && req.rawTicket === undefined) {
     throw new AdminBadRequestError('a ticket hash or the raw ticket is required');
@@ -309,17 +325,19 @@ export async function importTicketWithKey(deps: IntakeDeps, key: SecretKey, req:
   }
   const blockHash = loc?.blockHash ?? req.blockHash;
   const blockHeight = loc?.blockHeight ?? req.blockHeight;
-  const { created } = await deps.store.importTicket({
+  return {
     ticketHash: ticket.ticketHash,
-    rawTicket: ticket.raw,
-    votingAddress: ticket.votingAddress,
-    price: ticket.price,
-    ...(blockHash !== undefined ? { blockHash } : {}),
-    ...(blockHeight !== undefined ? { blockHeight } : {}),
-    privKey: key,
-  });
-  deps.log.info({ ticket: ticket.ticketHash, created, chainStatus }, created ? 'ticket imported' : 'ticket already managed');
-  return { ticketHash: ticket.ticketHash, created, votingAddress: ticket.votingAddress, price: ticket.price, chainStatus };
+    chainStatus,
+    write: {
+      ticketHash: ticket.ticketHash,
+      rawTicket: ticket.raw,
+      votingAddress: ticket.votingAddress,
+      price: ticket.price,
+      ...(blockHash !== undefined ? { blockHash } : {}),
+      ...(blockHeight !== undefined ? { blockHeight } : {}),
+      privKey: key,
+    },
+  };
 }
 
 /** One entry of a devnet export file (services/devnet exportTickets()). */
@@ -360,38 +378,111 @@ export function parseExportFile(text: string): ExportEntry[] {
   return r.data;
 }
 
+/** Entries checked, then written in one batched store call (the store splits it into etcd txns). */
+const EXPORT_BATCH = 1_000;
+/** Entries checked at once when a chain lookup is configured (each check is a few proxy round trips). */
+const CHECK_CONCURRENCY = 16;
+
+/** Every check of one export entry (network, hex, WIF, ticket bytes, key, chain); the key is returned for the write. */
+async function prepareEntry(deps: IntakeDeps, e: ExportEntry): Promise<PreparedImport> {
+  if (e.network !== undefined && e.network !== deps.params.name) {
+    throw new AdminWrongNetworkError(`ticket ${e.ticketHash} is exported from ${e.network} but the cluster votes on ${deps.params.name}`);
+  }
+  let raw: Uint8Array;
+  try {
+    raw = fromHexStrict(e.ticketHex);
+  } catch {
+    throw new AdminNotATicketError(`ticket ${e.ticketHash}: ticketHex is not hex`);
+  }
+  const givenHash = e.ticketHash !== '' ? parseTicketHash(e.ticketHash) : undefined;
+  const key = decodeVotingWif(e.wif, deps.params);
+  try {
+    return await prepareImport(deps, key, {
+      ...(givenHash !== undefined ? { ticketHash: givenHash } : {}),
+      rawTicket: raw,
+      ...(e.blockHash !== undefined ? { blockHash: e.blockHash } : {}),
+      ...(e.blockHeight !== undefined ? { blockHeight: e.blockHeight } : {}),
+    });
+  } catch (err) {
+    key.wipe();
+    throw err;
+  }
+}
+
+function refused(deps: IntakeDeps, ticketHash: string, err: unknown): BatchImportOutcome {
+  if (!(err instanceof AdminError)) throw err;
+  deps.log.warn({ ticket: ticketHash, err }, 'ticket import refused');
+  return { ok: false, ticketHash, code: err.code, message: err.message };
+}
+
 /**
- * Imports every entry of an export file, one at a time; a refused entry is
- * reported and does not stop or affect the others.
+ * Imports every entry of an export file. Each entry gets every check of
+ * {@link importTicket}; the entries that pass are written in batches
+ * (`TicketStore.importTickets`: create-if-absent, many tickets per etcd txn),
+ * or one at a time with a store that has no batch write. A refused entry is
+ * reported and does not stop or affect the others; one outcome per entry, in
+ * order. Idempotent like {@link importTicket}.
  */
 export async function importExportEntries(deps: IntakeDeps, entries: readonly ExportEntry[]): Promise<BatchImportOutcome[]> {
-  const out: BatchImportOutcome[] = [];
-  for (const e of entries) {
+  const out: BatchImportOutcome[] = new Array<BatchImportOutcome>(entries.length);
+  for (let from = 0; from < entries.length; from += EXPORT_BATCH) {
+    const idx = Array.from({ length: Math.min(EXPORT_BATCH, entries.length - from) }, (_, j) => from + j);
+    const prepared: Array<{ i: number; p: PreparedImport }> = [];
+    let next = 0;
+    const checker = async (): Promise<void> => {
+      while (next < idx.length) {
+        const i = idx[next++] as number;
+        const e = entries[i] as ExportEntry;
+        try {
+          prepared.push({ i, p: await prepareEntry(deps, e) });
+        } catch (err) {
+          out[i] = refused(deps, e.ticketHash, err);
+        }
+      }
+    };
     try {
-      if (e.network !== undefined && e.network !== deps.params.name) {
-        throw new AdminWrongNetworkError(`ticket ${e.ticketHash} is exported from ${e.network} but the cluster votes on ${deps.params.name}`);
-      }
-      let raw: Uint8Array;
-      try {
-        raw = fromHexStrict(e.ticketHex);
-      } catch {
-        throw new AdminNotATicketError(`ticket ${e.ticketHash}: ticketHex is not hex`);
-      }
-      const r = await importTicket(deps, {
-        ticketHash: e.ticketHash,
-        wif: e.wif,
-        rawTicket: raw,
-        ...(e.blockHash !== undefined ? { blockHash: e.blockHash } : {}),
-        ...(e.blockHeight !== undefined ? { blockHeight: e.blockHeight } : {}),
-      });
-      out.push({ ok: true, ...r });
-    } catch (err) {
-      if (!(err instanceof AdminError)) throw err;
-      deps.log.warn({ ticket: e.ticketHash, err }, 'ticket import refused');
-      out.push({ ok: false, ticketHash: e.ticketHash, code: err.code, message: err.message });
+      await Promise.all(Array.from({ length: deps.chain ? CHECK_CONCURRENCY : 1 }, checker));
+      prepared.sort((a, b) => a.i - b.i);
+      await writePrepared(deps, prepared, out);
+    } finally {
+      for (const { p } of prepared) p.write.privKey.wipe();
     }
   }
   return out;
+}
+
+/** Writes checked entries (batched when the store can) and fills their outcomes. */
+async function writePrepared(deps: IntakeDeps, prepared: ReadonlyArray<{ i: number; p: PreparedImport }>, out: BatchImportOutcome[]): Promise<void> {
+  const ok = (i: number, p: PreparedImport, created: boolean): void => {
+    deps.log.debug({ ticket: p.ticketHash, created, chainStatus: p.chainStatus }, created ? 'ticket imported' : 'ticket already managed');
+    out[i] = { ok: true, ticketHash: p.ticketHash, created, votingAddress: p.write.votingAddress, price: p.write.price, chainStatus: p.chainStatus };
+  };
+  if (prepared.length === 0) return;
+  if (!deps.store.importTickets) {
+    for (const { i, p } of prepared) {
+      try {
+        ok(i, p, (await deps.store.importTicket(p.write)).created);
+      } catch (err) {
+        out[i] = refused(deps, p.ticketHash, err);
+      }
+    }
+  } else {
+    let results: Awaited<ReturnType<NonNullable<TicketStore['importTickets']>>>;
+    try {
+      results = await deps.store.importTickets(prepared.map(({ p }) => p.write));
+    } catch (err) {
+      // The whole batch failed (etcd unreachable): every entry of it is refused with that error.
+      for (const { i, p } of prepared) out[i] = refused(deps, p.ticketHash, err);
+      return;
+    }
+    prepared.forEach(({ i, p }, j) => {
+      const r = results[j];
+      if (r && 'created' in r) ok(i, p, r.created);
+      else out[i] = refused(deps, p.ticketHash, r?.error ?? new AdminStoreError(`ticket ${p.ticketHash}: no result from the store`));
+    });
+  }
+  const created = prepared.filter(({ i }) => { const o = out[i]; return o?.ok === true && o.created; }).length;
+  deps.log.info({ checked: prepared.length, created }, 'export entries imported');
 }
 
 function fromHexStrict(hex: string): Uint8Array {

@@ -8,6 +8,7 @@
  */
 import type { SecretKey } from '../telemetry/index.ts';
 import type { AgendaSet } from './agendas.ts';
+import type { AdminError } from './errors.ts';
 import type { TreasuryPolicy } from './policies.ts';
 
 /** A ticket as the cluster stores it (never with the key in clear). */
@@ -74,6 +75,12 @@ export interface NodeView {
 export interface TicketStore {
   /** Create-if-absent; `created: false` when the ticket was already managed (nothing changed). */
   importTicket(t: TicketImport): Promise<{ created: boolean }>;
+  /**
+   * Optional batched {@link importTicket}: one result per input, in order; a refused ticket gets
+   * its AdminError and does not affect the others. Rejects (AdminStoreError) only when the store
+   * is unreachable.
+   */
+  importTickets?(ts: readonly TicketImport[]): Promise<Array<{ created: boolean } | { error: AdminError }>>;
   /** Removes the record; false when it did not exist. */
   removeTicket(ticketHash: string): Promise<boolean>;
   getTicket(ticketHash: string): Promise<StoredTicket | undefined>;

@@ -144,6 +144,30 @@ describe('bad imports are refused with clear errors and affect nothing', () => {
     expect(await storedHashes()).toEqual(before);
   });
 
+  it('an export file with refused entries: batched write, one outcome per entry in order, the others unaffected', async () => {
+    const [gone, wrongNet, badHex, mismatch, other, known] = [w.exported[3]!, w.exported[4]!, w.exported[5]!, w.exported[6]!, w.exported[7]!, w.exported[8]!];
+    await w.cluster.tickets.removeTicket(gone.ticketHash);
+    await expect.poll(() => w.cluster.tickets.get(gone.ticketHash)).toBeUndefined();
+    const revisionOfKnown = w.cluster.tickets.get(known.ticketHash)!.modRevision;
+    const entries = parseExportFile(JSON.stringify([
+      known,
+      { ...wrongNet, network: 'testnet3' },
+      { ...badHex, ticketHex: 'zz' },
+      { ...mismatch, wif: other.wif },
+      gone,
+      { ...badHex, ticketHex: badHex.ticketHex.slice(0, 80) },
+    ]));
+    const outcomes = await importExportEntries(deps, entries);
+    expect(outcomes.map((o) => (o.ok ? `ok:${o.created}` : o.code))).toEqual([
+      'ok:false', 'ADMIN_WRONG_NETWORK', 'ADMIN_NOT_A_TICKET', 'ADMIN_KEY_MISMATCH', 'ok:true', 'ADMIN_NOT_A_TICKET',
+    ]);
+    expect(outcomes.map((o) => o.ticketHash)).toEqual(entries.map((e) => e.ticketHash));
+    expect(JSON.stringify(outcomes, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(other.wif);
+    await expect.poll(() => w.cluster.tickets.get(gone.ticketHash)?.record.ticketHash).toBe(gone.ticketHash);
+    expect(w.cluster.tickets.get(known.ticketHash)!.modRevision).toBe(revisionOfKnown);
+    for (const t of [wrongNet, badHex, mismatch]) expect(w.cluster.tickets.get(t.ticketHash)).toBeDefined(); // imported earlier, untouched
+  });
+
   it('the same ticket fetched through the proxy imports fine afterwards', async () => {
     const t = w.exported[1]!;
     const wifFile = join(w.dir, 'one.wif');
