@@ -26,7 +26,7 @@ import { createLogger, type Logger, type SecretKey } from '../../telemetry/index
 import type { DutyEvent, VoterConfigInput, VoterStats } from '../../voter/index.ts';
 import { startLayoutDevnet, summarise, type LayoutDevnet } from './devnet-layout.ts';
 import { startLayoutEtcd, type LayoutEtcd } from './etcd-layout.ts';
-import { inProcessVoter, processVoter, type LayoutVoter } from './voter-handle.ts';
+import { inProcessVoter, processVoter, voterChildPool, type LayoutVoter, type VoterChildPool } from './voter-handle.ts';
 import { createWanLink, createWanTopology, type WanLink, type WanTopology } from './wan.ts';
 
 /** Region names, in loopback-block order. */
@@ -157,8 +157,17 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     }
   };
 
+  const mode = opts.voterMode ?? 'in-process';
   try {
     cleanup.push(() => wan.close());
+    // Process mode: the voter children load their modules (most of their start-up CPU) while
+    // the devnet and etcd come up; each gets its config when its voter starts.
+    let pool: VoterChildPool | undefined;
+    if (mode === 'process') {
+      const p = voterChildPool(regions.length * votersPerRegion);
+      pool = p;
+      cleanup.push(() => p.close());
+    }
     // The devnet (CPU: bootstrap) and etcd (waiting for a leader) start side by side.
     const [dnRes, etcdRes] = await Promise.allSettled([
       startLayoutDevnet({
@@ -271,7 +280,6 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
 
     // Voters: every voter watches every proxy, its own region's first.
     const voters: LayoutVoter[] = [];
-    const mode = opts.voterMode ?? 'in-process';
     for (const r of regions) {
       const proxyCfg: Array<{ address: string; region: string }> = [];
       for (const p of [...proxies.filter((x) => x.region === r), ...proxies.filter((x) => x.region !== r)]) {
@@ -298,6 +306,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
           config, clusterKey, log: log.child({ component: 'voter', nodeId: config.nodeId }),
           ...(opts.onDuty ? { onDuty: opts.onDuty } : {}),
           ...(opts.traceFile ? { traceFile: opts.traceFile } : {}),
+          ...(pool ? { pool } : {}),
         };
         voters.push(mode === 'process' ? processVoter(ho) : inProcessVoter(ho));
       }

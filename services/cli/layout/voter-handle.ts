@@ -44,6 +44,8 @@ export interface VoterHandleOptions {
   /** Child process log level (process mode). */
   childLogLevel?: string;
   traceFile?: string;
+  /** Process mode: children spawned ahead of time (modules loaded); a start takes one if there is one. */
+  pool?: VoterChildPool;
 }
 
 /** An in-process voter (fast to start; "kill" is a stop). */
@@ -110,10 +112,68 @@ const STOP_GRACE_MS = 10_000;
 
 /** Messages from the child (voter-process.ts). */
 export type ChildMessage =
+  | { t: 'warm' }
   | { t: 'ready' }
   | { t: 'failed'; message: string }
   | { t: 'stats'; id: number; stats: VoterStats }
   | { t: 'duty'; e: DutyEvent };
+
+/** Messages to the child: `run` once (after `warm`), then `stats` requests. */
+export type ParentMessage =
+  | { t: 'run'; config: VoterConfigInput; logLevel: string; traceFile?: string }
+  | { t: 'stats'; id: number };
+
+/** A voter child process with its modules loaded (or loading), not yet running a voter. */
+export interface WarmVoterChild {
+  readonly child: ChildProcess;
+  /** Resolves when the child is gone. */
+  readonly exited: Promise<void>;
+  /** Resolves when the child reported `warm`; rejects if it exits or stays silent for {@link READY_TIMEOUT_MS}. */
+  readonly warm: Promise<void>;
+}
+
+/** Spawns `node --import tsx voter-process.ts`; it loads its modules and waits for `run`. */
+export function spawnVoterChild(): WarmVoterChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD_ENTRY], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const warm = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`voter child did not load within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    const onMsg = (raw: unknown): void => {
+      if ((raw as ChildMessage).t !== 'warm') return;
+      clearTimeout(timer);
+      child.off('message', onMsg);
+      resolve();
+    };
+    child.on('message', onMsg);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`voter child exited while loading (code ${String(child.exitCode)})`));
+    });
+  });
+  warm.catch(() => undefined); // observed by whoever takes the child
+  return { child, exited, warm };
+}
+
+/** Children spawned ahead of their voters' configs (the layout spawns them while etcd and the devnet start). */
+export interface VoterChildPool {
+  /** A spawned child not handed out yet, if any. */
+  take(): WarmVoterChild | undefined;
+  /** Kills the children never handed out and waits for them to exit. */
+  close(): Promise<void>;
+}
+
+/** Spawns `n` voter children now. */
+export function voterChildPool(n: number): VoterChildPool {
+  const spare = Array.from({ length: n }, () => spawnVoterChild());
+  return {
+    take: () => spare.shift(),
+    async close() {
+      const rest = spare.splice(0);
+      for (const w of rest) w.child.kill('SIGKILL');
+      await Promise.all(rest.map((w) => w.exited));
+    },
+  };
+}
 
 /** A voter in a child process `node --import tsx voter-process.ts` with an IPC channel. */
 export function processVoter(o: VoterHandleOptions): LayoutVoter {
@@ -128,18 +188,11 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
 
   const start = async (): Promise<void> => {
     if (child) return;
-    const c = spawn(process.execPath, ['--import', 'tsx', CHILD_ENTRY], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: {
-        ...process.env,
-        VOTECLUSTER_LAYOUT_VOTER: JSON.stringify(o.config),
-        VOTECLUSTER_LAYOUT_LOG_LEVEL: o.childLogLevel ?? 'error',
-        ...(o.traceFile ? { VOTECLUSTER_LAYOUT_TRACE_FILE: o.traceFile } : {}),
-      },
-    });
+    const w = o.pool?.take() ?? spawnVoterChild();
+    const c = w.child;
     child = c;
     paused = false;
-    exited = new Promise((resolve) => c.once('exit', () => resolve()));
+    exited = w.exited;
     last = undefined;
     void exited.then(() => {
       if (child === c) child = undefined;
@@ -155,7 +208,8 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
         pending.delete(m.id);
       } else if (m.t === 'duty') o.onDuty?.({ ...m.e, nodeId });
     });
-    await new Promise<void>((resolve, reject) => {
+    const run: ParentMessage = { t: 'run', config: o.config, logLevel: o.childLogLevel ?? 'error', ...(o.traceFile ? { traceFile: o.traceFile } : {}) };
+    await w.warm.then(() => new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`voter ${nodeId}: child did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
       const onMsg = (raw: unknown): void => {
         const m = raw as ChildMessage;
@@ -171,7 +225,8 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
         clearTimeout(timer);
         reject(new Error(`voter ${nodeId}: child exited during start-up (code ${String(c.exitCode)})`));
       });
-    }).catch(async (err: unknown) => {
+      c.send(run);
+    })).catch(async (err: unknown) => {
       c.kill('SIGKILL');
       await exited;
       throw err;
