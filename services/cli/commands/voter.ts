@@ -126,6 +126,9 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify({
           voter: 'started', nodeId: cfg.nodeId, region: cfg.region, strategy: cfg.strategy, startMs: Date.now() - started,
           managed: s.managedTickets, owned: s.ownedTickets, rssMb: Math.round(process.memoryUsage().rss / 1e6),
+          // Since process start (module loading included), CPU of the whole process, peak RSS: the start-up bench reads these.
+          processMs: Math.round(process.uptime() * 1000), cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+          peakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6), heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e6),
           ...(metricsServer ? { metrics: metricsServer.url } : {}),
         })}\n`);
       } catch (err) {

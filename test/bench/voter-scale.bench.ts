@@ -1,0 +1,185 @@
+/**
+ * DESIGN.md §9: "100,000 managed tickets: a voter starts and owns its share in
+ * < 10 s with < 300 MB RSS", measured with the real `votecluster voter`
+ * process. A single local etcd (loopback) holds 100,000 imported tickets
+ * (`importTickets`, envelope-encrypted keys); five other live nodes are
+ * lightweight members (lease-bound `nodes/<id>` keys kept alive by this
+ * process, regions a/b/c); the voter joins as a sixth (`a1`). Its node proxy
+ * address points at a closed loopback port (no chain: the start-up path does
+ * not need one; GetVoteInfo fails fast and the chain watch keeps retrying).
+ *
+ * Reported per run: wall time from spawn to the start-up JSON line (and the
+ * voter's own `startMs` after module loading, `processMs` since process start),
+ * process CPU time, RSS at start and after 6 s of steady state (two periodic
+ * claim sweeps), peak RSS, heap; the owned count checked against rendezvous
+ * over the six nodes and against the claims in etcd. On a loaded machine wall
+ * time inflates, CPU time does not: both are reported with the load average.
+ * Runs: plain `node`, and with the RSS knobs `--max-semi-space-size=2` +
+ * glibc `MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateClusterKey, openCluster, rankNodes, type Cluster } from '../../services/cluster/index.ts';
+import { startEtcd } from '../../services/devnet/index.ts';
+import { SecretKey } from '../../services/telemetry/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const NODE_ID = 'a1';
+const OTHER_NODES = [
+  { nodeId: 'a2', region: 'a' },
+  { nodeId: 'b1', region: 'b' },
+  { nodeId: 'b2', region: 'b' },
+  { nodeId: 'c1', region: 'c' },
+  { nodeId: 'c2', region: 'c' },
+];
+/** Steady-state RSS is sampled this long after the start-up line. */
+const STEADY_MS = 6_000;
+
+/** A deterministic 32-byte hash (hex) for index i. */
+function h(tag: string, i: number): string {
+  return Buffer.from(`${tag}:${i}`.padEnd(32, '.').slice(0, 32)).toString('hex');
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function rssMbOf(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface VoterRun {
+  [k: string]: unknown;
+}
+
+/** Spawns the voter, waits for its start-up line, samples RSS in steady state, stops it with SIGTERM. */
+function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<VoterRun> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    let started: Record<string, unknown> | undefined;
+    let wallMs = 0;
+    let steadyRssMb: number | undefined;
+    const fail = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2_000)));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (started) return;
+      const line = out.split('\n').find((l) => l.startsWith('{"voter":"started"'));
+      if (!line) return;
+      wallMs = Math.round(performance.now() - t0);
+      started = JSON.parse(line) as Record<string, unknown>;
+      setTimeout(() => {
+        steadyRssMb = rssMbOf(child.pid as number);
+        child.kill('SIGTERM');
+      }, STEADY_MS);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(fail);
+      if (!started) {
+        res({ error: signal === 'SIGKILL' ? `no start-up line within ${timeoutMs} ms` : `exited ${code}`, stderr: err.slice(-600) });
+        return;
+      }
+      res({ wallMs, ...started, steadyRssMb, exitCode: code });
+    });
+  });
+}
+
+/** Runs the voter-scale bench; returns its figures (also printed by test/bench/run.ts). */
+export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promise<Record<string, unknown>> {
+  const nTickets = opts.tickets ?? Number(process.env['BENCH_VOTER_TICKETS'] ?? 100_000);
+  const etcd = await startEtcd();
+  const dir = mkdtempSync(join(tmpdir(), 'voter-scale-'));
+  const keyBytes = generateClusterKey().expose().slice();
+  const keyFile = join(dir, 'cluster.key');
+  writeFileSync(keyFile, Buffer.from(keyBytes).toString('hex'), { mode: 0o600 });
+  let admin: Cluster | undefined;
+  const leases: Array<{ revoke(): Promise<unknown> }> = [];
+  try {
+    admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
+    const ticketHex = '01'.repeat(300); // ~ a ticket's size
+    const CHUNK = 10_000;
+    const tImport = performance.now();
+    for (let i = 0; i < nTickets; i += CHUNK) {
+      const batch = Array.from({ length: Math.min(CHUNK, nTickets - i) }, (_, j) => {
+        const k = new Uint8Array(32);
+        k.set(Buffer.from(h('k', i + j), 'hex'));
+        return { ticketHash: h('ticket', i + j), ticketHex, votingKey: new SecretKey(k) };
+      });
+      await admin.tickets.importTickets(batch);
+    }
+    const importMs = Math.round(performance.now() - tImport);
+    for (const n of OTHER_NODES) {
+      const lease = admin.client.lease(30);
+      await lease.put(admin.keyspace.node(n.nodeId)).value(JSON.stringify({ region: n.region, proxies: [], version: 'bench', startedAt: new Date().toISOString() }));
+      leases.push(lease);
+    }
+    const six = [...OTHER_NODES, { nodeId: NODE_ID, region: 'a' }];
+    let expectedShare = 0;
+    for (let i = 0; i < nTickets; i++) if (rankNodes(h('ticket', i), six)[0]?.nodeId === NODE_ID) expectedShare++;
+
+    const proxyPort = await closedPort();
+    const args = [
+      '--node-id', NODE_ID, '--region', 'a', '--network', 'simnet', '--etcd', etcd.endpoints.join(','),
+      '--proxy', `127.0.0.1:${proxyPort}`, '--cluster-key-file', keyFile, '--log-level', 'warn',
+    ];
+    const claimsOf = async (): Promise<number> => {
+      const all = await (admin as Cluster).client.getAll().prefix((admin as Cluster).keyspace.ownersPrefix()).strings();
+      return Object.values(all).filter((v) => (JSON.parse(v) as { nodeId: string }).nodeId === NODE_ID).length;
+    };
+    const runs: Record<string, unknown> = {};
+    for (const [name, nodeFlags, env] of [
+      ['plain', [], {}],
+      ['rssKnobs', ['--max-semi-space-size=2'], { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' }],
+    ] as Array<[string, string[], NodeJS.ProcessEnv]>) {
+      const load = Math.round(loadavg()[0]! * 100) / 100;
+      const r = await runVoter(args, nodeFlags, env);
+      // The voter's claims outlive it only until its lease is revoked at SIGTERM: wait for them to go.
+      for (let i = 0; i < 100 && (await claimsOf()) > 0; i++) await new Promise((x) => setTimeout(x, 100));
+      runs[name] = {
+        ...r,
+        ownsExpectedShare: r['owned'] === expectedShare,
+        meetsTarget: r['error'] === undefined && (r['wallMs'] as number) < 10_000 && Math.max(r['peakRssMb'] as number, r['steadyRssMb'] as number) < 300,
+        meetsTimeTargetInCpuTime: r['error'] === undefined && (r['cpuMs'] as number) < 10_000,
+        loadAvg1mAtStart: load,
+      };
+    }
+    return {
+      tickets: nTickets,
+      importMs,
+      liveNodes: six.length,
+      expectedShare,
+      etcd: 'single member, loopback',
+      ...runs,
+      target: 'DESIGN.md §9: start and own the share of 100k tickets among 6 nodes in < 10 s, < 300 MB RSS',
+    };
+  } finally {
+    for (const l of leases) await l.revoke().catch(() => undefined);
+    await admin?.close();
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await runVoterScaleBench()));
+}
