@@ -87,8 +87,10 @@ describe('block index retention', () => {
     const dn = await startDevnet({ seed: 'prune-rpc', tickets: 64, houseShare: 1, retainBlocks: 16 });
     try {
       const node = dn.nodes[0]!;
+      // connection: close: dn.generate() blocks this process's event loop (the server's too); a pooled
+      // keep-alive socket reused right after a stall > the server's 5 s keep-alive is reset (ECONNRESET).
       const call = async (method: string, params: unknown[] = []) => {
-        const r = await fetch(node.rpcUrl, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${node.rpcUser}:${node.rpcPass}`).toString('base64')}`, 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }) });
+        const r = await fetch(node.rpcUrl, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${node.rpcUser}:${node.rpcPass}`).toString('base64')}`, 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }) });
         return (await r.json()) as { result: unknown; error: { code: number; message: string } | null };
       };
       const h1 = (await call('getblockhash', [1])).result as string;
