@@ -18,7 +18,9 @@ export interface Notification {
 export async function httpCall(url: string, user: string, pass: string, method: string, params: unknown[] = []): Promise<RpcReply> {
   const r = await fetch(url, {
     method: 'POST',
-    headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'Content-Type': 'application/json' },
+    // connection: close: the devnet mines synchronously in the test's process; a keep-alive socket reused
+    // after an event-loop stall past the server's 5 s keep-alive is reset (ECONNRESET).
+    headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`, 'Content-Type': 'application/json', Connection: 'close' },
     body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
   });
   if (r.status !== 200) return { result: null, error: { code: r.status, message: await r.text() } };
