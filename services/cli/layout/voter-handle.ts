@@ -48,6 +48,38 @@ export interface VoterHandleOptions {
   pool?: VoterChildPool;
 }
 
+/**
+ * A voter start that failed in a way worth another try (`retryable`: etcd briefly unavailable,
+ * e.g. a read past its deadline while a loaded machine starves etcd or the layout's WAN links).
+ */
+export class VoterStartError extends Error {
+  readonly code = 'LAYOUT_VOTER_START';
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'VoterStartError';
+    this.retryable = retryable;
+  }
+}
+
+/** How long a voter whose start fails with a retryable error is started again (as a supervisor would). */
+const START_RETRY_WINDOW_MS = 30_000;
+const START_RETRY_PAUSE_MS = 500;
+
+async function startWithRetry(log: Logger, nodeId: string, attempt: () => Promise<void>): Promise<void> {
+  const until = Date.now() + START_RETRY_WINDOW_MS;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if ((err as { retryable?: unknown }).retryable !== true || Date.now() >= until) throw err;
+      log.warn({ err, nodeId }, 'voter start failed (retryable); starting it again');
+      await new Promise((r) => setTimeout(r, START_RETRY_PAUSE_MS));
+    }
+  }
+}
+
 /** An in-process voter (fast to start; "kill" is a stop). */
 export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
   let voter: Voter | undefined;
@@ -67,6 +99,18 @@ export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
     last = v.stats();
     history.push(last);
   };
+  // A failed start leaves the half-started voter stopped (its cluster handle closed) before any retry.
+  const attempt = async (): Promise<void> => {
+    const v = make();
+    voter = v;
+    try {
+      await v.start();
+    } catch (err) {
+      if (voter === v) voter = undefined;
+      await v.stop().catch(() => undefined);
+      throw err;
+    }
+  };
   return {
     nodeId,
     region: o.config.region,
@@ -82,17 +126,13 @@ export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
     },
     async start() {
       if (voter) return;
-      const v = make();
-      voter = v;
-      await v.start();
+      await startWithRetry(o.log, nodeId, attempt);
     },
     stop,
     kill: () => stop(),
     async restart() {
       await stop();
-      const v = make();
-      voter = v;
-      await v.start();
+      await startWithRetry(o.log, nodeId, attempt);
     },
     pause() {
       throw new Error(`voter ${nodeId}: pause needs voterMode 'process'`);
@@ -114,7 +154,7 @@ const STOP_GRACE_MS = 10_000;
 export type ChildMessage =
   | { t: 'warm' }
   | { t: 'ready' }
-  | { t: 'failed'; message: string }
+  | { t: 'failed'; message: string; retryable: boolean }
   | { t: 'stats'; id: number; stats: VoterStats }
   | { t: 'duty'; e: DutyEvent };
 
@@ -186,8 +226,7 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
   let nextId = 1;
   const pending = new Map<number, (s: VoterStats) => void>();
 
-  const start = async (): Promise<void> => {
-    if (child) return;
+  const attempt = async (): Promise<void> => {
     const w = o.pool?.take() ?? spawnVoterChild();
     const c = w.child;
     child = c;
@@ -217,7 +256,7 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
           clearTimeout(timer);
           c.off('message', onMsg);
           if (m.t === 'ready') resolve();
-          else reject(new Error(`voter ${nodeId}: ${m.message}`));
+          else reject(new VoterStartError(`voter ${nodeId}: ${m.message}`, m.retryable));
         }
       };
       c.on('message', onMsg);
@@ -229,8 +268,13 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
     })).catch(async (err: unknown) => {
       c.kill('SIGKILL');
       await exited;
+      if (child === c) child = undefined;
       throw err;
     });
+  };
+  const start = async (): Promise<void> => {
+    if (child) return;
+    await startWithRetry(o.log, nodeId, attempt);
   };
 
   const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {

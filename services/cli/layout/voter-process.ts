@@ -50,8 +50,8 @@ process.on('message', (raw) => {
   if (m.t === 'run' && !started && !stopping) {
     started = true;
     run(m).catch((err: unknown) => {
-      const e = err as { code?: string; message?: string };
-      send({ t: 'failed', message: `${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}` });
+      const e = err as { code?: string; message?: string; retryable?: unknown };
+      send({ t: 'failed', message: `${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}`, retryable: e.retryable === true });
       process.exitCode = 1;
       setImmediate(() => process.exit(1));
     });
