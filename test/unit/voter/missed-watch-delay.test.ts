@@ -1,0 +1,47 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { MissedWatch } from '../../../services/voter/missed-watch.ts';
+import { waitFor } from '../../harness/wait-for.ts';
+
+const h = (n: number): string => n.toString(16).padStart(64, '0');
+
+/** checkDelayMs keeps the mined/missed lookups out of the child's vote window (voter.ts uses 1 s). */
+describe('MissedWatch checkDelayMs', () => {
+  function delayed(checkDelayMs: number) {
+    const looked: Array<{ txid: string; at: number }> = [];
+    const voted: string[] = [];
+    const w = new MissedWatch({
+      locate: async (txid) => {
+        looked.push({ txid, at: performance.now() });
+        return { blockHash: h(2) };
+      },
+      onMissed: () => undefined,
+      onVoted: (t) => voted.push(t),
+      maxAgeBlocks: 2,
+      log: pino({ level: 'silent' }),
+      checkDelayMs,
+    });
+    return { w, looked, voted };
+  }
+
+  it('looks the votes up only after the delay, then judges them as without it', async () => {
+    const { w, looked, voted } = delayed(150);
+    w.signed(h(1), 10, h(101), h(11));
+    const connectedAt = performance.now();
+    w.blockConnected(h(2), h(1), 11);
+    expect(looked).toHaveLength(0); // not in the same tick as the child's draw
+    await waitFor(() => voted.length === 1, { timeoutMs: 5_000, message: 'delayed lookup' });
+    expect(looked.map((l) => l.txid)).toEqual([h(11)]);
+    expect((looked[0] as { at: number }).at - connectedAt).toBeGreaterThanOrEqual(140);
+    expect(voted).toEqual([h(101)]);
+    await w.stop();
+  });
+
+  it('stop() during the delay ends at once and looks nothing up', async () => {
+    const { w, looked } = delayed(60_000);
+    w.signed(h(1), 10, h(101), h(11));
+    w.blockConnected(h(2), h(1), 11);
+    await w.stop(); // would hang for the 60 s delay (past the test timeout) if stop() did not abort it
+    expect(looked).toHaveLength(0);
+  });
+});
