@@ -112,6 +112,8 @@ export interface OwnershipOptions {
   onCorrupt?: (err: CorruptValueError) => void;
 }
 
+/** Distinct owner values shared before the table starts over (claimMany writes one value per call). */
+const MAX_SHARED_OWNER_VALUES = 4_096;
 /** Rankings cached at most (a little above the 100k managed tickets of DESIGN.md §9). */
 const MAX_RANK_CACHE = 250_000;
 /** Rankings are cached as a base-n number of node indexes: n^n must stay a small integer (9^9 < 2^30). */
@@ -141,6 +143,8 @@ export class Ownership {
   private rankVersion = -1;
   private nodeIndex: ReadonlyMap<string, number> = new Map();
   private readonly log: ClusterLogger;
+  /** Raw owner value (latin1 text) -> the shared parsed value (see parseOwner). */
+  private readonly ownerValues = new Map<string, OwnerValue>();
 
   constructor(private readonly opts: OwnershipOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
@@ -149,13 +153,29 @@ export class Ownership {
       prefix: opts.keyspace.ownersPrefix(),
       name: 'owners',
       hooks: opts.hooks,
-      parse: (key, raw) => parseJsonValue(key, raw, OwnerValueSchema),
+      parse: (key, raw) => this.parseOwner(key, raw),
       onCorrupt: (err) => {
         this.log.warn({ err, key: err.key }, 'corrupt owner record skipped');
         opts.onCorrupt?.(err);
       },
       onError: (err) => this.log.warn({ err }, 'owners watch error'),
     });
+  }
+
+  /**
+   * Parses an owner value, sharing one frozen object among claims with identical bytes: a
+   * `claimMany` writes one value for all its tickets, so 100k cached claims are a handful of
+   * objects instead of 100k objects with three strings each.
+   */
+  private parseOwner(key: string, raw: Buffer): OwnerValue {
+    const text = raw.toString('latin1');
+    const hit = this.ownerValues.get(text);
+    if (hit) return hit;
+    const v = Object.freeze(parseJsonValue(key, raw, OwnerValueSchema));
+    // Bounded: when full, start over (entries keep the objects they got; only sharing restarts).
+    if (this.ownerValues.size >= MAX_SHARED_OWNER_VALUES) this.ownerValues.clear();
+    this.ownerValues.set(text, v);
+    return v;
   }
 
   /** Loads the owner cache and starts its watch. */
@@ -354,6 +374,14 @@ export class Ownership {
       }
     }
     return out;
+  }
+
+  /** How many claims this node holds (from the cache; no array built, for gauges). */
+  ownedCount(): number {
+    const me = this.opts.membership.nodeId;
+    let n = 0;
+    for (const e of this.cache.values()) if (e.value.nodeId === me) n++;
+    return n;
   }
 
   /** Number of claims in the cache. */

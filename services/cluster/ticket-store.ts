@@ -234,6 +234,8 @@ export class TicketStore {
   private readonly log: ClusterLogger;
   private readonly prefixLen: number;
   private readonly kids = new Map<string, string>();
+  /** Interned block hash strings (tickets of one block share one). */
+  private readonly blockHashes = new Map<string, string>();
   private readonly maps = new Map<string, Readonly<Record<string, string>>>();
   private sorted: { version: number; hashes: string[] } | undefined;
   private readonly arena = new ByteArena();
@@ -316,7 +318,8 @@ export class TicketStore {
       importedAt: packTime(rec.importedAt),
       updatedAt: packTime(rec.updatedAt),
       revision: rec.revision,
-      blockHash: rec.blockHash,
+      // Up to 20 tickets per block share one block hash string (64 chars each otherwise).
+      blockHash: rec.blockHash === undefined ? undefined : this.intern(this.blockHashes, rec.blockHash, rec.blockHash),
       blockHeight: rec.blockHeight,
     };
   }

@@ -52,6 +52,19 @@ export interface PrefixCacheOptions<T> {
 }
 
 const DEFAULT_PAGE_SIZE = 5_000;
+/** Distinct lease ids interned before the table starts over (entries keep the strings they got). */
+const MAX_INTERNED_LEASES = 1_024;
+const leaseStrings = new Map<string, string>();
+
+/** One flat string per lease id (the decoder builds a new, concatenated one per key). */
+function internLease(lease: string): string {
+  const hit = leaseStrings.get(lease);
+  if (hit !== undefined) return hit;
+  if (leaseStrings.size >= MAX_INTERNED_LEASES) leaseStrings.clear();
+  const flat = Buffer.from(lease, 'latin1').toString('latin1'); // a sequential string, not a cons of parts
+  leaseStrings.set(flat, flat);
+  return flat;
+}
 
 /** See the module comment. */
 export class PrefixCache<T> {
@@ -247,8 +260,9 @@ export class PrefixCache<T> {
         value,
         modRevision: Number(kv.mod_revision),
         createRevision: Number(kv.create_revision),
-        // Most keys have no lease: share one '0' instead of a string per entry.
-        lease: kv.lease === undefined || String(kv.lease) === '0' ? '0' : String(kv.lease),
+        // Most keys have no lease: share one '0' instead of a string per entry; the others share
+        // one string per lease (100k owner claims are held by a handful of session leases).
+        lease: kv.lease === undefined || String(kv.lease) === '0' ? '0' : internLease(String(kv.lease)),
       };
     } catch (err) {
       return err instanceof CorruptValueError ? err : new CorruptValueError(key, (err as Error)?.message ?? String(err), { cause: err });

@@ -96,6 +96,7 @@ export class Claimer {
   #sweeps = 0;
   #claimed = 0;
   #released = 0;
+  #unowned: number | undefined;
   #firstSweepDone: Promise<void>;
   #resolveFirst!: () => void;
 
@@ -109,6 +110,11 @@ export class Claimer {
   /** Resolves after the first complete sweep (start-up: "owns its share"). */
   get ready(): Promise<void> {
     return this.#firstSweepDone;
+  }
+
+  /** Managed tickets without a claim at the last sweep (any node's), or undefined before the first. */
+  get unowned(): number | undefined {
+    return this.#unowned;
   }
 
   stats(): { sweeps: number; claimed: number; released: number } {
@@ -212,6 +218,19 @@ export class Claimer {
     }
     if (firstErr !== undefined) throw firstErr;
     await this.#settle(won, signal);
+    await this.#countUnowned(signal);
+  }
+
+  /** The cluster-wide unowned count (gauge), in the same chunked fashion. */
+  async #countUnowned(signal: AbortSignal): Promise<void> {
+    const port = this.#port;
+    const managed = port.managedTickets();
+    let unowned = 0;
+    for (let i = 0; i < managed.length && !signal.aborted; i++) {
+      if (port.ownerOf(managed[i] as string) === undefined) unowned++;
+      if (i % CHUNK === CHUNK - 1) await yieldLoop();
+    }
+    this.#unowned = unowned;
   }
 
   /** Waits (bounded) until the owner cache shows the claims we won: the fast path reads it. */

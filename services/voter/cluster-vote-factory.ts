@@ -53,6 +53,9 @@ interface Payload {
   info: TicketInfo;
 }
 
+/** Parsed tickets kept for re-builds (re-sends, backups); a draw has 5 tickets, a few draws are open at once. */
+const MAX_PARSED_TICKETS = 256;
+
 export class ClusterVoteFactory implements VoteFactory {
   readonly #parsed = new Map<string, { rev: number; ticket: Tx; info: TicketInfo }>();
   readonly #pins = new Map<string, Pinned>();
@@ -101,7 +104,10 @@ export class ClusterVoteFactory implements VoteFactory {
     if (!p || p.rev !== cached.modRevision) {
       const ticket = decodeTxHex(cached.record.ticketHex);
       p = { rev: cached.modRevision, ticket, info: parseTicket(ticket) };
+      this.#parsed.delete(ticketHex);
       this.#parsed.set(ticketHex, p);
+      // Only the draws in flight need their parsed tickets: keep the newest few, not one per ticket ever drawn.
+      if (this.#parsed.size > MAX_PARSED_TICKETS) this.#parsed.delete(this.#parsed.keys().next().value as string);
     }
     const agendas = pin?.agendas ?? this.agendas();
     const defaults = pin?.defaults ?? this.defaults();

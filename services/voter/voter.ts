@@ -385,10 +385,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const refreshGauges = (): void => {
       m.managedTickets.set(c.tickets.size);
       if (cfg.strategy !== 'lease') return;
-      m.ownedTickets.set(c.owners.ownedByMe().length);
-      let unowned = 0;
-      for (const t of c.tickets.hashes()) if (!c.owners.ownerOf(t)) unowned++;
-      clusterMetrics.unownedTickets.set(unowned);
+      // No per-ticket work here (it would block the event loop at 100k tickets): the claimer's
+      // chunked sweep counts the unowned tickets.
+      m.ownedTickets.set(c.owners.ownedCount());
+      const unowned = claimer?.unowned;
+      if (unowned !== undefined) clusterMetrics.unownedTickets.set(unowned);
     };
     refreshGauges();
     // Owned by this voter: cleared in doStop().
@@ -441,7 +442,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         eventsDropped: dedupe.dropped,
         connectedProxies: watch?.connectedCount ?? 0,
         managedTickets: cluster?.tickets.size ?? 0,
-        ownedTickets: cluster?.owners.ownedByMe().length ?? 0,
+        ownedTickets: cluster?.owners.ownedCount() ?? 0,
         delivery: delivery?.stats() ?? {
           tracked: 0, votesSent: 0, sends: 0, sendsByProxy: {}, delivered: 0, conflicts: 0, rejected: 0, promoted: 0, replaced: 0,
         },

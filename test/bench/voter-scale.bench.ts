@@ -4,7 +4,9 @@
  * process. A single local etcd (loopback) holds 100,000 imported tickets
  * (`importTickets`, envelope-encrypted keys); five other live nodes are
  * lightweight members (lease-bound `nodes/<id>` keys kept alive by this
- * process, regions a/b/c); the voter joins as a sixth (`a1`). Its node proxy
+ * process, regions a/b/c) that hold the claims of their rendezvous shares (so
+ * the voter's owner cache holds all 100k claims, as in a real cluster); the
+ * voter joins as a sixth (`a1`). Its node proxy
  * address points at a closed loopback port (no chain: the start-up path does
  * not need one; GetVoteInfo fails fast and the chain watch keeps retrying).
  *
@@ -18,13 +20,14 @@
  * glibc `MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateClusterKey, openCluster, rankNodes, type Cluster } from '../../services/cluster/index.ts';
 import { startEtcd } from '../../services/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
+import { createIfAbsentMany } from '../../services/cluster/batch-txn.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const NODE_ID = 'a1';
@@ -66,10 +69,11 @@ interface VoterRun {
 }
 
 /** Spawns the voter, waits for its start-up line, samples RSS in steady state, stops it with SIGTERM. */
-function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<VoterRun> {
+function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, snapshotDir?: string, timeoutMs = 180_000): Promise<VoterRun> {
   return new Promise((res) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
+    const snapFlags = snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`];
+    const child = spawn(process.execPath, [...nodeFlags, ...snapFlags, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +94,19 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, t
       started = JSON.parse(line) as Record<string, unknown>;
       setTimeout(() => {
         steadyRssMb = rssMbOf(child.pid as number);
-        child.kill('SIGTERM');
+        if (snapshotDir === undefined) {
+          child.kill('SIGTERM');
+          return;
+        }
+        // Analysis aid (BENCH_VOTER_SNAPSHOT_DIR): a heap snapshot in steady state, then stop.
+        child.kill('SIGUSR2');
+        const poll = setInterval(() => {
+          const f = readdirSync(snapshotDir).find((n) => n.endsWith('.heapsnapshot'));
+          if (f && statSync(join(snapshotDir, f)).size > 0 && Date.now() - statSync(join(snapshotDir, f)).mtimeMs > 3_000) {
+            clearInterval(poll);
+            child.kill('SIGTERM');
+          }
+        }, 500);
       }, STEADY_MS);
     });
     child.on('exit', (code, signal) => {
@@ -128,14 +144,22 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       await admin.tickets.importTickets(batch);
     }
     const importMs = Math.round(performance.now() - tImport);
+    const six = [...OTHER_NODES, { nodeId: NODE_ID, region: 'a' }];
+    const shares = new Map<string, string[]>(six.map((n) => [n.nodeId, []]));
+    for (let i = 0; i < nTickets; i++) shares.get(rankNodes(h('ticket', i), six)[0]!.nodeId)!.push(h('ticket', i));
+    const expectedShare = shares.get(NODE_ID)!.length;
+    // The other five are live and hold their shares' claims (as their voters would): the voter's
+    // owner cache then holds every ticket's claim, as in a real cluster.
+    const tClaims = performance.now();
     for (const n of OTHER_NODES) {
       const lease = admin.client.lease(30);
+      const leaseId = await lease.grant();
       await lease.put(admin.keyspace.node(n.nodeId)).value(JSON.stringify({ region: n.region, proxies: [], version: 'bench', startedAt: new Date().toISOString() }));
       leases.push(lease);
+      const value = JSON.stringify({ nodeId: n.nodeId, leaseId, claimedAt: new Date().toISOString() });
+      await createIfAbsentMany(admin.client, shares.get(n.nodeId)!.map((t) => ({ key: admin!.keyspace.owner(t), value, lease: leaseId })), { op: 'bench_claims' });
     }
-    const six = [...OTHER_NODES, { nodeId: NODE_ID, region: 'a' }];
-    let expectedShare = 0;
-    for (let i = 0; i < nTickets; i++) if (rankNodes(h('ticket', i), six)[0]?.nodeId === NODE_ID) expectedShare++;
+    const otherClaimsMs = Math.round(performance.now() - tClaims);
 
     const proxyPort = await closedPort();
     const args = [
@@ -152,7 +176,8 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       ['rssKnobs', ['--max-semi-space-size=2'], { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' }],
     ] as Array<[string, string[], NodeJS.ProcessEnv]>) {
       const load = Math.round(loadavg()[0]! * 100) / 100;
-      const r = await runVoter(args, nodeFlags, env);
+      const snapshotDir = name === 'plain' ? process.env['BENCH_VOTER_SNAPSHOT_DIR'] : undefined;
+      const r = await runVoter(args, nodeFlags, env, snapshotDir);
       // The voter's claims outlive it only until its lease is revoked at SIGTERM: wait for them to go.
       for (let i = 0; i < 100 && (await claimsOf()) > 0; i++) await new Promise((x) => setTimeout(x, 100));
       runs[name] = {
@@ -166,6 +191,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
     return {
       tickets: nTickets,
       importMs,
+      otherClaimsMs,
       liveNodes: six.length,
       expectedShare,
       etcd: 'single member, loopback',
