@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/sequencer.ts';
 
-// Unit and integration tests run in CI on 2 cores; e2e files bring up real etcd,
-// devnet nodes, proxies and voters, so they run one file at a time.
+// CI runs on 2 cores, two test files at a time (e2e files bring up real etcd, devnet
+// nodes, proxies and voters); the longest files start first (test/sequencer.ts).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -11,5 +12,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
