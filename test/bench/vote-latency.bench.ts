@@ -16,6 +16,10 @@
  *   floorMs = p50(notifyHop) + p50(sign) + p50(sendVote): the path of one vote with no
  *   other work. The target is draw→accepted p99 <= 2 × floorMs (DESIGN §9).
  *
+ * - cpuMsPerBlock: CPU time of this process (every thread) from mining a block until its
+ *   votes are in (plus the quiet time): with in-process voters, what one draw costs the
+ *   devnet, the proxy and the voters together, independent of how busy the machine is.
+ *
  * The bench drives blocks itself so its own work stays out of the vote window: after
  * a block is mined it does nothing for QUIET_MS (no report polling), then waits for
  * the votes; between blocks it imports new tickets and lets the claims settle before
@@ -37,6 +41,12 @@ const QUIET_MS = 150;
 const SETTLE_MS = 100;
 const VOTE_DEADLINE_MS = 4_000;
 const MAINNET_BLOCK_S = 300;
+/**
+ * Voters in this process (default: every component shares one event loop, so the CPU a
+ * draw costs is measured too) or, with VOTECLUSTER_BENCH_VOTER_MODE=process, as child
+ * processes (as deployed).
+ */
+const VOTER_MODE = process.env['VOTECLUSTER_BENCH_VOTER_MODE'] === 'process' ? 'process' : 'in-process';
 const SIMNET = netParams('simnet');
 
 type Summary = { n: number; p50: number; p90: number; p99: number; max: number };
@@ -77,24 +87,33 @@ async function settle(l: Layout, strategy: 'lease' | 'all-vote'): Promise<void> 
   await sleep(SETTLE_MS);
 }
 
-async function strategyRun(strategy: 'lease' | 'all-vote'): Promise<{ latencyMs: Summary; broadcastsPerVotePerDcrd: number; voted: number; missed: number; conflicting: number; takeovers: number }> {
-  const opts: LayoutOptions = { regions: 1, votersPerRegion: 2, strategy };
+/** CPU ms (user + system, every thread) of this process since `from`. */
+function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+}
+
+async function strategyRun(strategy: 'lease' | 'all-vote'): Promise<{ latencyMs: Summary; cpuMsPerBlock: Summary; broadcastsPerVotePerDcrd: number; voted: number; missed: number; conflicting: number; takeovers: number }> {
+  const opts: LayoutOptions = { regions: 1, votersPerRegion: 2, strategy, voterMode: VOTER_MODE };
   const l = await startLayout(opts);
+  const cpu: number[] = [];
   try {
     for (let i = 0; i < BLOCKS; i++) {
       await settle(l, strategy);
+      const c0 = process.cpuUsage();
       const h = await mineOne(l);
       await sleep(QUIET_MS);
       await waitFor(() => {
         const d = drawsOf(l.devnet.report(), h);
         return d.drawn > 0 && d.voted === d.drawn;
       }, { timeoutMs: VOTE_DEADLINE_MS, intervalMs: 25, message: `votes for ${h}` }).catch(() => undefined); // late = missed, judged by the devnet
+      cpu.push(cpuMsSince(c0));
     }
     await settle(l, strategy);
     await mineOne(l); // settles the last draws (voted / missed)
     const r = await l.report();
     const lats = r.devnet.tickets.filter((t) => !t.sideChain && t.latencyMs !== undefined).map((t) => t.latencyMs as number);
-    return { latencyMs: summary(lats), broadcastsPerVotePerDcrd: round(r.sendsPerVotePerProxy), voted: r.voted, missed: r.missed, conflicting: r.conflicting, takeovers: r.takeovers };
+    return { latencyMs: summary(lats), cpuMsPerBlock: summary(cpu), broadcastsPerVotePerDcrd: round(r.sendsPerVotePerProxy), voted: r.voted, missed: r.missed, conflicting: r.conflicting, takeovers: r.takeovers };
   } finally {
     await l.stop();
   }
@@ -170,7 +189,7 @@ export async function runVoteLatencyBench(): Promise<Record<string, unknown>> {
   const floorMs = round(floor.notifyHopMs.p50 + floor.signMs.p50 + floor.sendVoteAcceptedMs.p50);
   return {
     blocksPerRun: BLOCKS,
-    layout: '1 region on loopback: devnet node, etcd, node proxy, 2 voters (in-process)',
+    layout: `1 region on loopback: devnet node, etcd, node proxy, 2 voters (${VOTER_MODE === 'process' ? 'child processes' : 'in-process'})`,
     drawToAcceptedMs: lease.latencyMs,
     floorMs,
     p99OverFloor: round(lease.latencyMs.p99 / Math.max(0.01, floorMs)),
