@@ -36,7 +36,7 @@ function drive(ctx: ScenarioContext, o: Omit<DriveOptions, 'blocks'> = {}): Prom
   return driveBlocks(ctx.layout, { blocks: ctx.blocks, ...o, ...(ctx.signal ? { signal: ctx.signal } : {}) });
 }
 
-/** Rotates over voters, keeping at most one down: before taking voter i down, its previous restart is awaited. */
+/** Rotates over voters: before taking voter i down, its previous restart is awaited (while restarts are slow, several may be down). */
 function rotation(voters: readonly LayoutVoter[]) {
   const restarts = new Map<string, Promise<void>>();
   let next = 0;
@@ -65,6 +65,9 @@ const killOwner: ChaosScenario = {
     await drive(ctx, {
       beforeBlock: async () => {
         victim = await rot.take();
+        // take() may have waited for a restart while every voter was down: the restarted voter
+        // votes the open draw (it replays it) before it is killed again, so that draw is not missed.
+        await awaitTipVotes(ctx.layout);
         await victim.kill('SIGKILL');
         ctx.note(`SIGKILL ${victim.nodeId}`);
       },
