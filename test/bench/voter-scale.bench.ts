@@ -73,7 +73,9 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
   return new Promise((res) => {
     const t0 = performance.now();
     const snapFlags = snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`];
-    const child = spawn(process.execPath, [...nodeFlags, ...snapFlags, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
+    // Analysis aid: BENCH_VOTER_NODE_FLAGS adds node flags (e.g. an --import probe); its stderr tail is reported.
+    const extra = process.env['BENCH_VOTER_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeFlags, ...snapFlags, ...extra, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,7 +117,7 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
         res({ error: signal === 'SIGKILL' ? `no start-up line within ${timeoutMs} ms` : `exited ${code}`, stderr: err.slice(-600) });
         return;
       }
-      res({ wallMs, ...started, steadyRssMb, exitCode: code });
+      res({ wallMs, ...started, steadyRssMb, exitCode: code, ...(extra.length > 0 || code !== 0 ? { stderrTail: err.slice(-1_500) } : {}) });
     });
   });
 }
