@@ -117,7 +117,7 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
         res({ error: signal === 'SIGKILL' ? `no start-up line within ${timeoutMs} ms` : `exited ${code}`, stderr: err.slice(-600) });
         return;
       }
-      res({ wallMs, ...started, steadyRssMb, exitCode: code, ...(extra.length > 0 || code !== 0 ? { stderrTail: err.slice(-1_500) } : {}) });
+      res({ wallMs, ...started, steadyRssMb, exitCode: code, ...(extra.length > 0 || code !== 0 ? { stderrTail: err.slice(-1_500), stdoutTail: out.slice(-1_500) } : {}) });
     });
   });
 }
