@@ -41,7 +41,17 @@ describe('one connected trace per vote across processes', () => {
       const draws = devnet.report().tickets.filter((t) => t.blockHash === hash);
       return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined || !base.isImported(t.ticketHash));
     };
-    // The tip's draw at start-up may already be voted on; from then on one block at a time.
+    // The tip's draw at start-up: the devnet mines on it only with >= 3 votes, so wait for the voters
+    // (just started, they replay it) to vote it; from then on one block at a time.
+    const tipHash = (): string | undefined => {
+      const main = devnet.report().tickets.filter((t) => !t.sideChain);
+      const top = Math.max(-1, ...main.map((t) => t.height));
+      return main.find((t) => t.height === top)?.blockHash;
+    };
+    await waitFor(() => {
+      const tip = tipHash();
+      return tip !== undefined && voted(tip);
+    }, { timeoutMs: 20_000, message: 'votes for every draw of the start-up tip' });
     for (let i = 0; i < BLOCKS; i++) {
       const [hash] = await devnet.generate(1);
       await waitFor(() => voted(hash as string), { timeoutMs: 20_000, message: `votes for every draw of ${hash}` });
