@@ -97,6 +97,7 @@ export class Claimer {
   #claimed = 0;
   #released = 0;
   #unowned: number | undefined;
+  #counting: Promise<void> | undefined;
   #firstSweepDone: Promise<void>;
   #resolveFirst!: () => void;
 
@@ -117,6 +118,19 @@ export class Claimer {
     return this.#unowned;
   }
 
+  /**
+   * Recounts the unowned tickets from the owner cache (chunked, one count at a time).
+   * Sweeps only run on membership/ticket changes, so without this the gauge would keep
+   * the count of the last sweep while other nodes' claims were still arriving.
+   */
+  refreshUnownedCount(): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.resolve();
+    this.#counting ??= this.#countUnowned(this.#abort.signal).finally(() => {
+      this.#counting = undefined;
+    });
+    return this.#counting;
+  }
+
   stats(): { sweeps: number; claimed: number; released: number } {
     return { sweeps: this.#sweeps, claimed: this.#claimed, released: this.#released };
   }
@@ -135,6 +149,7 @@ export class Claimer {
     this.#abort.abort();
     this.#wake?.();
     await this.#loop;
+    await this.#counting;
   }
 
   async #run(signal: AbortSignal): Promise<void> {

@@ -390,6 +390,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       m.ownedTickets.set(c.owners.ownedCount());
       const unowned = claimer?.unowned;
       if (unowned !== undefined) clusterMetrics.unownedTickets.set(unowned);
+      // Recount for the next refresh (chunked; claims by other nodes arrive after our sweep).
+      claimer?.refreshUnownedCount().catch((err: unknown) => {
+        // A gauge only: log and keep the last value; the next refresh tries again.
+        log.warn({ err }, 'unowned ticket count failed');
+      });
     };
     refreshGauges();
     // Owned by this voter: cleared in doStop().

@@ -71,6 +71,7 @@ describe('metrics of every service move during a real run', () => {
     urls['admin'] = adminLine['metrics'] as string;
     // Ownership settles (every ticket claimed) before the "before" scrape.
     await waitFor(async () => (sampleSum(await scrape(urls['voter1'] as string), 'votecluster_cluster_unowned_tickets') ?? 1) === 0
+      && (sampleSum(await scrape(urls['voter2'] as string), 'votecluster_cluster_unowned_tickets') ?? 1) === 0
       && (sampleSum(await scrape(urls['proxy'] as string), 'votecluster_nodeproxy_connected_voters') ?? 0) >= 2,
     { timeoutMs: 30_000, intervalMs: 200, message: 'every ticket owned, both voters connected' });
     for (const [k, u] of Object.entries(urls)) before[k] = await scrape(u);
@@ -91,8 +92,11 @@ describe('metrics of every service move during a real run', () => {
     await waitFor(async () => {
       const counts = await Promise.all(['voter1', 'voter2'].map(async (k) => sampleSum(await scrape(urls[k] as string), 'votecluster_voter_vote_latency_seconds_count') ?? 0));
       const drawn = sampleSum(await scrape(urls['devnet'] as string), 'votecluster_devnet_tickets_drawn_total') ?? 0;
-      return counts[0]! + counts[1]! >= BLOCKS * 5 && drawn >= (sampleSum(before['devnet'] as string, 'votecluster_devnet_tickets_drawn_total') ?? 0) + BLOCKS * 5;
-    }, { timeoutMs: 10_000, intervalMs: 200, message: 'latency histograms and devnet counters caught up' });
+      // The unowned gauge is recounted every 2 s from the owner cache; it must come back to 0.
+      const unowned = await Promise.all(['voter1', 'voter2'].map(async (k) => sampleSum(await scrape(urls[k] as string), 'votecluster_cluster_unowned_tickets') ?? 1));
+      return counts[0]! + counts[1]! >= BLOCKS * 5 && unowned[0] === 0 && unowned[1] === 0
+        && drawn >= (sampleSum(before['devnet'] as string, 'votecluster_devnet_tickets_drawn_total') ?? 0) + BLOCKS * 5;
+    }, { timeoutMs: 20_000, intervalMs: 200, message: 'latency histograms, ownership gauges and devnet counters caught up' });
     for (const [k, u] of Object.entries(urls)) after[k] = await scrape(u);
   }, 120_000);
 
