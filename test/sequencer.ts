@@ -30,7 +30,7 @@ function loadEstimates(): Record<string, number> {
   }
 }
 
-/** Longest expected file first; ties by path (a stable order). */
+/** Longest expected file first (within a project group order); ties by path (a stable order). */
 export class LongestFirstSequencer extends BaseSequencer {
   private readonly estimates = loadEstimates();
 
@@ -44,8 +44,9 @@ export class LongestFirstSequencer extends BaseSequencer {
       if (known !== undefined) return known;
       return DEFAULT_SECONDS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? 1;
     };
-    const keyed = files.map((spec) => ({ spec, s: seconds(spec), path: relative(root, spec.moduleId) }));
-    keyed.sort((a, b) => b.s - a.s || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const keyed = files.map((spec) => ({ spec, group: spec.project.config.sequence.groupOrder, s: seconds(spec), path: relative(root, spec.moduleId) }));
+    // Projects' groupOrder first (a project with a higher one runs after), as vitest's own order.
+    keyed.sort((a, b) => a.group - b.group || b.s - a.s || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return keyed.map((k) => k.spec);
   }
 }
