@@ -80,6 +80,19 @@ const CHUNK = 1_000;
 /** Default wait for won claims to appear in the owner cache. */
 const DEFAULT_SETTLE_MS = 2_000;
 
+/**
+ * Tickets per batched claim/release call: 16 etcd txns of 127, so building the requests and
+ * reading the results of one call stays a few ms of synchronous work (17k at once took ~100 ms).
+ */
+const BATCH_CALL = 16 * 127;
+
+/** Runs `fn` over `ts` in calls of BATCH_CALL tickets, one after another; results in order. */
+async function inChunks<R>(ts: readonly string[], fn: (ts: readonly string[]) => Promise<ReadonlyArray<R>>, signal: AbortSignal): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < ts.length && !signal.aborted; i += BATCH_CALL) out.push(...(await fn(ts.slice(i, i + BATCH_CALL))));
+  return out;
+}
+
 /** Yields to the event loop (timers and I/O callbacks run). */
 function yieldLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
@@ -219,8 +232,8 @@ export class Claimer {
     let firstErr: unknown;
     const won: string[] = [];
     const [claimed, released] = await Promise.all([
-      toClaim.length === 0 ? [] : port.claimMany(toClaim).catch((err: unknown) => { firstErr ??= err; return []; }),
-      toRelease.length === 0 ? [] : port.releaseMany(toRelease).catch((err: unknown) => { firstErr ??= err; return []; }),
+      inChunks(toClaim, (ts) => port.claimMany(ts), signal).catch((err: unknown) => { firstErr ??= err; return []; }),
+      inChunks(toRelease, (ts) => port.releaseMany(ts), signal).catch((err: unknown) => { firstErr ??= err; return []; }),
     ]);
     claimed.forEach((r, i) => {
       if (r.won) won.push(toClaim[i] as string);
