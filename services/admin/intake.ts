@@ -441,7 +441,11 @@ export async function importExportEntries(deps: IntakeDeps, entries: readonly Ex
       }
     };
     try {
-      await Promise.all(Array.from({ length: deps.chain ? CHECK_CONCURRENCY : 1 }, checker));
+      // allSettled: an unexpected error in one checker still lets the others finish, so every
+      // prepared key is wiped below.
+      const settled = await Promise.allSettled(Array.from({ length: deps.chain ? CHECK_CONCURRENCY : 1 }, checker));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       prepared.sort((a, b) => a.i - b.i);
       await writePrepared(deps, prepared, out);
     } finally {
