@@ -20,6 +20,7 @@ const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'cluster-e2e', load: async () => (await import('./cluster.e2e.bench.ts')).runClusterE2eBench },
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
   { name: 'voter-scale', load: async () => (await import('./voter-scale.bench.ts')).runVoterScaleBench },
+  { name: 'admin-import', load: async () => (await import('./admin-import.bench.ts')).runAdminImportBench },
   { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
   { name: 'nodeproxy', load: async () => (await import('./nodeproxy.bench.ts')).runNodeProxyBench },
   { name: 'vote-latency', load: async () => (await import('./vote-latency.bench.ts')).runVoteLatencyBench },
