@@ -185,7 +185,9 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       runs[name] = {
         ...r,
         ownsExpectedShare: r['owned'] === expectedShare,
-        meetsTarget: r['error'] === undefined && (r['wallMs'] as number) < 10_000 && Math.max(r['peakRssMb'] as number, r['steadyRssMb'] as number) < 300,
+        // Wall from spawn < 10 s and steady RSS < 300 MB; the peak (during the cache load) separately.
+        meetsTarget: r['error'] === undefined && (r['wallMs'] as number) < 10_000 && (r['steadyRssMb'] as number) < 300,
+        peakRssUnder300: r['error'] === undefined && (r['peakRssMb'] as number) < 300,
         meetsTimeTargetInCpuTime: r['error'] === undefined && (r['cpuMs'] as number) < 10_000,
         loadAvg1mAtStart: load,
       };
