@@ -93,6 +93,13 @@ async function inChunks<R>(ts: readonly string[], fn: (ts: readonly string[]) =>
   return out;
 }
 
+/** Start-up: our own join is not in the live-node cache yet (the membership change pokes a new sweep). */
+class NotLiveYetError extends Error {
+  constructor() {
+    super('this node is not in the live set yet; not claiming');
+  }
+}
+
 /** Yields to the event loop (timers and I/O callbacks run). */
 function yieldLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
@@ -175,7 +182,8 @@ export class Claimer {
           // etcd unreachable or lease lost: claims wait for the next sweep; draws meanwhile
           // take the record-first path, which is safe.
           this.#dirty = true;
-          this.#log.warn({ err }, 'claim sweep failed; will retry');
+          if (err instanceof NotLiveYetError) this.#log.debug({}, err.message);
+          else this.#log.warn({ err }, 'claim sweep failed; will retry');
         }
         if (this.#sweeps === 1) this.#resolveFirst();
       }
@@ -211,7 +219,7 @@ export class Claimer {
     if (!port.isLeaseFresh()) throw new Error('lease not fresh; not claiming');
     // Until our own join shows in the live set, every ranking would leave us out (and tell us
     // to release everything): wait for the membership change that pokes us.
-    if (!port.isSelfLive()) throw new Error('this node is not in the live set yet; not claiming');
+    if (!port.isSelfLive()) throw new NotLiveYetError();
     const share = await port.myShare(port.managedTickets(), { signal });
     if (signal.aborted) return;
     const toClaim: string[] = [];
