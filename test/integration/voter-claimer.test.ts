@@ -3,7 +3,7 @@
  * claims exactly the tickets whose rank 0 it is (myShare + batched claimMany),
  * a joining node takes its share over (the others release in batched,
  * revision-guarded txns, the newcomer claims on their release), and a sweep
- * over 6,000 tickets never blocks the event loop for long (it yields every
+ * over 3,000 tickets never blocks the event loop for long (it yields every
  * 1,000 tickets).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { Claimer, clusterClaimPort } from '../../services/voter/claimer.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
-const N_TICKETS = 6_000;
+const N_TICKETS = 3_000;
 const clusterKey = generateClusterKey().expose().slice();
 const log = createLogger({ service: 'test', level: (process.env['VOTER_TEST_LOG'] as 'info' | undefined) ?? 'silent' });
 
@@ -80,7 +80,7 @@ describe('voter claimer', () => {
     // Every ticket is claimed by its rank-0 node, and only once (etcd keys are unique).
     await waitFor(async () => (await claimsInEtcd(a.c)).size === N_TICKETS, { timeoutMs: 10_000, message: 'all tickets claimed' });
     for (const [t, owner] of await claimsInEtcd(a.c)) expect(owner).toBe(expected2(t));
-    // Batched: a handful of sweeps, not one per ticket; no long event-loop stall while ranking 6k tickets.
+    // Batched: a handful of sweeps, not one per ticket; no long event-loop stall while ranking 3k tickets.
     expect(a.claimer.stats().claimed).toBe(aShare.length);
     expect(lag.max / 1e6).toBeLessThan(1_000);
 
