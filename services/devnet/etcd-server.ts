@@ -17,7 +17,7 @@
  * period.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -177,18 +177,49 @@ export function findEtcdBinary(explicit?: string): string {
   );
 }
 
-/** Reserves a free TCP port on `host` by binding port 0 and closing it. */
-export function freePort(host: string): Promise<number> {
+/** Binds `port` on `host` (0: any) and closes it; resolves the port, or 0 if it was taken. */
+function probePort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen({ host, port: 0, exclusive: true }, () => {
+    srv.once('error', (err: NodeJS.ErrnoException) => (port !== 0 && (err.code === 'EADDRINUSE' || err.code === 'EACCES') ? resolve(0) : reject(err)));
+    srv.listen({ host, port, exclusive: true }, () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error(`no port from ${host}`))));
+      const got = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (got ? resolve(got) : reject(new Error(`no port from ${host}`))));
     });
   });
+}
+
+/** Lowest port of the range {@link freePort} draws from. */
+const STABLE_PORT_MIN = 10_000;
+
+/** First port of the kernel's ephemeral range (the local ports of outgoing connections). */
+function ephemeralPortStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 0 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * Reserves a free TCP port on `host`: a random one BELOW the kernel's ephemeral range when
+ * there is room, else any (port 0). A member restarted on its port (a test stopping etcd for
+ * a while) must find it free: a port from the ephemeral range can meanwhile become the local
+ * port of some outgoing connection on the machine, and etcd then dies with "bind: address
+ * already in use" (seen in CI: voter-faults' etcd restart).
+ */
+export async function freePort(host: string): Promise<number> {
+  const end = ephemeralPortStart();
+  if (end - STABLE_PORT_MIN >= 1_000) {
+    for (let i = 0; i < 20; i++) {
+      const got = await probePort(host, STABLE_PORT_MIN + Math.floor(Math.random() * (end - STABLE_PORT_MIN)));
+      if (got) return got;
+    }
+  }
+  return probePort(host, 0);
 }
 
 const LOOPBACK_RE = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
