@@ -13,5 +13,10 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     sequence: { sequencer: LongestFirstSequencer },
+    // One retry per failing test. The chaos and multi-process files run real clusters (etcd,
+    // devnet, proxies, voter processes) two at a time on 2 cores; under that load a rare
+    // scheduling stall can push one run past a harness deadline (see the issue notes for the
+    // two cases seen). A behaviour that is really broken fails twice and still fails CI.
+    retry: 1,
   },
 });
