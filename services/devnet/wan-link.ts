@@ -587,7 +587,8 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
   };
   let delayMs = opts.delayMs ?? DEFAULT_WAN_DELAY_MS;
   let jitterMs = opts.jitterMs ?? DEFAULT_WAN_JITTER_MS;
-  const created = new Map<string, { key: WanLinkKey; pending: Promise<WanLink>; link?: WanLink }>();
+  interface LinkEntry { key: WanLinkKey; pending: Promise<WanLink>; link?: WanLink }
+  const created = new Map<string, LinkEntry>();
   const partitions = new Map<string, PartitionOptions & { filter?: (key: WanLinkKey) => boolean }>();
 
   const regionOfHost = (host: string): WanRegion | undefined => {
@@ -599,6 +600,24 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
     for (const [r, p] of partitions) {
       if ((key.from === r || key.to === r) && (!p.filter || p.filter(key))) link.partition({ mode: p.mode });
     }
+  };
+
+  /** Creates and registers one link with the topology's shared impairments; partitions in force apply at once. */
+  const startLink = (id: string, key: WanLinkKey, linkOpts: WanLinkOptions): LinkEntry => {
+    if (opts.lossRate !== undefined) linkOpts.lossRate = opts.lossRate;
+    if (opts.lossStallMs !== undefined) linkOpts.lossStallMs = opts.lossStallMs;
+    if (opts.bandwidthBytesPerSec !== undefined) linkOpts.bandwidthBytesPerSec = opts.bandwidthBytesPerSec;
+    if (opts.random) linkOpts.random = opts.random;
+    const e: LinkEntry = {
+      key,
+      pending: createWanLink(linkOpts).then((l) => {
+        e.link = l;
+        applyPartitions(key, l);
+        return l;
+      }),
+    };
+    created.set(id, e);
+    return e;
   };
 
   const topo: WanTopology = {
@@ -623,20 +642,7 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
           delayMs,
           jitterMs,
         };
-        if (opts.lossRate !== undefined) linkOpts.lossRate = opts.lossRate;
-        if (opts.lossStallMs !== undefined) linkOpts.lossStallMs = opts.lossStallMs;
-        if (opts.bandwidthBytesPerSec !== undefined) linkOpts.bandwidthBytesPerSec = opts.bandwidthBytesPerSec;
-        if (opts.random) linkOpts.random = opts.random;
-        const e: { key: WanLinkKey; pending: Promise<WanLink>; link?: WanLink } = {
-          key,
-          pending: createWanLink(linkOpts).then((l) => {
-            e.link = l;
-            applyPartitions(key, l);
-            return l;
-          }),
-        };
-        entry = e;
-        created.set(id, entry);
+        entry = startLink(id, key, linkOpts);
       }
       const l = await entry.pending;
       return { host: l.address, port: l.port };
@@ -662,20 +668,7 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
           delayMs,
           jitterMs,
         };
-        if (opts.lossRate !== undefined) linkOpts.lossRate = opts.lossRate;
-        if (opts.lossStallMs !== undefined) linkOpts.lossStallMs = opts.lossStallMs;
-        if (opts.bandwidthBytesPerSec !== undefined) linkOpts.bandwidthBytesPerSec = opts.bandwidthBytesPerSec;
-        if (opts.random) linkOpts.random = opts.random;
-        const e: { key: WanLinkKey; pending: Promise<WanLink>; link?: WanLink } = {
-          key,
-          pending: createWanLink(linkOpts).then((l) => {
-            e.link = l;
-            applyPartitions(key, l);
-            return l;
-          }),
-        };
-        entry = e;
-        created.set(id, entry);
+        entry = startLink(id, key, linkOpts);
       }
       const l = await entry.pending;
       return { host: l.address, port: l.port };
