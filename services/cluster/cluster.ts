@@ -11,6 +11,7 @@ import { ConfigStore } from './config-store.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, type CorruptValueError } from './errors.ts';
+import { HashIndex } from './hash-index.ts';
 import { Keyspace, NETWORKS } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { DEFAULT_LEASE_TTL_SEC, Membership } from './membership.ts';
@@ -126,9 +127,11 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
   const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
-  const owners = new Ownership({ ...common, membership });
+  // One ticket-hash index keys the ticket cache, the owner cache and the rank cache.
+  const hashIndex = new HashIndex();
+  const owners = new Ownership({ ...common, membership, hashIndex });
   const votes = new VoteRecords(common);
-  const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize });
+  const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
   const started: Array<{ stop(): Promise<void> }> = [];
   const m = deps.metrics?.get('cluster');

@@ -19,6 +19,8 @@ import { createIfAbsentMany, deleteIfUnchangedMany } from './batch-txn.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, LeaseLostError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
+import { HashIndex } from './hash-index.ts';
+import { HashKeyedStore } from './hash-keyed-store.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import type { Membership } from './membership.ts';
 import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
@@ -110,6 +112,8 @@ export interface OwnershipOptions {
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
   onCorrupt?: (err: CorruptValueError) => void;
+  /** Ticket-hash index shared with the ticket cache (default: its own). */
+  hashIndex?: HashIndex;
 }
 
 /** Distinct owner values shared before the table starts over (claimMany writes one value per call). */
@@ -138,8 +142,13 @@ function decodeRanking<N>(code: number, nodes: readonly N[]): N[] {
 /** Owner claims and the owner cache (see the module comment). */
 export class Ownership {
   private readonly cache: PrefixCache<OwnerValue>;
-  /** Ticket hash -> ranking code (encodeRanking) for the live set of `rankVersion`. */
-  private readonly rankCache = new Map<string, number>();
+  private readonly index: HashIndex;
+  /**
+   * Hash index id -> ranking code (encodeRanking) for the live set of `rankVersion`, -1 when
+   * not cached. A cached id holds a reference in the index (its hash cannot be reused meanwhile).
+   */
+  private rankCodes: Int32Array;
+  private rankCached = 0;
   private rankVersion = -1;
   private nodeIndex: ReadonlyMap<string, number> = new Map();
   private readonly log: ClusterLogger;
@@ -148,11 +157,20 @@ export class Ownership {
 
   constructor(private readonly opts: OwnershipOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
+    const index = (this.index = opts.hashIndex ?? new HashIndex());
+    this.rankCodes = new Int32Array(index.capacity).fill(-1);
+    index.onGrow((cap) => {
+      const next = new Int32Array(cap).fill(-1);
+      next.set(this.rankCodes);
+      this.rankCodes = next;
+    });
+    const prefix = opts.keyspace.ownersPrefix();
     this.cache = new PrefixCache<OwnerValue>({
       client: opts.client,
-      prefix: opts.keyspace.ownersPrefix(),
+      prefix,
       name: 'owners',
       hooks: opts.hooks,
+      createStore: () => new HashKeyedStore<OwnerValue>(prefix, index),
       parse: (key, raw) => this.parseOwner(key, raw),
       onCorrupt: (err) => {
         this.log.warn({ err, key: err.key }, 'corrupt owner record skipped');
@@ -195,25 +213,45 @@ export class Ownership {
    */
   rank(ticketHash: string): RankableNode[] {
     const nodes = this.liveForRanking();
-    const code = this.rankCache.get(ticketHash);
-    if (code !== undefined) return decodeRanking(code, nodes);
+    const code = this.cachedRank(ticketHash);
+    if (code >= 0) return decodeRanking(code, nodes);
     assertHashHex(ticketHash, 'ticketHash');
     const r = rankNodes(ticketHash, nodes);
-    if (nodes.length <= MAX_CACHED_NODES && this.rankCache.size < MAX_RANK_CACHE) {
-      this.rankCache.set(ticketHash, encodeRanking(r, this.nodeIndex));
+    if (nodes.length <= MAX_CACHED_NODES && this.rankCached < MAX_RANK_CACHE) {
+      const id = this.index.acquire(ticketHash);
+      this.rankCodes[id] = encodeRanking(r, this.nodeIndex);
+      this.rankCached++;
     }
     return r;
+  }
+
+  /** The cached ranking code of `ticketHash`, or -1. */
+  private cachedRank(ticketHash: string): number {
+    const id = this.index.find(ticketHash);
+    return id < 0 ? -1 : (this.rankCodes[id] as number);
   }
 
   /** The live snapshot's nodes; clears the rank cache when the live set changed. */
   private liveForRanking(): readonly RankableNode[] {
     const { nodes, version } = this.opts.membership.liveSnapshot();
     if (version !== this.rankVersion) {
-      this.rankCache.clear();
+      this.clearRanks();
       this.rankVersion = version;
       this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
     }
     return nodes;
+  }
+
+  private clearRanks(): void {
+    if (this.rankCached === 0) return;
+    const codes = this.rankCodes;
+    for (let id = 0; id < codes.length; id++) {
+      if ((codes[id] as number) >= 0) {
+        codes[id] = -1;
+        this.index.release(id);
+      }
+    }
+    this.rankCached = 0;
   }
 
   /**
@@ -222,8 +260,8 @@ export class Ownership {
    */
   ownerRankId(ticketHash: string): string | undefined {
     const nodes = this.liveForRanking();
-    const code = this.rankCache.get(ticketHash);
-    if (code === undefined || nodes.length === 0) return this.rank(ticketHash)[0]?.nodeId;
+    const code = this.cachedRank(ticketHash);
+    if (code < 0 || nodes.length === 0) return this.rank(ticketHash)[0]?.nodeId;
     // The owner is the most significant base-n digit of the code.
     return nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId;
   }
@@ -360,19 +398,28 @@ export class Ownership {
 
   /** The owner node id of `ticketHash` from the watch cache, or undefined if unclaimed. */
   ownerOf(ticketHash: string): string | undefined {
-    return this.cache.get(this.opts.keyspace.owner(ticketHash))?.value.nodeId;
+    const st = this.store;
+    const id = st.idOf(ticketHash);
+    return id < 0 ? undefined : st.valueAt(id).nodeId;
+  }
+
+  /** The owner node id of the ticket with hash-index id `id` (see TicketStore.forEachId), or undefined if unclaimed. */
+  ownerOfId(id: number): string | undefined {
+    const st = this.store;
+    return st.has(id) ? st.valueAt(id).nodeId : undefined;
+  }
+
+  private get store(): HashKeyedStore<OwnerValue> {
+    return this.cache.store as HashKeyedStore<OwnerValue>;
   }
 
   /** Ticket hashes this node holds a claim on (from the cache). */
   ownedByMe(): string[] {
     const me = this.opts.membership.nodeId;
     const out: string[] = [];
-    for (const e of this.cache.values()) {
-      if (e.value.nodeId === me) {
-        const t = this.opts.keyspace.ticketHashOf(e.key);
-        if (t) out.push(t);
-      }
-    }
+    this.store.forEachId((id, v) => {
+      if (v.nodeId === me) out.push(this.index.hexAt(id));
+    });
     return out;
   }
 
@@ -380,7 +427,9 @@ export class Ownership {
   ownedCount(): number {
     const me = this.opts.membership.nodeId;
     let n = 0;
-    for (const e of this.cache.values()) if (e.value.nodeId === me) n++;
+    this.store.forEachId((_id, v) => {
+      if (v.nodeId === me) n++;
+    });
     return n;
   }
 

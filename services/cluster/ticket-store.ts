@@ -17,6 +17,8 @@ import type { SecretKey } from '../telemetry/index.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { createIfAbsentMany, type CreateIfAbsentItem } from './batch-txn.ts';
 import { ByteArena } from './byte-arena.ts';
+import { HashIndex } from './hash-index.ts';
+import { HashKeyedStore } from './hash-keyed-store.ts';
 import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Envelope, type Keyring } from './envelope.ts';
 import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
@@ -119,6 +121,8 @@ export interface TicketStoreOptions {
   verifyKeysOnLoad?: boolean;
   /** Keys per range page when loading the cache (default 5,000). */
   pageSize?: number;
+  /** Ticket-hash index shared with the owner cache (default: its own). */
+  hashIndex?: HashIndex;
 }
 
 const MAX_UPDATE_ATTEMPTS = 5;
@@ -239,16 +243,20 @@ export class TicketStore {
   private readonly maps = new Map<string, Readonly<Record<string, string>>>();
   private sorted: { version: number; hashes: string[] } | undefined;
   private readonly arena = new ByteArena();
+  readonly #index: HashIndex;
 
   constructor(private readonly opts: TicketStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
     this.prefixLen = opts.keyspace.ticketsPrefix().length;
+    const index = (this.#index = opts.hashIndex ?? new HashIndex());
+    const prefix = opts.keyspace.ticketsPrefix();
     this.cache = new PrefixCache<CompactTicket>({
       client: opts.client,
-      prefix: opts.keyspace.ticketsPrefix(),
+      prefix,
       name: 'tickets',
       hooks: opts.hooks,
       pageSize: opts.pageSize,
+      createStore: () => new HashKeyedStore<CompactTicket>(prefix, index),
       parse: (key, raw) => this.compact(key, this.parseRecord(key, raw)),
       onCorrupt: (err) => {
         this.log.warn({ err, key: err.key }, 'corrupt ticket record skipped');
@@ -288,7 +296,7 @@ export class TicketStore {
   private compact(key: string, rec: TicketRecord): CompactTicket {
     const tlen = rec.ticketHex.length / 2;
     const slen = NONCE_BYTES + rec.votingKey.ct.length / 2;
-    const prev = this.cache.get(key)?.value;
+    const prev = this.cache.getValue(key);
     let slab: Buffer;
     let off: number;
     if (
@@ -529,30 +537,66 @@ export class TicketStore {
     return new TicketView(e.key.slice(this.prefixLen), e.modRevision, this.opts.keyspace.network, e.value);
   }
 
+  private get store(): HashKeyedStore<CompactTicket> {
+    return this.cache.store as HashKeyedStore<CompactTicket>;
+  }
+
   /** The cached record of `ticketHash` with its etcd mod revision, or undefined. No I/O. */
   get(ticketHash: string): CachedTicket | undefined {
-    const e = this.cache.get(this.opts.keyspace.ticket(ticketHash));
-    return e ? this.view(e) : undefined;
+    const st = this.store;
+    const id = st.idOf(ticketHash);
+    return id < 0 ? undefined : new TicketView(ticketHash, st.modRevisionAt(id), this.opts.keyspace.network, st.valueAt(id));
   }
 
   /** True when `ticketHash` is in the cache (managed and readable). No I/O. */
   has(ticketHash: string): boolean {
-    return HASH_RE.test(ticketHash) && this.cache.get(this.opts.keyspace.ticket(ticketHash)) !== undefined;
+    return this.store.idOf(ticketHash) >= 0;
   }
 
   /**
    * Every cached ticket hash, sorted (a fresh array; the sort is cached until the set of
-   * tickets changes). The cheap way to iterate 100k tickets. No I/O.
+   * tickets changes). No I/O. To walk every ticket without keeping 100k strings, use
+   * {@link hashIter}.
    */
   hashes(): string[] {
     const version = this.cache.keysVersion;
     if (this.sorted?.version !== version) {
       const hs: string[] = [];
-      for (const e of this.cache.values()) hs.push(e.key.slice(this.prefixLen));
+      for (const h of this.hashIter()) hs.push(h);
       hs.sort();
       this.sorted = { version, hashes: hs };
     }
     return this.sorted.hashes.slice();
+  }
+
+  /**
+   * Every cached ticket hash, unsorted, one fresh string at a time (nothing kept): the tickets
+   * cached when the iteration started that are still cached when reached. No I/O.
+   */
+  *hashIter(): IterableIterator<string> {
+    const ids: number[] = [];
+    this.store.forEachId((id) => ids.push(id));
+    const snapshot = Int32Array.from(ids);
+    ids.length = 0;
+    const index = this.#index;
+    for (const id of snapshot) {
+      if (this.store.has(id)) yield index.hexAt(id);
+    }
+  }
+
+  /** The ticket-hash index this cache is keyed by (shared with the owner cache by `openCluster`). */
+  get hashIndex(): HashIndex {
+    return this.#index;
+  }
+
+  /** Ids (in {@link hashIndex}) of the cached tickets: `fn(id)` for each, no strings built. */
+  forEachId(fn: (id: number) => void): void {
+    this.store.forEachId((id) => fn(id));
+  }
+
+  /** True when the ticket of index id `id` is cached. */
+  hasId(id: number): boolean {
+    return this.store.has(id);
   }
 
   /** Every cached record, sorted by ticket hash (records are views, see {@link CachedTicket}). No I/O. */
@@ -567,8 +611,10 @@ export class TicketStore {
 
   /** The raw ticket transaction of `ticketHash` (a copy), or undefined. No I/O. */
   ticketBytes(ticketHash: string): Uint8Array | undefined {
-    const e = this.cache.get(this.opts.keyspace.ticket(ticketHash));
-    return e ? Uint8Array.from(e.value.slab.subarray(e.value.off, e.value.off + e.value.tlen)) : undefined;
+    const id = this.store.idOf(ticketHash);
+    if (id < 0) return undefined;
+    const v = this.store.valueAt(id);
+    return Uint8Array.from(v.slab.subarray(v.off, v.off + v.tlen));
   }
 
   /** Number of cached (valid) records. */

@@ -34,6 +34,50 @@ export type CacheChange<T> =
   | { type: 'put'; entry: CacheEntry<T>; previous: CacheEntry<T> | undefined }
   | { type: 'delete'; key: string; previous: CacheEntry<T> | undefined };
 
+/**
+ * Where a cache keeps its entries. The default is a Map; caches of per-ticket keys use
+ * `HashKeyedStore` (typed-array columns over a shared ticket-hash index).
+ */
+export interface EntryStore<T> {
+  readonly size: number;
+  get(key: string): CacheEntry<T> | undefined;
+  /** The value of `key` without building an entry object. */
+  getValue(key: string): T | undefined;
+  /** Stores `e`, replacing any entry of `e.key`. */
+  set(e: CacheEntry<T>): void;
+  delete(key: string): boolean;
+  clear(): void;
+  values(): IterableIterator<CacheEntry<T>>;
+  /** Called once when a resync replaced this store (release shared resources). */
+  dispose?(): void;
+}
+
+/** The default {@link EntryStore}: one Map entry per key. */
+export class MapEntryStore<T> implements EntryStore<T> {
+  private readonly m = new Map<string, CacheEntry<T>>();
+  get size(): number {
+    return this.m.size;
+  }
+  get(key: string): CacheEntry<T> | undefined {
+    return this.m.get(key);
+  }
+  getValue(key: string): T | undefined {
+    return this.m.get(key)?.value;
+  }
+  set(e: CacheEntry<T>): void {
+    this.m.set(e.key, e);
+  }
+  delete(key: string): boolean {
+    return this.m.delete(key);
+  }
+  clear(): void {
+    this.m.clear();
+  }
+  values(): IterableIterator<CacheEntry<T>> {
+    return this.m.values();
+  }
+}
+
 /** Options of {@link PrefixCache}. */
 export interface PrefixCacheOptions<T> {
   client: Etcd3;
@@ -49,6 +93,8 @@ export interface PrefixCacheOptions<T> {
   pageSize?: number;
   /** Name for metrics (`op` label), e.g. `tickets`. */
   name: string;
+  /** Makes an empty entry store (default: a Map); called once per snapshot load. */
+  createStore?: () => EntryStore<T>;
 }
 
 const DEFAULT_PAGE_SIZE = 5_000;
@@ -68,7 +114,7 @@ function internLease(lease: string): string {
 
 /** See the module comment. */
 export class PrefixCache<T> {
-  private readonly entries = new Map<string, CacheEntry<T>>();
+  private entries: EntryStore<T>;
   private readonly corrupt = new Map<string, CorruptValueError>();
   private readonly listeners = new Set<(c: CacheChange<T>) => void>();
   private watcher: Watcher | undefined;
@@ -80,7 +126,18 @@ export class PrefixCache<T> {
   /** Bumped whenever the set of cached keys changes (not on value updates). */
   private keySetVersion = 0;
 
-  constructor(private readonly opts: PrefixCacheOptions<T>) {}
+  constructor(private readonly opts: PrefixCacheOptions<T>) {
+    this.entries = this.newStore();
+  }
+
+  private newStore(): EntryStore<T> {
+    return this.opts.createStore?.() ?? new MapEntryStore<T>();
+  }
+
+  /** The entry store (callers that know its type use its id-based fast paths). */
+  get store(): EntryStore<T> {
+    return this.entries;
+  }
 
   /** Loads a snapshot and starts the watch. Rejects (typed) if etcd cannot be read. */
   async start(): Promise<void> {
@@ -100,6 +157,11 @@ export class PrefixCache<T> {
 
   get(key: string): CacheEntry<T> | undefined {
     return this.entries.get(key);
+  }
+
+  /** The cached value of `key` (no entry object built). */
+  getValue(key: string): T | undefined {
+    return this.entries.getValue(key);
   }
 
   values(): IterableIterator<CacheEntry<T>> {
@@ -163,7 +225,9 @@ export class PrefixCache<T> {
     const { client, prefix } = this.opts;
     const rangeEnd = prefixRangeEnd(prefix);
     const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
-    const fresh = new Map<string, CacheEntry<T>>();
+    // The first load fills the (empty) live store directly; a resync fills a fresh one and swaps.
+    const initial = this.entries.size === 0 && this.corrupt.size === 0 && this.lastRevision === 0;
+    const fresh = initial ? this.entries : this.newStore();
     const corrupt = new Map<string, CorruptValueError>();
     let start = Buffer.from(prefix);
     let revision = 0;
@@ -172,30 +236,38 @@ export class PrefixCache<T> {
         client.kv.range({ key: start, range_end: rangeEnd, limit, revision }),
       );
       if (revision === 0) revision = Number(res.header.revision);
-      for (const kv of res.kvs) {
-        const parsed = this.parseKv(kv);
+      const kvs = res.kvs;
+      const last = kvs[kvs.length - 1];
+      const more = res.more;
+      for (let i = 0; i < kvs.length; i++) {
+        const parsed = this.parseKv(kvs[i] as IKeyValue);
+        // Nothing of the page is kept: the compact value is all that stays.
+        kvs[i] = undefined as unknown as IKeyValue;
         if (parsed instanceof CorruptValueError) corrupt.set(parsed.key, parsed);
-        else fresh.set(parsed.key, parsed);
+        else fresh.set(parsed);
       }
-      const last = res.kvs[res.kvs.length - 1];
-      if (!res.more || !last) break;
+      if (!more || !last) break;
       start = Buffer.concat([last.key, Buffer.from([0])]);
     }
     // Replace the contents, telling listeners what changed (a resync after a cancel may differ).
-    const before = this.listeners.size > 0 ? new Map(this.entries) : new Map<string, CacheEntry<T>>();
-    this.entries.clear();
+    const before = this.entries;
+    this.entries = fresh;
     this.corrupt.clear();
-    for (const [k, e] of fresh) this.entries.set(k, e);
     for (const [k, e] of corrupt) this.corrupt.set(k, e);
-    fresh.clear();
     this.keySetVersion++;
     this.lastRevision = revision;
-    if (this.listeners.size > 0) {
-      for (const [k, e] of this.entries) {
-        const prev = before.get(k);
-        if (prev?.modRevision !== e.modRevision) this.emit({ type: 'put', entry: e, previous: prev });
+    if (before !== fresh) {
+      if (this.listeners.size > 0) {
+        for (const e of fresh.values()) {
+          const prev = before.get(e.key);
+          if (prev?.modRevision !== e.modRevision) this.emit({ type: 'put', entry: e, previous: prev });
+        }
+        for (const prev of before.values()) if (fresh.get(prev.key) === undefined) this.emit({ type: 'delete', key: prev.key, previous: prev });
       }
-      for (const [k, prev] of before) if (!this.entries.has(k)) this.emit({ type: 'delete', key: k, previous: prev });
+      if (before.dispose) before.dispose();
+      else before.clear();
+    } else if (this.listeners.size > 0) {
+      for (const e of fresh.values()) this.emit({ type: 'put', entry: e, previous: undefined });
     }
     for (const e of corrupt.values()) this.reportCorrupt(e);
     return revision;
@@ -284,7 +356,7 @@ export class PrefixCache<T> {
     }
     this.corrupt.delete(parsed.key);
     const previous = this.entries.get(parsed.key);
-    this.entries.set(parsed.key, parsed);
+    this.entries.set(parsed);
     if (!previous) this.keySetVersion++;
     this.emit({ type: 'put', entry: parsed, previous });
   }

@@ -173,10 +173,14 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       return Object.values(all).filter((v) => (JSON.parse(v) as { nodeId: string }).nodeId === NODE_ID).length;
     };
     const runs: Record<string, unknown> = {};
-    for (const [name, nodeFlags, env] of [
-      ['plain', [], {}],
-      ['rssKnobs', ['--max-semi-space-size=2'], { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' }],
-    ] as Array<[string, string[], NodeJS.ProcessEnv]>) {
+    // BENCH_VOTER_RUNS=N runs the plain variant N times (medians reported); BENCH_VOTER_KNOBS=0 skips the knobs run.
+    const repeat = Math.max(1, Number(process.env['BENCH_VOTER_RUNS'] ?? 1));
+    const variants: Array<[string, string[], NodeJS.ProcessEnv]> = [];
+    for (let i = 0; i < repeat; i++) variants.push([repeat === 1 ? 'plain' : `plain${i + 1}`, [], {}]);
+    if (process.env['BENCH_VOTER_KNOBS'] !== '0') {
+      variants.push(['rssKnobs', ['--max-semi-space-size=2'], { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' }]);
+    }
+    for (const [name, nodeFlags, env] of variants) {
       const load = Math.round(loadavg()[0]! * 100) / 100;
       const snapshotDir = name === 'plain' ? process.env['BENCH_VOTER_SNAPSHOT_DIR'] : undefined;
       const r = await runVoter(args, nodeFlags, env, snapshotDir);
@@ -191,6 +195,17 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
         meetsTimeTargetInCpuTime: r['error'] === undefined && (r['cpuMs'] as number) < 10_000,
         loadAvg1mAtStart: load,
       };
+    }
+    if (repeat > 1) {
+      const med = (k: string): number | undefined => {
+        const xs = Object.entries(runs)
+          .filter(([n]) => n.startsWith('plain'))
+          .map(([, r]) => (r as Record<string, unknown>)[k])
+          .filter((x): x is number => typeof x === 'number')
+          .sort((a, b) => a - b);
+        return xs.length === 0 ? undefined : xs[Math.floor(xs.length / 2)];
+      };
+      runs['plainMedian'] = Object.fromEntries(['wallMs', 'startMs', 'processMs', 'cpuMs', 'rssMb', 'steadyRssMb', 'peakRssMb', 'heapUsedMb'].map((k) => [k, med(k)]));
     }
     return {
       tickets: nTickets,
