@@ -11,7 +11,7 @@ import { clusterTicketStore, createProxyChainLookup, type ChainLookup, type Tick
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams, type NetParams } from '../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
-import { createLogger, type Logger } from '../telemetry/index.ts';
+import { createLogger, type Logger, type Metrics } from '../telemetry/index.ts';
 
 /** The flags every operator command accepts. */
 export function addCommonOptions(cmd: Command): Command {
@@ -71,8 +71,12 @@ export interface AdminContext {
   close(): Promise<void>;
 }
 
-/** Opens the cluster (no membership join) and, with `--proxy`, a proxy client. */
-export async function openAdminContext(opts: CommonOptions, service = 'admin'): Promise<AdminContext> {
+/**
+ * Opens the cluster (no membership join) and, with `--proxy`, a proxy client.
+ * With `deps.metrics` (made with the `cluster` component) the handle feeds the
+ * cluster families (etcd txn latency and errors, watch age, live nodes).
+ */
+export async function openAdminContext(opts: CommonOptions, service = 'admin', deps: { metrics?: Metrics } = {}): Promise<AdminContext> {
   const log = createLogger({ service, level: opts.logLevel, destination: 2 });
   const cluster = await openCluster(
     {
@@ -83,7 +87,7 @@ export async function openAdminContext(opts: CommonOptions, service = 'admin'): 
       clusterKeyFile: opts.clusterKeyFile,
       join: false,
     },
-    { log: log.child({ component: 'cluster' }) },
+    { log: log.child({ component: 'cluster' }), ...(deps.metrics ? { metrics: deps.metrics } : {}) },
   );
   let proxyClient: NodeProxyClient | undefined;
   try {

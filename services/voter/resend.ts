@@ -50,8 +50,8 @@ export interface VoteDeliveryHooks {
   /** Whether a node is in the live membership (standby promotion). */
   isNodeLive(nodeId: string): boolean;
   onOutcome?(vote: VoteToDeliver, outcome: SendOutcome, attempt: number): void;
-  /** First ACCEPTED/DUPLICATE from any proxy for this vote. */
-  onFirstDelivered?(vote: VoteToDeliver, latencyMs: number): void;
+  /** First ACCEPTED/DUPLICATE from any proxy for this vote (`outcome.status` says which). */
+  onFirstDelivered?(vote: VoteToDeliver, latencyMs: number, outcome: SendOutcome): void;
   onPromoted?(vote: VoteToDeliver): void;
   onDropped?(vote: VoteToDeliver, reason: 'superseded' | 'too-old'): void;
 }
@@ -274,7 +274,7 @@ export class VoteDelivery {
         this.#stats.delivered++;
         if (t.firstDeliveredAtMs === undefined) {
           t.firstDeliveredAtMs = Date.now();
-          this.#hooks.onFirstDelivered?.(t.vote, t.firstDeliveredAtMs - t.vote.drawnAtMs);
+          this.#hooks.onFirstDelivered?.(t.vote, t.firstDeliveredAtMs - t.vote.drawnAtMs, outcome);
         }
       }
       if (outcome.state === 'conflict') this.#stats.conflicts++;

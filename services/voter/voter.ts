@@ -276,8 +276,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
           log.warn({ ticket: vote.ticketHex, proxy: o.proxy, message: o.message }, 'vote send failed; will retry');
         }
       },
-      onFirstDelivered: (vote, latencyMs) => {
-        m.votes.inc({ outcome: 'accepted' });
+      onFirstDelivered: (vote, latencyMs, o) => {
+        // DUPLICATE: that dcrd already held these exact bytes (another voter or proxy sent them): success.
+        m.votes.inc({ outcome: o.status === 'DUPLICATE' ? 'duplicate' : 'accepted' });
         m.voteLatency.observe({ strategy: cfg.strategy }, latencyMs / 1000);
         latencies.push(latencyMs);
         if (latencies.length > MAX_LATENCY_SAMPLES) latencies.shift();

@@ -61,11 +61,12 @@ export function register(program: Command): void {
       throw err;
     }
     const cfg = parsed.data!;
-    const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel });
+    // The admin's cluster handle feeds the cluster families too (etcd txn latency/errors, watch age, live nodes).
+    const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster'] });
+    const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel }, 'admin', { metrics });
     const w = cfg.walletRpc;
     const password = w.passwordFile ? new SecretKey(Buffer.from((await readFile(w.passwordFile, 'utf8')).trim())) : undefined;
     const tls = w.tlsCertFile && w.tlsKeyFile ? { cert: await readFile(w.tlsCertFile), key: await readFile(w.tlsKeyFile) } : undefined;
-    const metrics = createMetrics({ service: 'admin' });
     const admin = createAdmin(cfg, {
       metrics,
       store: ctx.store,
