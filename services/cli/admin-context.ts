@@ -1,29 +1,32 @@
 /**
  * Shared plumbing of the operator commands that talk to etcd directly
  * (`admin`, `ticket …`, `stakeinfo`, `status`): the common flags, their env
- * fallbacks (`VOTECLUSTER_ADMIN_<KEY>`), validation (every issue printed,
- * exit code 2) and opening the cluster (without joining membership) plus an
+ * fallbacks (`VOTECLUSTER_ADMIN_<KEY>`) and config file through the CLI's one
+ * loader (config.ts), validation (every issue printed, exit code 2) and opening the cluster (without joining membership) plus an
  * optional node proxy for chain lookups.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../admin/index.ts';
+import { AdminConfigSchema, clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../admin/index.ts';
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams, type NetParams } from '../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
 import { createLogger, type Logger, type Metrics } from '../telemetry/index.ts';
+import { ConfigInvalidError, loadConfig, type ConfigFieldSpec } from './config.ts';
 
 /** The flags every operator command accepts. */
 export function addCommonOptions(cmd: Command): Command {
   return cmd
+    .option('--config <file>', 'config file, JSON or YAML (etcd, network, clusterKeyFile, proxy, logLevel; admin: its AdminConfig keys too)')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated (env VOTECLUSTER_ADMIN_ETCD)')
     .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE)')
     .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
-    .option('--log-level <level>', 'log level on stderr', 'warn');
+    .option('--log-level <level>', 'log level on stderr (env VOTECLUSTER_ADMIN_LOG_LEVEL; default warn)');
 }
 
-const CommonSchema = z.object({
+/** Settings shared by every operator command (service `admin` in the env prefix). */
+export const CommonSchema = z.object({
   etcd: z.array(z.string().url('each --etcd entry must be a URL like http://127.0.0.1:2379')).min(1, '--etcd is required'),
   network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet'], { message: '--network must be one of mainnet, testnet3, simnet, regnet' }),
   clusterKeyFile: z.string({ message: '--cluster-key-file is required' }).min(1, '--cluster-key-file is required'),
@@ -33,32 +36,43 @@ const CommonSchema = z.object({
 /** Validated common flags. */
 export type CommonOptions = z.infer<typeof CommonSchema>;
 
+/** The `admin` command's settings: the service's AdminConfig plus the common ones. */
+export const AdminCommandSchema = AdminConfigSchema.extend(CommonSchema.shape);
+
+/** Config-loader fields of the common settings. */
+export const COMMON_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
+  { path: 'etcd', flag: 'etcd', env: 'ETCD', kind: 'list' },
+  { path: 'network', flag: 'network', env: 'NETWORK' },
+  { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
+  { path: 'proxy', flag: 'proxy', env: 'PROXY' },
+  { path: 'logLevel', flag: 'logLevel', env: 'LOG_LEVEL' },
+];
+
 /** Thrown after the issues were printed; the action sets exit code 2. */
-export class ConfigInvalid extends Error {
-  readonly code = 'CLI_CONFIG_INVALID';
-}
+export class ConfigInvalid extends ConfigInvalidError {}
 
 /**
- * Validates the common flags (flags win over env). Prints every issue with its
- * path to stderr and throws {@link ConfigInvalid}.
+ * Loads the common settings: defaults < `--config FILE` < env `VOTECLUSTER_ADMIN_*` < flags.
+ * Prints every issue with its field and source to stderr and throws {@link ConfigInvalid}.
  */
-export function parseCommon(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, extraIssues: string[] = []): CommonOptions {
-  const pick = (flag: string, envKey: string): unknown => flags[flag] ?? (env[`VOTECLUSTER_ADMIN_${envKey}`] || undefined);
-  const etcd = pick('etcd', 'ETCD');
-  const raw = {
-    etcd: typeof etcd === 'string' ? etcd.split(',').map((s) => s.trim()).filter(Boolean) : [],
-    network: pick('network', 'NETWORK'),
-    clusterKeyFile: pick('clusterKeyFile', 'CLUSTER_KEY_FILE'),
-    proxy: pick('proxy', 'PROXY'),
-    logLevel: flags['logLevel'],
-  };
-  const r = CommonSchema.safeParse(raw);
-  const issues = [...(r.success ? [] : r.error.issues.map((i) => `${i.path.join('.') || '(flags)'}: ${i.message}`)), ...extraIssues];
-  if (!r.success || issues.length > 0) {
-    process.stderr.write(`votecluster: invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}\n`);
-    throw new ConfigInvalid('invalid configuration');
+export function parseCommon(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  extraIssues: string[] = [],
+  flagSource?: (flag: string) => string | undefined,
+): CommonOptions {
+  try {
+    return loadConfig({
+      service: 'admin', schema: CommonSchema, fields: COMMON_CONFIG_FIELDS, flags, env, extraIssues,
+      // The admin command's keys in the same env namespace are not typos here.
+      envSchema: AdminCommandSchema,
+      ...(flagSource ? { flagSource } : {}),
+    }).config;
+  } catch (err) {
+    if (!(err instanceof ConfigInvalidError)) throw err;
+    process.stderr.write(`votecluster: ${err.message}\n`);
+    throw new ConfigInvalid(err.issues);
   }
-  return r.data;
 }
 
 /** An opened operator context. */

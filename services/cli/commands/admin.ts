@@ -5,10 +5,31 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { AdminConfigSchema, createAdmin } from '../../admin/index.ts';
+import type { z } from 'zod';
+import { createAdmin, type AdminConfig } from '../../admin/index.ts';
 import { createMetrics, SecretKey, startMetricsServer, type MetricsServer } from '../../telemetry/index.ts';
-import { addCommonOptions, ConfigInvalid, openAdminContext, parseCommon } from '../admin-context.ts';
+import { addCommonOptions, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminContext, type CommonOptions } from '../admin-context.ts';
+import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
+
+/**
+ * The admin command's fields for the CLI's config loader: the common ones plus the
+ * AdminConfig flags (env `VOTECLUSTER_ADMIN_<KEY>`; nested keys by derived name, e.g.
+ * `VOTECLUSTER_ADMIN_STATUS__RECENT_VOTES`). Secrets are file paths.
+ */
+export const ADMIN_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
+  ...COMMON_CONFIG_FIELDS,
+  { path: 'grpc.listen', flag: 'grpcListen' },
+  { path: 'status.listen', flag: 'statusListen' },
+  { path: 'walletRpc.enabled', flag: 'walletRpc' },
+  { path: 'walletRpc.listen', flag: 'walletListen' },
+  { path: 'walletRpc.username', flag: 'walletUser' },
+  { path: 'walletRpc.passwordFile', flag: 'walletPassFile', secret: true },
+  { path: 'walletRpc.tlsCertFile', flag: 'walletTlsCert' },
+  { path: 'walletRpc.tlsKeyFile', flag: 'walletTlsKey', secret: true },
+  { path: 'requireChainChecks', flag: 'requireChainChecks' },
+  { path: 'metricsListen', flag: 'metricsListen', env: 'METRICS_LISTEN', extra: true },
+];
 
 /** Registers `admin`. */
 export function register(program: Command): void {
@@ -26,42 +47,29 @@ export function register(program: Command): void {
       .option('--wallet-tls-key <file>', 'wallet JSON-RPC TLS key (PEM)')
       .option('--require-chain-checks', 'refuse imports when no proxy can confirm the ticket')
       .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (env VOTECLUSTER_ADMIN_METRICS_LISTEN)'),
-  ).action(async (flags: Record<string, unknown>) => {
-    const raw = {
-      network: flags['network'] ?? process.env['VOTECLUSTER_ADMIN_NETWORK'],
-      grpc: { listen: flags['grpcListen'] },
-      status: { listen: flags['statusListen'] },
-      walletRpc: {
-        enabled: Boolean(flags['walletRpc']),
-        listen: flags['walletListen'],
-        username: flags['walletUser'],
-        ...(flags['walletPassFile'] ? { passwordFile: flags['walletPassFile'] } : {}),
-        ...(flags['walletTlsCert'] ? { tlsCertFile: flags['walletTlsCert'] } : {}),
-        ...(flags['walletTlsKey'] ? { tlsKeyFile: flags['walletTlsKey'] } : {}),
-      },
-      requireChainChecks: Boolean(flags['requireChainChecks']),
-    };
-    const parsed = AdminConfigSchema.safeParse(raw);
-    const extra = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  ).action(async (flags: Record<string, unknown>, cmd: Command) => {
+    let loaded: { config: z.infer<typeof AdminCommandSchema>; extras: Record<string, unknown> };
     let metricsListen: { host: string; port: number } | undefined;
     try {
-      metricsListen = parseMetricsListen((flags['metricsListen'] ?? process.env['VOTECLUSTER_ADMIN_METRICS_LISTEN']) as string | undefined);
-    } catch (err) {
-      extra.push((err as Error).message);
-    }
-    if (parsed.success && parsed.data.walletRpc.enabled && !parsed.data.walletRpc.passwordFile) extra.push('--wallet-pass-file is required with --wallet-rpc');
-    let common;
-    try {
-      common = parseCommon(flags, process.env, extra);
-    } catch (err) {
-      if (err instanceof ConfigInvalid) {
-        process.exitCode = 2;
-        return;
+      loaded = loadConfig({ service: 'admin', schema: AdminCommandSchema, fields: ADMIN_CONFIG_FIELDS, flags, env: process.env, flagSource: optionSources(cmd) });
+      const c = loaded.config;
+      const extra: string[] = [];
+      try {
+        metricsListen = parseMetricsListen(loaded.extras['metricsListen'] as string | undefined);
+      } catch (err) {
+        extra.push((err as Error).message);
       }
-      throw err;
+      if (c.walletRpc.enabled && !c.walletRpc.passwordFile) extra.push('--wallet-pass-file is required with --wallet-rpc');
+      if (extra.length > 0) throw new ConfigInvalidError(extra);
+    } catch (err) {
+      if (!(err instanceof ConfigInvalidError)) throw err;
+      process.stderr.write(`votecluster: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
     }
-    const cfg = parsed.data!;
-    // The admin's cluster handle feeds the cluster families too (etcd txn latency/errors, watch age, live nodes).
+    const { etcd, network, clusterKeyFile, proxy, logLevel, ...adminOnly } = loaded.config;
+    const common: CommonOptions = { etcd, network, clusterKeyFile, logLevel, ...(proxy ? { proxy } : {}) };
+    const cfg: AdminConfig = { ...adminOnly, network };
     const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster'] });
     const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel }, 'admin', { metrics });
     const w = cfg.walletRpc;

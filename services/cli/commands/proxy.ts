@@ -5,52 +5,58 @@
  * password only arrives as a file (`--dcrd-pass-file`). SIGTERM/SIGINT drain
  * the streams and stop within 5 s.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createNodeProxy, NodeProxyError, NODEPROXY_TRACE_SERVICE, parseNodeProxyConfig, type NodeProxyConfig } from '../../nodeproxy/index.ts';
+import { createNodeProxy, NodeProxyConfigSchema, NodeProxyError, NODEPROXY_TRACE_SERVICE, SECRET_CONFIG_PATHS, type NodeProxyConfig } from '../../nodeproxy/index.ts';
+import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
-/** Flag name → [config path, env suffix]. */
-const FIELDS: ReadonlyArray<[flag: string, path: string, env: string]> = [
-  ['dcrd', 'dcrd.url', 'DCRD'],
-  ['dcrdUser', 'dcrd.user', 'DCRD_USER'],
-  ['dcrdPassFile', 'dcrd.passFile', 'DCRD_PASS_FILE'],
-  ['dcrdCa', 'dcrd.caFile', 'DCRD_CA'],
-  ['listen', 'listen', 'LISTEN'],
-  ['network', 'network', 'NETWORK'],
-  ['tlsCert', 'tls.certFile', 'TLS_CERT'],
-  ['tlsKey', 'tls.keyFile', 'TLS_KEY'],
-  ['clientCa', 'tls.clientCaFile', 'CLIENT_CA'],
-  ['ringSize', 'ringSize', 'RING_SIZE'],
-  ['maxStreamLag', 'maxStreamLagEvents', 'MAX_STREAM_LAG'],
+/**
+ * The proxy's fields for the CLI's config loader (services/cli/config.ts): flag, short env
+ * alias after `VOTECLUSTER_PROXY_` (every schema leaf also has its derived name, e.g.
+ * `VOTECLUSTER_PROXY_DCRD__CALL_TIMEOUT_MS`). Extras are the command's own options.
+ */
+export const PROXY_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
+  { path: 'dcrd.url', flag: 'dcrd', env: 'DCRD' },
+  { path: 'dcrd.user', flag: 'dcrdUser', env: 'DCRD_USER' },
+  { path: 'dcrd.passFile', flag: 'dcrdPassFile', env: 'DCRD_PASS_FILE', secret: true },
+  { path: 'dcrd.caFile', flag: 'dcrdCa', env: 'DCRD_CA' },
+  { path: 'listen', flag: 'listen', env: 'LISTEN' },
+  { path: 'network', flag: 'network', env: 'NETWORK' },
+  { path: 'tls.certFile', flag: 'tlsCert', env: 'TLS_CERT' },
+  { path: 'tls.keyFile', flag: 'tlsKey', env: 'TLS_KEY', secret: true },
+  { path: 'tls.clientCaFile', flag: 'clientCa', env: 'CLIENT_CA' },
+  { path: 'ringSize', flag: 'ringSize', env: 'RING_SIZE' },
+  { path: 'maxStreamLagEvents', flag: 'maxStreamLag', env: 'MAX_STREAM_LAG' },
+  { path: 'metricsListen', flag: 'metricsListen', env: 'METRICS_LISTEN', extra: true },
+  { path: 'traceFile', flag: 'traceFile', env: 'TRACE_FILE', extra: true },
+  { path: 'otlpEndpoint', flag: 'otlpEndpoint', env: 'OTLP_ENDPOINT', extra: true },
+  { path: 'logLevel', flag: 'logLevel', env: 'LOG_LEVEL', extra: true },
 ];
-const NUMERIC = new Set(['ringSize', 'maxStreamLagEvents']);
 
-/** Hard cap on shutdown (the issue's "stop within 5 s"). */
-
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = obj;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
-    node = node[p] as Record<string, unknown>;
+/**
+ * Loads the proxy's config: defaults < `--config FILE` < env `VOTECLUSTER_PROXY_*` < flags.
+ * @throws {ConfigInvalidError} one line per problem, naming field and source.
+ */
+export function loadProxyConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  flagSource?: (flag: string) => string | undefined,
+): { cfg: NodeProxyConfig; metricsListen: { host: string; port: number } | undefined; traceFile?: string; otlpEndpoint?: string; logLevel: string } {
+  const { config, extras } = loadConfig({
+    service: 'proxy', schema: NodeProxyConfigSchema, fields: PROXY_CONFIG_FIELDS, flags, env, secretPaths: SECRET_CONFIG_PATHS,
+    ...(flagSource ? { flagSource } : {}),
+  });
+  let metricsListen: { host: string; port: number } | undefined;
+  try {
+    metricsListen = parseMetricsListen(extras['metricsListen'] as string | undefined);
+  } catch (err) {
+    throw new ConfigInvalidError([(err as Error).message]);
   }
-  node[parts[parts.length - 1] as string] = value;
-}
-
-/** Merges file, env and flags into one raw config object (validated by the caller). */
-export function buildProxyConfigInput(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const raw: Record<string, unknown> = flags['config'] ? (JSON.parse(readFileSync(String(flags['config']), 'utf8')) as Record<string, unknown>) : {};
-  for (const [flag, path, suffix] of FIELDS) {
-    const fromEnv = env[`VOTECLUSTER_PROXY_${suffix}`];
-    const v = flags[flag] ?? fromEnv;
-    if (v === undefined || v === '') continue;
-    const leaf = path.split('.').pop() as string;
-    setPath(raw, path, NUMERIC.has(leaf) ? Number(v) : v);
-  }
-  return raw;
+  const traceFile = extras['traceFile'] as string | undefined;
+  const otlpEndpoint = extras['otlpEndpoint'] as string | undefined;
+  return { cfg: config, metricsListen, ...(traceFile ? { traceFile } : {}), ...(otlpEndpoint ? { otlpEndpoint } : {}), logLevel: (extras['logLevel'] as string | undefined) ?? 'info' };
 }
 
 /** Registers `proxy`. */
@@ -58,7 +64,7 @@ export function register(program: Command): void {
   program
     .command('proxy')
     .description('Run a node proxy: one dcrd websocket session in, the NodeProxy gRPC API out')
-    .option('--config <file>', 'JSON config file (NodeProxyConfig shape)')
+    .option('--config <file>', 'config file, JSON or YAML (NodeProxyConfig shape)')
     .option('--dcrd <url>', 'dcrd websocket URL, e.g. wss://127.0.0.1:19556/ws')
     .option('--dcrd-user <user>', 'dcrd RPC user')
     .option('--dcrd-pass-file <file>', 'file holding the dcrd RPC password')
@@ -73,21 +79,18 @@ export function register(program: Command): void {
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (env VOTECLUSTER_PROXY_METRICS_LISTEN)')
     .option('--trace-file <file>', 'append spans (JSON lines) to this file (env VOTECLUSTER_PROXY_TRACE_FILE)')
     .option('--otlp-endpoint <url>', 'OTLP/gRPC trace collector (env VOTECLUSTER_PROXY_OTLP_ENDPOINT)')
-    .option('--log-level <level>', 'pino level', 'info')
-    .action(async (flags: Record<string, unknown>) => {
-      let cfg: NodeProxyConfig;
-      let metricsListen: { host: string; port: number } | undefined;
-      const traceFile = (flags['traceFile'] ?? process.env['VOTECLUSTER_PROXY_TRACE_FILE']) as string | undefined;
-      const otlpEndpoint = (flags['otlpEndpoint'] ?? process.env['VOTECLUSTER_PROXY_OTLP_ENDPOINT']) as string | undefined;
+    .option('--log-level <level>', 'pino level (env VOTECLUSTER_PROXY_LOG_LEVEL)', 'info')
+    .action(async (flags: Record<string, unknown>, cmd: Command) => {
+      let loaded: ReturnType<typeof loadProxyConfig>;
       try {
-        cfg = parseNodeProxyConfig(buildProxyConfigInput(flags, process.env));
-        metricsListen = parseMetricsListen((flags['metricsListen'] ?? process.env['VOTECLUSTER_PROXY_METRICS_LISTEN']) as string | undefined);
+        loaded = loadProxyConfig(flags, process.env, optionSources(cmd));
       } catch (err) {
         process.stderr.write(`votecluster proxy: ${(err as Error).message}\n`);
         process.exitCode = 2;
         return;
       }
-      const logger = createLogger({ service: 'nodeproxy', level: flags['logLevel'] as 'info' });
+      const { cfg, metricsListen, traceFile, otlpEndpoint } = loaded;
+      const logger = createLogger({ service: 'nodeproxy', level: loaded.logLevel as 'info' });
       const metrics = createMetrics({ service: 'nodeproxy' });
       const proxy = createNodeProxy(cfg, { logger, metrics });
       let telemetry: Telemetry | undefined;

@@ -6,42 +6,15 @@
  * Prints one JSON line `{"voter":"started",...}` once running; SIGTERM/SIGINT
  * stop it cleanly (every loop awaited, lease revoked) within 5 s.
  */
-import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Command } from 'commander';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
-import { createVoter, parseVoterConfig, VoterConfigError, VOTER_TRACE_SERVICE, type VoterConfig } from '../../voter/index.ts';
+import { createVoter, VoterConfigSchema, VOTER_SECRET_FIELDS, VOTER_TRACE_SERVICE, type VoterConfig } from '../../voter/index.ts';
+import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /** Hard cap on shutdown. */
-
-/** Flag → [config path, env suffix, kind]. */
-const FIELDS: ReadonlyArray<[flag: string, path: string, env: string, kind: 'string' | 'number' | 'list']> = [
-  ['nodeId', 'nodeId', 'NODE_ID', 'string'],
-  ['region', 'region', 'REGION', 'string'],
-  ['network', 'network', 'NETWORK', 'string'],
-  ['etcd', 'etcd.endpoints', 'ETCD', 'list'],
-  ['clusterKeyFile', 'clusterKeyFile', 'CLUSTER_KEY_FILE', 'string'],
-  ['hedgeMs', 'hedgeMs', 'HEDGE_MS', 'number'],
-  ['leaseTtlSec', 'leaseTtlSec', 'LEASE_TTL_SEC', 'number'],
-  ['strategy', 'strategy', 'STRATEGY', 'string'],
-  ['resendIntervalMs', 'resendIntervalMs', 'RESEND_INTERVAL_MS', 'number'],
-  ['redundancyTarget', 'redundancyTarget', 'REDUNDANCY_TARGET', 'number'],
-  ['metricsListen', 'metrics.listen', 'METRICS_LISTEN', 'string'],
-  ['traceFile', 'trace.file', 'TRACE_FILE', 'string'],
-  ['otlpEndpoint', 'trace.otlpEndpoint', 'OTLP_ENDPOINT', 'string'],
-];
-
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = obj;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  node[parts[parts.length - 1] as string] = value;
-}
 
 /** `ADDR[@region]` → proxy entry; the region defaults to the voter's. */
 export function parseProxyArg(arg: string, defaultRegion: string | undefined): { address: string; region: string | undefined } {
@@ -49,22 +22,51 @@ export function parseProxyArg(arg: string, defaultRegion: string | undefined): {
   return at > 0 ? { address: arg.slice(0, at), region: arg.slice(at + 1) } : { address: arg, region: defaultRegion };
 }
 
-/** Merges file, env and flags into one raw config (validated by the caller). */
-export function buildVoterConfigInput(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const raw: Record<string, unknown> = flags['config'] ? (JSON.parse(readFileSync(String(flags['config']), 'utf8')) as Record<string, unknown>) : {};
-  for (const [flag, path, suffix, kind] of FIELDS) {
-    const v = flags[flag] ?? env[`VOTECLUSTER_VOTER_${suffix}`];
-    if (v === undefined || v === '') continue;
-    const s = String(v);
-    setPath(raw, path, kind === 'number' ? Number(s) : kind === 'list' ? s.split(',').map((x) => x.trim()).filter(Boolean) : s);
-  }
-  const fromFlags = Array.isArray(flags['proxy']) && flags['proxy'].length > 0 ? (flags['proxy'] as string[]) : undefined;
-  const proxyArgs = fromFlags ?? env['VOTECLUSTER_VOTER_PROXIES']?.split(',').map((x) => x.trim()).filter(Boolean);
-  if (proxyArgs && proxyArgs.length > 0) {
-    const region = typeof raw['region'] === 'string' ? raw['region'] : undefined;
-    raw['proxies'] = proxyArgs.map((a) => parseProxyArg(a, region));
-  }
-  return raw;
+/**
+ * The voter's fields for the CLI's config loader (services/cli/config.ts): flag and short env
+ * alias after `VOTECLUSTER_VOTER_` (every schema leaf also has its derived name, e.g.
+ * `VOTECLUSTER_VOTER_ETCD__DIAL_TIMEOUT_MS`). `--proxy` (repeatable) and `VOTECLUSTER_VOTER_PROXIES`
+ * (comma-separated) take `ADDR[@region]`, the region defaulting to the merged `region`.
+ */
+export const VOTER_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
+  { path: 'nodeId', flag: 'nodeId', env: 'NODE_ID' },
+  { path: 'region', flag: 'region', env: 'REGION' },
+  { path: 'network', flag: 'network', env: 'NETWORK' },
+  { path: 'etcd.endpoints', flag: 'etcd', env: 'ETCD', kind: 'list' },
+  { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
+  { path: 'hedgeMs', flag: 'hedgeMs', env: 'HEDGE_MS' },
+  { path: 'leaseTtlSec', flag: 'leaseTtlSec', env: 'LEASE_TTL_SEC' },
+  { path: 'strategy', flag: 'strategy', env: 'STRATEGY' },
+  { path: 'resendIntervalMs', flag: 'resendIntervalMs', env: 'RESEND_INTERVAL_MS' },
+  { path: 'redundancyTarget', flag: 'redundancyTarget', env: 'REDUNDANCY_TARGET' },
+  { path: 'metrics.listen', flag: 'metricsListen', env: 'METRICS_LISTEN' },
+  { path: 'trace.file', flag: 'traceFile', env: 'TRACE_FILE' },
+  { path: 'trace.otlpEndpoint', flag: 'otlpEndpoint', env: 'OTLP_ENDPOINT' },
+  {
+    path: 'proxies', flag: 'proxy', env: 'PROXIES',
+    convert: (v, merged) => {
+      const list = Array.isArray(v) ? v.map(String) : String(v).split(',').map((x) => x.trim()).filter(Boolean);
+      const region = typeof merged['region'] === 'string' ? merged['region'] : undefined;
+      return list.map((a) => parseProxyArg(a, region));
+    },
+  },
+  { path: 'logLevel', flag: 'logLevel', env: 'LOG_LEVEL', extra: true },
+];
+
+/**
+ * Loads the voter's config: defaults < `--config FILE` < env `VOTECLUSTER_VOTER_*` < flags.
+ * @throws {ConfigInvalidError} one line per problem, naming field and source.
+ */
+export function loadVoterConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  flagSource?: (flag: string) => string | undefined,
+): { cfg: VoterConfig; logLevel: string } {
+  const { config, extras } = loadConfig({
+    service: 'voter', schema: VoterConfigSchema, fields: VOTER_CONFIG_FIELDS, flags, env, secretPaths: VOTER_SECRET_FIELDS,
+    ...(flagSource ? { flagSource } : {}),
+  });
+  return { cfg: config, logLevel: (extras['logLevel'] as string | undefined) ?? 'info' };
 }
 
 function hostPort(s: string): { host: string; port: number } {
@@ -93,7 +95,7 @@ export function register(program: Command): void {
   program
     .command('voter')
     .description('Run a stateless voter: watch every node proxy, sign owned draws, hedge for the others')
-    .option('--config <file>', 'JSON config file (VoterConfig shape)')
+    .option('--config <file>', 'config file, JSON or YAML (VoterConfig shape)')
     .option('--node-id <id>', 'unique node id in the cluster')
     .option('--region <name>', 'region of this voter')
     .option('--network <name>', 'simnet | testnet3 | mainnet | regnet')
@@ -108,18 +110,19 @@ export function register(program: Command): void {
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics here')
     .option('--trace-file <file>', 'append spans (JSON lines) to this file')
     .option('--otlp-endpoint <url>', 'OTLP/gRPC trace collector')
-    .option('--log-level <level>', 'pino level', 'info')
-    .action(async (flags: Record<string, unknown>) => {
+    .option('--log-level <level>', 'pino level (env VOTECLUSTER_VOTER_LOG_LEVEL)', 'info')
+    .action(async (flags: Record<string, unknown>, cmd: Command) => {
       let cfg: VoterConfig;
+      let logLevel: string;
       try {
-        cfg = parseVoterConfig(buildVoterConfigInput(flags, process.env));
+        ({ cfg, logLevel } = loadVoterConfig(flags, process.env, optionSources(cmd)));
       } catch (err) {
-        const issues = err instanceof VoterConfigError ? err.issues : [(err as Error).message];
+        const issues = err instanceof ConfigInvalidError ? err.issues : [(err as Error).message];
         for (const i of issues) process.stderr.write(`votecluster voter: ${i}\n`);
         process.exitCode = 2;
         return;
       }
-      const log = createLogger({ service: 'voter', region: cfg.region, nodeId: cfg.nodeId, level: flags['logLevel'] as 'info' });
+      const log = createLogger({ service: 'voter', region: cfg.region, nodeId: cfg.nodeId, level: logLevel as 'info' });
       const metrics = createMetrics({ service: 'voter', components: ['voter', 'cluster'], defaultLabels: { region: cfg.region, node: cfg.nodeId } });
       let telemetry: Telemetry | undefined;
       let metricsServer: MetricsServer | undefined;
