@@ -117,7 +117,9 @@ export class MissedWatch {
         this.#o.log.warn({ ticket: v.ticketHex, height: v.height, voteTxid: v.txidHex, err }, 'could not check whether the vote was mined');
         continue;
       }
-      if (where !== 'not-found' && where.blockHash === childHashHex) {
+      // A vote commits to its block's hash, so any block holding it is a child of the voted
+      // block: the child seen here, or a sibling of it that the chain reorganised onto.
+      if (where !== 'not-found' && where.blockHash !== undefined) {
         this.#voted++;
         this.#o.onVoted?.(v.ticketHex, v.height);
       } else {

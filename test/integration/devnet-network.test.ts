@@ -66,10 +66,19 @@ describe('two nodes, manual mining', () => {
   it('announces competing tips and reorganises to the longer chain', async () => {
     const tip = (await miner.call('getbestblockhash')).result as string;
     const { height, winners } = await winnersOf(miner, tip);
-    for (const w of winners) expect((await miner.call('sendrawtransaction', [toHex(encodeTx(makeVote(w, tip, height)))])).error).toBeNull();
+    const voteIds: string[] = [];
+    for (const w of winners) {
+      const sent = await miner.call('sendrawtransaction', [toHex(encodeTx(makeVote(w, tip, height)))]);
+      expect(sent.error).toBeNull();
+      voteIds.push(sent.result as string);
+    }
     const [a] = await dn.generate(1);
     const b = await dn.forkNextBlock();
     expect(b).not.toBe(a);
+    // The tip's votes are in both a and its competitor b; like dcrd's txindex, getrawtransaction
+    // names the MAIN-chain block (a now, b after the reorg below), never a side-chain block.
+    const blockOfVote = async (): Promise<unknown> => ((await miner.call('getrawtransaction', [voteIds[0], 1])).result as { blockhash?: string }).blockhash;
+    expect(await blockOfVote()).toBe(a);
     // Both tips draw winners; both are announced on both nodes.
     for (const c of [miner, follower]) {
       await waitFor(() => c.notifications.some((n) => n.method === 'winningtickets' && n.params[0] === a), { message: 'winners of tip a' });
@@ -84,6 +93,7 @@ describe('two nodes, manual mining', () => {
       await waitFor(async () => (await cl.call('getbestblockhash')).result === c, { message: 'reorg to the b chain' });
       await waitFor(() => cl.notifications.some((n) => n.method === 'blockdisconnected'), { message: 'blockdisconnected' });
     }
+    expect(await blockOfVote()).toBe(b);
     const headerA = (await miner.call('getblockheader', [a, false])).result as string;
     expect(miner.notifications.find((n) => n.method === 'blockdisconnected')?.params[0]).toBe(headerA);
   });

@@ -177,7 +177,7 @@ export class Chain {
   /** Main-chain heights kept as full block nodes. */
   readonly indexDepth: number;
   private readonly tipSet = new Set<BlockNode>();
-  /** txid (display) -> block node, for retained blocks. */
+  /** txid (display) -> main-chain block node, for retained blocks (side-chain blocks are not indexed). */
   private readonly txIndex = new Map<string, BlockNode>();
 
   constructor(
@@ -257,7 +257,7 @@ export class Chain {
     return { nodes: this.byHash.size, mainNodes: this.main.length, txIndex: this.txIndex.size, hashColumnBytes: this.hashes.bytes, tips: this.tipSet.size };
   }
 
-  /** The block containing `txidHex` among retained blocks. */
+  /** The main-chain block containing `txidHex` among retained blocks (dcrd's txindex view). */
   blockOfTx(txidHex: string): BlockNode | undefined {
     return this.txIndex.get(txidHex);
   }
@@ -391,6 +391,7 @@ export class Chain {
       while (this.bestHeight > fork.height) {
         const old = this.main.pop() as BlockNode;
         old.onMainChain = false;
+        this.unindexTxs(old);
         result.disconnected.push(old);
       }
       this.hashes.truncate(fork.height + 1);
@@ -399,14 +400,25 @@ export class Chain {
         b.onMainChain = true;
         this.main.push(b);
         this.hashes.set(b.height, b.hash);
+        this.indexTxs(b);
         result.connected.push(b);
       }
     }
-    this.indexTxs(node);
     this.prune();
     return result;
   }
 
+  /** Drops the index entries that point at `node` (it left the main chain). */
+  private unindexTxs(node: BlockNode): void {
+    const b = node.block;
+    if (!b) return;
+    for (const tx of [...b.transactions, ...b.stakeTransactions]) {
+      const k = hashToHex(txidOf(tx));
+      if (this.txIndex.get(k) === node) this.txIndex.delete(k);
+    }
+  }
+
+  /** Indexes a main-chain block's transactions (like dcrd's txindex: main chain only, follows reorgs). */
   private indexTxs(node: BlockNode): void {
     const b = node.block;
     if (!b) return;

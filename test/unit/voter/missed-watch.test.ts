@@ -22,19 +22,19 @@ function watch(where: Record<string, { blockHash?: string } | 'not-found' | Erro
 }
 
 describe('MissedWatch', () => {
-  it('a signed vote found in the child of its block is voted; elsewhere, mempool-only or unknown is missed', async () => {
+  it('a signed vote found in a block (the child, or a sibling child the chain reorganised onto) is voted; mempool-only or unknown is missed', async () => {
     const { w, missed, voted } = watch({
       [h(11)]: { blockHash: h(2) }, // in the child
       [h(12)]: {}, // only in a mempool
-      [h(13)]: { blockHash: h(99) }, // in some other block
+      [h(13)]: { blockHash: h(99) }, // in a sibling of the child (competing tip, reorg): a vote commits to its block, so any block holding it is a child of it
       [h(14)]: 'not-found',
     });
     for (const i of [11, 12, 13, 14]) w.signed(h(1), 10, h(100 + i), h(i));
     w.blockConnected(h(2), h(1), 11);
     await w.idle();
     await w.stop();
-    expect(voted).toEqual([h(111)]);
-    expect(missed).toEqual([h(112), h(113), h(114)]);
+    expect(voted).toEqual([h(111), h(113)]);
+    expect(missed).toEqual([h(112), h(114)]);
   });
 
   it('no verdict when no proxy answers; nothing for a disconnected block or a child of another block', async () => {
