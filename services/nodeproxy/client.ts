@@ -106,6 +106,15 @@ export interface NodeProxyClientOptions {
   clientId?: string;
 }
 
+/** One vote GetBlockVotes found (display hex hashes). */
+export interface BlockVote {
+  raw: Uint8Array;
+  txid: string;
+  ticket: string;
+  /** The block holding it; undefined while it is only in a mempool. */
+  minedIn?: string;
+}
+
 /** Typed NodeProxy client. */
 export interface NodeProxyClient {
   watchChain(opts: WatchChainOptions, onEvent: (ev: ChainEvent) => void): WatchHandle;
@@ -117,6 +126,11 @@ export interface NodeProxyClient {
    */
   getTransactionBlock(txid: string, opts?: { deadlineMs?: number }): Promise<{ raw: Uint8Array; blockHash?: string; blockHeight?: number }>;
   existsLiveTickets(ticketHashes: readonly string[], opts?: { deadlineMs?: number }): Promise<boolean[]>;
+  /**
+   * The votes on block `blockHash` (display hex) at `height` that dcrd knows: in its mempool
+   * (`minedIn` undefined) or mined in its main-chain child (GetBlockVotes).
+   */
+  getBlockVotes(blockHash: string, height: number, opts?: { deadlineMs?: number }): Promise<BlockVote[]>;
   getBestBlock(opts?: { deadlineMs?: number }): Promise<{ hash: string; height: number }>;
   getVoteInfo(voteVersion?: number, opts?: { deadlineMs?: number }): Promise<Record<string, unknown>>;
   getStatus(opts?: { deadlineMs?: number }): Promise<NodeProxyStatus>;
@@ -327,6 +341,13 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
     async getTransactionBlock(txid, o) {
       const r = await unaryCall<{ raw_tx: Buffer; block_hash: string; block_height: number }>('GetRawTransaction', { txid, with_block: true }, o);
       return { raw: new Uint8Array(r.raw_tx), ...(r.block_hash ? { blockHash: r.block_hash, blockHeight: r.block_height } : {}) };
+    },
+
+    async getBlockVotes(blockHash, height, o) {
+      const r = await unaryCall<{ votes: Array<{ raw_tx: Buffer; txid: string; ticket: string; mined_in: string }> }>(
+        'GetBlockVotes', { block_hash: blockHash, height }, o,
+      );
+      return r.votes.map((v) => ({ raw: new Uint8Array(v.raw_tx), txid: v.txid, ticket: v.ticket, ...(v.mined_in ? { minedIn: v.mined_in } : {}) }));
     },
 
     async existsLiveTickets(ticketHashes, o) {

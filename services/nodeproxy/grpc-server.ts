@@ -22,6 +22,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { fromHex, type NetParams } from '../decred/index.ts';
+import { blockVotes } from './block-votes.ts';
 import type { ChainFeed, FeedEvent, StreamStartMessage } from './chain-feed.ts';
 import type { ChainSync } from './chain-sync.ts';
 import type { NodeProxyConfig } from './config.ts';
@@ -184,6 +185,13 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
       }
       const hex = await p.session.callAs('getrawtransaction', [txid, 0], z.string().regex(/^[0-9a-fA-F]*$/)).catch((e) => mapNotFound(e, `transaction ${txid}`));
       return { raw_tx: Buffer.from(fromHex(hex)) };
+    }),
+
+    GetBlockVotes: unary(log, 'GetBlockVotes', async (req: { block_hash: string; height: number }) => {
+      const blockHash = requireHash(req.block_hash, 'block_hash');
+      const height = Number(req.height);
+      if (!Number.isInteger(height) || height < 0) throw new InvalidRequestError('height must be a non-negative integer');
+      return { votes: await blockVotes(p.session, blockHash, height) };
     }),
 
     ExistsLiveTickets: unary(log, 'ExistsLiveTickets', async (req: { ticket_hashes: string[] }) => {

@@ -35,6 +35,7 @@ export { NODEPROXY_TRACE_SERVICE } from './deps.ts';
 export { createNodeProxyClient, errorFromServiceError, DEFAULT_CALL_DEADLINE_MS } from './client.ts';
 export type {
   NodeProxyClient,
+  BlockVote,
   NodeProxyClientOptions,
   ChainEvent,
   ClientBlock,

@@ -37,6 +37,11 @@ export class EtcdReach {
     return this.#reachable;
   }
 
+  /** When the last (or current) outage began (ms since epoch), if etcd ever went away. */
+  get downSinceMs(): number | undefined {
+    return this.#downSinceMs;
+  }
+
   /** When etcd last came back (ms since epoch), if it ever went away. */
   get backAtMs(): number | undefined {
     return this.#backAtMs;

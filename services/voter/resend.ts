@@ -14,6 +14,18 @@
  * sent while their signer is live (its own tracker delivers them); when the
  * signer drops out of membership the standby copy is promoted and delivered
  * here, so an owner dying after its first send loses nothing.
+ *
+ * Early release (`standbyCheckMs`): a live signer whose record was saved may
+ * still fail to reach any dcrd (a partition cut its proxies but not, for an
+ * election timeout, its etcd member), and its lease takes seconds to expire.
+ * So `standbyCheckMs` after a standby copy is taken (hedge-scale), and on
+ * every re-send pass after that until each proxy is settled, each proxy whose
+ * dcrd is not known to hold the vote is asked (`knownTo`: GetRawTransaction
+ * of the txid): known → that proxy is settled without a send; not known →
+ * the copy is sent to that proxy now. The copy holds the STORED record's
+ * bytes (the duty only takes standby copies of records), so this can never
+ * make a second distinct vote; without faults every dcrd already holds the
+ * vote and nothing is sent.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { dutyKey } from './chain-event.ts';
@@ -43,6 +55,8 @@ export interface VoteDeliveryOptions {
   maxVoteAgeBlocks: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Early release of standby copies: check the proxies this long after a copy is taken (0/absent: off). */
+  standbyCheckMs?: number;
 }
 
 /** Callbacks for logs, metrics and liveness; all optional except `isNodeLive`. */
@@ -54,6 +68,13 @@ export interface VoteDeliveryHooks {
   onFirstDelivered?(vote: VoteToDeliver, latencyMs: number, outcome: SendOutcome): void;
   onPromoted?(vote: VoteToDeliver): void;
   onDropped?(vote: VoteToDeliver, reason: 'superseded' | 'too-old'): void;
+  /**
+   * Whether the dcrd behind proxy `address` holds transaction `txidHex` (mempool or chain):
+   * true / false; throws when the proxy cannot say. Needed for early release (`standbyCheckMs`).
+   */
+  knownTo?(address: string, txidHex: string): Promise<boolean>;
+  /** A standby copy was sent to a proxy whose dcrd did not hold it while its signer was live (first time per vote). */
+  onReleasedEarly?(vote: VoteToDeliver, proxies: readonly string[]): void;
 }
 
 interface ProxyState {
@@ -69,6 +90,12 @@ interface Tracked {
   proxies: Map<string, ProxyState>;
   sends: number;
   firstDeliveredAtMs?: number;
+  /** Standby: when the copy was taken; early-release checks start `standbyCheckMs` later. */
+  standbySinceMs?: number;
+  /** Standby: an early-release check is running. */
+  checking?: boolean;
+  /** Standby: sent early to at least one proxy. */
+  releasedEarly?: boolean;
 }
 
 /** Counters of {@link VoteDelivery}. */
@@ -86,6 +113,10 @@ export interface DeliveryStats {
   rejected: number;
   promoted: number;
   replaced: number;
+  /** Standby copies sent early (a live signer's vote missing from a reachable dcrd). */
+  releasedEarly: number;
+  /** Early-release lookups made (one per proxy asked). */
+  standbyChecks: number;
 }
 
 /** The re-send loop and the per-proxy delivery state of every live vote. */
@@ -100,7 +131,9 @@ export class VoteDelivery {
   #abort = new AbortController();
   readonly #stats: DeliveryStats = {
     tracked: 0, votesSent: 0, sends: 0, sendsByProxy: {}, delivered: 0, conflicts: 0, rejected: 0, promoted: 0, replaced: 0,
+    releasedEarly: 0, standbyChecks: 0,
   };
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(sinks: readonly VoteSink[], opts: VoteDeliveryOptions, hooks: VoteDeliveryHooks) {
     this.#sinks = sinks;
@@ -140,6 +173,7 @@ export class VoteDelivery {
     for (const s of this.#sinks) t.proxies.set(s.address, { state: 'pending', attempts: 0, nextAtMs: 0, inFlight: false });
     this.#votes.set(key, t);
     this.#stats.tracked = this.#votes.size;
+    if (mode === 'standby') this.#scheduleStandbyCheck(t);
     return { accepted: true, firstRound: mode === 'active' ? this.#sendPending(t) : Promise.resolve([]) };
   }
 
@@ -200,6 +234,8 @@ export class VoteDelivery {
   /** Stops the loop and waits for it and for every send in flight. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
   }
@@ -213,7 +249,10 @@ export class VoteDelivery {
     const rounds: Promise<SendOutcome[]>[] = [];
     for (const t of this.#votes.values()) {
       if (t.mode === 'standby') {
-        if (this.#hooks.isNodeLive(t.vote.signer)) continue;
+        if (this.#hooks.isNodeLive(t.vote.signer)) {
+          if (this.#standbyCheckDue(t)) rounds.push(this.#checkStandby(t).then(() => []));
+          continue;
+        }
         t.mode = 'active';
         this.#stats.promoted++;
         this.#hooks.onPromoted?.(t.vote);
@@ -236,6 +275,76 @@ export class VoteDelivery {
       // stop()), and a proxy with a send in flight is skipped until it answers.
       void this.tick();
     }
+  }
+
+  #scheduleStandbyCheck(t: Tracked): void {
+    const ms = this.#opts.standbyCheckMs;
+    t.standbySinceMs = Date.now();
+    if (!ms || !this.#hooks.knownTo || this.#abort.signal.aborted) return;
+    // The first check runs on its own timer (the re-send pass may be up to an interval away);
+    // later ones ride the re-send passes.
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (t.mode === 'standby' && this.#standbyCheckDue(t) && this.#hooks.isNodeLive(t.vote.signer)) void this.#checkStandby(t);
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #standbyCheckDue(t: Tracked): boolean {
+    const ms = this.#opts.standbyCheckMs;
+    if (!ms || !this.#hooks.knownTo || t.checking || t.standbySinceMs === undefined) return false;
+    if (Date.now() - t.standbySinceMs < ms) return false;
+    if (this.#votes.get(dutyKey(t.vote.ticketHex, t.vote.blockHashHex)) !== t) return false;
+    for (const p of t.proxies.values()) if (!p.inFlight && (p.state === 'pending' || p.state === 'retry')) return true;
+    return false;
+  }
+
+  /**
+   * Early release of a standby copy whose signer is live: asks every unsettled proxy whether
+   * its dcrd holds the vote; sends the (stored) bytes to those that do not.
+   */
+  #checkStandby(t: Tracked): Promise<void> {
+    const knownTo = this.#hooks.knownTo;
+    if (!knownTo) return Promise.resolve();
+    t.checking = true;
+    const released: string[] = [];
+    const sends: Promise<unknown>[] = [];
+    const checks = this.#sinks.map(async (sink) => {
+      const p = t.proxies.get(sink.address);
+      if (!p || p.inFlight || (p.state !== 'pending' && p.state !== 'retry') || p.nextAtMs > Date.now()) return;
+      this.#stats.standbyChecks++;
+      let known: boolean;
+      try {
+        known = await knownTo(sink.address, t.vote.txidHex);
+      } catch {
+        return; // the proxy cannot say (down, partitioned): ask again next pass
+      }
+      if (this.#votes.get(dutyKey(t.vote.ticketHex, t.vote.blockHashHex)) !== t || p.inFlight) return;
+      if (known) {
+        // Its dcrd holds the vote (the signer's send, or relay): nothing to send there.
+        if (p.state === 'pending' || p.state === 'retry') p.state = 'delivered';
+        return;
+      }
+      if (t.mode !== 'standby') return; // promoted meanwhile: the pass sends it
+      released.push(sink.address);
+      sends.push(this.#sendTo(t, sink, p));
+    });
+    const all = Promise.all(checks).then(async () => {
+      if (released.length > 0) {
+        if (!t.releasedEarly) {
+          t.releasedEarly = true;
+          this.#stats.releasedEarly++;
+          this.#hooks.onReleasedEarly?.(t.vote, released);
+        }
+        await Promise.all(sends);
+      }
+    }).finally(() => {
+      t.checking = false;
+    });
+    this.#inFlight.add(all);
+    void all.finally(() => this.#inFlight.delete(all));
+    return all;
   }
 
   #sendPending(t: Tracked): Promise<SendOutcome[]> {

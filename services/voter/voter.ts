@@ -26,7 +26,7 @@ import { VoterError, VoterStateError } from './errors.ts';
 import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
-import { planDuty } from './hedge.ts';
+import { planDuty, signerOrder } from './hedge.ts';
 import { MissedWatch } from './missed-watch.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
@@ -109,6 +109,12 @@ const MISSED_CHECK_DELAY_MS = 1_000;
  */
 const LEASE_CONFIRM_INTERVAL_MS = 1_000;
 const ZERO_HASH = '0'.repeat(64);
+/**
+ * Early release of standby copies after this many hedges (resend.ts `standbyCheckMs`): by then the
+ * owner's own send has been answered (its record follows its first answers), so a dcrd still
+ * without the vote will not get it from the owner.
+ */
+const STANDBY_CHECK_HEDGES = 2;
 /** Service name of the voter's spans. */
 export const VOTER_TRACE_SERVICE = 'votecluster-voter';
 /** Debounce of change-triggered claim sweeps (a burst of released claims becomes one sweep). */
@@ -178,9 +184,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   function startDuties(ev: WinningTicketsEvent, deps2: DutyDeps): void {
     const c = cluster as Cluster;
     let managed = 0;
+    const managedTickets: string[] = [];
     for (const ticketHex of ev.ticketsHex) {
       if (!c.tickets.get(ticketHex)) continue;
       managed++;
+      managedTickets.push(ticketHex);
       const key = dutyKey(ticketHex, ev.blockHashHex);
       if (duties.has(key)) continue;
       dutyCount++;
@@ -208,7 +216,10 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       );
       duties.set(key, { abort, height: ev.height, blockHashHex: ev.blockHashHex, done });
     }
-    if (managed > 0) log.debug({ height: ev.height, blockHashHex: ev.blockHashHex, managed }, 'draw received');
+    if (managed > 0) {
+      repair?.drawSeen(ev.blockHashHex, ev.height, managedTickets, ev.receivedAtMs);
+      log.debug({ height: ev.height, blockHashHex: ev.blockHashHex, managed }, 'draw received');
+    }
   }
 
   function retireDuties(pred: (d: { height: number; blockHashHex: string }) => boolean): void {
@@ -261,9 +272,20 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     }));
     delivery = new VoteDelivery(sinks, {
       sendDeadlineMs: cfg.sendDeadlineMs, resendIntervalMs: cfg.resendIntervalMs, maxVoteAgeBlocks: cfg.maxVoteAgeBlocks,
-      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs,
+      retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, standbyCheckMs: STANDBY_CHECK_HEDGES * cfg.hedgeMs,
     }, {
       isNodeLive: (id) => liveIds().has(id),
+      knownTo: async (address, txidHex) => {
+        const i = cfg.proxies.findIndex((p) => p.address === address);
+        try {
+          await (clients[i] as NodeProxyClient).getRawTransaction(txidHex, { deadlineMs: cfg.sendDeadlineMs });
+          return true;
+        } catch (err) {
+          if (err instanceof NotFoundError) return false;
+          throw err;
+        }
+      },
+      onReleasedEarly: (vote, proxies) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer, voteTxid: vote.txidHex, proxies }, 'stored vote missing from a dcrd while its signer is live; sent the stored bytes'),
       onOutcome: (vote, o, attempt) => {
         m.broadcasts.inc({ result: o.status === 'ERROR' ? 'error' : o.status.toLowerCase() });
         if (o.state === 'conflict') {
@@ -326,6 +348,15 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         if (answers.some((a) => a.status === 'rejected' && (a.reason as { code?: unknown })?.code === 'NODEPROXY_NOT_FOUND')) return false;
         throw (answers[0] as PromiseRejectedResult | undefined)?.reason ?? new Error('no proxy');
       },
+      chainVotes: async (blockHashHex, height) => {
+        // Union over every proxy that answers (each dcrd's mempool and main-chain child); throws only if none did.
+        const answers = await Promise.allSettled(clients.map((pc) => pc.getBlockVotes(blockHashHex, height, { deadlineMs: cfg.sendDeadlineMs })));
+        const ok = answers.filter((a) => a.status === 'fulfilled');
+        if (ok.length === 0) throw (answers[0] as PromiseRejectedResult | undefined)?.reason ?? new Error('no proxy');
+        return ok.flatMap((a) => a.value.map((v) => ({ rawTx: v.raw, txidHex: v.txid, ...(v.minedIn ? { minedIn: v.minedIn } : {}) })));
+      },
+      repairRank: (ticketHex) => signerOrder(cfg.nodeId, c.owners.rank(ticketHex).map((n) => n.nodeId), c.owners.ownerOf(ticketHex)).indexOf(cfg.nodeId),
+      selfId: cfg.nodeId,
     }, log.child({ component: 'record-repair' }));
     repair = recordRepair;
     factory = new ClusterVoteFactory(
@@ -451,6 +482,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         ownedTickets: cluster?.owners.ownedCount() ?? 0,
         delivery: delivery?.stats() ?? {
           tracked: 0, votesSent: 0, sends: 0, sendsByProxy: {}, delivered: 0, conflicts: 0, rejected: 0, promoted: 0, replaced: 0,
+          releasedEarly: 0, standbyChecks: 0,
         },
         records: recordQueue?.stats() ?? { written: 0, deferred: 0, pending: 0, dropped: 0 },
         claims: claimer?.stats() ?? { sweeps: 0, claimed: 0, released: 0 },

@@ -1,0 +1,102 @@
+/**
+ * Early release of standby copies (resend.ts `standbyCheckMs`): a backup holding the STORED
+ * record's bytes while the signer is live sends them only to proxies whose dcrd does not hold the
+ * vote, a hedge-scale wait after taking the copy, long before the signer's lease could expire.
+ * Without faults every dcrd holds the vote and nothing is sent (~1 broadcast per vote per dcrd).
+ */
+import { describe, expect, it } from 'vitest';
+import type { SendStatus, VoteSink } from '../../../services/voter/fanout.ts';
+import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/resend.ts';
+
+class Sink implements VoteSink {
+  calls = 0;
+  constructor(readonly address: string, private status: SendStatus = 'ACCEPTED') {}
+  sendVote(): Promise<{ status: SendStatus }> {
+    this.calls++;
+    return Promise.resolve({ status: this.status });
+  }
+}
+
+const vote: VoteToDeliver = {
+  ticketHex: 'aa'.repeat(32), blockHashHex: 'bb'.repeat(32), height: 10, rawTx: new Uint8Array([7]), txidHex: 'cc'.repeat(32),
+  signer: 'c1', drawnAtMs: Date.now(),
+};
+const opts = { sendDeadlineMs: 100, resendIntervalMs: 60_000, maxVoteAgeBlocks: 2, retryBaseMs: 0, retryMaxMs: 0, standbyCheckMs: 40 };
+
+async function waitFor(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('VoteDelivery early release of standby copies', () => {
+  it('sends the stored bytes only to the dcrds missing the vote, once, while the signer is still live', async () => {
+    // The signer (c1) is cut off with its proxy: dcrd a and b never got its vote; c's did.
+    const sinks = [new Sink('a'), new Sink('b'), new Sink('c')];
+    const known = new Map([['a', false], ['b', false], ['c', true]]);
+    const asked: string[] = [];
+    const released: string[][] = [];
+    const d = new VoteDelivery(sinks, opts, {
+      isNodeLive: () => true,
+      knownTo: async (address) => {
+        asked.push(address);
+        return known.get(address) as boolean;
+      },
+      onReleasedEarly: (_v, proxies) => released.push([...proxies].sort()),
+    });
+    const t0 = Date.now();
+    d.deliver(vote, 'standby');
+    await d.tick();
+    expect(asked).toEqual([]); // not before standbyCheckMs
+    await waitFor(() => d.stats().releasedEarly === 1 && sinks[0]!.calls + sinks[1]!.calls === 2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    expect(sinks.map((s) => s.calls)).toEqual([1, 1, 0]);
+    expect(released).toEqual([['a', 'b']]);
+    // Settled everywhere: later passes neither ask nor send again.
+    await d.tick();
+    await d.tick();
+    expect(sinks.map((s) => s.calls)).toEqual([1, 1, 0]);
+    expect(asked.sort()).toEqual(['a', 'b', 'c']);
+    expect(d.modeOf(vote.ticketHex, vote.blockHashHex)).toBe('standby');
+    await d.stop();
+  });
+
+  it('no fault: every dcrd holds the vote, nothing is sent; a proxy that cannot answer is asked again next pass', async () => {
+    const sinks = [new Sink('a'), new Sink('b')];
+    let bAnswers = false;
+    const d = new VoteDelivery(sinks, opts, {
+      isNodeLive: () => true,
+      knownTo: async (address) => {
+        if (address === 'b' && !bAnswers) throw new Error('deadline exceeded');
+        return true;
+      },
+    });
+    d.deliver(vote, 'standby');
+    await waitFor(() => d.stats().standbyChecks === 2);
+    await new Promise((r) => setTimeout(r, 10));
+    bAnswers = true;
+    await d.tick(); // b is still unsettled: asked again
+    expect(d.stats().standbyChecks).toBe(3);
+    await d.tick(); // all settled
+    expect(d.stats()).toMatchObject({ sends: 0, releasedEarly: 0, standbyChecks: 3 });
+    expect(sinks.map((s) => s.calls)).toEqual([0, 0]);
+    await d.stop();
+  });
+
+  it('off without standbyCheckMs: a standby copy waits for its signer to leave', async () => {
+    const sinks = [new Sink('a')];
+    let live = true;
+    const d = new VoteDelivery(sinks, { ...opts, standbyCheckMs: 0 }, { isNodeLive: () => live, knownTo: async () => false });
+    d.deliver(vote, 'standby');
+    await new Promise((r) => setTimeout(r, 60));
+    await d.tick();
+    expect(sinks[0]!.calls).toBe(0);
+    live = false;
+    await d.tick();
+    expect(sinks[0]!.calls).toBe(1);
+    expect(d.stats().promoted).toBe(1);
+    await d.stop();
+  });
+});
