@@ -13,7 +13,9 @@ export const CHAOS_ROWS_FILE = 'bench-results/chaos-rows.jsonl';
 
 export async function runAndAssert(name: string): Promise<ChaosResult> {
   const verbose = process.env['VOTECLUSTER_CHAOS_VERBOSE'] === '1';
-  const r = await runChaos(name, { note: verbose ? (l) => process.stderr.write(`[${name}] ${l}\n`) : () => undefined });
+  const t0 = Date.now();
+  const stamp = (): string => ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  const r = await runChaos(name, { note: verbose ? (l) => process.stderr.write(`[${name} ${stamp()}s] ${l}\n`) : () => undefined });
   const rep = r.report;
   const row = JSON.stringify({
     scenario: name, draws: rep.drawn, voted: rep.voted, missed: rep.missed, conflicting: rep.conflicting,

@@ -44,11 +44,13 @@ export function awaitTipVotes(layout: Layout, timeoutMs = DEFAULT_VOTE_DEADLINE_
 }
 
 /** Mines one block; when dcrd cannot yet (fewer than 3 votes for the tip), waits for them. */
-export async function mineOne(layout: Layout): Promise<string> {
-  const deadline = Date.now() + MIN_VOTES_TIMEOUT_MS;
+export async function mineOne(layout: Layout, note?: (line: string) => void): Promise<string> {
+  const t0 = Date.now();
+  const deadline = t0 + MIN_VOTES_TIMEOUT_MS;
   for (;;) {
     try {
       const [h] = await layout.devnet.generate(1);
+      if (note && Date.now() - t0 > 1_000) note(`mined only after ${Date.now() - t0} ms (waited for the tip's 3 votes)`);
       return h as string;
     } catch (err) {
       if (Date.now() > deadline) throw err;
@@ -69,6 +71,8 @@ export interface DriveOptions {
   afterBlock?: (round: number, blockHash: string) => Promise<void>;
   /** Stops after the current round when aborted (Ctrl-C in the demo). */
   signal?: AbortSignal;
+  /** Progress lines (slow mining). */
+  note?: (line: string) => void;
 }
 
 /**
@@ -83,11 +87,11 @@ export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void
     await importQuietly(layout);
     if (o.minRoundMs) await pollUntil(() => Date.now() >= roundEnds || (o.signal?.aborted ?? false), o.minRoundMs + 100, 20);
     await o.beforeBlock?.(i);
-    const h = await mineOne(layout);
+    const h = await mineOne(layout, o.note);
     await o.afterBlock?.(i, h);
   }
   await awaitTipVotes(layout, deadline);
-  await mineOne(layout);
+  await mineOne(layout, o.note);
 }
 
 /** Imports new tickets; while etcd is unavailable (a fault under test) it tries again next round. */
