@@ -23,6 +23,8 @@ export class HashKeyedStore<T> implements EntryStore<T> {
   private leases: string[] = ['0'];
   private leaseIds = new Map<string, number>([['0', 0]]);
   private count = 0;
+  /** The lease table is rebuilt when it reaches this size (doubles when most leases are live). */
+  private maxLeases = MAX_LEASES;
   private readonly others = new Map<string, CacheEntry<T>>();
   private readonly prefixLen: number;
   private readonly unsubscribe: () => void;
@@ -170,7 +172,7 @@ export class HashKeyedStore<T> implements EntryStore<T> {
   private leaseIndex(lease: string): number {
     const hit = this.leaseIds.get(lease);
     if (hit !== undefined) return hit;
-    if (this.leases.length >= MAX_LEASES) this.compactLeases();
+    if (this.leases.length >= this.maxLeases) this.compactLeases();
     const i = this.leases.length;
     const flat = Buffer.from(lease, 'latin1').toString('latin1'); // one flat string, not a cons of parts
     this.leases.push(flat);
@@ -195,5 +197,6 @@ export class HashKeyedStore<T> implements EntryStore<T> {
     }
     this.leases = leases;
     this.leaseIds = ids;
+    this.maxLeases = Math.max(MAX_LEASES, 2 * leases.length);
   }
 }

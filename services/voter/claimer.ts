@@ -15,7 +15,9 @@
  * its unclaimed share and releases its surplus in batched txns (`claimMany`,
  * `releaseMany`: 127 per etcd request), so 100,000 tickets among 6 nodes are
  * owned in well under a second of etcd time. The claimer holds no per-ticket
- * state between sweeps.
+ * state between sweeps. The cluster-wide unowned count (gauge) is maintained
+ * from the ticket and owner caches' change events (one exact count at start,
+ * then +-1 per event), not by walking every ticket.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/index.ts';
@@ -24,14 +26,14 @@ import type { Logger } from '../telemetry/index.ts';
 /** What the claimer needs from the cluster (no call but the batched ones does I/O). */
 export interface ClaimPort {
   selfId: string;
-  /** Every managed ticket hash (a fresh array). */
-  managedTickets(): readonly string[];
+  /** Every managed ticket hash, one at a time (nothing kept between sweeps). */
+  managedTickets(): Iterable<string>;
   /** True when the ticket is managed (in the ticket cache). */
   isManaged(ticketHex: string): boolean;
   /** True while this node's own `nodes/` key is in the live set (its rankings count it). */
   isSelfLive(): boolean;
   /** The tickets of `ts` whose rank-0 live node is this node; yields to the event loop in chunks. */
-  myShare(ts: readonly string[], opts: { signal?: AbortSignal }): Promise<string[]>;
+  myShare(ts: Iterable<string>, opts: { signal?: AbortSignal }): Promise<string[]>;
   /** The rank-0 live node id of the ticket, or undefined when no node is live. */
   rankFirst(ticketHex: string): string | undefined;
   ownerOf(ticketHex: string): string | undefined;
@@ -42,6 +44,12 @@ export interface ClaimPort {
   /** Batched releases of our own claims, one result per ticket in order (true = deleted). */
   releaseMany(ts: readonly string[]): Promise<readonly boolean[]>;
   isLeaseFresh(): boolean;
+  /** Managed tickets without a claim right now (exact; synchronous, no strings built). */
+  countUnowned(): number;
+  /** `fn(t, true)` when a ticket becomes managed, `fn(t, false)` when it stops being managed; returns the unsubscribe. */
+  onManagedChange(fn: (ticketHex: string, managed: boolean) => void): () => void;
+  /** `fn(t, true)` when a claim on `t` appears, `fn(t, false)` when it disappears; returns the unsubscribe. */
+  onClaimChange(fn: (ticketHex: string, claimed: boolean) => void): () => void;
 }
 
 /**
@@ -50,9 +58,10 @@ export interface ClaimPort {
  */
 export function clusterClaimPort(c: Cluster, isLeaseFresh: () => boolean): ClaimPort {
   const selfId = c.membership.nodeId;
+  const hashOf = (key: string): string | undefined => c.keyspace.ticketHashOf(key);
   return {
     selfId,
-    managedTickets: () => c.tickets.hashes(),
+    managedTickets: () => c.tickets.hashIter(),
     isManaged: (t) => c.tickets.has(t),
     isSelfLive: () => c.membership.liveSnapshot().nodes.some((n) => n.nodeId === selfId),
     myShare: (ts, o) => c.owners.myShare(ts, o),
@@ -62,6 +71,26 @@ export function clusterClaimPort(c: Cluster, isLeaseFresh: () => boolean): Claim
     claimMany: (ts) => c.owners.claimMany(ts),
     releaseMany: (ts) => c.owners.releaseMany(ts),
     isLeaseFresh,
+    countUnowned: () => {
+      let n = 0;
+      c.tickets.forEachId((id) => {
+        if (c.owners.ownerOfId(id) === undefined) n++;
+      });
+      return n;
+    },
+    // Added = a put of a key the cache did not hold; removed = a delete of one it held.
+    onManagedChange: (fn) => c.tickets.onChange((ch) => {
+      const t = hashOf(ch.type === 'put' ? ch.entry.key : ch.key);
+      if (t === undefined) return;
+      if (ch.type === 'put' && ch.previous === undefined) fn(t, true);
+      else if (ch.type === 'delete' && ch.previous !== undefined) fn(t, false);
+    }),
+    onClaimChange: (fn) => c.owners.onChange((ch) => {
+      const t = hashOf(ch.type === 'put' ? ch.entry.key : ch.key);
+      if (t === undefined) return;
+      if (ch.type === 'put' && ch.previous === undefined) fn(t, true);
+      else if (ch.type === 'delete' && ch.previous !== undefined) fn(t, false);
+    }),
   };
 }
 
@@ -117,7 +146,7 @@ export class Claimer {
   #claimed = 0;
   #released = 0;
   #unowned: number | undefined;
-  #counting: Promise<void> | undefined;
+  #unsubscribe: Array<() => void> = [];
   #firstSweepDone: Promise<void>;
   #resolveFirst!: () => void;
 
@@ -133,22 +162,17 @@ export class Claimer {
     return this.#firstSweepDone;
   }
 
-  /** Managed tickets without a claim at the last sweep (any node's), or undefined before the first. */
+  /**
+   * Managed tickets without a claim (any node's) right now, or undefined before `start()`:
+   * counted once at start, then kept current from the caches' change events.
+   */
   get unowned(): number | undefined {
     return this.#unowned;
   }
 
-  /**
-   * Recounts the unowned tickets from the owner cache (chunked, one count at a time).
-   * Sweeps only run on membership/ticket changes, so without this the gauge would keep
-   * the count of the last sweep while other nodes' claims were still arriving.
-   */
+  /** Kept for callers that refreshed the count on a timer: the count is always current now. */
   refreshUnownedCount(): Promise<void> {
-    if (this.#abort.signal.aborted) return Promise.resolve();
-    this.#counting ??= this.#countUnowned(this.#abort.signal).finally(() => {
-      this.#counting = undefined;
-    });
-    return this.#counting;
+    return Promise.resolve();
   }
 
   stats(): { sweeps: number; claimed: number; released: number } {
@@ -162,14 +186,26 @@ export class Claimer {
   }
 
   start(): void {
-    if (!this.#loop) this.#loop = this.#run(this.#abort.signal);
+    if (this.#loop) return;
+    const port = this.#port;
+    // Subscribe first, then count: both run in this tick, so no event falls between them.
+    this.#unsubscribe.push(
+      port.onManagedChange((t, managed) => {
+        if (this.#unowned !== undefined && port.ownerOf(t) === undefined) this.#unowned += managed ? 1 : -1;
+      }),
+      port.onClaimChange((t, claimed) => {
+        if (this.#unowned !== undefined && port.isManaged(t)) this.#unowned += claimed ? -1 : 1;
+      }),
+    );
+    this.#unowned = port.countUnowned();
+    this.#loop = this.#run(this.#abort.signal);
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
     this.#wake?.();
+    for (const u of this.#unsubscribe.splice(0)) u();
     await this.#loop;
-    await this.#counting;
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -254,19 +290,6 @@ export class Claimer {
     }
     if (firstErr !== undefined) throw firstErr;
     await this.#settle(won, signal);
-    await this.#countUnowned(signal);
-  }
-
-  /** The cluster-wide unowned count (gauge), in the same chunked fashion. */
-  async #countUnowned(signal: AbortSignal): Promise<void> {
-    const port = this.#port;
-    const managed = port.managedTickets();
-    let unowned = 0;
-    for (let i = 0; i < managed.length && !signal.aborted; i++) {
-      if (port.ownerOf(managed[i] as string) === undefined) unowned++;
-      if (i % CHUNK === CHUNK - 1) await yieldLoop();
-    }
-    this.#unowned = unowned;
   }
 
   /** Waits (bounded) until the owner cache shows the claims we won: the fast path reads it. */

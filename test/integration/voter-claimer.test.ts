@@ -4,13 +4,14 @@
  * a joining node takes its share over (the others release in batched,
  * revision-guarded txns, the newcomer claims on their release), and a sweep
  * over 3,000 tickets never blocks the event loop for long (it yields every
- * 1,000 tickets).
+ * 1,000 tickets). The unowned-tickets count is exact at start and follows the
+ * caches' change events (claims, releases, new tickets) without recounting.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClusterKey, openCluster, rankNodes, type Cluster, type ImportTicketInput } from '../../services/cluster/index.ts';
 import { SecretKey, createLogger } from '../../services/telemetry/index.ts';
-import { Claimer, clusterClaimPort } from '../../services/voter/claimer.ts';
+import { Claimer, clusterClaimPort, type ClaimPort } from '../../services/voter/claimer.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
@@ -27,12 +28,20 @@ function th(i: number): string {
   return Buffer.from(`claim:${i}`.padEnd(32, '.').slice(0, 32)).toString('hex');
 }
 
-async function node(nodeId: string, region: string): Promise<{ c: Cluster; claimer: Claimer }> {
+async function node(nodeId: string, region: string): Promise<{ c: Cluster; claimer: Claimer; port: ClaimPort }> {
   const c = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId, region, clusterKey, leaseTtlSec: 5 });
   opened.push(c);
-  const claimer = new Claimer(clusterClaimPort(c, () => c.membership.isLeaseFresh()), log, { debounceMs: 50, periodMs: 5_000 });
+  const port = clusterClaimPort(c, () => c.membership.isLeaseFresh());
+  const claimer = new Claimer(port, log, { debounceMs: 50, periodMs: 5_000 });
   claimers.push(claimer);
-  return { c, claimer };
+  return { c, claimer, port };
+}
+
+/** Unowned tickets counted from etcd itself: ticket keys without an owners/ key. */
+async function unownedInEtcd(c: Cluster): Promise<number> {
+  const tickets = await c.client.getAll().prefix(c.keyspace.ticketsPrefix()).keys();
+  const claims = await claimsInEtcd(c);
+  return tickets.filter((k) => !claims.has(k.slice(c.keyspace.ticketsPrefix().length))).length;
 }
 
 /** Every ticket's claim in etcd (ticket hash -> node id), read directly. */
@@ -67,7 +76,10 @@ describe('voter claimer', () => {
     await waitFor(() => a.c.membership.liveNodes().length === 2 && b.c.membership.liveNodes().length === 2, { message: 'two live nodes' });
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
+    expect(a.claimer.unowned).toBeUndefined();
     a.claimer.start();
+    // Counted once at start (nothing is claimed yet), then only changed by events.
+    expect(a.claimer.unowned).toBe(N_TICKETS);
     b.claimer.start();
     await Promise.all([a.claimer.ready, b.claimer.ready]);
     lag.disable();
@@ -83,6 +95,7 @@ describe('voter claimer', () => {
     // Batched: a handful of sweeps, not one per ticket; no long event-loop stall while ranking 3k tickets.
     expect(a.claimer.stats().claimed).toBe(aShare.length);
     expect(lag.max / 1e6).toBeLessThan(1_000);
+    await waitFor(() => a.claimer.unowned === 0 && b.claimer.unowned === 0, { message: 'unowned counts reach 0 through claim events' });
 
     // A third node joins: a1 and b1 release its share, c1 claims it.
     const c = await node('c1', 'c');
@@ -98,5 +111,28 @@ describe('voter claimer', () => {
     }, { timeoutMs: 20_000, intervalMs: 200, message: 'claims follow the 3-node ranking' });
     await waitFor(() => c.c.owners.ownedByMe().length === cShare.length, { message: 'c1 sees its claims' });
     expect(a.claimer.stats().released + b.claimer.stats().released).toBe(cShare.length);
+    const all = [a, b, c];
+    // Releases and re-claims moved the counts both ways; settled, they equal etcd's and a recount.
+    await waitFor(() => all.every((n) => n.claimer.unowned === 0), { message: 'unowned 0 after the rebalance' });
+    expect(await unownedInEtcd(a.c)).toBe(0);
+
+    // New tickets: counted as unowned when they appear (the claim follows), then claimed.
+    const admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin2', region: 'a', clusterKey, join: false });
+    opened.push(admin);
+    const seen: number[] = [];
+    const unsub = a.port.onManagedChange(() => seen.push(a.claimer.unowned as number));
+    const extra = Array.from({ length: 4 }, (_, i) => ({ ticketHash: th(N_TICKETS + i), ticketHex: '0100ffff', votingKey: new SecretKey(new Uint8Array(32).fill(7)) }));
+    expect((await admin.tickets.importTickets(extra)).every((r) => r.imported === true)).toBe(true);
+    await waitFor(() => all.every((n) => n.c.tickets.size === N_TICKETS + 4 && n.claimer.unowned === 0), { timeoutMs: 10_000, message: 'new tickets claimed' });
+    unsub();
+    // Each new ticket's event saw it unowned (a count above 0 before its claim arrived).
+    expect(seen.length).toBe(4);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    for (const n of all) expect(n.claimer.unowned).toBe(n.port.countUnowned());
+    // A removed ticket whose claim stays is not counted (not managed); its claim is left alone here.
+    expect(await admin.tickets.removeTicket(th(0))).toBe(true);
+    await waitFor(() => all.every((n) => n.c.tickets.size === N_TICKETS + 3), { message: 'removal seen' });
+    for (const n of all) expect(n.claimer.unowned).toBe(0);
+    expect(await unownedInEtcd(a.c)).toBe(0);
   }, 60_000);
 });
