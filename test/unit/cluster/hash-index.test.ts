@@ -69,7 +69,7 @@ describe('HashIndex', () => {
 
 describe('HashKeyedStore', () => {
   const prefix = '/votecluster/simnet/owners/';
-  const entry = (h: string, v: string, rev: number, lease = '0') => ({ key: prefix + h, value: v, modRevision: rev, createRevision: rev - 1, lease });
+  const entry = <V>(h: string, v: V, rev: number, lease = '0') => ({ key: prefix + h, value: v, modRevision: rev, createRevision: rev - 1, lease });
 
   it('stores, replaces, deletes and lists entries like a Map; odd keys are kept aside', () => {
     const idx = new HashIndex();
@@ -103,7 +103,7 @@ describe('HashKeyedStore', () => {
   it('keeps columns right while the shared index grows, with thousands of distinct leases', () => {
     const idx = new HashIndex();
     const st = new HashKeyedStore<number>(prefix, idx);
-    for (let i = 0; i < 10_000; i++) st.set(entry(label(i), i, i + 2, String(1_000 + i)) as unknown as { key: string; value: number; modRevision: number; createRevision: number; lease: string });
+    for (let i = 0; i < 10_000; i++) st.set(entry(label(i), i, i + 2, String(1_000 + i)));
     for (let i = 0; i < 10_000; i += 997) {
       const e = st.get(prefix + label(i));
       expect(e?.value).toBe(i);
