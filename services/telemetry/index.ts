@@ -37,9 +37,12 @@ export type { Logger, LoggerOptions } from './logger.ts';
 export { SecretKey, REDACTED } from './secret.ts';
 
 /**
- * `initTelemetry({ serviceName, region?, nodeId?, traceFile?, otlpEndpoint?, enabled? })`
+ * `initTelemetry({ serviceName, region?, nodeId?, traceFile?, otlpEndpoint?, enabled?, asyncContext? })`
  * → `Promise<{ enabled, tracer, forceFlush(), shutdown() }>`. One per process;
- * throws `TelemetryConfigError` on a second call or a bad endpoint.
+ * throws `TelemetryConfigError` on a second call or a bad endpoint. The active
+ * context is synchronous (`SyncContextManager`: active inside `context.with`
+ * up to the first `await`) unless `asyncContext: true` (AsyncLocalStorage,
+ * which slows every promise of the process): pass parents explicitly.
  *
  * Helpers (no-ops when tracing is off): `injectTraceparent(ctx?)`,
  * `extractContext(traceparent, { base?, strict? })` (strict: malformed →
@@ -63,6 +66,7 @@ export {
   serviceTracer,
   TRACER_NAME,
   DEFAULT_FLUSH_INTERVAL_MS,
+  SyncContextManager,
 } from './tracing.ts';
 export type { Telemetry, TelemetryOptions, StartSpanOptions } from './tracing.ts';
 
@@ -82,13 +86,14 @@ export {
 } from './grpc-trace.ts';
 
 /**
- * The span file: `FileSpanExporter` (O_APPEND JSON lines, multi-process safe),
+ * The span file: `new FileSpanExporter(path, { chunkSpans? })` (O_APPEND JSON lines, multi-process safe,
+ * serialised `SPAN_FILE_CHUNK` spans per event-loop turn, off the caller),
  * `toSpanRecord(span)`, `parseSpanLines(text, { lenient? })` (malformed →
  * `SpanRecordError` naming the line), `readSpanFile(path, { lenient? })`
  * (unreadable → `SpanFileError`), `SpanRecordSchema`.
  */
-export { FileSpanExporter, toSpanRecord, parseSpanLines, readSpanFile, SpanRecordSchema } from './span-file.ts';
-export type { SpanRecord } from './span-file.ts';
+export { FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, parseSpanLines, readSpanFile, SpanRecordSchema } from './span-file.ts';
+export type { SpanRecord, FileSpanExporterOptions } from './span-file.ts';
 
 /**
  * `createMetrics({ service, registry?, components?, processMetrics?, defaultLabels? })`

@@ -28,7 +28,8 @@ const BLOCK = 'bb'.repeat(32);
 const TICKETS = ['01', '02', '03'].map((b) => b.repeat(32));
 
 beforeAll(async () => {
-  const t = await initTelemetry({ serviceName: 'voter', traceFile: file, region: 'a', nodeId: 'a1' });
+  // The tree below is built from the implicit active context across awaits: the async context manager.
+  const t = await initTelemetry({ serviceName: 'voter', traceFile: file, region: 'a', nodeId: 'a1', asyncContext: true });
   for (const [i, ticket] of TICKETS.entries()) {
     const ids = { [ATTR.HEIGHT]: 200, [ATTR.BLOCK_HASH]: BLOCK, [ATTR.TICKET_HASH]: ticket };
     await withSpan(SPAN.PROXY_NOTIFY, ids, async () => {
