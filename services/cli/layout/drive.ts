@@ -109,6 +109,8 @@ export interface LossCheck {
   votesUnrecorded: string[];
   /** Vote records whose tx differs from the vote dcrd mined for that (ticket, block). */
   recordsDiffering: string[];
+  /** Vote records written by a repair (`path: 'repair'`: the signer's record was lost). */
+  repaired: number;
 }
 
 /**
@@ -123,9 +125,11 @@ export async function checkNothingLost(layout: Layout, timeoutMs = 20_000): Prom
     const ticketsMissing = [...layout.importedTickets()].filter((t) => !present.has(t));
     const recs = await layout.admin.client.getAll().prefix(layout.admin.keyspace.votesPrefix()).strings();
     const byKey = new Map<string, string>();
+    let repaired = 0;
     for (const v of Object.values(recs)) {
-      const r = JSON.parse(v) as { ticketHash: string; blockHash: string; voteTxid: string };
+      const r = JSON.parse(v) as { ticketHash: string; blockHash: string; voteTxid: string; path?: string };
       byKey.set(`${r.blockHash}:${r.ticketHash}`, r.voteTxid);
+      if (r.path === 'repair') repaired++;
     }
     const votesUnrecorded: string[] = [];
     const recordsDiffering: string[] = [];
@@ -136,7 +140,7 @@ export async function checkNothingLost(layout: Layout, timeoutMs = 20_000): Prom
       if (rec === undefined) votesUnrecorded.push(k);
       else if (rec !== t.minedVoteTxid) recordsDiffering.push(k);
     }
-    return { ticketsMissing, votesUnrecorded, recordsDiffering };
+    return { ticketsMissing, votesUnrecorded, recordsDiffering, repaired };
   };
   let last = await compute();
   await pollUntil(async () => {

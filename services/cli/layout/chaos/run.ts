@@ -43,6 +43,12 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
     await s.run({ layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) });
     const loss = await checkNothingLost(layout);
     const report = await layout.report();
+    o.note?.(`nothing-lost check: ${loss.votesUnrecorded.length} mined votes unrecorded, ${loss.recordsDiffering.length} differing, ${loss.repaired} records written by repair`);
+    // Which draws were missed, and when (relative to the start), for the verbose notes.
+    for (const t of layout.devnet.report().tickets) {
+      if (t.outcome !== 'missed' || t.drawnAt < layout.readyAt) continue;
+      o.note?.(`missed: height ${t.height} ticket ${t.ticketHash.slice(0, 12)} drawn at +${((t.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${t.firstVoteAt === undefined ? 'never' : `+${((t.firstVoteAt - t.drawnAt) / 1000).toFixed(1)} s after the draw`}`);
+    }
     return { scenario: name, report, loss, durationMs: Date.now() - t0 };
   } finally {
     await layout.stop();
