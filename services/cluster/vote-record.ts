@@ -69,6 +69,12 @@ export interface WaitForVoteOptions {
    * in a member and commit when quorum returns, i.e. a takeover decided without seeing etcd.
    */
   rejectIfUnreadable?: boolean;
+  /**
+   * Read etcd once more at the deadline (default true). A caller whose next step is a
+   * create-if-absent {@link VoteRecords.recordVote} (which returns the stored record when one
+   * exists) can skip it and save a quorum round trip; the watch cache still answers early.
+   */
+  finalRead?: boolean;
 }
 
 /** Options of {@link VoteRecords}. */
@@ -199,6 +205,10 @@ export class VoteRecords {
       const waiter: Waiter = (rec) => finish(rec);
       const onAbort = (): void => finish(null);
       const timer = setTimeout(() => {
+        if (opts.finalRead === false) {
+          finish(this.cache.get(key)?.value ?? null);
+          return;
+        }
         this.getVote(height, blockHash, ticketHash).then(
           (rec) => finish(rec),
           (err: unknown) => {

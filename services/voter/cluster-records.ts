@@ -37,6 +37,7 @@ export function clusterRecords(cluster: Cluster): DutyRecords {
     },
     async waitFor(height, blockHashHex, ticketHex, opts) {
       // A failed final read is an error here, never "no record": no takeover without seeing etcd.
+      // `finalRead: false` (etcd known healthy) leaves that check to the create-if-absent txn.
       const r = await cluster.votes.waitForVote(height, blockHashHex, ticketHex, { ...opts, rejectIfUnreadable: true });
       return r ? toStored(r) : null;
     },

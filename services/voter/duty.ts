@@ -59,10 +59,13 @@ export interface VoteRecordInput {
 export interface DutyRecords {
   /** Create-if-absent; `stored` is ours when `created`, else the existing record. Throws when etcd is unreachable. */
   record(rec: VoteRecordInput): Promise<{ created: boolean; stored: StoredVote }>;
-  /** Waits up to `timeoutMs` for a record to appear; null on timeout. Throws when etcd is unreachable. */
+  /**
+   * Waits up to `timeoutMs` for a record to appear (watch-fed); null on timeout. With `finalRead`
+   * (default true) it reads etcd once more at the deadline and throws when that read fails.
+   */
   waitFor(
     height: number, blockHashHex: string, ticketHex: string,
-    opts: { timeoutMs: number; signal?: AbortSignal },
+    opts: { timeoutMs: number; signal?: AbortSignal; finalRead?: boolean },
   ): Promise<StoredVote | null>;
 }
 
@@ -85,6 +88,18 @@ export interface DutyDeps {
   onUnrecorded?: (rec: VoteRecordInput) => void;
   /** Tracer of the voter's spans (telemetry `serviceTracer('votecluster-voter', ...)`); default the process tracer. */
   tracer?: Tracer;
+  /**
+   * Whether a dcrd already holds the transaction `txidHex` (the voter's nearest proxy, short deadline).
+   * A backup asks it at the hedge deadline about its own pinned vote: known means the owner sent
+   * exactly these bytes (its record is late, not missing), so the backup stands by instead of racing.
+   * Rejects when no answer came in time (the backup then races as usual).
+   */
+  voteKnown?: (txidHex: string) => Promise<boolean>;
+  /**
+   * True while etcd is known to answer (lease confirmed within ~2 confirm intervals, votes watch up).
+   * Without it a backup always reads etcd once more at its hedge deadline before racing.
+   */
+  etcdRecentlyHealthy?: () => boolean;
 }
 
 /** How a duty ended. */
@@ -94,6 +109,7 @@ export type DutyOutcome =
   | 'took-over' // backup (or stale owner) won the record race and sent its own vote
   | 'lost-race' // the race was lost: the stored bytes were sent
   | 'record-seen' // a record appeared while waiting: standby (sent only if its signer dies)
+  | 'vote-seen' // no record yet, but a dcrd holds this exact vote (the owner sent it): standby, the record is left to the owner
   | 'aborted'; // the block was superseded or too old before anything could be sent
 
 /** Result of {@link runDuty}. */
@@ -177,6 +193,8 @@ function broadcast(deps: DutyDeps, parent: Span, vote: Omit<VoteToDeliver, 'trac
  * hedge for 250 ms, so a record a few ms later changes nothing for them.
  */
 export const RECORD_AFTER_SEND_MAX_MS = 50;
+/** A fast-path record stored later than this after the draw is logged (info) with its timeline. */
+const SLOW_RECORD_LOG_MS = 200;
 
 /** Resolves when `p` settles or after `ms`, whichever is first (never rejects). */
 function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
@@ -255,10 +273,12 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
   const plan = deps.plan(ticketHex);
   if (plan.path === 'fast') {
     const signed = buildAndSign(deps, recv, ticketHex, ev);
+    const sentAtMs = Date.now();
     const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
     // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
     const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
     await settledOrAfter(firstRound, RECORD_AFTER_SEND_MAX_MS);
+    const submitAtMs = Date.now();
     // cluster.record spans the time until the record is stored (queued while etcd is down).
     const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
       tracer: deps.tracer,
@@ -266,9 +286,21 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
       attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.VOTE_TXID]: signed.txidHex, [ATTR.ATTEMPT]: 1 },
     });
     deps.recordQueue.submit(rec, (stored) => {
+      const storedAtMs = Date.now();
+      if (storedAtMs - ev.receivedAtMs > SLOW_RECORD_LOG_MS) {
+        deps.log.info({
+          ticket: ticketHex, height: ev.height, sentAfterMs: sentAtMs - ev.receivedAtMs, submitAfterMs: submitAtMs - ev.receivedAtMs,
+          storedAfterMs: storedAtMs - ev.receivedAtMs,
+        }, 'fast-path record landed late (ms after the draw reached the proxy)');
+      }
       recSpan.setAttribute(ATTR.OUTCOME, stored.txidHex === signed.txidHex && stored.signer === deps.selfId ? 'recorded' : 'existing');
       recSpan.end();
       onStored(deps, recv, ev, ticketHex, signed, stored);
+    }, (err) => {
+      // Never written (queue full, or the voter stopped first): the span still ends, with the reason.
+      recordError(recSpan, err);
+      recSpan.setAttribute(ATTR.OUTCOME, 'dropped');
+      recSpan.end();
     });
     return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
   }
@@ -278,6 +310,38 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
   return recordFirst(deps, recv, ticketHex, ev, plan, signal);
 }
 
+/**
+ * A backup asks its nearest dcrd "is this vote already out?" this long before its hedge ends, so
+ * the answer is in when the hedge ends (no added latency on a healthy box)...
+ */
+export const VOTE_CHECK_LEAD_MS = 100;
+/** ...and gives the answer at most this long from the question (i.e. up to 100 ms past the hedge on a starved box); then it races. */
+export const VOTE_KNOWN_DEADLINE_MS = 200;
+
+/**
+ * Whether etcd answered recently enough that the hedge's final linearizable read can be left to
+ * the create-if-absent txn itself (which returns the stored record when it loses): our lease was
+ * confirmed lately, the votes watch is up and no failure was seen since before this hedge began.
+ */
+function etcdHealthySince(deps: DutyDeps, sinceMs: number): boolean {
+  if (!deps.reach || !deps.etcdRecentlyHealthy) return false;
+  const backAt = deps.reach.backAtMs;
+  return deps.reach.isReachable && (backAt === undefined || backAt < sinceMs) && deps.etcdRecentlyHealthy();
+}
+
+/** `voteKnown` (bounded by its deadline): 'known', 'unknown', or 'no-answer' (then the backup races); with how long it took. */
+async function voteAlreadyOut(deps: DutyDeps, txidHex: string): Promise<{ answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; ms: number }> {
+  if (!deps.voteKnown) return { answer: 'not-asked', ms: 0 };
+  const t0 = performance.now();
+  try {
+    const known = await deps.voteKnown(txidHex);
+    return { answer: known ? 'known' : 'unknown', ms: Math.round(performance.now() - t0) };
+  } catch (err) {
+    deps.log.debug({ err, voteTxid: txidHex }, 'nearest dcrd did not say whether the vote is out; racing for the record');
+    return { answer: 'no-answer', ms: Math.round(performance.now() - t0) };
+  }
+}
+
 async function recordFirst(
   deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, plan: DutyPlan, signal: AbortSignal,
 ): Promise<DutyResult> {
@@ -285,12 +349,33 @@ async function recordFirst(
   let waitMs = plan.waitMs;
   // A vote signed here whose record write failed (etcd unreachable) and not yet recorded.
   let unrecorded: VoteRecordInput | undefined;
+  // The pinned vote, built and signed once. The first backup (rank 1) signs it while the hedge
+  // runs, so a takeover at the deadline does no CPU work: the inputs were pinned when the draw
+  // arrived (cluster-vote-factory.ts), so these are the bytes it would build at the deadline.
+  let signed: SignedVote | undefined;
+  const sign = (): SignedVote => (signed ??= buildAndSign(deps, recv, ticketHex, ev));
   for (let attempt = 1; !signal.aborted; attempt++) {
     const hedgeStart = performance.now();
     const hedgeStartMs = Date.now();
+    // The "already out?" question, asked VOTE_CHECK_LEAD_MS before the hedge ends (backups only).
+    let check: Promise<{ answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; ms: number }> | undefined;
+    let checkTimer: NodeJS.Timeout | undefined;
     try {
       if (waitMs > 0) {
-        const seen = await hedgeWait(deps, recv, ticketHex, ev, waitMs, plan.rank, signal);
+        if (plan.rank === 1) sign();
+        if (plan.rank > 0 && deps.voteKnown) {
+          checkTimer = setTimeout(() => {
+            try {
+              check = voteAlreadyOut(deps, sign().txidHex);
+            } catch {
+              // cannot build: the deadline's own build reports it
+            }
+          }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
+        }
+        // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
+        // remote members); the create-if-absent txn below returns the stored record if one exists.
+        const finalRead = !etcdHealthySince(deps, hedgeStartMs);
+        const seen = await hedgeWait(deps, recv, ticketHex, ev, waitMs, plan.rank, signal, finalRead);
         if (seen) {
           deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - hedgeStart) / 1000);
           deps.delivery.deliver(toDeliver(ev, ticketHex, seen, seen.signer, undefined), 'standby');
@@ -307,8 +392,20 @@ async function recordFirst(
         }
       }
       if (signal.aborted) break;
-      const signed = buildAndSign(deps, recv, ticketHex, ev);
-      const rec = recordInput(ev, ticketHex, signed, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
+      const vote = sign();
+      const rec = recordInput(ev, ticketHex, vote, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
+      clearTimeout(checkTimer);
+      const out = plan.rank === 0 ? { answer: 'not-asked' as const, ms: 0 } : await (check ?? voteAlreadyOut(deps, vote.txidHex));
+      if (out.answer === 'known') {
+        // Our nearest dcrd already holds these exact bytes: the owner signed and sent them and
+        // only its record is late (a loaded etcd or event loop). Racing would only add broadcasts.
+        // Stand by as for a record; if no record ever shows, record-repair.ts writes this one.
+        deps.metrics.hedgeWait.observe({ result: 'vote_seen' }, (performance.now() - hedgeStart) / 1000);
+        deps.log.info({ ticket: ticketHex, height: ev.height, owner: plan.order[0], voteTxid: vote.txidHex, drawAgeMs: Date.now() - ev.receivedAtMs }, 'hedge expired but the vote is already out; standing by');
+        deps.delivery.deliver(toDeliver(ev, ticketHex, vote, plan.order[0] ?? deps.selfId, undefined), 'standby');
+        deps.onUnrecorded?.(rec);
+        return { ...base, outcome: 'vote-seen', txidHex: vote.txidHex };
+      }
       unrecorded = rec;
       const { created, stored } = await recordSpan(deps, recv, rec, attempt);
       unrecorded = undefined;
@@ -319,22 +416,31 @@ async function recordFirst(
           deps.metrics.takeovers.inc();
           deps.metrics.hedgeWait.observe({ result: 'took_over' }, waited);
           const t = startSpan(SPAN.CLUSTER_TAKEOVER, {
-    tracer: deps.tracer,
+            tracer: deps.tracer,
             parent: contextWithSpan(recv),
             attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: plan.rank, [ATTR.HEDGE_MS]: plan.waitMs },
           });
           t.end();
-          deps.log.warn({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, rank: plan.rank, voteTxid: signed.txidHex }, 'took over a vote as backup');
         }
-        broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
-        return { ...base, outcome: 'took-over', txidHex: signed.txidHex };
+        broadcast(deps, recv, toDeliver(ev, ticketHex, vote, deps.selfId, undefined));
+        if (plan.rank > 0) {
+          deps.log.warn({
+            ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, rank: plan.rank, voteTxid: vote.txidHex,
+            owner: plan.order[0], hedgeStartAfterMs: hedgeStartMs - ev.receivedAtMs, sentAfterMs: Date.now() - ev.receivedAtMs,
+            dcrdCheck: out.answer, dcrdCheckMs: out.ms,
+          }, 'took over a vote as backup');
+        }
+        return { ...base, outcome: 'took-over', txidHex: vote.txidHex };
       }
-      // Lost the race: the stored vote is the vote. Send it, never our own bytes.
+      // Lost the race: the stored vote is the vote, never our own bytes. Its signer sent it
+      // before (owner fast path) or right after (takeover, record-first) storing it, so hold it
+      // on standby as for a record seen while waiting: sent if that signer leaves.
       deps.metrics.hedgeWait.observe({ result: 'lost_race' }, waited);
-      if (stored.txidHex !== signed.txidHex) {
-        deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: signed.txidHex, storedTxid: stored.txidHex, storedRevision: stored.revision }, 'lost the record race to a different vote; sending the stored one');
+      deps.log.info({ ticket: ticketHex, height: ev.height, storedSigner: stored.signer, dcrdCheck: out.answer, dcrdCheckMs: out.ms, drawAgeMs: Date.now() - ev.receivedAtMs }, 'lost the record race (the record landed after the hedge); holding the stored vote');
+      if (stored.txidHex !== vote.txidHex) {
+        deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: vote.txidHex, storedTxid: stored.txidHex, storedRevision: stored.revision }, 'lost the record race to a different vote; holding the stored one');
       }
-      broadcast(deps, recv, toDeliver(ev, ticketHex, stored, stored.signer, undefined));
+      deps.delivery.deliver(toDeliver(ev, ticketHex, stored, stored.signer, undefined), 'standby');
       return { ...base, outcome: 'lost-race', txidHex: stored.txidHex };
     } catch (err) {
       // etcd unreachable (or a transient error): a backup cannot take over without a
@@ -346,7 +452,7 @@ async function recordFirst(
         // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
         if (!unrecorded && deps.onUnrecorded) {
           try {
-            unrecorded = recordInput(ev, ticketHex, buildAndSign(deps, recv, ticketHex, ev), deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
+            unrecorded = recordInput(ev, ticketHex, sign(), deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
           } catch {
             // cannot build (ticket removed): nothing to repair
           }
@@ -366,6 +472,8 @@ async function recordFirst(
       // queued record (written as soon as etcd answers) to land first.
       if (deps.reach && !(await deps.reach.whenReachable(signal))) break;
       waitMs = plan.rank === 0 ? 0 : plan.waitMs + deps.retryMaxMs;
+    } finally {
+      clearTimeout(checkTimer);
     }
   }
   if (unrecorded) deps.onUnrecorded?.(unrecorded);
@@ -373,7 +481,7 @@ async function recordFirst(
 }
 
 async function hedgeWait(
-  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, waitMs: number, rank: number, signal: AbortSignal,
+  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, waitMs: number, rank: number, signal: AbortSignal, finalRead: boolean,
 ): Promise<StoredVote | null> {
   const span = startSpan(SPAN.VOTER_HEDGE, {
     tracer: deps.tracer,
@@ -381,7 +489,7 @@ async function hedgeWait(
     attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: rank, [ATTR.HEDGE_MS]: waitMs },
   });
   try {
-    const seen = await deps.records.waitFor(ev.height, ev.blockHashHex, ticketHex, { timeoutMs: waitMs, signal });
+    const seen = await deps.records.waitFor(ev.height, ev.blockHashHex, ticketHex, { timeoutMs: waitMs, signal, finalRead });
     span.setAttribute(ATTR.OUTCOME, seen ? 'record_seen' : 'timeout');
     return seen;
   } catch (err) {

@@ -18,6 +18,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
+import { VoterError } from './errors.ts';
 
 /** Default bound on records waiting for etcd (5 per block: hours of blocks). */
 export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
@@ -25,6 +26,12 @@ export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
 interface Pending {
   rec: VoteRecordInput;
   onStored: (stored: StoredVote) => void;
+  onDropped: ((err: VoterError) => void) | undefined;
+}
+
+/** Why a submitted record will never be written (given to `onDropped`): code `VOTER_RECORD_DROPPED`. */
+function droppedError(rec: VoteRecordInput, why: 'queue full' | 'stopped'): VoterError {
+  return new VoterError('VOTER_RECORD_DROPPED', `vote record of ticket ${rec.ticketHex} at height ${rec.height} not written: ${why}`);
 }
 
 /** Options of {@link RecordQueue}. */
@@ -42,6 +49,8 @@ export class RecordQueue {
   readonly #opts: RecordQueueOptions;
   readonly #pending: Pending[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  /** Direct writes that failed while stop() was waiting for them. */
+  readonly #deferredAtStop: Pending[] = [];
   #wake: (() => void) | undefined;
   #backoff: AbortController | undefined;
   #loop: Promise<void> | undefined;
@@ -68,14 +77,17 @@ export class RecordQueue {
   /**
    * Writes `rec` now (no waiting for the queue: the common case is one txn);
    * on failure, or while older records still wait, it is queued for the loop.
+   * Exactly one of `onStored` / `onDropped` runs: `onDropped` when the record will
+   * never be written (submitted after stop, pushed out of a full queue, still queued at stop).
    */
-  submit(rec: VoteRecordInput, onStored: (stored: StoredVote) => void): void {
+  submit(rec: VoteRecordInput, onStored: (stored: StoredVote) => void, onDropped?: (err: VoterError) => void): void {
     if (this.#abort.signal.aborted) {
       this.#log.error({ ticket: rec.ticketHex, height: rec.height }, 'vote record submitted after stop; not written');
+      onDropped?.(droppedError(rec, 'stopped'));
       return;
     }
     if (this.#pending.length > 0) {
-      this.#enqueue({ rec, onStored });
+      this.#enqueue({ rec, onStored, onDropped });
       return;
     }
     const p = this.#records.record(rec).then(
@@ -87,8 +99,14 @@ export class RecordQueue {
       (err: unknown) => {
         this.#deferred++;
         this.#opts.reach?.noteFailure();
+        if (this.#abort.signal.aborted) {
+          // stop() is past the loop: nothing would write it any more.
+          this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written and the queue is stopping');
+          this.#deferredAtStop.push({ rec, onStored, onDropped });
+          return;
+        }
         this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written (etcd unreachable?); queued');
-        this.#enqueue({ rec, onStored });
+        this.#enqueue({ rec, onStored, onDropped });
       },
     );
     this.#inFlight.add(p);
@@ -110,9 +128,11 @@ export class RecordQueue {
     this.#wake?.();
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
-    if (this.#pending.length > 0) {
-      this.#log.warn({ pending: this.#pending.length }, 'stopping with vote records not yet written (votes were sent)');
+    const left = [...this.#pending, ...this.#deferredAtStop.splice(0)];
+    if (left.length > 0) {
+      this.#log.warn({ pending: left.length }, 'stopping with vote records not yet written (votes were sent)');
     }
+    for (const p of left) p.onDropped?.(droppedError(p.rec, 'stopped'));
   }
 
   #enqueue(p: Pending): void {
@@ -122,6 +142,7 @@ export class RecordQueue {
       const old = this.#pending.shift();
       this.#dropped++;
       this.#log.error({ ticket: old?.rec.ticketHex, height: old?.rec.height }, 'vote record queue full; oldest record dropped');
+      if (old) old.onDropped?.(droppedError(old.rec, 'queue full'));
     }
     this.#wake?.();
   }

@@ -21,7 +21,7 @@ import { Claimer, clusterClaimPort } from './claimer.ts';
 import { clusterRecords, lookupRecord } from './cluster-records.ts';
 import { ClusterVoteFactory } from './cluster-vote-factory.ts';
 import { parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
-import { runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
+import { VOTE_KNOWN_DEADLINE_MS, runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
 import { VoterError, VoterStateError } from './errors.ts';
 import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
@@ -109,6 +109,8 @@ const MISSED_CHECK_DELAY_MS = 1_000;
  */
 const LEASE_CONFIRM_INTERVAL_MS = 1_000;
 const ZERO_HASH = '0'.repeat(64);
+/** etcd counts as healthy for a backup's hedge (no extra read at the deadline) while the lease was confirmed this recently. */
+const ETCD_HEALTHY_LEASE_AGE_MS = 2.5 * LEASE_CONFIRM_INTERVAL_MS;
 /**
  * Early release of standby copies after this many hedges (resend.ts `standbyCheckMs`): by then the
  * owner's own send has been answered (its record follows its first answers), so a dcrd still
@@ -121,6 +123,18 @@ export const VOTER_TRACE_SERVICE = 'votecluster-voter';
 const CLAIM_DEBOUNCE_MS = 100;
 /** Safety-net claim sweep interval (a sweep over 100k cached rankings costs ~50-100 ms CPU, in 1,000-ticket chunks). */
 const CLAIM_PERIOD_MS = 5_000;
+/** Start-up: claims wait for the first proxy stream at most this long (a voter with no proxy cannot vote its claims). */
+const CLAIM_AFTER_STREAM_MAX_WAIT_MS = 5_000;
+
+/** Resolves true once `cond()` holds, false after `timeoutMs` (checks every 20 ms). */
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
 /** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
 const GAUGE_REFRESH_MS = 2_000;
 
@@ -376,6 +390,18 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       factory, records, delivery, recordQueue: queue, log: log.child({ component: 'duty' }), metrics: m,
       reach: etcdReach, onUnrecorded: (rec) => recordRepair.add(rec),
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
+      // A backup's "is this vote already out?" goes to the nearest dcrd (its region's proxy, else the first).
+      voteKnown: async (txidHex) => {
+        const i = Math.max(0, cfg.proxies.findIndex((p) => p.region === cfg.region));
+        try {
+          await (clients[i] as NodeProxyClient).getRawTransaction(txidHex, { deadlineMs: VOTE_KNOWN_DEADLINE_MS });
+          return true;
+        } catch (err) {
+          if (err instanceof NotFoundError) return false;
+          throw err;
+        }
+      },
+      etcdRecentlyHealthy: () => c.membership.leaseAgeMs() < ETCD_HEALTHY_LEASE_AGE_MS && c.votes.isWatchConnected,
     };
     if (cfg.strategy === 'lease') {
       // Ticket hashes, never record views: a sweep must stay cheap (it can land in a vote window).
@@ -410,9 +436,18 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     delivery.start();
     queue.start();
     recordRepair.start();
-    claimer?.start();
+    // Watch first, claim after: a claim tells the other voters "I sign this ticket, back me up after
+    // the hedge", so it must not exist before this voter hears draws (else the draw open at start-up,
+    // replayed to each voter when its streams start, is taken over by backups that started earlier).
     watch.start();
     state = 'running';
+    if (claimer) {
+      const w = watch;
+      const streaming = await waitUntil(() => w.connectedCount > 0 || state !== 'running', CLAIM_AFTER_STREAM_MAX_WAIT_MS);
+      if (state !== 'running') return; // stopped meanwhile
+      if (!streaming) log.warn({ waitedMs: CLAIM_AFTER_STREAM_MAX_WAIT_MS }, 'no proxy stream yet; claiming tickets anyway');
+      claimer.start();
+    }
     await claimer?.ready;
     const refreshGauges = (): void => {
       m.managedTickets.set(c.tickets.size);

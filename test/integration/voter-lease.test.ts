@@ -1,9 +1,11 @@
 /**
  * The lease strategy end to end with real etcd, devnet, node proxies and gRPC:
  * 3 voters, 50 blocks, every draw voted (devnet: missed 0, conflicting 0) and
- * one signer per ticket (distinct signers in the vote records).
+ * one signer per ticket (distinct signers in the vote records), with the
+ * production hedge (250 ms) and no takeover once the voters are up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/wait-for.ts';
 import { awaitStableOwnership, startVoterWorld, type VoterWorld } from './voter-harness.ts';
 
 describe('voter: lease strategy, no faults', () => {
@@ -14,13 +16,25 @@ describe('voter: lease strategy, no faults', () => {
   afterAll(() => world?.stop());
 
   it('3 voters vote every draw of 50 blocks exactly once, one signer per ticket', async () => {
-    // A generous hedge: this test is about the no-fault path, and CI machines can be
-    // loaded enough that a 250 ms hedge expires before the owner's record lands (which
-    // would be a harmless, identical-bytes takeover, but not the path under test).
-    const opts = { hedgeMs: 1_500 };
+    // The production hedge. Root cause of the 'takeovers 2' this test once saw with a 1.5 s hedge
+    // in loaded parallel runs: start-up, not the steady state. The draw open when the voters start
+    // is replayed to each voter when ITS proxy streams start; started side by side on a loaded box,
+    // the last voter's streams open seconds after the first's, while it already held claims (it
+    // claimed before watching) or ranked first for still unclaimed tickets (it joined membership
+    // before watching). Backups that heard the draw earlier raced it after their hedge (identical
+    // bytes, harmless). Voters now claim only once a stream is up; the start-up draw's duties are
+    // left out of the count below (their ranking is legitimately in flux).
+    const opts = { hedgeMs: Number(process.env['VOTER_LEASE_HEDGE_MS'] ?? 250) };
     const voters = [world.makeVoter('a1', 'a', opts), world.makeVoter('b1', 'b', opts), world.makeVoter('c1', 'c', opts)];
     await Promise.all(voters.map((v) => v.start()));
     await awaitStableOwnership(world, voters);
+    // Every start-up duty finished (duties = outcomes), then count from here.
+    const finished = (): boolean => voters.every((v) => {
+      const s = v.stats();
+      return Object.values(s.outcomes).reduce((a, b) => a + b, 0) === s.duties;
+    });
+    await waitFor(finished, { timeoutMs: 20_000, message: 'start-up duties finished' });
+    const startupTakeovers = voters.reduce((n, v) => n + v.stats().takeovers, 0);
     for (let i = 0; i < 50; i++) await world.mineAndAwaitVotes();
     await world.devnet.generate(1);
     const report = world.devnet.report();
@@ -40,13 +54,13 @@ describe('voter: lease strategy, no faults', () => {
     // Work is spread: every voter signed something, no takeovers without faults.
     expect(new Set(records.map((r) => r.signer))).toEqual(new Set(['a1', 'b1', 'c1']));
     const stats = voters.map((v) => v.stats());
-    expect(stats.reduce((n, s) => n + s.takeovers, 0)).toBe(0);
+    expect(stats.reduce((n, s) => n + s.takeovers, 0) - startupTakeovers).toBe(0);
     // ~1 broadcast per vote per proxy: sends by all voters / (records × proxies).
     const sends = stats.reduce((n, s) => n + s.delivery.sends, 0);
     const perVotePerProxy = sends / (records.length * world.proxyAddresses.length);
     expect(perVotePerProxy).toBeLessThan(1.5);
     console.log(JSON.stringify({
-      test: 'lease-50-blocks', drawn: report.drawn, missed: report.missed, conflicting: report.conflicting,
+      test: 'lease-50-blocks', hedgeMs: opts.hedgeMs, startupTakeovers, outcomes: stats.map((st) => st.outcomes), drawn: report.drawn, missed: report.missed, conflicting: report.conflicting,
       latencyMs: report.latencyMs, sendsPerVotePerProxy: Number(perVotePerProxy.toFixed(3)),
     }));
   });
