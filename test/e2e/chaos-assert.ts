@@ -20,6 +20,9 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
   const row = JSON.stringify({
     scenario: name, draws: rep.drawn, voted: rep.voted, missed: rep.missed, conflicting: rep.conflicting,
     takeovers: rep.takeovers, p99: rep.latencyMs.p99, durationMs: r.durationMs,
+    // Standby copies sent early (resend.ts), records written by repair, broadcasts per vote per dcrd.
+    releasedEarly: rep.voters.reduce((n, v) => n + (v.delivery.releasedEarly ?? 0), 0), repaired: r.loss.repaired,
+    sendsPerVotePerProxy: Number(rep.sendsPerVotePerProxy.toFixed(3)),
   });
   process.stdout.write(`CHAOS_ROW ${row}\n`);
   mkdirSync('bench-results', { recursive: true });
