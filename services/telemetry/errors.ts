@@ -45,3 +45,10 @@ export class TraceparentError extends TelemetryError {
     super('TELEMETRY_TRACEPARENT', message, options);
   }
 }
+
+/** The OTLP receiver cannot listen (bad address, port taken). */
+export class OtlpReceiverError extends TelemetryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TELEMETRY_OTLP_RECEIVER', message, options);
+  }
+}

@@ -96,6 +96,16 @@ export { FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, parseSpanLines, readSp
 export type { SpanRecord, FileSpanExporterOptions } from './span-file.ts';
 
 /**
+ * OTLP/gRPC trace receiver (for `votecluster trace --otlp-listen`):
+ * `startOtlpReceiver({ host?, port, onSpans?, maxSpans? })` →
+ * `Promise<{ address, spans, stats(), stop() }>` (loopback by default; bind
+ * failure → `OtlpReceiverError`); `decodeOtlpTraceRequest(bytes)`,
+ * `otlpToSpanRecords(request)` → `{ spans: SpanRecord[], rejected }`.
+ */
+export { startOtlpReceiver, decodeOtlpTraceRequest, otlpToSpanRecords, OTLP_TRACE_EXPORT_PATH } from './otlp-receiver.ts';
+export type { OtlpReceiver, OtlpReceiverOptions, OtlpTraceRequest } from './otlp-receiver.ts';
+
+/**
  * `createMetrics({ service, registry?, components?, processMetrics?, defaultLabels? })`
  * → `{ registry, service, get(component) }`. Families live in `METRIC_FAMILIES`;
  * `exposedSeriesNames()` lists every series name (for deploy/ checks).
@@ -137,4 +147,5 @@ export {
   SpanRecordError,
   MetricsServerError,
   TraceparentError,
+  OtlpReceiverError,
 } from './errors.ts';

@@ -190,6 +190,14 @@ describe('votecluster trace', () => {
     expect(stdout).toMatch(/^dcrd\.accept\s+6\s/m);
   });
 
+  it('needs exactly one source and a well-formed --otlp-listen / --duration (exit 2)', async () => {
+    for (const args of [[], ['--file', file, '--otlp-listen', '0'], ['--otlp-listen', 'host:port'], ['--otlp-listen', '0', '--duration', '-1'], ['--file', file, '--duration', '5']]) {
+      const res = await cli(...args);
+      expect(res.stderr, args.join(' ')).toMatch(/^votecluster trace: /);
+      expect(res.code, args.join(" ")).toBe(2);
+    }
+  });
+
   it('fails with a coded error for a missing file', async () => {
     const res = await cli('--file', join(dir, 'missing.jsonl'));
     expect(res.code).toBe(1);
