@@ -1,22 +1,38 @@
 /**
- * Tracing overhead (issue 7): draw → accepted latency with tracing ON (the
- * JSON-lines file exporter, every span of the vote path) versus OFF, in the
- * SAME run, in interleaved rounds (on, off, on, off, ...), so drift of the
- * machine (load, JIT, GC, growing chain) hits both sides alike.
+ * Tracing overhead (issue 7): does tracing add more than 10 % to p99
+ * draw → accepted? Two parts, one run.
  *
- * World: real etcd, a real devnet (the judge: latency = first acceptance by
- * dcrd − draw, as the devnet measures it), one real node proxy over gRPC and
- * two voters (lease strategy), in this process. Tracing is switched per round
- * with `initTelemetry` / `shutdown()`; the proxy's and voters' service tracers
- * follow it; the first block after each switch is not measured. Budget: p99 on
- * ≤ 1.10 × p99 off. Everything shares one event loop and, on a busy 2-core box,
- * one stalled block (5 votes) moves a pooled p99: compare the median of the
- * per-round p99s too, and note the load average the runner records.
+ * 1. `spanCost`: what tracing costs a vote's critical path, measured directly
+ *    with the real set-up (initTelemetry, service tracers, BatchSpanProcessor,
+ *    FileSpanExporter): µs per span (start, attributes, end; on vs the no-op
+ *    path with tracing off), traceparent extraction, the exporter's CPU per
+ *    span (off the path), and the event-loop stall of one full export batch
+ *    (2,048 spans) with the exporter's chunked serialisation vs in one go.
+ *    Independent of the machine's load: this is the number that says why.
+ * 2. End to end: real etcd, a real devnet (the judge: latency = first
+ *    acceptance by dcrd − draw, as the devnet measures it), a real node proxy
+ *    over gRPC and two voters (lease strategy) in this process. PAIRS of short
+ *    rounds, tracing on in one and off in the other, the order drawn at random
+ *    per pair, so drift and load bursts hit both sides alike; tracing is
+ *    switched with `initTelemetry` / `shutdown()` and the first block after a
+ *    switch is not measured. Reported: pooled p50/p90/p99 on and off, the
+ *    ratio of pooled p99s, the median of per-pair p99 ratios, each with a 95 %
+ *    bootstrap interval over pairs, a sign test (pairs where on > off), and
+ *    CPU per vote on and off. Budget: p99 on ≤ 1.10 × p99 off.
+ *
+ * Knobs: TRACING_BENCH_PAIRS (default 24), TRACING_BENCH_BLOCKS (blocks per
+ * round, default 4), TRACING_BENCH_SEED.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initTelemetry, percentiles } from '../../services/telemetry/index.ts';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Tracer } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  ATTR, SPAN, FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, contextWithSpan, extractContext, initTelemetry, injectTraceparent,
+  percentiles, serviceTracer, startSpan, traceparentOf,
+} from '../../services/telemetry/index.ts';
 import { awaitStableOwnership, startVoterWorld } from '../integration/voter-harness.ts';
 
 /** Overhead budget on p99 draw → accepted. */
@@ -34,78 +50,336 @@ function median(xs: number[]): number {
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** Runs the bench; `TRACING_BENCH_ROUNDS` (default 16) rounds of `TRACING_BENCH_BLOCKS` (default 8) blocks. */
+/** mulberry32: a small seeded PRNG (the pair order and the bootstrap are reproducible from the seed). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 95 % percentile-bootstrap interval of `stat` over resampled pairs. */
+function bootstrap<T>(items: readonly T[], stat: (sample: T[]) => number, rand: () => number, n = 2000): [number, number] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const sample: T[] = [];
+    for (let j = 0; j < items.length; j++) sample.push(items[Math.floor(rand() * items.length)] as T);
+    const v = stat(sample);
+    if (Number.isFinite(v)) out.push(v);
+  }
+  out.sort((a, b) => a - b);
+  return [out[Math.floor(out.length * 0.025)] ?? NaN, out[Math.min(out.length - 1, Math.floor(out.length * 0.975))] ?? NaN];
+}
+
+/** Two-sided exact sign-test p-value: k of n pairs on one side, H0 p = 1/2. */
+function signTestP(k: number, n: number): number {
+  if (n === 0) return 1;
+  const logC = (m: number, j: number): number => {
+    let s = 0;
+    for (let i = 1; i <= j; i++) s += Math.log(m - j + i) - Math.log(i);
+    return s;
+  };
+  const tail = (from: number): number => {
+    let p = 0;
+    for (let j = from; j <= n; j++) p += Math.exp(logC(n, j) - n * Math.LN2);
+    return p;
+  };
+  return Math.min(1, 2 * tail(Math.max(k, n - k)));
+}
+/** One vote's spans on the hot path, as the proxy and the voter make them (DESIGN §6). */
+function oneVoteSpans(i: number, proxy: Tracer, voter: Tracer): void {
+  const block = BLOCK_HASH;
+  const ticket = (i & 0xffff).toString(16).padStart(64, '0');
+  const notify = startSpan(SPAN.PROXY_NOTIFY, { tracer: proxy, parent: null, attributes: { [ATTR.HEIGHT]: i, [ATTR.BLOCK_HASH]: block, [ATTR.TICKET_HASH]: ticket } });
+  const tpNotify = traceparentOf(notify);
+  notify.end();
+  const recv = startSpan(SPAN.VOTER_RECEIVE, { tracer: voter, parent: tpNotify ?? null, attributes: { [ATTR.TICKET_HASH]: ticket, [ATTR.BLOCK_HASH]: block, [ATTR.HEIGHT]: i, [ATTR.NODE_ID]: 'n1', [ATTR.STRATEGY]: 'lease' } });
+  const rctx = contextWithSpan(recv);
+  const build = startSpan(SPAN.VOTER_BUILD, { tracer: voter, parent: rctx, attributes: { [ATTR.TICKET_HASH]: ticket, [ATTR.HEIGHT]: i } });
+  build.setAttribute(ATTR.ETCD_REVISION, i);
+  build.end();
+  const sign = startSpan(SPAN.VOTER_SIGN, { tracer: voter, parent: rctx, attributes: { [ATTR.TICKET_HASH]: ticket, [ATTR.HEIGHT]: i } });
+  sign.setAttribute(ATTR.VOTE_TXID, ticket);
+  sign.end();
+  const bc = startSpan(SPAN.VOTER_BROADCAST, { tracer: voter, parent: rctx, attributes: { [ATTR.TICKET_HASH]: ticket, [ATTR.VOTE_TXID]: ticket, [ATTR.FANOUT]: 0 } });
+  const tpBc = injectTraceparent(contextWithSpan(bc));
+  const send = startSpan(SPAN.PROXY_SEND, { tracer: proxy, parent: tpBc ?? null, attributes: { [ATTR.VOTE_TXID]: ticket } });
+  const accept = startSpan(SPAN.DCRD_ACCEPT, { tracer: proxy, parent: contextWithSpan(send), attributes: { [ATTR.VOTE_TXID]: ticket } });
+  accept.setAttribute(ATTR.OUTCOME, 'accepted');
+  accept.end();
+  send.end();
+  bc.setAttribute(ATTR.FANOUT, 1);
+  bc.setAttribute(ATTR.OUTCOME, 'accepted');
+  bc.end();
+  recv.setAttribute(ATTR.OUTCOME, 'fast-sent');
+  recv.end();
+  const rec = startSpan(SPAN.CLUSTER_RECORD, { tracer: voter, parent: rctx, attributes: { [ATTR.TICKET_HASH]: ticket, [ATTR.VOTE_TXID]: ticket, [ATTR.ATTEMPT]: 1 } });
+  rec.setAttribute(ATTR.OUTCOME, 'recorded');
+  rec.end();
+}
+/** Spans per {@link oneVoteSpans} call. */
+const SPANS_PER_VOTE = 8;
+const BLOCK_HASH = 'ab'.repeat(32);
+
+/**
+ * The largest gap between two `setImmediate` turns while `work` runs, ms: the
+ * longest stretch the event loop was held (what a vote in flight would wait).
+ */
+async function longestTurnMs(work: () => Promise<void>): Promise<{ longestTurnMs: number; eldMaxMs: number }> {
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  // Let the histogram's 1 ms sampling timer run before the work starts.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  eld.reset();
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const ping = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(ping);
+  };
+  setImmediate(ping);
+  try {
+    await work();
+    const endOfWork = performance.now();
+    const lastPing = last;
+    // One more sampling tick, so a stall at the very end is recorded.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    // The stall may sit between the last ping and the end of the work (the write's callback
+    // runs before the next check phase): count that stretch too.
+    longest = Math.max(longest, endOfWork - lastPing);
+  } finally {
+    running = false;
+    eld.disable();
+  }
+  return { longestTurnMs: longest, eldMaxMs: eld.max / 1e6 };
+}
+
+/**
+ * What a span costs on a vote's path and what exporting it costs off the path,
+ * with the SDK and file exporter of the real set-up (initTelemetry, service
+ * tracers, BatchSpanProcessor, FileSpanExporter); and the event-loop stall of
+ * one full export batch (2,048 spans), chunked (the exporter's default) vs
+ * serialised in one go (what it did before).
+ */
+export async function measureSpanCost(dir: string): Promise<Record<string, unknown>> {
+  const VOTES = 100; // 800 spans per measured loop: below the batch size, so no export runs inside it
+  const REPS = 30;
+  const proxy = serviceTracer('votecluster-proxy');
+  const voter = serviceTracer('votecluster-voter', { region: 'a', nodeId: 'n1' });
+  const loopUs = (): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < VOTES; i++) oneVoteSpans(i, proxy, voter);
+    return ((performance.now() - t0) * 1000) / (VOTES * SPANS_PER_VOTE);
+  };
+  // An async hop (await of a settled promise): with tracing on, the SDK's AsyncLocalStorage
+  // context manager hooks every promise in the process, traced or not.
+  const HOPS = 50_000;
+  const hopNs = async (): Promise<number> => {
+    const t = performance.now();
+    for (let i = 0; i < HOPS; i++) await null;
+    return ((performance.now() - t) * 1e6) / HOPS;
+  };
+  const hops = async (): Promise<number> => {
+    const xs: number[] = [];
+    for (let r = 0; r < 9; r++) xs.push(await hopNs());
+    return median(xs);
+  };
+  // Tracing off: the no-op path every vote takes without an exporter.
+  for (let r = 0; r < 20; r++) loopUs();
+  const off: number[] = [];
+  for (let r = 0; r < REPS; r++) off.push(loopUs());
+  const hopOff = await hops();
+  const tel = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl') });
+  const on: number[] = [];
+  const exportCpu: number[] = [];
+  let hopOn = NaN;
+  try {
+    for (let r = 0; r < 20; r++) { loopUs(); await tel.forceFlush(); }
+    for (let r = 0; r < REPS; r++) {
+      on.push(loopUs());
+      const c0 = process.cpuUsage();
+      await tel.forceFlush();
+      const c = process.cpuUsage(c0);
+      exportCpu.push((c.user + c.system) / (VOTES * SPANS_PER_VOTE));
+    }
+    hopOn = await hops();
+  } finally {
+    await tel.shutdown();
+  }
+  // Propagation: traceparent out (inject) and in (extract) per hop.
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const N = 20_000;
+  let t0 = performance.now();
+  for (let i = 0; i < N; i++) extractContext(tp);
+  const extractUs = ((performance.now() - t0) * 1000) / N;
+  // One full batch through the exporter: sync time of export() and the longest event-loop turn until written.
+  const collected = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(collected)] });
+  const t = provider.getTracer('bench');
+  for (let i = 0; i < 256; i++) oneVoteSpans(i, t, t);
+  const batch = collected.getFinishedSpans().slice(0, 2048);
+  const stall = async (chunkSpans: number): Promise<Record<string, number>> => {
+    const ex = new FileSpanExporter(join(dir, `stall-${chunkSpans}.jsonl`), { chunkSpans });
+    let syncMs = 0;
+    const r = await longestTurnMs(() => new Promise<void>((resolve, reject) => {
+      const s0 = performance.now();
+      ex.export(batch, (res) => (res.code === 0 ? resolve() : reject(res.error ?? new Error('export failed'))));
+      syncMs = performance.now() - s0;
+    }));
+    await ex.shutdown();
+    return { exportCallMs: r2(syncMs), longestTurnMs: r2(r.longestTurnMs), eldMaxMs: r2(r.eldMaxMs) };
+  };
+  // Each figure is the BEST of 7 runs: on a shared, loaded box a run can be preempted
+  // anywhere, and the minimum is what the work itself holds the loop for.
+  const chunked: Array<Record<string, number>> = [];
+  const oneGo: Array<Record<string, number>> = [];
+  for (let r = 0; r < 7; r++) { chunked.push(await stall(SPAN_FILE_CHUNK)); oneGo.push(await stall(Number.MAX_SAFE_INTEGER)); }
+  const best = (rs: Array<Record<string, number>>, k: string): number => r2(Math.min(...rs.map((x) => x[k] as number)));
+  // monitorEventLoopDelay samples on a 1 ms timer: its max is reported as the median over the runs.
+  const med = (rs: Array<Record<string, number>>, k: string): number => r2(median(rs.map((x) => x[k] as number)));
+  // Serialising (toSpanRecord + JSON) one chunk vs the whole batch, best of 20: the CPU behind the stall.
+  const serializeMs = (n: number): number => {
+    let bestMs = Infinity;
+    for (let r = 0; r < 20; r++) {
+      const s0 = performance.now();
+      let text = '';
+      for (const sp of batch.slice(0, n)) text += JSON.stringify(toSpanRecord(sp)) + '\n';
+      bestMs = Math.min(bestMs, performance.now() - s0);
+      if (text.length === 0) throw new Error('nothing serialised');
+    }
+    return r3(bestMs);
+  };
+  await provider.shutdown();
+  return {
+    spanUsOn: r2(median(on)),
+    spanUsOff: r2(median(off)),
+    voteSpansUsOn: r2(median(on) * SPANS_PER_VOTE),
+    exportCpuUsPerSpan: r2(median(exportCpu)),
+    asyncHopNs: { on: r2(hopOn), off: r2(hopOff) },
+    extractTraceparentUs: r2(extractUs),
+    batch2048: {
+      chunked: {
+        chunkSpans: SPAN_FILE_CHUNK, exportCallMs: best(chunked, 'exportCallMs'), serializeChunkMs: serializeMs(SPAN_FILE_CHUNK),
+        longestTurnMs: best(chunked, 'longestTurnMs'), eldMaxMs: med(chunked, 'eldMaxMs'),
+      },
+      oneGo: {
+        exportCallMs: best(oneGo, 'exportCallMs'), serializeBatchMs: serializeMs(batch.length),
+        longestTurnMs: best(oneGo, 'longestTurnMs'), eldMaxMs: med(oneGo, 'eldMaxMs'),
+      },
+    },
+  };
+}
+
+interface Round { mode: 'on' | 'off'; lat: number[]; cpuMs: number; votes: number }
+
+/** Runs the bench (see the file comment). */
 export async function runTracingBench(): Promise<Record<string, unknown>> {
-  const rounds = env('TRACING_BENCH_ROUNDS', 16);
-  const blocksPerRound = env('TRACING_BENCH_BLOCKS', 8);
+  const pairs = env('TRACING_BENCH_PAIRS', 24);
+  const blocksPerRound = env('TRACING_BENCH_BLOCKS', 4);
+  const seed = env('TRACING_BENCH_SEED', 7);
+  const rand = prng(seed);
   const dir = mkdtempSync(join(tmpdir(), 'vc-tracing-bench-'));
   const traceFile = join(dir, 'spans.jsonl');
-  const world = await startVoterWorld({ devnet: { tickets: 64 } });
   try {
-    const voters = [world.makeVoter('t1', 'a'), world.makeVoter('t2', 'a')];
-    await Promise.all(voters.map((v) => v.start()));
-    await awaitStableOwnership(world, voters);
-    // Warm-up (JIT, connections), not measured.
-    for (let i = 0; i < 4; i++) await world.mineAndAwaitVotes();
-    const lat: Record<'on' | 'off', number[]> = { on: [], off: [] };
-    const roundP99: Record<'on' | 'off', number[]> = { on: [], off: [] };
-    const roundP50: Record<'on' | 'off', number[]> = { on: [], off: [] };
-    /** CPU time of this process (devnet, proxy, voters, etcd client) per measured block. */
-    const cpuPerBlock: Record<'on' | 'off', number[]> = { on: [], off: [] };
-    for (let r = 0; r < rounds; r++) {
-      const mode = r % 2 === 0 ? 'on' : 'off';
-      const telemetry = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
-      const mine: number[] = [];
-      try {
-        // One block after each switch is not measured: the first spans of a fresh
-        // SDK (provider set-up, first batch) are a one-off, not the steady-state cost.
+    const spanCost = await measureSpanCost(dir);
+    const world = await startVoterWorld({ devnet: { tickets: 64 } });
+    try {
+      const voters = [world.makeVoter('t1', 'a'), world.makeVoter('t2', 'a')];
+      await Promise.all(voters.map((v) => v.start()));
+      await awaitStableOwnership(world, voters);
+      // Warm-up (JIT, connections, the SDK's modules), not measured.
+      for (const mode of ['on', 'off', 'on', 'off'] as const) {
+        const t = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
         await world.mineAndAwaitVotes();
-        const cpu0 = process.cpuUsage();
-        for (let b = 0; b < blocksPerRound; b++) {
-          const hash = await world.mineAndAwaitVotes();
-          for (const t of world.devnet.report().tickets) {
-            if (t.blockHash === hash && world.isManaged(t.ticketHash) && t.latencyMs !== undefined) mine.push(t.latencyMs);
-          }
-        }
-        const cpu = process.cpuUsage(cpu0);
-        cpuPerBlock[mode].push((cpu.user + cpu.system) / 1000 / blocksPerRound);
-      } finally {
-        await telemetry?.shutdown();
+        await world.mineAndAwaitVotes();
+        await t?.shutdown();
       }
-      lat[mode].push(...mine);
-      roundP99[mode].push(percentiles(mine).p99);
-      roundP50[mode].push(percentiles(mine).p50);
+      const round = async (mode: 'on' | 'off'): Promise<Round> => {
+        const telemetry = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
+        try {
+          // The first block after a switch is not measured: a fresh SDK's first spans are a one-off.
+          await world.mineAndAwaitVotes();
+          const lat: number[] = [];
+          const cpu0 = process.cpuUsage();
+          for (let b = 0; b < blocksPerRound; b++) {
+            const hash = await world.mineAndAwaitVotes();
+            for (const t of world.devnet.report().tickets) {
+              if (t.blockHash === hash && world.isManaged(t.ticketHash) && t.latencyMs !== undefined) lat.push(t.latencyMs);
+            }
+          }
+          const cpu = process.cpuUsage(cpu0);
+          return { mode, lat, cpuMs: (cpu.user + cpu.system) / 1000, votes: lat.length };
+        } finally {
+          await telemetry?.shutdown();
+        }
+      };
+      const results: Array<{ on: Round; off: Round; onFirst: boolean }> = [];
+      for (let p = 0; p < pairs; p++) {
+        const onFirst = rand() < 0.5;
+        const first = await round(onFirst ? 'on' : 'off');
+        const second = await round(onFirst ? 'off' : 'on');
+        results.push(onFirst ? { on: first, off: second, onFirst } : { on: second, off: first, onFirst });
+      }
+      const pooled = (rs: typeof results, mode: 'on' | 'off'): number[] => rs.flatMap((r) => r[mode].lat);
+      const pooledP99Ratio = (rs: typeof results): number => percentiles(pooled(rs, 'on')).p99 / percentiles(pooled(rs, 'off')).p99;
+      const pairRatios = results.map((r) => percentiles(r.on.lat).p99 / percentiles(r.off.lat).p99);
+      const on = percentiles(pooled(results, 'on'));
+      const off = percentiles(pooled(results, 'off'));
+      const ratioPooled = pooledP99Ratio(results);
+      const ratioMedianPair = median(pairRatios);
+      const ciPooled = bootstrap(results, pooledP99Ratio, rand);
+      const ciMedianPair = bootstrap(pairRatios, median, rand);
+      const onWorse = pairRatios.filter((x) => x > 1).length;
+      const ties = pairRatios.filter((x) => x === 1).length;
+      const cpuPerVote = (mode: 'on' | 'off'): number =>
+        results.reduce((s, r) => s + r[mode].cpuMs, 0) / Math.max(1, results.reduce((s, r) => s + r[mode].votes, 0));
+      const holds = ratioPooled <= TRACING_P99_BUDGET && ratioMedianPair <= TRACING_P99_BUDGET;
+      const verdict = !holds
+        ? 'EXCEEDED (point estimate above 1.10)'
+        : ciPooled[1] <= TRACING_P99_BUDGET && ciMedianPair[1] <= TRACING_P99_BUDGET
+          ? 'holds (95 % intervals below 1.10)'
+          : 'holds on the point estimates; the 95 % interval reaches above 1.10 (noise of this run)';
+      return {
+        spanCost,
+        pairs,
+        blocksPerRound,
+        seed,
+        votes: { on: pooled(results, 'on').length, off: pooled(results, 'off').length },
+        latencyMs: {
+          on: { p50: r2(on.p50), p90: r2(on.p90), p99: r2(on.p99), max: r2(on.max) },
+          off: { p50: r2(off.p50), p90: r2(off.p90), p99: r2(off.p99), max: r2(off.max) },
+        },
+        ratio: {
+          p50: r2(on.p50 / off.p50),
+          p90: r2(on.p90 / off.p90),
+          pooledP99: r2(ratioPooled),
+          pooledP99Ci95: ciPooled.map(r2),
+          medianPairP99: r2(ratioMedianPair),
+          medianPairP99Ci95: ciMedianPair.map(r2),
+        },
+        /** Sign test over pairs: in how many was p99 on > off (H0: tracing changes nothing → half). */
+        signTest: { onWorse, onBetter: pairRatios.length - onWorse - ties, ties, p: r3(signTestP(onWorse, pairRatios.length - ties)) },
+        pairP99Ratios: pairRatios.map(r2),
+        // Scheduling-independent: what tracing costs in CPU (this process: devnet, proxy, voters, etcd client).
+        cpuMsPerVote: { on: r2(cpuPerVote('on')), off: r2(cpuPerVote('off')) },
+        budgetP99: TRACING_P99_BUDGET,
+        withinBudget: holds,
+        verdict,
+        spanFileBytes: statSync(traceFile, { throwIfNoEntry: false })?.size ?? 0,
+      };
+    } finally {
+      await world.stop();
     }
-    const on = percentiles(lat.on);
-    const off = percentiles(lat.off);
-    const ratioP99 = on.p99 / off.p99;
-    const ratioMedianRoundP99 = median(roundP99.on) / median(roundP99.off);
-    return {
-      rounds,
-      blocksPerRound,
-      votes: { on: lat.on.length, off: lat.off.length },
-      latencyMs: {
-        on: { p50: r2(on.p50), p90: r2(on.p90), p99: r2(on.p99), max: r2(on.max) },
-        off: { p50: r2(off.p50), p90: r2(off.p90), p99: r2(off.p99), max: r2(off.max) },
-      },
-      medianOfRoundP50Ms: { on: r2(median(roundP50.on)), off: r2(median(roundP50.off)) },
-      medianOfRoundP99Ms: { on: r2(median(roundP99.on)), off: r2(median(roundP99.off)) },
-      /** Per-round p99 ratios (on round i vs the off round after it): their median resists one stalled block. */
-      pairedRoundP99Ratios: roundP99.on.map((v, i) => r2(v / (roundP99.off[i] ?? NaN))),
-      // Scheduling-independent: what tracing costs in CPU, whatever the machine's load.
-      cpuMsPerBlock: { on: r2(median(cpuPerBlock.on)), off: r2(median(cpuPerBlock.off)) },
-      ratio: {
-        p50: r2(on.p50 / off.p50),
-        p99: r2(ratioP99),
-        medianOfRoundP99: r2(ratioMedianRoundP99),
-      },
-      budgetP99: TRACING_P99_BUDGET,
-      withinBudget: ratioP99 <= TRACING_P99_BUDGET,
-      spanFileBytes: statSync(traceFile, { throwIfNoEntry: false })?.size ?? 0,
-    };
   } finally {
-    await world.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
