@@ -307,6 +307,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
           ...(opts.onDuty ? { onDuty: opts.onDuty } : {}),
           ...(opts.traceFile ? { traceFile: opts.traceFile } : {}),
           ...(pool ? { pool } : {}),
+          // Process voters' own log level (their stdout); diagnosis of chaos runs: VOTECLUSTER_VOTER_CHILD_LOG=warn.
+          childLogLevel: process.env['VOTECLUSTER_VOTER_CHILD_LOG'] ?? 'error',
         };
         voters.push(mode === 'process' ? processVoter(ho) : inProcessVoter(ho));
       }
