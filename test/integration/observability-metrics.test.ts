@@ -117,7 +117,8 @@ describe('metrics of every service move during a real run', () => {
       expectFamilies(after[k] as string, [...defs('voter'), ...defs('cluster'), 'votecluster_voter_process_cpu_seconds_total', 'votecluster_voter_process_resident_memory_bytes']);
     }
     expectFamilies(after['proxy'] as string, [...defs('nodeproxy'), 'votecluster_nodeproxy_process_cpu_seconds_total']);
-    expectFamilies(after['admin'] as string, [...defs('admin'), 'votecluster_admin_process_cpu_seconds_total']);
+    // The admin's cluster handle exports the cluster families too.
+    expectFamilies(after['admin'] as string, [...defs('admin'), ...defs('cluster'), 'votecluster_admin_process_cpu_seconds_total']);
     expectFamilies(after['devnet'] as string, [...defs('devnet'), 'votecluster_devnet_process_cpu_seconds_total']);
   });
 
@@ -162,6 +163,10 @@ describe('metrics of every service move during a real run', () => {
     expect(sampleSum(after['proxy'] as string, 'votecluster_nodeproxy_dcrd_reconnects_total')).toBe(0);
     expect(d('admin', 'votecluster_admin_requests_total', (l) => l.includes('method="GetStatus"') && l.includes('code="OK"'))).toBe(1);
     expect(d('admin', 'votecluster_admin_request_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    // The admin's own etcd work (schema check, cache loads at start-up) is timed.
+    expect(sampleSum(after['admin'] as string, 'votecluster_cluster_etcd_txn_duration_seconds_count')).toBeGreaterThan(0);
+    const adminWatchAge = sampleSum(after['admin'] as string, 'votecluster_cluster_watch_age_seconds') ?? -1;
+    expect(adminWatchAge).toBeGreaterThanOrEqual(0);
     expect(d('devnet', 'votecluster_devnet_blocks_mined_total')).toBeGreaterThanOrEqual(BLOCKS);
     expect(d('devnet', 'votecluster_devnet_tickets_drawn_total')).toBeGreaterThanOrEqual(BLOCKS * 5);
     expect(sampleSum(after['devnet'] as string, 'votecluster_devnet_tickets_missed_total')).toBe(0);
