@@ -54,7 +54,7 @@ export const ClusterConfigSchema = z
      */
     verifyKeysOnLoad: z.boolean().default(false),
     /** Keys per range page when loading the ticket cache (default 5,000). */
-    ticketPageSize: z.number().int().min(1).max(100_000).default(5_000),
+    ticketPageSize: z.number().int().min(1).max(100_000).default(1_000),
   })
   .refine((c) => c.clusterKeyFile !== undefined || c.clusterKey !== undefined, {
     message: 'one of clusterKeyFile or clusterKey is required',
@@ -130,7 +130,11 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   // One ticket-hash index keys the ticket cache, the owner cache and the rank cache.
   const hashIndex = new HashIndex();
   const owners = new Ownership({ ...common, membership, hashIndex });
-  const votes = new VoteRecords(common);
+  // Vote records go to the nearest member first (the first endpoint): see VoteRecordsOptions.nearClient.
+  const nearClient = ownsClient && cfg.endpoints.length > 1
+    ? createEtcdClient({ endpoints: cfg.endpoints.slice(0, 1), dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs })
+    : undefined;
+  const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
   const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
   const started: Array<{ stop(): Promise<void> }> = [];
@@ -144,6 +148,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
       await s.stop().catch((err: unknown) => log.warn({ err }, 'cluster component stop failed'));
     }
     if (ownsClient) client.close();
+    nearClient?.close();
   };
   try {
     await ensureSchema(client, keyspace, { hooks });

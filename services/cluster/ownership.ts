@@ -287,6 +287,35 @@ export class Ownership {
     return out;
   }
 
+  /**
+   * {@link myShare} over ticket ids of the shared hash index (`TicketStore.forEachId`): the same
+   * result, but only the share's hashes become strings (a periodic sweep over 100k tickets then
+   * allocates ~1 MB instead of ~8 MB). Ids no longer held when reached are skipped.
+   */
+  async myShareOfIds(ids: Int32Array, isHeld: (id: number) => boolean, opts: { chunk?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+    const me = this.opts.membership.nodeId;
+    const chunk = Math.max(1, opts.chunk ?? 1_000);
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (isHeld(id)) {
+        const nodes = this.liveForRanking();
+        const code = this.rankCodes[id] as number;
+        if (code >= 0 && nodes.length > 0) {
+          if (nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId === me) out.push(this.index.hexAt(id));
+        } else {
+          const t = this.index.hexAt(id);
+          if (this.ownerRankId(t) === me) out.push(t);
+        }
+      }
+      if ((i + 1) % chunk === 0) {
+        await new Promise((r) => setImmediate(r));
+        if (opts.signal?.aborted) break;
+      }
+    }
+    return out;
+  }
+
   /** This node's rank for `ticketHash` among live nodes (0 = owner), or -1 if this node is not live. */
   myRank(ticketHash: string): number {
     return this.rank(ticketHash).findIndex((n) => n.nodeId === this.opts.membership.nodeId);

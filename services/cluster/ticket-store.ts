@@ -574,14 +574,21 @@ export class TicketStore {
    * cached when the iteration started that are still cached when reached. No I/O.
    */
   *hashIter(): IterableIterator<string> {
-    const ids: number[] = [];
-    this.store.forEachId((id) => ids.push(id));
-    const snapshot = Int32Array.from(ids);
-    ids.length = 0;
+    const snapshot = this.idSnapshot();
     const index = this.#index;
     for (const id of snapshot) {
       if (this.store.has(id)) yield index.hexAt(id);
     }
+  }
+
+  /** The ids (in {@link hashIndex}) of the tickets cached now; check {@link hasId} before use after a yield. */
+  idSnapshot(): Int32Array {
+    const out = new Int32Array(this.store.size);
+    let n = 0;
+    this.store.forEachId((id) => {
+      if (n < out.length) out[n++] = id;
+    });
+    return n === out.length ? out : out.subarray(0, n);
   }
 
   /** The ticket-hash index this cache is keyed by (shared with the owner cache by `openCluster`). */

@@ -26,14 +26,12 @@ import type { Logger } from '../telemetry/index.ts';
 /** What the claimer needs from the cluster (no call but the batched ones does I/O). */
 export interface ClaimPort {
   selfId: string;
-  /** Every managed ticket hash, one at a time (nothing kept between sweeps). */
-  managedTickets(): Iterable<string>;
   /** True when the ticket is managed (in the ticket cache). */
   isManaged(ticketHex: string): boolean;
   /** True while this node's own `nodes/` key is in the live set (its rankings count it). */
   isSelfLive(): boolean;
-  /** The tickets of `ts` whose rank-0 live node is this node; yields to the event loop in chunks. */
-  myShare(ts: Iterable<string>, opts: { signal?: AbortSignal }): Promise<string[]>;
+  /** The managed tickets whose rank-0 live node is this node; yields to the event loop in chunks. */
+  myShare(opts: { signal?: AbortSignal }): Promise<string[]>;
   /** The rank-0 live node id of the ticket, or undefined when no node is live. */
   rankFirst(ticketHex: string): string | undefined;
   ownerOf(ticketHex: string): string | undefined;
@@ -61,10 +59,10 @@ export function clusterClaimPort(c: Cluster, isLeaseFresh: () => boolean): Claim
   const hashOf = (key: string): string | undefined => c.keyspace.ticketHashOf(key);
   return {
     selfId,
-    managedTickets: () => c.tickets.hashIter(),
     isManaged: (t) => c.tickets.has(t),
     isSelfLive: () => c.membership.liveSnapshot().nodes.some((n) => n.nodeId === selfId),
-    myShare: (ts, o) => c.owners.myShare(ts, o),
+    // By ticket id: only the share's hashes become strings (sweeps run every few seconds).
+    myShare: (o) => c.owners.myShareOfIds(c.tickets.idSnapshot(), (id) => c.tickets.hasId(id), o),
     rankFirst: (t) => c.owners.ownerRankId(t),
     ownerOf: (t) => c.owners.ownerOf(t),
     ownedByMe: () => c.owners.ownedByMe(),
@@ -256,7 +254,7 @@ export class Claimer {
     // Until our own join shows in the live set, every ranking would leave us out (and tell us
     // to release everything): wait for the membership change that pokes us.
     if (!port.isSelfLive()) throw new NotLiveYetError();
-    const share = await port.myShare(port.managedTickets(), { signal });
+    const share = await port.myShare({ signal });
     if (signal.aborted) return;
     const toClaim: string[] = [];
     for (let i = 0; i < share.length; i++) {

@@ -38,8 +38,9 @@ const OTHER_NODES = [
   { nodeId: 'c1', region: 'c' },
   { nodeId: 'c2', region: 'c' },
 ];
-/** Steady-state RSS is sampled this long after the start-up line. */
+/** Steady-state RSS is sampled this long after the start-up line, and again STEADY2_MS after it. */
 const STEADY_MS = 6_000;
+const STEADY2_MS = 10_000;
 
 /** A deterministic 32-byte hash (hex) for index i. */
 function h(tag: string, i: number): string {
@@ -85,6 +86,7 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
     let started: Record<string, unknown> | undefined;
     let wallMs = 0;
     let steadyRssMb: number | undefined;
+    let steadyRss10sMb: number | undefined;
     const fail = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stderr.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2_000)));
     child.stdout.on('data', (b: Buffer) => {
@@ -95,11 +97,12 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
       wallMs = Math.round(performance.now() - t0);
       started = JSON.parse(line) as Record<string, unknown>;
       setTimeout(() => {
+        steadyRss10sMb = rssMbOf(child.pid as number);
+        if (snapshotDir === undefined) child.kill('SIGTERM');
+      }, STEADY2_MS);
+      setTimeout(() => {
         steadyRssMb = rssMbOf(child.pid as number);
-        if (snapshotDir === undefined) {
-          child.kill('SIGTERM');
-          return;
-        }
+        if (snapshotDir === undefined) return;
         // Analysis aid (BENCH_VOTER_SNAPSHOT_DIR): a heap snapshot in steady state, then stop.
         child.kill('SIGUSR2');
         const poll = setInterval(() => {
@@ -117,7 +120,7 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
         res({ error: signal === 'SIGKILL' ? `no start-up line within ${timeoutMs} ms` : `exited ${code}`, stderr: err.slice(-600) });
         return;
       }
-      res({ wallMs, ...started, steadyRssMb, exitCode: code, ...(extra.length > 0 || code !== 0 ? { stderrTail: err.slice(-1_500), stdoutTail: out.slice(-1_500) } : {}) });
+      res({ wallMs, ...started, steadyRssMb, steadyRss10sMb, exitCode: code, ...(extra.length > 0 || code !== 0 ? { stderrTail: err.slice(-1_500), stdoutTail: out.slice(-1_500) } : {}) });
     });
   });
 }
@@ -205,7 +208,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
           .sort((a, b) => a - b);
         return xs.length === 0 ? undefined : xs[Math.floor(xs.length / 2)];
       };
-      runs['plainMedian'] = Object.fromEntries(['wallMs', 'startMs', 'processMs', 'cpuMs', 'rssMb', 'steadyRssMb', 'peakRssMb', 'heapUsedMb'].map((k) => [k, med(k)]));
+      runs['plainMedian'] = Object.fromEntries(['wallMs', 'startMs', 'processMs', 'cpuMs', 'rssMb', 'steadyRssMb', 'steadyRss10sMb', 'peakRssMb', 'heapUsedMb', 'startupGcs'].map((k) => [k, med(k)]));
     }
     return {
       tickets: nTickets,

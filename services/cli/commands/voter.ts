@@ -6,7 +6,7 @@
  * Prints one JSON line `{"voter":"started",...}` once running; SIGTERM/SIGINT
  * stop it cleanly (every loop awaited, lease revoked) within 5 s.
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Command } from 'commander';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
@@ -75,19 +75,81 @@ function hostPort(s: string): { host: string; port: number } {
 }
 
 /**
- * One full, compacting GC right after start-up. Loading 100k tickets leaves ~40 MB of parsed
- * JSON/strings in the old generation and ~40 MB of etcd response buffers that V8 would otherwise
- * keep until its next major GC (minutes on an idle voter); this returns them at once (RSS
- * -20..-40 MB measured, one ~100-200 ms pause before the voter reports started).
- * Node has no public API for it: `--expose-gc` set at runtime exposes `gc` to new contexts.
+ * Full, compacting GCs around start-up (DESIGN.md §9: 100k tickets in < 300 MB RSS, peak
+ * included). Node has no public API for them: `--expose-gc` set at runtime exposes `gc` to new
+ * contexts. Each is one ~100-200 ms pause.
+ * - `guardStart()`: while the voter starts, a GC whenever RSS grew {@link STARTUP_GC_GROWTH_MB}
+ *   above what the last one left (and is above {@link STARTUP_GC_FLOOR_MB}), at most every
+ *   {@link STARTUP_GC_MIN_GAP_MS}. V8 sizes its heap for throughput and frees the etcd response
+ *   buffers of the cache load (~120 MB of JSON for 100k tickets; it reacts to external memory
+ *   only 64 MB above its last GC) at a major GC only: without this, RSS peaked ~60 MB above the
+ *   steady state before the start-up GC. 2-3 GCs at 100k tickets (measured).
+ * - `collect()` right after start-up: the load's remaining garbage and buffers at once (RSS
+ *   -20..-40 MB measured) instead of at V8's next major GC (minutes on an idle voter).
+ * - `shrinkYoungGenerationLater()`: V8 shrinks its young generation (to ~1 MB) at a full GC only
+ *   when the allocation rate of the last 5 s was low, never true right after the load; module
+ *   loading and the load grow it to its 33.6 MB maximum (20-30 MB resident). One more GC
+ *   {@link YOUNG_GEN_SHRINK_AFTER_MS} after start-up, when the voter is idle, returns it (RSS
+ *   -15..-30 MB measured). (Limiting its growth instead, with V8's semi-space growth factor,
+ *   made the load promote the etcd pages to the old generation: a higher peak, measured.)
  */
-function reclaimStartupGarbage(): void {
-  try {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    // Best effort: memory is only returned later.
+class StartupMemory {
+  #lastGcAt = 0;
+  #rssAfterGc = 0;
+  #guardGcs = 0;
+  #shrinkTimer: NodeJS.Timeout | undefined;
+
+  /** GCs run by the guard so far. */
+  get guardGcs(): number {
+    return this.#guardGcs;
   }
+
+  collect(): void {
+    try {
+      this.#lastGcAt = Date.now();
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      this.#rssAfterGc = process.memoryUsage.rss();
+    } catch {
+      // Best effort: memory is only returned later.
+    }
+  }
+
+  /** Starts the start-up guard; returns its stop function. */
+  guardStart(): () => void {
+    const t = setInterval(() => {
+      const limit = Math.max(STARTUP_GC_FLOOR_MB * 1e6, this.#rssAfterGc + STARTUP_GC_GROWTH_MB * 1e6);
+      if (process.memoryUsage.rss() > limit && Date.now() - this.#lastGcAt >= STARTUP_GC_MIN_GAP_MS) {
+        this.collect();
+        this.#guardGcs++;
+      }
+    }, STARTUP_GC_POLL_MS);
+    t.unref();
+    return () => clearInterval(t);
+  }
+
+  shrinkYoungGenerationLater(onDone: () => void): void {
+    this.#shrinkTimer = setTimeout(() => {
+      this.collect();
+      onDone();
+    }, YOUNG_GEN_SHRINK_AFTER_MS);
+    this.#shrinkTimer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#shrinkTimer);
+  }
+}
+const STARTUP_GC_FLOOR_MB = 200;
+const STARTUP_GC_GROWTH_MB = 40;
+const STARTUP_GC_MIN_GAP_MS = 1_000;
+const STARTUP_GC_POLL_MS = 100;
+const YOUNG_GEN_SHRINK_AFTER_MS = 5_000;
+
+/** Resident bytes of V8's young generation, MB (start-up line). */
+function youngGenMb(): number {
+  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+  return Math.round((s?.physical_space_size ?? 0) / 1e6);
 }
 
 /** Registers `voter`. */
@@ -127,7 +189,9 @@ export function register(program: Command): void {
       let telemetry: Telemetry | undefined;
       let metricsServer: MetricsServer | undefined;
       const voter = createVoter(cfg, { log, metrics });
+      const memory = new StartupMemory();
       const cleanup = async (): Promise<void> => {
+        memory.stop();
         await voter.stop();
         await metricsServer?.stop();
         await telemetry?.shutdown();
@@ -142,8 +206,13 @@ export function register(program: Command): void {
         }
         if (cfg.metrics.listen) metricsServer = await startMetricsServer({ ...hostPort(cfg.metrics.listen), registry: metrics.registry });
         const started = Date.now();
-        await voter.start();
-        reclaimStartupGarbage();
+        const stopGuard = memory.guardStart();
+        try {
+          await voter.start();
+        } finally {
+          stopGuard();
+        }
+        memory.collect();
         const s = voter.stats();
         process.stdout.write(`${JSON.stringify({
           voter: 'started', nodeId: cfg.nodeId, region: cfg.region, strategy: cfg.strategy, startMs: Date.now() - started,
@@ -152,8 +221,11 @@ export function register(program: Command): void {
           processMs: Math.round(process.uptime() * 1000), cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
           peakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6), heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e6),
           heapTotalMb: Math.round(process.memoryUsage().heapTotal / 1e6), arrayBuffersMb: Math.round(process.memoryUsage().arrayBuffers / 1e6),
+          youngGenMb: youngGenMb(), startupGcs: memory.guardGcs,
           ...(metricsServer ? { metrics: metricsServer.url } : {}),
         })}\n`);
+        memory.shrinkYoungGenerationLater(() =>
+          log.info({ youngGenMb: youngGenMb(), rssMb: Math.round(process.memoryUsage.rss() / 1e6) }, 'young generation returned after start-up'));
       } catch (err) {
         const e = err as { code?: string; message?: string };
         log.error({ err }, 'voter failed to start');
