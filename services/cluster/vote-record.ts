@@ -80,6 +80,13 @@ export interface WaitForVoteOptions {
 /** Options of {@link VoteRecords}. */
 export interface VoteRecordsOptions {
   client: Etcd3;
+  /**
+   * A client bound to the nearest etcd member (the first endpoint; `client` picks a random member
+   * per request, i.e. usually a remote one with several regions). Record writes go through it first,
+   * saving a WAN round trip on the owner's record and on a takeover; on any failure of that member
+   * they are retried through `client` (an identical stored value counts as ours, so a retry is safe).
+   */
+  nearClient?: Etcd3;
   keyspace: Keyspace;
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
@@ -144,12 +151,23 @@ export class VoteRecords {
     if (!parsed.success) {
       throw new ClusterArgumentError(`vote record: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
-    const { client, keyspace } = this.opts;
+    const { client, nearClient, keyspace } = this.opts;
     const key = keyspace.vote(rec.height, rec.blockHash, rec.ticketHash);
     const value = JSON.stringify(parsed.data);
-    const res = await timed(this.opts.hooks, 'record', () =>
-      client.if(key, 'Create', '==', 0).then(client.put(key).value(value)).else(client.get(key)).commit(),
-    );
+    const txn = (c: Etcd3) => () => c.if(key, 'Create', '==', 0).then(c.put(key).value(value)).else(c.get(key)).commit();
+    let res: Awaited<ReturnType<ReturnType<typeof txn>>>;
+    if (nearClient) {
+      try {
+        res = await timed(this.opts.hooks, 'record', txn(nearClient));
+      } catch (err) {
+        // Any transport failure of the one member (unavailable, deadline, its circuit breaker open):
+        // the txn is safe to repeat (an identical stored value counts as ours below).
+        this.log.debug({ err, key }, 'nearest etcd member failed a vote record; trying the others');
+        res = await timed(this.opts.hooks, 'record', txn(client));
+      }
+    } else {
+      res = await timed(this.opts.hooks, 'record', txn(client));
+    }
     if (res.succeeded) {
       this.opts.hooks?.observeVoteRecord?.('created');
       return { created: true, stored: parsed.data };

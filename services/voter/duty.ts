@@ -349,9 +349,8 @@ async function recordFirst(
   let waitMs = plan.waitMs;
   // A vote signed here whose record write failed (etcd unreachable) and not yet recorded.
   let unrecorded: VoteRecordInput | undefined;
-  // The pinned vote, built and signed once. The first backup (rank 1) signs it while the hedge
-  // runs, so a takeover at the deadline does no CPU work: the inputs were pinned when the draw
-  // arrived (cluster-vote-factory.ts), so these are the bytes it would build at the deadline.
+  // The pinned vote, built and signed once, before the hedge ends: the inputs were pinned when the
+  // draw arrived (cluster-vote-factory.ts), so these are the bytes it would build at the deadline.
   let signed: SignedVote | undefined;
   const sign = (): SignedVote => (signed ??= buildAndSign(deps, recv, ticketHex, ev));
   for (let attempt = 1; !signal.aborted; attempt++) {
@@ -362,16 +361,16 @@ async function recordFirst(
     let checkTimer: NodeJS.Timeout | undefined;
     try {
       if (waitMs > 0) {
-        if (plan.rank === 1) sign();
-        if (plan.rank > 0 && deps.voteKnown) {
-          checkTimer = setTimeout(() => {
-            try {
-              check = voteAlreadyOut(deps, sign().txidHex);
-            } catch {
-              // cannot build: the deadline's own build reports it
-            }
-          }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
-        }
+        // VOTE_CHECK_LEAD_MS before the deadline (outside the draw's own burst of sends): sign the
+        // pinned vote, so a takeover does no CPU work at the deadline, and ask whether it is out.
+        checkTimer = setTimeout(() => {
+          try {
+            const txid = sign().txidHex;
+            if (plan.rank > 0 && deps.voteKnown) check = voteAlreadyOut(deps, txid);
+          } catch {
+            // cannot build: the deadline's own build reports it
+          }
+        }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
         // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
         // remote members); the create-if-absent txn below returns the stored record if one exists.
         const finalRead = !etcdHealthySince(deps, hedgeStartMs);

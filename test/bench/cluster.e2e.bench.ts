@@ -167,7 +167,12 @@ interface TakeoverRun {
 
 async function takeoverRun(opts: LayoutOptions, kills: number): Promise<TakeoverRun> {
   const hedgeMs = opts.hedgeMs ?? 250;
-  const l = await startLayout({ ...opts, voterMode: 'process', voter: { leaseTtlSec: 5, staleness: { leaseMaxAgeMs: 4_000, watchMaxAgeMs: 4_000 } } });
+  // VOTECLUSTER_BENCH_TRACE_FILE: spans of the takeover run (voter.hedge, cluster.record, cluster.takeover, voter.broadcast) for `votecluster trace`.
+  const traceFile = process.env['VOTECLUSTER_BENCH_TRACE_FILE'];
+  const l = await startLayout({
+    ...opts, voterMode: 'process', voter: { leaseTtlSec: 5, staleness: { leaseMaxAgeMs: 4_000, watchMaxAgeMs: 4_000 } },
+    ...(traceFile ? { traceFile } : {}),
+  });
   const lat: number[] = [];
   const toMiner: number[] = [];
   const recordPaths: Record<string, number> = {};
