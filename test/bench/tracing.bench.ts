@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR, SPAN, FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, contextWithSpan, extractContext, initTelemetry, injectTraceparent,
@@ -182,10 +182,12 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   };
   // An async hop (await of a settled promise): with tracing on, the SDK's AsyncLocalStorage
   // context manager hooks every promise in the process, traced or not.
+  // (The batch processor's first export calls context.with, which switches the
+  // AsyncLocalStorage manager's hooks on; so does any withSpan.)
   const HOPS = 50_000;
   const hopNs = async (): Promise<number> => {
     const t = performance.now();
-    for (let i = 0; i < HOPS; i++) await null;
+    for (let i = 0; i < HOPS; i++) await new Promise<number>((resolve) => resolve(i)).then((x) => x + 1);
     return ((performance.now() - t) * 1e6) / HOPS;
   };
   const hops = async (): Promise<number> => {
@@ -197,6 +199,7 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   for (let r = 0; r < 20; r++) loopUs();
   const off: number[] = [];
   for (let r = 0; r < REPS; r++) off.push(loopUs());
+  await hops(); // warm-up (JIT)
   const hopOff = await hops();
   const tel = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl') });
   const on: number[] = [];
@@ -214,6 +217,15 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
     hopOn = await hops();
   } finally {
     await tel.shutdown();
+  }
+  // The same with the AsyncLocalStorage context manager (asyncContext: true), once a context.with ran.
+  const als = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl'), asyncContext: true });
+  let hopAls = NaN;
+  try {
+    context.with(ROOT_CONTEXT, () => undefined);
+    hopAls = await hops();
+  } finally {
+    await als.shutdown();
   }
   // Propagation: traceparent out (inject) and in (extract) per hop.
   const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -264,7 +276,7 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
     spanUsOff: r2(median(off)),
     voteSpansUsOn: r2(median(on) * SPANS_PER_VOTE),
     exportCpuUsPerSpan: r2(median(exportCpu)),
-    asyncHopNs: { on: r2(hopOn), off: r2(hopOff) },
+    asyncHopNs: { on: r2(hopOn), onAsyncLocalStorage: r2(hopAls), off: r2(hopOff) },
     extractTraceparentUs: r2(extractUs),
     batch2048: {
       chunked: {
