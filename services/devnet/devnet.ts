@@ -81,32 +81,65 @@ export interface Devnet {
   stop(): Promise<void>;
 }
 
+/** What a node handle still answers after its devnet stopped (small: no chain). */
+interface NodeSummary {
+  index: number;
+  rpcUrl: string;
+  wsUrl: string;
+  rpcUser: string;
+  rpcPass: string;
+  certPem: string | undefined;
+}
+
+const stoppedError = (): DevnetError => new DevnetError('DEVNET_STOPPED', 'the devnet was stopped');
+
 class NodeHandle implements DevnetNode {
-  constructor(readonly impl: DevnetNodeImpl) {}
+  #impl: DevnetNodeImpl | undefined;
+  #summary: NodeSummary | undefined;
+  constructor(impl: DevnetNodeImpl) {
+    this.#impl = impl;
+  }
+  /** The running node; throws DEVNET_STOPPED once its devnet was stopped and released it. */
+  get impl(): DevnetNodeImpl {
+    if (!this.#impl) throw stoppedError();
+    return this.#impl;
+  }
+  /**
+   * Drops the node (chain, ticket keys, pools: ~300 MB at 100,000 tickets) so a handle kept
+   * by a caller after Devnet.stop() (a test file's `let dn`, a suspended async frame) does
+   * not keep it reachable; the identity getters keep answering.
+   */
+  release(): void {
+    const i = this.#impl;
+    if (!i) return;
+    this.#summary = { index: i.cfg.index, rpcUrl: i.rpcUrl, wsUrl: i.wsUrl, rpcUser: i.cfg.user, rpcPass: i.cfg.pass, certPem: i.cfg.tls?.certPem };
+    this.#impl = undefined;
+  }
   get index(): number {
-    return this.impl.cfg.index;
+    return this.#summary?.index ?? this.impl.cfg.index;
   }
   get rpcUrl(): string {
-    return this.impl.rpcUrl;
+    return this.#summary?.rpcUrl ?? this.impl.rpcUrl;
   }
   get wsUrl(): string {
-    return this.impl.wsUrl;
+    return this.#summary?.wsUrl ?? this.impl.wsUrl;
   }
   get rpcUser(): string {
-    return this.impl.cfg.user;
+    return this.#summary?.rpcUser ?? this.impl.cfg.user;
   }
   get rpcPass(): string {
-    return this.impl.cfg.pass;
+    return this.#summary?.rpcPass ?? this.impl.cfg.pass;
   }
   get certPem(): string | undefined {
-    return this.impl.cfg.tls?.certPem;
+    return this.#summary ? this.#summary.certPem : this.impl.cfg.tls?.certPem;
   }
   stop(): Promise<void> {
-    return this.impl.stop();
+    return this.#impl ? this.#impl.stop() : Promise.resolve();
   }
   async restart(): Promise<void> {
-    await this.impl.stop();
-    await this.impl.start();
+    const impl = this.impl;
+    await impl.stop();
+    await impl.start();
   }
 }
 
@@ -199,6 +232,19 @@ class StandaloneNodeHandle extends NodeHandle implements StandaloneDevnetNode {
 }
 
 /**
+ * Followers sync from the miner; waits until they have its tip (bounded). A function of its
+ * own: a closure inside startDevnet would put `impls` in the context its returned methods
+ * share, and a stopped devnet could not drop them.
+ */
+async function awaitFollowersSynced(impls: readonly DevnetNodeImpl[], miner: DevnetNodeImpl): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (impls.some((n) => n.chain.best.hashHex !== miner.chain.best.hashHex)) {
+    if (Date.now() > deadline) throw new DevnetError('DEVNET_SYNC', 'followers did not sync with the miner within 30 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
  * Starts a devnet: node 0 mines (and bootstraps the chain to SVH-1 with the target
  * live pool), the others follow it over loopback websockets. Resolves once every
  * node has the miner's tip.
@@ -219,45 +265,67 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     impls.push(impl);
   }
   const miner = impls[0] as DevnetNodeImpl;
-  // Followers sync from the miner; wait until they have its tip (bounded).
-  const deadline = Date.now() + 30_000;
-  while (impls.some((n) => n.chain.best.hashHex !== miner.chain.best.hashHex)) {
-    if (Date.now() > deadline) throw new DevnetError('DEVNET_SYNC', 'followers did not sync with the miner within 30 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await awaitFollowersSynced(impls, miner);
   for (const n of impls) n.finishBootstrap();
   linkLedgers(impls.map((i) => i.ledger));
   const nodes = impls.map((i) => new NodeHandle(i));
   const params = netParams(o.network);
+  // Everything heavy is reached through `live`; stop() drops it (see NodeHandle.release).
+  let live: { impls: DevnetNodeImpl[]; miner: DevnetNodeImpl } | undefined = { impls, miner };
+  let final: { merged: DevnetReport; perNode: DevnetReport[] } | undefined;
+  let stopping: Promise<void> | undefined;
+  const running = (): { impls: DevnetNodeImpl[]; miner: DevnetNodeImpl } => {
+    if (!live) throw stoppedError();
+    return live;
+  };
   return {
     network: params.name,
     nodes,
-    generate: async (n: number) => Array.from({ length: n }, () => miner.mineOne(miner.chain.best).hashHex),
-    exportTickets: () => exportFrom(miner),
-    report: () => mergeReports(impls.map((i) => i.ledger)),
+    generate: async (n: number) => {
+      const { miner: m } = running();
+      return Array.from({ length: n }, () => m.mineOne(m.chain.best).hashHex);
+    },
+    exportTickets: () => exportFrom(running().miner),
+    // After stop(): the reports as they were when it stopped.
+    report: () => final?.merged ?? mergeReports(running().impls.map((i) => i.ledger)),
     nodeReport: (index: number) => {
-      const impl = impls[index];
-      if (!impl) throw new DevnetError('DEVNET_BAD_OPTIONS', `no node ${index} (have ${impls.length})`);
-      return mergeReports([impl.ledger]);
+      const count = final ? final.perNode.length : running().impls.length;
+      if (!Number.isInteger(index) || index < 0 || index >= count) throw new DevnetError('DEVNET_BAD_OPTIONS', `no node ${index} (have ${count})`);
+      return final?.perNode[index] ?? mergeReports([running().impls[index] as DevnetNodeImpl].map((i) => i.ledger));
     },
     forkNextBlock: async () => {
-      const best = miner.chain.best;
+      const best = running().miner.chain.best;
       if (!best.parent || !best.block) throw new DevnetError('DEVNET_FORK', 'the best block has no parent to fork from');
       const votes = best.block.stakeTransactions.filter((t) => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff);
-      return miner.mineOne(best.parent, undefined, votes).hashHex;
+      return running().miner.mineOne(best.parent, undefined, votes).hashHex;
     },
     mineOn: async (blockHash: string, n = 1) => {
-      let parent = miner.chain.get(blockHash);
+      const { miner: m } = running();
+      let parent = m.chain.get(blockHash);
       if (!parent) throw new DevnetError('DEVNET_UNKNOWN_BLOCK', `unknown block ${blockHash}`);
       const out: string[] = [];
       for (let i = 0; i < n; i++) {
-        parent = miner.mineOne(parent);
+        parent = m.mineOne(parent);
         out.push(parent.hashHex);
       }
       return out;
     },
-    stop: async () => {
-      for (const i of [...impls].reverse()) await i.stop();
-    },
+    stop: () =>
+      (stopping ??= (async () => {
+        const l = live;
+        if (!l) return;
+        for (const i of [...l.impls].reverse()) await i.stop();
+        // The reports stay answerable (bounded: the ledgers' last 512 blocks); the chains go.
+        final = { merged: mergeReports(l.impls.map((i) => i.ledger)), perNode: l.impls.map((i) => mergeReports([i.ledger])) };
+        live = undefined;
+        l.impls.length = 0;
+        for (const h of nodes) h.release();
+        // The listeners' and sockets' native handles finish closing in libuv's close phase, after
+        // the servers reported closed; until then they still reach the node (TCP handle → server →
+        // request listener → dispatch → node). One timer turn later they are gone, so a caller's
+        // gc() right after stop() gets the memory back (the bench mines synchronously afterwards,
+        // with no event-loop turn that would close them).
+        await new Promise((r) => setTimeout(r, 0));
+      })()),
   };
 }
