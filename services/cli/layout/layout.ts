@@ -136,7 +136,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
   const etcdMembers = opts.etcdMembers ?? (opts.wan && nRegions === 3 ? 3 : 1);
   if (etcdMembers === 3 && nRegions !== 3) throw new RangeError('layout: 3 etcd members need 3 regions');
   const votersPerRegion = opts.votersPerRegion ?? DEFAULT_VOTERS_PER_REGION;
-  const log = opts.log ?? createLogger({ service: 'layout', level: 'error', destination: 2 });
+  // Diagnosis of chaos runs: VOTECLUSTER_LAYOUT_LOG=warn (in-process components' logs on stderr).
+  const log = opts.log ?? createLogger({ service: 'layout', level: (process.env['VOTECLUSTER_LAYOUT_LOG'] ?? 'error') as 'error', destination: 2 });
   const wan = createWanTopology({ regions, delayMs: opts.wan?.delayMs ?? 0, jitterMs: opts.wan?.jitterMs ?? 0 });
   const useWan = opts.wan !== undefined;
   const host = (r: string, n: number): string => wan.region(r).host(n);
