@@ -10,6 +10,7 @@ import { createAdmin, type AdminConfig } from '../../admin/index.ts';
 import { createMetrics, SecretKey, startMetricsServer, type MetricsServer } from '../../telemetry/index.ts';
 import { addCommonOptions, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminContext, type CommonOptions } from '../admin-context.ts';
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
+import { DEFAULT_SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
 
 /**
@@ -93,18 +94,11 @@ export function register(program: Command): void {
       await ctx.close();
       throw err;
     }
-    await new Promise<void>((resolve) => {
-      const onSignal = (): void => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        resolve();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
-    await admin.stop();
-    await metricsServer?.stop();
-    await ctx.close();
+    await runUntilSignal(async () => {
+      await admin.stop();
+      await metricsServer?.stop();
+      await ctx.close();
+    }, ctx.log, DEFAULT_SHUTDOWN_CAP_MS);
     password?.wipe();
   });
 }

@@ -119,6 +119,7 @@ export function register(program: Command): void {
         await cleanup().catch(() => undefined);
         return;
       }
-      await runUntilSignal(() => proxy.stop(), logger, SHUTDOWN_CAP_MS);
+      // Everything the command started (a /metrics listener left open kept the loop alive past the cap: exit 1).
+      await runUntilSignal(cleanup, logger, SHUTDOWN_CAP_MS);
     });
 }
