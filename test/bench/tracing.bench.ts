@@ -21,13 +21,17 @@
  *    CPU per vote on and off. Budget: p99 on ≤ 1.10 × p99 off.
  *
  * Knobs: TRACING_BENCH_PAIRS (default 24), TRACING_BENCH_BLOCKS (blocks per
- * round, default 4), TRACING_BENCH_SEED.
+ * round, default 4), TRACING_BENCH_SEED, TRACING_BENCH_EXPORT=none (record
+ * spans but export nothing: the export's share of the overhead),
+ * TRACING_BENCH_SPAN_COST=0 (skip part 1), TRACING_BENCH_VOTER_SPANS=0 (the
+ * voters record no spans, only the proxy). With OTEL_TRACES_SAMPLER=always_off
+ * (and TRACING_BENCH_SPAN_COST=0) the SDK is registered but records nothing.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { context, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
+import { context, trace, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR, SPAN, FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, contextWithSpan, extractContext, initTelemetry, injectTraceparent,
@@ -299,24 +303,34 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
   const blocksPerRound = env('TRACING_BENCH_BLOCKS', 4);
   const seed = env('TRACING_BENCH_SEED', 7);
   const rand = prng(seed);
+  // TRACING_BENCH_EXPORT=none: spans recorded but no exporter (isolates the export's share).
+  const exportNone = process.env['TRACING_BENCH_EXPORT'] === 'none';
   const dir = mkdtempSync(join(tmpdir(), 'vc-tracing-bench-'));
   const traceFile = join(dir, 'spans.jsonl');
+  const onOptions = exportNone ? { serviceName: 'votecluster-bench', enabled: true } : { serviceName: 'votecluster-bench', traceFile };
   try {
-    const spanCost = await measureSpanCost(dir);
+    const spanCost = process.env['TRACING_BENCH_SPAN_COST'] === '0' ? 'skipped' : await measureSpanCost(dir);
     const world = await startVoterWorld({ devnet: { tickets: 64 } });
     try {
-      const voters = [world.makeVoter('t1', 'a'), world.makeVoter('t2', 'a')];
+      // TRACING_BENCH_VOTER_SPANS=0: the voters record no spans (only the proxy does): locates a cost.
+      const noVoterSpans = process.env['TRACING_BENCH_VOTER_SPANS'] === '0';
+      const quiet: Tracer = {
+        startSpan: () => trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
+        startActiveSpan: (() => { throw new Error('unused'); }) as Tracer['startActiveSpan'],
+      };
+      const vdeps = noVoterSpans ? { tracer: quiet } : {};
+      const voters = [world.makeVoter('t1', 'a', {}, vdeps), world.makeVoter('t2', 'a', {}, vdeps)];
       await Promise.all(voters.map((v) => v.start()));
       await awaitStableOwnership(world, voters);
       // Warm-up (JIT, connections, the SDK's modules), not measured.
       for (const mode of ['on', 'off', 'on', 'off'] as const) {
-        const t = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
+        const t = mode === 'on' ? await initTelemetry(onOptions) : undefined;
         await world.mineAndAwaitVotes();
         await world.mineAndAwaitVotes();
         await t?.shutdown();
       }
       const round = async (mode: 'on' | 'off'): Promise<Round> => {
-        const telemetry = mode === 'on' ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
+        const telemetry = mode === 'on' ? await initTelemetry(onOptions) : undefined;
         try {
           // The first block after a switch is not measured: a fresh SDK's first spans are a one-off.
           await world.mineAndAwaitVotes();
@@ -364,6 +378,7 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
         spanCost,
         pairs,
         blocksPerRound,
+        exporter: exportNone ? 'none (spans recorded, not exported)' : 'span file',
         seed,
         votes: { on: pooled(results, 'on').length, off: pooled(results, 'off').length },
         latencyMs: {
