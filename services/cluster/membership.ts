@@ -66,6 +66,19 @@ export interface MembershipOptions {
 
 type LeaseListener = (ev: { type: 'joined' | 'lost'; leaseId: string }) => void;
 
+/** How long stop() waits for the lease revoke before leaving it to expire by its TTL. */
+export const LEASE_REVOKE_AT_STOP_MS = 1_000;
+
+/** `p`, or a rejection after `ms` (the call itself is not cancelled; its outcome no longer matters). */
+function rejectAfter<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  p.catch(() => undefined); // a late rejection after the timeout is expected, not unhandled
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** See the module comment. */
 export class Membership {
   readonly nodeId: string;
@@ -337,7 +350,9 @@ export class Membership {
     this.currentLeaseId = undefined;
     if (lease) {
       try {
-        await timed(this.opts.hooks, 'lease_revoke', () => lease.revoke());
+        // Bounded: a shutdown must finish within the CLI's 5 s cap, and one etcd call with the
+        // client's retries can take ~6 s when etcd is slow or gone; the lease then expires by its TTL.
+        await timed(this.opts.hooks, 'lease_revoke', () => rejectAfter(lease.revoke(), LEASE_REVOKE_AT_STOP_MS));
       } catch (err) {
         // etcd unreachable: the lease expires by itself after the TTL; nothing else to do.
         this.log.warn({ err }, 'lease revoke failed; it will expire after its TTL');

@@ -20,6 +20,31 @@ import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import { VoterError } from './errors.ts';
 
+/** How long stop() keeps writing queued and in-flight records (part of the CLI's 5 s shutdown cap). */
+export const DEFAULT_STOP_FLUSH_MS = 1_500;
+
+/** Resolves true when `p` settled within `ms`, false otherwise (the timer never outlives the race). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The value of `p` if it fulfils within `ms`; undefined on rejection or timeout. */
+async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+  try {
+    return await Promise.race([p.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Default bound on records waiting for etcd (5 per block: hours of blocks). */
 export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
 
@@ -123,16 +148,36 @@ export class RecordQueue {
   }
 
   /** Stops the retry loop; waits for it and for writes in flight. Unwritten records are logged. */
-  async stop(): Promise<void> {
+  async stop(flushMs = DEFAULT_STOP_FLUSH_MS): Promise<void> {
+    // Bounded flush (the CLI's 5 s shutdown cap must hold under load, when one etcd call with the
+    // client's retries can take ~6 s): writes in flight and the loop's current write get until
+    // the deadline, then queued records one more attempt each, in order, while time is left.
+    // Whatever is still unwritten is logged record by record (never dropped silently); the votes
+    // were sent, and record-repair (chain) restores their records from a live voter.
+    const deadline = performance.now() + flushMs;
+    const left = (): number => Math.max(0, deadline - performance.now());
     this.#abort.abort();
     this.#wake?.();
-    await this.#loop;
-    await Promise.allSettled([...this.#inFlight]);
-    const left = [...this.#pending, ...this.#deferredAtStop.splice(0)];
-    if (left.length > 0) {
-      this.#log.warn({ pending: left.length }, 'stopping with vote records not yet written (votes were sent)');
+    const loopDone = await settledWithin(this.#loop ?? Promise.resolve(), left());
+    await settledWithin(Promise.allSettled([...this.#inFlight]), left());
+    // Only once the loop is idle: it may still be writing the head record.
+    while (loopDone && this.#pending.length > 0 && left() > 0) {
+      const head = this.#pending[0] as Pending;
+      const r = await withinMs(this.#records.record(head.rec), left());
+      if (r === undefined) break; // etcd still unreachable (or too slow): stop trying
+      this.#pending.shift();
+      this.#written++;
+      head.onStored(r.stored);
     }
-    for (const p of left) p.onDropped?.(droppedError(p.rec, 'stopped'));
+    const unwritten = [...this.#pending.splice(0), ...this.#deferredAtStop.splice(0)];
+    for (const p of unwritten) {
+      this.#log.error({ ticket: p.rec.ticketHex, height: p.rec.height, blockHashHex: p.rec.blockHashHex, voteTxid: p.rec.txidHex },
+        'vote record not written before stop (the vote was sent; record-repair restores it from the chain)');
+    }
+    if (unwritten.length > 0 || this.#inFlight.size > 0) {
+      this.#log.warn({ unwritten: unwritten.length, inFlight: this.#inFlight.size, flushMs }, 'stopping with vote records not yet written (votes were sent)');
+    }
+    for (const p of unwritten) p.onDropped?.(droppedError(p.rec, 'stopped'));
   }
 
   #enqueue(p: Pending): void {

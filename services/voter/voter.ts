@@ -99,6 +99,20 @@ const MAX_LATENCY_SAMPLES = 10_000;
  * DOMException with a stack trace per duty (~0.3 ms each, 10 per block on the draw's
  * hot path).
  */
+/** How long stop() waits for aborted duties still inside an etcd txn or a proxy query. */
+const DUTY_STOP_GRACE_MS = 1_000;
+
+/** Resolves true when `p` settled within `ms`, false otherwise. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const DUTY_RETIRED = new VoterError('VOTER_DUTY_RETIRED', 'the duty\'s block was superseded or is too old');
 /** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
 const MISSED_CHECK_DELAY_MS = 1_000;
@@ -475,11 +489,17 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     if (gaugeTimer) clearInterval(gaugeTimer);
     watch?.stop();
     for (const d of duties.values()) d.abort.abort(DUTY_RETIRED);
-    await Promise.allSettled([...duties.values()].map((d) => d.done));
+    // Aborted duties end at their next await, except one inside an etcd txn or a proxy query
+    // (up to ~6 s with the etcd client's retries under load): the CLI's 5 s shutdown cap must
+    // hold, so they get a bounded wait. One still running can only finish its own step (its
+    // record is create-if-absent and recorded-before-sent; the clients close under it).
+    const pendingDuties = [...duties.values()].map((d) => d.done);
+    if (!(await settledWithin(Promise.allSettled(pendingDuties), DUTY_STOP_GRACE_MS))) {
+      log.warn({ duties: pendingDuties.length, graceMs: DUTY_STOP_GRACE_MS }, 'duties still in an etcd or proxy call at stop; not waiting longer');
+    }
     duties.clear();
-    await claimer?.stop();
-    await missed?.stop();
-    await delivery?.stop();
+    // Independent loops: stopped together, so their last in-flight calls overlap instead of adding up.
+    await Promise.all([claimer?.stop(), missed?.stop(), delivery?.stop()]);
     await recordQueue?.stop();
     await repair?.stop();
     await reach?.stop();
