@@ -10,6 +10,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 
+/** Rejects when `signal` aborts (never settles otherwise). */
+function abortedRejection(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(new Error('stopped'));
+    else signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true });
+  });
+}
+
 /** Default interval between probes while etcd is unreachable. */
 export const DEFAULT_ETCD_PROBE_INTERVAL_MS = 200;
 
@@ -113,12 +121,19 @@ export class EtcdReach {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
+    // One listener for the whole run (not one per probe: an outage can last hours).
+    const stopped = abortedRejection(signal);
+    stopped.catch(() => undefined);
     while (!this.#reachable && !signal.aborted) {
       try {
-        await this.#probe();
+        // stop() does not wait for a probe in flight (one etcd call with the client's retries can
+        // take ~6 s while etcd is gone, longer than the CLI's shutdown cap): abort ends the race.
+        await Promise.race([this.#probe(), stopped]);
+        if (signal.aborted) return;
         this.noteSuccess();
         return;
       } catch {
+        if (signal.aborted) return; // stopped
         // still unreachable
       }
       try {
