@@ -67,7 +67,7 @@ export interface MembershipOptions {
 type LeaseListener = (ev: { type: 'joined' | 'lost'; leaseId: string }) => void;
 
 /** How long stop() waits for the lease revoke before leaving it to expire by its TTL. */
-export const LEASE_REVOKE_AT_STOP_MS = 1_000;
+export const LEASE_REVOKE_AT_STOP_MS = 500;
 
 /** `p`, or a rejection after `ms` (the call itself is not cancelled; its outcome no longer matters). */
 function rejectAfter<T>(p: Promise<T>, ms: number): Promise<T> {
