@@ -93,7 +93,9 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
       return v;
     },
     async awaitPendingVotes(timeoutMs = 15_000) {
-      const unvoted = () => devnet.report().tickets.filter((t) => imported.has(t.ticketHash) && t.outcome === 'pending' && !t.sideChain && t.firstVoteAt === undefined);
+      // The miner (node 0) must hold the votes: `generate` mines there, and with several nodes a
+      // vote accepted by another node is only relayed to it a moment later.
+      const unvoted = () => devnet.nodeReport(0).tickets.filter((t) => imported.has(t.ticketHash) && t.outcome === 'pending' && !t.sideChain && t.firstVoteAt === undefined);
       try {
         await waitFor(() => unvoted().length === 0, { timeoutMs, message: 'a vote at dcrd for every pending draw' });
       } catch (err) {
