@@ -54,7 +54,7 @@ export const ClusterConfigSchema = z
      */
     verifyKeysOnLoad: z.boolean().default(false),
     /** Keys per range page when loading the ticket cache (default 5,000). */
-    ticketPageSize: z.number().int().min(1).max(100_000).default(1_000),
+    ticketPageSize: z.number().int().min(1).max(100_000).default(2_500),
   })
   .refine((c) => c.clusterKeyFile !== undefined || c.clusterKey !== undefined, {
     message: 'one of clusterKeyFile or clusterKey is required',

@@ -132,14 +132,13 @@ const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 const MAX_INTERNED_MAPS = 10_000;
 
 /**
- * The compact cached form of a ticket record: bytes instead of hex, times as numbers,
- * choice/policy maps shared between tickets that have the same ones, the envelope as
- * (interned kid, nonce || ciphertext || tag). The ticket hash is the cache key.
+ * Everything of a compact ticket but its offset: shared by the tickets whose fields are equal
+ * (one import batch in one slab: thousands of tickets; one block's tickets when the importer
+ * knew the block).
  */
-interface CompactTicket {
+interface TicketProfile {
   /** Slab holding the raw ticket transaction at [off, off + tlen) and the sealed key after it. */
   readonly slab: Buffer;
-  readonly off: number;
   readonly tlen: number;
   /** Length of the sealed key: nonce (12) || ciphertext || tag (16). */
   readonly slen: number;
@@ -155,6 +154,58 @@ interface CompactTicket {
   readonly revision: number;
   readonly blockHash: string | undefined;
   readonly blockHeight: number | undefined;
+}
+
+/**
+ * The compact cached form of a ticket record: bytes instead of hex, times as numbers,
+ * choice/policy maps shared between tickets that have the same ones, the envelope as
+ * (interned kid, nonce || ciphertext || tag); per ticket only a shared {@link TicketProfile}
+ * and the offset of its bytes (40 bytes of heap). The ticket hash is the cache key.
+ */
+class CompactTicket implements TicketProfile {
+  constructor(
+    private readonly p: TicketProfile,
+    readonly off: number,
+  ) {}
+  get slab(): Buffer {
+    return this.p.slab;
+  }
+  get tlen(): number {
+    return this.p.tlen;
+  }
+  get slen(): number {
+    return this.p.slen;
+  }
+  get kid(): string {
+    return this.p.kid;
+  }
+  get voteChoices(): Readonly<Record<string, string>> {
+    return this.p.voteChoices;
+  }
+  get treasuryPolicy(): Readonly<Record<string, Policy>> {
+    return this.p.treasuryPolicy;
+  }
+  get tspendPolicy(): Readonly<Record<string, Policy>> {
+    return this.p.tspendPolicy;
+  }
+  get status(): TicketStatus {
+    return this.p.status;
+  }
+  get importedAt(): number | string {
+    return this.p.importedAt;
+  }
+  get updatedAt(): number | string {
+    return this.p.updatedAt;
+  }
+  get revision(): number {
+    return this.p.revision;
+  }
+  get blockHash(): string | undefined {
+    return this.p.blockHash;
+  }
+  get blockHeight(): number | undefined {
+    return this.p.blockHeight;
+  }
 }
 
 function packTime(s: string): number | string {
@@ -241,6 +292,13 @@ export class TicketStore {
   /** Interned block hash strings (tickets of one block share one). */
   private readonly blockHashes = new Map<string, string>();
   private readonly maps = new Map<string, Readonly<Record<string, string>>>();
+  /** Interned maps -> a number (profile keys). */
+  private readonly mapNos = new WeakMap<object, number>();
+  private mapCount = 0;
+  /** Slabs -> a number (profile keys). */
+  private readonly slabNos = new WeakMap<Buffer, number>();
+  private slabCount = 0;
+  private readonly profiles = new Map<string, TicketProfile>();
   private sorted: { version: number; hashes: string[] } | undefined;
   private readonly arena = new ByteArena();
   readonly #index: HashIndex;
@@ -313,9 +371,8 @@ export class TicketStore {
       slab.write(rec.votingKey.nonce, off + tlen, 'hex');
       slab.write(rec.votingKey.ct, off + tlen + NONCE_BYTES, 'hex');
     }
-    return {
+    const profile: TicketProfile = {
       slab,
-      off,
       tlen,
       slen,
       kid: this.intern(this.kids, rec.votingKey.kid, rec.votingKey.kid),
@@ -330,6 +387,31 @@ export class TicketStore {
       blockHash: rec.blockHash === undefined ? undefined : this.intern(this.blockHashes, rec.blockHash, rec.blockHash),
       blockHeight: rec.blockHeight,
     };
+    return new CompactTicket(this.shareProfile(profile), off);
+  }
+
+  /** One object per distinct profile (tickets with equal fields share it). */
+  private shareProfile(p: TicketProfile): TicketProfile {
+    const ids = [this.slabNo(p.slab), this.mapNo(p.voteChoices), this.mapNo(p.treasuryPolicy), this.mapNo(p.tspendPolicy)];
+    if (ids.some((x) => x === undefined)) return p;
+    const key = `${ids.join(',')}|${p.tlen}|${p.slen}|${p.kid}|${p.status}|${p.importedAt}|${p.updatedAt}|${p.revision}|${p.blockHash ?? ''}|${p.blockHeight ?? ''}`;
+    const have = this.profiles.get(key);
+    if (have !== undefined) return have;
+    // Bounded: when full, start over (tickets keep the profiles they got; only sharing restarts).
+    if (this.profiles.size >= MAX_INTERNED_MAPS) this.profiles.clear();
+    this.profiles.set(key, p);
+    return p;
+  }
+
+  private slabNo(slab: Buffer): number {
+    let n = this.slabNos.get(slab);
+    if (n === undefined) this.slabNos.set(slab, (n = ++this.slabCount));
+    return n;
+  }
+
+  /** The number of an interned (or the empty) map, undefined for a map that is not interned. */
+  private mapNo(m: object): number | undefined {
+    return m === EMPTY ? 0 : this.mapNos.get(m);
   }
 
   private intern<V>(m: Map<string, V>, k: string, v: V): V {
@@ -344,7 +426,14 @@ export class TicketStore {
     if (keys.length === 0) return EMPTY;
     keys.sort();
     const canon = JSON.stringify(keys.map((k) => [k, m[k]]));
-    return this.intern(this.maps, canon, Object.freeze(Object.fromEntries(keys.map((k) => [k, m[k] as string]))));
+    const have = this.maps.get(canon);
+    if (have !== undefined) return have;
+    const obj = Object.freeze(Object.fromEntries(keys.map((k) => [k, m[k] as string])));
+    if (this.maps.size < MAX_INTERNED_MAPS) {
+      this.maps.set(canon, obj);
+      this.mapNos.set(obj, ++this.mapCount);
+    }
+    return obj;
   }
 
   /** Loads every ticket record (paged range reads at one revision) and starts the watch from the next revision. */

@@ -13,7 +13,7 @@
  * Event handlers never throw (a throw inside etcd3's emitter would crash the
  * process).
  */
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { CorruptValueError } from './errors.ts';
 import { prefixRangeEnd } from './keyspace.ts';
@@ -222,32 +222,20 @@ export class PrefixCache<T> {
 
   /** Reads the whole prefix at one revision, page by page; returns that revision. */
   private async load(): Promise<number> {
-    const { client, prefix } = this.opts;
-    const rangeEnd = prefixRangeEnd(prefix);
-    const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
     // The first load fills the (empty) live store directly; a resync fills a fresh one and swaps.
     const initial = this.entries.size === 0 && this.corrupt.size === 0 && this.lastRevision === 0;
     const fresh = initial ? this.entries : this.newStore();
     const corrupt = new Map<string, CorruptValueError>();
-    let start = Buffer.from(prefix);
-    let revision = 0;
-    for (;;) {
-      const res = await timed(this.opts.hooks, `load_${this.opts.name}`, () =>
-        client.kv.range({ key: start, range_end: rangeEnd, limit, revision }),
-      );
-      if (revision === 0) revision = Number(res.header.revision);
-      const kvs = res.kvs;
-      const last = kvs[kvs.length - 1];
-      const more = res.more;
-      for (let i = 0; i < kvs.length; i++) {
-        const parsed = this.parseKv(kvs[i] as IKeyValue);
-        // Nothing of the page is kept: the compact value is all that stays.
-        kvs[i] = undefined as unknown as IKeyValue;
-        if (parsed instanceof CorruptValueError) corrupt.set(parsed.key, parsed);
-        else fresh.set(parsed);
+    let revision: number;
+    try {
+      revision = await this.loadPages(fresh, corrupt);
+    } catch (err) {
+      // A resync's half-filled store is dropped (it may hold references in a shared index).
+      if (fresh !== this.entries) {
+        if (fresh.dispose) fresh.dispose();
+        else fresh.clear();
       }
-      if (!more || !last) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
+      throw err;
     }
     // Replace the contents, telling listeners what changed (a resync after a cancel may differ).
     const before = this.entries;
@@ -270,6 +258,39 @@ export class PrefixCache<T> {
       for (const e of fresh.values()) this.emit({ type: 'put', entry: e, previous: undefined });
     }
     for (const e of corrupt.values()) this.reportCorrupt(e);
+    return revision;
+  }
+
+  /**
+   * Reads the prefix page by page at one revision into `fresh` (values parsed into their compact
+   * form, nothing of a page kept); returns the revision. Pipelined: the next page is requested
+   * before the current one is parsed, so etcd reads while this process parses.
+   */
+  private async loadPages(fresh: EntryStore<T>, corrupt: Map<string, CorruptValueError>): Promise<number> {
+    const { client, prefix } = this.opts;
+    const rangeEnd = prefixRangeEnd(prefix);
+    const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    let revision = 0;
+    const page = (start: Buffer): Promise<IRangeResponse> => {
+      const p = timed(this.opts.hooks, `load_${this.opts.name}`, () => client.kv.range({ key: start, range_end: rangeEnd, limit, revision }));
+      p.catch(() => undefined); // awaited below; marked handled while the previous page is parsed
+      return p;
+    };
+    let next: Promise<IRangeResponse> | undefined = page(Buffer.from(prefix));
+    while (next !== undefined) {
+      const res: IRangeResponse = await next;
+      next = undefined;
+      if (revision === 0) revision = Number(res.header.revision);
+      const kvs = res.kvs;
+      const last = kvs[kvs.length - 1];
+      if (res.more && last) next = page(Buffer.concat([last.key, Buffer.from([0])]));
+      for (let i = 0; i < kvs.length; i++) {
+        const parsed = this.parseKv(kvs[i] as IKeyValue);
+        kvs[i] = undefined as unknown as IKeyValue;
+        if (parsed instanceof CorruptValueError) corrupt.set(parsed.key, parsed);
+        else fresh.set(parsed);
+      }
+    }
     return revision;
   }
 

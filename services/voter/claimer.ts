@@ -254,7 +254,9 @@ export class Claimer {
     // Until our own join shows in the live set, every ranking would leave us out (and tell us
     // to release everything): wait for the membership change that pokes us.
     if (!port.isSelfLive()) throw new NotLiveYetError();
+    const t0 = performance.now();
     const share = await port.myShare({ signal });
+    const shareMs = Math.round(performance.now() - t0);
     if (signal.aborted) return;
     const toClaim: string[] = [];
     for (let i = 0; i < share.length; i++) {
@@ -271,6 +273,7 @@ export class Claimer {
       if (i % CHUNK === CHUNK - 1) await yieldLoop();
     }
     if (signal.aborted) return;
+    const t1 = performance.now();
     let firstErr: unknown;
     const won: string[] = [];
     const [claimed, released] = await Promise.all([
@@ -283,11 +286,14 @@ export class Claimer {
     this.#claimed += won.length;
     for (const r of released) if (r) this.#released++;
     this.#sweeps++;
-    if (toClaim.length + toRelease.length > 0) {
-      this.#log.info({ claims: toClaim.length, won: won.length, releases: toRelease.length, sweep: this.#sweeps }, 'ownership sweep');
-    }
+    const claimMs = Math.round(performance.now() - t1);
     if (firstErr !== undefined) throw firstErr;
+    const t2 = performance.now();
     await this.#settle(won, signal);
+    if (toClaim.length + toRelease.length > 0) {
+      const settleMs = Math.round(performance.now() - t2);
+      this.#log.info({ claims: toClaim.length, won: won.length, releases: toRelease.length, sweep: this.#sweeps, shareMs, claimMs, settleMs }, 'ownership sweep');
+    }
   }
 
   /** Waits (bounded) until the owner cache shows the claims we won: the fast path reads it. */
