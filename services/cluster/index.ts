@@ -49,7 +49,9 @@ export type { NodeInfo, NodeValue } from './membership.ts';
  * `claimMany(ts, { batchSize?, concurrency? })` → ClaimResult[] (batched), `myShare(ts, { chunk?, signal? })`
  * → tickets whose rank 0 is this node (yields every chunk), `rank(t)` (cached per live set), `ownerOf(t)`,
  * `ownerRankId(t)` (rank 0's id without building the ranking), `myRank(t)`, `release(t)`,
- * `releaseMany(ts, { batchSize?, concurrency? })` → boolean[] (batched, revision-guarded).
+ * `releaseMany(ts, { batchSize?, concurrency? })` → boolean[] (batched, revision-guarded),
+ * `ownerOfId(id)` and `myShareOfIds(ids, isHeld, { chunk?, signal? })` → string[] by ticket id of the
+ * shared hash index (no string per ticket).
  */
 export { Ownership, rankNodes, rendezvousWeight, OwnerValueSchema } from './ownership.ts';
 export type { ClaimResult, OwnerValue, RankableNode } from './ownership.ts';
@@ -69,7 +71,8 @@ export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-re
  * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`; from the compact cache (no I/O): `get`,
  * `has`, `hashes()` (sorted, cheap), `list()`, `ticketBytes`, `size`; `getVotingKey(t)` →
  * SecretKey, decrypted on demand (a bad ciphertext is reported as corrupt then);
- * `verifyVotingKeys()` decrypts all once.
+ * `verifyVotingKeys()` decrypts all once; without a string per ticket: `hashIter()` (one hash at a
+ * time), `idSnapshot()` → Int32Array of ids in the shared `HashIndex` (`hashIndex`), `forEachId(fn)`, `hasId(id)`.
  */
 export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
 export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
@@ -77,6 +80,9 @@ export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOption
 /** Cluster-wide settings: default vote choices/policies and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS } from './config-store.ts';
 export type { VoteDefaults } from './config-store.ts';
+
+/** The ticket-hash index shared by the ticket, owner and rank caches (`find`, `hexAt`, `size`). */
+export type { HashIndex } from './hash-index.ts';
 
 /** Watch-cache change events and metrics hooks. */
 export type { CacheChange, CacheEntry } from './watch-cache.ts';
