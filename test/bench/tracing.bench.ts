@@ -24,12 +24,19 @@
  * round, default 4), TRACING_BENCH_SEED, TRACING_BENCH_EXPORT=none (record
  * spans but export nothing: the export's share of the overhead),
  * TRACING_BENCH_SPAN_COST=0 (skip part 1), TRACING_BENCH_VOTER_SPANS=0 (the
- * voters record no spans, only the proxy). With OTEL_TRACES_SAMPLER=always_off
- * (and TRACING_BENCH_SPAN_COST=0) the SDK is registered but records nothing.
+ * voters record no spans, only the proxy), TRACING_BENCH_SDK_SPANS=1 (the "on"
+ * rounds make spans with the SDK's Tracer/SpanImpl instead of the lite tracer:
+ * what it was before), TRACING_BENCH_PROFILE=1 (a sampling CPU profile of every
+ * measured round: the share of this process's main-thread samples whose stack is
+ * in telemetry or OpenTelemetry code, on and off: tracing's cost IN PLACE, which
+ * the machine's load does not drown the way it drowns CPU per vote). With
+ * OTEL_TRACES_SAMPLER=always_off (and TRACING_BENCH_SPAN_COST=0) the SDK is
+ * registered but records nothing.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { context, trace, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -205,6 +212,15 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   for (let r = 0; r < REPS; r++) off.push(loopUs());
   await hops(); // warm-up (JIT)
   const hopOff = await hops();
+  // The SDK's own Tracer/SpanImpl (what our spans were made by before the lite tracer), then the lite tracer.
+  const sdk = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl'), sdkSpans: true });
+  const onSdk: number[] = [];
+  try {
+    for (let r = 0; r < 20; r++) { loopUs(); await sdk.forceFlush(); }
+    for (let r = 0; r < REPS; r++) { onSdk.push(loopUs()); await sdk.forceFlush(); }
+  } finally {
+    await sdk.shutdown();
+  }
   const tel = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl') });
   const on: number[] = [];
   const exportCpu: number[] = [];
@@ -277,6 +293,7 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   await provider.shutdown();
   return {
     spanUsOn: r2(median(on)),
+    spanUsOnSdkTracer: r2(median(onSdk)),
     spanUsOff: r2(median(off)),
     voteSpansUsOn: r2(median(on) * SPANS_PER_VOTE),
     exportCpuUsPerSpan: r2(median(exportCpu)),
@@ -295,7 +312,41 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   };
 }
 
-interface Round { mode: 'on' | 'off'; lat: number[]; cpuMs: number; votes: number }
+interface Round { mode: 'on' | 'off'; lat: number[]; cpuMs: number; votes: number; prof?: { busy: number; tracing: number } }
+
+/** Sampling interval of TRACING_BENCH_PROFILE's CPU profiles, µs. */
+const PROFILE_INTERVAL_US = 250;
+const TRACING_CODE = /\/services\/telemetry\/|\/@opentelemetry\//;
+
+/**
+ * Of a CPU profile's samples: the busy ones (not idle) and those with telemetry or
+ * OpenTelemetry code anywhere on the stack (tracing's work, in place; a tracing
+ * helper's callees, e.g. Buffer or JSON, count too).
+ */
+function tracingSamples(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; children?: number[] }>; samples?: number[] }): { busy: number; tracing: number } {
+  const parent = new Map<number, number>();
+  const inTracing = new Map<number, boolean>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const isTracing = (id: number): boolean => {
+    const hit = inTracing.get(id);
+    if (hit !== undefined) return hit;
+    const n = byId.get(id);
+    const p = parent.get(id);
+    const v = n !== undefined && (TRACING_CODE.test(n.callFrame.url) || (p !== undefined && isTracing(p)));
+    inTracing.set(id, v);
+    return v;
+  };
+  let busy = 0;
+  let tracing = 0;
+  for (const id of profile.samples ?? []) {
+    const name = byId.get(id)?.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') continue;
+    busy++;
+    if (isTracing(id)) tracing++;
+  }
+  return { busy, tracing };
+}
 
 /** Runs the bench (see the file comment). */
 export async function runTracingBench(): Promise<Record<string, unknown>> {
@@ -307,7 +358,15 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
   const exportNone = process.env['TRACING_BENCH_EXPORT'] === 'none';
   const dir = mkdtempSync(join(tmpdir(), 'vc-tracing-bench-'));
   const traceFile = join(dir, 'spans.jsonl');
-  const onOptions = exportNone ? { serviceName: 'votecluster-bench', enabled: true } : { serviceName: 'votecluster-bench', traceFile };
+  const sdkSpans = process.env['TRACING_BENCH_SDK_SPANS'] === '1';
+  const onOptions = { serviceName: 'votecluster-bench', sdkSpans, ...(exportNone ? { enabled: true } : { traceFile }) };
+  const profiling = process.env['TRACING_BENCH_PROFILE'] === '1';
+  const session = profiling ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: PROFILE_INTERVAL_US });
+  }
   try {
     const spanCost = process.env['TRACING_BENCH_SPAN_COST'] === '0' ? 'skipped' : await measureSpanCost(dir);
     const world = await startVoterWorld({ devnet: { tickets: 64 } });
@@ -335,6 +394,7 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
           // The first block after a switch is not measured: a fresh SDK's first spans are a one-off.
           await world.mineAndAwaitVotes();
           const lat: number[] = [];
+          if (session) await session.post('Profiler.start');
           const cpu0 = process.cpuUsage();
           for (let b = 0; b < blocksPerRound; b++) {
             const hash = await world.mineAndAwaitVotes();
@@ -343,7 +403,8 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
             }
           }
           const cpu = process.cpuUsage(cpu0);
-          return { mode, lat, cpuMs: (cpu.user + cpu.system) / 1000, votes: lat.length };
+          const prof = session ? tracingSamples((await session.post('Profiler.stop')).profile) : undefined;
+          return { mode, lat, cpuMs: (cpu.user + cpu.system) / 1000, votes: lat.length, ...(prof ? { prof } : {}) };
         } finally {
           await telemetry?.shutdown();
         }
@@ -368,6 +429,16 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
       const ties = pairRatios.filter((x) => x === 1).length;
       const cpuPerVote = (mode: 'on' | 'off'): number =>
         results.reduce((s, r) => s + r[mode].cpuMs, 0) / Math.max(1, results.reduce((s, r) => s + r[mode].votes, 0));
+      const inPlace = (mode: 'on' | 'off'): Record<string, number> | undefined => {
+        const rs = results.map((r) => r[mode]).filter((r) => r.prof !== undefined);
+        if (rs.length === 0) return undefined;
+        const busy = rs.reduce((s, r) => s + (r.prof?.busy ?? 0), 0);
+        const tr = rs.reduce((s, r) => s + (r.prof?.tracing ?? 0), 0);
+        const votes = rs.reduce((s, r) => s + r.votes, 0);
+        return { sharePct: r2((100 * tr) / Math.max(1, busy)), msPerVote: r3((tr * PROFILE_INTERVAL_US) / 1000 / Math.max(1, votes)) };
+      };
+      const profOn = inPlace('on');
+      const profOff = inPlace('off');
       const holds = ratioPooled <= TRACING_P99_BUDGET && ratioMedianPair <= TRACING_P99_BUDGET;
       const verdict = !holds
         ? 'EXCEEDED (point estimate above 1.10)'
@@ -379,6 +450,7 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
         pairs,
         blocksPerRound,
         exporter: exportNone ? 'none (spans recorded, not exported)' : 'span file',
+        spansBy: sdkSpans ? 'SDK Tracer/SpanImpl (TRACING_BENCH_SDK_SPANS=1)' : 'lite tracer',
         seed,
         votes: { on: pooled(results, 'on').length, off: pooled(results, 'off').length },
         latencyMs: {
@@ -398,12 +470,15 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
         pairP99Ratios: pairRatios.map(r2),
         // Scheduling-independent: what tracing costs in CPU (this process: devnet, proxy, voters, etcd client).
         cpuMsPerVote: { on: r2(cpuPerVote('on')), off: r2(cpuPerVote('off')) },
+        // TRACING_BENCH_PROFILE=1: main-thread samples in telemetry/OTel code (share of busy samples; ms per vote at the sampling interval).
+        ...(profOn && profOff ? { tracingInPlace: { on: profOn, off: profOff } } : {}),
         budgetP99: TRACING_P99_BUDGET,
         withinBudget: holds,
         verdict,
         spanFileBytes: statSync(traceFile, { throwIfNoEntry: false })?.size ?? 0,
       };
     } finally {
+      session?.disconnect();
       await world.stop();
     }
   } finally {
