@@ -136,8 +136,9 @@ export class LiteSpan implements Span, ReadableSpan {
     if (this.ended) return this;
     let attrs: Attributes = {};
     let at = time;
-    if (core.isTimeInput(attributesOrTime)) at = attributesOrTime;
-    else if (attributesOrTime) attrs = core.sanitizeAttributes(attributesOrTime);
+    if (core.isTimeInput(attributesOrTime)) {
+      if (!core.isTimeInput(time)) at = attributesOrTime; // (name, time): the SDK's reading
+    } else if (attributesOrTime) attrs = core.sanitizeAttributes(attributesOrTime);
     if (this.events === EMPTY_EVENTS) this.events = [];
     this.events.push({ name, attributes: attrs, time: core.millisToHrTime(at === undefined ? preciseNowMs() : toEpochMs(at)), droppedAttributesCount: 0 });
     return this;
