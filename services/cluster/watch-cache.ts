@@ -53,6 +53,9 @@ export interface EntryStore<T> {
 }
 
 /** The default {@link EntryStore}: one Map entry per key. */
+/** How long a cache's stop() waits for its watch cancel and a resync in progress. */
+export const WATCH_STOP_WAIT_MS = 500;
+
 export class MapEntryStore<T> implements EntryStore<T> {
   private readonly m = new Map<string, CacheEntry<T>>();
   get size(): number {
@@ -145,14 +148,23 @@ export class PrefixCache<T> {
     await this.watchFrom(rev + 1);
   }
 
-  /** Cancels the watch and waits for any resync in progress. */
+  /**
+   * Cancels the watch and waits for any resync in progress, at most {@link WATCH_STOP_WAIT_MS}:
+   * with etcd unreachable (frozen, partitioned) a resync's read or the cancel can hang for the
+   * client's whole retry budget (~6 s), past a process's shutdown cap. Nothing is lost by not
+   * waiting longer: a stopped cache applies nothing the caller relies on, a watch created by a
+   * late resync is cancelled at once (`watchFrom`), and the owner closes the client next.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.resyncing;
     const w = this.watcher;
     this.watcher = undefined;
     this.connected = false;
-    if (w) await w.cancel();
+    const done = Promise.allSettled([this.resyncing, w?.cancel()]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, WATCH_STOP_WAIT_MS)));
+    await Promise.race([done, late]);
+    clearTimeout(timer);
   }
 
   get(key: string): CacheEntry<T> | undefined {
