@@ -19,20 +19,11 @@ import type { Logger } from '../telemetry/index.ts';
 import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import { VoterError } from './errors.ts';
+import { settledWithin } from './settled-within.ts';
 
 /** How long stop() keeps writing queued and in-flight records (part of the CLI's 5 s shutdown cap). */
 export const DEFAULT_STOP_FLUSH_MS = 1_500;
 
-/** Resolves true when `p` settled within `ms`, false otherwise (the timer never outlives the race). */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The value of `p` if it fulfils within `ms`; undefined on rejection or timeout. */
 async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -31,6 +31,7 @@ import { MissedWatch } from './missed-watch.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './resend.ts';
+import { settledWithin } from './settled-within.ts';
 
 /** Collaborators of {@link createVoter}; all optional except the logger. */
 export interface VoterDeps {
@@ -102,16 +103,6 @@ const MAX_LATENCY_SAMPLES = 10_000;
 /** How long stop() waits for aborted duties still inside an etcd txn or a proxy query. */
 const DUTY_STOP_GRACE_MS = 1_000;
 
-/** Resolves true when `p` settled within `ms`, false otherwise. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const DUTY_RETIRED = new VoterError('VOTER_DUTY_RETIRED', 'the duty\'s block was superseded or is too old');
 /** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
