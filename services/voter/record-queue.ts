@@ -22,7 +22,7 @@ import { VoterError } from './errors.ts';
 import { settledWithin } from './settled-within.ts';
 
 /** How long stop() keeps writing queued and in-flight records (part of the CLI's 5 s shutdown cap). */
-export const DEFAULT_STOP_FLUSH_MS = 1_500;
+export const DEFAULT_STOP_FLUSH_MS = 1_000;
 
 
 /** The value of `p` if it fulfils within `ms`; undefined on rejection or timeout. */
