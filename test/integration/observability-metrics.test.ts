@@ -94,7 +94,10 @@ describe('metrics of every service move during a real run', () => {
       const drawn = sampleSum(await scrape(urls['devnet'] as string), 'votecluster_devnet_tickets_drawn_total') ?? 0;
       // The unowned gauge is recounted every 2 s from the owner cache; it must come back to 0.
       const unowned = await Promise.all(['voter1', 'voter2'].map(async (k) => sampleSum(await scrape(urls[k] as string), 'votecluster_cluster_unowned_tickets') ?? 1));
-      return counts[0]! + counts[1]! >= BLOCKS * 5 && unowned[0] === 0 && unowned[1] === 0
+      // unowned_tickets follows the caches' events at once; owned_tickets is refreshed every 2 s.
+      const owned = await Promise.all(['voter1', 'voter2'].map(async (k) => sampleSum(await scrape(urls[k] as string), 'votecluster_voter_owned_tickets') ?? 0));
+      const managedNow = sampleSum(await scrape(urls['voter1'] as string), 'votecluster_voter_managed_tickets') ?? -1;
+      return counts[0]! + counts[1]! >= BLOCKS * 5 && unowned[0] === 0 && unowned[1] === 0 && owned[0]! + owned[1]! === managedNow
         && drawn >= (sampleSum(before['devnet'] as string, 'votecluster_devnet_tickets_drawn_total') ?? 0) + BLOCKS * 5;
     }, { timeoutMs: 20_000, intervalMs: 200, message: 'latency histograms, ownership gauges and devnet counters caught up' });
     for (const [k, u] of Object.entries(urls)) after[k] = await scrape(u);
