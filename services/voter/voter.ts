@@ -100,6 +100,17 @@ const MAX_LATENCY_SAMPLES = 10_000;
  * DOMException with a stack trace per duty (~0.3 ms each, 10 per block on the draw's
  * hot path).
  */
+/** Whether the dcrd behind `client` knows `txidHex` (mempool or chain): NOT_FOUND is false; other failures throw. */
+async function txKnownAt(client: NodeProxyClient, txidHex: string, deadlineMs: number): Promise<boolean> {
+  try {
+    await client.getRawTransaction(txidHex, { deadlineMs });
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
 /** How long stop() waits for aborted duties still inside an etcd txn or a proxy query. */
 const DUTY_STOP_GRACE_MS = 1_000;
 
@@ -294,16 +305,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, standbyCheckMs: STANDBY_CHECK_HEDGES * cfg.hedgeMs,
     }, {
       isNodeLive: (id) => liveIds().has(id),
-      knownTo: async (address, txidHex) => {
-        const i = cfg.proxies.findIndex((p) => p.address === address);
-        try {
-          await (clients[i] as NodeProxyClient).getRawTransaction(txidHex, { deadlineMs: cfg.sendDeadlineMs });
-          return true;
-        } catch (err) {
-          if (err instanceof NotFoundError) return false;
-          throw err;
-        }
-      },
+      knownTo: (address, txidHex) =>
+        txKnownAt(clients[cfg.proxies.findIndex((p) => p.address === address)] as NodeProxyClient, txidHex, cfg.sendDeadlineMs),
       onReleasedEarly: (vote, proxies) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer, voteTxid: vote.txidHex, proxies }, 'stored vote missing from a dcrd while its signer is live; sent the stored bytes'),
       onOutcome: (vote, o, attempt) => {
         m.broadcasts.inc({ result: o.status === 'ERROR' ? 'error' : o.status.toLowerCase() });
@@ -362,9 +365,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       records, reach: etcdReach, lookup: lookupRecord(c),
       knownToDcrd: async (txidHex) => {
         // Any proxy that returns the tx: known. All answering "not found": unknown. Else: throw (retry later).
-        const answers = await Promise.allSettled(clients.map((pc) => pc.getRawTransaction(txidHex, { deadlineMs: cfg.sendDeadlineMs })));
-        if (answers.some((a) => a.status === 'fulfilled')) return true;
-        if (answers.some((a) => a.status === 'rejected' && (a.reason as { code?: unknown })?.code === 'NODEPROXY_NOT_FOUND')) return false;
+        const answers = await Promise.allSettled(clients.map((pc) => txKnownAt(pc, txidHex, cfg.sendDeadlineMs)));
+        if (answers.some((a) => a.status === 'fulfilled' && a.value)) return true;
+        if (answers.some((a) => a.status === 'fulfilled')) return false;
         throw (answers[0] as PromiseRejectedResult | undefined)?.reason ?? new Error('no proxy');
       },
       chainVotes: async (blockHashHex, height) => {
@@ -396,16 +399,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       reach: etcdReach, onUnrecorded: (rec) => recordRepair.add(rec),
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
       // A backup's "is this vote already out?" goes to the nearest dcrd (its region's proxy, else the first).
-      voteKnown: async (txidHex) => {
-        const i = Math.max(0, cfg.proxies.findIndex((p) => p.region === cfg.region));
-        try {
-          await (clients[i] as NodeProxyClient).getRawTransaction(txidHex, { deadlineMs: VOTE_KNOWN_DEADLINE_MS });
-          return true;
-        } catch (err) {
-          if (err instanceof NotFoundError) return false;
-          throw err;
-        }
-      },
+      voteKnown: (txidHex) =>
+        txKnownAt(clients[Math.max(0, cfg.proxies.findIndex((p) => p.region === cfg.region))] as NodeProxyClient, txidHex, VOTE_KNOWN_DEADLINE_MS),
       etcdRecentlyHealthy: () => c.membership.leaseAgeMs() < ETCD_HEALTHY_LEASE_AGE_MS && c.votes.isWatchConnected,
     };
     if (cfg.strategy === 'lease') {
