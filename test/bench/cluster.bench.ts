@@ -63,8 +63,8 @@ function runChild(args: string[], timeoutMs = 120_000): Promise<Record<string, u
   });
 }
 
-/** The other live nodes of the start-up measurement (the child joins as `a1`). */
-const OTHER_NODES = [
+/** The other live nodes of the start-up measurements (the child joins as `a1`; voter-scale uses them too). */
+export const OTHER_NODES = [
   { nodeId: 'a2', region: 'a' },
   { nodeId: 'b1', region: 'b' },
   { nodeId: 'b2', region: 'b' },

@@ -28,16 +28,10 @@ import { generateClusterKey, openCluster, rankNodes, type Cluster } from '../../
 import { startEtcd } from '../../services/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { createIfAbsentMany } from '../../services/cluster/batch-txn.ts';
+import { OTHER_NODES } from './cluster.bench.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const NODE_ID = 'a1';
-const OTHER_NODES = [
-  { nodeId: 'a2', region: 'a' },
-  { nodeId: 'b1', region: 'b' },
-  { nodeId: 'b2', region: 'b' },
-  { nodeId: 'c1', region: 'c' },
-  { nodeId: 'c2', region: 'c' },
-];
 /** Steady-state RSS is sampled this long after the start-up line, and again STEADY2_MS after it. */
 const STEADY_MS = 6_000;
 const STEADY2_MS = 10_000;
