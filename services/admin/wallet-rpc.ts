@@ -22,7 +22,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { hash160, privKeyToPubKey, toHex, type NetParams } from '../decred/index.ts';
 import type { Logger, SecretKey } from '../telemetry/index.ts';
 import { getVoteChoices, setTreasuryPolicy, setTSpendPolicy, setVoteChoices, currentAgendas } from './choices.ts';
-import { AdminBadRequestError, AdminError, AdminKeyMismatchError, AdminNotATicketError } from './errors.ts';
+import { AdminError, AdminKeyMismatchError, AdminNotATicketError } from './errors.ts';
 import { checkTicketBytes, decodeVotingWif, importTicketWithKey } from './intake.ts';
 import { parseTicketHash } from './policies.ts';
 import type { ChainLookup, TicketStore } from './ports.ts';

@@ -19,7 +19,7 @@ import { createIfAbsentMany, type CreateIfAbsentItem } from './batch-txn.ts';
 import { ByteArena } from './byte-arena.ts';
 import { HashIndex } from './hash-index.ts';
 import { HashKeyedStore } from './hash-keyed-store.ts';
-import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Envelope, type Keyring } from './envelope.ts';
+import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelope.ts';
 import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';

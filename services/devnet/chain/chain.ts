@@ -26,7 +26,6 @@ import {
   LiveTicketPool,
   blockHash,
   calcCombinedTxTreeMerkleRoot,
-  compareBytes,
   encodeBlock,
   encodeBlockHeader,
   equalBytes,
