@@ -23,7 +23,6 @@ import {
   type Context,
   type ContextManager,
   type Span,
-  type SpanContext,
   type SpanOptions,
   type Tracer,
   type TextMapGetter,
@@ -276,17 +275,9 @@ export function extractContext(
     if (opts.strict) throw new TraceparentError(`malformed traceparent ${JSON.stringify(traceparent.slice(0, 80))}`);
     return base;
   }
-  if (opts.tracestate || traceparent.startsWith('ff')) {
-    const carrier: Carrier = { traceparent };
-    if (opts.tracestate) carrier['tracestate'] = opts.tracestate;
-    return w3c.extract(base, carrier, carrierGetter);
-  }
-  // The common case (every hop of a vote): what the W3C propagator does, without its
-  // carrier object, getter calls and second regex.
-  const sc: SpanContext = {
-    traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: parseInt(traceparent.slice(53, 55), 16), isRemote: true,
-  };
-  return isSpanContextValid(sc) ? trace.setSpanContext(base, sc) : base;
+  const carrier: Carrier = { traceparent };
+  if (opts.tracestate) carrier['tracestate'] = opts.tracestate;
+  return w3c.extract(base, carrier, carrierGetter);
 }
 
 /** The trace id of the span active in `ctx`, if any. */
