@@ -89,6 +89,16 @@ export async function runBounded<J>(jobs: readonly J[], concurrency: number, fn:
   if (failed) throw firstErr;
 }
 
+/** Refuses a batch that names one key twice (etcd refuses a txn writing one key twice); the batch size to use. */
+function checkedBatchSize(items: ReadonlyArray<{ key: string }>, opts: CreateIfAbsentManyOptions): number {
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
+    seen.add(it.key);
+  }
+  return Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? MAX_BATCH));
+}
+
 /**
  * Create-if-absent for every item, in batched nested txns. Returns one result per item, in
  * input order. Keys must be distinct (etcd refuses a txn writing one key twice:
@@ -97,12 +107,7 @@ export async function runBounded<J>(jobs: readonly J[], concurrency: number, fn:
  * safe (those items then come back `created: false` with the value written).
  */
 export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIfAbsentItem[], opts: CreateIfAbsentManyOptions): Promise<CreateIfAbsentResult[]> {
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
-    seen.add(it.key);
-  }
-  const batchSize = Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? MAX_BATCH));
+  const batchSize = checkedBatchSize(items, opts);
   const results: CreateIfAbsentResult[] = new Array<CreateIfAbsentResult>(items.length);
   const batches = planBatches(items, batchSize);
   await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
@@ -149,12 +154,7 @@ export interface DeleteIfUnchangedItem {
  * distinct. Transport failures reject (EtcdUnavailableError); repeating is safe.
  */
 export async function deleteIfUnchangedMany(client: Etcd3, items: readonly DeleteIfUnchangedItem[], opts: CreateIfAbsentManyOptions): Promise<boolean[]> {
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.key)) throw new ClusterError('CLUSTER_INVALID_ARGUMENT', `duplicate key in batch: ${it.key}`);
-    seen.add(it.key);
-  }
-  const batchSize = Math.max(1, Math.min(MAX_BATCH, opts.batchSize ?? MAX_BATCH));
+  const batchSize = checkedBatchSize(items, opts);
   const results: boolean[] = new Array<boolean>(items.length).fill(false);
   const batches = planBatches(items.map((it) => ({ key: it.key, value: '' })), batchSize);
   await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
