@@ -177,6 +177,21 @@ export class Claimer {
     return { sweeps: this.#sweeps, claimed: this.#claimed, released: this.#released };
   }
 
+  /**
+   * Claims this node holds on managed tickets whose rank-0 live node is another node: the
+   * releases a sweep still has to make (0 once ownership has settled). O(owned); for
+   * diagnosis and readiness checks, not for a hot path.
+   */
+  surplus(): number {
+    const port = this.#port;
+    let n = 0;
+    for (const t of port.ownedByMe()) {
+      const first = port.rankFirst(t);
+      if (first !== undefined && first !== port.selfId && port.isManaged(t)) n++;
+    }
+    return n;
+  }
+
   /** Asks for a sweep soon (membership, owners or tickets changed). */
   poke(): void {
     this.#dirty = true;

@@ -78,6 +78,12 @@ export interface VoterStats {
   delivery: DeliveryStats;
   records: { written: number; deferred: number; pending: number; dropped: number };
   claims: { sweeps: number; claimed: number; released: number };
+  /**
+   * Ownership convergence: `unowned` = managed tickets with no claim by any node (cluster-wide,
+   * from this voter's caches), `surplus` = claims this voter still has to hand to another rank-0
+   * node. Both 0 = every ticket has its owner and owners keep the fast path through an etcd outage.
+   */
+  ownership: { unowned: number; surplus: number };
   /** Draw → first acceptance, ms, of votes this voter delivered (last 10,000). */
   latenciesMs: number[];
 }
@@ -528,6 +534,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         },
         records: recordQueue?.stats() ?? { written: 0, deferred: 0, pending: 0, dropped: 0 },
         claims: claimer?.stats() ?? { sweeps: 0, claimed: 0, released: 0 },
+        ownership: { unowned: claimer?.unowned ?? 0, surplus: claimer?.surplus() ?? 0 },
         latenciesMs: [...latencies],
       };
     },

@@ -5,7 +5,8 @@
  * revision-guarded txns, the newcomer claims on their release), and a sweep
  * over 3,000 tickets never blocks the event loop for long (it yields every
  * 1,000 tickets). The unowned-tickets count is exact at start and follows the
- * caches' change events (claims, releases, new tickets) without recounting.
+ * caches' change events (claims, releases, new tickets) without recounting;
+ * settled, no node holds a surplus claim (one whose rank 0 is another node).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,8 @@ describe('voter claimer', () => {
     // Releases and re-claims moved the counts both ways; settled, they equal etcd's and a recount.
     await waitFor(() => all.every((n) => n.claimer.unowned === 0), { message: 'unowned 0 after the rebalance' });
     expect(await unownedInEtcd(a.c)).toBe(0);
+    // Settled: no node holds a claim that belongs to another rank-0 node.
+    await waitFor(() => all.every((n) => n.claimer.surplus() === 0), { message: 'no surplus claims after the rebalance' });
 
     // New tickets: counted as unowned when they appear (the claim follows), then claimed.
     const admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin2', region: 'a', clusterKey, join: false });

@@ -117,6 +117,14 @@ export interface Layout {
   readonly readyAt: number;
   /** Contract report over draws since {@link readyAt}. */
   report(): Promise<LayoutReport>;
+  /**
+   * Resolves once ownership has converged (lease strategy): every managed ticket is claimed
+   * by its rank-0 live voter and no running voter has claims left to hand over. Faults are
+   * injected from there: a ticket caught between a release and the next claim has no owner,
+   * so through an etcd outage it could not vote (DESIGN §4: only owners keep the fast path).
+   * Throws after `timeoutMs` (default 20 s) with each voter's figures.
+   */
+  awaitOwnershipSettled(timeoutMs?: number): Promise<void>;
   /** Vote records in etcd (read through the admin handle's watch cache). */
   voteRecords(): VoteRecord[];
   stop(): Promise<void>;
@@ -340,6 +348,22 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
           duplicatesSent: Math.max(0, sends - needed), takeovers, latencyMs: dn.latencyMs,
           devnet: dn, voters: stats, sends, sendsPerVotePerProxy: needed > 0 ? sends / needed : 0,
         };
+      },
+      async awaitOwnershipSettled(timeoutMs = 20_000) {
+        if ((opts.strategy ?? 'lease') !== 'lease') return;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const running = voters.filter((v) => v.isRunning);
+          const stats = (await Promise.all(running.map((v) => v.stats()))).filter((x) => x !== undefined);
+          const managed = Math.max(0, ...stats.map((x) => x.managedTickets));
+          const owned = stats.reduce((n, x) => n + x.ownedTickets, 0);
+          if (stats.length === running.length && owned === managed && stats.every((x) => x.ownership.unowned === 0 && x.ownership.surplus === 0)) return;
+          if (Date.now() > deadline) {
+            const each = stats.map((x) => `${x.nodeId}: owned ${x.ownedTickets}, unowned ${x.ownership.unowned}, surplus ${x.ownership.surplus}`).join('; ');
+            throw new Error(`layout: ownership not settled within ${timeoutMs} ms (${managed} managed, ${owned} owned; ${each})`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
       },
       stop: stopAll,
     };

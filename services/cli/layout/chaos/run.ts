@@ -40,6 +40,8 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
   const layout = await startLayout({ ...s.layout, ...o.layout, voter: { ...s.layout.voter, ...o.layout?.voter } });
   try {
     o.onLayout?.(layout);
+    // Faults start on a converged cluster: every ticket held by its rank-0 voter.
+    await layout.awaitOwnershipSettled();
     await s.run({ layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) });
     const loss = await checkNothingLost(layout);
     const report = await layout.report();
