@@ -525,3 +525,27 @@ export { voteBlockRefScript } from './vote.ts';
 export { voteBitsScript } from './vote.ts';
 /** `OP_RETURN <'T' 'V' {hash vote}*>`: a vote's treasury-vote output script. */
 export { treasuryVoteScript } from './vote.ts';
+
+// ---- treasury.ts
+/** A parsed treasury spend: hash, Pi key, Schnorr signature, expiry, valueIn. */
+export type { TSpendInfo, BuildTSpendParams } from './treasury.ts';
+/** IsTreasuryVoteInterval: a non-zero multiple of the TVI. */
+export { isTreasuryVoteInterval } from './treasury.ts';
+/** CalcTSpendExpiry: the expiry of a tspend created for the block at the given next height. */
+export { calcTSpendExpiry } from './treasury.ts';
+/** CalcTSpendWindow: `{start, end}` of a tspend's voting window; throws {@link RuleError} `BAD_TSPEND_EXPIRY`. */
+export { calcTSpendWindow } from './treasury.ts';
+/** InsideTSpendWindow: height in [start, end] of the tspend's window (false when the expiry has none). */
+export { insideTSpendWindow } from './treasury.ts';
+/** {@link insideTSpendWindow} with a network's TVI and multiplier. */
+export { tspendVotable } from './treasury.ts';
+/** Parses a tspend after CheckTSpend; throws {@link RuleError} `NOT_A_TREASURY_SPEND`. */
+export { parseTSpend } from './treasury.ts';
+/** Structure, expiry, sanctioned Pi key and Schnorr signature of a tspend; throws {@link RuleError}. */
+export { checkTSpendFull } from './treasury.ts';
+/** SigHashAll of tspend input 0 with an empty subscript: what the Pi key signs. */
+export { tspendSigHash } from './treasury.ts';
+/** Builds and signs a tspend with a Pi private key (tests, devnet). */
+export { buildTSpend } from './treasury.ts';
+/** EC-Schnorr-DCRv0: sign with an explicit nonce, sign deterministically, verify. */
+export { schnorrSignWithNonce, schnorrSign, schnorrVerify } from './treasury.ts';

@@ -3,6 +3,8 @@
  * (decred/dcrd: chaincfg/{mainnet,testnet,simnet,regnet}params.go; decred-protocol.md §7, §8).
  */
 import { InvalidArgumentError } from './errors.ts';
+
+const hexKey = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 export type NetworkName = 'mainnet' | 'testnet3' | 'simnet' | 'regnet';
 
 export const NETWORK_NAMES: readonly NetworkName[] = ['mainnet', 'testnet3', 'simnet', 'regnet'];
@@ -41,6 +43,8 @@ export interface NetParams {
   stakeBaseSigScript: Uint8Array;
   treasuryVoteInterval: number;
   treasuryVoteIntervalMultiplier: number;
+  /** Sanctioned Politeia (Pi) keys, 33-byte compressed: the keys that may sign a tspend (chaincfg PiKeys). */
+  piKeys: readonly Uint8Array[];
   /** The vote version dcrwallet writes (decred/dcrwallet: wallet/wallet.go voteVersion). */
   voteVersion: number;
   /** base58 two-byte network ids. */
@@ -88,6 +92,7 @@ export const MAINNET: NetParams = {
   stakeBaseSigScript: Uint8Array.of(0x00, 0x00),
   treasuryVoteInterval: 288,
   treasuryVoteIntervalMultiplier: 12,
+  piKeys: [hexKey('03f6e7041f1cf51ee10e0a01cd2b0385ce3cd9debaabb2296f7e9dee9329da946c'), hexKey('0319a37405cb4d1691971847d7719cfce70857c0f6e97d7c9174a3998cf0ab86dd')],
   voteVersion: 11,
   pubKeyHashAddrId: [0x07, 0x3f],
   pubKeyHashEd25519AddrId: [0x07, 0x1f],
@@ -123,6 +128,7 @@ export const TESTNET3: NetParams = {
   blockOneSubsidy: 100_000_000_000_000n,
   treasuryVoteInterval: 60,
   treasuryVoteIntervalMultiplier: 4,
+  piKeys: [hexKey('03beca9bbd227ca6bb5a58e03a36ba2b52fff09093bd7a50aee1193bccd257fb8a'), hexKey('03e647c014f55265da506781f0b2d67674c35cb59b873d9926d483c4ced9a7bbd3')],
   voteVersion: 12,
   pubKeyHashAddrId: [0x0f, 0x21],
   pubKeyHashEd25519AddrId: [0x0f, 0x01],
@@ -160,6 +166,7 @@ export const SIMNET: NetParams = {
   blockOneSubsidy: 30_000_000_000_000n,
   treasuryVoteInterval: 48,
   treasuryVoteIntervalMultiplier: 3,
+  piKeys: [hexKey('02a36b785d584555696b69d1b2bbeff4010332b301e3edd316d79438554cacb3e7'), hexKey('02b2c110e7b560aa9e1545dd18dd9f7e74a3ba036297a696050c0256f1f69479d7')],
   voteVersion: 12,
   pubKeyHashAddrId: [0x0e, 0x91],
   pubKeyHashEd25519AddrId: [0x0e, 0x71],
@@ -184,6 +191,7 @@ export const REGNET: NetParams = {
   stakeBaseSigScript: Uint8Array.of(0x73, 0x57),
   treasuryVoteInterval: 4,
   treasuryVoteIntervalMultiplier: 3,
+  piKeys: [],
   voteVersion: 1,
   pubKeyHashAddrId: [0x0e, 0x00],
   pubKeyHashEd25519AddrId: [0x0d, 0xe0],
