@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { RetryReporter } from './test/retry-reporter.ts';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
 // CI runs on 2 cores, two test files at a time (e2e files bring up real etcd, devnet
@@ -11,7 +12,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    // RetryReporter lists every test that passed only on its retry, with the first error.
+    reporters: ['default', new RetryReporter()],
     sequence: { sequencer: LongestFirstSequencer },
     // One retry per failing test. The chaos and multi-process files run real clusters (etcd,
     // devnet, proxies, voter processes) two at a time on 2 cores; under that load a rare
