@@ -17,6 +17,14 @@ export { DevnetOptionsSchema } from './devnet.ts';
 /** Options, handles and results of the devnet API. */
 export type { DevnetOptions, Devnet, DevnetNode, DevnetNodeOptions, StandaloneDevnetNode } from './devnet.ts';
 export type { ExportedTicket } from './node.ts';
+/**
+ * A signed simnet treasury spend for tests and the demo (simnet Pi key fixture of
+ * dcrd's chaincfg; expiry from `nextHeight` as dcrd's CalcTSpendExpiry). Post it with
+ * `sendrawtransaction`; the devnet checks it (tspend-pool.ts) and sends `tspend` notifications.
+ * @example const tx = createTestTSpend(netParams('simnet'), { nextHeight: dn.height + 1 });
+ */
+export { createTestTSpend, SIMNET_PI_PRIVKEY_HEX } from './tspend-pool.ts';
+export type { TestTSpendOptions } from './tspend-pool.ts';
 export type { DevnetReport, TicketReportEntry, LatencySummary, TicketOutcome } from './report.ts';
 export type { BlockInterval } from './miner.ts';
 /** dcrd's JSON-RPC error codes as the devnet returns them, and its error classes. */

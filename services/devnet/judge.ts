@@ -19,6 +19,7 @@ import {
   decodeTx,
   fromHex,
   hashToHex,
+  isStakeBase,
   parseVote,
   txHash,
   txHashFull,
@@ -126,7 +127,17 @@ export function judgeVote(ctx: JudgeContext, tx: Tx, bytes: Uint8Array, opts: Ju
     throw new RpcError(RPC_ERR.DUPLICATE_TX, `rejected transaction ${txidHex}: already have transaction ${txidHex}`);
   }
   const type = txType(tx);
-  if (type !== 'vote') throw rejected(txidHex, `the devnet accepts only votes; this is a ${type} transaction`);
+  if (type !== 'vote') {
+    // A broken vote (a stakebase input) is refused with what CheckSSGenVotes found, not just its type.
+    if (isStakeBase(tx)) {
+      try {
+        parseVote(tx);
+      } catch (e) {
+        throw rejected(txidHex, e instanceof DecredError ? e.message : String(e), e);
+      }
+    }
+    throw rejected(txidHex, `the devnet accepts only votes and treasury spends; this is a ${type} transaction`);
+  }
   let info;
   try {
     info = parseVote(tx);

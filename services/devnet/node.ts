@@ -13,8 +13,10 @@ import {
   fromHex,
   hashToHex,
   netParams,
+  OP_TSPEND,
   toHex,
   txHash,
+  txType,
   type Block,
   type NetParams,
   type SubsidySplit,
@@ -29,9 +31,17 @@ import { VotePool, decodeRawTx, judgeVote, type JudgeContext } from './judge.ts'
 import { MinerClock, type BlockInterval } from './miner.ts';
 import { PeerHub, type Peer, type PeerMessage } from './p2p.ts';
 import { VoteLedger } from './report.ts';
+import { TSpendPool } from './tspend-pool.ts';
 import { createDispatch } from './rpc/methods.ts';
 import { RpcServer } from './rpc/server.ts';
 import type { TlsIdentity } from './rpc/tls.ts';
+
+/** A tspend, or a broken one (one input whose script ends in OP_TSPEND): its refusal then names what CheckTSpend found. */
+function looksLikeTSpend(tx: Tx): boolean {
+  if (txType(tx) === 'treasury-spend') return true;
+  const s = tx.inputs.length === 1 ? tx.inputs[0]?.sigScript : undefined;
+  return s !== undefined && s.length > 0 && s[s.length - 1] === OP_TSPEND;
+}
 
 /** Genesis timestamp shared by every devnet of a network (dcrd simnet genesis time). */
 const GENESIS_TIME = 1401292357;
@@ -81,6 +91,8 @@ export class DevnetNodeImpl {
   readonly params: NetParams;
   readonly chain: Chain;
   readonly pool = new VotePool();
+  /** Treasury spends accepted by sendrawtransaction, kept until they expire (tspend-pool.ts). */
+  readonly tspends = new TSpendPool();
   readonly ledger: VoteLedger;
   readonly keys: KeyRing;
   readonly producer: BlockProducer | undefined;
@@ -280,6 +292,7 @@ export class DevnetNodeImpl {
       if (b) for (const v of stakeContent(b).votes) this.deadTickets.push({ height: c.height, hex: hashToHex((v.inputs[1] as { prevOut: { hash: Uint8Array } }).prevOut.hash) });
     }
     this.forgetDeadTickets();
+    this.tspends.pruneExpired(this.chain.bestHeight + 1);
     const isCandidate = node.height === this.chain.bestHeight;
     this.pool.retain(new Set(this.chain.tipCandidates().map((t) => t.hashHex)));
     if (isCandidate && node.height >= this.params.stakeValidationHeight - 1 && node.winners.length > 0) {
@@ -334,7 +347,20 @@ export class DevnetNodeImpl {
 
   sendRawTransaction(hex: unknown): string {
     const { tx, bytes } = decodeRawTx(hex);
-    return this.acceptVote(tx, bytes);
+    return this.acceptTx(tx, bytes);
+  }
+
+  /** A vote goes to the judge, a tspend to the tspend pool; nothing else is accepted. */
+  private acceptTx(tx: Tx, bytes: Uint8Array, opts: { from?: Peer } = {}): string {
+    return looksLikeTSpend(tx) ? this.acceptTSpend(tx, bytes, opts) : this.acceptVote(tx, bytes, opts);
+  }
+
+  /** A tspend: checks (tspend-pool.ts), then `tspend` to notifytspend subscribers, and relay. */
+  acceptTSpend(tx: Tx, bytes: Uint8Array, opts: { from?: Peer } = {}): string {
+    const t = this.tspends.accept(tx, bytes, { params: this.params, nextHeight: this.chain.bestHeight + 1, now: Date.now() });
+    this.notifyAll('notifytspend', 'tspend', [toHex(bytes)]);
+    if (this.running) this.hub.broadcast({ t: 'tx', hex: toHex(bytes) }, opts.from);
+    return t.txidHex;
   }
 
   /** Sends a notification to every websocket client registered for `kind`. */
@@ -417,7 +443,7 @@ export class DevnetNodeImpl {
       case 'tx': {
         try {
           const { tx, bytes } = decodeRawTx(msg.hex);
-          this.acceptVote(tx, bytes, { from: peer });
+          this.acceptTx(tx, bytes, { from: peer });
         } catch {
           // duplicates and votes for blocks this node has not seen yet are dropped
         }

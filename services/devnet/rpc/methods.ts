@@ -165,7 +165,7 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       const txid = hashToHex(hash(id, 'txid'));
       let tx: Tx | undefined;
       let where: BlockNode | undefined;
-      const inPool = node.pool.get(txid);
+      const inPool = node.pool.get(txid) ?? node.tspends.get(txid);
       if (inPool) tx = inPool.tx;
       else {
         where = chain.blockOfTx(txid);
@@ -196,7 +196,10 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
     },
     existsmempooltxs: (p) => {
       const [hs] = parse(z.tuple([z.array(z.string()).max(1_000_000)]), p, 'existsmempooltxs');
-      return bitsetHex(hs.map((h) => node.pool.get(hashToHex(hash(h, 'tx hash'))) !== undefined));
+      return bitsetHex(hs.map((h) => {
+        const id = hashToHex(hash(h, 'tx hash'));
+        return node.pool.get(id) !== undefined || node.tspends.get(id) !== undefined;
+      }));
     },
     getstakedifficulty: () => ({ currentstakedifficulty: atomsToCoin(node.cfg.ticketPrice), nextstakedifficulty: atomsToCoin(node.cfg.ticketPrice) }),
     getstakeversions: (p) => {
@@ -239,9 +242,12 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       if (txtype !== undefined && !['all', 'regular', 'tickets', 'votes', 'revocations', 'tspend', 'tadd'].includes(txtype)) {
         throw new RpcError(RPC_ERR.INVALID_PARAMETER, `getrawmempool: invalid transaction type ${txtype}`);
       }
-      const votes = txtype === undefined || txtype === 'all' || txtype === 'votes' ? [...node.pool.byTxid.values()] : [];
-      if (!verbose) return votes.map((v) => v.txidHex);
-      return Object.fromEntries(votes.map((v) => [v.txidHex, { size: v.bytes.length, fee: 0, time: Math.floor(v.acceptedAt / 1000), height: chain.bestHeight, startingpriority: 0, currentpriority: 0, depends: [] }]));
+      const all = txtype === undefined || txtype === 'all';
+      const votes = all || txtype === 'votes' ? [...node.pool.byTxid.values()] : [];
+      const tspends = all || txtype === 'tspend' ? node.tspends.list() : [];
+      const txs = [...votes, ...tspends];
+      if (!verbose) return txs.map((v) => v.txidHex);
+      return Object.fromEntries(txs.map((v) => [v.txidHex, { size: v.bytes.length, fee: 0, time: Math.floor(v.acceptedAt / 1000), height: chain.bestHeight, startingpriority: 0, currentpriority: 0, depends: [] }]));
     },
     livetickets: () => ({ tickets: chain.liveAfter(chain.best).map(hashToHex) }),
     getinfo: () => ({ version: 2010000, protocolversion: 11, blocks: chain.bestHeight, timeoffset: 0, connections: node.hub.peerCount, proxy: '', difficulty: 1, testnet: false, relayfee: 0.0001, errors: '' }),
