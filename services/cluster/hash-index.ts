@@ -82,6 +82,14 @@ export class HashIndex {
     return b.toString('hex');
   }
 
+  /**
+   * The index's key storage: the 32 bytes of id `i` are at offset `i * 32` (read-only; the array
+   * is replaced when the index grows, so fetch it again after anything that may add hashes).
+   */
+  keyBytes(): Uint8Array {
+    return this.keys;
+  }
+
   /** True when `id` is currently held. */
   isLive(id: number): boolean {
     return id >= 0 && id < this.top && (this.refs[id] as number) > 0;

@@ -53,8 +53,16 @@ export type { NodeInfo, NodeValue } from './membership.ts';
  * `ownerOfId(id)` and `myShareOfIds(ids, isHeld, { chunk?, signal? })` → string[] by ticket id of the
  * shared hash index (no string per ticket).
  */
-export { Ownership, rankNodes, rendezvousWeight, OwnerValueSchema } from './ownership.ts';
-export type { ClaimResult, OwnerValue, RankableNode } from './ownership.ts';
+export { Ownership, OwnerValueSchema } from './ownership.ts';
+export type { ClaimResult, OwnerValue } from './ownership.ts';
+/**
+ * Rendezvous ranking (scheme v2, see rendezvous.ts): `rankNodes(ticketHash, nodes)` → nodes,
+ * owner first, then backups region-aware; `rendezvousWeight(ticketHash, nodeId)` → 64-bit weight
+ * (MurmurHash3_x86_32 of the ticket's 32 bytes with two per-node seeds from SHA-256 of
+ * `RENDEZVOUS_SEED_DOMAIN ‖ 0x00 ‖ nodeId`); `murmur3x86_32(bytes, off, len, seed)`.
+ */
+export { rankNodes, rendezvousWeight, murmur3x86_32, RENDEZVOUS_SEED_DOMAIN } from './rendezvous.ts';
+export type { RankableNode } from './rendezvous.ts';
 
 /**
  * Vote records: `recordVote(rec)` → `{ created, stored }` (create-if-absent; a loser re-broadcasts

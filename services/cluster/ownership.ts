@@ -2,17 +2,14 @@
  * Ticket ownership (DESIGN.md §3 invariant 1: one signer per ticket).
  *
  * Who *should* sign is computed, not stored: rendezvous (highest-random-weight)
- * hashing of the ticket hash over the live nodes gives every node the same
- * deterministic ranking, the owner first, then the backups in hedge order.
- * The ranking is region-aware: after the owner, each next backup comes from the
- * region that has appeared least so far (ties broken by weight), so rank 1 is in
- * another region than the owner whenever another region has a live node.
+ * hashing of the ticket hash over the live nodes (`rendezvous.ts`) gives every
+ * node the same deterministic, region-aware ranking, the owner first, then the
+ * backups in hedge order.
  *
  * Who *does* sign is stored: `owners/<t>` is created only by a create-if-absent
  * txn bound to the claimer's session lease, so at most one claim exists per
  * ticket at any revision and it vanishes with the claimer's lease.
  */
-import { hash } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { createIfAbsentMany, deleteIfUnchangedMany } from './batch-txn.ts';
@@ -24,69 +21,7 @@ import { HashKeyedStore } from './hash-keyed-store.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import type { Membership } from './membership.ts';
 import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
-
-/** The minimum a node needs for ranking. */
-export interface RankableNode {
-  nodeId: string;
-  region: string;
-}
-
-/** SHA-256(ticketHash ‖ 0x00 ‖ nodeId): one native call (a voter ranks every managed ticket, 100k x nodes). */
-function weightDigest(ticketHash: string, nodeId: string): Buffer {
-  return hash('sha256', `${ticketHash}\u0000${nodeId}`, 'buffer');
-}
-
-/** HRW weight of `nodeId` for `ticketHash`: first 8 bytes of SHA-256(ticketHash ‖ 0x00 ‖ nodeId), big-endian. */
-export function rendezvousWeight(ticketHash: string, nodeId: string): bigint {
-  return weightDigest(ticketHash, nodeId).readBigUInt64BE(0);
-}
-
-interface Weighted<N> {
-  n: N;
-  hi: number;
-  lo: number;
-}
-
-/** Descending weight (the 64-bit value compared as two 32-bit halves), then ascending node id. */
-function byWeight<N extends RankableNode>(a: Weighted<N>, b: Weighted<N>): number {
-  if (a.hi !== b.hi) return b.hi - a.hi;
-  if (a.lo !== b.lo) return b.lo - a.lo;
-  return a.n.nodeId < b.n.nodeId ? -1 : a.n.nodeId > b.n.nodeId ? 1 : 0;
-}
-
-/**
- * Ranks `nodes` for `ticketHash`: index 0 is the owner, then backups in hedge order.
- * Deterministic (depends only on the ticket hash and the set of node ids/regions, not
- * on input order) and region-aware (see the module comment).
- */
-export function rankNodes<N extends RankableNode>(ticketHash: string, nodes: readonly N[]): N[] {
-  const left: Array<Weighted<N>> = new Array<Weighted<N>>(nodes.length);
-  for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i] as N;
-    const d = weightDigest(ticketHash, n.nodeId);
-    left[i] = { n, hi: d.readUInt32BE(0), lo: d.readUInt32BE(4) };
-  }
-  left.sort(byWeight);
-  const out: N[] = [];
-  const picks = new Map<string, number>();
-  while (left.length > 0) {
-    // The next node: from the least-picked region; among those, the highest weight.
-    let best = 0;
-    let bestPicks = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < left.length; i++) {
-      const p = picks.get((left[i] as Weighted<N>).n.region) ?? 0;
-      if (p < bestPicks) {
-        bestPicks = p;
-        best = i;
-        if (p === 0) break; // weights are sorted: the first unpicked region's node is the best
-      }
-    }
-    const [chosen] = left.splice(best, 1) as [Weighted<N>];
-    out.push(chosen.n);
-    picks.set(chosen.n.region, bestPicks + 1);
-  }
-  return out;
-}
+import { RendezvousNodes, type RankableNode } from './rendezvous.ts';
 
 /** The value of `owners/<ticketHash>`. */
 export const OwnerValueSchema = z.object({
@@ -151,6 +86,9 @@ export class Ownership {
   private rankCached = 0;
   private rankVersion = -1;
   private nodeIndex: ReadonlyMap<string, number> = new Map();
+  /** The live set's rendezvous seeds (rebuilt with the rank cache). */
+  private rendezvous = new RendezvousNodes<RankableNode>([]);
+  private readonly scratch = Buffer.alloc(32);
   private readonly log: ClusterLogger;
   /** Raw owner value (latin1 text) -> the shared parsed value (see parseOwner). */
   private readonly ownerValues = new Map<string, OwnerValue>();
@@ -215,14 +153,20 @@ export class Ownership {
     const nodes = this.liveForRanking();
     const code = this.cachedRank(ticketHash);
     if (code >= 0) return decodeRanking(code, nodes);
-    assertHashHex(ticketHash, 'ticketHash');
-    const r = rankNodes(ticketHash, nodes);
+    const r = this.rendezvous.rankAt(this.bytesOf(ticketHash), 0);
     if (nodes.length <= MAX_CACHED_NODES && this.rankCached < MAX_RANK_CACHE) {
       const id = this.index.acquire(ticketHash);
       this.rankCodes[id] = encodeRanking(r, this.nodeIndex);
       this.rankCached++;
     }
     return r;
+  }
+
+  /** The 32 bytes of `ticketHash` (a scratch buffer). @throws ClusterArgumentError unless a 64-char lowercase hex hash. */
+  private bytesOf(ticketHash: string): Buffer {
+    assertHashHex(ticketHash, 'ticketHash');
+    this.scratch.write(ticketHash, 0, 'hex');
+    return this.scratch;
   }
 
   /** The cached ranking code of `ticketHash`, or -1. */
@@ -238,6 +182,7 @@ export class Ownership {
       this.clearRanks();
       this.rankVersion = version;
       this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
+      this.rendezvous = new RendezvousNodes(nodes);
     }
     return nodes;
   }
@@ -261,9 +206,9 @@ export class Ownership {
   ownerRankId(ticketHash: string): string | undefined {
     const nodes = this.liveForRanking();
     const code = this.cachedRank(ticketHash);
-    if (code < 0 || nodes.length === 0) return this.rank(ticketHash)[0]?.nodeId;
     // The owner is the most significant base-n digit of the code.
-    return nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId;
+    if (code >= 0 && nodes.length > 0) return nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId;
+    return nodes[this.rendezvous.ownerIndexAt(this.bytesOf(ticketHash), 0)]?.nodeId;
   }
 
   /**
@@ -296,21 +241,22 @@ export class Ownership {
     const me = this.opts.membership.nodeId;
     const chunk = Math.max(1, opts.chunk ?? 1_000);
     const out: string[] = [];
+    // Ranked from the index's bytes (no hex string per ticket, no rank cache entry): only rank 0
+    // is needed, the highest weight. The live set is re-read after every yield.
+    let nodes = this.liveForRanking();
+    let rv = this.rendezvous;
+    let keys = this.index.keyBytes();
+    let mine = nodes.findIndex((n) => n.nodeId === me);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (isHeld(id)) {
-        const nodes = this.liveForRanking();
-        const code = this.rankCodes[id] as number;
-        if (code >= 0 && nodes.length > 0) {
-          if (nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId === me) out.push(this.index.hexAt(id));
-        } else {
-          const t = this.index.hexAt(id);
-          if (this.ownerRankId(t) === me) out.push(t);
-        }
-      }
+      if (mine >= 0 && isHeld(id) && rv.ownerIndexAt(keys, id * 32) === mine) out.push(this.index.hexAt(id));
       if ((i + 1) % chunk === 0) {
         await new Promise((r) => setImmediate(r));
         if (opts.signal?.aborted) break;
+        nodes = this.liveForRanking();
+        rv = this.rendezvous;
+        keys = this.index.keyBytes();
+        mine = nodes.findIndex((n) => n.nodeId === me);
       }
     }
     return out;

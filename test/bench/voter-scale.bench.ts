@@ -6,9 +6,13 @@
  * lightweight members (lease-bound `nodes/<id>` keys kept alive by this
  * process, regions a/b/c) that hold the claims of their rendezvous shares (so
  * the voter's owner cache holds all 100k claims, as in a real cluster); the
- * voter joins as a sixth (`a1`). Its node proxy
- * address points at a closed loopback port (no chain: the start-up path does
- * not need one; GetVoteInfo fails fast and the chain watch keeps retrying).
+ * voter joins as a sixth (`a1`). Its node proxy is a real one (`createNodeProxy`
+ * in this process) in front of a one-node devnet (a small simnet chain whose
+ * tickets the cluster does not manage): a voter claims only once a proxy stream
+ * is up (services/voter README, "No-fault takeovers"), at most 5 s after it
+ * joined, so a proxy that is down costs those 5 s and a failed GetVoteInfo.
+ * `BENCH_VOTER_PROXY=closed` points the voter at a closed loopback port
+ * instead (the no-chain form this bench had before, for comparison).
  *
  * Reported per run: wall time from spawn to the start-up JSON line (and the
  * voter's own `startMs` after module loading, `processMs` since process start),
@@ -25,7 +29,8 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateClusterKey, openCluster, rankNodes, type Cluster } from '../../services/cluster/index.ts';
-import { startEtcd } from '../../services/devnet/index.ts';
+import { startDevnet, startEtcd, type Devnet } from '../../services/devnet/index.ts';
+import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { createIfAbsentMany } from '../../services/cluster/batch-txn.ts';
 import { OTHER_NODES } from './cluster.bench.ts';
@@ -128,6 +133,8 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
   const keyFile = join(dir, 'cluster.key');
   writeFileSync(keyFile, Buffer.from(keyBytes).toString('hex'), { mode: 0o600 });
   let admin: Cluster | undefined;
+  let devnet: Devnet | undefined;
+  let proxy: NodeProxy | undefined;
   const leases: Array<{ revoke(): Promise<unknown> }> = [];
   try {
     admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
@@ -160,10 +167,17 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
     }
     const otherClaimsMs = Math.round(performance.now() - tClaims);
 
-    const proxyPort = await closedPort();
+    const closed = process.env['BENCH_VOTER_PROXY'] === 'closed';
+    let proxyAddress = `127.0.0.1:${await closedPort()}`;
+    if (!closed) {
+      devnet = await startDevnet({ nodes: 1, tickets: 16 });
+      const n = devnet.nodes[0]!;
+      proxy = createNodeProxy({ network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0' });
+      proxyAddress = (await proxy.start()).address;
+    }
     const args = [
       '--node-id', NODE_ID, '--region', 'a', '--network', 'simnet', '--etcd', etcd.endpoints.join(','),
-      '--proxy', `127.0.0.1:${proxyPort}`, '--cluster-key-file', keyFile, '--log-level', 'warn',
+      '--proxy', proxyAddress, '--cluster-key-file', keyFile, '--log-level', 'warn',
     ];
     const claimsOf = async (): Promise<number> => {
       const all = await (admin as Cluster).client.getAll().prefix((admin as Cluster).keyspace.ownersPrefix()).strings();
@@ -209,6 +223,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       importMs,
       otherClaimsMs,
       liveNodes: six.length,
+      proxy: closed ? 'closed port (no chain)' : 'live node proxy + 1-node devnet',
       expectedShare,
       etcd: 'single member, loopback',
       ...runs,
@@ -217,6 +232,8 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
   } finally {
     for (const l of leases) await l.revoke().catch(() => undefined);
     await admin?.close();
+    await proxy?.stop();
+    await devnet?.stop();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
