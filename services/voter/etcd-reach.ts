@@ -10,12 +10,22 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 
-/** Rejects when `signal` aborts (never settles otherwise). */
-function abortedRejection(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
+/**
+ * A promise that rejects when `signal` aborts, and `dispose()`, which removes its abort
+ * listener: the signal lives as long as the voter, and one probing run per outage that
+ * left its listener behind was a leak (MaxListenersExceededWarning after 11 outages).
+ */
+function abortedRejection(signal: AbortSignal): { stopped: Promise<never>; dispose(): void } {
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(new Error('stopped'));
-    else signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true });
+    else {
+      onAbort = () => reject(new Error('stopped'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
   });
+  stopped.catch(() => undefined);
+  return { stopped, dispose: () => { if (onAbort) signal.removeEventListener('abort', onAbort); } };
 }
 
 /** Default interval between probes while etcd is unreachable. */
@@ -121,26 +131,30 @@ export class EtcdReach {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
-    // One listener for the whole run (not one per probe: an outage can last hours).
-    const stopped = abortedRejection(signal);
-    stopped.catch(() => undefined);
-    while (!this.#reachable && !signal.aborted) {
-      try {
-        // stop() does not wait for a probe in flight (one etcd call with the client's retries can
-        // take ~6 s while etcd is gone, longer than the CLI's shutdown cap): abort ends the race.
-        await Promise.race([this.#probe(), stopped]);
-        if (signal.aborted) return;
-        this.noteSuccess();
-        return;
-      } catch {
-        if (signal.aborted) return; // stopped
-        // still unreachable
+    // One listener for the whole run (not one per probe: an outage can last hours), removed
+    // when the run ends (a voter lives through many outages).
+    const { stopped, dispose } = abortedRejection(signal);
+    try {
+      while (!this.#reachable && !signal.aborted) {
+        try {
+          // stop() does not wait for a probe in flight (one etcd call with the client's retries can
+          // take ~6 s while etcd is gone, longer than the CLI's shutdown cap): abort ends the race.
+          await Promise.race([this.#probe(), stopped]);
+          if (signal.aborted) return;
+          this.noteSuccess();
+          return;
+        } catch {
+          if (signal.aborted) return; // stopped
+          // still unreachable
+        }
+        try {
+          await delay(this.#intervalMs, undefined, { signal });
+        } catch {
+          return; // stopped
+        }
       }
-      try {
-        await delay(this.#intervalMs, undefined, { signal });
-      } catch {
-        return; // stopped
-      }
+    } finally {
+      dispose();
     }
   }
 }

@@ -30,7 +30,6 @@
  * on chain, never bytes of its own; an existing record that differs is
  * reported, never overwritten.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { decodeTx, hashToHex, isVote, parseVote, txHash } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
@@ -413,18 +412,25 @@ export class RecordRepair {
     }
   }
 
-  /** Sleeps `ms` or until woken (a new vote or draw); false when stopped. */
+  /**
+   * Sleeps `ms` or until woken (a new vote or draw); false when stopped. Whichever ends the
+   * sleep clears the timer and removes the abort listener: a race against a still-running
+   * `delay(ms, { signal })` left one listener on the repairer's signal per wake until its
+   * timer fired (a burst of records after an outage: MaxListenersExceededWarning).
+   */
   async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-    const woken = new Promise<void>((resolve) => {
-      this.#wake = resolve;
+    if (signal.aborted) return false;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
     });
-    try {
-      await Promise.race([delay(ms, undefined, { signal }), woken]);
-    } catch {
-      return false;
-    } finally {
-      this.#wake = undefined;
-    }
     return !signal.aborted;
   }
 }
