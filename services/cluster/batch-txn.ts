@@ -178,3 +178,55 @@ export async function deleteIfUnchangedMany(client: Etcd3, items: readonly Delet
   });
   return results;
 }
+
+/** One guarded hand-over: `key` is rewritten (bound to `lease`) only while both guards hold. */
+export interface HandOverItem {
+  key: string;
+  /** The mod revision the caller read; the key is rewritten only while it still has it. */
+  modRevision: number;
+  value: string;
+  /** Lease the new value is bound to (the recipient's session lease). */
+  lease: string;
+  /** A key that proves `lease` alive at the txn's revision (the recipient's `nodes/<id>`): it must be bound to `lease`. */
+  leaseWitness: string;
+}
+
+/**
+ * Rewrites every item's key to its new value, bound to its new lease, if the key still has
+ * the mod revision given AND the witness key is still bound to that lease (so the lease is
+ * alive at the txn's revision: an etcd lease's keys go with it, atomically). In batched
+ * nested txns, each decided on its own; one boolean per item, in input order (true = handed
+ * over). A put to a dead lease would fail the whole batch; the witness guard makes that
+ * impossible. Keys must be distinct. Transport failures reject; repeating is safe (a
+ * committed item no longer has the old revision and comes back false).
+ */
+export async function handOverIfUnchangedMany(client: Etcd3, items: readonly HandOverItem[], opts: CreateIfAbsentManyOptions): Promise<boolean[]> {
+  // Two compares per nested txn: etcd gives a nested txn only the ops the outer level left
+  // (MAX_TXN_OPS - outer ops), so an outer txn of n such nested txns needs n <= MAX_TXN_OPS - 2.
+  const batchSize = Math.min(checkedBatchSize(items, opts), MAX_TXN_OPS - 2);
+  const results: boolean[] = new Array<boolean>(items.length).fill(false);
+  const batches = planBatches(items, batchSize);
+  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
+    const success: IRequestOp[] = idx.map((i) => {
+      const it = items[i] as HandOverItem;
+      const key = Buffer.from(it.key);
+      return {
+        request_txn: {
+          compare: [
+            { key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) },
+            { key: Buffer.from(it.leaseWitness), target: 'Lease', result: 'Equal', lease: it.lease },
+          ],
+          success: [{ request_put: { key, value: Buffer.from(it.value), lease: it.lease } }],
+          failure: [],
+        },
+      };
+    });
+    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
+    idx.forEach((i, j) => {
+      const inner = res.responses[j]?.response_txn;
+      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
+      results[i] = inner.succeeded;
+    });
+  });
+  return results;
+}
