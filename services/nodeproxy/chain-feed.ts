@@ -42,11 +42,20 @@ export interface WinningTicketsEvent {
   ticket_traces: Array<{ traceparent: string; tracestate: string }>;
 }
 
+/** A treasury spend dcrd holds (proto TSpend). */
+export interface TSpendEvent {
+  raw_tx: Uint8Array;
+  /** Display hex. */
+  hash: string;
+  expiry: number;
+}
+
 /** What the feed publishes (before it assigns seq). */
 export type FeedEventBody =
   | { kind: 'block_connected'; block_connected: BlockConnectedEvent }
   | { kind: 'block_disconnected'; block_disconnected: BlockDisconnectedEvent }
-  | { kind: 'winning_tickets'; winning_tickets: WinningTicketsEvent };
+  | { kind: 'winning_tickets'; winning_tickets: WinningTicketsEvent }
+  | { kind: 'tspend'; tspend: TSpendEvent };
 
 /** A published event: the WatchChainResponse message of one event. */
 export interface FeedEvent {
@@ -57,6 +66,7 @@ export interface FeedEvent {
   block_connected?: BlockConnectedEvent;
   block_disconnected?: BlockDisconnectedEvent;
   winning_tickets?: WinningTicketsEvent;
+  tspend?: TSpendEvent;
   /** Not sent: the seq as a number, the block height, for replay lookups. */
   readonly seqNum: number;
   readonly height: number;
@@ -244,6 +254,8 @@ export class ChainFeed {
   private seq = 0;
   private nextSubId = 1;
   private readonly subs = new Map<number, SubscriptionImpl>();
+  /** Sticky events (tspends): re-sent to every new stream that may not have seen them, until unstuck. */
+  private readonly sticky = new Map<number, FeedEvent>();
   private readonly log: Logger;
   /** Streams cut because they lagged past the bound. */
   streamsCut = 0;
@@ -277,10 +289,17 @@ export class ChainFeed {
     return this.ring.slice(this.ringStart);
   }
 
-  /** Assigns the next seq, stores the event and queues it on every subscriber. */
-  publish(body: FeedEventBody, receivedAtMs: number): FeedEvent {
+  /**
+   * Assigns the next seq, stores the event and queues it on every subscriber.
+   * `opts.sticky`: the event is also re-sent to every later stream that has not
+   * seen it (see subscribe) until {@link unstick}; `opts.height` is the height
+   * used for from_height replays of an event without its own (tspends).
+   */
+  publish(body: FeedEventBody, receivedAtMs: number, opts: { sticky?: boolean; height?: number } = {}): FeedEvent {
     const seqNum = ++this.seq;
-    const payload = body.kind === 'block_connected' ? body.block_connected : body.kind === 'block_disconnected' ? body.block_disconnected : body.winning_tickets;
+    const payload: object = body.kind === 'block_connected' ? body.block_connected
+      : body.kind === 'block_disconnected' ? body.block_disconnected
+      : body.kind === 'winning_tickets' ? body.winning_tickets : body.tspend;
     const ev: FeedEvent = {
       seq: String(seqNum),
       epoch: this.epoch,
@@ -288,8 +307,9 @@ export class ChainFeed {
       event: body.kind,
       [body.kind]: payload,
       seqNum,
-      height: payload.height,
+      height: 'height' in payload ? (payload.height as number) : (opts.height ?? 0),
     } as FeedEvent;
+    if (opts.sticky) this.sticky.set(seqNum, ev);
     this.ring.push(ev);
     if (this.ring.length - this.ringStart > this.opts.ringSize) {
       this.ring[this.ringStart] = undefined as unknown as FeedEvent;
@@ -314,6 +334,16 @@ export class ChainFeed {
     }
     this.maxLagAtLastPublish = maxLag;
     return ev;
+  }
+
+  /** Stops re-sending a sticky event to new streams (a tspend that expired). */
+  unstick(seqNum: number): void {
+    this.sticky.delete(seqNum);
+  }
+
+  /** Sticky events still held (tests, stats). */
+  get stickyCount(): number {
+    return this.sticky.size;
   }
 
   /**
@@ -357,6 +387,13 @@ export class ChainFeed {
     } else {
       status = 'RESUME_STATUS_LIVE';
     }
+    // Sticky events the stream would otherwise miss: older than the replay, and not
+    // already delivered to a client resuming by seq in this epoch. Their seq is
+    // below every replayed one, so the stream stays in seq order.
+    const firstReplayed = replay[0]?.seqNum ?? this.seq + 1;
+    const seenBefore = req.fromSeq !== undefined && (!req.epoch || req.epoch === this.epoch) ? req.fromSeq : 1;
+    const stuck = [...this.sticky.values()].filter((e) => e.seqNum < firstReplayed && e.seqNum >= seenBefore).sort((a, b) => a.seqNum - b.seqNum);
+    if (stuck.length > 0) replay = [...stuck, ...replay];
     const best = this.opts.bestBlock();
     const start: StreamStartMessage = {
       seq: '0',

@@ -11,12 +11,19 @@
  *   announced as disconnected first;
  * - winning tickets are published once per block hash (rebroadcastwinners
  *   after every reconnect re-sends them), with the block's own height (dcrd
- *   puts its best height into re-sent notifications, decred-protocol.md §9).
+ *   puts its best height into re-sent notifications, decred-protocol.md §9);
+ * - treasury spends are published once per tspend hash, from dcrd's `tspend`
+ *   notification or, after every (re)connect, from `getrawmempool false
+ *   tspend` (tspends announced while we were away); they are sticky feed
+ *   events (every new stream gets them) until they expire (next height >=
+ *   expiry, dcrd IsExpiredTx).
  */
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { blockHash, decodeBlockHeader, fromHex, hashToHex, voteSubsidy, type NetParams, type SubsidySplit } from '../decred/index.ts';
+import {
+  blockHash, decodeBlockHeader, decodeTx, DecredError, fromHex, hashToHex, parseTSpend, voteSubsidy, type NetParams, type SubsidySplit,
+} from '../decred/index.ts';
 import type { ChainFeed, WinningTicketsEvent } from './chain-feed.ts';
 import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdNotification, DcrdSession } from './dcrd-session.ts';
@@ -51,6 +58,14 @@ const SPLIT_ENUM = {
 
 const BestBlockSchema = z.object({ hash: z.string().regex(/^[0-9a-fA-F]{64}$/), height: z.number().int().nonnegative() });
 const HeaderHexSchema = z.string().regex(/^[0-9a-fA-F]{360}$/);
+const TxidListSchema = z.array(z.string().regex(/^[0-9a-fA-F]{64}$/)).max(10_000);
+const TxHexSchema = z.string().regex(/^(?:[0-9a-fA-F]{2})+$/);
+
+/** A tspend the proxy published: its feed seq (to unstick it) and expiry. */
+interface KnownTSpend {
+  seqNum: number;
+  expiry: number;
+}
 
 export interface ChainSyncOptions {
   session: DcrdSession;
@@ -71,6 +86,7 @@ export class ChainSync {
   private readonly blocks = new Map<string, KnownBlock>();
   private readonly mainChain = new Set<string>();
   private readonly draws = new Map<string, Draw>();
+  private readonly tspends = new Map<string, KnownTSpend>();
   private tipHash: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly blockListeners = new Set<(ev: { kind: 'connected' | 'disconnected'; block: KnownBlock }) => void>();
@@ -116,7 +132,19 @@ export class ChainSync {
         await this.connect(fromHex(headerHex), this.o.now());
       }
       await this.o.session.call('rebroadcastwinners');
+      // Tspends dcrd announced while we were not listening (decred-protocol.md §9).
+      const ids = await this.o.session.callAs('getrawmempool', [false, 'tspend'], TxidListSchema);
+      for (const id of ids) {
+        if (this.tspends.has(id.toLowerCase())) continue;
+        const hex = await this.o.session.callAs('getrawtransaction', [id, 0], TxHexSchema);
+        this.tspend(hex, this.o.now());
+      }
     }, 'catch-up');
+  }
+
+  /** Hashes (display hex) of the tspends published and not yet expired. */
+  knownTSpends(): string[] {
+    return [...this.tspends.keys()];
   }
 
   /** Resolves when everything queued so far was handled. */
@@ -144,8 +172,42 @@ export class ChainSync {
       case 'winningtickets':
         return this.winningTickets(n.blockHashHex, n.tickets, n.receivedAtMs);
       case 'tspend':
-        this.log.debug({ bytes: n.txHex.length / 2 }, 'tspend seen');
+        this.tspend(n.txHex, n.receivedAtMs);
         return;
+    }
+  }
+
+  /** Publishes a tspend once (sticky until it expires); a malformed one is logged and dropped. */
+  private tspend(txHex: string, receivedAtMs: number): void {
+    let raw: Uint8Array;
+    let info: ReturnType<typeof parseTSpend>;
+    try {
+      raw = fromHex(txHex, 'tspend');
+      info = parseTSpend(decodeTx(raw));
+    } catch (err) {
+      if (!(err instanceof DecredError)) throw err;
+      this.log.warn({ err: { message: err.message, code: err.code } }, 'malformed tspend from dcrd dropped');
+      return;
+    }
+    const hash = hashToHex(info.hash);
+    if (this.tspends.has(hash)) return;
+    const best = this.best();
+    if (best && best.height + 1 >= info.expiry) {
+      this.log.debug({ tspend: hash, expiry: info.expiry }, 'expired tspend ignored');
+      return;
+    }
+    const ev = this.o.feed.publish({ kind: 'tspend', tspend: { raw_tx: raw, hash, expiry: info.expiry } }, receivedAtMs, { sticky: true, height: best?.height ?? 0 });
+    this.tspends.set(hash, { seqNum: ev.seqNum, expiry: info.expiry });
+    this.log.info({ tspend: hash, expiry: info.expiry }, 'tspend published');
+  }
+
+  /** Forgets tspends expired at the next height (dcrd IsExpiredTx). */
+  private pruneTSpends(bestHeight: number): void {
+    for (const [h, t] of this.tspends) {
+      if (bestHeight + 1 >= t.expiry) {
+        this.tspends.delete(h);
+        this.o.feed.unstick(t.seqNum);
+      }
     }
   }
 
@@ -204,6 +266,7 @@ export class ChainSync {
       for (const fn of this.blockListeners) fn({ kind: 'connected', block: blk });
     }
     this.o.metrics.bestHeight.set(b.height);
+    this.pruneTSpends(b.height);
     this.prune();
   }
 

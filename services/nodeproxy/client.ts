@@ -52,7 +52,15 @@ export interface ClientDraw {
 export type ChainEvent =
   | { kind: 'block_connected'; seq: number; epoch: string; receivedAtMs: number; block: ClientBlock }
   | { kind: 'block_disconnected'; seq: number; epoch: string; receivedAtMs: number; block: ClientBlock }
-  | { kind: 'winning_tickets'; seq: number; epoch: string; receivedAtMs: number; draw: ClientDraw };
+  | { kind: 'winning_tickets'; seq: number; epoch: string; receivedAtMs: number; draw: ClientDraw }
+  | { kind: 'tspend'; seq: number; epoch: string; receivedAtMs: number; tspend: ClientTSpend };
+
+/** A treasury spend dcrd holds: its raw tx, hash (display hex) and expiry. */
+export interface ClientTSpend {
+  raw: Uint8Array;
+  hash: string;
+  expiry: number;
+}
 
 /** The stream_start message of each (re)opened stream. */
 export interface StreamStartInfo {
@@ -165,7 +173,7 @@ function toBlock(b: Wire): ClientBlock {
   return { hash: b['hash'] as string, height: b['height'] as number, header: new Uint8Array(b['header'] as Buffer), prevHash: b['prev_hash'] as string };
 }
 
-function toEvent(m: Wire): ChainEvent | StreamStartInfo {
+function toEvent(m: Wire): ChainEvent | StreamStartInfo | undefined {
   const seq = Number(m['seq']);
   const epoch = m['epoch'] as string;
   const receivedAtMs = Number(m['proxy_receive_time_ms']);
@@ -213,8 +221,13 @@ function toEvent(m: Wire): ChainEvent | StreamStartInfo {
         },
       };
     }
+    case 'tspend': {
+      const t = m['tspend'] as Wire;
+      return { kind: 'tspend', seq, epoch, receivedAtMs, tspend: { raw: new Uint8Array(t['raw_tx'] as Buffer), hash: t['hash'] as string, expiry: t['expiry'] as number } };
+    }
     default:
-      throw new Error(`unknown WatchChain event ${String(m['event'])}`);
+      // An event kind newer than this client (the proto's oneof grows additively): skipped.
+      return undefined;
   }
 }
 
@@ -282,6 +295,7 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
         stream = s;
         s.on('data', (m: Wire) => {
           const ev = toEvent(m);
+          if (ev === undefined) return;
           if ('resumeStatus' in ev) {
             failures = 0;
             if (epoch !== undefined && epoch !== ev.epoch) lastSeq = 0; // a restarted proxy numbers from 1 again

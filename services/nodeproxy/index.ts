@@ -40,6 +40,7 @@ export type {
   ChainEvent,
   ClientBlock,
   ClientDraw,
+  ClientTSpend,
   StreamStartInfo,
   WatchChainOptions,
   WatchHandle,

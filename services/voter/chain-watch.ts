@@ -14,6 +14,7 @@
  */
 import type { ChainEvent as ProxyChainEvent, NodeProxyClient, StreamStartInfo, WatchHandle } from '../nodeproxy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
+import { decodeTx, hashToHex, parseTSpend } from '../decred/index.ts';
 import type { ChainEvent } from './chain-event.ts';
 import { ChainEventError } from './errors.ts';
 
@@ -23,6 +24,36 @@ export interface ChainWatchHandlers {
   /** A stream (re)started; `reconnected` is false the first time. */
   onStreamStart(address: string, info: { bestHeight: number | undefined; resumeStatus: string; reconnected: boolean }): void;
   onStreamDown(address: string, err: unknown): void;
+  /** A treasury spend a proxy streamed (validated: a tspend whose hash matches). */
+  onTSpend?(tspend: TSpendSeen): void;
+}
+
+/** A treasury spend as a proxy streamed it. */
+export interface TSpendSeen {
+  /** Display hex. */
+  hashHex: string;
+  expiry: number;
+  /** The Pi key that signed it (33 bytes, sigScript [66:99]). */
+  piKey: Uint8Array;
+  proxy: string;
+}
+
+/**
+ * Checks a streamed tspend: it must parse as a tspend (CheckTSpend) with the
+ * announced hash and expiry. @throws {ChainEventError} otherwise.
+ */
+export function toTSpendSeen(t: { raw: Uint8Array; hash: string; expiry: number }, proxy: string): TSpendSeen {
+  let info: ReturnType<typeof parseTSpend>;
+  try {
+    info = parseTSpend(decodeTx(t.raw));
+  } catch (err) {
+    throw new ChainEventError(`tspend ${String(t.hash).slice(0, 64)}: ${(err as Error).message}`);
+  }
+  const hashHex = hashToHex(info.hash);
+  if (hashHex !== String(t.hash).toLowerCase() || info.expiry !== t.expiry) {
+    throw new ChainEventError(`tspend ${String(t.hash).slice(0, 64)}: announced hash/expiry do not match its bytes (${hashHex}, ${info.expiry})`);
+  }
+  return { hashHex, expiry: info.expiry, piKey: info.piKey, proxy };
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
@@ -42,7 +73,7 @@ function heightOf(v: unknown): number {
  * Converts one proxy event into the voter's event.
  * @throws {ChainEventError} on a malformed event.
  */
-export function toChainEvent(ev: ProxyChainEvent, proxy: string, nowMs = Date.now()): ChainEvent {
+export function toChainEvent(ev: Exclude<ProxyChainEvent, { kind: 'tspend' }>, proxy: string, nowMs = Date.now()): ChainEvent {
   const receivedAtMs = ev.receivedAtMs > 0 ? ev.receivedAtMs : nowMs;
   switch (ev.kind) {
     case 'block_connected':
@@ -121,6 +152,14 @@ export class ChainWatch {
           },
         },
         (ev) => {
+          if (ev.kind === 'tspend') {
+            try {
+              this.handlers.onTSpend?.(toTSpendSeen(ev.tspend, p.address));
+            } catch (err) {
+              log.error({ err, seq: ev.seq }, 'malformed tspend event skipped');
+            }
+            return;
+          }
           let converted: ChainEvent;
           try {
             converted = toChainEvent(ev, p.address);

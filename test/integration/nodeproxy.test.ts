@@ -267,7 +267,7 @@ describe('nodeproxy against the devnet', () => {
     tipHash = winner;
     await waitFor(() => w.draws().some((d) => d.blockHash === winner), { message: 'draw after the reorg' });
     const after = w.events.slice(w.events.findIndex((e) => e.kind === 'winning_tickets' && e.draw.blockHash === side));
-    expect(after.map((e) => `${e.kind}:${e.kind === 'winning_tickets' ? e.draw.blockHash : e.block.hash}`)).toEqual([
+    expect(after.map((e) => `${e.kind}:${e.kind === 'winning_tickets' ? e.draw.blockHash : e.kind === 'tspend' ? e.tspend.hash : e.block.hash}`)).toEqual([
       `winning_tickets:${side}`,
       `block_disconnected:${loser}`,
       `block_connected:${side}`,

@@ -153,3 +153,39 @@ describe('ChainFeed', () => {
     expect(feed.watcherCount).toBe(0);
   });
 });
+
+describe('ChainFeed sticky events (tspends)', () => {
+  const tspend = (n: number) => ({ kind: 'tspend' as const, tspend: { raw_tx: Uint8Array.of(n), hash: n.toString(16).padStart(64, '0'), expiry: 338 } });
+
+  it('re-sends a sticky event the ring dropped to every new stream that has not seen it, in seq order, until unstuck', () => {
+    const feed = makeFeed(8, 64);
+    publishBlocks(feed, 1, 2);
+    const t = feed.publish(tspend(1), Date.now(), { sticky: true, height: 2 }); // seq 3
+    publishBlocks(feed, 3, 20); // seq 4..21; the ring holds 14..21: seq 3 is gone from it
+    const live = new MemorySink();
+    feed.subscribe({ clientId: 'live' }, live);
+    expect(live.seqs()).toEqual([3]);
+    expect(live.start().first_seq).toBe('3');
+    const byHeight = new MemorySink();
+    feed.subscribe({ clientId: 'h', fromHeight: 1 }, byHeight);
+    expect(byHeight.seqs()).toEqual([3, 14, 15, 16, 17, 18, 19, 20, 21]);
+    const gapAfter = new MemorySink();
+    feed.subscribe({ clientId: 'g', fromSeq: 5, epoch: 'e1' }, gapAfter); // saw seq 3 already
+    expect(gapAfter.seqs()).toEqual([14, 15, 16, 17, 18, 19, 20, 21]);
+    const gapBefore = new MemorySink();
+    feed.subscribe({ clientId: 'g2', fromSeq: 2, epoch: 'e1' }, gapBefore); // had not seen seq 3
+    expect(gapBefore.seqs()).toEqual([3, 14, 15, 16, 17, 18, 19, 20, 21]);
+    const epoch = new MemorySink();
+    feed.subscribe({ clientId: 'ep', fromSeq: 50, epoch: 'old' }, epoch);
+    expect(epoch.seqs()[0]).toBe(3);
+    const resumed = new MemorySink();
+    feed.subscribe({ clientId: 'r', fromSeq: 20, epoch: 'e1' }, resumed);
+    expect(resumed.seqs()).toEqual([20, 21]);
+    expect(feed.stickyCount).toBe(1);
+    feed.unstick(t.seqNum);
+    const after = new MemorySink();
+    feed.subscribe({ clientId: 'after' }, after);
+    expect(after.seqs()).toEqual([]);
+    expect((live.got[1] as FeedEvent).tspend?.hash).toBe(tspend(1).tspend.hash);
+  });
+});
