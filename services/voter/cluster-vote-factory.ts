@@ -12,10 +12,15 @@
  * did at the draw even if the choices changed meanwhile, and the record
  * carries both revisions (ticket and defaults) that fixed the bytes.
  *
- * Treasury votes: the WatchChain stream carries no tspends (nodeproxy.proto
- * has no tspend notification), so votes carry no 'TV' output and the tspend
- * policy lookup order of decred-protocol.md §10 is not applied yet (gap,
- * documented in README.md).
+ * Treasury votes (treasury.ts): the pin also captures the tspends the
+ * proxies streamed that are inside their voting window at the draw's height,
+ * and the cluster's default tspend / Pi-key policies (same etcd revision as
+ * the default choices); the ticket's own policies come with its pinned record.
+ * Each tspend gets the first yes/no of ticket tspend, default tspend, ticket
+ * Pi key, default Pi key (decred-protocol.md §10); those with an answer become
+ * the vote's 'T','V' output (tx version 3), in hash order, at most 7, and are
+ * recorded in `meta.treasuryVotes`. A tspend learned after the draw is not in
+ * that draw's votes, so a takeover rebuilds the owner's bytes.
  */
 import {
   buildVote, encodeTx, hashFromHex, hashToHex, parseTicket, signVote, decodeTxHex, txHash,
@@ -23,6 +28,7 @@ import {
 } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
+import { treasuryVotesFor, type KnownTSpend, type PolicyWord, type TSpendBook } from './treasury.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { TicketNotManagedError } from './errors.ts';
 import {
@@ -31,11 +37,33 @@ import {
 
 /** The ticket-cache operations the factory uses (the cluster's TicketStore). */
 export interface TicketSource {
-  get(ticketHash: string): { record: { ticketHex: string; voteChoices: Record<string, string> }; modRevision: number } | undefined;
+  get(ticketHash: string): {
+    record: {
+      ticketHex: string;
+      voteChoices: Record<string, string>;
+      treasuryPolicy?: Readonly<Record<string, PolicyWord>>;
+      tspendPolicy?: Readonly<Record<string, PolicyWord>>;
+    };
+    modRevision: number;
+  } | undefined;
   getVotingKey(ticketHash: string): { expose(): Uint8Array; wipe(): void };
 }
 
 type TicketEntry = NonNullable<ReturnType<TicketSource['get']>>;
+
+/** Cluster-wide treasury policies (the `config/vote-defaults` maps). */
+export interface TreasuryDefaults {
+  treasuryPolicy: Readonly<Record<string, PolicyWord>>;
+  tspendPolicy: Readonly<Record<string, PolicyWord>>;
+}
+
+/** Where treasury votes come from: the streamed tspends and the default policies. */
+export interface TreasurySource {
+  tspends: TSpendBook;
+  defaults: () => TreasuryDefaults;
+}
+
+const NO_TREASURY_DEFAULTS: TreasuryDefaults = { treasuryPolicy: {}, tspendPolicy: {} };
 
 /** The inputs of one (ticket, block) vote, captured at the draw. */
 interface Pinned {
@@ -45,6 +73,9 @@ interface Pinned {
   defaults: Readonly<Record<string, string>>;
   defaultsRevision: number;
   agendas: AgendaTable;
+  treasuryDefaults: TreasuryDefaults;
+  /** The tspends inside their window at the draw's height, hash order. */
+  tspends: readonly KnownTSpend[];
 }
 
 interface Payload {
@@ -67,7 +98,14 @@ export class ClusterVoteFactory implements VoteFactory {
     private readonly params: NetParams,
     private readonly log: Logger,
     private readonly defaultsRevision: () => number = () => 0,
+    private readonly treasury?: TreasurySource,
   ) {}
+
+  /** The tspends a vote on `height` may vote on now, and the default treasury policies. */
+  private treasuryInputs(height: number): { tspends: readonly KnownTSpend[]; treasuryDefaults: TreasuryDefaults } {
+    if (!this.treasury) return { tspends: [], treasuryDefaults: NO_TREASURY_DEFAULTS };
+    return { tspends: this.treasury.tspends.votable(height, this.params), treasuryDefaults: this.treasury.defaults() };
+  }
 
   /**
    * Captures the inputs of the vote for (ticket, draw) now (no I/O); later builds for
@@ -82,6 +120,7 @@ export class ClusterVoteFactory implements VoteFactory {
     this.#pins.set(key, {
       height: ev.height, blockHashHex: ev.blockHashHex, ticket,
       defaults: this.defaults(), defaultsRevision: this.defaultsRevision(), agendas: this.agendas(),
+      ...this.treasuryInputs(ev.height),
     });
     return true;
   }
@@ -115,16 +154,22 @@ export class ClusterVoteFactory implements VoteFactory {
     const choices = agendas.resolve(defaults, cached.record.voteChoices, (agendaId, choiceId) =>
       this.log.warn({ ticket: ticketHex, agendaId, choiceId }, 'vote choice for an agenda the chain does not define; abstaining'),
     );
+    const t = pin ?? this.treasuryInputs(ev.height);
+    const treasuryVotes = treasuryVotesFor(t.tspends, {
+      ticketTSpend: cached.record.tspendPolicy ?? {}, defaultTSpend: t.treasuryDefaults.tspendPolicy,
+      ticketPiKey: cached.record.treasuryPolicy ?? {}, defaultPiKey: t.treasuryDefaults.treasuryPolicy,
+    });
     const meta: VoteMeta = {
       voteBits: voteBitsFromChoices(choices),
       voteVersion: ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion,
-      treasuryVotes: [],
+      treasuryVotes,
       revision: String(cached.modRevision),
       defaultsRevision: String(defaultsRevision),
     };
     const unsigned = buildVote({
       ticket: p.ticket, ticketInfo: p.info, blockHash: hashFromHex(ev.blockHashHex), blockHeight: ev.height,
       voteBits: meta.voteBits, voteVersion: meta.voteVersion, voteSubsidy: ev.voteSubsidy, params: this.params,
+      treasuryVotes: treasuryVotes.map((v) => ({ tspendHash: hashFromHex(v.tspendHashHex), vote: v.vote === 'yes' ? 1 : 2 })),
     });
     const payload: Payload = { unsigned, ticket: p.ticket, info: p.info };
     return { ticketHex, meta, payload };

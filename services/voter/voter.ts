@@ -32,6 +32,7 @@ import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './resend.ts';
 import { settledWithin } from './settled-within.ts';
+import { TSpendBook } from './treasury.ts';
 
 /** Collaborators of {@link createVoter}; all optional except the logger. */
 export interface VoterDeps {
@@ -178,6 +179,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   const tracer = deps.tracer ?? serviceTracer(VOTER_TRACE_SERVICE, { region: cfg.region, nodeId: cfg.nodeId });
   let gaugeTimer: NodeJS.Timeout | undefined;
   const params = netParams(cfg.network);
+  /** The tspends the proxies streamed, until they expire (treasury votes, treasury.ts). */
+  const tspendBook = new TSpendBook();
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   let cluster: Cluster | undefined;
@@ -389,6 +392,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     repair = recordRepair;
     factory = new ClusterVoteFactory(
       c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log, () => c.config.voteDefaultsRevision(),
+      { tspends: tspendBook, defaults: () => c.config.voteDefaults() },
     );
     const dutyDeps: DutyDeps = {
       selfId: cfg.nodeId,
@@ -437,6 +441,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       onStreamDown: (address, err) => {
         m.connectedProxies.set(watch?.connectedCount ?? 0);
         log.debug({ proxy: address, err }, 'proxy stream down');
+      },
+      onTSpend: (t) => {
+        if (tspendBook.add(t)) log.info({ tspend: t.hashHex, expiry: t.expiry, proxy: t.proxy }, 'tspend known');
       },
     }, { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, log });
     delivery.start();
