@@ -29,6 +29,12 @@ export const NodeValueSchema = z.object({
   version: z.string().max(64),
   /** ISO 8601 time the node (process) started. */
   startedAt: z.string().max(40),
+  /**
+   * True once the node is ready to own tickets (a voter whose proxy streams are up): other
+   * nodes hand claims straight to it only then, and stop when it turns false (leaving).
+   * Absent = false (a node that is not a voter, or one from before hand-over existed).
+   */
+  acceptsClaims: z.boolean().optional(),
 });
 export type NodeValue = z.infer<typeof NodeValueSchema>;
 
@@ -94,6 +100,8 @@ export class Membership {
   private lastFiredAt: number | undefined;
   private joined = false;
   private stopped = false;
+  /** Whether `nodes/<id>` says this node accepts claims (kept across rejoins). */
+  private acceptsClaims = false;
   private rejoinLoop: Promise<void> | undefined;
   private confirmTimer: NodeJS.Timeout | undefined;
   /** The one-shot keepalive in flight (at most one; it may hang while etcd has no quorum). */
@@ -178,12 +186,7 @@ export class Membership {
       throw err;
     }
     this.watchLease(lease);
-    const value: NodeValue = {
-      region: this.opts.region,
-      proxies: [...(this.opts.proxies ?? [])],
-      version: this.opts.version,
-      startedAt: this.startedAt,
-    };
+    const value = this.nodeValue();
     const deadline = Date.now() + (this.opts.joinWaitMs ?? this.leaseTtlSec * 1000 + 2_000);
     try {
       await this.createNodeKey(key, value, leaseId, deadline);
@@ -198,6 +201,33 @@ export class Membership {
     this.joined = true;
     this.log.info({ leaseId, ttlSec: this.leaseTtlSec }, 'joined cluster');
     this.emitLease({ type: 'joined', leaseId });
+  }
+
+  /**
+   * Announces whether this node accepts claims (see {@link NodeValue.acceptsClaims}): rewrites
+   * `nodes/<id>` with the flag, bound to the current lease and only while the key is bound to it
+   * (a rejoin writes the flag with its new key). Rejects when etcd does not answer; the caller retries.
+   */
+  async setAcceptsClaims(accepts: boolean): Promise<void> {
+    this.acceptsClaims = accepts;
+    const leaseId = this.currentLeaseId;
+    if (!this.joined || leaseId === undefined || this.stopped) return;
+    const { client, keyspace } = this.opts;
+    const key = keyspace.node(this.nodeId);
+    await timed(this.opts.hooks, 'announce', () =>
+      client.if(key, 'Lease', '==', leaseId).then(client.put(key).value(JSON.stringify(this.nodeValue())).lease(leaseId)).commit(),
+    );
+  }
+
+  /** The value of this node's `nodes/<id>` key now. */
+  private nodeValue(): NodeValue {
+    return {
+      region: this.opts.region,
+      proxies: [...(this.opts.proxies ?? [])],
+      version: this.opts.version,
+      startedAt: this.startedAt,
+      ...(this.acceptsClaims ? { acceptsClaims: true } : {}),
+    };
   }
 
   private async createNodeKey(key: string, value: NodeValue, leaseId: string, deadline: number): Promise<void> {

@@ -12,7 +12,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import { createIfAbsentMany, deleteIfUnchangedMany } from './batch-txn.ts';
+import { createIfAbsentMany, deleteIfUnchangedMany, handOverIfUnchangedMany, type HandOverItem } from './batch-txn.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, LeaseLostError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
@@ -367,6 +367,63 @@ export class Ownership {
     const deleted = await deleteIfUnchangedMany(client, items, { hooks: this.opts.hooks, op: 'release_many', ...opts });
     deleted.forEach((d, j) => {
       out[itemOf[j] as number] = d;
+    });
+    return out;
+  }
+
+  /**
+   * Hands this node's claims on many tickets straight to each ticket's rank-0 live node, so a
+   * rebalanced ticket is never without an owner. (A release followed by the new owner's claim
+   * leaves a window, a debounce and a sweep long, in which the ticket has no owner: its draws
+   * take the record-first path, and through an etcd quorum loss they could not vote at all.)
+   * `owners/<t>` is rewritten with the recipient's value, bound to the recipient's session lease,
+   * only while etcd still holds the revision the cache shows as ours AND the recipient's
+   * `nodes/<id>` is still bound to that lease: a claim is never bound to a dead lease, and there
+   * is one claim per ticket at every revision (invariant 1). The recipient must accept claims
+   * (`acceptsClaims` in its `nodes/` value: a voter whose proxy streams are up), so a ticket
+   * stays with its current owner until the new one can hear draws. Tickets not ours in the
+   * cache, or whose recipient is this node, unknown or not accepting, are skipped.
+   * `leaving`: hand to the best-ranked OTHER accepting node (a graceful stop), not to rank 0.
+   * One result per input, in order: the recipient's node id, or undefined when not handed over
+   * (the next sweep retries).
+   */
+  async handOverMany(
+    ticketHashes: readonly string[], opts: { batchSize?: number; concurrency?: number; leaving?: boolean } = {},
+  ): Promise<Array<string | undefined>> {
+    const { client, keyspace, membership } = this.opts;
+    const me = membership.nodeId;
+    const live = new Map(membership.liveSnapshot().nodes.map((n) => [n.nodeId, n]));
+    const claimedAt = new Date().toISOString();
+    const values = new Map<string, string>();
+    const items: HandOverItem[] = [];
+    const itemOf: number[] = [];
+    const recipients: string[] = [];
+    const seen = new Set<string>();
+    ticketHashes.forEach((t, i) => {
+      const key = keyspace.owner(t);
+      const e = this.cache.get(key);
+      if (!e || e.value.nodeId !== me || seen.has(key)) return;
+      const toId = opts.leaving
+        ? this.rank(t).find((n) => n.nodeId !== me && live.get(n.nodeId)?.acceptsClaims === true)?.nodeId
+        : this.ownerRankId(t);
+      const to = live.get(toId ?? '');
+      if (!to || to.nodeId === me || to.leaseId === '0' || to.acceptsClaims !== true) return;
+      seen.add(key);
+      let value = values.get(to.nodeId);
+      if (value === undefined) {
+        value = JSON.stringify({ nodeId: to.nodeId, leaseId: to.leaseId, claimedAt } satisfies OwnerValue);
+        values.set(to.nodeId, value);
+      }
+      items.push({ key, modRevision: e.modRevision, value, lease: to.leaseId, leaseWitness: keyspace.node(to.nodeId) });
+      itemOf.push(i);
+      recipients.push(to.nodeId);
+    });
+    const out = new Array<string | undefined>(ticketHashes.length).fill(undefined);
+    if (items.length === 0) return out;
+    const { leaving: _leaving, ...batch } = opts;
+    const done = await handOverIfUnchangedMany(client, items, { hooks: this.opts.hooks, op: 'hand_over_many', ...batch });
+    done.forEach((d, j) => {
+      if (d) out[itemOf[j] as number] = recipients[j];
     });
     return out;
   }

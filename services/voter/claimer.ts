@@ -5,19 +5,26 @@
  * - a ticket whose rank-0 node (among live nodes) is this node and that has no
  *   claim is claimed (create-if-absent bound to our lease);
  * - a claim we hold on a ticket whose rank-0 node is ANOTHER live node is
- *   released, so ownership rebalances when nodes join; the new rank 0 claims it
- *   on its next sweep. Between the two, a draw finds no claim and the rank-0
- *   voter takes the record-first path: one etcd txn, still safe.
+ *   handed straight to that node (the claim is rewritten, bound to its lease, in
+ *   one guarded txn) once it accepts claims, i.e. once its proxy streams are up
+ *   (`nodes/<id>` acceptsClaims, set by its first sweep). Until then we keep it.
+ *   So ownership rebalances when nodes join without a ticket ever being
+ *   unowned: no draw falls in a release-to-claim gap (record-first, and
+ *   through an etcd quorum loss no vote at all).
+ * - `leave()` (graceful stop): stop accepting, then hand every claim to the
+ *   ticket's best-ranked other node before the lease is revoked.
  * A sweep runs on start, whenever membership changes, a claim disappears or a
  * ticket is added (debounced), and periodically as a safety net. A sweep ranks
  * every managed ticket with `myShare` (yielding to the event loop every 1,000
  * tickets: a loop that blocks past the lease TTL loses the lease), then claims
- * its unclaimed share and releases its surplus in batched txns (`claimMany`,
- * `releaseMany`: 127 per etcd request), so 100,000 tickets among 6 nodes are
- * owned in well under a second of etcd time. The claimer holds no per-ticket
- * state between sweeps. The cluster-wide unowned count (gauge) is maintained
- * from the ticket and owner caches' change events (one exact count at start,
- * then +-1 per event), not by walking every ticket.
+ * its unclaimed share and hands over its surplus in batched txns (`claimMany`,
+ * `handOverMany`: ~127 per etcd request), so 100,000 tickets among 6 nodes are
+ * owned in well under a second of etcd time. `ready` resolves once this node
+ * owns its whole share (claimed, or handed over by the others; bounded by
+ * READY_HANDOVER_MAX_MS). The claimer holds no per-ticket state between sweeps.
+ * The cluster-wide unowned count (gauge) is maintained from the ticket and owner
+ * caches' change events (one exact count at start, then +-1 per event), not by
+ * walking every ticket.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/index.ts';
@@ -39,8 +46,14 @@ export interface ClaimPort {
   ownedByMe(): readonly string[];
   /** Batched create-if-absent claims, one result per ticket in order. */
   claimMany(ts: readonly string[]): Promise<ReadonlyArray<{ won: boolean; owner: string }>>;
-  /** Batched releases of our own claims, one result per ticket in order (true = deleted). */
-  releaseMany(ts: readonly string[]): Promise<readonly boolean[]>;
+  /**
+   * Batched hand-overs of our own claims straight to each ticket's rank-0 node (or, `leaving`,
+   * to the best-ranked other node) once that node accepts claims; one result per ticket in
+   * order (true = handed over). No ticket is ever left without an owner.
+   */
+  handOverMany(ts: readonly string[], opts?: { leaving?: boolean }): Promise<readonly boolean[]>;
+  /** Tells the other nodes whether to hand claims to this node (`nodes/<id>` acceptsClaims). */
+  setAcceptsClaims(accepts: boolean): Promise<void>;
   isLeaseFresh(): boolean;
   /** Managed tickets without a claim right now (exact; synchronous, no strings built). */
   countUnowned(): number;
@@ -67,7 +80,8 @@ export function clusterClaimPort(c: Cluster, isLeaseFresh: () => boolean): Claim
     ownerOf: (t) => c.owners.ownerOf(t),
     ownedByMe: () => c.owners.ownedByMe(),
     claimMany: (ts) => c.owners.claimMany(ts),
-    releaseMany: (ts) => c.owners.releaseMany(ts),
+    handOverMany: async (ts, o) => (await c.owners.handOverMany(ts, o)).map((to) => to !== undefined),
+    setAcceptsClaims: (accepts) => c.membership.setAcceptsClaims(accepts),
     isLeaseFresh,
     countUnowned: () => {
       let n = 0;
@@ -101,6 +115,11 @@ export interface ClaimerOptions {
   /** How long a sweep waits for its won claims to show in the owner cache (start-up: "owns"). */
   settleMs?: number;
 }
+
+/** Start-up: `ready` waits at most this long for the other nodes to hand this node its share. */
+export const READY_HANDOVER_MAX_MS = 10_000;
+/** Start-up: while waiting for hand-overs, re-sweep this often (a sweep is cheap; nothing pokes us on a hand-over). */
+const READY_RECHECK_MS = 200;
 
 /** Tickets checked between two yields to the event loop. */
 const CHUNK = 1_000;
@@ -143,6 +162,10 @@ export class Claimer {
   #sweeps = 0;
   #claimed = 0;
   #released = 0;
+  /** Share tickets held by another node at the last sweep (hand-overs still to come). */
+  #awaiting = 0;
+  #accepting = false;
+  #firstSweepAt: number | undefined;
   #unowned: number | undefined;
   #unsubscribe: Array<() => void> = [];
   #firstSweepDone: Promise<void>;
@@ -155,7 +178,7 @@ export class Claimer {
     this.#firstSweepDone = new Promise((r) => { this.#resolveFirst = r; });
   }
 
-  /** Resolves after the first complete sweep (start-up: "owns its share"). */
+  /** Resolves once this node owns its share: claimed, or handed over by the others (start-up: "owns its share"). */
   get ready(): Promise<void> {
     return this.#firstSweepDone;
   }
@@ -173,6 +196,7 @@ export class Claimer {
     return Promise.resolve();
   }
 
+  /** `released` counts claims this node handed over to other nodes. */
   stats(): { sweeps: number; claimed: number; released: number } {
     return { sweeps: this.#sweeps, claimed: this.#claimed, released: this.#released };
   }
@@ -234,12 +258,15 @@ export class Claimer {
           if (err instanceof NotLiveYetError) this.#log.debug({}, err.message);
           else this.#log.warn({ err }, 'claim sweep failed; will retry');
         }
-        if (this.#sweeps === 1) this.#resolveFirst();
+        this.#checkReady();
       }
+      // Start-up, share not all ours yet: look again soon (a hand-over to us pokes nothing).
+      const starting = this.#firstSweepAt !== undefined && !this.#ready;
+      if (starting && this.#awaiting > 0) this.#dirty = true;
       // Sleep until poked or the period passes; the timer is cleared on wake so no
       // abort listeners pile up on the voter's signal.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.#dirty ? this.#opts.periodMs / 4 : this.#opts.periodMs);
+        const timer = setTimeout(done, starting ? READY_RECHECK_MS : this.#dirty ? this.#opts.periodMs / 4 : this.#opts.periodMs);
         function done(): void {
           clearTimeout(timer);
           resolve();
@@ -259,8 +286,54 @@ export class Claimer {
     this.#resolveFirst();
   }
 
+  #ready = false;
+
+  /** Resolves `ready` once the share is all ours, or READY_HANDOVER_MAX_MS after the first sweep. */
+  #checkReady(): void {
+    if (this.#ready || this.#firstSweepAt === undefined) return;
+    const waited = Date.now() - this.#firstSweepAt;
+    if (this.#awaiting > 0 && waited < READY_HANDOVER_MAX_MS) return;
+    if (this.#awaiting > 0) this.#log.warn({ awaiting: this.#awaiting, waitedMs: waited }, 'share not all handed over yet; ready anyway (the rest follows)');
+    this.#ready = true;
+    this.#resolveFirst();
+  }
+
   /**
-   * One pass over every managed ticket: claim the unclaimed share, release claims where
+   * Graceful stop (after `stop()`, before the lease is revoked): tells the other nodes to stop
+   * handing claims here, then hands every claim this node holds to each ticket's best-ranked
+   * other accepting node, so none of them is unowned when the lease goes. Bounded by
+   * `timeoutMs`; claims not handed over vanish with the lease as before. Returns how many
+   * were handed over.
+   */
+  async leave(timeoutMs: number): Promise<number> {
+    const port = this.#port;
+    const work = (async (): Promise<number> => {
+      await port.setAcceptsClaims(false);
+      const mine = port.ownedByMe();
+      if (mine.length === 0) return 0;
+      const res = await inChunks(mine, (ts) => port.handOverMany(ts, { leaving: true }), new AbortController().signal);
+      const n = res.filter(Boolean).length;
+      this.#released += n;
+      return n;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<number>((resolve) => { timer = setTimeout(() => resolve(-1), timeoutMs); });
+    try {
+      const n = await Promise.race([work, timeout]);
+      if (n < 0) this.#log.warn({ timeoutMs }, 'claim hand-over at stop timed out; the rest vanish with the lease');
+      else this.#log.info({ handedOver: n }, 'claims handed over before leaving');
+      return Math.max(0, n);
+    } catch (err) {
+      this.#log.warn({ err }, 'claim hand-over at stop failed; the claims vanish with the lease');
+      return 0;
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => undefined);
+    }
+  }
+
+  /**
+   * One pass over every managed ticket: claim the unclaimed share, hand over claims where
    * another live node is rank 0. Never blocks the event loop for more than one chunk.
    */
   async sweep(signal: AbortSignal): Promise<void> {
@@ -269,16 +342,25 @@ export class Claimer {
     // Until our own join shows in the live set, every ranking would leave us out (and tell us
     // to release everything): wait for the membership change that pokes us.
     if (!port.isSelfLive()) throw new NotLiveYetError();
+    // Our streams are up (the voter starts the claimer only then): let the others hand us our share.
+    if (!this.#accepting) {
+      await port.setAcceptsClaims(true);
+      this.#accepting = true;
+    }
     const t0 = performance.now();
     const share = await port.myShare({ signal });
     const shareMs = Math.round(performance.now() - t0);
     if (signal.aborted) return;
     const toClaim: string[] = [];
+    let awaiting = 0;
     for (let i = 0; i < share.length; i++) {
       const t = share[i] as string;
-      if (port.ownerOf(t) === undefined) toClaim.push(t);
+      const owner = port.ownerOf(t);
+      if (owner === undefined) toClaim.push(t);
+      else if (owner !== port.selfId) awaiting++;
       if (i % CHUNK === CHUNK - 1) await yieldLoop();
     }
+    this.#awaiting = awaiting;
     const toRelease: string[] = [];
     const mine = port.ownedByMe();
     for (let i = 0; i < mine.length; i++) {
@@ -293,7 +375,7 @@ export class Claimer {
     const won: string[] = [];
     const [claimed, released] = await Promise.all([
       inChunks(toClaim, (ts) => port.claimMany(ts), signal).catch((err: unknown) => { firstErr ??= err; return []; }),
-      inChunks(toRelease, (ts) => port.releaseMany(ts), signal).catch((err: unknown) => { firstErr ??= err; return []; }),
+      inChunks(toRelease, (ts) => port.handOverMany(ts), signal).catch((err: unknown) => { firstErr ??= err; return []; }),
     ]);
     claimed.forEach((r, i) => {
       if (r.won) won.push(toClaim[i] as string);
@@ -301,13 +383,14 @@ export class Claimer {
     this.#claimed += won.length;
     for (const r of released) if (r) this.#released++;
     this.#sweeps++;
+    this.#firstSweepAt ??= Date.now();
     const claimMs = Math.round(performance.now() - t1);
     if (firstErr !== undefined) throw firstErr;
     const t2 = performance.now();
     await this.#settle(won, signal);
     if (toClaim.length + toRelease.length > 0) {
       const settleMs = Math.round(performance.now() - t2);
-      this.#log.info({ claims: toClaim.length, won: won.length, releases: toRelease.length, sweep: this.#sweeps, shareMs, claimMs, settleMs }, 'ownership sweep');
+      this.#log.info({ claims: toClaim.length, won: won.length, handOvers: toRelease.length, handedOver: released.filter(Boolean).length, awaiting, sweep: this.#sweeps, shareMs, claimMs, settleMs }, 'ownership sweep');
     }
   }
 

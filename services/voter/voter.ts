@@ -120,6 +120,11 @@ async function txKnownAt(client: NodeProxyClient, txidHex: string, deadlineMs: n
 
 /** How long stop() waits for aborted duties still inside an etcd txn or a proxy query. */
 const DUTY_STOP_GRACE_MS = 1_000;
+/**
+ * Graceful stop: how long the claims may take to be handed to their next signers (one batched
+ * txn round; skipped while etcd is known unreachable). Claims not handed over vanish with the lease.
+ */
+const LEAVE_HANDOVER_MAX_MS = 750;
 
 
 const DUTY_RETIRED = new VoterError('VOTER_DUTY_RETIRED', 'the duty\'s block was superseded or is too old');
@@ -486,6 +491,12 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   async function doStop(): Promise<void> {
     state = 'stopping';
     if (gaugeTimer) clearInterval(gaugeTimer);
+    // Hand every claim to its next signer while this voter still hears draws, so no ticket is
+    // unowned when the lease goes (a rolling restart moves claims without a gap).
+    if (claimer) {
+      await claimer.stop();
+      if (reach?.isReachable !== false) await claimer.leave(LEAVE_HANDOVER_MAX_MS);
+    }
     watch?.stop();
     for (const d of duties.values()) d.abort.abort(DUTY_RETIRED);
     // Aborted duties end at their next await, except one inside an etcd txn or a proxy query

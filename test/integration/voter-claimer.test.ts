@@ -1,8 +1,10 @@
 /**
  * The voter's Claimer against real etcd (DESIGN.md §3 invariant 1): each node
  * claims exactly the tickets whose rank 0 it is (myShare + batched claimMany),
- * a joining node takes its share over (the others release in batched,
- * revision-guarded txns, the newcomer claims on their release), and a sweep
+ * a joining node takes its share over (the others hand it over in batched,
+ * revision- and lease-guarded txns once it accepts claims: no claim ever
+ * disappears), a leaving node hands its claims to the next node before its
+ * lease goes, and a sweep
  * over 3,000 tickets never blocks the event loop for long (it yields every
  * 1,000 tickets). The unowned-tickets count is exact at start and follows the
  * caches' change events (claims, releases, new tickets) without recounting;
@@ -98,7 +100,11 @@ describe('voter claimer', () => {
     expect(lag.max / 1e6).toBeLessThan(1_000);
     await waitFor(() => a.claimer.unowned === 0 && b.claimer.unowned === 0, { message: 'unowned counts reach 0 through claim events' });
 
-    // A third node joins: a1 and b1 release its share, c1 claims it.
+    // A third node joins: a1 and b1 hand its share straight to it (no claim ever disappears).
+    let vanished = 0;
+    const unsubVanish = a.port.onClaimChange((_t, claimed) => {
+      if (!claimed) vanished++;
+    });
     const c = await node('c1', 'c');
     await waitFor(() => c.c.membership.liveNodes().length === 3, { message: 'three live nodes' });
     c.claimer.start();
@@ -112,6 +118,11 @@ describe('voter claimer', () => {
     }, { timeoutMs: 20_000, intervalMs: 200, message: 'claims follow the 3-node ranking' });
     await waitFor(() => c.c.owners.ownedByMe().length === cShare.length, { message: 'c1 sees its claims' });
     expect(a.claimer.stats().released + b.claimer.stats().released).toBe(cShare.length);
+    // Handed over, not released and re-claimed: c1 created no claim, and no ticket was ever unowned.
+    expect(c.claimer.stats().claimed).toBe(0);
+    await c.claimer.ready;
+    unsubVanish();
+    expect(vanished).toBe(0);
     const all = [a, b, c];
     // Releases and re-claims moved the counts both ways; settled, they equal etcd's and a recount.
     await waitFor(() => all.every((n) => n.claimer.unowned === 0), { message: 'unowned 0 after the rebalance' });
@@ -136,6 +147,17 @@ describe('voter claimer', () => {
     expect(await admin.tickets.removeTicket(th(0))).toBe(true);
     await waitFor(() => all.every((n) => n.c.tickets.size === N_TICKETS + 3), { message: 'removal seen' });
     for (const n of all) expect(n.claimer.unowned).toBe(0);
+    expect(await unownedInEtcd(a.c)).toBe(0);
+
+    // Graceful leave: c1 stops accepting and hands every claim to the ticket's next node, before its lease goes.
+    const held = c.c.owners.ownedByMe();
+    expect(held.length).toBeGreaterThan(0);
+    await c.claimer.stop();
+    expect(await c.claimer.leave(10_000)).toBe(held.length);
+    const claims = await claimsInEtcd(a.c);
+    for (const t of held) expect(claims.get(t)).toBe(rankNodes(t, c.c.membership.liveNodes()).find((n) => n.nodeId !== 'c1')!.nodeId);
+    await c.c.close();
+    await waitFor(() => a.c.membership.liveNodes().length === 2, { message: 'c1 gone' });
     expect(await unownedInEtcd(a.c)).toBe(0);
   }, 60_000);
 });
