@@ -21,6 +21,12 @@ export interface LayoutEtcd {
   readonly peerLinks: WanLink[];
   /** Name of the current leader, asked of the running members (undefined if none answers). */
   leaderIndex(): Promise<number | undefined>;
+  /**
+   * Whether etcd can commit now: every running member answers `/health` true (etcd 3.4 runs a
+   * quorum read through raft for it, so false while it elects or lacks quorum). Direct, not
+   * through the WAN links.
+   */
+  ready(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +50,18 @@ async function memberStatus(clientUrl: string): Promise<{ memberId: string; lead
   } catch {
     // an unreachable (killed, stopped) member simply does not answer
     return undefined;
+  }
+}
+
+/** `/health` of one member: true only when it answers healthy within 1 s. */
+async function memberHealthy(clientUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    if (!res.ok) return false;
+    const j = (await res.json()) as { health?: unknown };
+    return j.health === 'true' || j.health === true;
+  } catch {
+    return false; // unreachable, stopped or slower than 1 s: not ready
   }
 }
 
@@ -82,6 +100,11 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
       if (!leader) return undefined;
       const i = statuses.findIndex((s) => s?.memberId === leader);
       return i >= 0 ? i : undefined;
+    },
+    async ready() {
+      const running = server.members.filter((m) => m.isRunning);
+      if (running.length === 0) return false;
+      return (await Promise.all(running.map((m) => memberHealthy(m.listenClientUrl)))).every(Boolean);
     },
     async stop() {
       await server.stop(); // the peer links belong to the topology (closed with it)

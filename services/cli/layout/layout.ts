@@ -316,6 +316,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
           ...(opts.onDuty ? { onDuty: opts.onDuty } : {}),
           ...(opts.traceFile ? { traceFile: opts.traceFile } : {}),
           ...(pool ? { pool } : {}),
+          // A start failing while etcd elects waits for it instead of using up its retries.
+          etcdReady: () => etcd.ready(),
           // Process voters' own log level (their stdout); diagnosis of chaos runs: VOTECLUSTER_VOTER_CHILD_LOG=warn.
           childLogLevel: process.env['VOTECLUSTER_VOTER_CHILD_LOG'] ?? 'error',
         };

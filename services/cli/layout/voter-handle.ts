@@ -46,6 +46,13 @@ export interface VoterHandleOptions {
   traceFile?: string;
   /** Process mode: children spawned ahead of time (modules loaded); a start takes one if there is one. */
   pool?: VoterChildPool;
+  /**
+   * Whether etcd can commit right now (every running member's /health; the layout passes it).
+   * A retryable start failure while it is false is not charged to the retry window, and the
+   * next attempt waits for it: a join past its deadline while etcd elects is etcd's moment,
+   * not the voter's failure.
+   */
+  etcdReady?: () => Promise<boolean>;
 }
 
 /**
@@ -62,20 +69,57 @@ export class VoterStartError extends Error {
   }
 }
 
-/** How long a voter whose start fails with a retryable error is started again (as a supervisor would). */
-const START_RETRY_WINDOW_MS = 30_000;
+/**
+ * How long a voter whose start fails with a retryable error is started again (as a supervisor
+ * would), counting only attempts that failed while etcd could commit (see `etcdReady`).
+ */
+export const START_RETRY_WINDOW_MS = 30_000;
+/** Bound on the whole retry loop, etcd's unready time included (a bound, not the criterion). */
+export const START_RETRY_CAP_MS = 4 * START_RETRY_WINDOW_MS;
 const START_RETRY_PAUSE_MS = 500;
+const ETCD_READY_POLL_MS = 200;
 
-async function startWithRetry(log: Logger, nodeId: string, attempt: () => Promise<void>): Promise<void> {
-  const until = Date.now() + START_RETRY_WINDOW_MS;
+/**
+ * Runs `attempt` until it succeeds, it fails non-retryably, or retryable failures while etcd
+ * could commit add up to {@link START_RETRY_WINDOW_MS}. Before each retry it waits until etcd
+ * is ready again (real readiness, not a fixed pause only). The last error is thrown with how
+ * the time went.
+ */
+export async function startWithRetry(
+  log: Logger, nodeId: string, attempt: () => Promise<void>,
+  o: { etcdReady?: (() => Promise<boolean>) | undefined; windowMs?: number; capMs?: number; pauseMs?: number } = {},
+): Promise<void> {
+  const { etcdReady } = o;
+  const windowMs = o.windowMs ?? START_RETRY_WINDOW_MS;
+  const capMs = o.capMs ?? START_RETRY_CAP_MS;
+  const pauseMs = o.pauseMs ?? START_RETRY_PAUSE_MS;
+  const t0 = Date.now();
+  let charged = 0;
+  let unready = 0;
+  let attempts = 0;
   for (;;) {
+    const at = Date.now();
+    attempts++;
     try {
       await attempt();
       return;
     } catch (err) {
-      if ((err as { retryable?: unknown }).retryable !== true || Date.now() >= until) throw err;
-      log.warn({ err, nodeId }, 'voter start failed (retryable); starting it again');
-      await new Promise((r) => setTimeout(r, START_RETRY_PAUSE_MS));
+      if ((err as { retryable?: unknown }).retryable !== true) throw err;
+      const ready = etcdReady ? await etcdReady().catch(() => false) : true;
+      if (ready) charged += Date.now() - at;
+      else unready += Date.now() - at;
+      if (charged >= windowMs || Date.now() - t0 >= capMs) {
+        throw new VoterStartError(
+          `voter ${nodeId}: start failed ${attempts} times in ${Date.now() - t0} ms (${charged} ms of it while etcd was ready, ${unready} ms while it was not): ${(err as Error).message}`,
+          true, { cause: err },
+        );
+      }
+      log.warn({ err, nodeId, etcdReady: ready }, 'voter start failed (retryable); starting it again');
+      await new Promise((r) => setTimeout(r, pauseMs));
+      // Retry the join while etcd elects: wait until it can commit (bounded by the cap).
+      while (etcdReady && Date.now() - t0 < capMs && !(await etcdReady().catch(() => false))) {
+        await new Promise((r) => setTimeout(r, ETCD_READY_POLL_MS));
+      }
     }
   }
 }
@@ -126,13 +170,13 @@ export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
     },
     async start() {
       if (voter) return;
-      await startWithRetry(o.log, nodeId, attempt);
+      await startWithRetry(o.log, nodeId, attempt, { etcdReady: o.etcdReady });
     },
     stop,
     kill: () => stop(),
     async restart() {
       await stop();
-      await startWithRetry(o.log, nodeId, attempt);
+      await startWithRetry(o.log, nodeId, attempt, { etcdReady: o.etcdReady });
     },
     pause() {
       throw new Error(`voter ${nodeId}: pause needs voterMode 'process'`);
@@ -274,7 +318,7 @@ export function processVoter(o: VoterHandleOptions): LayoutVoter {
   };
   const start = async (): Promise<void> => {
     if (child) return;
-    await startWithRetry(o.log, nodeId, attempt);
+    await startWithRetry(o.log, nodeId, attempt, { etcdReady: o.etcdReady });
   };
 
   const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
