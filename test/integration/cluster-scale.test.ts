@@ -92,6 +92,25 @@ describe('paged loads', () => {
     expect(mine).toEqual([...mine].sort());
   });
 
+  it('import and update times round-trip exactly through the compact cache, shared or not, canonical ISO or not', async () => {
+    const net = NETS[2] as Network;
+    const w = await openNode(net, 'times-w');
+    await w.tickets.importTickets(inputs('times', 6));
+    // Operators' records may carry times in other forms: kept as written (only canonical ISO is packed).
+    const forms = ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z', 'yesterday', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00Z'];
+    for (let i = 0; i < forms.length; i++) {
+      const key = w.keyspace.ticket(th('times', i));
+      const rec = JSON.parse((await w.client.get(key).string())!) as TicketRecord;
+      await w.client.put(key).value(JSON.stringify({ ...rec, importedAt: forms[i], updatedAt: forms[(i + 1) % forms.length] }));
+    }
+    const r = await openNode(net, 'times-r', { ticketPageSize: 2 });
+    for (let i = 0; i < 6; i++) {
+      const stored = JSON.parse((await w.client.get(w.keyspace.ticket(th('times', i))).string())!) as TicketRecord;
+      const got = r.tickets.get(th('times', i))!.record;
+      expect([got.importedAt, got.updatedAt]).toEqual([stored.importedAt, stored.updatedAt]);
+    }
+  });
+
   it('watch updates: unchanged bytes are kept, changed ticket bytes and keys are replaced', async () => {
     const net = NETS[3] as Network;
     const w = await openNode(net, 'up-w');
