@@ -15,8 +15,28 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
   const verbose = process.env['VOTECLUSTER_CHAOS_VERBOSE'] === '1';
   const t0 = Date.now();
   const stamp = (): string => ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
-  const r = await runChaos(name, { note: verbose ? (l) => process.stderr.write(`[${name} ${stamp()}s] ${l}\n`) : () => undefined });
+  // The timeline and every voter's duty outcome are kept (printed only when verbose) so that a
+  // failing assertion says why: which draws were missed, who did what for them, and when.
+  const notes: string[] = [];
+  const duties: Array<{ nodeId: string; ticketHex: string; blockHashHex: string; rank: number; outcome: string; at: number }> = [];
+  const r = await runChaos(name, {
+    note: (l) => {
+      notes.push(`[${stamp()}s] ${l}`);
+      if (verbose) process.stderr.write(`[${name} ${stamp()}s] ${l}\n`);
+    },
+    layout: {
+      onDuty: (e) => {
+        duties.push({ nodeId: e.nodeId, ticketHex: e.ticketHex, blockHashHex: e.blockHashHex, rank: e.rank, outcome: e.outcome, at: Date.now() });
+      },
+    },
+  });
   const rep = r.report;
+  const missed = r.missedDraws.map((d) => {
+    const ds = duties.filter((x) => x.ticketHex === d.ticketHash && x.blockHashHex === d.blockHash)
+      .map((x) => `${x.nodeId} rank ${x.rank} ${x.outcome} +${x.at - d.drawnAt} ms`);
+    return `height ${d.height} ticket ${d.ticketHash.slice(0, 12)} drawn at +${((d.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${d.firstVoteAt === undefined ? 'never' : `+${d.firstVoteAt - d.drawnAt} ms`}; duties: ${ds.join(', ') || 'none reported'}`;
+  });
+  const why = `${name}: missed draws:\n  ${missed.join('\n  ') || 'none'}\ntimeline:\n  ${notes.slice(-40).join('\n  ')}`;
   const row = JSON.stringify({
     scenario: name, draws: rep.drawn, voted: rep.voted, missed: rep.missed, conflicting: rep.conflicting,
     takeovers: rep.takeovers, p99: rep.latencyMs.p99, durationMs: r.durationMs,
@@ -27,11 +47,11 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
   process.stdout.write(`CHAOS_ROW ${row}\n`);
   mkdirSync('bench-results', { recursive: true });
   appendFileSync(CHAOS_ROWS_FILE, `${row}\n`);
-  expect(rep.voted).toBeGreaterThanOrEqual(50);
-  expect(rep.missed).toBe(0);
-  expect(rep.conflicting).toBe(0);
-  expect(r.loss.ticketsMissing).toEqual([]);
-  expect(r.loss.votesUnrecorded).toEqual([]);
-  expect(r.loss.recordsDiffering).toEqual([]);
+  expect(rep.voted, why).toBeGreaterThanOrEqual(50);
+  expect(rep.missed, why).toBe(0);
+  expect(rep.conflicting, why).toBe(0);
+  expect(r.loss.ticketsMissing, why).toEqual([]);
+  expect(r.loss.votesUnrecorded, why).toEqual([]);
+  expect(r.loss.recordsDiffering, why).toEqual([]);
   return r;
 }

@@ -15,6 +15,8 @@ export interface ChaosResult {
   report: LayoutReport;
   loss: LossCheck;
   durationMs: number;
+  /** Draws since the layout was ready that the devnet judged missed (for failure messages). */
+  missedDraws: Array<{ height: number; ticketHash: string; blockHash: string; drawnAt: number; firstVoteAt?: number }>;
 }
 
 export interface RunChaosOptions {
@@ -47,11 +49,13 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
     const report = await layout.report();
     o.note?.(`nothing-lost check: ${loss.votesUnrecorded.length} mined votes unrecorded, ${loss.recordsDiffering.length} differing, ${loss.repaired} records written by repair`);
     // Which draws were missed, and when (relative to the start), for the verbose notes.
+    const missedDraws: ChaosResult['missedDraws'] = [];
     for (const t of layout.devnet.report().tickets) {
       if (t.outcome !== 'missed' || t.drawnAt < layout.readyAt) continue;
+      missedDraws.push({ height: t.height, ticketHash: t.ticketHash, blockHash: t.blockHash, drawnAt: t.drawnAt, ...(t.firstVoteAt !== undefined ? { firstVoteAt: t.firstVoteAt } : {}) });
       o.note?.(`missed: height ${t.height} ticket ${t.ticketHash.slice(0, 12)} drawn at +${((t.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${t.firstVoteAt === undefined ? 'never' : `+${((t.firstVoteAt - t.drawnAt) / 1000).toFixed(1)} s after the draw`}`);
     }
-    return { scenario: name, report, loss, durationMs: Date.now() - t0 };
+    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws };
   } finally {
     await layout.stop();
   }
