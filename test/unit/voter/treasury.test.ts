@@ -20,9 +20,11 @@ const EXPIRY = 338;
 describe('treasury policy lookup order (decred-protocol.md §10)', () => {
   const h = H(1);
   it('ticket tspend > default tspend > ticket Pi key > default Pi key', () => {
-    const all: TreasuryPolicyTables = { ticketTSpend: { [h]: 'no' }, defaultTSpend: { [h]: 'yes' }, ticketPiKey: { [PI_A]: 'yes' }, defaultPiKey: { [PI_A]: 'yes' } };
+    // Adjacent levels always disagree, so any swap of two levels changes an answer.
+    const all: TreasuryPolicyTables = { ticketTSpend: { [h]: 'no' }, defaultTSpend: { [h]: 'yes' }, ticketPiKey: { [PI_A]: 'no' }, defaultPiKey: { [PI_A]: 'yes' } };
     expect(resolveTreasuryVote(all, h, PI_A)).toBe('no');
     expect(resolveTreasuryVote({ ...all, ticketTSpend: {} }, h, PI_A)).toBe('yes');
+    expect(resolveTreasuryVote({ ...all, ticketTSpend: {}, defaultTSpend: {} }, h, PI_A)).toBe('no');
     expect(resolveTreasuryVote({ ...EMPTY, ticketPiKey: { [PI_A]: 'no' }, defaultPiKey: { [PI_A]: 'yes' } }, h, PI_A)).toBe('no');
     expect(resolveTreasuryVote({ ...EMPTY, defaultPiKey: { [PI_A]: 'yes' } }, h, PI_A)).toBe('yes');
     expect(resolveTreasuryVote({ ...EMPTY, defaultPiKey: { [PI_B]: 'yes' } }, h, PI_A)).toBeUndefined();
