@@ -9,7 +9,7 @@
  *   its backups take over after the hedge and the votes are accepted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,12 +46,14 @@ function expectClean(world: VoterWorld): void {
 describe('voter faults', () => {
   let world: VoterWorld;
   const children: ChildProcess[] = [];
+  const dirs: string[] = [];
   beforeAll(async () => {
     world = await startVoterWorld({ devnet: { nodes: 2, tickets: 300 } });
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await world?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('etcd stopped for 10 s: owners keep voting, nothing missed, records written after it returns', async () => {
@@ -124,6 +126,7 @@ describe('voter faults', () => {
 
   it('the owner SIGKILLed just before draws: backups take over after the hedge, nothing missed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'voter-kill-'));
+    dirs.push(dir);
     const keyFile = join(dir, 'cluster.key');
     writeFileSync(keyFile, toHex(world.clusterKey.expose()), { mode: 0o600 });
     const child = spawn(process.execPath, [
