@@ -98,4 +98,18 @@ describe('treasury votes through admin, proxy, voter and devnet', () => {
     // Every draw of the managed tickets voted, nothing conflicting.
     expect(world.managedReport()).toMatchObject({ missed: 0, conflicting: 0 });
   }, 90_000);
+
+  it('two voters building every vote independently (all-vote) make byte-identical treasury votes: no conflicts', async () => {
+    await Promise.all(world.voters.map((v) => v.stop()));
+    const voters = [world.makeVoter('all-a', 'a', { strategy: 'all-vote' }), world.makeVoter('all-b', 'b', { strategy: 'all-vote' })];
+    await Promise.all(voters.map((v) => v.start()));
+    let last = '';
+    for (let i = 0; i < 2; i++) last = await world.mineAndAwaitVotes(20_000);
+    const block = (await rpc('getblock', [last, true, true])).result as { stx: { version: number; vin: unknown[] }[] };
+    const votes = block.stx.filter((s) => s.vin.length === 2);
+    expect(votes.length).toBeGreaterThanOrEqual(3);
+    expect(votes.every((v) => v.version === 3)).toBe(true);
+    // A second, different vote for a (ticket, block) would be counted as conflicting by the judge.
+    expect(world.managedReport()).toMatchObject({ missed: 0, conflicting: 0 });
+  }, 90_000);
 });
