@@ -17,9 +17,10 @@
  * claims and records), and it mixes all 32 bytes, so even non-random test hashes spread evenly.
  *
  * v1 (before 2026-11-22) was the first 8 bytes of SHA-256(ticketHash hex ‖ 0x00 ‖ nodeId). A
- * cluster running both versions stays SAFE (claims and vote records are create-if-absent; a
- * node keeps a claim it ranks itself first for, so the claim set settles): only the share
- * balance and the hedge order of backups differ between the two versions until all are upgraded.
+ * cluster running both versions stays SAFE: claims and vote records are create-if-absent, so at
+ * most one claim and one stored vote per ticket exist at any revision. Where a v1 and a v2 node
+ * disagree on rank 0, a ticket may stay unclaimed or its claim may move between sweeps; its draws
+ * then take the record-first path or a backup's hedge (slower, never a second distinct vote).
  */
 import { hash } from 'node:crypto';
 import { assertHashHex } from './keyspace.ts';
