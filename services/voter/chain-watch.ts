@@ -35,6 +35,8 @@ export interface TSpendSeen {
   expiry: number;
   /** The Pi key that signed it (33 bytes, sigScript [66:99]). */
   piKey: Uint8Array;
+  /** The raw tspend (for a full check: treasury.ts TSpendBook.addRaw). */
+  raw: Uint8Array;
   proxy: string;
 }
 
@@ -53,7 +55,7 @@ export function toTSpendSeen(t: { raw: Uint8Array; hash: string; expiry: number 
   if (hashHex !== String(t.hash).toLowerCase() || info.expiry !== t.expiry) {
     throw new ChainEventError(`tspend ${String(t.hash).slice(0, 64)}: announced hash/expiry do not match its bytes (${hashHex}, ${info.expiry})`);
   }
-  return { hashHex, expiry: info.expiry, piKey: info.piKey, proxy };
+  return { hashHex, expiry: info.expiry, piKey: info.piKey, raw: t.raw, proxy };
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;

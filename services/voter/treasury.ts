@@ -16,10 +16,13 @@
  *   {@link MAX_TREASURY_VOTES}, so every voter builds the same output from the
  *   same inputs (dcrwallet iterates a map; consensus does not care).
  */
-import { toHex, tspendVotable, type NetParams } from '../decred/index.ts';
+import { checkTSpendFull, decodeTx, hashToHex, InvalidArgumentError, toHex, tspendVotable, type NetParams } from '../decred/index.ts';
 
 /** Most treasury votes one vote carries: (256 − 2) / 33 of a stake null-data push, and the vote record's bound. */
 export const MAX_TREASURY_VOTES = 7;
+
+/** Most tspends kept at once (mainnet has seen a handful at a time); more are refused. */
+export const MAX_KNOWN_TSPENDS = 256;
 
 /** Blocks a tspend is kept past its expiry, for draws of side-chain blocks below the tip. */
 const KEEP_PAST_EXPIRY = 16;
@@ -50,16 +53,38 @@ export interface TreasuryVoteChoice {
   vote: 'yes' | 'no';
 }
 
-/** The tspends streamed by the proxies (first arrival wins), until they expire. */
+/**
+ * The tspends streamed by the proxies (first arrival wins), until they expire.
+ * {@link addRaw} admits only tspends that pass dcrd's checks (structure, window,
+ * a sanctioned Pi key of the network, a valid Schnorr signature): a proxy is
+ * not trusted to fill the seven treasury-vote slots with fakes.
+ */
 export class TSpendBook {
   readonly #byHash = new Map<string, KnownTSpend>();
 
-  /** Adds a tspend; false when it was already known. */
+  /** @param params the network whose Pi keys and TVI {@link addRaw} checks against. */
+  constructor(private readonly params?: NetParams) {}
+
+  /** Adds a checked tspend; false when it was already known or the book is full ({@link MAX_KNOWN_TSPENDS}). */
   add(t: { hashHex: string; expiry: number; piKey: Uint8Array }): boolean {
     const hashHex = t.hashHex.toLowerCase();
-    if (this.#byHash.has(hashHex)) return false;
+    if (this.#byHash.has(hashHex) || this.#byHash.size >= MAX_KNOWN_TSPENDS) return false;
     this.#byHash.set(hashHex, { hashHex, expiry: t.expiry, piKeyHex: toHex(t.piKey) });
     return true;
+  }
+
+  /**
+   * Checks a raw tspend with services/decred `checkTSpendFull` against the book's
+   * network, then adds it. Returns its hash and whether it was new.
+   * @throws {DecredError} (RuleError NOT_A_TREASURY_SPEND, BAD_TSPEND_EXPIRY,
+   *   UNKNOWN_PI_KEY, BAD_TSPEND_SIGNATURE; DecodeError) for a tspend dcrd would refuse;
+   *   InvalidArgumentError when the book has no network parameters.
+   */
+  addRaw(raw: Uint8Array): { hashHex: string; added: boolean } {
+    if (!this.params) throw new InvalidArgumentError('TSpendBook: no network parameters to check tspends with');
+    const info = checkTSpendFull(decodeTx(raw), this.params);
+    const hashHex = hashToHex(info.hash);
+    return { hashHex, added: this.add({ hashHex, expiry: info.expiry, piKey: info.piKey }) };
   }
 
   get size(): number {

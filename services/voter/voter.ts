@@ -185,7 +185,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let gaugeTimer: NodeJS.Timeout | undefined;
   const params = netParams(cfg.network);
   /** The tspends the proxies streamed, until they expire (treasury votes, treasury.ts). */
-  const tspendBook = new TSpendBook();
+  const tspendBook = new TSpendBook(params);
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   let cluster: Cluster | undefined;
@@ -448,7 +448,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         log.debug({ proxy: address, err }, 'proxy stream down');
       },
       onTSpend: (t) => {
-        if (tspendBook.add(t)) log.info({ tspend: t.hashHex, expiry: t.expiry, proxy: t.proxy }, 'tspend known');
+        try {
+          if (tspendBook.addRaw(t.raw).added) log.info({ tspend: t.hashHex, expiry: t.expiry, proxy: t.proxy }, 'tspend known');
+        } catch (err) {
+          log.warn({ err, tspend: t.hashHex, proxy: t.proxy }, 'tspend refused (fails dcrd checks)');
+        }
       },
     }, { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, log });
     delivery.start();

@@ -7,7 +7,8 @@ import {
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
-import { MAX_TREASURY_VOTES, TSpendBook, resolveTreasuryVote, treasuryVotesFor, type TreasuryPolicyTables } from '../../../services/voter/treasury.ts';
+import { createTestTSpend } from '../../../services/devnet/index.ts';
+import { MAX_KNOWN_TSPENDS, MAX_TREASURY_VOTES, TSpendBook, resolveTreasuryVote, treasuryVotesFor, type TreasuryPolicyTables } from '../../../services/voter/treasury.ts';
 
 const H = (n: number): string => hashToHex(blake256(Uint8Array.of(n)));
 const PI_A = `02${'a'.repeat(64)}`;
@@ -56,6 +57,28 @@ describe('TSpendBook window and order', () => {
     // Forgotten once well past its expiry.
     book.votable(EXPIRY + 100, SIMNET);
     expect(book.size).toBe(0);
+  });
+});
+
+describe('TSpendBook.addRaw: only tspends dcrd would accept', () => {
+  it('admits a signed simnet tspend once; refuses an unknown Pi key, a broken signature, no window; bounded', () => {
+    const book = new TSpendBook(SIMNET);
+    const good = createTestTSpend(SIMNET, { nextHeight: 150, tag: 1 });
+    expect(book.addRaw(encodeTx(good))).toEqual({ hashHex: hashToHex(txHash(good)), added: true });
+    expect(book.addRaw(encodeTx(good)).added).toBe(false);
+    expect(book.all()[0]).toMatchObject({ expiry: good.expiry, piKeyHex: toHex(SIMNET.piKeys[0]!) });
+    const foreign = createTestTSpend(SIMNET, { nextHeight: 150, tag: 2, privKey: blake256(Uint8Array.of(5)) });
+    expect(() => book.addRaw(encodeTx(foreign))).toThrow(expect.objectContaining({ reason: 'UNKNOWN_PI_KEY' }));
+    const tampered = createTestTSpend(SIMNET, { nextHeight: 150, tag: 3 });
+    tampered.outputs[1]!.value += 1n;
+    expect(() => book.addRaw(encodeTx(tampered))).toThrow(expect.objectContaining({ reason: 'BAD_TSPEND_SIGNATURE' }));
+    expect(() => book.addRaw(encodeTx(createTestTSpend(SIMNET, { nextHeight: 150, tag: 4, expiry: 339 })))).toThrow(expect.objectContaining({ reason: 'BAD_TSPEND_EXPIRY' }));
+    expect(() => new TSpendBook().addRaw(encodeTx(good))).toThrow(/no network parameters/);
+    expect(book.size).toBe(1);
+    const full = new TSpendBook(SIMNET);
+    for (let i = 0; i < MAX_KNOWN_TSPENDS; i++) full.add({ hashHex: i.toString(16).padStart(64, '0'), expiry: EXPIRY, piKey: piBytes(PI_A) });
+    expect(full.addRaw(encodeTx(good)).added).toBe(false);
+    expect(full.size).toBe(MAX_KNOWN_TSPENDS);
   });
 });
 
