@@ -6,6 +6,9 @@
  * codes; votes whose 'T','V' output breaks CheckSSGenVotes are refused, a
  * well-formed one is accepted and mined.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SIMNET, buildVote, calcTSpendExpiry, decodeTxHex, decodeWif, encodeTx, fromHex, hashFromHex, hashToHex, signVote,
@@ -79,6 +82,18 @@ describe('devnet tspends', () => {
     expect(r4.error?.message).toMatch(/NOT_A_TREASURY_SPEND/);
     expect(((await http('getrawmempool', [false, 'tspend'])).result as string[])).toHaveLength(1);
   });
+});
+
+describe('votecluster devnet tspend', () => {
+  it('posts a Pi-signed tspend to a running node and prints its txid, expiry and Pi key', async () => {
+    const n = dn.nodes[0]!;
+    const main = join(import.meta.dirname, '..', '..', 'services', 'cli', 'main.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, 'devnet', 'tspend', '--rpc', n.rpcUrl, '--rpcuser', n.rpcUser, '--rpcpass', n.rpcPass, '--tag', '77']);
+    const out = JSON.parse(stdout) as { txid: string; expiry: number; piKey: string };
+    expect(out.piKey).toBe(toHex(SIMNET.piKeys[0]!));
+    expect(out.expiry).toBe(calcTSpendExpiry(((await http('getblockcount')).result as number) + 1, 48, 3));
+    expect((await http('getrawmempool', [false, 'tspend'])).result).toContain(out.txid);
+  }, 30_000);
 });
 
 describe("devnet judges votes' treasury-vote outputs", () => {

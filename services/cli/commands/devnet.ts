@@ -3,16 +3,34 @@
  * votes) until SIGINT/SIGTERM, printing RPC URLs and credentials; with
  * `--export-tickets FILE` it writes the tickets a cluster should manage.
  * `votecluster devnet report --rpc URL` prints the per-ticket report of a running node.
+ * `votecluster devnet tspend --rpc URL` posts a treasury spend signed with the simnet Pi key
+ * fixture (demo of treasury votes: set a policy with `ticket` commands, watch the votes).
  * Flag names follow dcrd where dcrd has one (--rpclisten, --rpcuser, --rpcpass, --simnet, --regnet).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { bindDevnetMetrics, startDevnet, startDevnetNode, type BlockInterval, type DevnetNode } from '../../devnet/index.ts';
+import { encodeTx, hashToHex, netParamsByMagic, toHex, txHash } from '../../decred/index.ts';
+import { bindDevnetMetrics, createTestTSpend, startDevnet, startDevnetNode, type BlockInterval, type DevnetNode } from '../../devnet/index.ts';
 import type { DevnetReport } from '../../devnet/index.ts';
 import { createMetrics, startMetricsServer } from '../../telemetry/index.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
+
+/** A dcrd JSON-RPC caller over HTTP with Basic auth; errors name `what`, the method and dcrd's code. */
+function rpcCaller(url: string, user: string, pass: string | undefined, what: string): (method: string, params: unknown[]) => Promise<unknown> {
+  return async (method, params) => {
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from(`${user}:${pass ?? ''}`).toString('base64')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
+    });
+    if (r.status !== 200) throw new Error(`${what}: HTTP ${r.status} from ${url} (${method})`);
+    const body = (await r.json()) as { result: unknown; error: { code: number; message: string } | null };
+    if (body.error) throw new Error(`${what}: ${method}: ${body.error.code} ${body.error.message}`);
+    return body.result;
+  };
+}
 
 /** `manual`, `<dur>` (exponential with that mean, like PoW) or `fixed:<dur>`; dur = 500ms | 1s | 5m. */
 export function parseBlockInterval(s: string): BlockInterval {
@@ -150,6 +168,28 @@ export function register(program: Command): void {
       binding?.stop();
       await metricsServer?.stop();
       await stop();
+    });
+
+  cmd
+    .command('tspend')
+    .description('Post a treasury spend signed with the simnet Pi key fixture to a running simnet devnet node; prints {txid, expiry, piKey}')
+    .requiredOption('--rpc <url>', 'node RPC URL, e.g. http://127.0.0.1:19556/')
+    .option('--rpcuser <user>', 'RPC user (default devnet)')
+    .option('--rpcpass <pass>', 'RPC password')
+    .option('--tag <n>', 'makes tspends of one height distinct', '1')
+    .option('--expiry <height>', 'tx expiry (default: dcrd CalcTSpendExpiry for the next block)')
+    .action(async (own: { rpc: string; rpcuser?: string; rpcpass?: string; tag: string; expiry?: string }, sub: Command) => {
+      const parent = (sub.parent?.opts() ?? {}) as { rpcuser?: string; rpcpass?: string };
+      const call = rpcCaller(own.rpc, own.rpcuser ?? parent.rpcuser ?? 'devnet', own.rpcpass ?? parent.rpcpass, 'devnet tspend');
+      const params = netParamsByMagic(Number(await call('getcurrentnet', [])));
+      if (params?.name !== 'simnet') throw new Error('devnet tspend: the node is not a simnet devnet (the Pi key fixture is simnet only)');
+      const tag = z.coerce.number().int().min(0).max(1_000_000).parse(own.tag);
+      const expiry = own.expiry === undefined ? undefined : z.coerce.number().int().min(0).max(0xffffffff).parse(own.expiry);
+      const height = Number(await call('getblockcount', []));
+      const tx = createTestTSpend(params, { nextHeight: height + 1, tag, ...(expiry === undefined ? {} : { expiry }) });
+      const txid = await call('sendrawtransaction', [toHex(encodeTx(tx))]);
+      if (txid !== hashToHex(txHash(tx))) throw new Error(`devnet tspend: node answered txid ${String(txid)}`);
+      process.stdout.write(`${JSON.stringify({ txid, expiry: tx.expiry, piKey: toHex(params.piKeys[0] as Uint8Array) })}\n`);
     });
 
   cmd
