@@ -357,7 +357,10 @@ const backToBack: ChaosScenario = {
     const l = ctx.layout;
     const start = l.devnet.report().blocks;
     await pollUntil(async () => {
-      await l.importAllTickets();
+      // Tickets bought meanwhile; an import past etcd's deadline on a loaded machine is tried
+      // again at the next poll (as the drive loop does), it is not the fault under test
+      // (CI: a bare DEADLINE_EXCEEDED from the import failed this scenario at load ~20).
+      await l.importAllTickets().catch((err: unknown) => l.log.warn({ err }, 'ticket import failed; retrying at the next poll'));
       return l.devnet.report().blocks - start >= ctx.blocks + 1 || (ctx.signal?.aborted ?? false);
     }, 60_000 + ctx.blocks * 2_000, 100);
   },
