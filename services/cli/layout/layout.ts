@@ -26,7 +26,7 @@ import { createLogger, type Logger, type SecretKey } from '../../telemetry/index
 import type { DutyEvent, VoterConfigInput, VoterStats } from '../../voter/index.ts';
 import { startLayoutDevnet, summarise, type LayoutDevnet } from './devnet-layout.ts';
 import { startLayoutEtcd, type LayoutEtcd } from './etcd-layout.ts';
-import { inProcessVoter, processVoter, voterChildPool, type LayoutVoter, type VoterChildPool } from './voter-handle.ts';
+import { inProcessVoter, processVoter, startWithRetry, voterChildPool, type LayoutVoter, type VoterChildPool } from './voter-handle.ts';
 import { createWanLink, createWanTopology, type WanLink, type WanTopology } from './wan.ts';
 
 /** Region names, in loopback-block order. */
@@ -135,6 +135,15 @@ function etcdEndpointOrder(memberRegions: string[], region: string): number[] {
   return [...idx.filter((i) => memberRegions[i] === region), ...idx.filter((i) => memberRegions[i] !== region)];
 }
 
+/** An etcd failure worth another try: unavailable or past its deadline (etcd3's raw errors or the cluster's retryable ones). */
+function transientEtcd(err: unknown): boolean {
+  const e = err as { retryable?: unknown; name?: unknown; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (e.retryable === true) return true;
+  if (e.name === 'GRPCDeadlineExceededError' || e.name === 'GRPCUnavailableError' || e.name === 'BrokenCircuitError') return true;
+  return e.cause !== undefined && e.cause !== err && transientEtcd(e.cause);
+}
+
 /** Starts the layout; on failure everything started so far is stopped. */
 export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
   const nRegions = opts.regions ?? 3;
@@ -234,7 +243,12 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
       }
       return n;
     };
-    await importAllTickets();
+    // The first import right after etcd became healthy: one of its txns past etcd's deadline on
+    // a loaded machine (etcd still settling) is tried again once etcd can commit, as the voters'
+    // starts are (startWithRetry), instead of failing the layout.
+    await startWithRetry(log, 'layout-import', () => importAllTickets().then(() => undefined, (err: unknown) => {
+      throw transientEtcd(err) ? Object.assign(new Error(`ticket import: ${(err as Error).message}`, { cause: err }), { retryable: true }) : err;
+    }), { etcdReady: () => etcd.ready() });
 
     // One node proxy per region, beside its devnet node.
     const proxies: LayoutProxy[] = [];
