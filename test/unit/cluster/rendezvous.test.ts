@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { murmur3x86_32, rankNodes, rendezvousWeight, RENDEZVOUS_SEED_DOMAIN } from '../../../services/cluster/index.ts';
 import { RendezvousNodes } from '../../../services/cluster/rendezvous.ts';
@@ -7,6 +7,11 @@ const SIX = [
   { nodeId: 'a1', region: 'a' }, { nodeId: 'a2', region: 'a' }, { nodeId: 'b1', region: 'b' },
   { nodeId: 'b2', region: 'b' }, { nodeId: 'c1', region: 'c' }, { nodeId: 'c2', region: 'c' },
 ];
+
+/** Deterministic uniform 32-byte hashes (SHA-256 of a counter: not the code under test), so the statistical checks cannot flake. */
+function uniform(n: number, tag = 'r'): Buffer {
+  return Buffer.concat(Array.from({ length: n }, (_, i) => createHash('sha256').update(`${tag}:${i}`).digest()));
+}
 
 function mm(s: string, seed: number): number {
   const b = Buffer.from(s, 'latin1');
@@ -52,8 +57,9 @@ describe('rendezvous v2 (MurmurHash3 weights)', () => {
   });
 
   it('ranks by descending weight for the owner, deterministically and independent of input order', () => {
+    const hashes = uniform(300, 'order');
     for (let i = 0; i < 300; i++) {
-      const t = randomBytes(32).toString('hex');
+      const t = hashes.subarray(i * 32, i * 32 + 32).toString('hex');
       const byWeight = [...SIX].sort((a, b) => (rendezvousWeight(t, b.nodeId) > rendezvousWeight(t, a.nodeId) ? 1 : -1));
       const r = rankNodes(t, SIX);
       expect(r[0]!.nodeId).toBe(byWeight[0]!.nodeId);
@@ -66,7 +72,7 @@ describe('rendezvous v2 (MurmurHash3 weights)', () => {
 
   it('the owner fast path (ownerIndexAt over raw bytes) agrees with rankNodes', () => {
     const rv = new RendezvousNodes(SIX);
-    const bytes = randomBytes(32 * 2_000);
+    const bytes = uniform(2_000, 'fast');
     for (let i = 0; i < 2_000; i++) {
       const t = bytes.subarray(i * 32, i * 32 + 32).toString('hex');
       expect(SIX[rv.ownerIndexAt(bytes, i * 32)]!.nodeId).toBe(rankNodes(t, SIX)[0]!.nodeId);
@@ -75,7 +81,8 @@ describe('rendezvous v2 (MurmurHash3 weights)', () => {
   });
 
   it('spreads owners uniformly over 6 nodes: random hashes and structured (ASCII) hashes, chi-square 5 dof p > 0.001', () => {
-    const random = Array.from({ length: 30_000 }, () => randomBytes(32).toString('hex'));
+    const u = uniform(30_000, 'spread');
+    const random = Array.from({ length: 30_000 }, (_, i) => u.subarray(i * 32, i * 32 + 32).toString('hex'));
     // The benches' and tests' hashes: mostly equal bytes (a weak mix would bunch them).
     const ascii = Array.from({ length: 30_000 }, (_, i) => Buffer.from(`ticket:${i}`.padEnd(32, '.')).toString('hex'));
     for (const set of [random, ascii]) {
@@ -92,7 +99,7 @@ describe('rendezvous v2 (MurmurHash3 weights)', () => {
 
   it('ranks 100k tickets over 6 nodes in well under a second (was ~1.2 s of SHA-256)', () => {
     const rv = new RendezvousNodes(SIX);
-    const bytes = randomBytes(32 * 100_000);
+    const bytes = uniform(100_000, 'time');
     const t0 = performance.now();
     let n = 0;
     for (let i = 0; i < 100_000; i++) if (rv.ownerIndexAt(bytes, i * 32) === 0) n++;
