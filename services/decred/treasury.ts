@@ -204,8 +204,9 @@ export function schnorrVerify(sig64: Uint8Array, hash32: Uint8Array, pubKey: Uin
   if (r >= P || s >= N) return false;
   const e = bytesToBig(blake256(concatBytes(rBytes, hash32)));
   if (e === 0n || e >= N) return false;
-  const sG = s === 0n ? Point.ZERO : Point.BASE.multiply(s);
-  const R = sG.add(Q.multiply(e));
+  // Public values only: the variable-time multiplications are safe here (and ~2x faster).
+  const sG = s === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(s);
+  const R = sG.add(Q.multiplyUnsafe(e));
   if (R.equals(Point.ZERO)) return false;
   const a = R.toAffine();
   return (a.y & 1n) === 0n && a.x === r;
