@@ -5,7 +5,7 @@
  * for the `etcd txn latency` metric. etcd3's errors are translated into
  * {@link EtcdUnavailableError} here and only here.
  */
-import { type IBackoff, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { type IBackoff, BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, EtcdLeaseInvalidError, isRecoverableError } from 'etcd3';
 import { ClusterError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
@@ -87,7 +87,9 @@ export function translateEtcdError(op: string, err: unknown): ClusterError {
   const msg = (err as Error)?.message ?? String(err);
   // A write bound to a lease that etcd already expired (e.g. a claim racing the lease's loss).
   if (err instanceof EtcdLeaseInvalidError) return new LeaseLostError(`etcd ${op}: ${msg}`, { cause: err });
-  if (err instanceof Error && (isRecoverableError(err) || err.name === 'BrokenCircuitError' || err.name === 'GRPCDeadlineExceededError')) {
+  // An open circuit breaker (a member that just failed 3 calls) is a transport state, retryable:
+  // cockatiel's BrokenCircuitError keeps name 'Error', so it is matched by class.
+  if (err instanceof Error && (isRecoverableError(err) || err instanceof BrokenCircuitError || err.name === 'GRPCDeadlineExceededError')) {
     return new EtcdUnavailableError(`etcd ${op}: ${msg}`, { cause: err });
   }
   return new ClusterError('CLUSTER_ETCD_REQUEST', `etcd ${op}: ${msg}`, { cause: err, retryable: false });

@@ -15,7 +15,7 @@
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
-import { CorruptValueError } from './errors.ts';
+import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
 import { prefixRangeEnd } from './keyspace.ts';
 
 /** One cached key. */
@@ -94,6 +94,8 @@ export interface PrefixCacheOptions<T> {
   hooks?: ClusterMetricsHooks;
   /** Keys per range page on load (default 5,000). */
   pageSize?: number;
+  /** Attempts per load page on a transport error, at the same revision (default PAGE_ATTEMPTS). */
+  pageAttempts?: number;
   /** Name for metrics (`op` label), e.g. `tickets`. */
   name: string;
   /** Makes an empty entry store (default: a Map); called once per snapshot load. */
@@ -101,6 +103,11 @@ export interface PrefixCacheOptions<T> {
 }
 
 const DEFAULT_PAGE_SIZE = 5_000;
+
+/** Attempts per load page on a transport error (same revision, same start key). */
+const PAGE_ATTEMPTS = 5;
+/** Back-off before a page's next attempt, × the attempt number (ms). */
+const PAGE_RETRY_BASE_MS = 200;
 /** Distinct lease ids interned before the table starts over (entries keep the strings they got). */
 const MAX_INTERNED_LEASES = 1_024;
 const leaseStrings = new Map<string, string>();
@@ -283,8 +290,20 @@ export class PrefixCache<T> {
     const rangeEnd = prefixRangeEnd(prefix);
     const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
     let revision = 0;
+    // A page that misses its deadline (a loaded etcd or box) is asked again at the same revision
+    // and start key, a few times, instead of failing the whole load (a 100k-ticket start-up).
+    const read = async (start: Buffer): Promise<IRangeResponse> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await timed(this.opts.hooks, `load_${this.opts.name}`, () => client.kv.range({ key: start, range_end: rangeEnd, limit, revision }));
+        } catch (err) {
+          if (attempt >= (this.opts.pageAttempts ?? PAGE_ATTEMPTS) || !(err instanceof EtcdUnavailableError) || this.stopped) throw err;
+          await new Promise((r) => setTimeout(r, PAGE_RETRY_BASE_MS * attempt));
+        }
+      }
+    };
     const page = (start: Buffer): Promise<IRangeResponse> => {
-      const p = timed(this.opts.hooks, `load_${this.opts.name}`, () => client.kv.range({ key: start, range_end: rangeEnd, limit, revision }));
+      const p = read(start);
       p.catch(() => undefined); // awaited below; marked handled while the previous page is parsed
       return p;
     };
