@@ -15,6 +15,7 @@
  * temp dir removed on stop().
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { BrokenCircuitError } from 'cockatiel';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterTicketStore, importExportEntries } from '../../admin/index.ts';
@@ -140,7 +141,8 @@ function transientEtcd(err: unknown): boolean {
   const e = err as { retryable?: unknown; name?: unknown; cause?: unknown } | undefined;
   if (!e) return false;
   if (e.retryable === true) return true;
-  if (e.name === 'GRPCDeadlineExceededError' || e.name === 'GRPCUnavailableError' || e.name === 'BrokenCircuitError') return true;
+  // cockatiel's BrokenCircuitError keeps the name 'Error': match it by class.
+  if (err instanceof BrokenCircuitError || e.name === 'GRPCDeadlineExceededError' || e.name === 'GRPCUnavailableError') return true;
   return e.cause !== undefined && e.cause !== err && transientEtcd(e.cause);
 }
 
