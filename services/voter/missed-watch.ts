@@ -14,7 +14,6 @@
  * Bounded: votes older than `maxAgeBlocks` below the best height are dropped
  * unchecked; lookups run in the background and `stop()` awaits them.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 
 /** One signed vote waiting for its block's child. */
@@ -47,7 +46,13 @@ export class MissedWatch {
   /** blockHashHex → signed votes for that block. */
   readonly #byBlock = new Map<string, SignedVote[]>();
   readonly #running = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
+  /**
+   * Pending check delays, each resolved (false) by stop(). Plain timers, not delay(ms, {signal}):
+   * one check per connected block waits checkDelayMs, so at a block a second (a devnet, a
+   * catch-up) a dozen wait at once, and one abort signal shared by all of them drew Node's
+   * MaxListenersExceededWarning (seen in the long chaos runs), though nothing leaked.
+   */
+  readonly #waits = new Map<NodeJS.Timeout, (go: boolean) => void>();
   #stopped = false;
   #missed = 0;
   #voted = 0;
@@ -78,9 +83,9 @@ export class MissedWatch {
     const votes = prevHashHex ? this.#byBlock.get(prevHashHex) : undefined;
     if (votes && prevHashHex) {
       this.#byBlock.delete(prevHashHex);
-      const wait = this.#o.checkDelayMs ? delay(this.#o.checkDelayMs, undefined, { signal: this.#abort.signal }) : Promise.resolve();
-      // A rejected wait is stop() aborting it: nothing to check then.
-      const p = wait.then(() => this.#check(blockHashHex, votes), () => undefined).finally(() => this.#running.delete(p));
+      const wait = this.#o.checkDelayMs ? this.#sleep(this.#o.checkDelayMs) : Promise.resolve(true);
+      // A wait ended by stop() (false): nothing to check then.
+      const p = wait.then((go) => (go ? this.#check(blockHashHex, votes) : undefined)).finally(() => this.#running.delete(p));
       this.#running.add(p);
     }
     for (const [hash, list] of this.#byBlock) {
@@ -101,9 +106,24 @@ export class MissedWatch {
   /** Stops tracking and awaits the lookups in flight (they end at the next vote). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#abort.abort();
+    for (const [timer, resolve] of this.#waits) {
+      clearTimeout(timer);
+      resolve(false);
+    }
+    this.#waits.clear();
     this.#byBlock.clear();
     await Promise.allSettled([...this.#running]);
+  }
+
+  /** Resolves true after `ms`, or false at once when stop() runs first. */
+  #sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waits.delete(timer);
+        resolve(true);
+      }, ms);
+      this.#waits.set(timer, resolve);
+    });
   }
 
   async #check(childHashHex: string, votes: readonly SignedVote[]): Promise<void> {

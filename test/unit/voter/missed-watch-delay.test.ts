@@ -44,4 +44,23 @@ describe('MissedWatch checkDelayMs', () => {
     await w.stop(); // would hang for the 60 s delay (past the test timeout) if stop() did not abort it
     expect(looked).toHaveLength(0);
   });
+
+  it('many checks waiting at once raise no listener warning, and stop() ends them all', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.name); };
+    process.on('warning', onWarning);
+    try {
+      const { w, looked } = delayed(60_000);
+      for (let b = 1; b <= 30; b++) {
+        w.signed(h(b), 10 + b, h(100 + b), h(1000 + b));
+        w.blockConnected(h(b + 1), h(b), 11 + b);
+      }
+      await w.stop();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(looked).toHaveLength(0);
+      expect(warnings.filter((n) => n === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
