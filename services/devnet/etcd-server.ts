@@ -249,7 +249,11 @@ function trackChild(child: ChildProcess): void {
   child.once('exit', () => liveChildren.delete(child));
 }
 
-async function isHealthy(clientUrl: string): Promise<boolean> {
+/**
+ * `/health` of one member at its client URL: true only when it answers healthy within 1 s
+ * (in etcd 3.4 a quorum read, so false while the cluster has no leader). Never throws.
+ */
+export async function isEtcdMemberHealthy(clientUrl: string): Promise<boolean> {
   try {
     const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
     if (!res.ok) return false;
@@ -345,7 +349,7 @@ class Member implements EtcdMember {
       if (!this.isRunning) {
         throw new EtcdStartError(`etcd member ${this.name} exited during start-up; log tail:\n${this.log.trim()}`);
       }
-      if (await isHealthy(this.listenClientUrl)) return;
+      if (await isEtcdMemberHealthy(this.listenClientUrl)) return;
       const now = Date.now();
       if (now > deadline) {
         const cpuMs = processCpuMs(this.pid);

@@ -8,7 +8,7 @@
  * member can still dial the others): members run with `--pre-vote` so its
  * elections cannot depose the majority's leader.
  */
-import { startEtcd, type EtcdServer } from '../../devnet/index.ts';
+import { isEtcdMemberHealthy, startEtcd, type EtcdServer } from '../../devnet/index.ts';
 import type { WanLink, WanTopology } from './wan.ts';
 
 export interface LayoutEtcd {
@@ -53,18 +53,6 @@ async function memberStatus(clientUrl: string): Promise<{ memberId: string; lead
   }
 }
 
-/** `/health` of one member: true only when it answers healthy within 1 s. */
-async function memberHealthy(clientUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-    if (!res.ok) return false;
-    const j = (await res.json()) as { health?: unknown };
-    return j.health === 'true' || j.health === true;
-  } catch {
-    return false; // unreachable, stopped or slower than 1 s: not ready
-  }
-}
-
 export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd> {
   const peerLinks: WanLink[] = [];
   const wan = o.wan;
@@ -104,7 +92,7 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
     async ready() {
       const running = server.members.filter((m) => m.isRunning);
       if (running.length === 0) return false;
-      return (await Promise.all(running.map((m) => memberHealthy(m.listenClientUrl)))).every(Boolean);
+      return (await Promise.all(running.map((m) => isEtcdMemberHealthy(m.listenClientUrl)))).every(Boolean);
     },
     async stop() {
       await server.stop(); // the peer links belong to the topology (closed with it)
