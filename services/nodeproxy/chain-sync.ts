@@ -61,6 +61,9 @@ const HeaderHexSchema = z.string().regex(/^[0-9a-fA-F]{360}$/);
 const TxidListSchema = z.array(z.string().regex(/^[0-9a-fA-F]{64}$/)).max(10_000);
 const TxHexSchema = z.string().regex(/^(?:[0-9a-fA-F]{2})+$/);
 
+/** Votes waiting at once for a draw this proxy has not seen (beyond this they are refused at once). */
+const MAX_DRAW_WAITERS = 10_000;
+
 /** A tspend the proxy published: its feed seq (to unstick it) and expiry. */
 interface KnownTSpend {
   seqNum: number;
@@ -89,6 +92,8 @@ export class ChainSync {
   private readonly tspends = new Map<string, KnownTSpend>();
   private tipHash: string | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** Senders waiting for a draw this proxy has not published yet (whenDraw). */
+  private readonly drawWaiters = new Map<{ resolve: (d: Draw | undefined) => void; timer: NodeJS.Timeout }, string>();
   private readonly blockListeners = new Set<(ev: { kind: 'connected' | 'disconnected'; block: KnownBlock }) => void>();
   /** Re-sent winning-tickets notifications dropped as duplicates. */
   duplicateDraws = 0;
@@ -110,6 +115,27 @@ export class ChainSync {
   /** The draw published for `blockHashHex`, if any. */
   draw(blockHashHex: string): Draw | undefined {
     return this.draws.get(blockHashHex);
+  }
+
+  /**
+   * The draw for `blockHashHex` as soon as this proxy publishes it, or undefined after
+   * `timeoutMs` (at once when too many are waiting). A voter that heard a draw from another
+   * region's proxy can send its vote here before this proxy's dcrd has connected the block
+   * (block relay across regions is one WAN delay); waiting keeps that vote for this dcrd
+   * instead of refusing it and leaving it to arrive one WAN hop later by relay.
+   */
+  whenDraw(blockHashHex: string, timeoutMs: number): Promise<Draw | undefined> {
+    const known = this.draws.get(blockHashHex);
+    if (known) return Promise.resolve(known);
+    if (this.drawWaiters.size >= MAX_DRAW_WAITERS || timeoutMs <= 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const w = { resolve, timer: setTimeout(() => {
+        this.drawWaiters.delete(w);
+        resolve(undefined);
+      }, timeoutMs) };
+      w.timer.unref();
+      this.drawWaiters.set(w, blockHashHex);
+    });
   }
 
   /** Subscribes to main-chain connects/disconnects (after they were published). */
@@ -334,6 +360,13 @@ export class ChainSync {
     });
     this.o.feed.publish({ kind: 'winning_tickets', winning_tickets: ev }, receivedAtMs);
     for (const n of notify) n.span.end();
+    const draw = this.draws.get(blk.hash);
+    for (const [w, hash] of this.drawWaiters) {
+      if (hash !== blk.hash) continue;
+      this.drawWaiters.delete(w);
+      clearTimeout(w.timer);
+      w.resolve(draw);
+    }
   }
 
   /** A side-chain block is a tip candidate only at or near the best height. */

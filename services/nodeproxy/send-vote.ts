@@ -36,6 +36,12 @@ export const DCRD_ERR_DUPLICATE_TX = -40;
  * is answered -40, which is harmless).
  */
 export const DEFAULT_MINED_CHECK_DELAY_MS = 1_000;
+/**
+ * How long a vote for a block this proxy has not seen waits for the block's draw before it is
+ * refused (UNKNOWN_BLOCK): a block reaches another region's dcrd one WAN delay after the draw
+ * its voters may have heard first; the voter's send deadline (2 s) leaves room for this.
+ */
+export const UNKNOWN_BLOCK_WAIT_MS = 1_000;
 
 /** SendVote outcomes, as the proto's SendVoteStatus names. */
 export type SendVoteStatus = 'ACCEPTED' | 'DUPLICATE' | 'CONFLICT' | 'REJECTED' | 'UNAVAILABLE';
@@ -208,7 +214,7 @@ export class VoteSender {
       return result('REJECTED', txid, { reject_code: VOTE_REJECT_CODES.NOT_A_VOTE, message: (err as Error).message });
     }
     span.setAttributes({ [ATTR.TICKET_HASH]: target.ticketHash, [ATTR.BLOCK_HASH]: target.blockHash, [ATTR.HEIGHT]: target.blockHeight });
-    const rejected = this.checkTarget(target);
+    const rejected = await this.checkTarget(target);
     if (rejected) return result('REJECTED', txid, rejected);
     const p = this.deliver(txid, toHex(raw), target, span);
     this.inflight.set(txid, p);
@@ -219,9 +225,18 @@ export class VoteSender {
     }
   }
 
-  private checkTarget(t: VoteTarget): Pick<SendVoteResult, 'reject_code' | 'message'> | undefined {
-    const draw = this.o.chain.draw(t.blockHash);
-    if (!draw) return { reject_code: VOTE_REJECT_CODES.UNKNOWN_BLOCK, message: `no draw seen for block ${t.blockHash}` };
+  /**
+   * A vote can arrive before this proxy's dcrd has the block (its voter heard the draw from
+   * another region first): wait for the draw (bounded) rather than refuse it.
+   */
+  private async checkTarget(t: VoteTarget): Promise<Pick<SendVoteResult, 'reject_code' | 'message'> | undefined> {
+    const draw = this.o.chain.draw(t.blockHash) ?? await this.o.chain.whenDraw(t.blockHash, UNKNOWN_BLOCK_WAIT_MS);
+    return this.checkKnownTarget(t, draw);
+  }
+
+  /** The local refusal of a vote for `t` given the proxy's draw for its block (undefined: none seen). */
+  private checkKnownTarget(t: VoteTarget, draw = this.o.chain.draw(t.blockHash)): Pick<SendVoteResult, 'reject_code' | 'message'> | undefined {
+    if (!draw) return { reject_code: VOTE_REJECT_CODES.UNKNOWN_BLOCK, message: `no draw seen for block ${t.blockHash} within ${UNKNOWN_BLOCK_WAIT_MS} ms` };
     if (draw.height !== t.blockHeight) {
       return { reject_code: VOTE_REJECT_CODES.HEIGHT_MISMATCH, message: `vote says height ${t.blockHeight}, block ${t.blockHash} is at ${draw.height}` };
     }
@@ -328,7 +343,7 @@ export class VoteSender {
     let sent = 0;
     for (const v of [...this.pending.values()]) {
       if (this.stopped) return;
-      if (this.checkTarget(v.target)?.reject_code === VOTE_REJECT_CODES.STALE_BLOCK) {
+      if (this.checkKnownTarget(v.target)?.reject_code === VOTE_REJECT_CODES.STALE_BLOCK) {
         this.pending.delete(v.txid);
         continue;
       }
