@@ -173,6 +173,11 @@ const etcdQuorumLoss: ChaosScenario = {
     const members = ctx.layout.etcd.server.members;
     const half = Math.max(1, Math.floor(ctx.blocks / 2));
     await driveBlocks(ctx.layout, { blocks: Math.min(2, half) });
+    // Every ticket bought so far is imported before quorum goes: simnet tickets mature in 16 blocks,
+    // so one bought just before the outage goes live during it, and an import is impossible then
+    // (long form: a draw at +19.3 s of a ticket imported only at +24.4 s, after the restore; no
+    // voter had a duty for it). In production tickets are imported ~256 blocks before they are live.
+    await importAndAwaitManaged(ctx, 'before the outage');
     await Promise.all([members[1]?.kill(), members[2]?.kill()]);
     ctx.note('etcd members 1 and 2 SIGKILLed: quorum lost');
     const until = Date.now() + QUORUM_OUTAGE_MS;
@@ -203,15 +208,20 @@ const etcdQuorumLoss: ChaosScenario = {
     // them now and let every voter see them before the next draw. (In production a ticket is
     // imported ~256 blocks before it can be drawn; here simnet tickets mature within the outage,
     // and the long form once drew one the voters' caches did not hold yet: no duty, a "miss".)
-    const imported = await importUntilDone(ctx.layout);
-    const seen = await pollUntil(async () => {
-      const stats = await Promise.all(ctx.layout.voters.filter((v) => v.isRunning).map((v) => v.stats()));
-      return stats.every((st) => st !== undefined && st.managedTickets >= imported);
-    }, 30_000, 100);
-    ctx.note(`${imported} tickets imported after the outage; ${seen ? 'every voter holds them' : 'NOT every voter holds them after 30 s'}`);
+    await importAndAwaitManaged(ctx, 'after the outage');
     await driveBlocks(ctx.layout, { blocks: Math.max(1, ctx.blocks - 2 - mined) });
   },
 };
+
+/** Imports every exported ticket and waits (<= 30 s) until every running voter's cache holds them. */
+async function importAndAwaitManaged(ctx: { layout: Layout; note: (line: string) => void }, when: string): Promise<void> {
+  const imported = await importUntilDone(ctx.layout);
+  const seen = await pollUntil(async () => {
+    const stats = await Promise.all(ctx.layout.voters.filter((v) => v.isRunning).map((v) => v.stats()));
+    return stats.every((st) => st !== undefined && st.managedTickets >= imported);
+  }, 30_000, 100);
+  ctx.note(`${imported} tickets imported ${when}; ${seen ? 'every voter holds them' : 'NOT every voter holds them after 30 s'}`);
+}
 
 /** Imports every exported ticket, retrying while etcd is still settling; returns how many are imported in all. */
 async function importUntilDone(layout: Layout): Promise<number> {
