@@ -29,6 +29,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/index.ts';
 import type { Logger } from '../telemetry/index.ts';
+import { settledWithin } from './settled-within.ts';
 
 /** What the claimer needs from the cluster (no call but the batched ones does I/O). */
 export interface ClaimPort {
@@ -166,6 +167,8 @@ export class Claimer {
   #awaiting = 0;
   #accepting = false;
   #firstSweepAt: number | undefined;
+  /** `ready` has resolved (the share is ours, or the start-up wait ran out). */
+  #ready = false;
   #unowned: number | undefined;
   #unsubscribe: Array<() => void> = [];
   #firstSweepDone: Promise<void>;
@@ -207,13 +210,15 @@ export class Claimer {
    * diagnosis and readiness checks, not for a hot path.
    */
   surplus(): number {
-    const port = this.#port;
     let n = 0;
-    for (const t of port.ownedByMe()) {
-      const first = port.rankFirst(t);
-      if (first !== undefined && first !== port.selfId && port.isManaged(t)) n++;
-    }
+    for (const t of this.#port.ownedByMe()) if (this.#isSurplus(t)) n++;
     return n;
+  }
+
+  /** A claim of ours on a managed ticket whose rank-0 live node is another node (to hand over). */
+  #isSurplus(t: string): boolean {
+    const first = this.#port.rankFirst(t);
+    return first !== undefined && first !== this.#port.selfId && this.#port.isManaged(t);
   }
 
   /** Asks for a sweep soon (membership, owners or tickets changed). */
@@ -286,8 +291,6 @@ export class Claimer {
     this.#resolveFirst();
   }
 
-  #ready = false;
-
   /** Resolves `ready` once the share is all ours, or READY_HANDOVER_MAX_MS after the first sweep. */
   #checkReady(): void {
     if (this.#ready || this.#firstSweepAt === undefined) return;
@@ -316,19 +319,18 @@ export class Claimer {
       this.#released += n;
       return n;
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<number>((resolve) => { timer = setTimeout(() => resolve(-1), timeoutMs); });
+    work.catch(() => undefined); // awaited below when it settles in time; else it finishes on its own
+    if (!(await settledWithin(work, timeoutMs))) {
+      this.#log.warn({ timeoutMs }, 'claim hand-over at stop timed out; the rest vanish with the lease');
+      return 0;
+    }
     try {
-      const n = await Promise.race([work, timeout]);
-      if (n < 0) this.#log.warn({ timeoutMs }, 'claim hand-over at stop timed out; the rest vanish with the lease');
-      else this.#log.info({ handedOver: n }, 'claims handed over before leaving');
-      return Math.max(0, n);
+      const n = await work;
+      this.#log.info({ handedOver: n }, 'claims handed over before leaving');
+      return n;
     } catch (err) {
       this.#log.warn({ err }, 'claim hand-over at stop failed; the claims vanish with the lease');
       return 0;
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => undefined);
     }
   }
 
@@ -365,8 +367,7 @@ export class Claimer {
     const mine = port.ownedByMe();
     for (let i = 0; i < mine.length; i++) {
       const t = mine[i] as string;
-      const first = port.rankFirst(t);
-      if (first !== undefined && first !== port.selfId && port.isManaged(t)) toRelease.push(t);
+      if (this.#isSurplus(t)) toRelease.push(t);
       if (i % CHUNK === CHUNK - 1) await yieldLoop();
     }
     if (signal.aborted) return;

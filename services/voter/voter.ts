@@ -126,7 +126,6 @@ const DUTY_STOP_GRACE_MS = 1_000;
  */
 const LEAVE_HANDOVER_MAX_MS = 750;
 
-
 const DUTY_RETIRED = new VoterError('VOTER_DUTY_RETIRED', 'the duty\'s block was superseded or is too old');
 /** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
 const MISSED_CHECK_DELAY_MS = 1_000;
