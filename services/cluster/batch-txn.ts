@@ -100,6 +100,25 @@ function checkedBatchSize(items: ReadonlyArray<{ key: string }>, opts: CreateIfA
 }
 
 /**
+ * Runs one outer txn per batch, each item as its own nested txn (decided on its own, the outer
+ * txn applied atomically at one revision); `read` gets each item's index and inner response.
+ */
+async function runNested<T>(
+  client: Etcd3, items: readonly T[], batches: number[][], opts: CreateIfAbsentManyOptions,
+  nested: (it: T) => NonNullable<IRequestOp['request_txn']>, read: (i: number, inner: ITxnResponse) => void,
+): Promise<void> {
+  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
+    const success: IRequestOp[] = idx.map((i) => ({ request_txn: nested(items[i] as T) }));
+    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
+    idx.forEach((i, j) => {
+      const inner = res.responses[j]?.response_txn;
+      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
+      read(i, inner);
+    });
+  });
+}
+
+/**
  * Create-if-absent for every item, in batched nested txns. Returns one result per item, in
  * input order. Keys must be distinct (etcd refuses a txn writing one key twice:
  * `CLUSTER_INVALID_ARGUMENT` is thrown before any write). Transport failures reject with
@@ -109,33 +128,23 @@ function checkedBatchSize(items: ReadonlyArray<{ key: string }>, opts: CreateIfA
 export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIfAbsentItem[], opts: CreateIfAbsentManyOptions): Promise<CreateIfAbsentResult[]> {
   const batchSize = checkedBatchSize(items, opts);
   const results: CreateIfAbsentResult[] = new Array<CreateIfAbsentResult>(items.length);
-  const batches = planBatches(items, batchSize);
-  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
-    const success: IRequestOp[] = idx.map((i) => {
-      const it = items[i] as CreateIfAbsentItem;
-      const key = Buffer.from(it.key);
-      const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
-      return {
-        request_txn: {
-          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
-          failure: [{ request_range: { key } }],
-        },
-      };
-    });
-    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
-    idx.forEach((i, j) => {
-      const inner = res.responses[j]?.response_txn;
-      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
-      if (inner.succeeded) {
-        results[i] = { created: true };
-        return;
-      }
-      const kv = inner.responses[0]?.response_range?.kvs[0];
-      // Compare and range run at one revision inside the txn: the key exists.
-      if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: ${items[i]?.key}: compare failed but the key is absent`);
-      results[i] = { created: false, existing: kv };
-    });
+  await runNested(client, items, planBatches(items, batchSize), opts, (it) => {
+    const key = Buffer.from(it.key);
+    const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
+    return {
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
+      failure: [{ request_range: { key } }],
+    };
+  }, (i, inner) => {
+    if (inner.succeeded) {
+      results[i] = { created: true };
+      return;
+    }
+    const kv = inner.responses[0]?.response_range?.kvs[0];
+    // Compare and range run at one revision inside the txn: the key exists.
+    if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: ${items[i]?.key}: compare failed but the key is absent`);
+    results[i] = { created: false, existing: kv };
   });
   return results;
 }
@@ -157,24 +166,15 @@ export async function deleteIfUnchangedMany(client: Etcd3, items: readonly Delet
   const batchSize = checkedBatchSize(items, opts);
   const results: boolean[] = new Array<boolean>(items.length).fill(false);
   const batches = planBatches(items.map((it) => ({ key: it.key, value: '' })), batchSize);
-  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
-    const success: IRequestOp[] = idx.map((i) => {
-      const it = items[i] as DeleteIfUnchangedItem;
-      const key = Buffer.from(it.key);
-      return {
-        request_txn: {
-          compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) }],
-          success: [{ request_delete_range: { key } }],
-          failure: [],
-        },
-      };
-    });
-    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
-    idx.forEach((i, j) => {
-      const inner = res.responses[j]?.response_txn;
-      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
-      results[i] = inner.succeeded && Number(inner.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
-    });
+  await runNested(client, items, batches, opts, (it) => {
+    const key = Buffer.from(it.key);
+    return {
+      compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) }],
+      success: [{ request_delete_range: { key } }],
+      failure: [],
+    };
+  }, (i, inner) => {
+    results[i] = inner.succeeded && Number(inner.responses[0]?.response_delete_range?.deleted ?? 0) > 0;
   });
   return results;
 }
@@ -205,28 +205,18 @@ export async function handOverIfUnchangedMany(client: Etcd3, items: readonly Han
   // (MAX_TXN_OPS - outer ops), so an outer txn of n such nested txns needs n <= MAX_TXN_OPS - 2.
   const batchSize = Math.min(checkedBatchSize(items, opts), MAX_TXN_OPS - 2);
   const results: boolean[] = new Array<boolean>(items.length).fill(false);
-  const batches = planBatches(items, batchSize);
-  await runBounded(batches, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (idx) => {
-    const success: IRequestOp[] = idx.map((i) => {
-      const it = items[i] as HandOverItem;
-      const key = Buffer.from(it.key);
-      return {
-        request_txn: {
-          compare: [
-            { key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) },
-            { key: Buffer.from(it.leaseWitness), target: 'Lease', result: 'Equal', lease: it.lease },
-          ],
-          success: [{ request_put: { key, value: Buffer.from(it.value), lease: it.lease } }],
-          failure: [],
-        },
-      };
-    });
-    const res: ITxnResponse = await timed(opts.hooks, opts.op, () => client.kv.txn({ compare: [], success, failure: [] }));
-    idx.forEach((i, j) => {
-      const inner = res.responses[j]?.response_txn;
-      if (!inner) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: batch txn response ${j} missing`);
-      results[i] = inner.succeeded;
-    });
+  await runNested(client, items, planBatches(items, batchSize), opts, (it) => {
+    const key = Buffer.from(it.key);
+    return {
+      compare: [
+        { key, target: 'Mod', result: 'Equal', mod_revision: String(it.modRevision) },
+        { key: Buffer.from(it.leaseWitness), target: 'Lease', result: 'Equal', lease: it.lease },
+      ],
+      success: [{ request_put: { key, value: Buffer.from(it.value), lease: it.lease } }],
+      failure: [],
+    };
+  }, (i, inner) => {
+    results[i] = inner.succeeded;
   });
   return results;
 }
