@@ -3,5 +3,4 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 register('tsx/esm', pathToFileURL('./'));
-const { main } = await import('../services/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+await import('./votecluster.ts');

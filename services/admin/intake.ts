@@ -340,7 +340,7 @@ async function prepareImport(deps: IntakeDeps, key: SecretKey, req: Omit<ImportR
   };
 }
 
-/** One entry of a devnet export file (services/devnet exportTickets()). */
+/** One entry of a devnet export file (the devnet's exportTickets()). */
 export const ExportEntrySchema = z.object({
   ticketHash: z.string(),
   ticketHex: z.string(),

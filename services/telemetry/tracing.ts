@@ -170,7 +170,7 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
     };
   }
   // Loaded only when tracing is on: sdk-node (metrics, logs, exporters, instrumentation) is ~600
-  // modules, the bulk of a voter child's start-up CPU (services/cli/layout voter-process.ts).
+  // modules, the bulk of a voter child's start-up CPU (the layout's voter child processes).
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   if (active) throw new TelemetryConfigError('initTelemetry: telemetry is already initialised in this process');
   const flushMs = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;

@@ -9,7 +9,7 @@
 import { clusterTicketStore, importExportEntries, parseExportFile, type ExportEntry } from '../../services/admin/index.ts';
 import { generateClusterKey, openCluster, type Network } from '../../services/cluster/index.ts';
 import { netParams } from '../../services/decred/index.ts';
-import { startDevnet, startEtcd } from '../../services/devnet/index.ts';
+import { startDevnet, startEtcd } from '../../services/sim/devnet/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 
 /** Runs the admin-import bench; returns its figures (also printed by test/bench/run.ts). */

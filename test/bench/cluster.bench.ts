@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { generateClusterKey, openCluster, type VoteRecord } from '../../services/cluster/index.ts';
-import { startEtcd } from '../../services/devnet/index.ts';
+import { startEtcd } from '../../services/sim/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient } from '../../services/nodeproxy/index.ts';
-import { awaitTipVotes, driveBlocks, pollUntil, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/cli/layout/index.ts';
+import { awaitTipVotes, driveBlocks, pollUntil, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);

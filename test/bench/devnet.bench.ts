@@ -7,7 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startDevnet } from '../../services/devnet/index.ts';
+import { startDevnet } from '../../services/sim/devnet/index.ts';
 
 export interface DevnetBenchOptions {
   blocks?: number;

@@ -11,7 +11,7 @@
  */
 import { Server, ServerCredentials, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
-import { startDevnet } from '../../services/devnet/index.ts';
+import { startDevnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxyClient, type SendVoteResult } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, rawWinningTickets } from '../integration/nodeproxy-harness.ts';

@@ -28,9 +28,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, netParams, signVote } from '../../services/decred/index.ts';
-import { startDevnet, type DevnetReport } from '../../services/devnet/index.ts';
+import { startDevnet, type DevnetReport } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient } from '../../services/nodeproxy/index.ts';
-import { mineOne, startLayout, type Layout, type LayoutOptions } from '../../services/cli/layout/index.ts';
+import { mineOne, startLayout, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 40);

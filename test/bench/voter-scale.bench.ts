@@ -29,7 +29,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateClusterKey, openCluster, rankNodes, type Cluster } from '../../services/cluster/index.ts';
-import { startDevnet, startEtcd, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, startEtcd, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { createIfAbsentMany } from '../../services/cluster/batch-txn.ts';
@@ -75,7 +75,7 @@ function runVoter(args: string[], nodeFlags: string[], env: NodeJS.ProcessEnv, s
     const snapFlags = snapshotDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`];
     // Analysis aid: BENCH_VOTER_NODE_FLAGS adds node flags (e.g. an --import probe); its stderr tail is reported.
     const extra = process.env['BENCH_VOTER_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeFlags, ...snapFlags, ...extra, '--import', 'tsx', 'services/cli/main.ts', 'voter', ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, ...snapFlags, ...extra, '--import', 'tsx', 'bin/votecluster.ts', 'voter', ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { expect } from 'vitest';
-import { runChaos, type ChaosResult } from '../../services/cli/layout/chaos/run.ts';
+import { runChaos, type ChaosResult } from '../../services/sim/chaos/run.ts';
 
 /** Rows of the current `npm run chaos` run (one JSON object per line). */
 export const CHAOS_ROWS_FILE = 'bench-results/chaos-rows.jsonl';

@@ -1,12 +1,12 @@
 /**
  * Test etcd: a real etcd for integration tests. Uses testcontainers
  * (`quay.io/coreos/etcd`) when a Docker engine is reachable, otherwise the local
- * Debian binary through `startEtcd` (services/devnet). Both give the same
+ * Debian binary through `startEtcd` (services/sim/etcd). Both give the same
  * {@link TestEtcd} shape; per-member fault injection (stop/kill/restart) needs the
  * local launcher (`members` is empty for a container).
  */
 import { getContainerRuntimeClient, GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { startEtcd, type EtcdMember, type StartEtcdOptions } from '../../services/devnet/index.ts';
+import { startEtcd, type EtcdMember, type StartEtcdOptions } from '../../services/sim/devnet/index.ts';
 
 /** Image used when Docker is reachable (same minor as Debian's etcd-server). */
 export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.4.23';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../../services/admin/index.ts';
 import { generateClusterKey, openCluster, type Cluster } from '../../services/cluster/index.ts';
 import { netParams, type NetParams } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet, type DevnetOptions, type ExportedTicket } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet, type DevnetOptions, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { createLogger, type Logger } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';

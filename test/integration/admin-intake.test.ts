@@ -17,7 +17,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: ROOT, timeout: 30_000 });
+    const r = await run(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', ...args], { cwd: ROOT, timeout: 30_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -97,7 +97,7 @@ it('stakeinfo matches the devnet report after a short run', async () => {
   expect(s.difficulty).toBe(ticketTx.outputs[0]!.value);
 
   // the CLI prints the same numbers with dcrwallet's field names
-  const r = await run(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'stakeinfo', '--json', ...w.cliFlags()], { cwd: ROOT, timeout: 30_000 });
+  const r = await run(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', 'stakeinfo', '--json', ...w.cliFlags()], { cwd: ROOT, timeout: 30_000 });
   const j = JSON.parse(r.stdout) as Record<string, number>;
   expect(j).toMatchObject({ voted: s.voted, missed: s.missed, live: s.live, immature: s.immature, blockheight: s.blockHeight, poolsize: s.poolSize, difficulty: Number(s.difficulty) / 1e8 });
   expect(j['totalsubsidy']).toBeCloseTo(Number(subsidy) / 1e8, 8);

@@ -196,7 +196,7 @@ describe('votecluster admin (CLI) and WatchVotes', () => {
   it('runs the admin service from the CLI, streams vote records over gRPC and stops on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
     const { join } = await import('node:path');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'admin', ...w.cliFlags(), '--log-level', 'error'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', 'admin', ...w.cliFlags(), '--log-level', 'error'], {
       cwd: join(import.meta.dirname, '..', '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
-import { parseBlockInterval } from '../../services/cli/commands/devnet.ts';
+import { parseBlockInterval } from '../../services/sim/commands/devnet.ts';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'services', 'cli', 'main.ts');
+const MAIN = join(import.meta.dirname, '..', '..', 'bin', 'votecluster.ts');
 
 describe('votecluster devnet', () => {
   it('parses block intervals', () => {

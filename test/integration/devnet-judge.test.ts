@@ -25,7 +25,7 @@ import {
   voteSubsidy,
   type Tx,
 } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet, type ExportedTicket } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { WsRpc, httpCall } from './devnet-rpc-client.ts';
 

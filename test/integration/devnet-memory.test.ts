@@ -1,5 +1,5 @@
 /**
- * A stopped devnet is collectable (services/devnet/README.md "Memory and pruning"):
+ * A stopped devnet is collectable (services/sim/devnet/README.md "Memory and pruning"):
  * its chain must not stay reachable through a handle the caller still holds (a test
  * file's `let dn`, a suspended async frame: the 100,000-ticket bench kept ~300 MB
  * that way), nor through anything else once the handle is dropped. Runs in a child
@@ -13,7 +13,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** The child: starts a devnet, stops it, drives GC until the WeakRefs clear (bounded), prints one JSON line. */
 const CHILD = `
-const { startDevnet } = await import(${JSON.stringify(resolve(ROOT, 'services/devnet/index.ts'))});
+const { startDevnet } = await import(${JSON.stringify(resolve(ROOT, 'services/sim/devnet/index.ts'))});
 const collected = async (ref) => {
   // Polls the collector with a deadline (sockets finish closing on later turns of the loop).
   for (const until = Date.now() + 5000; Date.now() < until; ) {

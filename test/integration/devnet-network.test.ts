@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMNET, buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, signVote, toHex, voteSubsidy, type Tx } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet, type ExportedTicket } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { WsRpc } from './devnet-rpc-client.ts';
 

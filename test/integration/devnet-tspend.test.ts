@@ -14,7 +14,7 @@ import {
   SIMNET, buildVote, calcTSpendExpiry, decodeTxHex, decodeWif, encodeTx, fromHex, hashFromHex, hashToHex, signVote,
   toHex, treasuryVoteScript, txHash, voteSubsidy, type Tx,
 } from '../../services/decred/index.ts';
-import { createTestTSpend, startDevnet, type Devnet, type ExportedTicket } from '../../services/devnet/index.ts';
+import { createTestTSpend, startDevnet, type Devnet, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { WsRpc, httpCall } from './devnet-rpc-client.ts';
 

@@ -9,7 +9,7 @@ import {
   WanConfigError,
   type WanLink,
   type WanTopology,
-} from '../../services/devnet/index.ts';
+} from '../../services/sim/devnet/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMNET, buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, signVote, toHex, voteSubsidy, type Tx } from '../../services/decred/index.ts';
-import { createWanTopology, startDevnetNode, type ExportedTicket, type StandaloneDevnetNode, type WanTopology } from '../../services/devnet/index.ts';
+import { createWanTopology, startDevnetNode, type ExportedTicket, type StandaloneDevnetNode, type WanTopology } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { WsRpc, httpCall } from './devnet-rpc-client.ts';
 

@@ -1,11 +1,11 @@
 /**
- * The etcd launcher's start-up wait on a starved machine (services/devnet/etcd-server.ts):
+ * The etcd launcher's start-up wait on a starved machine (services/sim/etcd/etcd-server.ts):
  * a member that has had no CPU is not "failed to start" at its deadline; it is waited for
  * (bounded) and the wait ends as soon as it is healthy. Starvation is modelled exactly:
  * the real member process is SIGSTOPped (it gets no CPU at all) past the deadline.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../../services/devnet/index.ts';
+import { startEtcd, type EtcdServer } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
 describe('etcd launcher: start-up wait under CPU starvation', () => {

@@ -6,8 +6,8 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createWanLink, type WanLink } from '../../services/devnet/index.ts';
-import { inProcessVoter, type LayoutVoter } from '../../services/cli/layout/voter-handle.ts';
+import { createWanLink, type WanLink } from '../../services/sim/devnet/index.ts';
+import { inProcessVoter, type LayoutVoter } from '../../services/sim/layout/voter-handle.ts';
 import { createLogger, type Logger } from '../../services/telemetry/index.ts';
 import type { VoterConfigInput } from '../../services/voter/index.ts';
 import { waitFor } from '../harness/wait-for.ts';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTx, hashToHex, parseVote, txHash } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, startAutoVoter } from './nodeproxy-harness.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxyError, type StreamStartInfo } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
@@ -33,7 +33,7 @@ describe('votecluster proxy', () => {
     writeFileSync(passFile, `${node.rpcPass}\n`, { mode: 0o600 });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'services/cli/main.ts', 'proxy', '--dcrd', node.wsUrl, '--dcrd-user', node.rpcUser, '--dcrd-pass-file', passFile, '--network', 'simnet', '--log-level', 'warn'],
+      ['--import', 'tsx', 'bin/votecluster.ts', 'proxy', '--dcrd', node.wsUrl, '--dcrd-user', node.rpcUser, '--dcrd-pass-file', passFile, '--network', 'simnet', '--log-level', 'warn'],
       { cwd: ROOT, env: { ...process.env, VOTECLUSTER_PROXY_LISTEN: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

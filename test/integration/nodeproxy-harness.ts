@@ -17,7 +17,7 @@ import {
   signVote,
   SIMNET,
 } from '../../services/decred/index.ts';
-import type { Devnet, ExportedTicket } from '../../services/devnet/index.ts';
+import type { Devnet, ExportedTicket } from '../../services/sim/devnet/index.ts';
 import type { ClientDraw, NodeProxyClient, SendVoteResult } from '../../services/nodeproxy/index.ts';
 
 /** Builds a signed vote for `ticketHash` on `draw` (overrides let tests make bad votes). */

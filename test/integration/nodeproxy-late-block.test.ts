@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTx, hashToHex, txHash } from '../../services/decred/index.ts';
-import { createWanLink, startDevnet, type Devnet, type WanLink } from '../../services/devnet/index.ts';
+import { createWanLink, startDevnet, type Devnet, type WanLink } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, VOTE_REJECT_CODES, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, startAutoVoter } from './nodeproxy-harness.ts';

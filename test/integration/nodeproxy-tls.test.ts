@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, ProxyTransportError, type NodeProxy } from '../../services/nodeproxy/index.ts';
 
 async function identity(cn: string, usage: 'serverAuth' | 'clientAuth'): Promise<{ certPem: string; keyPem: string }> {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIMNET, encodeTx, hashToHex, toHex, txHash } from '../../services/decred/index.ts';
-import { createTestTSpend, startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { createTestTSpend, startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type ChainEvent, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { httpCall } from './devnet-rpc-client.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCluster, generateClusterKey, type Cluster } from '../../services/cluster/index.ts';
 import { decodeWif, SIMNET, toHex } from '../../services/decred/index.ts';
-import type { ExportedTicket } from '../../services/devnet/index.ts';
+import type { ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -32,9 +32,9 @@ export interface CliChild {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Spawns `votecluster ARGS` (node --import tsx services/cli/main.ts). */
+/** Spawns `votecluster ARGS` (node --import tsx bin/votecluster.ts). */
 export function spawnCli(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', process.env['OBS_TEST_LOG'] ? 'inherit' : 'ignore'],
     env: { ...process.env, ...env },

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminClient } from '../../services/admin/index.ts';
-import type { ExportedTicket } from '../../services/devnet/index.ts';
+import type { ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { METRIC_FAMILIES } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { families, sampleSum, scrape, spawnCli, startObsBase, type CliChild, type ObsBase } from './observability-harness.ts';

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { ALLOWED_ATTRIBUTES, SPAN, parseSpanLines, type SpanRecord } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { startObsBase, type ObsBase } from './observability-harness.ts';
@@ -143,7 +143,7 @@ describe('one connected trace per vote across processes', () => {
   });
 
   it('votecluster trace --json: one object per vote with totalMs', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'trace', '--file', traceFile, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', 'trace', '--file', traceFile, '--json'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const objs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { blockHash: string; ticketHash: string; totalMs: number | null; spans: Array<{ name: string }> });
     for (const hash of votedBlocks) {

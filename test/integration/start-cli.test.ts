@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait-for.ts';
 
-const MAIN = new URL('../../services/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../bin/votecluster.ts', import.meta.url).pathname;
 
 interface Run {
   child: ChildProcess;

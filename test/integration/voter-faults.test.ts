@@ -130,7 +130,7 @@ describe('voter faults', () => {
     const keyFile = join(dir, 'cluster.key');
     writeFileSync(keyFile, toHex(world.clusterKey.expose()), { mode: 0o600 });
     const child = spawn(process.execPath, [
-      '--import', 'tsx', 'services/cli/main.ts', 'voter', '--node-id', 'k1', '--region', 'c', '--network', 'simnet',
+      '--import', 'tsx', 'bin/votecluster.ts', 'voter', '--node-id', 'k1', '--region', 'c', '--network', 'simnet',
       '--etcd', world.etcd.endpoints.join(','), ...world.proxyAddresses.flatMap((p) => ['--proxy', `${p}@c`]),
       '--cluster-key-file', keyFile, '--hedge-ms', String(HEDGE_MS), '--log-level', process.env['VOTER_TEST_LOG'] ?? 'silent',
     ], { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });

@@ -5,7 +5,7 @@
  */
 import { openCluster, generateClusterKey, type Cluster } from '../../services/cluster/index.ts';
 import { decodeWif, SIMNET } from '../../services/decred/index.ts';
-import { startDevnet, type Devnet, type DevnetOptions } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet, type DevnetOptions } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { createLogger, SecretKey, type Logger } from '../../services/telemetry/index.ts';
 import { createVoter, type Voter, type VoterConfigInput, type VoterDeps } from '../../services/voter/index.ts';

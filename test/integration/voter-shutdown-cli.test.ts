@@ -6,7 +6,7 @@
  * record it could not write must be logged by name (ticket, txid), never dropped silently.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevnet, type Devnet } from '../../services/devnet/index.ts';
+import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { startObsBase, type ObsBase, type VoterProcess } from './observability-harness.ts';
 import { waitFor } from '../harness/wait-for.ts';
 

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTicketStore, createAdminClient, startAdminGrpcServer } from '../../services/admin/index.ts';
 import { SIMNET, encodeTx, hashFromHex, hashToHex, toHex, treasuryVoteScript, txHash } from '../../services/decred/index.ts';
-import { createTestTSpend } from '../../services/devnet/index.ts';
+import { createTestTSpend } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { httpCall } from './devnet-rpc-client.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';

@@ -14,12 +14,14 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const ALLOWED: Record<string, readonly string[]> = {
   decred: [],
   telemetry: [],
-  devnet: ['decred', 'telemetry'],
   cluster: ['decred', 'telemetry'],
   nodeproxy: ['decred', 'telemetry'],
   voter: ['decred', 'telemetry', 'cluster', 'nodeproxy'],
   admin: ['decred', 'telemetry', 'cluster', 'nodeproxy'],
-  cli: ['decred', 'telemetry', 'cluster', 'nodeproxy', 'voter', 'admin', 'devnet'],
+  cli: ['decred', 'telemetry', 'cluster', 'nodeproxy', 'voter', 'admin'],
+  // The simulation (devnet, etcd launcher, WAN link, layout, chaos): may use everything;
+  // nothing above may use it, so no production service depends on simulation code.
+  sim: ['decred', 'telemetry', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

@@ -21,7 +21,7 @@ const COINBASE = byComment('block 2 coinbase, SigHashAll');
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', ...args], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', ...args], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -105,7 +105,7 @@ describe('OTLP receiver', () => {
   });
 
   it('`votecluster trace --otlp-listen` collects until SIGINT and prints the report', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'trace', '--otlp-listen', '127.0.0.1:0', '--json'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', 'trace', '--otlp-listen', '127.0.0.1:0', '--json'], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

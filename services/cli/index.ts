@@ -1,0 +1,8 @@
+/**
+ * services/cli: the `votecluster` command line. `main(argv, extra)` runs it; the
+ * executable passes the simulation's demo commands as `extra`.
+ */
+export { main, buildProgram } from './main.ts';
+export type { CommandTable, Register } from './main.ts';
+/** Parses `--metrics-listen HOST:PORT` (loopback by default); MetricsListenError otherwise. */
+export { parseMetricsListen, MetricsListenError } from './metrics-listen.ts';

@@ -1,0 +1,62 @@
+/**
+ * Runs one chaos scenario on a fresh layout and returns the devnet's verdict
+ * and the loss check; the layout is always stopped.
+ */
+import { checkNothingLost, type LossCheck } from '../layout/drive.ts';
+import { startLayout, type Layout, type LayoutOptions, type LayoutReport } from '../layout/layout.ts';
+import { findScenario, SCENARIOS } from './scenarios.ts';
+
+/** Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`). */
+export const CHAOS_CI_BLOCKS = 10;
+export const CHAOS_LONG_BLOCKS = 200;
+
+export interface ChaosResult {
+  scenario: string;
+  report: LayoutReport;
+  loss: LossCheck;
+  durationMs: number;
+  /** Draws since the layout was ready that the devnet judged missed (for failure messages). */
+  missedDraws: Array<{ height: number; ticketHash: string; blockHash: string; drawnAt: number; firstVoteAt?: number }>;
+}
+
+export interface RunChaosOptions {
+  blocks?: number;
+  /** Extra layout options (wan, strategy, traceFile, log, onDuty). */
+  layout?: LayoutOptions;
+  note?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called once the layout is up (live view). */
+  onLayout?: (layout: Layout) => void;
+}
+
+/** Blocks for the current mode: long when VOTECLUSTER_CHAOS_LONG=1. */
+export function chaosBlocks(env: NodeJS.ProcessEnv = process.env): number {
+  return env['VOTECLUSTER_CHAOS_LONG'] === '1' ? CHAOS_LONG_BLOCKS : CHAOS_CI_BLOCKS;
+}
+
+/** Runs scenario `name`. Throws RangeError for an unknown name (listing the known ones). */
+export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<ChaosResult> {
+  const s = findScenario(name);
+  if (!s) throw new RangeError(`unknown chaos scenario ${JSON.stringify(name)}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
+  const t0 = Date.now();
+  const layout = await startLayout({ ...s.layout, ...o.layout, voter: { ...s.layout.voter, ...o.layout?.voter } });
+  try {
+    o.onLayout?.(layout);
+    // Faults start on a converged cluster: every ticket held by its rank-0 voter.
+    await layout.awaitOwnershipSettled();
+    await s.run({ layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) });
+    const loss = await checkNothingLost(layout);
+    const report = await layout.report();
+    o.note?.(`nothing-lost check: ${loss.votesUnrecorded.length} mined votes unrecorded, ${loss.recordsDiffering.length} differing, ${loss.repaired} records written by repair`);
+    // Which draws were missed, and when (relative to the start), for the verbose notes.
+    const missedDraws: ChaosResult['missedDraws'] = [];
+    for (const t of layout.devnet.report().tickets) {
+      if (t.outcome !== 'missed' || t.drawnAt < layout.readyAt) continue;
+      missedDraws.push({ height: t.height, ticketHash: t.ticketHash, blockHash: t.blockHash, drawnAt: t.drawnAt, ...(t.firstVoteAt !== undefined ? { firstVoteAt: t.firstVoteAt } : {}) });
+      o.note?.(`missed: height ${t.height} ticket ${t.ticketHash.slice(0, 12)} drawn at +${((t.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${t.firstVoteAt === undefined ? 'never' : `+${((t.firstVoteAt - t.drawnAt) / 1000).toFixed(1)} s after the draw`}`);
+    }
+    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws };
+  } finally {
+    await layout.stop();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * `votecluster start` (`npm start`): the embedded demo. Starts a devnet (one
+ * node per region), etcd, one node proxy per region and two voters per region
+ * in three regions on 127.0.1.x / 127.0.2.x / 127.0.3.x, imports the devnet's
+ * tickets, and shows one line per block until Ctrl-C (or `--blocks N`), then
+ * a summary. `--report json` ends stdout with the one JSON line of DESIGN.md
+ * §5 (human lines go to stderr in that mode). `--chaos NAME` runs one chaos
+ * scenario in this layout. Stops cleanly on SIGINT, SIGTERM and at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { findEtcdBinary, EtcdNotInstalledError, type BlockInterval } from '../devnet/index.ts';
+import { initTelemetry, createLogger, type Telemetry } from '../../telemetry/index.ts';
+import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type Layout, type LayoutOptions } from '../layout/index.ts';
+import { runChaos } from '../chaos/run.ts';
+import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
+import { startLiveView, type LiveView } from '../layout/live-view.ts';
+import { parseDelay, DEFAULT_WAN_JITTER_MS } from '../layout/wan.ts';
+import { parseBlockInterval } from './devnet.ts';
+
+const FlagsSchema = z.object({
+  blocks: z.coerce.number().int().min(1).optional(),
+  report: z.enum(['json', 'text']).default('text'),
+  strategy: z.enum(['lease', 'all-vote']).default('lease'),
+  wan: z.string().optional(),
+  wanJitter: z.string().optional(),
+  chaos: z.string().optional(),
+  traceFile: z.string().optional(),
+  regions: z.coerce.number().int().min(1).max(3).default(3),
+  voters: z.coerce.number().int().min(1).max(20).default(2),
+  etcdMembers: z.coerce.number().pipe(z.union([z.literal(1), z.literal(3)])).optional(),
+  blockInterval: z.string().optional(),
+  tickets: z.coerce.number().int().min(20).max(100_000).default(300),
+  hedgeMs: z.coerce.number().int().min(0).max(60_000).optional(),
+  voterMode: z.enum(['process', 'in-process']).default('in-process'),
+  logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('error'),
+});
+
+/** Thrown when flags are bad (exit 2). */
+class StartFlagsError extends Error {
+  readonly code = 'CLI_START_BAD_FLAGS';
+}
+
+/**
+ * Makes sure the etcd binary exists; on a Debian-like machine without it,
+ * installs `etcd-server` with apt-get (needs root), else explains what to do.
+ */
+export function ensureEtcdInstalled(say: (l: string) => void): void {
+  try {
+    findEtcdBinary();
+    return;
+  } catch (err) {
+    if (!(err instanceof EtcdNotInstalledError)) throw err;
+  }
+  const apt = ['/usr/bin/apt-get', '/bin/apt-get'].find((p) => existsSync(p));
+  if (!apt || process.getuid?.() !== 0) {
+    throw new EtcdNotInstalledError(
+      'etcd is not installed. Install the etcd server (Debian/Ubuntu: `sudo apt-get install -y etcd-server`; '
+      + 'elsewhere: put an etcd 3.4+ binary named `etcd` on PATH) and run `npm start` again.',
+    );
+  }
+  say('etcd is not installed; installing etcd-server with apt-get ...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', 'etcd-server']]) {
+    const r = spawnSync(apt, args, { stdio: ['ignore', 2, 2], env });
+    if (r.status !== 0) throw new EtcdNotInstalledError(`apt-get ${args.join(' ')} failed (exit ${String(r.status)}); install etcd-server by hand`);
+  }
+  findEtcdBinary();
+}
+
+function waitForSignal(abort: AbortController): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => (): void => {
+      abort.abort();
+      resolve(sig);
+    };
+    process.once('SIGINT', on('SIGINT'));
+    process.once('SIGTERM', on('SIGTERM'));
+  });
+}
+
+/** Runs the auto-mining demo until `blocks` blocks (since ready) or the abort; imports new tickets meanwhile. */
+async function runDemo(layout: Layout, blocks: number | undefined, signal: AbortSignal): Promise<void> {
+  const start = layout.devnet.report().blocks;
+  while (!signal.aborted) {
+    try {
+      await layout.importAllTickets();
+    } catch (err) {
+      layout.log.warn({ err }, 'ticket import failed; retrying');
+    }
+    // `blocks` draws settle when block blocks+1 connects.
+    if (blocks !== undefined && layout.devnet.report().blocks - start > blocks) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string): string[] {
+  return [
+    `summary (${strategy}): ${r.blocks} blocks, ${r.drawn} drawn, ${r.voted} voted, ${r.missed} missed, ${r.conflicting} conflicting, ${r.takeovers} takeovers`,
+    `  latency draw→accepted ms: p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`,
+    `  SendVote calls ${r.sends} (${r.sendsPerVotePerProxy.toFixed(2)} per vote per dcrd), beyond one per vote per dcrd: ${r.duplicatesSent}`,
+  ];
+}
+
+/** Registers `start`. */
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('Run the embedded demo: devnet + etcd + node proxies + voters in three loopback regions')
+    .option('--blocks <n>', 'stop after N blocks (default: run until Ctrl-C)')
+    .option('--report <format>', 'json: end stdout with the one-line JSON report', 'text')
+    .option('--strategy <name>', 'lease (one signer per ticket) | all-vote (every replica votes, as vspd)', 'lease')
+    .option('--wan <delay>', 'one-way delay of every cross-region connection, e.g. 40ms')
+    .option('--wan-jitter <delay>', 'jitter of the WAN delay (default with --wan: 5ms, at most delay/8)')
+    .option('--chaos <scenario>', `run one chaos scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+    .option('--trace-file <file>', 'append spans (JSON lines) to this file (read by `votecluster trace`)')
+    .option('--regions <n>', 'regions (1..3)', '3')
+    .option('--voters <n>', 'voters per region', '2')
+    .option('--etcd-members <n>', '1 or 3 (one per region); default 3 with --wan, else 1')
+    .option('--block-interval <d>', '<mean> (exponential) | fixed:<d> | manual; default 1s')
+    .option('--tickets <n>', 'live ticket pool', '300')
+    .option('--hedge-ms <ms>', 'backup hedge delay per rank')
+    .option('--voter-mode <mode>', 'in-process | process (child processes)', 'in-process')
+    .option('--log-level <level>', 'log level of the components (stderr)', 'error')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = FlagsSchema.safeParse(raw);
+      if (!parsed.success) {
+        for (const i of parsed.error.issues) process.stderr.write(`start: --${i.path.join('.')}: ${i.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const f = parsed.data;
+      const json = f.report === 'json';
+      const human = (l: string): void => {
+        (json ? process.stderr : process.stdout).write(`${l}\n`);
+      };
+      let blockInterval: BlockInterval = DEFAULT_DEMO_BLOCK_INTERVAL;
+      let wan: LayoutOptions['wan'];
+      try {
+        if (f.blockInterval) blockInterval = parseBlockInterval(f.blockInterval);
+        if (f.wan) {
+          const delayMs = parseDelay(f.wan);
+          wan = { delayMs, jitterMs: f.wanJitter ? parseDelay(f.wanJitter) : Math.min(DEFAULT_WAN_JITTER_MS, delayMs / 8) };
+        }
+        if (f.chaos && !findScenario(f.chaos)) throw new StartFlagsError(`--chaos: unknown scenario ${f.chaos}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+        if (blockInterval.mode === 'manual' && !f.chaos) throw new StartFlagsError('--block-interval manual needs --chaos (nothing would mine)');
+      } catch (err) {
+        process.stderr.write(`start: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      ensureEtcdInstalled(human);
+
+      const abort = new AbortController();
+      const sig = waitForSignal(abort);
+      void sig.then((s) => human(`${s}: stopping ...`));
+      let telemetry: Telemetry | undefined;
+      if (f.traceFile) telemetry = await initTelemetry({ serviceName: 'votecluster-demo', traceFile: f.traceFile });
+      const log = createLogger({ service: 'demo', level: f.logLevel, destination: 2 });
+      const layoutOpts: LayoutOptions = {
+        regions: f.regions, votersPerRegion: f.voters, strategy: f.strategy,
+        ...(f.etcdMembers !== undefined ? { etcdMembers: f.etcdMembers as 1 | 3 } : {}),
+        tickets: f.tickets, voterMode: f.voterMode, log,
+        ...(wan ? { wan } : {}),
+        ...(f.hedgeMs !== undefined ? { hedgeMs: f.hedgeMs } : {}),
+        ...(f.traceFile ? { traceFile: f.traceFile } : {}),
+      };
+      let view: LiveView | undefined;
+      const t0 = Date.now();
+      const members = f.etcdMembers ?? (wan && f.regions === 3 ? 3 : 1);
+      human(`votecluster demo: ${f.regions} region(s) × ${f.voters} voters, etcd ${members}, strategy ${f.strategy}${wan ? `, WAN ${wan.delayMs} ms ± ${wan.jitterMs}` : ''}${f.chaos ? `, chaos ${f.chaos}` : ''}; starting ...`);
+      let report: Awaited<ReturnType<Layout['report']>>;
+      try {
+        if (f.chaos) {
+          const r = await runChaos(f.chaos, {
+            ...(f.blocks !== undefined ? { blocks: f.blocks } : {}),
+            layout: layoutOpts,
+            note: (l) => human(`  chaos: ${l}`),
+            signal: abort.signal,
+            onLayout: (l) => {
+              human(`ready in ${Date.now() - t0} ms; Ctrl-C to stop`);
+              view = startLiveView(l, human);
+            },
+          });
+          await view?.stop();
+          report = r.report;
+          const lost = r.loss.ticketsMissing.length + r.loss.votesUnrecorded.length + r.loss.recordsDiffering.length;
+          human(`  nothing lost: ${lost === 0 ? 'yes' : `NO (${JSON.stringify(r.loss)})`}`);
+        } else {
+          const layout = await startLayout({ ...layoutOpts, blockInterval });
+          try {
+            human(`ready in ${Date.now() - t0} ms; ${f.blocks !== undefined ? `running ${f.blocks} blocks` : 'Ctrl-C to stop'}`);
+            view = startLiveView(layout, human);
+            await runDemo(layout, f.blocks, abort.signal);
+            await view.stop();
+            report = await layout.report();
+          } finally {
+            await layout.stop();
+          }
+        }
+      } finally {
+        await view?.stop();
+        await telemetry?.shutdown();
+      }
+      for (const l of summaryLines(report, f.strategy)) human(l);
+      if (json) process.stdout.write(`${JSON.stringify(contractOf(report))}\n`);
+      if (report.missed > 0 || report.conflicting > 0) process.exitCode = 1;
+      // The signal listeners would keep nothing alive, but remove them so a second Ctrl-C kills at once.
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
+    });
+}
