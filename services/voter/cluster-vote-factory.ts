@@ -12,7 +12,7 @@
  * did at the draw even if the choices changed meanwhile, and the record
  * carries both revisions (ticket and defaults) that fixed the bytes.
  *
- * Treasury votes (treasury.ts): the pin also captures the tspends the
+ * Treasury votes (tspend-book.ts): the pin also captures the tspends the
  * proxies streamed that are inside their voting window at the draw's height,
  * and the cluster's default tspend / Pi-key policies (same etcd revision as
  * the default choices); the ticket's own policies come with its pinned record.
@@ -28,7 +28,7 @@ import {
 } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
-import { treasuryVotesFor, type KnownTSpend, type PolicyWord, type TSpendBook } from './treasury.ts';
+import { treasuryVotesFor, type KnownTSpend, type PolicyWord, type TSpendBook } from './tspend-book.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { TicketNotManagedError } from './errors.ts';
 import {

@@ -21,9 +21,9 @@ import {
 } from '../telemetry/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import type { EtcdReach } from './etcd-reach.ts';
-import type { DutyPlan } from './hedge.ts';
+import type { DutyPlan } from './duty-plan.ts';
 import type { RecordQueue } from './record-queue.ts';
-import type { VoteDelivery, VoteToDeliver } from './resend.ts';
+import type { VoteDelivery, VoteToDeliver } from './vote-delivery.ts';
 import type { PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
 
 /** A vote record as stored in etcd, reduced to what the duty needs. */

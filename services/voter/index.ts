@@ -38,14 +38,14 @@ export { createVoter } from './voter.ts';
 export type { Voter, VoterDeps, VoterStats, DutyEvent } from './voter.ts';
 
 /** Pure building blocks, exported for the bench and the demo. */
-export { planDuty, signerOrder } from './hedge.ts';
+export { planDuty, signerOrder } from './duty-plan.ts';
 /** The trace a duty continues (per-ticket `proxy.notify` context, first arrival), and the voter's span service name. */
 export { ticketTraceparent } from './duty.ts';
 export { VOTER_TRACE_SERVICE } from './voter.ts';
-export type { DutyPlan, DutyPath, SlowPathReason } from './hedge.ts';
+export type { DutyPlan, DutyPath, SlowPathReason } from './duty-plan.ts';
 export { voteBitsFromChoices, selectChoices, VOTE_BITS_PREV_VALID } from './vote-factory.ts';
 export type { DutyOutcome } from './duty.ts';
-export type { DeliveryStats } from './resend.ts';
+export type { DeliveryStats } from './vote-delivery.ts';
 
 /** Errors (codes `VOTER_*`). */
 export {

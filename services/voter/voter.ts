@@ -26,13 +26,13 @@ import { VoterError, VoterStateError } from './errors.ts';
 import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
-import { planDuty, signerOrder } from './hedge.ts';
+import { planDuty, signerOrder } from './duty-plan.ts';
 import { MissedWatch } from './missed-watch.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
-import { VoteDelivery, type DeliveryStats } from './resend.ts';
+import { VoteDelivery, type DeliveryStats } from './vote-delivery.ts';
 import { settledWithin } from './settled-within.ts';
-import { TSpendBook } from './treasury.ts';
+import { TSpendBook } from './tspend-book.ts';
 
 /** Collaborators of {@link createVoter}; all optional except the logger. */
 export interface VoterDeps {
@@ -139,7 +139,7 @@ const ZERO_HASH = '0'.repeat(64);
 /** etcd counts as healthy for a backup's hedge (no extra read at the deadline) while the lease was confirmed this recently. */
 const ETCD_HEALTHY_LEASE_AGE_MS = 2.5 * LEASE_CONFIRM_INTERVAL_MS;
 /**
- * Early release of standby copies after this many hedges (resend.ts `standbyCheckMs`): by then the
+ * Early release of standby copies after this many hedges (vote-delivery.ts `standbyCheckMs`): by then the
  * owner's own send has been answered (its record follows its first answers), so a dcrd still
  * without the vote will not get it from the owner.
  */

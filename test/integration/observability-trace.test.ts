@@ -96,7 +96,7 @@ describe('one connected trace per vote across processes', () => {
       const accepts = all.filter((s) => s.name === SPAN.DCRD_ACCEPT && voteTraces.has(s.traceId));
       expect(accepts.length, `dcrd.accept for ${v.ticketHash}`).toBeGreaterThan(0);
       // The signer's sends are one trace. Under load a backup holding the stored vote may also
-      // send it (early release to a dcrd that does not have it yet, services/voter/resend.ts):
+      // send it (early release to a dcrd that does not have it yet, services/voter/vote-delivery.ts):
       // those sends continue the BACKUP's own trace of the draw. So: one trace per sending voter,
       // each a whole tree from proxy.notify to dcrd.accept.
       const traceIds = new Set(accepts.map((a) => a.traceId));

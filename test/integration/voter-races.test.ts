@@ -14,7 +14,7 @@ import { clusterRecords } from '../../services/voter/cluster-records.ts';
 import { ClusterVoteFactory } from '../../services/voter/cluster-vote-factory.ts';
 import { runDuty, type DutyDeps } from '../../services/voter/duty.ts';
 import { RecordQueue } from '../../services/voter/record-queue.ts';
-import { VoteDelivery } from '../../services/voter/resend.ts';
+import { VoteDelivery } from '../../services/voter/vote-delivery.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
 import { createNodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';

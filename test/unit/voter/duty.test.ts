@@ -15,9 +15,9 @@ import { SPAN, createLogger, createMetrics } from '../../../services/telemetry/i
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { runDuty, type DutyDeps, type DutyRecords, type StoredVote, type VoteRecordInput } from '../../../services/voter/duty.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
-import { planDuty } from '../../../services/voter/hedge.ts';
+import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { RecordQueue } from '../../../services/voter/record-queue.ts';
-import { VoteDelivery } from '../../../services/voter/resend.ts';
+import { VoteDelivery } from '../../../services/voter/vote-delivery.ts';
 import type { PreparedVote, SignedVote, VoteFactory } from '../../../services/voter/vote-factory.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });

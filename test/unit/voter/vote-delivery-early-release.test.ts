@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SendStatus, VoteSink } from '../../../services/voter/fanout.ts';
-import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/resend.ts';
+import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/vote-delivery.ts';
 
 class Sink implements VoteSink {
   calls = 0;

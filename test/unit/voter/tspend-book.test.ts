@@ -8,7 +8,7 @@ import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
 import { createTestTSpend } from '../../../services/sim/devnet/index.ts';
-import { MAX_KNOWN_TSPENDS, MAX_TREASURY_VOTES, TSpendBook, resolveTreasuryVote, treasuryVotesFor, type TreasuryPolicyTables } from '../../../services/voter/treasury.ts';
+import { MAX_KNOWN_TSPENDS, MAX_TREASURY_VOTES, TSpendBook, resolveTreasuryVote, treasuryVotesFor, type TreasuryPolicyTables } from '../../../services/voter/tspend-book.ts';
 
 const H = (n: number): string => hashToHex(blake256(Uint8Array.of(n)));
 const PI_A = `02${'a'.repeat(64)}`;

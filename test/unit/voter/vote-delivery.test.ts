@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifyStatus, fanOut, type SendStatus, type VoteSink } from '../../../services/voter/fanout.ts';
-import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/resend.ts';
+import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/vote-delivery.ts';
 
 class ScriptedSink implements VoteSink {
   calls: string[] = [];

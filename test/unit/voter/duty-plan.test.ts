@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planDuty, signerOrder } from '../../../services/voter/hedge.ts';
+import { planDuty, signerOrder } from '../../../services/voter/duty-plan.ts';
 
 const base = { hedgeMs: 250, isLeaseFresh: true, isWatchFresh: true };
 
