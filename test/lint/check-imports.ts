@@ -14,14 +14,15 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const ALLOWED: Record<string, readonly string[]> = {
   decred: [],
   telemetry: [],
-  cluster: ['decred', 'telemetry'],
-  nodeproxy: ['decred', 'telemetry'],
-  voter: ['decred', 'telemetry', 'cluster', 'nodeproxy'],
-  admin: ['decred', 'telemetry', 'cluster', 'nodeproxy'],
-  cli: ['decred', 'telemetry', 'cluster', 'nodeproxy', 'voter', 'admin'],
+  security: ['telemetry'],
+  cluster: ['decred', 'telemetry', 'security'],
+  nodeproxy: ['decred', 'telemetry', 'security'],
+  voter: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
+  admin: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
+  cli: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin'],
   // The simulation (devnet, etcd launcher, WAN link, layout, chaos): may use everything;
   // nothing above may use it, so no production service depends on simulation code.
-  sim: ['decred', 'telemetry', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
+  sim: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {
