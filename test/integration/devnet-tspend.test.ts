@@ -87,7 +87,7 @@ describe('devnet tspends', () => {
 describe('votecluster devnet tspend', () => {
   it('posts a Pi-signed tspend to a running node and prints its txid, expiry and Pi key', async () => {
     const n = dn.nodes[0]!;
-    const main = join(import.meta.dirname, '..', '..', 'services', 'cli', 'main.ts');
+    const main = join(import.meta.dirname, '..', '..', 'bin', 'votecluster.ts');
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', main, 'devnet', 'tspend', '--rpc', n.rpcUrl, '--rpcuser', n.rpcUser, '--rpcpass', n.rpcPass, '--tag', '77']);
     const out = JSON.parse(stdout) as { txid: string; expiry: number; piKey: string };
     expect(out.piKey).toBe(toHex(SIMNET.piKeys[0]!));
