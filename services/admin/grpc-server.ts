@@ -16,6 +16,8 @@ import {
   type ServerWritableStream,
   type ServiceError,
   type UntypedServiceImplementation,
+  type MethodDefinition,
+  type ServiceDefinition,
 } from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { NetParams } from '../decred/index.ts';
@@ -129,9 +131,44 @@ function voteRecord(v: VoteRecordView) {
   };
 }
 
+/**
+ * A request whose bytes are not a valid protobuf message of the method's type. grpc-js
+ * answers a deserialisation failure with INTERNAL; the Admin API's deserialisers return
+ * this instead, so the method answers INVALID_ARGUMENT (a client's mistake, not ours).
+ */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** The service definition with deserialisers that never throw (see {@link UndecodableRequest}). */
+function withTolerantDeserializers(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(definition as Record<string, MethodDefinition<unknown, unknown>>)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest((err as Error).message);
+        }
+      },
+    };
+  }
+  return out as ServiceDefinition;
+}
+
+/** @throws {AdminBadRequestError} when the request's bytes did not decode. */
+function decodable(req: unknown): void {
+  if (req instanceof UndecodableRequest) throw new AdminBadRequestError(`request is not a valid protobuf message: ${req.reason}`);
+}
+
 function unary<Req, Res>(log: Logger, name: string, fn: (req: Req) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
-    fn(call.request).then(
+    Promise.resolve(call.request).then((req) => {
+      decodable(req);
+      return fn(req);
+    }).then(
       (res) => cb(null, res),
       (err: unknown) => {
         if (!(err instanceof AdminError)) log.error({ err, rpc: name }, 'admin rpc failed');
@@ -237,6 +274,7 @@ export function adminServiceImpl(deps: AdminGrpcDeps): UntypedServiceImplementat
       };
       call.on('cancelled', () => end());
       (async () => {
+        decodable(call.request);
         const r = parse(WatchReq, call.request);
         const seen = new Set<string>();
         const keyOf = (v: VoteRecordView): string => `${v.height}/${v.blockHash}/${v.ticketHash}`;
@@ -279,7 +317,7 @@ export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: st
   const { definition } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
   const server = new Server();
   const impl = adminServiceImpl(deps);
-  server.addService(definition, deps.metrics ? instrumentGrpcImpl(impl, deps.metrics) : impl);
+  server.addService(withTolerantDeserializers(definition), deps.metrics ? instrumentGrpcImpl(impl, deps.metrics) : impl);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -350,21 +350,27 @@ async function respond(handler: WalletRpcHandler, req: RpcRequest, log: Logger):
   }
 }
 
-function parseRequest(text: string): RpcRequest | Record<string, unknown> {
+/** A request to answer, or the error response for a body that is not one. */
+type Parsed = { request: RpcRequest } | { response: Record<string, unknown> };
+
+function parseRequest(text: string): Parsed {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.parse, message: 'parse error' }, id: null };
+    return { response: { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.parse, message: 'parse error' }, id: null } };
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'request must be an object' }, id: null };
+    return { response: { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'request must be an object' }, id: null } };
   }
-  return v as RpcRequest;
+  // respond() answers a missing or non-string method with an invalid-request error.
+  const r = v as Record<string, unknown>;
+  return { request: { id: r['id'], method: r['method'], params: r['params'] } };
 }
 
-function isRequest(v: RpcRequest | Record<string, unknown>): v is RpcRequest {
-  return 'method' in v;
+function answer(handler: WalletRpcHandler, text: string, log: Logger): Promise<Record<string, unknown>> {
+  const parsed = parseRequest(text);
+  return 'request' in parsed ? respond(handler, parsed.request, log) : Promise.resolve(parsed.response);
 }
 
 function authorized(header: string | undefined, username: string, password: SecretKey): boolean {
@@ -402,8 +408,7 @@ export async function startWalletRpcServer(handler: WalletRpcHandler, opts: Wall
     });
     req.on('end', () => {
       if (res.writableEnded) return;
-      const parsed = parseRequest(Buffer.concat(chunks).toString('utf8'));
-      const done = isRequest(parsed) ? respond(handler, parsed, log) : Promise.resolve(parsed);
+      const done = answer(handler, Buffer.concat(chunks).toString('utf8'), log);
       done.then(
         (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
         (err: unknown) => {
@@ -429,8 +434,7 @@ export async function startWalletRpcServer(handler: WalletRpcHandler, opts: Wall
   });
   wss.on('connection', (ws: WebSocket) => {
     ws.on('message', (data) => {
-      const parsed = parseRequest(data.toString());
-      const done = isRequest(parsed) ? respond(handler, parsed, log) : Promise.resolve(parsed);
+      const done = answer(handler, data.toString(), log);
       void done.then((body) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
       });

@@ -72,6 +72,12 @@ function heightOf(v: unknown): number {
 }
 
 /**
+ * The most tickets one draw can name: TicketsPerBlock, 5 on every Decred network
+ * (dcrd chaincfg mainnetparams.go, testnetparams.go, simnetparams.go, regnetparams.go).
+ */
+export const MAX_TICKETS_PER_DRAW = 5;
+
+/**
  * Converts one proxy event into the voter's event.
  * @throws {ChainEventError} on a malformed event.
  */
@@ -88,6 +94,9 @@ export function toChainEvent(ev: Exclude<ProxyChainEvent, { kind: 'tspend' }>, p
     case 'winning_tickets': {
       const d = ev.draw;
       if (d.voteSubsidy < 0n) throw new ChainEventError(`vote subsidy ${d.voteSubsidy} is negative`);
+      if (d.tickets.length > MAX_TICKETS_PER_DRAW) {
+        throw new ChainEventError(`draw names ${d.tickets.length} tickets; a block draws at most ${MAX_TICKETS_PER_DRAW}`);
+      }
       return {
         kind: 'winning-tickets',
         blockHashHex: hashOf(d.blockHash, 'block hash'), height: heightOf(d.height),
