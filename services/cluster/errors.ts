@@ -117,3 +117,20 @@ export class ClusterClosedError extends ClusterError {
     super('CLUSTER_CLOSED', message, options);
   }
 }
+
+/**
+ * etcd refused the credentials (wrong user name or password, or etcd authentication is
+ * not set up): not retryable, fix the configuration (`votecluster etcd init`, the password file).
+ */
+export class EtcdAuthError extends ClusterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLUSTER_ETCD_AUTH_FAILED', message, options);
+  }
+}
+
+/** etcd's RBAC refused the request: this process's etcd user may not read or write that key. */
+export class EtcdPermissionError extends ClusterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLUSTER_ETCD_PERMISSION_DENIED', message, options);
+  }
+}

@@ -6,8 +6,8 @@
  * {@link EtcdUnavailableError} here and only here.
  */
 import { type IBackoff, BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, EtcdLeaseInvalidError, isRecoverableError } from 'etcd3';
-import { ClusterError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, isRecoverableError } from 'etcd3';
+import { ClusterError, EtcdAuthError, EtcdPermissionError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
 /** Default per-request deadline (unary calls; streams have none). */
 export const DEFAULT_CALL_TIMEOUT_MS = 2_000;
@@ -87,6 +87,19 @@ export function translateEtcdError(op: string, err: unknown): ClusterError {
   const msg = (err as Error)?.message ?? String(err);
   // A write bound to a lease that etcd already expired (e.g. a claim racing the lease's loss).
   if (err instanceof EtcdLeaseInvalidError) return new LeaseLostError(`etcd ${op}: ${msg}`, { cause: err });
+  // Credentials: refused, missing while etcd requires them, or given to an etcd without authentication.
+  if (err instanceof EtcdAuthenticationFailedError) {
+    return new EtcdAuthError(`etcd ${op}: etcd refused the user name or password (${msg})`, { cause: err });
+  }
+  if (/user name is empty/.test(msg)) {
+    return new EtcdAuthError(`etcd ${op}: etcd requires authentication and no etcd user is configured (${msg})`, { cause: err });
+  }
+  if (/authentication is not enabled/.test(msg)) {
+    return new EtcdAuthError(`etcd ${op}: an etcd user is configured but etcd authentication is off: run \`votecluster etcd init\` (${msg})`, { cause: err });
+  }
+  if (err instanceof EtcdPermissionDeniedError) {
+    return new EtcdPermissionError(`etcd ${op}: this process's etcd user may not do that (${msg})`, { cause: err });
+  }
   // An open circuit breaker (a member that just failed 3 calls) is a transport state, retryable:
   // cockatiel's BrokenCircuitError keeps name 'Error', so it is matched by class.
   if (err instanceof Error && (isRecoverableError(err) || err instanceof BrokenCircuitError || err.name === 'GRPCDeadlineExceededError')) {

@@ -97,6 +97,13 @@ export type { CacheChange, CacheEntry } from './watch-cache.ts';
 export type { ClusterMetricsHooks } from './etcd-client.ts';
 export type { ClusterLogger } from './log.ts';
 
+/**
+ * etcd authentication: one role and user per kind of service (voter, admin, reader) and the
+ * idempotent set-up step `votecluster etcd init` runs.
+ */
+export { initEtcdAuth, rolePermissions, EtcdInitError, ETCD_SERVICE_ROLES, ETCD_USER_NAMES, ETCD_ROOT_USER } from './etcd-auth.ts';
+export type { EtcdServiceRole, EtcdPrefixPermission, InitEtcdAuthOptions, InitEtcdAuthResult } from './etcd-auth.ts';
+
 /** Typed errors (`CLUSTER_*` codes; `retryable` marks transient ones). */
 export {
   ClusterError,
@@ -107,6 +114,8 @@ export {
   CorruptValueError,
   SchemaTooNewError,
   EtcdUnavailableError,
+  EtcdAuthError,
+  EtcdPermissionError,
   TicketConflictError,
   TicketNotFoundError,
   LeaseLostError,

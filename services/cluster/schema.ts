@@ -41,6 +41,10 @@ export async function ensureSchema(
   const latest = opts.latest ?? 1 + upgrades.length;
   const key = keyspace.schemaVersion();
   const initial = JSON.stringify({ version: latest });
+  // Current already (the common case): a read alone, so a process whose etcd role may not
+  // write config/ (voters, read-only tools) opens an initialised keyspace.
+  const current = (await timed(opts.hooks, 'schema', () => client.get(key).exec())).kvs[0];
+  if (current && parseJsonValue(key, current.value, VersionSchema).version === latest) return latest;
   // A fresh keyspace: write the latest version if absent (create-if-absent, racing nodes agree).
   const res = await timed(opts.hooks, 'schema', () =>
     client.if(key, 'Create', '==', 0).then(client.put(key).value(initial)).else(client.get(key)).commit(),
