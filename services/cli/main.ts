@@ -24,6 +24,7 @@ const COMMANDS: CommandTable = {
   ticket: () => import('./commands/ticket.ts'),
   stakeinfo: () => import('./commands/stakeinfo.ts'),
   status: () => import('./commands/status.ts'),
+  etcd: () => import('./commands/etcd.ts'),
   trace: () => import('./commands/trace.ts'),
   tx: () => import('./commands/tx.ts'),
 };

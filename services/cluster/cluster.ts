@@ -8,6 +8,7 @@ import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import type { Metrics } from '../telemetry/index.ts';
 import { ConfigStore } from './config-store.ts';
+import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, type CorruptValueError } from './errors.ts';
@@ -23,8 +24,10 @@ import { VoteRecords } from './vote-record.ts';
 /** Configuration of {@link openCluster}. */
 export const ClusterConfigSchema = z
   .object({
-    /** etcd client URLs (`http://127.0.0.1:2379`). */
+    /** etcd client URLs (`https://127.0.0.1:2379`). */
     endpoints: z.array(z.string().url()).min(1),
+    /** etcd user (password file) and TLS files; see etcd-access.ts. */
+    etcdAccess: EtcdAccessSchema.optional(),
     network: z.enum(NETWORKS),
     /** Unique id of this process in the cluster (`nodes/<nodeId>`). */
     nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
@@ -122,9 +125,10 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const hooks = metricsHooks(deps.metrics, deps.hooks);
   const clusterKey = cfg.clusterKey ? parseClusterKey(cfg.clusterKey) : await loadClusterKeyFile(cfg.clusterKeyFile as string);
   const keyring = new Keyring([clusterKey]);
+  const access = deps.client ? {} : await loadEtcdAccess(cfg.etcdAccess);
   const keyspace = new Keyspace(cfg.network);
   const ownsClient = deps.client === undefined;
-  const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
+  const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
   const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
   // One ticket-hash index keys the ticket cache, the owner cache and the rank cache.
@@ -132,7 +136,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const owners = new Ownership({ ...common, membership, hashIndex });
   // Vote records go to the nearest member first (the first endpoint): see VoteRecordsOptions.nearClient.
   const nearClient = ownsClient && cfg.endpoints.length > 1
-    ? createEtcdClient({ endpoints: cfg.endpoints.slice(0, 1), dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs })
+    ? createEtcdClient({ endpoints: cfg.endpoints.slice(0, 1), access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs })
     : undefined;
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
   const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });

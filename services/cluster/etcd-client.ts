@@ -7,6 +7,7 @@
  */
 import { type IBackoff, BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, isRecoverableError } from 'etcd3';
+import type { ResolvedEtcdAccess } from './etcd-access.ts';
 import { ClusterError, EtcdAuthError, EtcdPermissionError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
 /** Default per-request deadline (unary calls; streams have none). */
@@ -27,6 +28,8 @@ export interface ClusterMetricsHooks {
 /** Options of {@link createEtcdClient}. */
 export interface EtcdClientOptions {
   endpoints: readonly string[];
+  /** etcd user and TLS material ({@link loadEtcdAccess}); absent: plaintext without authentication. */
+  access?: ResolvedEtcdAccess;
   dialTimeoutMs?: number;
   callTimeoutMs?: number;
 }
@@ -34,8 +37,11 @@ export interface EtcdClientOptions {
 /** Creates an etcd3 client tuned for fast failure detection and fast recovery. */
 export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
   const callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const { auth, tls } = opts.access ?? {};
   return new Etcd3({
     hosts: [...opts.endpoints],
+    ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}),
+    ...(tls ? { credentials: { rootCertificate: tls.ca, ...(tls.cert && tls.key ? { certChain: tls.cert, privateKey: tls.key } : {}) } } : {}),
     dialTimeout: opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
     // etcd rejects client pings more often than --grpc-keepalive-min-time (5 s).
     grpcOptions: {

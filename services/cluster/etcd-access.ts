@@ -1,0 +1,132 @@
+/**
+ * How a process reaches etcd: its etcd user (name + password, the password read
+ * from a file) and the TLS material for etcd's client port (the cluster CA that
+ * signed etcd's server certificate, and this process's client certificate and
+ * key). Every service takes these settings in the same shape; {@link loadEtcdAccess}
+ * reads the files once and returns what the etcd client needs.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ClusterConfigError } from './errors.ts';
+
+/** The etcd user and TLS files of one process (all paths; the password only as a file, or given directly by an embedder). */
+export const EtcdAccessSchema = z
+  .object({
+    /** etcd user name (`votecluster-voter`, `votecluster-admin`, `votecluster-reader`). */
+    username: z.string().min(1).max(128).optional(),
+    /** File holding the user's password (one line; mode 0600). Secret. */
+    passwordFile: z.string().min(1).optional(),
+    /** The password itself (tests, embedders that already read it). Secret: never logged. */
+    password: z.string().min(1).optional(),
+    /** PEM file of the CA that signed etcd's server certificate (the cluster CA). */
+    caFile: z.string().min(1).optional(),
+    /** PEM client certificate presented to etcd (etcd runs with `--client-cert-auth`). */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key of `certFile`. Secret. */
+    keyFile: z.string().min(1).optional(),
+  })
+  .refine((a) => a.username === undefined || a.passwordFile !== undefined || a.password !== undefined, {
+    message: 'an etcd user needs its password file',
+    path: ['passwordFile'],
+  })
+  .refine((a) => a.username !== undefined || (a.passwordFile === undefined && a.password === undefined), {
+    message: 'an etcd password needs the etcd user name',
+    path: ['username'],
+  })
+  .refine((a) => (a.certFile === undefined) === (a.keyFile === undefined), {
+    message: 'the etcd client certificate and its key go together',
+    path: ['keyFile'],
+  })
+  .refine((a) => a.certFile === undefined || a.caFile !== undefined, {
+    message: 'an etcd client certificate needs the CA of etcd (caFile)',
+    path: ['caFile'],
+  });
+/** Input form of {@link EtcdAccessSchema}. */
+export type EtcdAccess = z.input<typeof EtcdAccessSchema>;
+
+/** What the etcd client needs: credentials and PEM bytes. */
+export interface ResolvedEtcdAccess {
+  auth?: { username: string; password: string };
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+async function readSecret(file: string, what: string): Promise<Buffer> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    throw new ClusterConfigError(`${what} ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  // As ssh does with private keys: a secret others can read is refused, not used.
+  if ((st.mode & 0o077) !== 0) {
+    throw new ClusterConfigError(
+      `${what} ${file}: readable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`,
+    );
+  }
+  return readFile(file);
+}
+
+async function readPem(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new ClusterConfigError(`${what} ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/**
+ * Reads the password file and the TLS files named by `access`.
+ * @throws {ClusterConfigError} naming the file that is missing, empty or readable by others.
+ */
+export async function loadEtcdAccess(access: EtcdAccess | undefined): Promise<ResolvedEtcdAccess> {
+  if (!access) return {};
+  const parsed = EtcdAccessSchema.safeParse(access);
+  if (!parsed.success) {
+    throw new ClusterConfigError(`etcd access: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const a = parsed.data;
+  const out: ResolvedEtcdAccess = {};
+  if (a.username !== undefined) {
+    let password = a.password;
+    password ??= await readEtcdPasswordFile(a.passwordFile as string);
+    out.auth = { username: a.username, password };
+  }
+  if (a.caFile !== undefined) {
+    out.tls = { ca: await readPem(a.caFile, 'etcd CA file') };
+    if (a.certFile !== undefined) {
+      out.tls.cert = await readPem(a.certFile, 'etcd client certificate');
+      out.tls.key = await readSecret(a.keyFile as string, 'etcd client key');
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads an etcd password file (one line, trailing newline dropped).
+ * @throws {ClusterConfigError} when it is missing, empty or readable by group or others.
+ */
+export async function readEtcdPasswordFile(file: string): Promise<string> {
+  const password = (await readSecret(file, 'etcd password file')).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') throw new ClusterConfigError(`etcd password file ${file}: empty`);
+  return password;
+}
+
+/**
+ * The password in `file`; with `generate`, a missing file is first created (mode 0600,
+ * never overwriting) holding 32 random bytes in base64url.
+ */
+export async function readOrCreateEtcdPasswordFile(file: string, generate: boolean): Promise<{ password: string; created: boolean }> {
+  if (generate) {
+    const password = randomBytes(32).toString('base64url');
+    try {
+      await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+      return { password, created: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new ClusterConfigError(`etcd password file ${file}: cannot create (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      }
+    }
+  }
+  return { password: await readEtcdPasswordFile(file), created: false };
+}
