@@ -2,7 +2,8 @@
  * Vote choices and treasury policies, per ticket or as the cluster default
  * (decred-protocol.md §5.4, §10). Choices are validated against the chain's
  * agendas (getvoteinfo through a proxy) or, without a proxy, dcrd's agendas
- * for the network's vote version. Writes go through the store; voters pick
+ * for the network's vote version. Every change is merged into the stored value
+ * by the store in one guarded write (concurrent changes all land); voters pick
  * them up from their etcd watch.
  */
 import type { NetParams } from '../decred/index.ts';
@@ -64,18 +65,16 @@ export async function setVoteChoices(
   const resolved = pairs.map((p) => resolveChoice(set, p.agendaId, p.choiceId));
   const patch: Record<string, string> = {};
   for (const r of resolved) patch[r.agendaId] = r.choiceId;
-  const defaults = await deps.store.getDefaults();
   if (ticketHash !== undefined && ticketHash !== '') {
     const hash = parseTicketHash(ticketHash);
-    const t = await requireTicket(deps.store, hash);
-    const choices = { ...t.choices, ...patch };
-    await deps.store.setTicketChoices(hash, patch);
+    await requireTicket(deps.store, hash);
+    const choices = await deps.store.setTicketChoices(hash, patch);
     deps.log.info({ ticket: hash, choices: patch }, 'ticket vote choices set');
+    const defaults = await deps.store.getDefaults();
     const eff = effectiveChoices(set, defaults.choices, choices);
     return { ticketHash: hash, voteBits: voteBitsFor(eff), voteVersion: set.voteVersion, choices: eff };
   }
-  const choices = { ...defaults.choices, ...patch };
-  await deps.store.setDefaults({ choices });
+  const { choices } = await deps.store.updateDefaults((d) => ({ ...d, choices: { ...d.choices, ...patch } }));
   deps.log.info({ choices: patch }, 'default vote choices set');
   const eff = effectiveChoices(set, choices, {});
   return { voteBits: voteBitsFor(eff), voteVersion: set.voteVersion, choices: eff };
@@ -117,8 +116,7 @@ export async function setTSpendPolicy(deps: ChoicesDeps, tspendHash: string, pol
     deps.log.info({ ticket: t.ticketHash, tspend: h, policy }, 'ticket tspend policy set');
     return;
   }
-  const d = await deps.store.getDefaults();
-  await deps.store.setDefaults({ tspendPolicies: withPolicy(d.tspendPolicies, h, policy) });
+  await deps.store.updateDefaults((d) => ({ ...d, tspendPolicies: withPolicy(d.tspendPolicies, h, policy) }));
   deps.log.info({ tspend: h, policy }, 'default tspend policy set');
 }
 
@@ -135,7 +133,6 @@ export async function setTreasuryPolicy(deps: ChoicesDeps, piKey: string, policy
     deps.log.info({ ticket: t.ticketHash, piKey: k, policy }, 'ticket treasury policy set');
     return;
   }
-  const d = await deps.store.getDefaults();
-  await deps.store.setDefaults({ treasuryPolicies: withPolicy(d.treasuryPolicies, k, policy) });
+  await deps.store.updateDefaults((d) => ({ ...d, treasuryPolicies: withPolicy(d.treasuryPolicies, k, policy) }));
   deps.log.info({ piKey: k, policy }, 'default treasury policy set');
 }

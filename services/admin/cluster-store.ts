@@ -4,13 +4,14 @@
  * create-if-absent import; this adapter maps its records to the admin's view
  * (voting address and price are derived from the stored ticket bytes).
  *
- * Per-ticket choice merges read the watch cache and then write through the
- * cluster's revision-guarded update; vspd sends its `setvotechoice` calls one
- * at a time, so merges do not interleave. Defaults are a single
- * `config/vote-defaults` value replaced as a whole.
+ * Every change of choices, policies and defaults is applied by the cluster to
+ * the value stored in etcd in one revision-guarded txn (never to the watch
+ * cache's copy), so concurrent changes (vspd's one `setvotechoice` per agenda,
+ * operators at the same time) all land. Defaults are the single
+ * `config/vote-defaults` value.
  */
 import { decodeTx, encodeAddress, netParams, classifyScript, type NetParams } from '../decred/index.ts';
-import { TicketConflictError, type Cluster, type ImportTicketInput, type TicketRecord, type VoteRecord } from '../cluster/index.ts';
+import { TicketConflictError, type Cluster, type ImportTicketInput, type TicketRecord, type VoteDefaults, type VoteRecord } from '../cluster/index.ts';
 import { AdminTicketConflictError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
 import type { NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
 
@@ -58,6 +59,10 @@ function toVoteView(v: VoteRecord): VoteRecordView {
   const drawnAt = (v as VoteRecord & { drawnAt?: string }).drawnAt;
   if (drawnAt !== undefined) view.latencyMs = signedAtMs - Date.parse(drawnAt);
   return view;
+}
+
+function toDefaultsView(d: VoteDefaults): VotingDefaults {
+  return { choices: { ...d.voteChoices }, tspendPolicies: { ...d.tspendPolicy }, treasuryPolicies: { ...d.treasuryPolicy } };
 }
 
 async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -108,11 +113,7 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
     },
     listTickets: async () => cluster.tickets.list().map((c) => toStored(c.record, params)),
     setTicketChoices: (h, patch) =>
-      wrap('set vote choices', async () => {
-        const cur = cluster.tickets.get(h);
-        if (!cur) throw new AdminUnknownTicketError(`ticket ${h} is not managed by this cluster`);
-        await cluster.tickets.setVoteChoices(h, { ...cur.record.voteChoices, ...patch });
-      }),
+      wrap('set vote choices', async () => ({ ...(await cluster.tickets.mergeVoteChoices(h, patch)).voteChoices })),
     setTicketTSpendPolicy: (h, tspend, policy) =>
       wrap('set tspend policy', async () => {
         await cluster.tickets.setTSpendPolicy(h, tspend, policy);
@@ -121,19 +122,16 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
       wrap('set treasury policy', async () => {
         await cluster.tickets.setTreasuryPolicy(h, key, policy);
       }),
-    getDefaults: async (): Promise<VotingDefaults> => {
-      const d = cluster.config.voteDefaults();
-      return { choices: { ...d.voteChoices }, tspendPolicies: { ...d.tspendPolicy }, treasuryPolicies: { ...d.treasuryPolicy } };
-    },
-    setDefaults: (patch) =>
-      wrap('set defaults', async () => {
-        const d = cluster.config.voteDefaults();
-        await cluster.config.setVoteDefaults({
-          voteChoices: patch.choices ?? d.voteChoices,
-          tspendPolicy: patch.tspendPolicies ?? d.tspendPolicy,
-          treasuryPolicy: patch.treasuryPolicies ?? d.treasuryPolicy,
-        });
-      }),
+    getDefaults: async (): Promise<VotingDefaults> => toDefaultsView(cluster.config.voteDefaults()),
+    updateDefaults: (fn) =>
+      wrap('set defaults', async () =>
+        toDefaultsView(
+          await cluster.config.updateVoteDefaults((d) => {
+            const next = fn(toDefaultsView(d));
+            return { voteChoices: next.choices, tspendPolicy: next.tspendPolicies, treasuryPolicy: next.treasuryPolicies };
+          }),
+        ),
+      ),
     listVotes: async () => cluster.votes.list().map(toVoteView),
     watchVotes: async (onVote) => {
       const off = cluster.votes.onChange((c) => {

@@ -85,15 +85,22 @@ export interface TicketStore {
   removeTicket(ticketHash: string): Promise<boolean>;
   getTicket(ticketHash: string): Promise<StoredTicket | undefined>;
   listTickets(): Promise<StoredTicket[]>;
-  /** Merges agenda choices into a ticket's per-ticket choices. */
-  setTicketChoices(ticketHash: string, patch: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Merges agenda choices into a ticket's per-ticket choices as stored (one guarded write:
+   * concurrent merges all land); resolves with the ticket's choices as written.
+   */
+  setTicketChoices(ticketHash: string, patch: Readonly<Record<string, string>>): Promise<Record<string, string>>;
   /** Sets (undefined: clears) a ticket's policy for one tspend. */
   setTicketTSpendPolicy(ticketHash: string, tspendHash: string, policy: TreasuryPolicy | undefined): Promise<void>;
   /** Sets (undefined: clears) a ticket's policy for one treasury key. */
   setTicketTreasuryPolicy(ticketHash: string, piKey: string, policy: TreasuryPolicy | undefined): Promise<void>;
   getDefaults(): Promise<VotingDefaults>;
-  /** Replaces the named default maps (the caller merges). */
-  setDefaults(patch: Partial<VotingDefaults>): Promise<void>;
+  /**
+   * Changes the defaults: `fn` gets them as stored now and returns the new ones, applied as one
+   * guarded write (concurrent changes all land; `fn` may run more than once). Resolves with
+   * the defaults as written.
+   */
+  updateDefaults(fn: (current: VotingDefaults) => VotingDefaults): Promise<VotingDefaults>;
   listVotes(): Promise<VoteRecordView[]>;
   /** Calls `onVote` for each new vote record until the returned stop() resolves. */
   watchVotes(onVote: (v: VoteRecordView) => void): Promise<{ stop(): Promise<void> }>;

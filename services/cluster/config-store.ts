@@ -2,12 +2,14 @@
  * Cluster-wide settings under `config/`: default vote choices and policies
  * (used when a ticket has none for an agenda / tspend / Pi key, dcrwallet's
  * lookup order: per ticket, then default) and the hedge delay. Cached by a
- * watch so readers need no I/O.
+ * watch so readers need no I/O; changes to the defaults are revision-guarded
+ * read-modify-write txns on etcd's value, never on the cached copy.
  */
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterArgumentError, CorruptValueError } from './errors.ts';
+import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-store.ts';
@@ -48,9 +50,11 @@ export interface ConfigStoreOptions {
 export class ConfigStore {
   private readonly cache: PrefixCache<unknown>;
   private readonly log: ClusterLogger;
+  private readonly updater: GuardedUpdater;
 
   constructor(private readonly opts: ConfigStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
+    this.updater = new GuardedUpdater(opts.client, opts.hooks);
     const ks = opts.keyspace;
     this.cache = new PrefixCache<unknown>({
       client: opts.client,
@@ -97,12 +101,30 @@ export class ConfigStore {
     return v?.hedgeMs ?? DEFAULT_HEDGE_MS;
   }
 
-  /** Replaces the default vote choices and policies. */
+  /**
+   * Replaces the default vote choices and policies as a whole. To change part of them use
+   * {@link updateVoteDefaults}: a replace built from a cached read loses concurrent changes.
+   */
   async setVoteDefaults(defaults: VoteDefaults): Promise<void> {
-    const r = VoteDefaultsSchema.safeParse(defaults);
-    if (!r.success) throw new ClusterArgumentError(`vote defaults: ${r.error.message}`);
+    await this.updateVoteDefaults(() => defaults);
+  }
+
+  /**
+   * Read-modify-write of the defaults as one revision-guarded txn (guarded-update.ts): `fn`
+   * gets the defaults as stored in etcd now (empty maps when unset) and returns the new ones.
+   * Concurrent updates of different entries all land. Resolves with the defaults written.
+   * @throws ClusterArgumentError (invalid result), ConcurrentUpdateError (retries exhausted)
+   */
+  updateVoteDefaults(fn: (current: VoteDefaults) => VoteDefaults): Promise<VoteDefaults> {
     const key = this.opts.keyspace.config('vote-defaults');
-    await timed(this.opts.hooks, 'set_config', () => this.opts.client.put(key).value(JSON.stringify(r.data)).exec());
+    return this.updater.update<VoteDefaults>(
+      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d) },
+      (current) => {
+        const r = VoteDefaultsSchema.safeParse(fn(current ?? { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} }));
+        if (!r.success) throw new ClusterArgumentError(`vote defaults: ${r.error.message}`);
+        return r.data;
+      },
+    );
   }
 
   /** Sets the hedge delay (ms per backup rank). */

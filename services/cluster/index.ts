@@ -75,7 +75,7 @@ export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-re
 /**
  * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError),
  * `importTickets(batch, { batchSize?, concurrency? })` → one `ImportTicketsResult` per input
- * (batched create-if-absent txns, 127 tickets each), `removeTicket`, `setVoteChoices`,
+ * (batched create-if-absent txns, 127 tickets each), `removeTicket`, `setVoteChoices`, `mergeVoteChoices`,
  * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`; from the compact cache (no I/O): `get`,
  * `has`, `hashes()` (sorted, cheap), `list()`, `ticketBytes`, `size`; `getVotingKey(t)` →
  * SecretKey, decrypted on demand (a bad ciphertext is reported as corrupt then);
@@ -85,7 +85,7 @@ export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-re
 export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
 export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
 
-/** Cluster-wide settings: default vote choices/policies and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
+/** Cluster-wide settings: default vote choices/policies (`updateVoteDefaults(fn)`: guarded read-modify-write) and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS } from './config-store.ts';
 export type { VoteDefaults } from './config-store.ts';
 

@@ -7,7 +7,9 @@
  *
  * Import is idempotent: the same ticket with the same key changes nothing; the
  * same ticket with a different key or different transaction is refused.
- * Updates are read-modify-write txns guarded by the record's mod revision.
+ * Updates are read-modify-write txns guarded by the record's mod revision
+ * (guarded-update.ts), applied to the record as stored in etcd, never to the
+ * cached copy, so concurrent changes of different fields all land.
  * A record that is unreadable (JSON, schema, key mismatch, decryption) is
  * reported with its key, skipped, and never deleted automatically.
  */
@@ -16,11 +18,12 @@ import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { createIfAbsentMany, type CreateIfAbsentItem } from './batch-txn.ts';
+import { GuardedUpdater } from './guarded-update.ts';
 import { ByteArena } from './byte-arena.ts';
 import { HashIndex } from './hash-index.ts';
 import { HashKeyedStore } from './hash-keyed-store.ts';
 import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelope.ts';
-import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { ClusterArgumentError, ClusterError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { PrefixCache, parseJsonValue, type CacheChange, type CacheEntry } from './watch-cache.ts';
@@ -125,7 +128,6 @@ export interface TicketStoreOptions {
   hashIndex?: HashIndex;
 }
 
-const MAX_UPDATE_ATTEMPTS = 5;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 /** Distinct choice/policy maps shared between tickets (beyond this, each ticket keeps its own copy). */
@@ -313,9 +315,11 @@ export class TicketStore {
   private sorted: { version: number; hashes: string[] } | undefined;
   private readonly arena = new ByteArena();
   readonly #index: HashIndex;
+  private readonly updater: GuardedUpdater;
 
   constructor(private readonly opts: TicketStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
+    this.updater = new GuardedUpdater(opts.client, opts.hooks);
     this.prefixLen = opts.keyspace.ticketsPrefix().length;
     const index = (this.#index = opts.hashIndex ?? new HashIndex());
     const prefix = opts.keyspace.ticketsPrefix();
@@ -588,6 +592,16 @@ export class TicketStore {
     return this.update(ticketHash, (r) => ({ ...r, voteChoices: parsed.data }));
   }
 
+  /**
+   * Merges `patch` (agenda id -> choice id) into the ticket's vote choices as stored in etcd,
+   * in one revision-guarded txn: concurrent merges for different agendas all land.
+   */
+  mergeVoteChoices(ticketHash: string, patch: Readonly<Record<string, string>>): Promise<TicketRecord> {
+    const parsed = VoteChoicesSchema.safeParse(patch);
+    if (!parsed.success) throw new ClusterArgumentError(`voteChoices: ${parsed.error.message}`);
+    return this.update(ticketHash, (r) => ({ ...r, voteChoices: { ...r.voteChoices, ...parsed.data } }));
+  }
+
   /** Sets (or with `undefined`, clears) the treasury policy for a Pi key. */
   setTreasuryPolicy(ticketHash: string, piKeyHex: string, policy: Policy | undefined): Promise<TicketRecord> {
     if (!/^[0-9a-f]{66}$/.test(piKeyHex)) throw new ClusterArgumentError('piKey: expected 33-byte compressed pubkey hex');
@@ -616,23 +630,20 @@ export class TicketStore {
     return this.update(ticketHash, (r) => ({ ...r, status: s }));
   }
 
-  /** Read-modify-write guarded by the mod revision; bounded retries with jitter. */
-  private async update(ticketHash: string, fn: (r: TicketRecord) => TicketRecord): Promise<TicketRecord> {
-    const { client, keyspace } = this.opts;
-    const key = keyspace.ticket(ticketHash);
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const cur = await timed(this.opts.hooks, 'get_ticket', () => client.get(key).exec());
-      const kv = cur.kvs[0];
-      if (!kv) throw new TicketNotFoundError(`ticket ${ticketHash} is not managed by the cluster`);
-      const stored = parseJsonValue(key, kv.value, TicketRecordSchema);
-      const next: TicketRecord = { ...fn(stored), revision: stored.revision + 1, updatedAt: new Date().toISOString() };
-      const res = await timed(this.opts.hooks, 'update_ticket', () =>
-        client.if(key, 'Mod', '==', Number(kv.mod_revision)).then(client.put(key).value(JSON.stringify(next))).commit(),
-      );
-      if (res.succeeded) return next;
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
-    }
-    throw new ConcurrentUpdateError(`ticket ${ticketHash}: update lost to concurrent writers ${MAX_UPDATE_ATTEMPTS} times`);
+  /**
+   * Read-modify-write of one record as a revision-guarded txn (guarded-update.ts): `fn` gets
+   * the record as stored in etcd now, never the cache's copy; bumps the application revision.
+   * @throws TicketNotFoundError, ConcurrentUpdateError (retries exhausted), CorruptValueError
+   */
+  private update(ticketHash: string, fn: (r: TicketRecord) => TicketRecord): Promise<TicketRecord> {
+    const key = this.opts.keyspace.ticket(ticketHash);
+    return this.updater.update<TicketRecord>(
+      { key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r) },
+      (stored) => {
+        if (!stored) throw new TicketNotFoundError(`ticket ${ticketHash} is not managed by the cluster`);
+        return { ...fn(stored), revision: stored.revision + 1, updatedAt: new Date().toISOString() };
+      },
+    );
   }
 
   private view(e: CacheEntry<CompactTicket>): CachedTicket {

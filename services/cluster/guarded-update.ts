@@ -1,0 +1,90 @@
+/**
+ * Read-modify-write of one etcd key as a revision-guarded transaction: read
+ * the value and its mod revision, compute the next value, and write it only
+ * if the key still has that mod revision (`Mod == rev`; an absent key has mod
+ * revision 0, so a first write is guarded too). On conflict the same txn
+ * returns the current value (`else get`), so a retry needs no extra read.
+ *
+ * Writers of one key within a process are serialized (a queue per key), so
+ * they never make each other retry; writers in other processes can still win
+ * a race, which costs a retry with jittered exponential backoff, bounded by
+ * `maxAttempts`. When the attempts run out the update fails with
+ * {@link ConcurrentUpdateError} naming the key; nothing is written.
+ */
+import type { Etcd3, IKeyValue } from 'etcd3';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ConcurrentUpdateError } from './errors.ts';
+
+/** Default attempts of one update (one read, then one txn per attempt). */
+export const DEFAULT_UPDATE_ATTEMPTS = 12;
+const BACKOFF_BASE_MS = 5;
+const BACKOFF_MAX_MS = 250;
+
+/** The current value of the key (undefined: absent) and what to write instead. */
+export type UpdateFn<T> = (current: T | undefined) => T | Promise<T>;
+
+/** Options of {@link GuardedUpdater.update}. */
+export interface GuardedUpdateOptions<T> {
+  key: string;
+  /** Parses a stored value (throws on a corrupt one: the update then fails and writes nothing). */
+  parse: (key: string, raw: Buffer) => T;
+  /** Serializes the next value. */
+  serialize: (value: T) => string;
+  /** Metric op names: `<op>_read` and `<op>`. */
+  op: string;
+}
+
+/** Per-process serializer and guarded writer; see the module comment. */
+export class GuardedUpdater {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly hooks?: ClusterMetricsHooks,
+    private readonly maxAttempts = DEFAULT_UPDATE_ATTEMPTS,
+  ) {}
+
+  /**
+   * Applies `fn` to the key's current value and writes the result if nobody wrote the key in
+   * between; retries otherwise. `fn` may throw (e.g. not found): nothing is written and the
+   * error propagates. Resolves with the value written.
+   * @throws ConcurrentUpdateError after `maxAttempts` lost races; EtcdUnavailableError.
+   */
+  update<T>(opts: GuardedUpdateOptions<T>, fn: UpdateFn<T>): Promise<T> {
+    const prev = this.#tails.get(opts.key) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.#attempt(opts, fn),
+      () => this.#attempt(opts, fn),
+    );
+    const tail = run.catch(() => undefined);
+    this.#tails.set(opts.key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(opts.key) === tail) this.#tails.delete(opts.key);
+    });
+    return run;
+  }
+
+  async #attempt<T>(opts: GuardedUpdateOptions<T>, fn: UpdateFn<T>): Promise<T> {
+    const { client } = this;
+    const { key } = opts;
+    const first = await timed(this.hooks, `${opts.op}_read`, () => client.get(key).exec());
+    let kv: IKeyValue | undefined = first.kvs[0];
+    for (let attempt = 1; ; attempt++) {
+      const modRevision = kv ? Number(kv.mod_revision) : 0;
+      const next = await fn(kv ? opts.parse(key, kv.value) : undefined);
+      const value = opts.serialize(next);
+      const res = await timed(this.hooks, opts.op, () =>
+        client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(value)).else(client.get(key)).commit(),
+      );
+      if (res.succeeded) return next;
+      if (attempt >= this.maxAttempts) {
+        throw new ConcurrentUpdateError(
+          `${key}: update lost to concurrent writers ${attempt} times in a row; nothing was written, retry later`,
+        );
+      }
+      kv = res.responses[0]?.response_range?.kvs[0];
+      const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+      await new Promise((r) => setTimeout(r, cap / 2 + Math.random() * (cap / 2)));
+    }
+  }
+}
