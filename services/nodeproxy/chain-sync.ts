@@ -97,6 +97,8 @@ export class ChainSync {
   private readonly blockListeners = new Set<(ev: { kind: 'connected' | 'disconnected'; block: KnownBlock }) => void>();
   /** Re-sent winning-tickets notifications dropped as duplicates. */
   duplicateDraws = 0;
+  /** Winning-tickets notifications refused as impossible (too many or repeated tickets). */
+  refusedDraws = 0;
 
   constructor(o: ChainSyncOptions) {
     this.o = o;
@@ -324,6 +326,13 @@ export class ChainSync {
   }
 
   private async winningTickets(blockHashHex: string, tickets: string[], receivedAtMs: number): Promise<void> {
+    // A block draws exactly TicketsPerBlock distinct tickets (dcrd stake/lottery.go
+    // findTicketIdxs); dcrd's winningtickets notification names the draw of one block.
+    if (tickets.length > this.o.params.ticketsPerBlock || new Set(tickets).size !== tickets.length) {
+      this.refusedDraws++;
+      this.log.warn({ blockHashHex, tickets: tickets.length }, 'dcrd sent a draw that no block can have; refused');
+      return;
+    }
     if (this.draws.has(blockHashHex)) {
       this.duplicateDraws++;
       return;
