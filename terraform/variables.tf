@@ -13,7 +13,7 @@ variable "regions" {
 }
 
 variable "voters_per_region" {
-  description = "Voter instances per region (DESIGN.md: at least two, so a region survives one voter loss)."
+  description = "Voter instances per region (at least two, so a region survives one voter loss)."
   type        = number
   default     = 2
   validation {

@@ -2,7 +2,7 @@
  * Makes vitest's `retry: 1` visible: a test that failed and then passed on its retry is listed
  * at the end of the run with the first attempt's error, so a flaky test shows in the CI log
  * (the default reporter only adds "(retry x1)" to its line) and can be root-caused.
- * The list is also written to `bench-results/retried-tests.json` for the issue notes.
+ * The list is also written to `bench-results/retried-tests.json`, so retried tests stay visible after the run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Reporter, TestCase } from 'vitest/node';

@@ -1,5 +1,5 @@
 /**
- * Consensus vote agendas and vote-choice validation (decred-protocol.md §5.4, §10).
+ * Consensus vote agendas and vote-choice validation (decred/dcrwallet: wallet/wallet.go SetAgendaChoices).
  *
  * A choice is applied the way dcrwallet's SetAgendaChoices does it: clear the
  * agenda's mask, OR in the choice bits; bit 0 (previous block valid) is always
@@ -106,7 +106,7 @@ export function voteBitsFor(choices: readonly ResolvedChoice[]): number {
 }
 
 /**
- * Merges per-ticket choices over defaults (per-ticket wins, decred-protocol.md §5.4)
+ * Merges per-ticket choices over defaults (per-ticket wins, as in decred/dcrwallet wallet/wallet.go)
  * and resolves them against the agenda set, skipping agendas that no longer exist.
  */
 export function effectiveChoices(

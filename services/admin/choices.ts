@@ -1,6 +1,6 @@
 /**
  * Vote choices and treasury policies, per ticket or as the cluster default
- * (decred-protocol.md §5.4, §10). Choices are validated against the chain's
+ * (decred/dcrwallet: wallet/wallet.go SetAgendaChoices). Choices are validated against the chain's
  * agendas (getvoteinfo through a proxy) or, without a proxy, dcrd's agendas
  * for the network's vote version. Every change is merged into the stored value
  * by the store in one guarded write (concurrent changes all land); voters pick

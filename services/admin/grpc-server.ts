@@ -2,7 +2,7 @@
  * The gRPC `Admin` service (proto/votecluster/v1/admin.proto). Thin: each
  * handler validates its request with zod, calls one operation module and maps
  * the result. Errors leave as a gRPC status plus the `vc-error-code` metadata
- * entry (STYLE.md "Errors cross the wire as codes"), through one table.
+ * entry (docs/contributing.md, "Errors"), through one table.
  */
 import {
   Metadata,

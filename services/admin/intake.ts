@@ -97,7 +97,7 @@ export function decodeVotingWif(wif: string, params: NetParams): SecretKey {
     decoded.privKey.fill(0);
     if (decoded.sigType !== 0) {
       key.wipe();
-      // Votes are signed with secp256k1 ECDSA (decred-protocol.md §13); dcrd would
+      // Votes are signed with secp256k1 ECDSA (decred/dcrwallet: wallet/createtx.go); dcrd would
       // accept other WIF types, a voting signer must not.
       throw new AdminBadKeyError(`the WIF has signature type ${decoded.sigType}; a voting key must be secp256k1 ECDSA (type 0)`);
     }
@@ -166,8 +166,8 @@ export function checkTicketBytes(raw: Uint8Array, params: NetParams, expectedHas
 }
 
 /**
- * The voting output of a ticket purchase (decred-protocol.md §4, dcrd
- * stake/staketx.go CheckSStx): 1..64 inputs, 2n+1 outputs, out[0] an
+ * The voting output of a ticket purchase (decred/dcrd:
+ * blockchain/stake/staketx.go CheckSStx): 1..64 inputs, 2n+1 outputs, out[0] an
  * OP_SSTX-tagged P2PKH/P2SH whose value is the price, odd outputs null-data
  * commitments, even outputs OP_SSTXCHANGE-tagged. Returns the reason on failure.
  */
@@ -244,7 +244,7 @@ async function checkOnChain(
   }
   const tip = await chain.getBestBlock();
   // A ticket mined at T joins the live pool when block T + TicketMaturity connects
-  // (decred-protocol.md §4), so it is immature while tip < T + maturity.
+  // (decred/dcrd: blockchain/stake/tickets.go connectNode), so it is immature while tip < T + maturity.
   if (tip.height < height + deps.params.ticketMaturity) return 'immature';
   throw new AdminTicketNotLiveError(
     `ticket ${ticketHash} (mined at height ${height}) is not live at height ${tip.height}: it was already voted, revoked, expired or missed`,

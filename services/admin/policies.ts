@@ -1,5 +1,5 @@
 /**
- * Treasury spend (tspend) vote policies (decred-protocol.md §10, decred/dcrwallet
+ * Treasury spend (tspend) vote policies (decred/dcrwallet
  * wallet/wallet.go TSpendPolicy / TreasuryKeyPolicy).
  *
  * A policy is yes, no or abstain, keyed by tspend hash or by treasury (Pi) key,

@@ -4,7 +4,7 @@
  * GetStakeInfoResult), computed from the etcd ticket and vote records plus
  * chain lookups through a node proxy.
  *
- * Classification of one managed ticket (decred-protocol.md §4):
+ * Classification of one managed ticket (decred/dcrwallet: wallet/wallet.go StakeInfo):
  * - unmined:  the chain has it only in a mempool (ownmempooltix);
  * - immature: mined at T and tip < T + TicketMaturity;
  * - live:     dcrd says it is in the live pool (existslivetickets);
@@ -126,7 +126,7 @@ async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[])
     const loc = await chain.getRawTransaction(r.voteTxid);
     if (!loc) continue;
     const tx = decodeTx(loc.raw);
-    // Input 0 of a vote is the stakebase; its valueIn is the vote subsidy (decred-protocol.md §5).
+    // Input 0 of a vote is the stakebase; its valueIn is the vote subsidy (decred/dcrd: blockchain/stake/staketx.go).
     return { txid: r.voteTxid, subsidy: tx.inputs[0]?.valueIn ?? 0n };
   }
   return undefined;

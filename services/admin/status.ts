@@ -1,5 +1,5 @@
 /**
- * The status page of an admin service (DESIGN.md §6): regions, nodes, owners
+ * The status page of an admin service: regions, nodes, owners
  * and recent votes with latency. `GET /status.json` is the data, `GET /` the
  * same data as a small self-contained HTML page (no scripts, auto-refresh).
  */

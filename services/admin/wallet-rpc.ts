@@ -1,6 +1,6 @@
 /**
  * A dcrwallet-compatible JSON-RPC endpoint, so an unmodified vspd can use the
- * cluster as its voting wallets (decred-protocol.md §10; decred/vspd
+ * cluster as its voting wallets (decred/vspd
  * rpc/dcrwallet.go, rpc/version.go).
  *
  * Transport: HTTP(S) POST on `/` and a websocket on `/ws` (vspd dials
@@ -38,7 +38,7 @@ export const MAX_BODY_BYTES = 1 << 20;
 /**
  * Versions we answer `version` with: the minimums vspd checks (rpc/version.go:
  * dcrd 2.1, dcrdjsonrpcapi 8.3, dcrwallet 2.1, dcrwalletjsonrpcapi 11.0, same
- * major, not older), at the API semvers of decred-protocol.md §9/§10.
+ * major, not older), at the API semvers of decred/vspd rpc/version.go.
  */
 export const WALLET_VERSIONS: Readonly<Record<string, readonly [number, number, number]>> = {
   dcrd: [2, 1, 0],

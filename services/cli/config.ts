@@ -1,5 +1,5 @@
 /**
- * The one config loader of the CLI (STYLE.md "Config"). A long-running command
+ * The one config loader of the CLI (docs/contributing.md, "Configuration"). A long-running command
  * hands it its service's zod schema, the flags commander parsed and the
  * environment; it merges, lowest first:
  *

@@ -13,7 +13,7 @@
  * never turned into the cap's exit 1 by something that has nothing left to do.
  */
 
-/** Default cap on a clean shutdown (issue 4: "stop within 5 s"). */
+/** Default cap on a clean shutdown: SIGTERM/SIGINT stop a service within 5 s. */
 export const DEFAULT_SHUTDOWN_CAP_MS = 5_000;
 /** After a completed stop(), how long the event loop may keep running before the process exits anyway. */
 export const EXIT_GRACE_MS = 500;

@@ -89,7 +89,7 @@ export interface Cluster {
   readonly tickets: TicketStore;
   readonly config: ConfigStore;
   readonly client: Etcd3;
-  /** True while every watch stream is connected (DESIGN.md §3 invariant 5 uses this with the lease). */
+  /** True while every watch stream is connected (invariant 5 in docs/architecture.md uses this with the lease). */
   isWatchHealthy(): boolean;
   /** Stops every watch, revokes the session lease (releasing its claims), closes the client. Idempotent. */
   close(): Promise<void>;

@@ -15,7 +15,7 @@ import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-store.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
 
-/** Default hedge delay per backup rank (DESIGN.md §3 invariant 4). */
+/** Default hedge delay per backup rank (docs/architecture.md, invariant 4). */
 export const DEFAULT_HEDGE_MS = 250;
 
 /** `config/vote-defaults`. */

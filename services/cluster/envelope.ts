@@ -1,5 +1,5 @@
 /**
- * Envelope encryption of voting keys (DESIGN.md §3 invariant 7).
+ * Envelope encryption of voting keys (docs/architecture.md, invariant 7).
  *
  * AES-256-GCM (NIST SP 800-38D) with a 32-byte cluster key that lives only in a
  * file on voters and admin hosts, never in etcd and never in a log. Each record

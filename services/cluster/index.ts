@@ -1,5 +1,5 @@
 /**
- * services/cluster: the only module that talks to etcd (DESIGN.md §3).
+ * services/cluster: the only module that talks to etcd (docs/architecture.md, "etcd keyspace").
  *
  * @example
  * const cluster = await openCluster({

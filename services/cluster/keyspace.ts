@@ -1,5 +1,5 @@
 /**
- * Every etcd key of votecluster, in one place (DESIGN.md §3). Keys live under
+ * Every etcd key of votecluster, in one place (docs/architecture.md, "etcd keyspace"). Keys live under
  * `/votecluster/<network>/`. Each function documents who writes the key and how
  * long it lives; nothing else in the project builds etcd keys.
  *

@@ -6,7 +6,7 @@
  * `owners/<t>`) is attached to the current session lease, so if the process
  * dies or is partitioned for longer than the TTL, etcd removes them and the
  * backups take over. `isLeaseFresh()` is how the voter decides whether it may
- * use the fast path (DESIGN.md §3 invariant 5): it is false unless a keepalive
+ * use the fast path (docs/architecture.md, invariant 5): it is false unless a keepalive
  * sent less than `freshWindowMs` ago succeeded, i.e. etcd surely still holds
  * the lease. When etcd reports the lease lost, a rejoin loop (owned here,
  * awaited by `stop()`) grants a new lease and re-creates `nodes/<id>`.

@@ -1,5 +1,5 @@
 /**
- * Ticket ownership (DESIGN.md §3 invariant 1: one signer per ticket).
+ * Ticket ownership (docs/architecture.md, invariant 1: one signer per ticket).
  *
  * Who *should* sign is computed, not stored: rendezvous (highest-random-weight)
  * hashing of the ticket hash over the live nodes (`rendezvous.ts`) gives every
@@ -53,7 +53,7 @@ export interface OwnershipOptions {
 
 /** Distinct owner values shared before the table starts over (claimMany writes one value per call). */
 const MAX_SHARED_OWNER_VALUES = 4_096;
-/** Rankings cached at most (a little above the 100k managed tickets of DESIGN.md §9). */
+/** Rankings cached at most (a little above the 100k managed tickets a voter is sized for). */
 const MAX_RANK_CACHE = 250_000;
 /** Rankings are cached as a base-n number of node indexes: n^n must stay a small integer (9^9 < 2^30). */
 const MAX_CACHED_NODES = 9;

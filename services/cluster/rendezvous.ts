@@ -12,11 +12,11 @@
  * where `t` is the ticket hash's 32 bytes (in the order of its hex string). Order: descending
  * weight, then ascending node id. One SHA-256 per node id (cached), then ~2 x 8 integer rounds per
  * (ticket, node): ranking 100k tickets over 6 nodes takes ~50 ms instead of 600k SHA-256 calls
- * (~1.2-1.8 s of a voter's start-up, measured). MurmurHash3 is not cryptographic: ticket hashes
+ * (over a second of a voter's start-up). MurmurHash3 is not cryptographic: ticket hashes
  * are chain-determined and the ranking only spreads load (safety rests on create-if-absent
  * claims and records), and it mixes all 32 bytes, so even non-random test hashes spread evenly.
  *
- * v1 (before 2026-11-22) was the first 8 bytes of SHA-256(ticketHash hex ‖ 0x00 ‖ nodeId). A
+ * v1 was the first 8 bytes of SHA-256(ticketHash hex ‖ 0x00 ‖ nodeId). A
  * cluster running both versions stays SAFE: claims and vote records are create-if-absent, so at
  * most one claim and one stored vote per ticket exist at any revision. Where a v1 and a v2 node
  * disagree on rank 0, a ticket may stay unclaimed or its claim may move between sweeps; its draws

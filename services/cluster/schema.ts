@@ -20,7 +20,7 @@ export interface SchemaUpgrade {
   run(client: Etcd3, keyspace: Keyspace): Promise<void>;
 }
 
-/** The upgrade table. Version 1 is the initial layout (DESIGN.md §3); add steps here, in order. */
+/** The upgrade table. Version 1 is the initial layout (docs/architecture.md, "etcd keyspace"); add steps here, in order. */
 export const UPGRADES: readonly SchemaUpgrade[] = [];
 
 /** The schema version this code writes. */

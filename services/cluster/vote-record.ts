@@ -1,5 +1,5 @@
 /**
- * Vote records (DESIGN.md §3 invariant 2: at most one distinct vote per ticket
+ * Vote records (docs/architecture.md, invariant 2: at most one distinct vote per ticket
  * and block). `votes/<height>/<blockHash>/<ticketHash>` is written only by a
  * create-if-absent txn; whoever loses the race gets the stored record and must
  * re-broadcast its bytes instead of signing another vote. The record carries

@@ -1,6 +1,5 @@
 /**
- * Version-0 addresses (decred/dcrd: txscript/stdaddr/addressv0.go;
- * decred-protocol.md §7): base58(netID(2) ‖ data ‖ checksum4), where the
+ * Version-0 addresses (decred/dcrd: txscript/stdaddr/addressv0.go): base58(netID(2) ‖ data ‖ checksum4), where the
  * checksum is the first 4 bytes of BLAKE256(BLAKE256(netID ‖ data)).
  *
  * data is a hash160 for the *PKH and P2SH kinds; for P2PK it is a type byte

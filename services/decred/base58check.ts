@@ -1,7 +1,7 @@
 /**
  * Base58 with a 4-byte BLAKE-256 checksum (github.com/decred/base58 CheckEncode).
  * Addresses use a double BLAKE-256 checksum; WIF uses a single one
- * (decred-protocol.md §7), so the checksum function is a parameter.
+ * (decred/dcrd: txscript/stdaddr/addressv0.go, dcrutil/wif.go), so the checksum function is a parameter.
  */
 import { base58 } from '@scure/base';
 import { EncodingError } from './errors.ts';

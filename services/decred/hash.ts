@@ -1,5 +1,5 @@
 /**
- * Hash functions of Decred (decred-protocol.md §1): a single BLAKE-256
+ * Hash functions of Decred (decred/dcrd: crypto/blake256, chaincfg/chainhash/hashfuncs.go): a single BLAKE-256
  * (14 rounds, the SHA-3 finalist, not BLAKE2/3) for tx ids, block hashes,
  * merkle nodes, sighash and the lottery; hash160 = RIPEMD160(BLAKE256(x)).
  */

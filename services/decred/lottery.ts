@@ -1,6 +1,5 @@
 /**
- * The ticket lottery (decred/dcrd: blockchain/stake/lottery.go, tickets.go;
- * decred-protocol.md §6).
+ * The ticket lottery (decred/dcrd: blockchain/stake/lottery.go, tickets.go).
  *
  * Invariant: given the live ticket set after block N and the 180-byte header
  * of block N, every node draws the same five winners in the same order and

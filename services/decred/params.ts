@@ -1,6 +1,6 @@
 /**
  * Chain parameters relevant to staking and voting, per network
- * (decred/dcrd: chaincfg/{mainnet,testnet,simnet,regnet}params.go; decred-protocol.md §7, §8).
+ * (decred/dcrd: chaincfg/{mainnet,testnet,simnet,regnet}params.go, wire/protocol.go).
  */
 import { InvalidArgumentError } from './errors.ts';
 

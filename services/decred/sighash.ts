@@ -1,6 +1,5 @@
 /**
- * Signature hash (decred/dcrd: txscript/sighash.go calcSignatureHash;
- * decred-protocol.md §3).
+ * Signature hash (decred/dcrd: txscript/sighash.go calcSignatureHash).
  *
  * sighash = BLAKE256(u32 hashType ‖ prefixHash ‖ witnessHash), where
  * - prefixHash commits to the inputs and outputs selected by the hash type

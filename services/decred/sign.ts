@@ -1,7 +1,7 @@
 /**
  * Signing and verifying P2PKH and P2SH m-of-n inputs, plain and stake-tagged
  * (decred/dcrd: txscript/sign/sign.go, txscript/opcode.go opcodeCheckSig and
- * opcodeCheckMultiSig; decred-protocol.md §3).
+ * opcodeCheckMultiSig).
  *
  * - P2PKH sigScript: `<DER ‖ hashType> <33-byte compressed pubkey>`; the
  *   signing subscript is the FULL previous pkScript, stake tag included.

@@ -1,6 +1,6 @@
 /**
  * secp256k1 ECDSA as Decred uses it (decred/dcrd: dcrec/secp256k1/ecdsa/signature.go,
- * txscript/engine.go CheckSignatureEncoding; decred-protocol.md §3).
+ * txscript/engine.go CheckSignatureEncoding).
  *
  * - The 32-byte sighash is signed as is (noble `prehash: false`).
  * - Nonces are RFC 6979 with HMAC-SHA256 and no extra entropy, so signing is

@@ -1,6 +1,6 @@
 /**
  * The live ticket pool as dcrd's stake node tracks it (decred/dcrd:
- * blockchain/stake/tickets.go connectNode; decred-protocol.md §4, §6).
+ * blockchain/stake/tickets.go connectNode).
  *
  * Invariant: after `connectBlock(h)` the pool holds exactly dcrd's live set
  * after block h, kept sorted by raw hash bytes, and `winners` are the tickets

@@ -2,7 +2,7 @@
  * Stake transaction types and the structural checks dcrd applies before any
  * chain context (decred/dcrd: blockchain/stake/staketx.go CheckSStx,
  * CheckSSGenVotes, CheckSSRtx, DetermineTxType; blockchain/stake/treasury.go;
- * blockchain/standalone/tx.go IsCoinBaseTx; decred-protocol.md §4, §5).
+ * blockchain/standalone/tx.go IsCoinBaseTx).
  *
  * Each `check*` throws a {@link RuleError} whose `reason` names the tx kind it
  * failed to be (`NOT_A_TICKET`, `NOT_A_VOTE`, ...) and whose message starts
@@ -14,7 +14,7 @@ import { RuleError } from './errors.ts';
 import { classifyScript, type StakeTag } from './script.ts';
 import { NULL_BLOCK_HEIGHT, NULL_BLOCK_INDEX, NULL_PREV_INDEX, TX_TREE_REGULAR, TX_TREE_STAKE, TX_VERSION_TREASURY, type Tx } from './wire/tx.ts';
 
-/** Every tx kind the protocol distinguishes (DESIGN.md §5 `tx decode` `type`). */
+/** Every tx kind the protocol distinguishes (the `type` of `tx decode`). */
 export type TxType =
   | 'vote'
   | 'ticket'

@@ -1,6 +1,6 @@
 /**
  * Block, work, vote and treasury subsidy (decred/dcrd: blockchain/standalone/subsidy.go
- * SubsidyCache; decred-protocol.md §5.3, §13).
+ * SubsidyCache).
  *
  * All arithmetic is integer and truncates at every step exactly as dcrd's int64
  * code does; BigInt keeps it exact. Vote subsidy is keyed by the height of the

@@ -2,8 +2,7 @@
  * Ticket purchases (SStx): parsing the voting output and the reward
  * commitments, and building tickets the way dcrwallet does
  * (decred/dcrd: blockchain/stake/staketx.go CheckSStx, SStxStakeOutputInfo;
- * txscript/stdaddr RewardCommitmentScript; decred/dcrwallet: wallet/createtx.go;
- * decred-protocol.md §4).
+ * txscript/stdaddr RewardCommitmentScript; decred/dcrwallet: wallet/createtx.go).
  *
  * Commitment output: `6a <push 30..75> <hash160(20)> <amount u64 LE, bit 63 =
  * P2SH> <fee limits u16 LE>`. Fee limits: low byte = vote, high byte =

@@ -5,7 +5,7 @@
  * InsideTSpendWindow), the Pi key and signature of a tspend
  * (blockchain/stake/treasury.go CheckTSpend; internal/blockchain
  * verifyTSpendSignature), and EC-Schnorr-DCRv0 over secp256k1
- * (dcrec/secp256k1/schnorr) for that signature. decred-protocol.md §5, §10.
+ * (dcrec/secp256k1/schnorr) for that signature.
  *
  * A tspend is: version 3, one input (null outpoint, tree 0) whose sigScript is
  * `OP_DATA_64 <schnorr sig> OP_DATA_33 <Pi key> OP_TSPEND`, out[0] =

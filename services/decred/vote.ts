@@ -4,8 +4,7 @@
  * (decred/dcrwallet: wallet/createtx.go createUnsignedVote, newVoteScript,
  * signVoteOrRevocation; decred/dcrd: blockchain/stake/staketx.go
  * CheckSSGenVotes, internal/blockchain/validate.go checkVoteInputs,
- * checkTicketRedeemerCommitments, calcTicketReturnAmounts;
- * decred-protocol.md §5).
+ * checkTicketRedeemerCommitments, calcTicketReturnAmounts).
  *
  * Invariant: a vote that `checkVote` accepts is one dcrd accepts for the same
  * ticket, voted block, subsidy split and winner set.

@@ -1,5 +1,5 @@
 /**
- * Wallet import format (decred/dcrd: dcrutil/wif.go; decred-protocol.md §7):
+ * Wallet import format (decred/dcrd: dcrutil/wif.go):
  * base58(netID(2) ‖ sigType(1) ‖ privKey(32) ‖ checksum4) where the checksum
  * is the first 4 bytes of a SINGLE BLAKE-256 (addresses use a double one).
  * There is no compression flag; secp256k1 public keys are always compressed.

@@ -11,7 +11,7 @@
  *   announced as disconnected first;
  * - winning tickets are published once per block hash (rebroadcastwinners
  *   after every reconnect re-sends them), with the block's own height (dcrd
- *   puts its best height into re-sent notifications, decred-protocol.md §9);
+ *   puts its best height into re-sent notifications, decred/dcrd internal/rpcserver/rpcwebsocket.go);
  * - treasury spends are published once per tspend hash, from dcrd's `tspend`
  *   notification or, after every (re)connect, from `getrawmempool false
  *   tspend` (tspends announced while we were away); they are sticky feed
@@ -160,7 +160,7 @@ export class ChainSync {
         await this.connect(fromHex(headerHex), this.o.now());
       }
       await this.o.session.call('rebroadcastwinners');
-      // Tspends dcrd announced while we were not listening (decred-protocol.md §9).
+      // Tspends dcrd announced while we were not listening (decred/dcrd: internal/rpcserver/rpcwebsocket.go).
       const ids = await this.o.session.callAs('getrawmempool', [false, 'tspend'], TxidListSchema);
       for (const id of ids) {
         if (this.tspends.has(id.toLowerCase())) continue;
@@ -341,7 +341,7 @@ export class ChainSync {
     const blk = await this.fetchBlock(blockHashHex);
     if (this.draws.has(blockHashHex)) return;
     // One root span per (block, ticket), starting when dcrd's notification
-    // arrived: each ticket's vote is its own trace (DESIGN.md §6).
+    // arrived: each ticket's vote is its own trace (docs/architecture.md, "Observability").
     const notify = tickets.map((t) => startProxySpan(this.o.tracer, SPAN.PROXY_NOTIFY, {
       startTimeMs: receivedAtMs,
       attributes: { [ATTR.BLOCK_HASH]: blk.hash, [ATTR.HEIGHT]: blk.height, [ATTR.TICKET_HASH]: t },

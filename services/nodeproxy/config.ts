@@ -69,7 +69,7 @@ export const NodeProxyConfigSchema = z
       .optional(),
     ringSize: z.number().int().min(8).default(DEFAULT_RING_SIZE),
     maxStreamLagEvents: z.number().int().min(1).default(DEFAULT_MAX_STREAM_LAG_EVENTS),
-    /** Vote subsidy split used in WinningTickets (decred-protocol.md §5.3). */
+    /** Vote subsidy split used in WinningTickets (decred/dcrd: blockchain/standalone/subsidy.go). */
     subsidySplit: z.enum(['original', 'dcp0010', 'dcp0012']).optional(),
     maxVoteAgeBlocks: z.number().int().min(0).default(DEFAULT_MAX_VOTE_AGE_BLOCKS),
     resend: z

@@ -1,5 +1,5 @@
 /**
- * The websocket JSON-RPC session with one dcrd (decred-protocol.md §9).
+ * The websocket JSON-RPC session with one dcrd (decred/dcrd: internal/rpcserver/rpcwebsocket.go).
  *
  * Invariant: the session is `ready` only after, on *this* connection, dcrd's
  * API version and network were checked, notifyblocks / notifywinningtickets /

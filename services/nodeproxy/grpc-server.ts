@@ -1,7 +1,7 @@
 /**
  * The NodeProxy gRPC service: handlers, the code→status table, health and
  * reflection. Errors leave as a gRPC status plus the `vc-error-code` metadata
- * entry (STYLE.md "Errors cross the wire as codes"); a SendVote outcome is a
+ * entry (docs/contributing.md, "Errors"); a SendVote outcome is a
  * value in the response, never an error.
  */
 import { readFileSync } from 'node:fs';
@@ -198,7 +198,7 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
       const hashes = req.ticket_hashes.map((h, i) => requireHash(h, `ticket_hashes[${i}]`));
       if (hashes.length === 0) return { live: [] };
       const bitsetHex = await p.session.callAs('existslivetickets', [hashes], z.string().regex(/^[0-9a-fA-F]*$/));
-      // Bit i lives in byte i>>3 at mask 1<<(i&7), LSB first (jrick/bitset; decred-protocol.md §9).
+      // Bit i lives in byte i>>3 at mask 1<<(i&7), LSB first (jrick/bitset, as dcrd's existslivetickets answers it).
       const bits = fromHex(bitsetHex);
       return { live: hashes.map((_, i) => (((bits[i >> 3] ?? 0) >> (i & 7)) & 1) === 1) };
     }),

@@ -12,7 +12,7 @@
  * - every vote dcrd accepted (or already had) is kept and re-sent after each
  *   reconnect and every `resend.intervalMs`, until it is mined, its block is
  *   disconnected, or the best block is `resend.maxAgeBlocks` above it. dcrd
- *   relays a vote once and never re-broadcasts it (DESIGN.md §3 inv. 6).
+ *   relays a vote once and never re-broadcasts it (docs/architecture.md, invariant 6).
  */
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
@@ -56,7 +56,7 @@ export interface SendVoteResult {
   deduplicated_by_proxy: boolean;
 }
 
-/** What a vote refers to (out[0] and in[1] of an SSGen, decred-protocol.md §5.1). */
+/** What a vote refers to (out[0] and in[1] of an SSGen, decred/dcrwallet wallet/createtx.go createUnsignedVote). */
 export interface VoteTarget {
   ticketHash: string;
   blockHash: string;

@@ -11,10 +11,10 @@
 import type { Attributes, AttributeValue, Span } from '@opentelemetry/api';
 
 /**
- * Span names: `<service>.<step>` (STYLE.md "Telemetry"). One trace per
+ * Span names: `<service>.<step>` (docs/contributing.md, "Telemetry"). One trace per
  * (block, ticket) runs proxy.notify → voter.receive → voter.build → voter.sign →
  * voter.broadcast → proxy.send → dcrd.accept, plus cluster.record and
- * cluster.takeover where they happen (DESIGN.md §6).
+ * cluster.takeover where they happen (docs/architecture.md, "Observability").
  */
 export const SPAN = {
   /** nodeproxy: a winning-ticket draw arrived from dcrd; root span of the vote's trace. */

@@ -4,7 +4,7 @@
  * deploy/ (alert rules, dashboard) can be checked against them.
  *
  * Names are `votecluster_<component>_<what>_<unit>` (counters end in `_total`,
- * durations are `_seconds`, STYLE.md "Telemetry"). Process metrics
+ * durations are `_seconds`, docs/contributing.md, "Telemetry"). Process metrics
  * (prom-client defaults) get the prefix `votecluster_<service>_`.
  *
  * To add a metric: add one entry to the component's table below (name, help,
@@ -14,7 +14,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TelemetryConfigError } from './errors.ts';
 
-/** Buckets for vote-path latencies: 1 ms .. 10 s (DESIGN.md §7: 100 ms ≈ 0.03 % miss, 2 s ≈ 0.7 %). */
+/** Buckets for vote-path latencies: 1 ms .. 10 s (a vote t after the draw is missed with p ≈ 1 − exp(−t/300 s): 100 ms ≈ 0.03 % miss, 2 s ≈ 0.7 %). */
 export const LATENCY_BUCKETS_SECONDS = [
   0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10,
 ] as const;

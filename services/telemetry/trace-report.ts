@@ -14,8 +14,8 @@
  * A vote's `totalMs` runs from the start of its earliest span (proxy.notify,
  * the draw arriving from dcrd) to the end of its first successful dcrd.accept
  * (outcome accepted or duplicate; when no dcrd.accept span exists, the first
- * proxy.send with such an outcome): draw → accepted, the latency DESIGN.md §7
- * prices. Without one it runs to the end of the last span and the vote is
+ * proxy.send with such an outcome): draw → accepted, the latency that decides
+ * a missed vote. Without one it runs to the end of the last span and the vote is
  * marked `accepted: false`.
  */
 import { ATTR, SPAN } from './attributes.ts';

@@ -1,6 +1,6 @@
 /**
  * Keeps this node's owner claims in line with the rendezvous ranking
- * (DESIGN.md §3 invariant 1). Claims are made ahead of draws so the owner's
+ * (docs/architecture.md, invariant 1). Claims are made ahead of draws so the owner's
  * fast path needs no etcd I/O at draw time:
  * - a ticket whose rank-0 node (among live nodes) is this node and that has no
  *   claim is claimed (create-if-absent bound to our lease);

@@ -17,7 +17,7 @@
  * and the cluster's default tspend / Pi-key policies (same etcd revision as
  * the default choices); the ticket's own policies come with its pinned record.
  * Each tspend gets the first yes/no of ticket tspend, default tspend, ticket
- * Pi key, default Pi key (decred-protocol.md §10); those with an answer become
+ * Pi key, default Pi key (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy); those with an answer become
  * the vote's 'T','V' output (tx version 3), in hash order, at most 7, and are
  * recorded in `meta.treasuryVotes`. A tspend learned after the draw is not in
  * that draw's votes, so a takeover rebuilds the owner's bytes.

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { VoterConfigError } from './errors.ts';
 
-/** Backup rank k waits k × hedge for the owner's vote record (DESIGN.md §3, invariant 4). */
+/** Backup rank k waits k × hedge for the owner's vote record (docs/architecture.md, invariant 4). */
 export const DEFAULT_HEDGE_MS = 250;
 /**
  * Session lease TTL. Long enough that a 10 s etcd outage does not lose the lease

@@ -1,5 +1,5 @@
 /**
- * Hedged failover (DESIGN.md §3 invariants 3-5): decides, for one drawn ticket,
+ * Hedged failover (docs/architecture.md, invariants 3-5): decides, for one drawn ticket,
  * whether this voter signs on the fast path or takes the record-first path, and
  * how long it waits before racing for the vote record.
  *

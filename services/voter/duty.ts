@@ -1,6 +1,6 @@
 /**
  * One voting duty: a managed ticket drawn for one block hash. Invariants
- * protected (DESIGN.md §3):
+ * protected (docs/architecture.md, "Invariants"):
  * - 2: at most one distinct vote per (ticket, block). A vote is deterministic
  *   (RFC 6979; built from the ticket record at one etcd revision), the record is
  *   written create-if-absent, and whoever loses that race sends the STORED bytes.

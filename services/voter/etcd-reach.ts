@@ -1,6 +1,6 @@
 /**
- * Whether etcd answers, as one shared view for the voter (DESIGN.md §4, "etcd
- * quorum lost"). Duties and the record queue report failures and successes;
+ * Whether etcd answers, as one shared view for the voter (docs/architecture.md,
+ * "Fault model": etcd quorum lost). Duties and the record queue report failures and successes;
  * while etcd is down ONE probe loop (a linearizable read) finds out when it is
  * back, instead of every waiting duty hammering it. When it returns:
  * - waiters of {@link EtcdReach.whenReachable} resume (backups hedge again from

@@ -1,7 +1,7 @@
 /**
  * Merges the WatchChain streams of every proxy into one stream of distinct
- * events. Invariant protected (DESIGN.md §4 "duplicate or replayed
- * notifications → one vote per ticket per block"): the FIRST arrival of the
+ * events. Invariant protected (docs/architecture.md, "Fault model":
+ * duplicate or replayed notifications → one vote per ticket per block): the FIRST arrival of the
  * winning tickets for a block hash is admitted, every later copy (another proxy,
  * a rebroadcast, a replay after a stream reconnect) is dropped. Votes are per
  * (ticket, block hash), so two competing tips at one height are two distinct

@@ -1,6 +1,6 @@
 /**
  * Fan-out: one vote to every proxy at once, each call bounded by its own
- * deadline, so a slow or dead proxy never delays the others (DESIGN.md §3
+ * deadline, so a slow or dead proxy never delays the others (docs/architecture.md,
  * invariant 6). The result of each call is classified once, here:
  * - ACCEPTED / DUPLICATE: delivered (DUPLICATE is success: dcrd's -40);
  * - CONFLICT: a different vote for the ticket is already in that mempool;

@@ -3,7 +3,7 @@
  * draws by block hash, and for each drawn ticket it manages: the owner signs
  * from its cache and fans the vote out to every proxy at once, then records
  * it; backups wait rank × hedge for the record and otherwise race the
- * create-if-absent record. See README.md and DESIGN.md §3-§4.
+ * create-if-absent record. See README.md and docs/architecture.md.
  */
 
 /**

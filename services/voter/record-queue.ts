@@ -1,5 +1,5 @@
 /**
- * The owner's vote records, written right after the first send (DESIGN.md §3
+ * The owner's vote records, written right after the first send (docs/architecture.md,
  * invariant 3: etcd is not on the owner's critical path). When etcd is
  * unreachable the records wait here, in order, and are written when it
  * returns (fault table: "etcd quorum lost → owners keep voting; records written

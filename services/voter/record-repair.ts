@@ -1,6 +1,6 @@
 /**
- * Records votes whose signer's record was lost (DESIGN.md §3 "every vote
- * recorded"; the chain is the source of truth). A backup that built and signed
+ * Records votes whose signer's record was lost (every vote
+ * recorded; the chain is the source of truth). A backup that built and signed
  * a vote but could not record it (etcd unreachable) until its duty ended hands
  * that record here. Once etcd is back and the signers' own queued records had
  * time to land (`graceMs`), each one is checked:

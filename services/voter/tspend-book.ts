@@ -1,5 +1,5 @@
 /**
- * Treasury votes of the voter (decred-protocol.md §5.1 'T','V' output, §10
+ * Treasury votes of the voter (the 'T','V' output and the
  * policy lookup; decred/dcrwallet wallet/wallet.go TSpendPolicy and the vote
  * path that appends the treasury votes).
  *

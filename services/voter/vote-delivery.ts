@@ -1,5 +1,5 @@
 /**
- * Delivery until mined (DESIGN.md §3 invariant 6). dcrd relays a vote once and
+ * Delivery until mined (docs/architecture.md, invariant 6). dcrd relays a vote once and
  * dcrwallet publishes once; we keep sending each vote through every proxy until
  * that proxy's dcrd holds it (ACCEPTED or DUPLICATE), or the vote is superseded
  * (its block was disconnected) or too old (the tip moved more than

@@ -1,5 +1,5 @@
 /**
- * Deterministic vote construction (DESIGN.md §3 invariants 2 and 3): a vote is
+ * Deterministic vote construction (docs/architecture.md, invariants 2 and 3): a vote is
  * a pure function of the draw (block hash, height, subsidy, vote version) and
  * the ticket record at ONE etcd revision (choices, policies, key). The
  * revision goes into the vote record, so any voter building from the same
@@ -7,7 +7,7 @@
  * re-sends the same bytes. Building needs no I/O: everything comes from the
  * watch-backed ticket cache.
  *
- * Vote bits (decred-protocol.md §5.4, §10): the ticket's own choices if it has
+ * Vote bits (decred/dcrwallet: wallet/wallet.go SetAgendaChoices): the ticket's own choices if it has
  * any, else the cluster default; for each choice clear the agenda mask and OR in
  * the choice bits; bit 0 (previous block valid) is always set.
  */
@@ -57,7 +57,7 @@ export interface ChoiceBits {
   bits: number;
 }
 
-/** Bit 0: the previous block's regular tree is valid (decred-protocol.md §5.4). */
+/** Bit 0: the previous block's regular tree is valid (decred/dcrwallet: wallet/createtx.go). */
 export const VOTE_BITS_PREV_VALID = 0x0001;
 
 /**
@@ -72,8 +72,8 @@ export function voteBitsFromChoices(choices: readonly ChoiceBits[]): number {
 
 /**
  * The per-ticket choices when the ticket has any, otherwise the cluster default
- * (decred-protocol.md §10 step 4: "the per-ticket choices if saved, otherwise the
- * wallet default").
+ * (decred/dcrwallet: wallet/chainntfns.go VoteOnOwnedTickets: the per-ticket
+ * choices if saved, otherwise the wallet default).
  */
 export function selectChoices(
   perTicket: readonly ChoiceBits[] | undefined,

@@ -132,7 +132,7 @@ const MISSED_CHECK_DELAY_MS = 1_000;
 /**
  * Extra lease confirmations (cluster `leaseConfirmIntervalMs`): the lease age then lags the truth by
  * at most ~1 s instead of TTL/3, so an owner keeps the fast path through an etcd outage almost
- * as long as `staleness.leaseMaxAgeMs` (DESIGN.md §4: owners keep voting while quorum is lost).
+ * as long as `staleness.leaseMaxAgeMs` (owners keep voting while quorum is lost).
  */
 const LEASE_CONFIRM_INTERVAL_MS = 1_000;
 const ZERO_HASH = '0'.repeat(64);

@@ -2,12 +2,12 @@
  * services/cluster on a real local etcd (single member, loopback, data dir on
  * /dev/shm when available):
  * - create-if-absent txn latency, p50/p99: owner claims and vote records (the
- *   etcd step of the takeover path, DESIGN.md §3 invariants 1-2);
+ *   etcd step of the takeover path, docs/architecture.md invariants 1-2);
  * - importing 100,000 tickets (envelope-encrypted keys) with `importTickets`
  *   (batched create-if-absent txns), and the etcd keyspace size;
  * - a fresh process opening the cluster and loading the ticket cache, with and
  *   without decrypting every key on load;
- * - a fresh process starting like a voter among 6 live nodes (DESIGN.md §9:
+ * - a fresh process starting like a voter among 6 live nodes (target:
  *   "100,000 managed tickets: a voter starts and owns its share in < 10 s with
  *   < 300 MB RSS"): open + cache load + join + owned share (rendezvous over 6
  *   nodes) + claims of that share, once with `owners.claimMany` directly and once with
@@ -181,7 +181,7 @@ export async function runClusterBench(opts: { tickets?: number; txns?: number } 
       freshOpenVerifyKeys: verify,
       voterStartClaimMany: target(startBatch),
       voterStartVoterClaimer: target(startVoter),
-      target: 'DESIGN.md §9: start and own the share of 100k tickets among 6 nodes in < 10 s, < 300 MB RSS',
+      target: 'start and own the share of 100k tickets among 6 nodes in < 10 s, < 300 MB RSS',
     };
   } finally {
     await cluster.close();

@@ -1,5 +1,5 @@
 /**
- * End-to-end cluster bench (issue 6, DESIGN.md §7 and §9), all in one run:
+ * End-to-end cluster bench, all in one run:
  * - 3 regions behind the WAN link (40 ms ± 5 ms one way, 3 etcd members):
  *   draw → accepted latency p50/p90/p99 at the owner's nearest dcrd (the
  *   devnet's min over nodes of acceptance − draw at that node) and at the miner,
@@ -11,7 +11,7 @@
  * - takeover latency on the same 3-region layout: owners (child processes)
  *   SIGKILLed just before draws, draw → accepted for the tickets they owned;
  * - expected miss rate: mean over draws of 1 − exp(−t / 300 s) with t the
- *   latency to the miner (DESIGN §7);
+ *   latency to the miner (docs/architecture.md, "Latency and missed votes");
  * - the same lease figures on one region on loopback.
  */
 import { randomBytes } from 'node:crypto';
@@ -83,7 +83,7 @@ function windowLatencies(l: Layout, from: number): { nearest: number[]; toMiner:
 
 const sendsOf = async (l: Layout): Promise<number> => (await Promise.all(l.voters.map((v) => v.allStats()))).flat().reduce((n, s) => n + s.delivery.sends, 0);
 
-/** DESIGN §7 averaged over the draws: mean of 1 − exp(−t / 300 s). */
+/** Expected miss rate averaged over the draws: mean of 1 − exp(−t / 300 s). */
 const meanMissRate = (ms: number[]): string =>
   ms.length === 0 ? 'n/a' : `${((ms.reduce((a, t) => a + (1 - Math.exp(-t / 1000 / MAINNET_BLOCK_S)), 0) / ms.length) * 100).toFixed(4)} %`;
 

@@ -3,7 +3,7 @@
  * memory while mining 10,000 blocks (20,000 with `-- devnet 20000`) in manual mode
  * with five signed house votes each, through the same judge and chain code the RPC
  * uses. Heap is measured after a forced GC (enabled at runtime), so it should stay
- * flat once the retention windows are full (issue 3 "runs for hours without growing memory").
+ * flat once the retention windows are full (the devnet runs for hours without growing memory).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -1,5 +1,5 @@
 /**
- * Tracing overhead (issue 7): does tracing add more than 10 % to p99
+ * Tracing overhead: does tracing add more than 10 % to p99
  * draw → accepted? Two parts, one run.
  *
  * 1. `spanCost`: what tracing costs a vote's critical path, measured directly
@@ -103,7 +103,7 @@ function signTestP(k: number, n: number): number {
   };
   return Math.min(1, 2 * tail(Math.max(k, n - k)));
 }
-/** One vote's spans on the hot path, as the proxy and the voter make them (DESIGN §6). */
+/** One vote's spans on the hot path, as the proxy and the voter make them (docs/architecture.md, "Observability"). */
 function oneVoteSpans(i: number, proxy: Tracer, voter: Tracer): void {
   const block = BLOCK_HASH;
   const ticket = (i & 0xffff).toString(16).padStart(64, '0');

@@ -1,5 +1,5 @@
 /**
- * Vote latency on the hot path, one region on loopback (DESIGN.md §9), all in one run:
+ * Vote latency on the hot path, one region on loopback, all in one run:
  *
  * - draw → accepted: per drawn ticket, the devnet's own ledger (first acceptance of a
  *   vote for (ticket, block) minus the moment the block connected and the draw was
@@ -14,7 +14,7 @@
  *     sendVote   SendVote round trip client → proxy → dcrd sendrawtransaction (full
  *                judge: decode, checkVote with signature verification) → back, ACCEPTED;
  *   floorMs = p50(notifyHop) + p50(sign) + p50(sendVote): the path of one vote with no
- *   other work. The target is draw→accepted p99 <= 2 × floorMs (DESIGN §9).
+ *   other work. The target is draw→accepted p99 <= 2 × floorMs.
  *
  * - cpuMsPerBlock: CPU time of this process (every thread) from mining a block until its
  *   votes are in (plus the quiet time): with in-process voters, what one draw costs the
@@ -60,7 +60,7 @@ function summary(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: round(pct(s, 0.5)), p90: round(pct(s, 0.9)), p99: round(pct(s, 0.99)), max: round(s.at(-1) ?? 0) };
 }
-/** DESIGN §7: a vote t ms after the draw is missed with probability 1 − exp(−t / 300 s). */
+/** A vote t ms after the draw is missed with probability 1 − exp(−t / 300 s). */
 const missRate = (ms: number): string => `${((1 - Math.exp(-ms / 1000 / MAINNET_BLOCK_S)) * 100).toFixed(4)} %`;
 /** Wall-clock ms with sub-ms resolution (comparable with the devnet's Date.now()). */
 const wallMs = (): number => performance.timeOrigin + performance.now();

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md §9: "100,000 managed tickets: a voter starts and owns its share in
+ * Target: "100,000 managed tickets: a voter starts and owns its share in
  * < 10 s with < 300 MB RSS", measured with the real `votecluster voter`
  * process. A single local etcd (loopback) holds 100,000 imported tickets
  * (`importTickets`, envelope-encrypted keys); five other live nodes are
@@ -227,7 +227,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       expectedShare,
       etcd: 'single member, loopback',
       ...runs,
-      target: 'DESIGN.md §9: start and own the share of 100k tickets among 6 nodes in < 10 s, < 300 MB RSS',
+      target: 'start and own the share of 100k tickets among 6 nodes in < 10 s, < 300 MB RSS',
     };
   } finally {
     for (const l of leases) await l.revoke().catch(() => undefined);

@@ -20,7 +20,7 @@ const VSPD_MINIMUMS: Record<string, [number, number, number]> = {
   dcrwallet: [2, 1, 0],
   dcrwalletjsonrpcapi: [11, 0, 0],
 };
-const SIMNET_NET = 0x12141c16; // decred-protocol.md §8 wire magic
+const SIMNET_NET = 0x12141c16; // decred/dcrd: wire/protocol.go SimNet
 
 let w: AdminWorld;
 let admin: Admin;

@@ -1,5 +1,5 @@
 /**
- * Devnet relay through the userspace WAN link (DESIGN.md §8): a miner in region a
+ * Devnet relay through the userspace WAN link: a miner in region a
  * and a follower in region b whose only way to the miner is a 40 ms ± 5 ms link.
  * The follower catches up with the miner's tip, a vote sent to the follower is
  * relayed to the miner about one one-way delay later and mined, and the block

@@ -1,5 +1,5 @@
 /**
- * The fault-side metric families of issue 7 move when their fault happens
+ * The fault-side metric families move when their fault happens
  * (the happy-path run of observability-metrics.test.ts leaves them at 0):
  * - `votecluster_voter_takeovers_total` and `hedge_wait_seconds{result="took_over"}`:
  *   voter B is cut off from every dcrd (its only proxy address is dead), so the

@@ -1,5 +1,5 @@
 /**
- * Issue 7 "done when": every long-running service (devnet, node proxy, voters,
+ * Every long-running service (devnet, node proxy, voters,
  * admin) runs as its own process with `--metrics-listen 127.0.0.1:0`; /metrics
  * is scraped before and after a few real voted blocks, and the families of the
  * issue are present AND move.

@@ -1,5 +1,5 @@
 /**
- * Issue 7 "done when": node proxies and voters run as SEPARATE processes (the
+ * Node proxies and voters run as SEPARATE processes (the
  * CLI) against a real devnet and etcd, every process appends spans to ONE
  * JSON-lines file, and every vote is one connected trace from proxy.notify to
  * dcrd.accept. Two devnet nodes with one proxy each: every draw reaches each

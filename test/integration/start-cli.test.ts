@@ -1,7 +1,7 @@
 /**
  * `votecluster start` end to end, as `npm start` runs it (a real child
  * process: devnet, etcd, proxies, six voters in three loopback regions):
- * `--blocks 20 --report json` ends stdout with the DESIGN.md §5 JSON line,
+ * `--blocks 20 --report json` ends stdout with the one-line JSON report,
  * missed 0 and conflicting 0; SIGTERM mid-run stops cleanly (report printed,
  * no child process left behind).
  */

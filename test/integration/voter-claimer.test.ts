@@ -1,5 +1,5 @@
 /**
- * The voter's Claimer against real etcd (DESIGN.md §3 invariant 1): each node
+ * The voter's Claimer against real etcd (docs/architecture.md, invariant 1): each node
  * claims exactly the tickets whose rank 0 it is (myShare + batched claimMany),
  * a joining node takes its share over (the others hand it over in batched,
  * revision- and lease-guarded txns once it accepts claims: no claim ever

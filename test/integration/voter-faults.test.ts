@@ -1,5 +1,5 @@
 /**
- * Faults from DESIGN.md §4, with real etcd, devnet, node proxies and gRPC; the
+ * Faults from the fault model (docs/architecture.md), with real etcd, devnet, node proxies and gRPC; the
  * devnet is the judge (missed 0, conflicting 0 after each phase):
  * - etcd stopped for 10 s: owners keep voting by the fast path; the records are
  *   written after it returns;

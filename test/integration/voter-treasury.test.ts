@@ -49,7 +49,7 @@ describe('treasury votes through admin, proxy, voter and devnet', () => {
     const [hashA, hashB] = [hashToHex(txHash(a)), hashToHex(txHash(b))];
 
     // The next draw's winners are not known yet, so every managed ticket gets policies that make
-    // each vote byte come from a different level of the lookup order (decred-protocol.md §10):
+    // each vote byte come from a different level of the lookup order (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy):
     // (adjacent levels disagree, so a swap of any two levels changes some byte):
     //   global: tspend A no, Pi key no;  even tickets: tspend A yes;  odd tickets: Pi key yes.
     //   even: A = yes (1: ticket tspend beats 2: default tspend), B = no (4: default Pi key)

@@ -1,5 +1,5 @@
 /**
- * The project's linter: the module rules of STYLE.md that tsc cannot check.
+ * The project's linter: the module rules of docs/contributing.md that tsc cannot check.
  * - a service reaches another service only through its `index.ts`;
  * - dependencies point one way (the ALLOWED table below);
  * - no `export *`, no default exports, no `vi.mock` of real components.

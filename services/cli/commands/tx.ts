@@ -1,7 +1,7 @@
 /**
  * `votecluster tx decode --hex HEX [--json]` and
  * `votecluster tx verify --hex HEX --prev-script INDEX:HEX ... [--json]`
- * (DESIGN.md §5 "Machine-readable contracts": field names, display-order
+ * (docs/architecture.md, "Machine-readable contracts": field names, display-order
  * hashes, atoms as JSON numbers, scripts as hex; keep them stable).
  *
  * Exit codes: 0 success (verify: every named input valid); 1 invalid
@@ -32,7 +32,7 @@ export function toJson(value: unknown): string {
   return s.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }
 
-/** The `tx decode` document (DESIGN.md §5). */
+/** The `tx decode` document (docs/architecture.md, "Machine-readable contracts"). */
 export function describeTx(tx: Tx): Record<string, unknown> {
   const type = txType(tx);
   const doc: Record<string, unknown> = {

@@ -75,7 +75,7 @@ function hostPort(s: string): { host: string; port: number } {
 }
 
 /**
- * Full, compacting GCs around start-up (DESIGN.md §9: 100k tickets in < 300 MB RSS, peak
+ * Full, compacting GCs around start-up (the target: 100k tickets in < 300 MB RSS, peak
  * included). Node has no public API for them: `--expose-gc` set at runtime exposes `gc` to new
  * contexts. Each is one ~100-200 ms pause.
  * - `guardStart()`: while the voter starts, a GC whenever RSS grew {@link STARTUP_GC_GROWTH_MB}

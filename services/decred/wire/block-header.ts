@@ -1,5 +1,5 @@
 /**
- * Block header codec (decred/dcrd: wire/blockheader.go; decred-protocol.md §2.5).
+ * Block header codec (decred/dcrd: wire/blockheader.go).
  *
  * The header is always exactly 180 bytes; the block hash (block id) is the
  * single BLAKE-256 of those bytes, in internal byte order. Since DCP0011 the

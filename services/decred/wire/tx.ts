@@ -1,5 +1,5 @@
 /**
- * Decred transaction codec (decred/dcrd: wire/msgtx.go; decred-protocol.md §2).
+ * Decred transaction codec (decred/dcrd: wire/msgtx.go).
  *
  * A transaction is serialised as a version word (`txVersion | serType << 16`),
  * a prefix (inputs' outpoints and sequences, outputs, locktime, expiry) and a

@@ -1,5 +1,5 @@
 /**
- * The chaos scenarios of issue 6 (DESIGN.md §4), one per fault. Each names
+ * The chaos scenarios (docs/architecture.md, "Fault model"), one per fault. Each names
  * the layout it needs and drives blocks while injecting its fault; the devnet
  * is the judge (missed, conflicting) and {@link checkNothingLost} checks etcd.
  * Used by test/e2e/<name>.e2e.test.ts (short form), `npm run chaos` (long form)
@@ -192,7 +192,7 @@ const etcdQuorumLoss: ChaosScenario = {
     // Just before quorum returns, one voter dies with its queued (unwritten) vote records: the
     // backups must record those votes after quorum returns (the chain is the source of truth).
     // It dies once the last outage block's votes are in: killed while it still owns an unsigned
-    // draw of that block, the draw could only be taken over after quorum returns (DESIGN §4: no
+    // draw of that block, the draw could only be taken over after quorum returns (the fault model: no
     // takeover without a record), and the 4 s harness deadline would race etcd's restart, not
     // test the queued records (seen once in the long form: height 161, the owner killed 0 s
     // after the draw). Killed any earlier, its draws meanwhile would be missed by design.
@@ -398,7 +398,6 @@ const backToBack: ChaosScenario = {
     await pollUntil(async () => {
       // Tickets bought meanwhile; an import past etcd's deadline on a loaded machine is tried
       // again at the next poll (as the drive loop does), it is not the fault under test
-      // (CI: a bare DEADLINE_EXCEEDED from the import failed this scenario at load ~20).
       await l.importAllTickets().catch((err: unknown) => l.log.warn({ err }, 'ticket import failed; retrying at the next poll'));
       return l.devnet.report().blocks - start >= ctx.blocks + 1 || (ctx.signal?.aborted ?? false);
     }, 60_000 + ctx.blocks * 2_000, 100);

@@ -3,8 +3,8 @@
  * node per region), etcd, one node proxy per region and two voters per region
  * in three regions on 127.0.1.x / 127.0.2.x / 127.0.3.x, imports the devnet's
  * tickets, and shows one line per block until Ctrl-C (or `--blocks N`), then
- * a summary. `--report json` ends stdout with the one JSON line of DESIGN.md
- * §5 (human lines go to stderr in that mode). `--chaos NAME` runs one chaos
+ * a summary. `--report json` ends stdout with the one JSON line of
+ * docs/architecture.md, "Machine-readable contracts" (human lines go to stderr in that mode). `--chaos NAME` runs one chaos
  * scenario in this layout. Stops cleanly on SIGINT, SIGTERM and at the end.
  */
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
- * The judge: dcrd's mempool acceptance for votes (decred-protocol.md §5, §9, §11.4;
- * decred/dcrd: internal/mempool/mempool.go maybeAcceptTransaction, blockchain
+ * The judge: dcrd's mempool acceptance for votes (decred/dcrd:
+ * internal/mempool/mempool.go maybeAcceptTransaction, blockchain
  * checkVoteInputs / CheckSSGenVotes). Order of checks and the resulting codes:
  *   undecodable                               -> -22
  *   same txid in the mempool or a block        -> -40 (duplicate)

@@ -1,6 +1,6 @@
 /**
  * The mining-time model of dcrd's background template generator plus a PoW clock
- * (issue 3 "Mining model"): a block on tip P needs >= 3 votes for P (from SVH on);
+ * (the mining model): a block on tip P needs >= 3 votes for P (from SVH on);
  * after the 3rd vote the template waits up to `voteWaitMs` for the rest, all 5 make
  * it ready at once; PoW "finds" the block `interval` after P connected (fixed or
  * exponential), but never before the template is ready. Votes that arrive before the

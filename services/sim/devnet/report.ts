@@ -1,5 +1,5 @@
 /**
- * Per-ticket vote bookkeeping of one devnet node (issue 3 "report"): for every draw
+ * Per-ticket vote bookkeeping of one devnet node: for every draw
  * of a managed ticket on a block, when the block connected here, when a vote for it
  * was first accepted here, every distinct valid vote seen (conflicts), and whether
  * the vote was mined in the main-chain child (voted) or not (missed).

@@ -1,5 +1,5 @@
 /**
- * Treasury spends in the devnet's mempool (decred-protocol.md §9, §10): what
+ * Treasury spends in the devnet's mempool (decred/dcrd: internal/mempool/mempool.go, internal/rpcserver/rpcwebsocket.go): what
  * `sendrawtransaction` accepts for a tspend, what `notifytspend` subscribers are
  * sent and what `getrawmempool … tspend` lists. The devnet never mines a tspend
  * (it keeps no treasury balance and tallies no treasury votes): a tspend stays in

@@ -219,7 +219,7 @@ function ephemeralPortStart(): number {
  * there is room, else any (port 0). A member restarted on its port (a test stopping etcd for
  * a while) must find it free: a port from the ephemeral range can meanwhile become the local
  * port of some outgoing connection on the machine, and etcd then dies with "bind: address
- * already in use" (seen in CI: voter-faults' etcd restart).
+ * already in use".
  */
 export async function freePort(host: string): Promise<number> {
   const end = ephemeralPortStart();

@@ -114,7 +114,7 @@ export interface LossCheck {
 }
 
 /**
- * Checks "nothing lost" (issue 6): every imported ticket still has its record
+ * Checks "nothing lost": every imported ticket still has its record
  * in etcd, and every vote mined since the layout was ready has its vote record
  * (waits up to `timeoutMs` for records queued during an etcd outage).
  */

@@ -1,5 +1,5 @@
 /**
- * `startLayout`: a whole cluster on one machine (DESIGN.md §2, §8). Regions
+ * `startLayout`: a whole cluster on one machine (docs/architecture.md, "The simulation"). Regions
  * a, b, c on loopback blocks 127.0.1.x, 127.0.2.x, 127.0.3.x; per region one
  * devnet node (node 0, in a, mines), one node proxy beside it, N voters and
  * (with 3 members) one etcd member. With `wan`, every cross-region
@@ -76,7 +76,7 @@ export interface LayoutProxy {
   restart(opts?: { notifyDelayMs?: number }): Promise<void>;
 }
 
-/** The one-line contract of `start --report json` (DESIGN.md §5). */
+/** The one-line contract of `start --report json` (docs/architecture.md, "Machine-readable contracts"). */
 export interface ContractReport {
   blocks: number;
   drawn: number;
@@ -122,7 +122,7 @@ export interface Layout {
    * Resolves once ownership has converged (lease strategy): every managed ticket is claimed
    * by its rank-0 live voter and no running voter has claims left to hand over. Faults are
    * injected from there: a ticket caught between a release and the next claim has no owner,
-   * so through an etcd outage it could not vote (DESIGN §4: only owners keep the fast path).
+   * so through an etcd outage it could not vote (in the fault model only owners keep the fast path).
    * Throws after `timeoutMs` (default 20 s) with each voter's figures.
    */
   awaitOwnershipSettled(timeoutMs?: number): Promise<void>;

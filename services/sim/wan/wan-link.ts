@@ -1,5 +1,5 @@
 /**
- * Userspace WAN emulation for TCP (this kernel has no netem, DESIGN.md §8): part of
+ * Userspace WAN emulation for TCP (no netem needed: it runs in user space): part of
  * the simulated environment, used by the layout (services/sim/layout), tests and bench.
  *
  * `createWanLink` is a TCP proxy that adds, per direction, a one-way delay,
@@ -25,9 +25,9 @@
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { DevnetError } from '../devnet/errors.ts';
 
-/** Default one-way delay of the topology (issue 6). */
+/** Default one-way delay between regions of the simulated topology. */
 export const DEFAULT_WAN_DELAY_MS = 40;
-/** Default jitter of the topology (issue 6). */
+/** Default jitter of that delay. */
 export const DEFAULT_WAN_JITTER_MS = 5;
 /** Default stall per lost chunk: Linux's minimum TCP RTO. */
 export const DEFAULT_LOSS_STALL_MS = 200;

@@ -6,7 +6,7 @@ const T = 'aa'.repeat(32);
 const K = '02' + 'bb'.repeat(32);
 const empty: PolicyTables = { ticketTSpend: {}, defaultTSpend: {}, ticketTreasury: {}, defaultTreasury: {} };
 
-// dcrwallet lookup order (decred-protocol.md §10): per-ticket tspend, default tspend,
+// dcrwallet lookup order (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy): per-ticket tspend, default tspend,
 // per-ticket Pi key, default Pi key; abstain falls through.
 describe('tspend policy lookup order', () => {
   it('abstains when nothing is set', () => {

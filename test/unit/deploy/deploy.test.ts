@@ -41,7 +41,7 @@ describe('deploy/prometheus/alerts.yml', () => {
     for (const m of info.metrics) expect(KNOWN.has(m), `${m} is not defined in services/telemetry/metrics.ts`).toBe(true);
   });
 
-  it('covers every alert issue 7 asks for', () => {
+  it('has a rule for every failure an operator must hear about', () => {
     const used = new Set(rules.flatMap((r) => inspectPromql(r.expr).metrics));
     const v = METRIC_FAMILIES.voter;
     // missed vote; vote latency p99; no proxy with a synced dcrd; etcd quorum / lease; unowned tickets; voter count.
@@ -60,7 +60,7 @@ describe('deploy/prometheus/alerts.yml', () => {
     for (const r of latency) {
       const threshold = Number(/>\s*([0-9.]+)\s*$/.exec(r.expr.trim())?.[1]);
       expect((LATENCY_BUCKETS_SECONDS as readonly number[]).includes(threshold), `${r.alert} threshold ${threshold}`).toBe(true);
-      // DESIGN.md §7: expected miss probability at the threshold stays below 0.5 %.
+      // A vote t s late is missed with p ≈ 1 − exp(−t/300): expected miss probability at the threshold stays below 0.5 %.
       expect(1 - Math.exp(-threshold / 300)).toBeLessThan(0.005);
     }
   });
@@ -94,7 +94,7 @@ describe('deploy/grafana/votecluster-dashboard.json', () => {
     for (const m of info.metrics) expect(KNOWN.has(m), `${m} is not defined in services/telemetry/metrics.ts`).toBe(true);
   });
 
-  it('charts the metric families issue 7 lists', () => {
+  it('charts every vote-path and fault metric family', () => {
     const used = new Set(exprs.flatMap(([, e]) => inspectPromql(expandGrafanaVars(e)).metrics));
     const base = (n: string): string => n.replace(/_(bucket|sum|count)$/, '');
     const usedBase = new Set([...used].map(base));
@@ -115,7 +115,7 @@ describe('deploy/systemd and deploy/compose examples', () => {
       expect(sections).toEqual(['Unit', 'Service', 'Install']);
       const exec = /^ExecStart=(.+)$/m.exec(text)?.[1] ?? '';
       expect(exec.split(/\s+/).slice(0, 2)).toEqual(['/usr/bin/votecluster', cmd]);
-      // Secrets only as ...-file paths (STYLE.md "Config"), never as flag values.
+      // Secrets only as ...-file paths (docs/contributing.md, "Configuration"), never as flag values.
       expect(exec).not.toMatch(/--(dcrd-pass|cluster-key|password|wif)\s/);
       expect(text).toMatch(/^Restart=always$/m);
     }

@@ -3,7 +3,7 @@ import { classifyDcrdError } from '../../../services/nodeproxy/send-vote.ts';
 import { DcrdRpcError } from '../../../services/nodeproxy/errors.ts';
 
 // Codes and message shapes from decred/dcrd (dcrjson/jsonrpcerr.go, rpcserver handleSendRawTransaction,
-// internal/mempool vote double-spend check); see decred-protocol.md §9.
+// internal/mempool vote double-spend check).
 describe('classifyDcrdError', () => {
   it.each([
     [-40, 'rejected transaction abc: already have transaction abc', 'DUPLICATE'],

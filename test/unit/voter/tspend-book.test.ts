@@ -18,7 +18,7 @@ const piBytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'h
 // Simnet TVI 48 x 3: expiry 338 has the window [192, 336].
 const EXPIRY = 338;
 
-describe('treasury policy lookup order (decred-protocol.md §10)', () => {
+describe('treasury policy lookup order (decred/dcrwallet wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy)', () => {
   const h = H(1);
   it('ticket tspend > default tspend > ticket Pi key > default Pi key', () => {
     // Adjacent levels always disagree, so any swap of two levels changes an answer.

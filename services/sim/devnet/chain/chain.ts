@@ -5,7 +5,7 @@
  * Invariants:
  * - a block is accepted only if its header commits the parent's lottery result
  *   (PoolSize, FinalState), its votes vote on the parent and spend the parent's
- *   winners, and from SVH on it carries at least 3 votes (decred-protocol.md §6);
+ *   winners, and from SVH on it carries at least 3 votes (decred/dcrd: internal/blockchain/validate.go);
  * - `winners(node)` are exactly dcrd's winners drawn from that block's header and
  *   the live set after connecting it (services/decred LiveTicketPool);
  * - the best chain is the highest block, first seen wins a tie (dcrd's rule without PoW).
@@ -14,7 +14,7 @@
  * same parent (a competing tip) rebuilds the parent's pool from the nearest
  * checkpoint snapshot (every CHECKPOINT_INTERVAL blocks) by replaying stake blocks.
  *
- * Bounded memory (issue 3 "runs for hours without growing memory"): full block
+ * Bounded memory (the devnet runs for hours without growing): full block
  * nodes (parsed header, header bytes, stake data) exist only for the newest
  * `indexDepth` main-chain heights (max(retainBlocks, MIN_INDEX_DEPTH)) plus side
  * chains within the reorg depth; bodies are kept for `retainBlocks`. Older

@@ -1,7 +1,7 @@
 /**
  * Block templates of the mining node: coinbase, the funding tx, ticket purchases
  * that keep the live pool at its target size, and the votes for the parent
- * (decred-protocol.md §6 "Block validity requirements for votes").
+ * (decred/dcrd: internal/blockchain/validate.go, the block validity rules for votes).
  */
 import {
   calcCombinedTxTreeMerkleRoot,

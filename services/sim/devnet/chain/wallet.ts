@@ -6,8 +6,8 @@
  *   previous funding change and creates one output per ticket the NEXT block buys;
  * - ticket (SStx, as dcrwallet buys it): 1 input, voting output OP_SSTX P2PKH to a
  *   per-ticket key, one commitment to the reward key (amount = price + fee, fee limits
- *   0x5800), and a zero OP_SSTXCHANGE output (decred-protocol.md §4);
- * - house vote: what another stakeholder's wallet sends for a ticket it owns (§5).
+ *   0x5800), and a zero OP_SSTXCHANGE output (decred/dcrd: blockchain/stake/staketx.go CheckSStx);
+ * - house vote: what another stakeholder's wallet sends for a ticket it owns (decred/dcrwallet: wallet/createtx.go createUnsignedVote).
  */
 import {
   SIGHASH_ALL,

@@ -1,6 +1,6 @@
 /**
- * dcrd's JSON-RPC methods as the devnet serves them (decred-protocol.md §9;
- * decred/dcrd: internal/rpcserver/rpcserverhandlers.go, rpc/jsonrpc/types). The
+ * dcrd's JSON-RPC methods as the devnet serves them (decred/dcrd:
+ * internal/rpcserver/rpcserverhandlers.go, rpc/jsonrpc/types). The
  * table below is the whole API; params are positional and checked with zod here
  * (wrong type/count -> -32602, bad value -> -8, bad hex -> -22, unknown -> -5).
  */

@@ -1,5 +1,5 @@
 /**
- * dcrd's JSON-RPC transports (decred-protocol.md §9; decred/dcrd: internal/rpcserver/rpcserver.go,
+ * dcrd's JSON-RPC transports (decred/dcrd: internal/rpcserver/rpcserver.go,
  * rpcwebsocket.go): HTTP(S) POST on `/` and a websocket on `/ws`, HTTP Basic auth on the
  * request or upgrade, or an `authenticate [user, pass]` first websocket message. A bad
  * first message, a second authenticate or bad credentials close the websocket. An
