@@ -2,11 +2,13 @@ import { defineConfig } from 'vitest/config';
 import { RetryReporter } from './test/retry-reporter.ts';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
-// CI runs on 2 cores, two test files at a time (e2e files bring up real etcd, devnet
-// nodes, proxies and voters); the longest files start first (test/sequencer.ts).
+// Three projects: `unit` (test/unit: pure and in-process, no retries), `integration`
+// (test/integration: real etcd, gRPC, devnet, proxies and voter processes) and `e2e`
+// (test/e2e: one whole multi-process cluster per fault). `npm test` runs all three;
+// `npm run test:unit` and `npm run test:integration` (integration + e2e) run a part.
+// CI runs on 2 cores, two test files at a time; the longest files start first (test/sequencer.ts).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.long.test.ts', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -15,10 +17,22 @@ export default defineConfig({
     // RetryReporter lists every test that passed only on its retry, with the first error.
     reporters: ['default', new RetryReporter()],
     sequence: { sequencer: LongestFirstSequencer },
-    // One retry per failing test. The chaos and multi-process files run real clusters (etcd,
-    // devnet, proxies, voter processes) two at a time on 2 cores; under that load a rare
-    // scheduling stall can push one run past a harness deadline (see the issue notes for the
-    // two cases seen). A behaviour that is really broken fails twice and still fails CI.
-    retry: 1,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // One retry per failing test, here only. Each file runs a whole cluster (etcd members,
+          // devnet nodes, proxies, voter processes), two files at a time on 2 cores; under that
+          // load a rare scheduling stall can push one run past a harness deadline. A behaviour
+          // that is really broken fails twice and still fails CI; RetryReporter names every
+          // test that needed its retry.
+          retry: 1,
+        },
+      },
+    ],
   },
 });

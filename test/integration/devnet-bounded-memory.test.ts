@@ -1,17 +1,17 @@
 /**
- * Bounded memory of the devnet (issue 3 "runs for hours without growing memory"):
+ * Bounded memory of the devnet (it runs for hours without growing memory):
  * the block index keeps full nodes only for a window of heights (older heights:
  * hash only), a reorg within the reorg depth still works deep into a long chain,
  * the report folds old draws into running totals, and ticket keys derived in a
  * batch equal the ones derived one by one.
  */
 import { describe, expect, it } from 'vitest';
-import { SIMNET, buildVote, hash160, hashToHex, txHash, voteSubsidy, type Block, type Tx } from '../../../services/decred/index.ts';
-import { Chain, MAX_REORG_DEPTH, MIN_INDEX_DEPTH, stakeContent, type BlockNode } from '../../../services/sim/devnet/chain/chain.ts';
-import { KeyRing, fastHash160 } from '../../../services/sim/devnet/chain/keys.ts';
-import { BlockProducer, freshStakeField } from '../../../services/sim/devnet/chain/producer.ts';
-import { VoteLedger, LatencyHistogram, linkLedgers, mergeReports } from '../../../services/sim/devnet/report.ts';
-import { startDevnet } from '../../../services/sim/devnet/index.ts';
+import { SIMNET, buildVote, hash160, hashToHex, txHash, voteSubsidy, type Block, type Tx } from '../../services/decred/index.ts';
+import { Chain, MAX_REORG_DEPTH, MIN_INDEX_DEPTH, stakeContent, type BlockNode } from '../../services/sim/devnet/chain/chain.ts';
+import { KeyRing, fastHash160 } from '../../services/sim/devnet/chain/keys.ts';
+import { BlockProducer, freshStakeField } from '../../services/sim/devnet/chain/producer.ts';
+import { VoteLedger, LatencyHistogram, linkLedgers, mergeReports } from '../../services/sim/devnet/report.ts';
+import { startDevnet } from '../../services/sim/devnet/index.ts';
 
 /** A miner without RPC: producer + chain, votes built unsigned (the chain checks no vote signatures). */
 function miniChain(retainBlocks: number) {
