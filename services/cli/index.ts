@@ -6,3 +6,6 @@ export { main, buildProgram } from './main.ts';
 export type { CommandTable, Register } from './main.ts';
 /** Parses `--metrics-listen HOST:PORT` (loopback by default); MetricsListenError otherwise. */
 export { parseMetricsListen, MetricsListenError } from './metrics-listen.ts';
+/** `votecluster --version`: package version, build commit, proto packages and wallet JSON-RPC API versions. */
+export { versionInfo, formatVersion, buildIdentity, protoPackagesIn, VersionInfoError } from './version.ts';
+export type { VersionInfo } from './version.ts';

@@ -37,6 +37,7 @@ export async function buildProgram(only?: string, extra: CommandTable = {}): Pro
   const table: CommandTable = { ...extra, ...COMMANDS };
   const program = new Command('votecluster')
     .description('High-availability, multi-site voting cluster for Decred proof-of-stake')
+    .option('-V, --version', 'print the version, the git commit and the protocol/API versions (--json: one JSON object)')
     .showHelpAfterError()
     .exitOverride();
   const names = only !== undefined && Object.hasOwn(table, only) ? [only] : Object.keys(table);
@@ -44,8 +45,22 @@ export async function buildProgram(only?: string, extra: CommandTable = {}): Pro
   return program;
 }
 
+/** `votecluster --version [--json]`: needs no command module (and loads no service start-up). */
+async function printVersion(rest: readonly string[]): Promise<number> {
+  const unknown = rest.filter((a) => a !== '--json');
+  if (unknown.length > 0) {
+    process.stderr.write(`votecluster: --version takes only --json (got ${unknown.join(' ')})\n`);
+    return 2;
+  }
+  const { versionInfo, formatVersion } = await import('./version.ts');
+  const info = await versionInfo();
+  process.stdout.write(rest.includes('--json') ? `${JSON.stringify(info)}\n` : formatVersion(info));
+  return 0;
+}
+
 /** Runs the CLI (with `extra` commands beside the production ones) and resolves to the process exit code. */
 export async function main(argv: readonly string[], extra: CommandTable = {}): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') return printVersion(argv.slice(1));
   const program = await buildProgram(argv[0], extra);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 
-/** Root of the proto tree (imports are relative to it: `votecluster/v1/types.proto`). */
+/**
+ * Root of the proto tree (imports are relative to it: `votecluster/v1/types.proto`):
+ * proto/ of the checkout, or dist/proto of a build (`npm run build` copies it there).
+ */
 export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
 /** The loader options every votecluster gRPC endpoint uses. */

@@ -2,7 +2,9 @@
  * The project's linter: the module rules of docs/contributing.md that tsc cannot check.
  * - a service reaches another service only through its `index.ts`;
  * - dependencies point one way (the ALLOWED table below);
- * - no `export *`, no default exports, no `vi.mock` of real components.
+ * - no `export *`, no default exports, no `vi.mock` of real components;
+ * - package.json `dependencies` are exactly the packages the shipped code (bin/, services/,
+ *   test files excepted) loads at run time; everything else is a devDependency.
  * Exits 1 and prints every violation with file and line.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -66,6 +68,32 @@ for (const file of walk(join(ROOT, 'services')).concat(walk(join(ROOT, 'test')))
       problems.push(`${rel}:${line}: import services/${other} through its index.ts, not ${target.slice(2).join('/')}`);
     }
   }
+}
+
+// Runtime dependencies: every package the shipped code loads (static and dynamic imports,
+// `createRequire(import.meta.url)('x')`; `import type` is erased) is in `dependencies`, and
+// every entry of `dependencies` is loaded by the shipped code.
+const RUNTIME_IMPORT_RE = /(?:^|\n)\s*(import|export)(\s+type)?\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|createRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g;
+const pkgJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+const runtimeDeps = new Set(Object.keys(pkgJson.dependencies ?? {}));
+const loaded = new Set<string>();
+const shipped = walk(join(ROOT, 'services')).concat(walk(join(ROOT, 'bin'))).filter((f) => !f.endsWith('.test.ts'));
+for (const file of shipped) {
+  const rel = relative(ROOT, file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(RUNTIME_IMPORT_RE)) {
+    if (m[2]) continue; // import type / export type: erased
+    const spec = m[3] ?? m[4] ?? m[5] ?? m[6];
+    if (!spec || spec.startsWith('.') || spec.startsWith('node:')) continue;
+    const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
+    loaded.add(name);
+    if (!runtimeDeps.has(name)) {
+      problems.push(`${rel}:${text.slice(0, m.index).split('\n').length}: '${name}' is loaded at run time but is not in package.json dependencies`);
+    }
+  }
+}
+for (const dep of runtimeDeps) {
+  if (!loaded.has(dep)) problems.push(`package.json: dependency '${dep}' is not loaded by bin/ or services/ (make it a devDependency)`);
 }
 
 if (problems.length > 0) {

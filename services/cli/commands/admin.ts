@@ -12,6 +12,7 @@ import { addCommonOptions, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminCo
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
+import { buildIdentity } from '../version.ts';
 
 /**
  * The admin command's fields for the CLI's config loader: the common ones plus the
@@ -81,6 +82,7 @@ export function register(program: Command): void {
       store: ctx.store,
       ...(ctx.chain ? { chain: ctx.chain } : {}),
       log: ctx.log,
+      version: buildIdentity().version,
       secrets: { ...(password ? { walletRpcPassword: password } : {}), ...(tls ? { walletRpcTls: tls } : {}) },
     });
     let metricsServer: MetricsServer | undefined;

@@ -189,7 +189,14 @@ export function inProcessVoter(o: VoterHandleOptions): LayoutVoter {
   };
 }
 
-const CHILD_ENTRY = fileURLToPath(new URL('./voter-process.ts', import.meta.url));
+/**
+ * The child's entry and loader flags: the TypeScript sources through tsx in a
+ * checkout (tests, `npm start`), the compiled voter-process.js with plain Node.js
+ * in a build (dist/, the installed package, which has no tsx).
+ */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCES ? './voter-process.ts' : './voter-process.js', import.meta.url));
+const CHILD_EXEC_ARGV: readonly string[] = FROM_SOURCES ? ['--import', 'tsx'] : [];
 const READY_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 10_000;
@@ -216,9 +223,9 @@ export interface WarmVoterChild {
   readonly warm: Promise<void>;
 }
 
-/** Spawns `node --import tsx voter-process.ts`; it loads its modules and waits for `run`. */
+/** Spawns the voter child (`node --import tsx voter-process.ts` from the sources, `node voter-process.js` built); it loads its modules and waits for `run`. */
 export function spawnVoterChild(): WarmVoterChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD_ENTRY], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...CHILD_EXEC_ARGV, CHILD_ENTRY], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const warm = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`voter child did not load within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
