@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildIdentity, formatVersion, protoPackagesIn, versionInfo, VersionInfoError } from '../../../services/cli/index.ts';
@@ -39,7 +40,9 @@ describe('votecluster --version', () => {
 
   it('the executable prints it (text and --json) and rejects other arguments', async () => {
     const run = promisify(execFile);
-    const cli = ['--import', 'tsx', join(ROOT, 'bin', 'votecluster.ts')];
+    // Run from a directory outside the checkout: the tsx loader by its absolute URL.
+    const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+    const cli = ['--import', tsx, join(ROOT, 'bin', 'votecluster.ts')];
     const json = JSON.parse((await run(process.execPath, [...cli, '--version', '--json'], { cwd: scratch })).stdout) as { version: string; commit: string };
     expect(json).toMatchObject({ version: pkg.version, commit: 'dev', build: 'sources' });
     await expect(run(process.execPath, [...cli, '-V', '--bogus'], { cwd: scratch })).rejects.toMatchObject({ code: 2 });
