@@ -1,6 +1,51 @@
 /**
- * services/security: the cluster's certificate authority and TLS material (generation,
- * loading, reload on change), and the checks on secret files (permissions, fingerprints).
+ * services/security: the cluster's certificate authority and TLS material
+ * (generation, loading, reload on change), mTLS credentials for gRPC and
+ * https, caller identity, and which listeners may run unprotected.
  * A leaf service: it depends only on telemetry.
+ *
+ * - {@link createCertificateAuthority} / {@link issueCertificate}: ECDSA P-256 CA and certificates (CN, OU role, SANs).
+ * - {@link createCertsDir} / {@link writePemPair} / {@link readCaFiles} / {@link issueInto}: certs directories on disk.
+ * - {@link loadTlsMaterial} / {@link TlsReloader}: `--tls-ca/--tls-cert/--tls-key` checked, and followed on change.
+ * - {@link grpcServerCredentials} / {@link grpcChannelCredentials} / {@link httpsServerOptions} / {@link watchSecureServer}.
+ * - {@link grpcCallerIdentity} / {@link certificateIdentity}: who is calling (CN, role, fingerprint).
+ * - {@link isLoopbackHost} / {@link requireProtectedUnlessLoopback}: listener policy.
  */
-export {};
+
+/** Typed errors (`SECURITY_*` codes). */
+export { SecurityError, CertificateRequestError, TlsMaterialError, CertificateExistsError, InsecureListenerError } from './errors.ts';
+
+/**
+ * `createCertificateAuthority({ commonName?, validDays? })` → `{ certPem, keyPem }`;
+ * `issueCertificate(ca, { commonName, role?, sans?, usage: 'server'|'client'|'peer', validDays? })` → `{ certPem, keyPem }`.
+ * `createSelfSignedServerCertificate({ commonName, sans })`: a dcrd-style self-signed `rpc.cert` for endpoints clients pin.
+ * `ROLE` lists the roles (OU) the cluster knows; `parseSans` checks SAN strings.
+ */
+export { createCertificateAuthority, issueCertificate, createSelfSignedServerCertificate, parseSans, ROLE, DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS } from './pki.ts';
+export type { PemPair, CertificateRequest, CertificateUsage, KnownRole } from './pki.ts';
+
+/** Certs directories: `ca.crt`/`ca.key`, `<name>.crt`/`<name>.key` (keys 0600, atomic writes, no overwrite without `force`). */
+export { createCertsDir, issueInto, writePemPair, readCaFiles, CA_CERT_FILE, CA_KEY_FILE } from './cert-files.ts';
+export type { CertsDir, NamedCertificateRequest } from './cert-files.ts';
+
+/**
+ * `loadTlsMaterial(files)` checks the three files; `new TlsReloader(files, { intervalMs?, log? })`
+ * follows them; `grpcServerCredentials(tls)` (client certificate required),
+ * `grpcChannelCredentials(tls, { serverName? })`, `httpsServerOptions(tls, { requestClientCert? })`,
+ * `watchSecureServer(server, tls)`; `grpcCallerIdentity(call)`, `certificateIdentity(cert)`.
+ */
+export {
+  loadTlsMaterial,
+  parseCertificateBundle,
+  TlsReloader,
+  grpcServerCredentials,
+  grpcChannelCredentials,
+  httpsServerOptions,
+  watchSecureServer,
+  grpcCallerIdentity,
+  certificateIdentity,
+} from './tls.ts';
+export type { TlsFiles, TlsMaterial, CertificateIdentity, TlsReloaderOptions } from './tls.ts';
+
+/** Listener policy: `isLoopbackHost(host)`, `listenHost('h:p')`, `requireProtectedUnlessLoopback(surface, listen, { tls, credentials })`. */
+export { isLoopbackHost, listenHost, requireProtectedUnlessLoopback } from './listen.ts';

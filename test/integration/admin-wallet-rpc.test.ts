@@ -5,7 +5,7 @@
  * addtransaction → setvotechoice, then ticketinfo. The ticket must land in etcd.
  * Also: agenda choices validated, the gRPC Admin API and the status page.
  */
-import { generate } from 'selfsigned';
+import { createSelfSignedServerCertificate } from '../../services/security/index.ts';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminConfigSchema, createAdmin, createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
@@ -30,13 +30,8 @@ let certPem: string;
 
 beforeAll(async () => {
   w = await startAdminWorld();
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  });
-  certPem = pems.cert;
+  const pems = await createSelfSignedServerCertificate({ commonName: '127.0.0.1', sans: ['127.0.0.1'] });
+  certPem = pems.certPem;
   const cfg = AdminConfigSchema.parse({
     network: 'simnet',
     walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
@@ -45,7 +40,7 @@ beforeAll(async () => {
     store: w.store,
     chain: w.chain,
     log: w.log,
-    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.cert, key: pems.private } },
+    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.certPem, key: pems.keyPem } },
   });
   ep = await admin.start();
 });
