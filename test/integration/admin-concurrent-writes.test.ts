@@ -6,7 +6,7 @@
  * must be in etcd afterwards (read from etcd, not from a cache): vspd sends one
  * `setvotechoice` per agenda, and none may overwrite another.
  */
-import { generate } from 'selfsigned';
+import { createSelfSignedServerCertificate } from '../../services/security/index.ts';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -46,13 +46,8 @@ let agendas: AgendaSet;
 
 beforeAll(async () => {
   w = await startAdminWorld();
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  });
-  certPem = pems.cert;
+  const pems = await createSelfSignedServerCertificate({ commonName: '127.0.0.1', sans: ['127.0.0.1'] });
+  certPem = pems.certPem;
   const cfg = AdminConfigSchema.parse({
     network: 'simnet',
     walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
@@ -61,7 +56,7 @@ beforeAll(async () => {
     store: w.store,
     chain: w.chain,
     log: w.log,
-    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.cert, key: pems.private } },
+    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.certPem, key: pems.keyPem } },
   });
   ep = await admin.start();
   grpc = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
