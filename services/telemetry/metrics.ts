@@ -57,6 +57,7 @@ export const METRIC_FAMILIES = {
     voteLatency: histogram('votecluster_voter_vote_latency_seconds', 'Draw (proxy received the winning tickets) to the first dcrd acceptance of the vote', ['strategy']),
     votes: counter('votecluster_voter_votes_total', 'Votes by final outcome at dcrd (accepted, duplicate, conflict, rejected)', ['outcome']),
     draws: counter('votecluster_voter_draws_total', 'Draws of managed tickets seen (one per ticket and block hash)'),
+    lateTickets: counter('votecluster_voter_late_tickets_total', 'Tickets that entered the cluster while one of their draws was open, voted on that draw'),
     missedTickets: counter('votecluster_voter_missed_tickets_total', 'Managed tickets the chain reports as missed'),
     ownedTickets: gauge('votecluster_voter_owned_tickets', 'Tickets this node currently owns (holds owners/<ticket>)'),
     managedTickets: gauge('votecluster_voter_managed_tickets', 'Tickets in the cluster as seen by this node\'s etcd cache'),

@@ -12,13 +12,16 @@
  *   racing the create-if-absent write. An owner with stale state is a backup of
  *   rank 0 (no wait, but the record comes first): invariant 5.
  * - A voter missing from the live list (its lease is gone) ranks last.
+ * - A ticket that entered the cluster while its draw was open (imported late)
+ *   has no claim or state from before the draw: rank 0 takes the record-first
+ *   path with no wait, backups hedge as usual (one signer through the record).
  */
 
 /** How a duty proceeds. */
 export type DutyPath = 'fast' | 'record-first';
 
 /** Why a rank-0 voter did not take the fast path (for logs and metrics). */
-export type SlowPathReason = 'not-claim-holder' | 'lease-stale' | 'watch-stale' | 'backup';
+export type SlowPathReason = 'not-claim-holder' | 'lease-stale' | 'watch-stale' | 'late-ticket' | 'backup';
 
 /** Input of {@link planDuty}. */
 export interface PlanInput {
@@ -30,6 +33,11 @@ export interface PlanInput {
   isLeaseFresh: boolean;
   isWatchFresh: boolean;
   hedgeMs: number;
+  /**
+   * The ticket entered the cluster after its draw arrived: nothing was committed for it before
+   * the draw (no claim, no pinned inputs), so even its owner takes the record-first path.
+   */
+  lateTicket?: boolean;
 }
 
 /** The plan for one duty. */
@@ -59,7 +67,8 @@ export function planDuty(input: PlanInput): DutyPlan {
   const rank = order.indexOf(input.selfId);
   if (rank === 0) {
     let reason: SlowPathReason | undefined;
-    if (input.claimHolder !== input.selfId) reason = 'not-claim-holder';
+    if (input.lateTicket === true) reason = 'late-ticket';
+    else if (input.claimHolder !== input.selfId) reason = 'not-claim-holder';
     else if (!input.isLeaseFresh) reason = 'lease-stale';
     else if (!input.isWatchFresh) reason = 'watch-stale';
     if (reason === undefined) return { path: 'fast', rank, waitMs: 0, order };

@@ -28,6 +28,7 @@ import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
 import { planDuty, signerOrder } from './duty-plan.ts';
 import { MissedWatch } from './missed-watch.ts';
+import { OpenDraws } from './open-draws.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './vote-delivery.ts';
@@ -201,6 +202,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let stopping: Promise<void> | undefined;
   const unsubscribers: Array<() => void> = [];
   const dedupe = new EventDedupe(cfg.dedupeCapacity, cfg.maxVoteAgeBlocks);
+  const openDraws = new OpenDraws();
   const duties = new Map<string, { abort: AbortController; height: number; blockHashHex: string; done: Promise<void> }>();
   const outcomes: Record<string, number> = {};
   const latencies: number[] = [];
@@ -224,44 +226,65 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     log.warn({ voteVersion }, 'no proxy answered GetVoteInfo; agenda choices abstain until one does');
   }
 
+  /** Starts the duty of one managed ticket on one draw unless it has one already; false when it had one. */
+  function startDuty(ticketHex: string, ev: WinningTicketsEvent, deps2: DutyDeps): boolean {
+    const key = dutyKey(ticketHex, ev.blockHashHex);
+    if (duties.has(key)) return false;
+    dutyCount++;
+    m.draws.inc();
+    // The vote's inputs are those in force when the draw arrived (or, for a ticket that entered
+    // the cluster later, when it entered), whatever path the duty takes.
+    factory?.pin(ticketHex, ev);
+    const abort = new AbortController();
+    const done = runDuty(deps2, ticketHex, ev, abort.signal).then(
+      (r) => {
+        outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+        if (r.outcome === 'took-over' && r.rank > 0) takeovers++;
+        if (r.txidHex && (r.outcome === 'fast-sent' || r.outcome === 'took-over' || r.outcome === 'all-vote-sent')) {
+          missed?.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
+        }
+        log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
+        deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}) });
+      },
+      (err: unknown) => {
+        // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):
+        // logged as an operator problem; the other duties are unaffected.
+        outcomes['error'] = (outcomes['error'] ?? 0) + 1;
+        log.error({ err, ticket: ticketHex, height: ev.height }, 'duty failed');
+        deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: 'error', rank: -1, error: err });
+      },
+    );
+    duties.set(key, { abort, height: ev.height, blockHashHex: ev.blockHashHex, done });
+    return true;
+  }
+
   function startDuties(ev: WinningTicketsEvent, deps2: DutyDeps): void {
     const c = cluster as Cluster;
-    let managed = 0;
     const managedTickets: string[] = [];
     for (const ticketHex of ev.ticketsHex) {
       if (!c.tickets.get(ticketHex)) continue;
-      managed++;
       managedTickets.push(ticketHex);
-      const key = dutyKey(ticketHex, ev.blockHashHex);
-      if (duties.has(key)) continue;
-      dutyCount++;
-      m.draws.inc();
-      // The vote's inputs are those in force when the draw arrived, whatever path the duty takes.
-      factory?.pin(ticketHex, ev);
-      const abort = new AbortController();
-      const done = runDuty(deps2, ticketHex, ev, abort.signal).then(
-        (r) => {
-          outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-          if (r.outcome === 'took-over' && r.rank > 0) takeovers++;
-          if (r.txidHex && (r.outcome === 'fast-sent' || r.outcome === 'took-over' || r.outcome === 'all-vote-sent')) {
-            missed?.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
-          }
-          log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
-          deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}) });
-        },
-        (err: unknown) => {
-          // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):
-          // logged as an operator problem; the other duties are unaffected.
-          outcomes['error'] = (outcomes['error'] ?? 0) + 1;
-          log.error({ err, ticket: ticketHex, height: ev.height }, 'duty failed');
-          deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: 'error', rank: -1, error: err });
-        },
-      );
-      duties.set(key, { abort, height: ev.height, blockHashHex: ev.blockHashHex, done });
+      startDuty(ticketHex, ev, deps2);
     }
-    if (managed > 0) {
+    if (managedTickets.length > 0) {
       repair?.drawSeen(ev.blockHashHex, ev.height, managedTickets, ev.receivedAtMs);
-      log.debug({ height: ev.height, blockHashHex: ev.blockHashHex, managed }, 'draw received');
+      log.debug({ height: ev.height, blockHashHex: ev.blockHashHex, managed: managedTickets.length }, 'draw received');
+    }
+  }
+
+  /**
+   * A ticket that entered the cluster after its draw arrived (imported late; or named again by a
+   * re-delivered draw it was not managed at): voted at once on each open draw that names it, on
+   * the record-first path (`lateDeps`: nothing was committed for it before the draw).
+   */
+  function startLateDuties(ticketHex: string, draws: readonly WinningTicketsEvent[], lateDeps: DutyDeps): void {
+    const c = cluster as Cluster;
+    if (!c.tickets.get(ticketHex)) return;
+    for (const ev of draws) {
+      if (!startDuty(ticketHex, ev, lateDeps)) continue;
+      repair?.drawSeen(ev.blockHashHex, ev.height, [ticketHex], ev.receivedAtMs);
+      m.lateTickets.inc();
+      log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, drawAgeMs: Date.now() - ev.receivedAtMs }, 'ticket entered the cluster while its draw is open; voting it now');
     }
   }
 
@@ -275,21 +298,32 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     }
   }
 
-  function onEvent(ev: ChainEvent, dutyDeps: DutyDeps): void {
+  function onEvent(ev: ChainEvent, dutyDeps: DutyDeps, lateDeps: DutyDeps): void {
     const r = dedupe.admit(ev);
-    if (!r.admitted) return;
+    if (!r.admitted) {
+      // A draw delivered again while still open: tickets it names that became managed since its
+      // first arrival are voted now (the ticket watch normally got there first; this is the net).
+      if (ev.kind === 'winning-tickets' && openDraws.isOpen(ev.blockHashHex)) {
+        const first = openDraws.draw(ev.blockHashHex) as WinningTicketsEvent;
+        for (const t of first.ticketsHex) if (!duties.has(dutyKey(t, first.blockHashHex))) startLateDuties(t, [first], lateDeps);
+      }
+      return;
+    }
     switch (ev.kind) {
       case 'block-connected':
+        openDraws.blockConnected(ev.height);
         delivery?.blockConnected(ev.height);
         missed?.blockConnected(ev.blockHashHex, ev.prevHashHex, ev.height);
         retireDuties((d) => d.height + cfg.maxVoteAgeBlocks < ev.height);
         break;
       case 'block-disconnected':
+        openDraws.blockDisconnected(ev.blockHashHex);
         delivery?.blockDisconnected(ev.blockHashHex);
         missed?.blockDisconnected(ev.blockHashHex);
         retireDuties((d) => d.blockHashHex === ev.blockHashHex);
         break;
       case 'winning-tickets':
+        openDraws.add(ev);
         startDuties(ev, dutyDeps);
         break;
     }
@@ -398,17 +432,19 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log, () => c.config.voteDefaultsRevision(),
       { tspends: tspendBook, defaults: () => c.config.voteDefaults() },
     );
+    const planFor = (t: string, lateTicket: boolean) => planDuty({
+      selfId: cfg.nodeId,
+      ranked: c.owners.rank(t).map((n) => n.nodeId),
+      claimHolder: c.owners.ownerOf(t),
+      isLeaseFresh: c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
+      isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
+      hedgeMs: cfg.hedgeMs,
+      lateTicket,
+    });
     const dutyDeps: DutyDeps = {
       selfId: cfg.nodeId,
       strategy: cfg.strategy,
-      plan: (t) => planDuty({
-        selfId: cfg.nodeId,
-        ranked: c.owners.rank(t).map((n) => n.nodeId),
-        claimHolder: c.owners.ownerOf(t),
-        isLeaseFresh: c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
-        isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
-        hedgeMs: cfg.hedgeMs,
-      }),
+      plan: (t) => planFor(t, false),
       factory, records, delivery, recordQueue: queue, log: log.child({ component: 'duty' }), metrics: m,
       reach: etcdReach, onUnrecorded: (rec) => recordRepair.add(rec),
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
@@ -417,6 +453,16 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         txKnownAt(clients[Math.max(0, cfg.proxies.findIndex((p) => p.region === cfg.region))] as NodeProxyClient, txidHex, VOTE_KNOWN_DEADLINE_MS),
       etcdRecentlyHealthy: () => c.membership.leaseAgeMs() < ETCD_HEALTHY_LEASE_AGE_MS && c.votes.isWatchConnected,
     };
+    const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true) };
+    // A ticket entering the cluster while one of its draws is open is voted on that draw now.
+    unsubscribers.push(
+      c.tickets.onChange((ch) => {
+        if (ch.type !== 'put' || ch.previous !== undefined || state !== 'running' || openDraws.size === 0) return;
+        const ticketHex = ch.entry.key.slice(c.keyspace.ticketsPrefix().length);
+        const draws = openDraws.drawsOf(ticketHex);
+        if (draws.length > 0) startLateDuties(ticketHex, draws, lateDeps);
+      }),
+    );
     if (cfg.strategy === 'lease') {
       // Ticket hashes, never record views: a sweep must stay cheap (it can land in a vote window).
       claimer = new Claimer(clusterClaimPort(c, () => c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs),
@@ -435,7 +481,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     }
     await loadAgendas(params.voteVersion);
     watch = new ChainWatch(cfg.proxies.map((p, i) => ({ address: p.address, client: clients[i] as NodeProxyClient })), {
-      onEvent: (ev) => onEvent(ev, dutyDeps),
+      onEvent: (ev) => onEvent(ev, dutyDeps, lateDeps),
       onStreamStart: (address, info) => {
         if (info.bestHeight !== undefined) dedupe.noteBestHeight(info.bestHeight);
         if (info.reconnected) delivery?.proxyReconnected(address);

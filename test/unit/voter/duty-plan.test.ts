@@ -34,6 +34,12 @@ describe('planDuty', () => {
     expect(planDuty({ ...base, selfId: 'a', ranked: ['a', 'b'], claimHolder: undefined }))
       .toMatchObject({ path: 'record-first', rank: 0, reason: 'not-claim-holder' });
   });
+  it('a ticket that entered the cluster during its draw: even the claim holder records first; backups hedge as usual', () => {
+    expect(planDuty({ ...base, selfId: 'a', ranked: ['a', 'b'], claimHolder: 'a', lateTicket: true }))
+      .toMatchObject({ path: 'record-first', rank: 0, waitMs: 0, reason: 'late-ticket' });
+    expect(planDuty({ ...base, selfId: 'b', ranked: ['a', 'b'], claimHolder: undefined, lateTicket: true }))
+      .toMatchObject({ path: 'record-first', rank: 1, waitMs: 250, reason: 'backup' });
+  });
   it('the claim holder is owner even when the rendezvous rank says otherwise', () => {
     expect(planDuty({ ...base, selfId: 'b', ranked: ['a', 'b'], claimHolder: 'b' })).toMatchObject({ path: 'fast' });
     expect(planDuty({ ...base, selfId: 'a', ranked: ['a', 'b'], claimHolder: 'b' })).toMatchObject({ rank: 1, waitMs: 250 });
