@@ -5,17 +5,8 @@
  * Messages name what was wrong and, where two sides disagree (network, key vs
  * ticket), both sides. Messages never contain a WIF or a private key.
  */
-export class AdminError extends Error {
-  readonly code: string;
-  /** True when retrying the same call later may succeed (chain lookups, etcd). */
-  readonly retryable: boolean;
-  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
-    super(message, options);
-    this.code = code;
-    this.retryable = options?.retryable ?? false;
-    this.name = new.target.name;
-  }
-}
+import { CodedError } from '../base/index.ts';
+export class AdminError extends CodedError {}
 
 /** A request that is malformed (missing field, bad hex, bad hash length, unknown policy word). */
 export class AdminBadRequestError extends AdminError {

@@ -31,6 +31,7 @@ import { getStakeInfo } from './stakeinfo.ts';
 import { collectStatus } from './status.ts';
 import { instrumentGrpcImpl, type AdminMetrics } from './metrics.ts';
 import { listManagedTickets, removeManagedTicket, type TicketListing } from './tickets.ts';
+import { STOP_BUDGET_MS } from '../base/index.ts';
 
 /** Metadata key carrying the ADMIN_* error code. */
 export const ERROR_CODE_METADATA_KEY = 'vc-error-code';
@@ -329,7 +330,7 @@ export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: st
       await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
         // Open WatchVotes streams would hold tryShutdown forever: force them closed.
-        setTimeout(() => server.forceShutdown(), 1_000).unref();
+        setTimeout(() => server.forceShutdown(), STOP_BUDGET_MS.grpcServerClose).unref();
       });
     },
   };

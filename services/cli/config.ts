@@ -27,6 +27,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
+import { CodedError } from '../base/index.ts';
 
 /** How a string from env/flags is converted before validation. */
 export type ConfigValueKind = 'string' | 'number' | 'boolean' | 'list';
@@ -97,12 +98,10 @@ export interface LoadedConfig<T> {
 }
 
 /** Invalid configuration; `issues` holds one line per problem (code `CLI_CONFIG_INVALID`). */
-export class ConfigInvalidError extends Error {
-  readonly code = 'CLI_CONFIG_INVALID';
+export class ConfigInvalidError extends CodedError {
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'ConfigInvalidError';
+    super('CLI_CONFIG_INVALID', `invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.issues = issues;
   }
 }

@@ -12,9 +12,10 @@
  * close, a library timer) would keep the event loop alive: a clean stop is
  * never turned into the cap's exit 1 by something that has nothing left to do.
  */
+import { SHUTDOWN_DEADLINE_MS } from '../base/index.ts';
 
-/** Default cap on a clean shutdown: SIGTERM/SIGINT stop a service within 5 s. */
-export const DEFAULT_SHUTDOWN_CAP_MS = 5_000;
+/** Default cap on a clean shutdown: the process stop deadline every stop path budgets against. */
+export const DEFAULT_SHUTDOWN_CAP_MS = SHUTDOWN_DEADLINE_MS;
 /** After a completed stop(), how long the event loop may keep running before the process exits anyway. */
 export const EXIT_GRACE_MS = 500;
 

@@ -4,13 +4,12 @@
  * `startMetricsServer` takes. Port 0 picks a free port (the command prints the
  * bound URL).
  */
+import { CodedError } from '../base/index.ts';
 
 /** A bad `--metrics-listen` value (code `CLI_METRICS_LISTEN`). */
-export class MetricsListenError extends Error {
-  readonly code = 'CLI_METRICS_LISTEN';
+export class MetricsListenError extends CodedError {
   constructor(message: string) {
-    super(message);
-    this.name = 'MetricsListenError';
+    super('CLI_METRICS_LISTEN', message);
   }
 }
 

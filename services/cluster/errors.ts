@@ -4,16 +4,8 @@
  * `retryable` marks failures that may succeed if repeated (etcd unreachable,
  * lease lost), after etcd3's `RecoverableError` idea.
  */
-export class ClusterError extends Error {
-  readonly code: string;
-  readonly retryable: boolean;
-  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
-    super(message, options);
-    this.code = code;
-    this.retryable = options?.retryable ?? false;
-    this.name = new.target.name;
-  }
-}
+import { CodedError } from '../base/index.ts';
+export class ClusterError extends CodedError {}
 
 /** The cluster configuration is invalid (names every bad field). */
 export class ClusterConfigError extends ClusterError {

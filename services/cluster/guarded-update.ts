@@ -12,6 +12,7 @@
  * {@link ConcurrentUpdateError} naming the key; nothing is written.
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
+import { JitteredBackoff, sleep } from '../base/index.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ConcurrentUpdateError } from './errors.ts';
 
@@ -69,6 +70,7 @@ export class GuardedUpdater {
     const { key } = opts;
     const first = await timed(this.hooks, `${opts.op}_read`, () => client.get(key).exec());
     let kv: IKeyValue | undefined = first.kvs[0];
+    const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
       const next = await fn(kv ? opts.parse(key, kv.value) : undefined);
@@ -83,8 +85,7 @@ export class GuardedUpdater {
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, cap / 2 + Math.random() * (cap / 2)));
+      await sleep(backoff.nextMs());
     }
   }
 }

@@ -18,6 +18,7 @@ import { ClusterClosedError, CorruptValueError, LeaseLostError, NodeIdInUseError
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
+import { JitteredBackoff, STOP_BUDGET_MS, rejectAfter, sleep } from '../base/index.ts';
 
 /** Default session lease TTL (s). etcd needs >= ~1.5 x election timeout; keep >= 2 s. */
 export const DEFAULT_LEASE_TTL_SEC = 5;
@@ -73,17 +74,12 @@ export interface MembershipOptions {
 type LeaseListener = (ev: { type: 'joined' | 'lost'; leaseId: string }) => void;
 
 /** How long stop() waits for the lease revoke before leaving it to expire by its TTL. */
-export const LEASE_REVOKE_AT_STOP_MS = 500;
-
-/** `p`, or a rejection after `ms` (the call itself is not cancelled; its outcome no longer matters). */
-function rejectAfter<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  p.catch(() => undefined); // a late rejection after the timeout is expected, not unhandled
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+export const LEASE_REVOKE_AT_STOP_MS = STOP_BUDGET_MS.leaseRevoke;
+/** Join: how often a nodeId still held by a dead process's lease is checked again. */
+const NODE_ID_RECHECK_MS = 200;
+/** Rejoin after a lost lease: backoff between failed joins. */
+const REJOIN_RETRY_BASE_MS = 100;
+const REJOIN_RETRY_MAX_MS = 2_000;
 
 /** See the module comment. */
 export class Membership {
@@ -250,7 +246,7 @@ export class Membership {
         );
       }
       // A previous process with this id died less than a TTL ago: wait for etcd to expire its lease.
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(NODE_ID_RECHECK_MS);
     }
   }
 
@@ -275,7 +271,7 @@ export class Membership {
   }
 
   private async rejoin(): Promise<void> {
-    let delayMs = 100;
+    const backoff = new JitteredBackoff(REJOIN_RETRY_BASE_MS, REJOIN_RETRY_MAX_MS);
     while (!this.stopped && !this.joined) {
       try {
         await this.join();
@@ -283,8 +279,7 @@ export class Membership {
       } catch (err) {
         if (this.stopped) return;
         this.log.warn({ err }, 'rejoin failed; retrying');
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 2_000);
+        await sleep(backoff.nextMs());
       }
     }
   }

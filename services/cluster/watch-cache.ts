@@ -17,6 +17,7 @@ import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
 import { prefixRangeEnd } from './keyspace.ts';
+import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep } from '../base/index.ts';
 
 /** One cached key. */
 export interface CacheEntry<T> {
@@ -54,7 +55,7 @@ export interface EntryStore<T> {
 
 /** The default {@link EntryStore}: one Map entry per key. */
 /** How long a cache's stop() waits for its watch cancel and a resync in progress. */
-export const WATCH_STOP_WAIT_MS = 500;
+export const WATCH_STOP_WAIT_MS = STOP_BUDGET_MS.watchCancel;
 
 export class MapEntryStore<T> implements EntryStore<T> {
   private readonly m = new Map<string, CacheEntry<T>>();
@@ -108,6 +109,9 @@ const DEFAULT_PAGE_SIZE = 5_000;
 const PAGE_ATTEMPTS = 5;
 /** Back-off before a page's next attempt, × the attempt number (ms). */
 const PAGE_RETRY_BASE_MS = 200;
+/** Backoff between failed resyncs (load + watch) while etcd is unreachable. */
+const RESYNC_RETRY_BASE_MS = 100;
+const RESYNC_RETRY_MAX_MS = 2_000;
 /** Distinct lease ids interned before the table starts over (entries keep the strings they got). */
 const MAX_INTERNED_LEASES = 1_024;
 const leaseStrings = new Map<string, string>();
@@ -167,11 +171,7 @@ export class PrefixCache<T> {
     const w = this.watcher;
     this.watcher = undefined;
     this.connected = false;
-    const done = Promise.allSettled([this.resyncing, w?.cancel()]);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => (timer = setTimeout(r, WATCH_STOP_WAIT_MS)));
-    await Promise.race([done, late]);
-    clearTimeout(timer);
+    await settledWithin(Promise.allSettled([this.resyncing, w?.cancel()]), WATCH_STOP_WAIT_MS);
   }
 
   get(key: string): CacheEntry<T> | undefined {
@@ -298,7 +298,7 @@ export class PrefixCache<T> {
           return await timed(this.opts.hooks, `load_${this.opts.name}`, () => client.kv.range({ key: start, range_end: rangeEnd, limit, revision }));
         } catch (err) {
           if (attempt >= (this.opts.pageAttempts ?? PAGE_ATTEMPTS) || !(err instanceof EtcdUnavailableError) || this.stopped) throw err;
-          await new Promise((r) => setTimeout(r, PAGE_RETRY_BASE_MS * attempt));
+          await sleep(PAGE_RETRY_BASE_MS * attempt);
         }
       }
     };
@@ -357,7 +357,7 @@ export class PrefixCache<T> {
   }
 
   private async resync(): Promise<void> {
-    let delayMs = 100;
+    const backoff = new JitteredBackoff(RESYNC_RETRY_BASE_MS, RESYNC_RETRY_MAX_MS);
     while (!this.stopped) {
       try {
         const old = this.watcher;
@@ -369,8 +369,7 @@ export class PrefixCache<T> {
       } catch (err) {
         // etcd unreachable: keep serving the (stale, flagged by isWatchConnected) cache and retry with backoff.
         this.opts.onError?.(err);
-        await new Promise((r) => setTimeout(r, delayMs));
-        delayMs = Math.min(delayMs * 2, 2_000);
+        await sleep(backoff.nextMs());
       }
     }
   }

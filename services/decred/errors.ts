@@ -3,14 +3,8 @@
  * subclass of {@link DecredError}; callers branch on `instanceof` inside this
  * service and on `code` at service boundaries. Codes are `DECRED_<REASON>`.
  */
-export class DecredError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+import { CodedError } from '../base/index.ts';
+export class DecredError extends CodedError {}
 
 /** Bytes that do not decode: truncated, oversized, non-canonical or with trailing garbage. */
 export class DecodeError extends DecredError {

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { StreamLaggingError, type NodeProxyError } from './errors.ts';
 import type { NodeProxyMetrics } from './deps.ts';
+import { settledWithin } from '../base/index.ts';
 
 /** Event payloads, shaped as the proto's oneof members (proto-loader keepCase objects). */
 export interface BlockConnectedEvent {
@@ -436,10 +437,7 @@ export class ChainFeed {
   /** Ends every stream (cleanly, or with `err`) after letting each drain up to `drainMs`. */
   async closeAll(drainMs: number, err?: NodeProxyError): Promise<void> {
     const subs = [...this.subs.values()];
-    await Promise.race([
-      Promise.all(subs.map((s) => s.drained())),
-      new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref()),
-    ]);
+    await settledWithin(Promise.all(subs.map((s) => s.drained())), drainMs);
     for (const s of subs) s.close(err);
   }
 }

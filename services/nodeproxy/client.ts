@@ -18,6 +18,7 @@ import { ERROR_CODE_METADATA_KEY, TRACEPARENT_METADATA_KEY } from './grpc-server
 import { loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE } from './proto.ts';
 import type { SendVoteResult } from './send-vote.ts';
 import type { NodeProxyStatus } from './node-proxy.ts';
+import { JitteredBackoff } from '../base/index.ts';
 
 /** A block event as the client sees it. */
 export interface ClientBlock {
@@ -274,9 +275,7 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
       let closed = false;
       let stream: ClientReadableStream<Wire> | undefined;
       let timer: NodeJS.Timeout | undefined;
-      let failures = 0;
-      const minMs = wopts.resumeMinMs ?? 50;
-      const maxMs = wopts.resumeMaxMs ?? 2_000;
+      const backoff = new JitteredBackoff(wopts.resumeMinMs ?? 50, wopts.resumeMaxMs ?? 2_000);
 
       const open = (): void => {
         if (closed) return;
@@ -297,7 +296,7 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
           const ev = toEvent(m);
           if (ev === undefined) return;
           if ('resumeStatus' in ev) {
-            failures = 0;
+            backoff.reset();
             if (epoch !== undefined && epoch !== ev.epoch) lastSeq = 0; // a restarted proxy numbers from 1 again
             epoch = ev.epoch;
             wopts.onStreamStart?.(ev);
@@ -314,8 +313,7 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
           if (err && err.code === GrpcStatus.CANCELLED) return;
           if (err) wopts.onError?.(errorFromServiceError(err));
           if (wopts.autoResume === false) return;
-          const cap = Math.min(maxMs, minMs * 2 ** Math.min(failures++, 10));
-          timer = setTimeout(open, cap / 2 + Math.random() * (cap / 2));
+          timer = setTimeout(open, backoff.nextMs());
         };
         s.on('error', (err: ServiceError) => retry(err));
         s.on('end', () => retry());

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { NodeProxyConfigError } from './errors.ts';
+import { MAX_STREAM_DRAIN_MS } from '../base/index.ts';
 
 /** Default size of the WatchChain ring buffer (events). */
 export const DEFAULT_RING_SIZE = 4096;
@@ -79,7 +80,7 @@ export const NodeProxyConfigSchema = z
         maxAgeBlocks: z.number().int().min(1).default(DEFAULT_RESEND_MAX_AGE_BLOCKS),
       })
       .default({ intervalMs: DEFAULT_RESEND_INTERVAL_MS, maxAgeBlocks: DEFAULT_RESEND_MAX_AGE_BLOCKS }),
-    drainMs: z.number().int().min(0).max(4_000).default(DEFAULT_DRAIN_MS),
+    drainMs: z.number().int().min(0).max(MAX_STREAM_DRAIN_MS).default(DEFAULT_DRAIN_MS),
   })
   .strict();
 

@@ -22,6 +22,7 @@ import {
   DcrdWrongNetworkError,
   NodeProxyError,
 } from './errors.ts';
+import { JitteredBackoff } from '../base/index.ts';
 
 /** dcrd JSON-RPC API semver this proxy is written against (rpcserver.go jsonrpcSemver*). */
 export const REQUIRED_API_MAJOR = 8;
@@ -207,7 +208,7 @@ export class DcrdSession {
   }
 
   private async run(settleFirst: (err?: Error) => void): Promise<void> {
-    let attempt = 0;
+    const backoff = new JitteredBackoff(this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
     let firstSettled = false;
     const settle = (err?: Error): void => {
       if (firstSettled) return;
@@ -217,7 +218,7 @@ export class DcrdSession {
     while (!this.stopping) {
       this.setState('connecting');
       const outcome = await this.connectOnce(() => {
-        attempt = 0;
+        backoff.reset();
         settle();
       });
       if (this.stopping) break;
@@ -240,10 +241,7 @@ export class DcrdSession {
       }
       // First attempt failed transiently: start() resolves, the loop keeps trying.
       settle();
-      attempt++;
-      const cap = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** Math.min(attempt - 1, 20));
-      // Full jitter in [cap/2, cap]: spreads reconnect storms while keeping a floor.
-      const delay = cap / 2 + Math.random() * (cap / 2);
+      const delay = backoff.nextMs();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         this.wakeBackoff = () => {

@@ -5,19 +5,10 @@
  * `vc-error-code` metadata entry (see grpc-server.ts `STATUS_BY_CODE`) and the
  * client rebuilds the typed error with {@link nodeProxyErrorFromCode}.
  */
+import { CodedError } from '../base/index.ts';
 
 /** Base class: a stable `code`, a `name`, an optional `cause`, a `retryable` hint. */
-export class NodeProxyError extends Error {
-  readonly code: string;
-  /** True when the same call may succeed later (or through another proxy). */
-  readonly retryable: boolean;
-  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
-    super(message, options);
-    this.code = code;
-    this.retryable = options?.retryable ?? false;
-    this.name = new.target.name;
-  }
-}
+export class NodeProxyError extends CodedError {}
 
 /** The configuration does not validate (names every issue). */
 export class NodeProxyConfigError extends NodeProxyError {

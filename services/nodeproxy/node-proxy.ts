@@ -15,6 +15,7 @@ import { ShuttingDownError } from './errors.ts';
 import { buildGrpcServer, serverCredentials } from './grpc-server.ts';
 import { NODEPROXY_SERVICE } from './proto.ts';
 import { VoteSender } from './send-vote.ts';
+import { STOP_BUDGET_MS } from '../base/index.ts';
 
 /** Default vote subsidy split per network when the config does not name one. */
 export const DEFAULT_SUBSIDY_SPLIT: Readonly<Record<string, SubsidySplit>> = {
@@ -196,7 +197,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
             const t = setTimeout(() => {
               srv.forceShutdown();
               resolve();
-            }, 1_000);
+            }, STOP_BUDGET_MS.grpcServerClose);
             srv.tryShutdown(() => {
               clearTimeout(t);
               resolve();

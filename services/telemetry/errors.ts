@@ -2,14 +2,8 @@
  * Typed errors of the telemetry module. Codes are `TELEMETRY_<REASON>`; callers
  * branch on `instanceof` inside this module and on `code` at boundaries.
  */
-export class TelemetryError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+import { CodedError } from '../base/index.ts';
+export class TelemetryError extends CodedError {}
 
 /** Options passed to a telemetry factory are invalid (names the option). */
 export class TelemetryConfigError extends TelemetryError {

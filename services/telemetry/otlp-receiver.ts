@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { Server, ServerCredentials, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
 import { OtlpReceiverError } from './errors.ts';
 import { SpanRecordSchema, type SpanRecord } from './span-file.ts';
+import { STOP_BUDGET_MS } from '../base/index.ts';
 
 /** The generated protobufjs codec of one message type. */
 interface Codec {
@@ -214,7 +215,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions): Promise<Otlp
     spans,
     stats: () => ({ ...counts }),
     stop: () => (stopped ??= new Promise<void>((resolve) => {
-      const t = setTimeout(() => server.forceShutdown(), 5_000);
+      const t = setTimeout(() => server.forceShutdown(), STOP_BUDGET_MS.grpcServerClose);
       server.tryShutdown(() => {
         clearTimeout(t);
         resolve();

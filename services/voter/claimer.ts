@@ -29,7 +29,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/index.ts';
 import type { Logger } from '../telemetry/index.ts';
-import { settledWithin } from './settled-within.ts';
+import { settledWithin } from '../base/index.ts';
 
 /** What the claimer needs from the cluster (no call but the batched ones does I/O). */
 export interface ClaimPort {

@@ -14,7 +14,7 @@
  * on every replica with no etcd coordination at all.
  */
 import type { Span, Tracer } from '@opentelemetry/api';
-import { setTimeout as delay } from 'node:timers/promises';
+import { JitteredBackoff, isRetryable, settledWithin, sleep } from '../base/index.ts';
 import {
   ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan,
   type ComponentMetrics, type Logger,
@@ -196,15 +196,6 @@ export const RECORD_AFTER_SEND_MAX_MS = 50;
 /** A fast-path record stored later than this after the draw is logged (info) with its timeline. */
 const SLOW_RECORD_LOG_MS = 200;
 
-/** Resolves when `p` settles or after `ms`, whichever is first (never rejects). */
-function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.then(() => undefined, () => undefined),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Compares what was stored with what we sent: a mismatch means the choices
  * changed between revisions. From then on only the stored bytes are sent.
@@ -277,7 +268,7 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
     const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
     // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
     const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
-    await settledOrAfter(firstRound, RECORD_AFTER_SEND_MAX_MS);
+    await settledWithin(firstRound, RECORD_AFTER_SEND_MAX_MS);
     const submitAtMs = Date.now();
     // cluster.record spans the time until the record is stored (queued while etcd is down).
     const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
@@ -353,6 +344,7 @@ async function recordFirst(
   // draw arrived (cluster-vote-factory.ts), so these are the bytes it would build at the deadline.
   let signed: SignedVote | undefined;
   const sign = (): SignedVote => (signed ??= buildAndSign(deps, recv, ticketHex, ev));
+  const backoff = new JitteredBackoff(deps.retryBaseMs, deps.retryMaxMs);
   for (let attempt = 1; !signal.aborted; attempt++) {
     const hedgeStart = performance.now();
     const hedgeStartMs = Date.now();
@@ -445,7 +437,7 @@ async function recordFirst(
       // etcd unreachable (or a transient error): a backup cannot take over without a
       // record, by design. Retry, bounded by the duty's lifetime (signal), backed off.
       if (signal.aborted) break;
-      if ((err as { retryable?: unknown } | undefined)?.retryable === true) {
+      if (isRetryable(err)) {
         deps.reach?.noteFailure();
         // Keep the vote this backup would record (inputs pinned at the draw): if the duty ends before
         // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
@@ -457,15 +449,10 @@ async function recordFirst(
           }
         }
       }
-      const backoff = Math.min(deps.retryMaxMs, deps.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
       if (attempt === 1 || attempt % 10 === 0) {
         deps.log.warn({ ticket: ticketHex, height: ev.height, attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
       }
-      try {
-        await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal });
-      } catch {
-        break; // aborted: the block is superseded or too old
-      }
+      if (!(await sleep(backoff.nextMs(), signal))) break; // aborted: the block is superseded or too old
       // No takeover is possible without a record (fault table: etcd quorum lost). Wait until
       // etcd answers again, then hedge anew FROM THAT MOMENT, with extra time for the owner's
       // queued record (written as soon as etcd answers) to land first.

@@ -2,17 +2,8 @@
  * Typed errors of the voter. Every error carries a `VOTER_<REASON>` code; callers
  * branch on `instanceof` inside the service and on `code` at boundaries.
  */
-export class VoterError extends Error {
-  readonly code: string;
-  /** True when retrying the same operation later may succeed (etcd or a proxy unreachable). */
-  readonly retryable: boolean;
-  constructor(code: string, message: string, options?: ErrorOptions & { retryable?: boolean }) {
-    super(message, options);
-    this.code = code;
-    this.retryable = options?.retryable ?? false;
-    this.name = new.target.name;
-  }
-}
+import { CodedError } from '../base/index.ts';
+export class VoterError extends CodedError {}
 
 /** The voter configuration does not validate (each zod issue is listed with its path). */
 export class VoterConfigError extends VoterError {

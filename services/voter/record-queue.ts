@@ -14,27 +14,14 @@
  * queue retries at once when etcd comes back (`kick`), before any backup's
  * renewed hedge expires.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/index.ts';
 import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import { VoterError } from './errors.ts';
-import { settledWithin } from './settled-within.ts';
+import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep, valueWithin } from '../base/index.ts';
 
 /** How long stop() keeps writing queued and in-flight records (part of the CLI's 5 s shutdown cap). */
-export const DEFAULT_STOP_FLUSH_MS = 1_000;
-
-
-/** The value of `p` if it fulfils within `ms`; undefined on rejection or timeout. */
-async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
-  try {
-    return await Promise.race([p.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export const DEFAULT_STOP_FLUSH_MS = STOP_BUDGET_MS.recordFlush;
 
 /** Default bound on records waiting for etcd (5 per block: hours of blocks). */
 export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
@@ -154,7 +141,7 @@ export class RecordQueue {
     // Only once the loop is idle: it may still be writing the head record.
     while (loopDone && this.#pending.length > 0 && left() > 0) {
       const head = this.#pending[0] as Pending;
-      const r = await withinMs(this.#records.record(head.rec), left());
+      const r = await valueWithin(this.#records.record(head.rec), left());
       if (r === undefined) break; // etcd still unreachable (or too slow): stop trying
       this.#pending.shift();
       this.#written++;
@@ -184,6 +171,7 @@ export class RecordQueue {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
+    const backoff = new JitteredBackoff(this.#opts.retryBaseMs, this.#opts.retryMaxMs);
     let attempt = 0;
     while (!signal.aborted) {
       if (this.#pending.length === 0) {
@@ -198,6 +186,7 @@ export class RecordQueue {
         this.#written++;
         this.#opts.reach?.noteSuccess();
         attempt = 0;
+        backoff.reset();
         head.onStored(r.stored);
         if (this.#pending.length === 0) this.#log.info({ written: this.#written }, 'queued vote records written');
       } catch (err) {
@@ -206,17 +195,11 @@ export class RecordQueue {
         if (attempt === 1 || attempt % 10 === 0) {
           this.#log.warn({ pending: this.#pending.length, attempt, err }, 'vote records still waiting for etcd');
         }
-        const backoff = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
         const b = new AbortController();
         this.#backoff = b;
-        const both = AbortSignal.any([signal, b.signal]);
-        try {
-          await delay(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal: both });
-        } catch {
-          if (signal.aborted) return; // stop() aborted the backoff
-        } finally {
-          this.#backoff = undefined;
-        }
+        // Ends early on kick() (etcd answered again) or stop().
+        await sleep(backoff.nextMs(), AbortSignal.any([signal, b.signal]));
+        this.#backoff = undefined;
       }
     }
   }

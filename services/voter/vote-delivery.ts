@@ -30,6 +30,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { dutyKey } from './chain-event.ts';
 import { sendOne, type DeliveryState, type SendOutcome, type VoteSink } from './fanout.ts';
+import { JitteredBackoff } from '../base/index.ts';
 
 /** A vote ready to send. */
 export interface VoteToDeliver {
@@ -82,6 +83,8 @@ interface ProxyState {
   attempts: number;
   nextAtMs: number;
   inFlight: boolean;
+  /** Delays between retries to this proxy (made at the first retry). */
+  backoff?: JitteredBackoff;
 }
 
 interface Tracked {
@@ -376,8 +379,8 @@ export class VoteDelivery {
     if (current === t) {
       p.state = outcome.state;
       if (outcome.state === 'retry') {
-        const backoff = Math.min(this.#opts.retryMaxMs, this.#opts.retryBaseMs * 2 ** Math.min(p.attempts - 1, 16));
-        p.nextAtMs = Date.now() + backoff / 2 + Math.random() * (backoff / 2);
+        p.backoff ??= new JitteredBackoff(this.#opts.retryBaseMs, this.#opts.retryMaxMs);
+        p.nextAtMs = Date.now() + p.backoff.nextMs();
       }
       if (outcome.state === 'delivered') {
         this.#stats.delivered++;

@@ -32,7 +32,7 @@ import { OpenDraws } from './open-draws.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { VoteDelivery, type DeliveryStats } from './vote-delivery.ts';
-import { settledWithin } from './settled-within.ts';
+import { STOP_BUDGET_MS, settledWithin, waitUntil } from '../base/index.ts';
 import { TSpendBook } from './tspend-book.ts';
 
 /** Collaborators of {@link createVoter}; all optional except the logger. */
@@ -120,12 +120,12 @@ async function txKnownAt(client: NodeProxyClient, txidHex: string, deadlineMs: n
 }
 
 /** How long stop() waits for aborted duties still inside an etcd txn or a proxy query. */
-const DUTY_STOP_GRACE_MS = 1_000;
+const DUTY_STOP_GRACE_MS = STOP_BUDGET_MS.dutyGrace;
 /**
  * Graceful stop: how long the claims may take to be handed to their next signers (one batched
  * txn round; skipped while etcd is known unreachable). Claims not handed over vanish with the lease.
  */
-const LEAVE_HANDOVER_MAX_MS = 750;
+const LEAVE_HANDOVER_MAX_MS = STOP_BUDGET_MS.claimHandover;
 
 const DUTY_RETIRED = new VoterError('VOTER_DUTY_RETIRED', 'the duty\'s block was superseded or is too old');
 /** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
@@ -154,15 +154,6 @@ const CLAIM_PERIOD_MS = 5_000;
 /** Start-up: claims wait for the first proxy stream at most this long (a voter with no proxy cannot vote its claims). */
 const CLAIM_AFTER_STREAM_MAX_WAIT_MS = 5_000;
 
-/** Resolves true once `cond()` holds, false after `timeoutMs` (checks every 20 ms). */
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
 /** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
 const GAUGE_REFRESH_MS = 2_000;
 

@@ -17,7 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient } from '../../services/nodeproxy/index.ts';
-import { awaitTipVotes, driveBlocks, pollUntil, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
+import { waitUntil } from '../../services/base/index.ts';
+import { awaitTipVotes, driveBlocks, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
@@ -200,7 +201,7 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
         // How each victim-owned draw got its record (the admin's votes watch may lag a little).
         const victimDraws = l.devnet.report().tickets.filter((t) => t.blockHash === hash && owned.has(t.ticketHash)).length;
         const recs = (): ReturnType<Layout['voteRecords']> => l.voteRecords().filter((r) => r.blockHash === hash && owned.has(r.ticketHash));
-        await pollUntil(() => recs().length >= victimDraws, 5_000);
+        await waitUntil(() => recs().length >= victimDraws, 5_000);
         for (const r of recs()) recordPaths[r.path ?? 'unknown'] = (recordPaths[r.path ?? 'unknown'] ?? 0) + 1;
         // Restart in the background (a SIGKILLed id rejoins once its lease expires).
         restarts = Promise.all(l.voters.filter((v) => !v.isRunning).map((v) => v.start()));

@@ -14,17 +14,19 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Which services each service may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
-  decred: [],
-  telemetry: [],
-  security: ['telemetry'],
-  cluster: ['decred', 'telemetry', 'security'],
-  nodeproxy: ['decred', 'telemetry', 'security'],
-  voter: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
-  admin: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
-  cli: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin'],
+  // The shared vocabulary (error base, bounded waits, backoff, stop deadline): imports no service.
+  base: [],
+  decred: ['base'],
+  telemetry: ['base'],
+  security: ['base', 'telemetry'],
+  cluster: ['base', 'decred', 'telemetry', 'security'],
+  nodeproxy: ['base', 'decred', 'telemetry', 'security'],
+  voter: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
+  admin: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
+  cli: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin'],
   // The simulation (devnet, etcd launcher, WAN link, layout, chaos): may use everything;
   // nothing above may use it, so no production service depends on simulation code.
-  sim: ['decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
+  sim: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

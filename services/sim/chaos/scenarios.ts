@@ -7,7 +7,8 @@
  */
 import { clusterTicketStore, setVoteChoices } from '../../admin/index.ts';
 import { netParams } from '../../decred/index.ts';
-import { awaitTipVotes, driveBlocks, mineOne, pollUntil, tipDraws, type DriveOptions } from '../layout/drive.ts';
+import { waitUntil } from '../../base/index.ts';
+import { awaitTipVotes, driveBlocks, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
 
@@ -185,7 +186,7 @@ const etcdQuorumLoss: ChaosScenario = {
     while (Date.now() < until) {
       await awaitTipVotes(ctx.layout);
       const paceUntil = Date.now() + OUTAGE_BLOCK_PACE_MS;
-      await pollUntil(() => Date.now() >= paceUntil, OUTAGE_BLOCK_PACE_MS + 100, 50);
+      await waitUntil(() => Date.now() >= paceUntil, OUTAGE_BLOCK_PACE_MS + 100, 50);
       await mineOne(ctx.layout);
       mined++;
     }
@@ -216,7 +217,7 @@ const etcdQuorumLoss: ChaosScenario = {
 /** Imports every exported ticket and waits (<= 30 s) until every running voter's cache holds them. */
 async function importAndAwaitManaged(ctx: { layout: Layout; note: (line: string) => void }, when: string): Promise<void> {
   const imported = await importUntilDone(ctx.layout);
-  const seen = await pollUntil(async () => {
+  const seen = await waitUntil(async () => {
     const stats = await Promise.all(ctx.layout.voters.filter((v) => v.isRunning).map((v) => v.stats()));
     return stats.every((st) => st !== undefined && st.managedTickets >= imported);
   }, 30_000, 100);
@@ -376,7 +377,7 @@ const competingTips: ChaosScenario = {
         if (i % 3 !== 1) return;
         const fork = await l.devnet.forkNextBlock();
         ctx.note(`competing tip ${fork.slice(0, 12)}`);
-        await pollUntil(() => {
+        await waitUntil(() => {
           const draws = l.devnet.minerReport().tickets.filter((t) => t.blockHash === fork);
           return draws.length > 0 && draws.every((t) => t.firstVoteAt !== undefined);
         }, 10_000);
@@ -395,7 +396,7 @@ const backToBack: ChaosScenario = {
   async run(ctx) {
     const l = ctx.layout;
     const start = l.devnet.report().blocks;
-    await pollUntil(async () => {
+    await waitUntil(async () => {
       // Tickets bought meanwhile; an import past etcd's deadline on a loaded machine is tried
       // again at the next poll (as the drive loop does), it is not the fault under test
       await l.importAllTickets().catch((err: unknown) => l.log.warn({ err }, 'ticket import failed; retrying at the next poll'));

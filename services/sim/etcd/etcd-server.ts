@@ -16,6 +16,7 @@
  * 5-10 s to exit on SIGTERM, so `stop()` escalates to SIGKILL after a grace
  * period.
  */
+import { CodedError } from '../../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -42,14 +43,7 @@ export const DEFAULT_ETCD_HEARTBEAT_MS = 50;
 export const DEFAULT_ETCD_ELECTION_MS = 500;
 
 /** Base of the launcher's errors; `code` is `DEVNET_ETCD_*`. */
-export class EtcdLauncherError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export class EtcdLauncherError extends CodedError {}
 
 /** The `etcd` binary is not installed (or not executable). */
 export class EtcdNotInstalledError extends EtcdLauncherError {

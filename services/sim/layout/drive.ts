@@ -5,6 +5,7 @@
  * deadline is a miss, judged by the devnet exactly as dcrd would. Also the
  * end-of-run checks ("nothing lost").
  */
+import { waitUntil } from '../../base/index.ts';
 import type { Layout } from './layout.ts';
 
 export const DEFAULT_VOTE_DEADLINE_MS = 4_000;
@@ -12,15 +13,6 @@ const POLL_MS = 10;
 /** How long a round waits for the 3 votes dcrd needs before a block can be mined. */
 const MIN_VOTES_TIMEOUT_MS = 30_000;
 
-/** Resolves when `cond()` is true, or false at the deadline. */
-export async function pollUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = POLL_MS): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
 
 /**
  * Draws of the miner's tip (main chain) and how many have a vote AT THE MINER: a vote a
@@ -37,10 +29,10 @@ export function tipDraws(layout: Layout): { height: number; blockHash: string | 
 
 /** Waits (up to `timeoutMs`) until every draw of the tip has a vote at dcrd; returns whether they all do. */
 export function awaitTipVotes(layout: Layout, timeoutMs = DEFAULT_VOTE_DEADLINE_MS): Promise<boolean> {
-  return pollUntil(() => {
+  return waitUntil(() => {
     const d = tipDraws(layout);
     return d.drawn > 0 && d.voted === d.drawn;
-  }, timeoutMs);
+  }, timeoutMs, POLL_MS);
 }
 
 /** Mines one block; when dcrd cannot yet (fewer than 3 votes for the tip), waits for them. */
@@ -85,7 +77,7 @@ export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void
     const roundEnds = Date.now() + (o.minRoundMs ?? 0);
     await awaitTipVotes(layout, deadline);
     await importQuietly(layout);
-    if (o.minRoundMs) await pollUntil(() => Date.now() >= roundEnds || (o.signal?.aborted ?? false), o.minRoundMs + 100, 20);
+    if (o.minRoundMs) await waitUntil(() => Date.now() >= roundEnds || (o.signal?.aborted ?? false), o.minRoundMs + 100, 20);
     await o.beforeBlock?.(i);
     const h = await mineOne(layout, o.note);
     await o.afterBlock?.(i, h);
@@ -143,7 +135,7 @@ export async function checkNothingLost(layout: Layout, timeoutMs = 20_000): Prom
     return { ticketsMissing, votesUnrecorded, recordsDiffering, repaired };
   };
   let last = await compute();
-  await pollUntil(async () => {
+  await waitUntil(async () => {
     last = await compute();
     return last.ticketsMissing.length === 0 && last.votesUnrecorded.length === 0 && last.recordsDiffering.length === 0;
   }, timeoutMs, 200);

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SPAN, createLogger, createMetrics } from '../../../services/telemetry/index.ts';
+import { EtcdUnavailableError } from '../../../services/cluster/index.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { runDuty, type DutyDeps, type DutyRecords, type StoredVote, type VoteRecordInput } from '../../../services/voter/duty.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
@@ -154,7 +155,7 @@ describe('backup duty at the hedge deadline', () => {
 describe('owner fast path: the cluster.record span', () => {
   it('ends with an error status when the record is never written (voter stopped with it queued)', async () => {
     const records = new MemoryRecords();
-    records.recordImpl = () => Promise.reject(Object.assign(new Error('etcd unavailable'), { retryable: true }));
+    records.recordImpl = () => Promise.reject(new EtcdUnavailableError('etcd unavailable'));
     const w = world({ selfId: 'a1', rank: 0, records });
     const r = await runDuty(w.deps, TICKET, ev, new AbortController().signal);
     expect(r.outcome).toBe('fast-sent');

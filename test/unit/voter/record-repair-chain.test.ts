@@ -10,6 +10,7 @@ import { fromHex, hashToHex } from '../../../services/decred/bytes.ts';
 import { parseVote } from '../../../services/decred/vote.ts';
 import { decodeTxHex } from '../../../services/decred/wire/tx.ts';
 import { createLogger } from '../../../services/telemetry/index.ts';
+import { EtcdUnavailableError } from '../../../services/cluster/index.ts';
 import type { StoredVote, VoteRecordInput } from '../../../services/voter/duty.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { MAX_REPAIR_RANK, OUTAGE_LOOKBACK_MS, RecordRepair, type ChainVote } from '../../../services/voter/record-repair.ts';
@@ -55,7 +56,7 @@ function world(opts: { rank?: (t: string) => number; chainVotes?: (block: string
     knownToDcrd: async () => false,
     records: {
       record: async (r) => {
-        if (!etcdUp) throw Object.assign(new Error('down'), { retryable: true });
+        if (!etcdUp) throw new EtcdUnavailableError('down');
         const k = `${r.blockHashHex}:${r.ticketHex}`;
         const prev = stored.get(k);
         if (prev) return { created: prev.txidHex === r.txidHex, stored: prev };

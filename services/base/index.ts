@@ -1,0 +1,12 @@
+/**
+ * The base service: the small vocabulary every other service shares and that
+ * belongs to none of them. It imports no other service.
+ * - {@link CodedError}: the typed-error base (code, name, cause, retryable); {@link isRetryable}.
+ * - Bounded waits: {@link settledWithin}, {@link valueWithin}, {@link rejectAfter}, {@link waitUntil}, {@link sleep}.
+ * - {@link JitteredBackoff}: retry delays (cockatiel's exponential backoff with half jitter).
+ * - {@link SHUTDOWN_DEADLINE_MS} and its shares {@link STOP_BUDGET_MS}.
+ */
+export { CodedError, isRetryable } from './errors.ts';
+export { DEFAULT_POLL_MS, WaitTimeoutError, rejectAfter, settledWithin, sleep, valueWithin, waitUntil } from './waits.ts';
+export { JitteredBackoff } from './backoff.ts';
+export { MAX_STREAM_DRAIN_MS, SHUTDOWN_DEADLINE_MS, STOP_BUDGET_MS, VOTER_STOP_WORST_MS } from './stop-budget.ts';
