@@ -2,7 +2,8 @@
  * `npm run bench [-- NAME ...]`: runs every registered bench module (or the
  * named ones), prints a table per bench, and writes
  * `bench-results/<name>.json` and `bench-results/latest.json` (the latest
- * result of every bench, merged across runs).
+ * result of every bench, merged across runs), then regenerates docs/benchmarks.md
+ * from bench-results/ (test/bench/report.ts; `npm run bench:report` does only that).
  *
  * To add a bench: write `test/bench/<name>.bench.ts` exporting an
  * `async function run…(): Promise<Record<string, unknown>>` and add ONE line
@@ -11,6 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { writeBenchmarksDoc } from './report.ts';
 
 type BenchFn = () => Promise<Record<string, unknown>>;
 
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(`${OUT_DIR}latest.json`, toJson({ updatedAt: new Date().toISOString(), benches: latest }));
   }
   process.stdout.write(`bench results written to ${OUT_DIR}\n`);
+  process.stdout.write(`${writeBenchmarksDoc()} regenerated from them\n`);
   return failed > 0 ? 1 : 0;
 }
 
