@@ -97,14 +97,13 @@ describe('rendezvous v2 (MurmurHash3 weights)', () => {
     expect(() => rendezvousWeight('AB'.repeat(32), 'a1')).toThrow(expect.objectContaining({ code: 'CLUSTER_INVALID_ARGUMENT' }));
   });
 
-  it('ranks 100k tickets over 6 nodes in well under a second (was ~1.2 s of SHA-256)', () => {
+  it('gives each of 6 nodes about a sixth of 100k tickets, ranked from the hash bytes', () => {
+    // How long the ranking takes at this size is part of the voter start-up the voter-scale bench measures.
     const rv = new RendezvousNodes(SIX);
     const bytes = uniform(100_000, 'time');
-    const t0 = performance.now();
     let n = 0;
     for (let i = 0; i < 100_000; i++) if (rv.ownerIndexAt(bytes, i * 32) === 0) n++;
-    const ms = performance.now() - t0;
     expect(n).toBeGreaterThan(15_000);
-    expect(ms).toBeLessThan(1_000);
+    expect(n).toBeLessThan(18_500);
   });
 });

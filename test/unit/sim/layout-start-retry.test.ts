@@ -4,7 +4,7 @@
  * answering) is not charged to the retry window, and the next attempt waits for etcd; failures
  * while etcd is ready use the window up and the error says how the time went.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startWithRetry, VoterStartError } from '../../../services/sim/layout/voter-handle.ts';
 import { createLogger } from '../../../services/telemetry/index.ts';
 
@@ -46,11 +46,22 @@ describe('layout voter start retry', () => {
   });
 
   it('the cap bounds a start whose etcd never becomes ready', async () => {
-    const t0 = Date.now();
-    const err = await startWithRetry(log, 'c1', slowFail, { etcdReady: async () => false, windowMs: 10, capMs: 300, pauseMs: 1 })
-      .then(() => undefined, (e: unknown) => e as Error);
-    expect(err?.message).toMatch(/while it was not/);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    vi.useFakeTimers();
+    try {
+      let settled = false;
+      const result = startWithRetry(log, 'c1', slowFail, { etcdReady: async () => false, windowMs: 10, capMs: 300, pauseMs: 1 })
+        .then(() => undefined, (e: unknown) => e as Error)
+        .finally(() => { settled = true; });
+      // Before the cap it keeps waiting for etcd; once the cap has passed (plus one poll and one
+      // failed attempt) it has given up.
+      await vi.advanceTimersByTimeAsync(250);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(settled).toBe(true);
+      expect((await result)?.message).toMatch(/while it was not/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a non-retryable failure is thrown at once', async () => {

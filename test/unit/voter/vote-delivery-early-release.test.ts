@@ -1,10 +1,10 @@
 /**
- * Early release of standby copies (resend.ts `standbyCheckMs`): a backup holding the STORED
+ * Early release of standby copies (vote-delivery.ts `standbyCheckMs`): a backup holding the STORED
  * record's bytes while the signer is live sends them only to proxies whose dcrd does not hold the
  * vote, a hedge-scale wait after taking the copy, long before the signer's lease could expire.
  * Without faults every dcrd holds the vote and nothing is sent (~1 broadcast per vote per dcrd).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { SendStatus, VoteSink } from '../../../services/voter/fanout.ts';
 import { VoteDelivery, type VoteToDeliver } from '../../../services/voter/vote-delivery.ts';
 
@@ -33,6 +33,15 @@ async function waitFor(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
 
 describe('VoteDelivery early release of standby copies', () => {
   it('sends the stored bytes only to the dcrds missing the vote, once, while the signer is still live', async () => {
+    vi.useFakeTimers();
+    try {
+      await earlyRelease();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  async function earlyRelease(): Promise<void> {
     // The signer (c1) is cut off with its proxy: dcrd a and b never got its vote; c's did.
     const sinks = [new Sink('a'), new Sink('b'), new Sink('c')];
     const known = new Map([['a', false], ['b', false], ['c', true]]);
@@ -46,12 +55,13 @@ describe('VoteDelivery early release of standby copies', () => {
       },
       onReleasedEarly: (_v, proxies) => released.push([...proxies].sort()),
     });
-    const t0 = Date.now();
     d.deliver(vote, 'standby');
     await d.tick();
+    await vi.advanceTimersByTimeAsync(opts.standbyCheckMs - 1);
     expect(asked).toEqual([]); // not before standbyCheckMs
-    await waitFor(() => d.stats().releasedEarly === 1 && sinks[0]!.calls + sinks[1]!.calls === 2);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    expect(sinks.map((s) => s.calls)).toEqual([0, 0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    await vi.waitFor(() => expect(d.stats().releasedEarly === 1 && sinks[0]!.calls + sinks[1]!.calls === 2).toBe(true));
     expect(sinks.map((s) => s.calls)).toEqual([1, 1, 0]);
     expect(released).toEqual([['a', 'b']]);
     // Settled everywhere: later passes neither ask nor send again.
@@ -61,7 +71,7 @@ describe('VoteDelivery early release of standby copies', () => {
     expect(asked.sort()).toEqual(['a', 'b', 'c']);
     expect(d.modeOf(vote.ticketHex, vote.blockHashHex)).toBe('standby');
     await d.stop();
-  });
+  }
 
   it('no fault: every dcrd holds the vote, nothing is sent; a proxy that cannot answer is asked again next pass', async () => {
     const sinks = [new Sink('a'), new Sink('b')];

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Child: runUntilSignal with a stop of `stopMs`; `linger` keeps a ref'd interval alive after stop. */
 function child(stopMs: number, capMs: number, linger: boolean): { run: (signals: string[]) => Promise<{ code: number | null; logs: Array<Record<string, unknown>>; ms: number }> } {
@@ -58,7 +58,7 @@ describe('runUntilSignal', () => {
     expect(msgs.filter((m) => m === 'already shutting down; signal ignored')).toHaveLength(2);
     expect(r.logs.find((l) => l['msg'] === 'stopped')?.['stopMs']).toBeGreaterThanOrEqual(250);
     expect(msgs).toContain('event loop still busy after a completed stop; exiting');
-    expect(r.ms).toBeLessThan(4_000); // well before the 5 s cap (which would mean exit 1)
+    // Exit 0 (above) means the stop ended within the 5 s cap: past it the process exits 1.
   }, 30_000);
 
   it('exits 1 when stop() outlasts the cap, naming the cap', async () => {

@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeTx, toJson } from '../../../services/cli/commands/tx.ts';
-import { decodeTxHex, fromHex, verifyInputScript } from '../../../services/decred/index.ts';
+import { describeTx, toJson } from '../../services/cli/commands/tx.ts';
+import { decodeTxHex, fromHex, verifyInputScript } from '../../services/decred/index.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const sighash = JSON.parse(readFileSync(new URL('../../vectors/sighash.json', import.meta.url), 'utf8')) as {
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const sighash = JSON.parse(readFileSync(new URL('../vectors/sighash.json', import.meta.url), 'utf8')) as {
   vectors: { tx_hex: string; comment: string; script_hex: string; input_index: number; derived_txid: string; derived_tx_hash_full: string }[];
 };
 const byComment = (c: string) => sighash.vectors.find((v) => v.comment === c) as (typeof sighash.vectors)[number];
