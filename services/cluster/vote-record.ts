@@ -51,6 +51,15 @@ export const VoteRecordSchema = z.object({
 });
 export type VoteRecord = z.infer<typeof VoteRecordSchema>;
 
+/**
+ * Whether `stored` is the record `ours` describes, written by an earlier attempt of the same
+ * signer: the vote txid names the signed bytes, so the timestamps (`createdAt`, `signedAt`) are
+ * left out of the comparison. The same bytes recorded by another signer are not ours.
+ */
+function isOwnRetry(stored: VoteRecord, ours: VoteRecord): boolean {
+  return stored.voteTxid === ours.voteTxid && stored.signer === ours.signer;
+}
+
 /** Result of {@link VoteRecords.recordVote}. */
 export interface RecordVoteResult {
   /** True when this call's record is the stored one (created now, or an identical retry). */
@@ -84,7 +93,7 @@ export interface VoteRecordsOptions {
    * A client bound to the nearest etcd member (the first endpoint; `client` picks a random member
    * per request, i.e. usually a remote one with several regions). Record writes go through it first,
    * saving a WAN round trip on the owner's record and on a takeover; on any failure of that member
-   * they are retried through `client` (an identical stored value counts as ours, so a retry is safe).
+   * they are retried through `client` (a stored record with our signer and vote txid counts as ours, so a retry is safe).
    */
   nearClient?: Etcd3;
   keyspace: Keyspace;
@@ -174,13 +183,14 @@ export class VoteRecords {
     }
     const kv = res.responses[0]?.response_range?.kvs[0];
     if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `record ${key}: txn compare failed but the key is absent`);
-    if (kv.value.toString('utf8') === value) {
-      // Our own earlier attempt committed (the txn was retried after a timeout).
-      this.opts.hooks?.observeVoteRecord?.('created');
-      return { created: true, stored: parsed.data };
-    }
     const stored = parseJsonValue(key, kv.value, VoteRecordSchema);
-    this.opts.hooks?.observeVoteRecord?.(stored.voteTxHex === rec.voteTxHex ? 'existing' : 'conflict');
+    if (isOwnRetry(stored, parsed.data)) {
+      // Our own earlier attempt committed (the txn was retried after a timeout, or the record was
+      // rebuilt and re-sent): same signer, same vote; its timestamps may differ and do not count.
+      this.opts.hooks?.observeVoteRecord?.('created');
+      return { created: true, stored };
+    }
+    this.opts.hooks?.observeVoteRecord?.(stored.voteTxid === rec.voteTxid ? 'existing' : 'conflict');
     return { created: false, stored };
   }
 

@@ -90,6 +90,22 @@ describe('50 concurrent vote-record races', () => {
     expect((await clusters[0]!.votes.recordVote(rec)).created).toBe(true);
   });
 
+  it('a retry rebuilt later (new timestamps, same signer and vote) is success; the same vote by another signer is not ours', async () => {
+    const first: VoteRecord = {
+      height: 8, blockHash: hashOf('b8'), ticketHash: hashOf('t8'), voteTxHex: 'abce', voteTxid: hashOf('x8'),
+      signer: 'n0', choicesRevision: 3, voteBits: 1, voteVersion: 10, treasuryVotes: [],
+      createdAt: '2026-01-01T00:00:00.000Z', signedAt: '2026-01-01T00:00:00.000Z',
+    };
+    expect((await clusters[0]!.votes.recordVote(first)).created).toBe(true);
+    const retry = { ...first, createdAt: '2026-01-01T00:00:01.000Z', signedAt: '2026-01-01T00:00:00.500Z' };
+    const again = await clusters[0]!.votes.recordVote(retry);
+    expect(again.created).toBe(true);
+    expect(again.stored.createdAt).toBe(first.createdAt);
+    const other = await clusters[1]!.votes.recordVote({ ...first, signer: 'n1' });
+    expect(other.created).toBe(false);
+    expect(other.stored.signer).toBe('n0');
+  });
+
   it('rejects a malformed record with CLUSTER_INVALID_ARGUMENT', async () => {
     const bad = { height: -1 } as unknown as VoteRecord;
     await expect(clusters[0]!.votes.recordVote(bad)).rejects.toMatchObject({ code: 'CLUSTER_INVALID_ARGUMENT' });
