@@ -20,7 +20,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--config <file>', 'config file, JSON or YAML (etcd, network, clusterKeyFile, proxy, logLevel; admin: its AdminConfig keys too)')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated (env VOTECLUSTER_ADMIN_ETCD)')
     .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
-    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE)')
+    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key, mode 0600 (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE; not needed by status, ticket list, stakeinfo)')
     .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
     .option('--log-level <level>', 'log level on stderr (env VOTECLUSTER_ADMIN_LOG_LEVEL; default warn)');
 }
@@ -33,8 +33,10 @@ export const CommonSchema = z.object({
   proxy: z.string().regex(/^[^:\s]+:\d{1,5}$/, '--proxy must be host:port').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });
-/** Validated common flags. */
-export type CommonOptions = z.infer<typeof CommonSchema>;
+/** The common settings of the commands that only read (`status`, `ticket list`, `stakeinfo`): no cluster key needed. */
+export const ReadOnlyCommonSchema = CommonSchema.extend({ clusterKeyFile: z.string().min(1).optional() });
+/** Validated common flags (`clusterKeyFile` is absent only for read-only commands). */
+export type CommonOptions = z.infer<typeof ReadOnlyCommonSchema>;
 
 /** The `admin` command's settings: the service's AdminConfig plus the common ones. */
 export const AdminCommandSchema = AdminConfigSchema.extend(CommonSchema.shape);
@@ -60,10 +62,11 @@ export function parseCommon(
   env: NodeJS.ProcessEnv,
   extraIssues: string[] = [],
   flagSource?: (flag: string) => string | undefined,
+  readOnly = false,
 ): CommonOptions {
   try {
     return loadConfig({
-      service: 'admin', schema: CommonSchema, fields: COMMON_CONFIG_FIELDS, flags, env, extraIssues,
+      service: 'admin', schema: readOnly ? ReadOnlyCommonSchema : CommonSchema, fields: COMMON_CONFIG_FIELDS, flags, env, extraIssues,
       // The admin command's keys in the same env namespace are not typos here.
       envSchema: AdminCommandSchema,
       ...(flagSource ? { flagSource } : {}),
@@ -89,16 +92,25 @@ export interface AdminContext {
  * Opens the cluster (no membership join) and, with `--proxy`, a proxy client.
  * With `deps.metrics` (made with the `cluster` component) the handle feeds the
  * cluster families (etcd txn latency and errors, watch age, live nodes).
+ * With `deps.readOnly` no cluster key is read (commands that only read); otherwise the key
+ * file is read (mode 0600 required) and checked against the cluster's fingerprint in etcd,
+ * which is stored if there is none yet: a wrong key is refused before anything is written.
  */
-export async function openAdminContext(opts: CommonOptions, service = 'admin', deps: { metrics?: Metrics } = {}): Promise<AdminContext> {
+export async function openAdminContext(
+  opts: CommonOptions,
+  service = 'admin',
+  deps: { metrics?: Metrics; readOnly?: boolean } = {},
+): Promise<AdminContext> {
   const log = createLogger({ service, level: opts.logLevel, destination: 2 });
+  const readOnly = deps.readOnly === true;
+  if (!readOnly && opts.clusterKeyFile === undefined) throw new ConfigInvalid(['--cluster-key-file is required']);
   const cluster = await openCluster(
     {
       endpoints: opts.etcd,
       network: opts.network,
       nodeId: `${service}-${process.pid}`,
       region: 'admin',
-      clusterKeyFile: opts.clusterKeyFile,
+      ...(readOnly ? { readOnly: true } : { clusterKeyFile: opts.clusterKeyFile as string, storeKeyFingerprint: true }),
       join: false,
     },
     { log: log.child({ component: 'cluster' }), ...(deps.metrics ? { metrics: deps.metrics } : {}) },
@@ -130,15 +142,20 @@ export async function openAdminContext(opts: CommonOptions, service = 'admin', d
   return ctx;
 }
 
-/** Runs `fn` with an opened context and closes it afterwards; maps ConfigInvalid to exit code 2. */
+/**
+ * Runs `fn` with an opened context and closes it afterwards; maps ConfigInvalid to exit code 2.
+ * `readOnly` commands (`status`, `ticket list`, `stakeinfo`) open without the cluster key.
+ */
 export async function withAdminContext(
   flags: Record<string, unknown>,
   fn: (ctx: AdminContext) => Promise<void>,
   extraIssues: string[] = [],
+  opts2: { readOnly?: boolean } = {},
 ): Promise<void> {
   let opts: CommonOptions;
+  const readOnly = opts2.readOnly === true;
   try {
-    opts = parseCommon(flags, process.env, extraIssues);
+    opts = parseCommon(flags, process.env, extraIssues, undefined, readOnly);
   } catch (err) {
     if (err instanceof ConfigInvalid) {
       process.exitCode = 2;
@@ -146,7 +163,7 @@ export async function withAdminContext(
     }
     throw err;
   }
-  const ctx = await openAdminContext(opts);
+  const ctx = await openAdminContext(opts, 'admin', { readOnly });
   try {
     await fn(ctx);
   } finally {

@@ -23,6 +23,7 @@ const COMMANDS: CommandTable = {
   admin: () => import('./commands/admin.ts'),
   ticket: () => import('./commands/ticket.ts'),
   stakeinfo: () => import('./commands/stakeinfo.ts'),
+  key: () => import('./commands/key.ts'),
   status: () => import('./commands/status.ts'),
   etcd: () => import('./commands/etcd.ts'),
   trace: () => import('./commands/trace.ts'),

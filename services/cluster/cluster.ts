@@ -10,13 +10,14 @@ import type { Metrics } from '../telemetry/index.ts';
 import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
-import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
+import { clusterKeyFingerprint, clusterKeyId, Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, type CorruptValueError } from './errors.ts';
 import { HashIndex } from './hash-index.ts';
 import { Keyspace, NETWORKS } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { DEFAULT_LEASE_TTL_SEC, Membership } from './membership.ts';
 import { Ownership } from './ownership.ts';
+import { ensureClusterKey, type ClusterKeyRecord, type HeldKey } from './key-guard.ts';
 import { ensureSchema } from './schema.ts';
 import { TicketStore } from './ticket-store.ts';
 import { VoteRecords } from './vote-record.ts';
@@ -42,6 +43,17 @@ export const ClusterConfigSchema = z
     clusterKeyFile: z.string().min(1).optional(),
     /** The cluster key bytes (tests, or a caller that already read the file). Secret. */
     clusterKey: z.instanceof(Uint8Array).optional(),
+    /**
+     * Open without a cluster key (`status`, `ticket list`, `stakeinfo`): records are read and
+     * listed, nothing is sealed or opened. Default false: a key is required.
+     */
+    readOnly: z.boolean().default(false),
+    /**
+     * Store the key's fingerprint in etcd (`config/cluster-key`) when there is none yet: true for
+     * processes that write tickets (admin, `ticket import`). Every opening with a key compares its
+     * fingerprint with the stored one and is refused (ClusterKeyMismatchError) when they differ.
+     */
+    storeKeyFingerprint: z.boolean().default(false),
     dialTimeoutMs: z.number().int().min(100).default(DEFAULT_DIAL_TIMEOUT_MS),
     callTimeoutMs: z.number().int().min(100).default(DEFAULT_CALL_TIMEOUT_MS),
     /** How long joining waits for a previous session of this nodeId to expire (default TTL + 2 s). */
@@ -59,8 +71,8 @@ export const ClusterConfigSchema = z
     /** Keys per range page when loading the ticket cache (default 5,000). */
     ticketPageSize: z.number().int().min(1).max(100_000).default(2_500),
   })
-  .refine((c) => c.clusterKeyFile !== undefined || c.clusterKey !== undefined, {
-    message: 'one of clusterKeyFile or clusterKey is required',
+  .refine((c) => c.readOnly || c.clusterKeyFile !== undefined || c.clusterKey !== undefined, {
+    message: 'one of clusterKeyFile or clusterKey is required (or readOnly)',
     path: ['clusterKeyFile'],
   });
 /** Input form of the config (defaults optional). */
@@ -89,6 +101,8 @@ export interface Cluster {
   readonly tickets: TicketStore;
   readonly config: ConfigStore;
   readonly client: Etcd3;
+  /** The cluster key record found (or stored) at open; undefined when read-only or none is stored yet. */
+  readonly keyRecord: ClusterKeyRecord | undefined;
   /** True while every watch stream is connected (invariant 5 in docs/architecture.md uses this with the lease). */
   isWatchHealthy(): boolean;
   /** Stops every watch, revokes the session lease (releasing its claims), closes the client. Idempotent. */
@@ -123,8 +137,14 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const cfg = parsed.data;
   const log = deps.log ?? SILENT_LOGGER;
   const hooks = metricsHooks(deps.metrics, deps.hooks);
-  const clusterKey = cfg.clusterKey ? parseClusterKey(cfg.clusterKey) : await loadClusterKeyFile(cfg.clusterKeyFile as string);
-  const keyring = new Keyring([clusterKey]);
+  const clusterKey = cfg.clusterKey
+    ? parseClusterKey(cfg.clusterKey)
+    : cfg.clusterKeyFile !== undefined
+      ? await loadClusterKeyFile(cfg.clusterKeyFile)
+      : undefined;
+  const keyring = clusterKey ? new Keyring([clusterKey]) : undefined;
+  const held: HeldKey[] = clusterKey ? [{ fingerprint: clusterKeyFingerprint(clusterKey), kid: clusterKeyId(clusterKey) }] : [];
+  let keyRecord: ClusterKeyRecord | undefined;
   const access = deps.client ? {} : await loadEtcdAccess(cfg.etcdAccess);
   const keyspace = new Keyspace(cfg.network);
   const ownsClient = deps.client === undefined;
@@ -139,7 +159,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     ? createEtcdClient({ endpoints: cfg.endpoints.slice(0, 1), access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs })
     : undefined;
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
-  const tickets = new TicketStore({ ...common, keyring, verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
+  const tickets = new TicketStore({ ...common, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
   const started: Array<{ stop(): Promise<void> }> = [];
   const m = deps.metrics?.get('cluster');
@@ -159,6 +179,11 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   };
   try {
     await ensureSchema(client, keyspace, { hooks });
+    // Before anything is written or voted: this process's key must be the cluster's.
+    if (held.length > 0) {
+      keyRecord = await ensureClusterKey(client, keyspace, held, { store: cfg.storeKeyFingerprint, source: `${cfg.nodeId}`, hooks });
+      if (!keyRecord) log.warn({ fingerprint: held[0]?.fingerprint }, 'no cluster key fingerprint in etcd yet (no admin or ticket import has run); it is checked when one appears');
+    }
     for (const c of [config, tickets, votes]) {
       await c.start();
       started.push(c);
@@ -194,6 +219,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     tickets,
     config,
     client,
+    keyRecord,
     isWatchHealthy: () =>
       tickets.isWatchConnected && votes.isWatchConnected && (!cfg.join || (owners.isWatchConnected && membership.isWatchConnected)),
     close: () => (closing ??= close()),

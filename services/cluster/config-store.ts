@@ -12,6 +12,7 @@ import { ClusterArgumentError, CorruptValueError } from './errors.ts';
 import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { ClusterKeyRecordSchema, type ClusterKeyRecord } from './key-guard.ts';
 import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-store.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
 
@@ -33,6 +34,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'vote-defaults': VoteDefaultsSchema,
   hedge: HedgeConfigSchema,
   'schema-version': z.object({ version: z.number().int().min(1) }),
+  'cluster-key': ClusterKeyRecordSchema,
 };
 
 const EMPTY_DEFAULTS: VoteDefaults = { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} };
@@ -99,6 +101,20 @@ export class ConfigStore {
   hedgeMs(): number {
     const v = this.cache.get(this.opts.keyspace.config('hedge'))?.value as { hedgeMs: number } | undefined;
     return v?.hedgeMs ?? DEFAULT_HEDGE_MS;
+  }
+
+  /** The cluster key record (`config/cluster-key`) as cached, with its mod revision; undefined when unset. No I/O. */
+  clusterKeyRecord(): { record: ClusterKeyRecord; modRevision: number } | undefined {
+    const e = this.cache.get(this.opts.keyspace.clusterKey());
+    return e ? { record: e.value as ClusterKeyRecord, modRevision: e.modRevision } : undefined;
+  }
+
+  /** Calls `fn` whenever `config/cluster-key` changes (put or delete). Returns the unsubscribe function. */
+  onClusterKeyChange(fn: () => void): () => void {
+    const key = this.opts.keyspace.clusterKey();
+    return this.cache.onChange((c) => {
+      if ((c.type === 'put' ? c.entry.key : c.key) === key) fn();
+    });
   }
 
   /**

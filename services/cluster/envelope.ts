@@ -12,8 +12,8 @@
  * and keys can be rotated (a keyring opens with any of its keys, seals with the first).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readSecretFile, SecretFilePermissionError } from '../security/index.ts';
 import { SecretKey } from '../telemetry/index.ts';
 import { ClusterKeyError, DecryptError, WrongClusterKeyError } from './errors.ts';
 
@@ -43,6 +43,19 @@ export function clusterKeyId(key: SecretKey): string {
   return createHash('sha256').update('votecluster/kid/v1').update(key.expose()).digest('hex').slice(0, 16);
 }
 
+/** Domain-separation tag of {@link clusterKeyFingerprint}. */
+export const CLUSTER_KEY_FINGERPRINT_TAG = 'votecluster/cluster-key-fingerprint/v1';
+
+/**
+ * Fingerprint of a cluster key: SHA-256 over a domain-separation tag and the key, 64 hex
+ * characters. Names the key (stored in etcd, printed by `votecluster key fingerprint`,
+ * compared by every process) without revealing it; the tag keeps it distinct from the
+ * key id and from any other hash of the key.
+ */
+export function clusterKeyFingerprint(key: SecretKey): string {
+  return createHash('sha256').update(CLUSTER_KEY_FINGERPRINT_TAG).update(key.expose()).digest('hex');
+}
+
 /** Parses a cluster key from bytes: exactly 32 raw bytes, or 64 hex characters (surrounding whitespace ignored). */
 export function parseClusterKey(bytes: Uint8Array, source = 'cluster key'): SecretKey {
   const text = Buffer.from(bytes).toString('latin1').trim();
@@ -58,14 +71,19 @@ export function parseClusterKey(bytes: Uint8Array, source = 'cluster key'): Secr
   );
 }
 
-/** Reads the cluster key file (raw 32 bytes or 64 hex chars). Errors name the path, never the contents. */
+/**
+ * Reads the cluster key file (raw 32 bytes or 64 hex chars). Errors name the path, never the
+ * contents. A file that its group or others can access is refused with the security service's
+ * `SecretFilePermissionError` (code SECURITY_FILE_PERMISSIONS: names the file, its mode and
+ * `chmod 600`); a missing or unreadable file or a bad key is a {@link ClusterKeyError}.
+ */
 export async function loadClusterKeyFile(path: string): Promise<SecretKey> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readSecretFile(path, 'cluster key file');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    throw new ClusterKeyError(`cluster key file ${path}: cannot read (${code})`, { cause: err });
+    if (err instanceof SecretFilePermissionError) throw err;
+    throw new ClusterKeyError((err as Error).message, { cause: err });
   }
   try {
     return parseClusterKey(bytes, `cluster key file ${path}`);

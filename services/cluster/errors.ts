@@ -28,6 +28,24 @@ export class WrongClusterKeyError extends ClusterError {
   }
 }
 
+/**
+ * This process's cluster key is not the cluster's: its fingerprint differs from the one stored
+ * in etcd (`config/cluster-key`), or the stored tickets were sealed with another key. The
+ * message names both fingerprints; nothing was written.
+ */
+export class ClusterKeyMismatchError extends ClusterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLUSTER_KEY_MISMATCH', message, options);
+  }
+}
+
+/** The process opened the cluster without a cluster key (read-only) and tried to seal or open a voting key. */
+export class NoClusterKeyError extends ClusterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLUSTER_NO_KEY', message, options);
+  }
+}
+
 /** AES-GCM authentication failed: tampered ciphertext, or a ciphertext bound to another ticket. */
 export class DecryptError extends ClusterError {
   constructor(message: string, options?: ErrorOptions) {

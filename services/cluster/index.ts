@@ -33,8 +33,27 @@ export type { SchemaUpgrade } from './schema.ts';
  * `Keyring` (`sealVotingKey`, `openVotingKey`), `loadClusterKeyFile(path)`, `parseClusterKey(bytes)`,
  * `generateClusterKey()`, `clusterKeyId(key)`.
  */
-export { Keyring, loadClusterKeyFile, parseClusterKey, generateClusterKey, clusterKeyId, EnvelopeSchema, CLUSTER_KEY_BYTES } from './envelope.ts';
+export {
+  Keyring,
+  loadClusterKeyFile,
+  parseClusterKey,
+  generateClusterKey,
+  clusterKeyId,
+  clusterKeyFingerprint,
+  CLUSTER_KEY_FINGERPRINT_TAG,
+  EnvelopeSchema,
+  CLUSTER_KEY_BYTES,
+} from './envelope.ts';
 export type { Envelope } from './envelope.ts';
+
+/**
+ * The cluster key's fingerprint in etcd (`config/cluster-key`): `ensureClusterKey(client, keyspace,
+ * held, { store, source })` stores it on first use and refuses a process holding another key
+ * (ClusterKeyMismatchError, naming both fingerprints); `readClusterKeyRecord`, `assertKeysMatch`,
+ * `requiredFingerprints` (both keys during a rotation).
+ */
+export { ensureClusterKey, readClusterKeyRecord, assertKeysMatch, assertTicketsSealedWith, requiredFingerprints, ClusterKeyRecordSchema } from './key-guard.ts';
+export type { ClusterKeyRecord, HeldKey, EnsureClusterKeyOptions } from './key-guard.ts';
 
 /**
  * Membership: session lease + `nodes/<id>`; `isLeaseFresh()`, `leaseAgeMs()`, `liveNodes()`,
@@ -113,6 +132,8 @@ export {
   ClusterError,
   ClusterConfigError,
   ClusterKeyError,
+  ClusterKeyMismatchError,
+  NoClusterKeyError,
   WrongClusterKeyError,
   DecryptError,
   CorruptValueError,

@@ -141,6 +141,14 @@ export class Keyspace {
     return this.config('schema-version');
   }
 
+  /**
+   * `config/cluster-key`: the cluster key's fingerprint and key id, and a rotation in progress
+   * (key-guard.ts). Owner: the first writer (admin, `ticket import`), then `key rotate`. Permanent.
+   */
+  clusterKey(): string {
+    return this.config('cluster-key');
+  }
+
   // --- parsers --------------------------------------------------------------
   /** The ticket hash of a `tickets/` or `owners/` key, or undefined if `key` is not one. */
   ticketHashOf(key: string): string | undefined {

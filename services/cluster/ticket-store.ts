@@ -23,7 +23,7 @@ import { ByteArena } from './byte-arena.ts';
 import { HashIndex } from './hash-index.ts';
 import { HashKeyedStore } from './hash-keyed-store.ts';
 import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelope.ts';
-import { ClusterArgumentError, ClusterError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { ClusterArgumentError, ClusterError, CorruptValueError, NoClusterKeyError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { PrefixCache, parseJsonValue, type CacheChange, type CacheEntry } from './watch-cache.ts';
@@ -113,7 +113,12 @@ export interface ImportTicketsOptions {
 export interface TicketStoreOptions {
   client: Etcd3;
   keyspace: Keyspace;
-  keyring: Keyring;
+  /**
+   * Seals and opens voting keys. Absent for a read-only opening (`status`, `ticket list`,
+   * `stakeinfo`): records are listed without checking their key, and sealing or opening one
+   * throws NoClusterKeyError.
+   */
+  keyring?: Keyring;
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
   onCorrupt?: (err: CorruptValueError) => void;
@@ -347,13 +352,13 @@ export class TicketStore {
     if (rec.votingKey.ct.length !== 2 * (32 + TAG_BYTES)) {
       throw new CorruptValueError(key, `voting key: ciphertext is ${rec.votingKey.ct.length / 2} bytes, expected ${32 + TAG_BYTES}`);
     }
-    if (!this.opts.keyring.hasKid(rec.votingKey.kid)) {
+    if (this.opts.keyring && !this.opts.keyring.hasKid(rec.votingKey.kid)) {
       // Cheap and certain without decrypting: this node cannot open the key.
       throw new CorruptValueError(key, `voting key: sealed with cluster key id ${rec.votingKey.kid}, which this node does not hold`);
     }
     if (this.opts.verifyKeysOnLoad === true) {
       try {
-        this.opts.keyring.openVotingKey(ks.network, rec.ticketHash, rec.votingKey).wipe();
+        this.ring().openVotingKey(ks.network, rec.ticketHash, rec.votingKey).wipe();
       } catch (err) {
         throw new CorruptValueError(key, `voting key: ${(err as Error).message}`, { cause: err });
       }
@@ -463,8 +468,16 @@ export class TicketStore {
     return this.cache.stop();
   }
 
+  /** The keyring; throws NoClusterKeyError for a read-only opening. */
+  private ring(): Keyring {
+    const k = this.opts.keyring;
+    if (!k) throw new NoClusterKeyError('this process opened the cluster without a cluster key (read-only): it cannot seal or open voting keys');
+    return k;
+  }
+
   private buildRecord(input: ImportTicketInput, now: string): TicketRecord {
-    const { keyspace, keyring } = this.opts;
+    const { keyspace } = this.opts;
+    const keyring = this.ring();
     assertHashHex(input.ticketHash, 'ticketHash');
     if (typeof input.ticketHex !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(input.ticketHex) || input.ticketHex.length > 200_000) {
       throw new ClusterArgumentError('ticketHex: expected lowercase even-length hex (at most 100,000 bytes)');
@@ -495,7 +508,8 @@ export class TicketStore {
 
   /** Compares an existing stored value with an import request: identical -> the stored record; else throws. */
   private checkExisting(key: string, raw: Buffer, input: ImportTicketInput): TicketRecord {
-    const { keyspace, keyring } = this.opts;
+    const { keyspace } = this.opts;
+    const keyring = this.ring();
     const stored = parseJsonValue(key, raw, TicketRecordSchema);
     if (stored.ticketHex !== input.ticketHex) {
       throw new TicketConflictError(`ticket ${input.ticketHash} is already stored with a different ticket transaction`);
@@ -754,9 +768,10 @@ export class TicketStore {
     const e = this.cache.get(key);
     if (!e) throw new TicketNotFoundError(`ticket ${ticketHash} is not in the ticket cache`);
     const c = e.value;
+    const ring = this.ring();
     try {
       const at = c.off + c.tlen;
-      return this.opts.keyring.openSealed(this.opts.keyspace.network, ticketHash, c.kid, c.slab.subarray(at, at + NONCE_BYTES), c.slab.subarray(at + NONCE_BYTES, at + c.slen));
+      return ring.openSealed(this.opts.keyspace.network, ticketHash, c.kid, c.slab.subarray(at, at + NONCE_BYTES), c.slab.subarray(at + NONCE_BYTES, at + c.slen));
     } catch (err) {
       const corrupt = new CorruptValueError(key, `voting key: ${(err as Error).message}`, { cause: err });
       this.cache.markCorrupt(key, corrupt, e.modRevision);

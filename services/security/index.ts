@@ -10,6 +10,7 @@
  * - {@link grpcServerCredentials} / {@link grpcChannelCredentials} / {@link httpsServerOptions} / {@link watchSecureServer}.
  * - {@link grpcCallerIdentity} / {@link certificateIdentity}: who is calling (CN, role, fingerprint).
  * - {@link isLoopbackHost} / {@link requireProtectedUnlessLoopback}: listener policy.
+ * - {@link readSecretFile} / {@link writeSecretFile}: secret files (owner-only permissions, 0600 on write).
  */
 
 /** Typed errors (`SECURITY_*` codes). */
@@ -49,3 +50,22 @@ export type { TlsFiles, TlsMaterial, CertificateIdentity, TlsReloaderOptions } f
 
 /** Listener policy: `isLoopbackHost(host)`, `listenHost('h:p')`, `requireProtectedUnlessLoopback(surface, listen, { tls, credentials })`. */
 export { isLoopbackHost, listenHost, requireProtectedUnlessLoopback } from './listen.ts';
+
+/**
+ * Secret files: `readSecretFile(path, what)` reads a file only when its group and others
+ * have no access (ssh's rule; the error names the file, its mode and `chmod 600`);
+ * `writeSecretFile(path, bytes, { force })` creates it with mode 0600 and refuses to
+ * overwrite unless forced.
+ */
+export {
+  readSecretFile,
+  writeSecretFile,
+  assertSecretFileMode,
+  formatMode,
+  SECRET_FILE_FORBIDDEN_BITS,
+  SecretFileError,
+  SecretFilePermissionError,
+  SecretFileUnreadableError,
+  SecretFileExistsError,
+} from './key-file.ts';
+export type { WriteSecretFileOptions } from './key-file.ts';

@@ -54,7 +54,7 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
   const clusterKeyFile = join(dir, 'cluster.key');
   await writeFile(clusterKeyFile, Buffer.from(key.expose()).toString('hex'), { mode: 0o600 });
   const cluster = await openCluster(
-    { endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), join: false },
+    { endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true, join: false },
     { log },
   );
   await cluster.owners.start();

@@ -122,7 +122,7 @@ export async function startObsBase(): Promise<ObsBase> {
   writeFileSync(clusterKeyFile, toHex(clusterKey.expose()), { mode: 0o600 });
   const admin = await openCluster({
     endpoints: etcd.endpoints, network: 'simnet', nodeId: 'obs-admin', region: 'x', join: false,
-    clusterKey: new Uint8Array(clusterKey.expose()),
+    clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
   });
   const imported = new Set<string>();
   const children: CliChild[] = [];

@@ -63,7 +63,7 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
   const clusterKey = generateClusterKey();
   const admin = await openCluster({
     endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin', region: 'x', join: false,
-    clusterKey: new Uint8Array(clusterKey.expose()),
+    clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
   });
   const imported = new Set<string>();
   const voters: Voter[] = [];

@@ -21,6 +21,6 @@ export function register(program: Command): void {
       const width = Math.max(...Object.keys(fields).map((k) => k.length));
       for (const [k, v] of Object.entries(fields)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
       if (!s.chainChecked) process.stdout.write('(no --proxy: chain-derived fields are 0)\n');
-    });
+    }, [], { readOnly: true });
   });
 }

@@ -31,6 +31,6 @@ export function register(program: Command): void {
       for (const v of s.recentVotes) {
         w(`  ${v.height} ${v.ticketHash.slice(0, 16)} by ${v.signer}${v.latencyMs === undefined ? '' : ` ${v.latencyMs.toFixed(1)} ms`}`);
       }
-    }, issues);
+    }, issues, { readOnly: true });
   });
 }

@@ -101,7 +101,7 @@ export function register(program: Command): void {
           out([t.ticketHash, t.status, t.blockHeight ?? '-', `${Number(t.price) / DCR}`, t.owner ?? '-', t.votingAddress].join('\t'));
         }
         out(`${list.length} tickets`);
-      });
+      }, [], { readOnly: true });
     },
   );
 

@@ -222,7 +222,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     const admin = await openCluster({
       endpoints: etcd.server.endpoints.slice(0, 1).concat(etcd.server.endpoints.slice(1)),
       network: 'simnet', nodeId: 'layout-admin', region: regions[0] as string, join: false,
-      clusterKey: new Uint8Array(clusterKey.expose()),
+      clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
     }, { log: log.child({ component: 'admin-cluster' }) });
     cleanup.push(() => admin.close());
 

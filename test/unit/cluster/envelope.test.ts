@@ -1,11 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLUSTER_KEY_FINGERPRINT_TAG,
   ClusterKeyError,
   DecryptError,
+  clusterKeyFingerprint,
+  clusterKeyId,
   Keyring,
   WrongClusterKeyError,
   generateClusterKey,
@@ -77,15 +81,15 @@ describe('cluster key file', () => {
 
   it('accepts 64 hex characters (with a trailing newline) and 32 raw bytes', async () => {
     const raw = Buffer.alloc(32, 0x5a);
-    await writeFile(join(dir, 'hex'), `${raw.toString('hex')}\n`);
-    await writeFile(join(dir, 'raw'), raw);
+    await writeFile(join(dir, 'hex'), `${raw.toString('hex')}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'raw'), raw, { mode: 0o600 });
     expect(Buffer.from((await loadClusterKeyFile(join(dir, 'hex'))).expose())).toEqual(raw);
     expect(Buffer.from((await loadClusterKeyFile(join(dir, 'raw'))).expose())).toEqual(raw);
   });
 
   it('rejects a missing file, a short key and garbage with CLUSTER_KEY_INVALID naming the path', async () => {
-    await writeFile(join(dir, 'short'), 'ab'.repeat(16));
-    await writeFile(join(dir, 'junk'), 'not a key at all');
+    await writeFile(join(dir, 'short'), 'ab'.repeat(16), { mode: 0o600 });
+    await writeFile(join(dir, 'junk'), 'not a key at all', { mode: 0o600 });
     for (const [name, re] of [
       ['missing', /cannot read \(ENOENT\)/],
       ['short', /expected 64 hex characters \(32 bytes\), got 32 hex/],
@@ -98,6 +102,28 @@ describe('cluster key file', () => {
       expect((err as Error).message).toContain(p);
       expect((err as Error).message).toMatch(re);
     }
+  });
+
+  it('refuses a key file its group or others can read, naming the file, its mode and chmod 600', async () => {
+    const p = join(dir, 'open');
+    await writeFile(p, `${'5a'.repeat(32)}\n`, { mode: 0o600 });
+    await chmod(p, 0o644);
+    const err = await loadClusterKeyFile(p).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SECURITY_FILE_PERMISSIONS', path: p, mode: 0o644 });
+    expect((err as Error).message).toContain(`cluster key file ${p} has mode 0644`);
+    expect((err as Error).message).toContain(`chmod 600 ${p}`);
+    expect((err as Error).message).not.toContain('5a'.repeat(32));
+  });
+
+  it('fingerprints a key with a domain-separation tag: stable, distinct per key, not the key id', () => {
+    const k = new SecretKey(Buffer.alloc(32, 7));
+    const fp = clusterKeyFingerprint(k);
+    expect(fp).toMatch(/^[0-9a-f]{64}$/);
+    expect(fp).toBe(clusterKeyFingerprint(new SecretKey(Buffer.alloc(32, 7))));
+    expect(fp).not.toBe(clusterKeyFingerprint(new SecretKey(Buffer.alloc(32, 8))));
+    expect(fp).toBe(createHash('sha256').update(CLUSTER_KEY_FINGERPRINT_TAG).update(Buffer.alloc(32, 7)).digest('hex'));
+    expect(fp.startsWith(clusterKeyId(k))).toBe(false);
+    expect(fp).not.toContain(Buffer.alloc(32, 7).toString('hex'));
   });
 
   it('rejects a 31-byte raw key', () => {
