@@ -113,7 +113,20 @@ export interface NodeProxyClientOptions {
   tls?: { caPem: string | Buffer; certPem?: string | Buffer; keyPem?: string | Buffer };
   /** Name sent as client_id on WatchChain. */
   clientId?: string;
+  /**
+   * Reconnect backoff of the channel (ms): first retry after `initialMs`, growing to `maxMs`
+   * (grpc-js: ×1.6, ±20 % jitter). Default {@link DEFAULT_RECONNECT_BACKOFF}: a restarted proxy
+   * is streaming again within about `maxMs` of listening (grpc-js's own default grows to 120 s).
+   */
+  reconnectBackoff?: { initialMs: number; maxMs: number };
 }
+
+/**
+ * The channel's reconnect backoff: one connection attempt at most every ~0.5 s while a proxy is
+ * down (a refused connection costs nothing), so the stream is back within ~0.6 s of the proxy
+ * listening again.
+ */
+export const DEFAULT_RECONNECT_BACKOFF = { initialMs: 100, maxMs: 500 } as const;
 
 /** One vote GetBlockVotes found (display hex hashes). */
 export interface BlockVote {
@@ -250,7 +263,11 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
           opts.tls.certPem ? Buffer.from(opts.tls.certPem) : null,
         )
       : grpcCredentials.createInsecure());
-  const client = new Ctor(address, creds) as Client & Record<string, (...args: unknown[]) => unknown>;
+  const backoff = opts.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF;
+  const client = new Ctor(address, creds, {
+    'grpc.initial_reconnect_backoff_ms': backoff.initialMs,
+    'grpc.max_reconnect_backoff_ms': backoff.maxMs,
+  }) as Client & Record<string, (...args: unknown[]) => unknown>;
   const watches = new Set<WatchHandle>();
 
   function unaryCall<T>(method: string, req: Wire, o: { deadlineMs?: number; traceparent?: string } = {}): Promise<T> {
@@ -290,7 +307,10 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
         } else if (wopts.fromHeight !== undefined) {
           req['from_height'] = wopts.fromHeight;
         }
-        const s = (client['WatchChain'] as (r: Wire) => ClientReadableStream<Wire>)(req);
+        // waitForReady: while the proxy is unreachable the call waits for the channel to connect
+        // (its reconnect backoff above) instead of failing at once, so the stream opens the
+        // moment the proxy listens again.
+        const s = (client['WatchChain'] as (r: Wire, m: Metadata) => ClientReadableStream<Wire>)(req, new Metadata({ waitForReady: true }));
         stream = s;
         s.on('data', (m: Wire) => {
           const ev = toEvent(m);
