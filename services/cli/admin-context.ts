@@ -11,7 +11,7 @@ import { AdminConfigSchema, clusterTicketStore, createProxyChainLookup, type Cha
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams, type NetParams } from '../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
-import { createLogger, type Logger, type Metrics } from '../telemetry/index.ts';
+import { createLogger, readinessOf, type Logger, type Metrics, type ProbeCheck, type Readiness } from '../telemetry/index.ts';
 import { ConfigInvalidError, loadConfig, type ConfigFieldSpec } from './config.ts';
 
 /** The flags every operator command accepts. */
@@ -140,6 +140,38 @@ export async function openAdminContext(
     ctx.chain = createProxyChainLookup(proxyClient, { params });
   }
   return ctx;
+}
+
+/** How long the `/readyz` etcd probe of the admin service may take before etcd counts as unreachable. */
+export const ADMIN_ETCD_PROBE_TIMEOUT_MS = 1_500;
+const ZERO_HASH = '0'.repeat(64);
+
+/**
+ * Readiness of the admin service (`/readyz`): its endpoints are up (`serving`), etcd answers a
+ * linearizable read within {@link ADMIN_ETCD_PROBE_TIMEOUT_MS}, and the cluster's watch caches
+ * (tickets, owners) are current, so imports, listings and vspd's wallet calls see the cluster as it is.
+ */
+export async function adminReadiness(
+  cluster: Pick<Cluster, 'votes' | 'isWatchHealthy'>,
+  serving: () => boolean,
+  timeoutMs = ADMIN_ETCD_PROBE_TIMEOUT_MS,
+): Promise<Readiness> {
+  let timer: NodeJS.Timeout | undefined;
+  const etcd = await Promise.race([
+    cluster.votes.getVote(0, ZERO_HASH, ZERO_HASH).then(
+      () => ({ ok: true, detail: 'reachable' }),
+      (err: unknown) => ({ ok: false, detail: `unreachable (${(err as { code?: string }).code ?? (err as Error).message})` }),
+    ),
+    new Promise<ProbeCheck>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const watch = cluster.isWatchHealthy();
+  return readinessOf({
+    serving: { ok: serving(), detail: serving() ? 'endpoints up' : 'not serving' },
+    etcd,
+    watch: { ok: watch, detail: watch ? 'caches current' : 'watch reconnecting' },
+  });
 }
 
 /**

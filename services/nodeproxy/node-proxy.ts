@@ -6,6 +6,7 @@
 import type { Server } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
 import { netParams, type SubsidySplit } from '../decred/index.ts';
+import { readinessOf, type Readiness } from '../telemetry/index.ts';
 import { ChainFeed } from './chain-feed.ts';
 import { ChainSync } from './chain-sync.ts';
 import { parseNodeProxyConfig, resolveDcrdCredentials, type NodeProxyConfig } from './config.ts';
@@ -63,6 +64,13 @@ export interface NodeProxy {
   /** Drains streams, stops the server, the session and every loop; resolves within 5 s. */
   stop(): Promise<void>;
   status(): NodeProxyStatus;
+  /**
+   * Readiness (`/readyz`): the gRPC API is bound and the dcrd session is synced
+   * (connected, notifications on, chain caught up), i.e. draws stream and votes can be sent.
+   */
+  readiness(): Readiness;
+  /** Liveness (`/healthz`): false once the proxy is stopping or stopped. */
+  isAlive(): boolean;
 }
 
 /** Builds a node proxy from a config (validated here) and optional deps. */
@@ -212,5 +220,16 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
     },
 
     status,
+    readiness(): Readiness {
+      const st = session?.state ?? 'idle';
+      const last = session?.lastError;
+      return readinessOf({
+        grpc: { ok: server !== undefined && stopping === undefined, detail: stopping ? 'stopping' : server ? 'listening' : 'not bound' },
+        dcrd: { ok: st === 'ready', detail: st === 'ready' ? 'synced' : `${st}${last ? ` (last error ${last.code})` : ''}` },
+      });
+    },
+    isAlive(): boolean {
+      return stopping === undefined;
+    },
   };
 }

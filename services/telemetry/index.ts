@@ -124,10 +124,11 @@ export type { Metrics, MetricsOptions, MetricComponent, ComponentMetrics, Metric
 
 /**
  * `startMetricsServer({ host, port, registry, health? })` → `{ url, port, stop() }`,
- * serving `/metrics` and `/healthz`. Bind failure → `MetricsServerError`.
+ * serving `/metrics`, `/healthz` (liveness, `health`) and `/readyz` (readiness, `ready`:
+ * JSON `{ ready, checks }`, 200 or 503; `readinessOf(checks)` builds one). Bind failure → `MetricsServerError`.
  */
-export { startMetricsServer } from './metrics-server.ts';
-export type { MetricsServer, MetricsServerOptions } from './metrics-server.ts';
+export { startMetricsServer, readinessOf } from './metrics-server.ts';
+export type { MetricsServer, MetricsServerOptions, ProbeCheck, Readiness } from './metrics-server.ts';
 
 /**
  * `votecluster trace` analysis: `buildTraceReport(records)` → `{ votes, otherTraces,

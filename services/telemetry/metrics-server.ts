@@ -1,11 +1,31 @@
 /**
- * The `/metrics` (Prometheus exposition) and `/healthz` HTTP endpoint every
- * service runs on a configurable host and port.
+ * The HTTP endpoint every service runs on a configurable host and port:
+ * `/metrics` (Prometheus exposition), `/healthz` (liveness: the process serves and
+ * its service has not failed; a failing liveness probe means "restart me") and
+ * `/readyz` (readiness: the service can do its job now; 503 with the failing
+ * checks otherwise, so a load balancer or orchestrator routes around it).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { MetricsServerError } from './errors.ts';
+
+/** One readiness condition: whether it holds and a short operator-facing reason. */
+export interface ProbeCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** What `/readyz` answers: ready when every check holds. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, ProbeCheck>;
+}
+
+/** Builds a {@link Readiness} from named checks (ready iff all hold). */
+export function readinessOf(checks: Record<string, ProbeCheck>): Readiness {
+  return { ready: Object.values(checks).every((c) => c.ok), checks };
+}
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -14,8 +34,10 @@ export interface MetricsServerOptions {
   /** Port; 0 picks a free one. */
   port: number;
   registry: Registry;
-  /** Readiness check for `/healthz` (default: always healthy). */
+  /** Liveness check for `/healthz` (default: alive while the server answers). */
   health?: () => boolean | Promise<boolean>;
+  /** Readiness for `/readyz` (default: ready whenever `/healthz` is healthy). */
+  ready?: () => Readiness | Promise<Readiness>;
 }
 
 /** A running metrics server; `stop()` closes it and its connections. */
@@ -47,6 +69,11 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       } else if (path === '/healthz') {
         const ok = opts.health ? await opts.health() : true;
         res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'unhealthy\n');
+      } else if (path === '/readyz') {
+        const r: Readiness = opts.ready
+          ? await opts.ready()
+          : readinessOf({ alive: { ok: opts.health ? await opts.health() : true, detail: 'liveness' } });
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(r)}\n`);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       }

@@ -13,7 +13,7 @@ import { createNodeProxyClient, NotFoundError, type NodeProxyClient } from '../n
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams } from '../decred/index.ts';
 import type { Tracer } from '@opentelemetry/api';
-import { createMetrics, serviceTracer, type ComponentMetrics, type Logger, type Metrics, type SecretKey } from '../telemetry/index.ts';
+import { createMetrics, readinessOf, serviceTracer, type ComponentMetrics, type Logger, type Metrics, type Readiness, type SecretKey } from '../telemetry/index.ts';
 import { AgendaTable } from './agenda-table.ts';
 import { dutyKey, type ChainEvent, type WinningTicketsEvent } from './chain-event.ts';
 import { ChainWatch } from './chain-watch.ts';
@@ -98,6 +98,14 @@ export interface Voter {
   /** Stops every loop and awaits it, then leaves the cluster (revokes the lease; claims go with it). Idempotent. */
   stop(): Promise<void>;
   stats(): VoterStats;
+  /**
+   * Readiness (`/readyz`): running, at least one proxy stream up, etcd reachable and the
+   * session lease confirmed within `staleness.leaseMaxAgeMs`: i.e. this voter can sign and
+   * deliver its owned draws now.
+   */
+  readiness(): Readiness;
+  /** Liveness (`/healthz`): false once the voter has stopped (or never started because start failed). */
+  isAlive(): boolean;
   /** The open cluster handle while running (tests, demo). */
   readonly cluster: Cluster | undefined;
 }
@@ -573,6 +581,22 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         return Promise.resolve();
       }
       return (stopping ??= doStop());
+    },
+    readiness(): Readiness {
+      const proxies = watch?.connectedCount ?? 0;
+      const leaseAge = state === 'running' && cluster ? cluster.membership.leaseAgeMs() : undefined;
+      return readinessOf({
+        running: { ok: state === 'running', detail: state },
+        proxies: { ok: state === 'running' && proxies > 0, detail: `${proxies} of ${clients.length} proxy streams up` },
+        etcd: { ok: state === 'running' && reach?.isReachable === true, detail: reach?.isReachable === false ? 'unreachable' : reach ? 'reachable' : 'not opened' },
+        lease: {
+          ok: leaseAge !== undefined && leaseAge < cfg.staleness.leaseMaxAgeMs,
+          detail: leaseAge === undefined ? 'no session' : `confirmed ${Math.round(leaseAge)} ms ago (max ${cfg.staleness.leaseMaxAgeMs})`,
+        },
+      });
+    },
+    isAlive(): boolean {
+      return state !== 'stopped';
     },
     stats(): VoterStats {
       return {

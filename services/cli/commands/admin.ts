@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 import { createAdmin, type AdminConfig } from '../../admin/index.ts';
 import { createMetrics, SecretKey, startMetricsServer, type MetricsServer } from '../../telemetry/index.ts';
-import { addCommonOptions, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminContext, type CommonOptions } from '../admin-context.ts';
+import { addCommonOptions, adminReadiness, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminContext, type CommonOptions } from '../admin-context.ts';
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 import { parseMetricsListen } from '../metrics-listen.ts';
@@ -86,9 +86,16 @@ export function register(program: Command): void {
       secrets: { ...(password ? { walletRpcPassword: password } : {}), ...(tls ? { walletRpcTls: tls } : {}) },
     });
     let metricsServer: MetricsServer | undefined;
+    let serving = false;
+    let stopped = false;
     try {
-      if (metricsListen) metricsServer = await startMetricsServer({ ...metricsListen, registry: metrics.registry });
+      if (metricsListen) {
+        metricsServer = await startMetricsServer({
+          ...metricsListen, registry: metrics.registry, health: () => !stopped, ready: () => adminReadiness(ctx.cluster, () => serving && !stopped),
+        });
+      }
       const endpoints = await admin.start();
+      serving = true;
       process.stdout.write(`${JSON.stringify({ network: cfg.network, ...endpoints, ...(metricsServer ? { metrics: metricsServer.url } : {}) })}\n`);
     } catch (err) {
       await admin.stop();
@@ -97,6 +104,7 @@ export function register(program: Command): void {
       throw err;
     }
     await runUntilSignal(async () => {
+      stopped = true;
       await admin.stop();
       await metricsServer?.stop();
       await ctx.close();

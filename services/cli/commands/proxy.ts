@@ -108,7 +108,11 @@ export function register(program: Command): void {
             ...(otlpEndpoint ? { otlpEndpoint } : {}),
           });
         }
-        if (metricsListen) metricsServer = await startMetricsServer({ ...metricsListen, registry: metrics.registry });
+        if (metricsListen) {
+          metricsServer = await startMetricsServer({
+            ...metricsListen, registry: metrics.registry, health: () => proxy.isAlive(), ready: () => proxy.readiness(),
+          });
+        }
         const { address } = await proxy.start();
         process.stdout.write(`${JSON.stringify({ listening: address, network: cfg.network, ...(metricsServer ? { metrics: metricsServer.url } : {}) })}\n`);
       } catch (err) {

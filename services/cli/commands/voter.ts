@@ -204,7 +204,11 @@ export function register(program: Command): void {
             ...(cfg.trace.otlpEndpoint ? { otlpEndpoint: cfg.trace.otlpEndpoint } : {}),
           });
         }
-        if (cfg.metrics.listen) metricsServer = await startMetricsServer({ ...hostPort(cfg.metrics.listen), registry: metrics.registry });
+        if (cfg.metrics.listen) {
+          metricsServer = await startMetricsServer({
+            ...hostPort(cfg.metrics.listen), registry: metrics.registry, health: () => voter.isAlive(), ready: () => voter.readiness(),
+          });
+        }
         const started = Date.now();
         const stopGuard = memory.guardStart();
         try {
