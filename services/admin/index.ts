@@ -77,6 +77,13 @@ export { createWalletRpcHandler, startWalletRpcServer, WALLET_VERSIONS, RPC_ERR,
 export type { WalletRpcDeps, WalletRpcHandler, WalletRpcServer, WalletRpcServerOptions } from './wallet-rpc.ts';
 
 /** The gRPC Admin service, its client, and the code→status table. */
+/**
+ * The chain's verdict on every managed ticket drawn (voted or missed, with the reason),
+ * from the proxies' streams and GetBlockVotes, independent of the voters.
+ * @example const judge = createChainJudge({ proxies: [client], lookups: storeLookups(store), network: 'simnet', log }); judge.start();
+ */
+export { createChainJudge, storeLookups } from './chain-judge.ts';
+export type { ChainJudge, ChainJudgeOptions, ChainJudgeLookups, ChainVerdict, MissReason } from './chain-judge.ts';
 export { startAdminGrpcServer, createAdminClient, STATUS_BY_CODE, ADMIN_SERVICE, ADMIN_PROTO_FILES } from './grpc-server.ts';
 export type { AdminGrpcServer, AdminGrpcDeps } from './grpc-server.ts';
 

@@ -90,6 +90,10 @@ export const METRIC_FAMILIES = {
     requests: counter('votecluster_admin_requests_total', 'Admin and JSON-RPC requests by method and result code', ['method', 'code']),
     requestDuration: histogram('votecluster_admin_request_duration_seconds', 'Admin request handling time', ['method']),
   },
+  chain: {
+    votedTickets: counter('votecluster_chain_voted_tickets_total', 'Managed tickets whose vote the chain holds in the next main-chain block (judged by the admin from the chain)', ['network']),
+    missedTickets: counter('votecluster_chain_missed_tickets_total', 'Managed tickets the chain counts as missed (no vote in the next main-chain block), by reason: unvotable, no-owner, late, unknown', ['network', 'reason']),
+  },
   devnet: {
     blocksMined: counter('votecluster_devnet_blocks_mined_total', 'Blocks the devnet mined'),
     ticketsDrawn: counter('votecluster_devnet_tickets_drawn_total', 'Tickets drawn by the lottery'),
