@@ -5,6 +5,8 @@
  */
 import { netParams } from '../decred/index.ts';
 import type { Logger, Metrics, SecretKey } from '../telemetry/index.ts';
+import type { NodeProxyClient } from '../nodeproxy/index.ts';
+import { createChainJudge, storeLookups, type ChainJudge } from './chain-judge.ts';
 import { instrumentWalletHandler } from './metrics.ts';
 import type { AdminConfig } from './config.ts';
 import { AdminConfigError } from './errors.ts';
@@ -28,8 +30,10 @@ export interface AdminDeps {
   };
   /** Reported as the `votecluster` entry of the wallet `version` call. */
   version?: string;
-  /** Process metrics; the admin counts its gRPC and wallet JSON-RPC requests (`admin` families). */
+  /** Process metrics; the admin counts its gRPC and wallet JSON-RPC requests (`admin` families) and the chain's verdicts (`chain`). */
   metrics?: Metrics;
+  /** Proxies the chain judge watches (the chain's verdict on every managed draw); none: no judge. */
+  judgeProxies?: readonly NodeProxyClient[];
 }
 
 /** Where a started admin service listens. */
@@ -46,6 +50,8 @@ export interface AdminEndpoints {
 export interface Admin {
   start(): Promise<AdminEndpoints>;
   stop(): Promise<void>;
+  /** The chain judge, while started with `judgeProxies`. */
+  readonly judge: ChainJudge | undefined;
 }
 
 function splitListen(listen: string): { host: string; port: number } {
@@ -66,6 +72,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
   let status: StatusServer | undefined;
   let wallet: WalletRpcServer | undefined;
   let handler: WalletRpcHandler | undefined;
+  let judge: ChainJudge | undefined;
   let started = false;
   const metrics = deps.metrics?.get('admin');
 
@@ -74,9 +81,10 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
     if (wallet) stops.push(wallet.stop());
     if (status) stops.push(status.stop());
     if (grpc) stops.push(grpc.stop());
+    if (judge) stops.push(judge.stop());
     await Promise.all(stops);
     handler?.close();
-    wallet = status = grpc = handler = undefined;
+    wallet = status = grpc = handler = judge = undefined;
   };
 
   return {
@@ -85,6 +93,17 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
       started = true;
       const out: AdminEndpoints = {};
       try {
+        if (deps.judgeProxies && deps.judgeProxies.length > 0) {
+          const chainMetrics = deps.metrics?.get('chain');
+          judge = createChainJudge({
+            proxies: deps.judgeProxies,
+            lookups: storeLookups(deps.store),
+            network: cfg.network,
+            log,
+            ...(chainMetrics ? { metrics: { voted: chainMetrics.votedTickets, missed: chainMetrics.missedTickets } } : {}),
+          });
+          judge.start();
+        }
         if (cfg.grpc.enabled) {
           grpc = await startAdminGrpcServer(
             { ...base, log: log.child({ component: 'grpc' }), recentVotes: cfg.status.recentVotes, ...(metrics ? { metrics } : {}) },
@@ -126,6 +145,9 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
     async stop() {
       await stopAll();
       log.info('admin service stopped');
+    },
+    get judge() {
+      return judge;
     },
   };
 }

@@ -83,6 +83,8 @@ export interface AdminContext {
   cluster: Cluster;
   store: TicketStore;
   chain?: ChainLookup;
+  /** The `--proxy` client, when one is configured (chain lookups and the chain judge). */
+  proxyClient?: NodeProxyClient;
   params: NetParams;
   log: Logger;
   close(): Promise<void>;
@@ -138,6 +140,7 @@ export async function openAdminContext(
   if (opts.proxy) {
     proxyClient = createNodeProxyClient(opts.proxy, { clientId: service });
     ctx.chain = createProxyChainLookup(proxyClient, { params });
+    ctx.proxyClient = proxyClient;
   }
   return ctx;
 }

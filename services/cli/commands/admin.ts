@@ -72,7 +72,7 @@ export function register(program: Command): void {
     const { etcd, network, clusterKeyFile, proxy, logLevel, ...adminOnly } = loaded.config;
     const common: CommonOptions = { etcd, network, clusterKeyFile, logLevel, ...(proxy ? { proxy } : {}) };
     const cfg: AdminConfig = { ...adminOnly, network };
-    const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster'] });
+    const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
     const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel }, 'admin', { metrics });
     const w = cfg.walletRpc;
     const password = w.passwordFile ? new SecretKey(Buffer.from((await readFile(w.passwordFile, 'utf8')).trim())) : undefined;
@@ -81,6 +81,7 @@ export function register(program: Command): void {
       metrics,
       store: ctx.store,
       ...(ctx.chain ? { chain: ctx.chain } : {}),
+      ...(ctx.proxyClient ? { judgeProxies: [ctx.proxyClient] } : {}),
       log: ctx.log,
       version: buildIdentity().version,
       secrets: { ...(password ? { walletRpcPassword: password } : {}), ...(tls ? { walletRpcTls: tls } : {}) },
