@@ -25,7 +25,7 @@ import {
   p2pkhScript,
   p2shScript,
 } from './script.ts';
-import * as secp from '@noble/secp256k1';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { isValidPubKey } from './signature.ts';
 
 export type AddressKind =
@@ -73,7 +73,7 @@ function compressSecpKey(pub: Uint8Array, what: string): Uint8Array {
   // isValidPubKey: libsecp256k1's point check (noble's costs a square root, ~10x slower).
   if (pub.length === 33 && isValidPubKey(pub)) return pub;
   if (pub.length === 65 && isValidPubKey(pub)) {
-    return secp.Point.fromBytes(pub).toBytes(true);
+    return secp256k1.Point.fromBytes(pub).toBytes(true);
   }
   throw new InvalidArgumentError(`${what}: not a valid secp256k1 public key`);
 }

@@ -7,23 +7,18 @@
  *   deterministic; S is normalised to the low half (low-S is consensus).
  * - Signatures travel as strict DER: minimal positive integers, 8..72 bytes.
  *
- * The curve arithmetic of the vote hot path (public key, sign, verify, point check)
+ * The curve arithmetic of the ECDSA hot path (public key, sign, verify, point check)
  * is libsecp256k1, Bitcoin Core's C library, compiled to WebAssembly
  * (tiny-secp256k1): its signatures are byte-identical to noble's (both RFC 6979,
- * low-S) and it is 2-5x faster here (sign ~2.4x, public key ~3x, verify ~5x on
- * the 2-core bench machine), which is most of the CPU a vote costs the voter and
- * the devnet judge. noble stays for the private-key range check and the hashes.
+ * low-S) and `npm run bench -- protocol` shows it several times faster than the
+ * pure-JS curve (figures `ecdsa.*`): a public key per ticket is derived on every
+ * bulk import, and a signature is checked on every vote a proxy or the devnet
+ * judges. Everything else on secp256k1 (the private-key range check, key
+ * decompression, EC-Schnorr-DCRv0 in treasury.ts) is @noble/curves.
  */
-import * as secp from '@noble/secp256k1';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp from 'tiny-secp256k1';
 import { InvalidArgumentError, SignatureError } from './errors.ts';
-
-// noble's synchronous sign() needs these (ENVIRONMENT.md §4). Setting them is
-// idempotent, so importing this module more than once is harmless.
-secp.hashes.sha256 = sha256;
-secp.hashes.hmacSha256 = (k, m) => hmac(sha256, k, m);
 
 /** The secp256k1 group order N (SEC 2 §2.4.1). */
 export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -36,7 +31,7 @@ export interface EcdsaSignature {
 
 /** True for a 32-byte scalar in [1, N-1]. */
 export function isValidPrivKey(priv: Uint8Array): boolean {
-  return priv instanceof Uint8Array && priv.length === 32 && secp.utils.isValidSecretKey(priv);
+  return priv instanceof Uint8Array && priv.length === 32 && secp256k1.utils.isValidSecretKey(priv);
 }
 
 function needPriv(priv: Uint8Array): void {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import * as secp from '@noble/secp256k1';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../../../services/decred/bytes.ts';
@@ -152,7 +152,7 @@ describe('address helpers', () => {
   });
   it('P2PK from an uncompressed key is the compressed-key address; p2pkhAddress refuses uncompressed keys', () => {
     const priv = new Uint8Array(32).fill(5);
-    const u = secp.getPublicKey(priv, false);
+    const u = secp256k1.getPublicKey(priv, false);
     expect(encodeAddress('p2pk', u, mainnet)).toBe(encodeAddress('p2pk', privKeyToPubKey(priv), mainnet));
     expect(encodeAddress('p2pk-schnorr', u, mainnet)).toBe(encodeAddress('p2pk-schnorr', privKeyToPubKey(priv), mainnet));
     expect(() => p2pkhAddress(u, mainnet)).toThrow(InvalidArgumentError);

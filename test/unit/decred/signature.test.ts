@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import * as secp from '@noble/secp256k1';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../services/decred/bytes.ts';
@@ -60,7 +60,7 @@ describe('ECDSA RFC 6979 (dcrec/secp256k1/ecdsa/signature_test.go signTests)', (
     // The vector's nonce k produced this signature: r = (kG).x mod N and
     // s = ±k⁻¹(h + r·d) mod N (low-S picks the sign).
     const k = big(v.rfc6979_nonce);
-    expect(mod(secp.Point.BASE.multiply(k).toAffine().x)).toBe(r);
+    expect(mod(secp256k1.Point.BASE.multiply(k).toAffine().x)).toBe(r);
     const sFull = mod(inv(k) * (big(v.hash) + r * big(v.privkey)));
     expect([sFull, SECP256K1_N - sFull]).toContain(s);
     expect(verifyHash(der, hash, privKeyToPubKey(priv))).toBe(true);
@@ -158,7 +158,7 @@ describe('keys', () => {
   it('accepts compressed and uncompressed keys, rejects hybrid', () => {
     const priv = new Uint8Array(32).fill(3);
     const c = privKeyToPubKey(priv);
-    const u = secp.getPublicKey(priv, false);
+    const u = secp256k1.getPublicKey(priv, false);
     expect(isValidPubKey(c)).toBe(true);
     expect(isValidPubKey(u)).toBe(true);
     expect(isValidPubKey(Uint8Array.of(c[0] === 2 ? 6 : 7, ...u.subarray(1)))).toBe(false);

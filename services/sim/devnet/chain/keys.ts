@@ -9,7 +9,8 @@
  * of a scalar multiplication (~0.4 ms in pure JS): 100,000 keys in about a second.
  */
 import { createHash } from 'node:crypto';
-import * as secp from '@noble/secp256k1';
+import { invert } from '@noble/curves/abstract/modular.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { SECP256K1_N, blake256, hash160, isValidPrivKey, privKeyToPubKey } from '../../../decred/index.ts';
 import { DevnetError } from '../errors.ts';
 
@@ -48,7 +49,7 @@ export function fastHash160(b: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('ripemd160').update(blake256(b)).digest());
 }
 
-type ProjectivePoint = InstanceType<typeof secp.Point>;
+type ProjectivePoint = InstanceType<typeof secp256k1.Point>;
 
 /**
  * Compressed encodings of projective points with one modular inversion for all of
@@ -62,7 +63,7 @@ function compressAll(points: ProjectivePoint[]): Uint8Array[] {
     prefix[i] = acc;
     acc = (acc * (points[i] as ProjectivePoint).Z) % P;
   }
-  let inv = secp.etc.invert(acc, P);
+  let inv = invert(acc, P);
   const out: Uint8Array[] = new Array<Uint8Array>(n);
   for (let i = n - 1; i >= 0; i--) {
     const pt = points[i] as ProjectivePoint;
@@ -127,9 +128,9 @@ export class KeyRing {
       const k = this.ticketScalar(i);
       // (base + i) G = (base + prev) G + (i - prev) G, also across a wrap of the scalar mod N.
       if (cur && i - prev <= MAX_ADD_GAP) {
-        for (let s = prev; s < i; s++) cur = cur.add(secp.Point.BASE);
+        for (let s = prev; s < i; s++) cur = cur.add(secp256k1.Point.BASE);
       } else {
-        cur = secp.Point.BASE.multiply(k);
+        cur = secp256k1.Point.BASE.multiply(k);
       }
       points.push(cur as ProjectivePoint);
       prev = i;
