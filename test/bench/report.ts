@@ -21,6 +21,8 @@ export interface BenchRecord {
   cpu: string;
   cores: number;
   loadAvg1m: number;
+  /** The bench's settings from the environment (`VOTECLUSTER_BENCH_*`, `BENCH_*`, `TRACING_BENCH_*`) when not the defaults. */
+  settings?: Record<string, string>;
   ok: boolean;
   error?: string;
   results: Record<string, unknown>;
@@ -83,6 +85,13 @@ function pcts(r: unknown, path: string, qs: string[] = ['p50', 'p90', 'p99']): s
   if (keys.some((k) => k === undefined)) return undefined;
   const n = num(obj, 'n');
   return `${nums(obj, keys as string[], 'ms')}${n !== undefined ? ` (n = ${fmt(n, 0)})` : ''}`;
+}
+
+/** `ratio [lo, hi]` from a ratio and its `…Ci95` pair. */
+function ratioCi(r: unknown, path: string): string | undefined {
+  const m = num(r, path);
+  const ci = at(r, `${path}Ci95`);
+  return m === undefined ? undefined : `${fmt(m)}${Array.isArray(ci) && ci.length === 2 ? ` [${ci.map((x) => fmt(Number(x))).join(', ')}]` : ''}`;
 }
 
 const lte = (x: number | undefined, limit: number | undefined): boolean | undefined => (x === undefined || limit === undefined ? undefined : x <= limit);
@@ -148,7 +157,7 @@ const FIGURES: Readonly<Record<string, readonly Figure[]>> = {
   ],
   tracing: [
     { figure: 'p99 draw → accepted, tracing on / off', value: (r) => nums(r, ['latencyMs.on.p99', 'latencyMs.off.p99'], 'ms') },
-    { figure: 'p99 ratio on / off, median of pairs [95 % interval]', value: (r) => { const m = num(r, 'ratio.medianPairP99'); const ci = at(r, 'ratio.medianPairP99Ci95'); return m === undefined ? undefined : `${fmt(m)}${Array.isArray(ci) && ci.length === 2 ? ` [${ci.map((x) => fmt(Number(x))).join(', ')}]` : ''}`; }, target: '≤ 1.10', met: (r) => bool(r, 'withinBudget') },
+    { figure: 'p99 ratio on / off: median of pairs, pooled [95 % intervals]', value: (r) => { const a = ratioCi(r, 'ratio.medianPairP99'); const b = ratioCi(r, 'ratio.pooledP99'); return a && b ? `${a}; ${b}` : undefined; }, target: 'both ≤ 1.10', met: (r) => bool(r, 'withinBudget') },
     { figure: 'CPU per vote, tracing on / off', value: (r) => nums(r, ['cpuMsPerVote.on', 'cpuMsPerVote.off'], 'ms') },
     { figure: 'pairs / votes on / votes off', value: (r) => nums(r, ['pairs', 'votes.on', 'votes.off'], '', 0) },
   ],
@@ -179,6 +188,9 @@ export function parseRecord(text: string): { record?: BenchRecord; problem?: str
       cpu: typeof o['cpu'] === 'string' ? o['cpu'] : 'unknown',
       cores: typeof o['cores'] === 'number' ? o['cores'] : 0,
       loadAvg1m: typeof o['loadAvg1m'] === 'number' ? o['loadAvg1m'] : Number.NaN,
+      ...(o['settings'] !== null && typeof o['settings'] === 'object' && !Array.isArray(o['settings'])
+        ? { settings: Object.fromEntries(Object.entries(o['settings'] as Record<string, unknown>).map(([k, v]) => [k, String(v)])) }
+        : {}),
       ok: o['ok'] !== false,
       ...(typeof o['error'] === 'string' ? { error: o['error'] } : {}),
       results,
@@ -278,7 +290,8 @@ export function renderBenchmarksDoc(input: RenderInput): string {
     for (const name of present) {
       const rec = byName.get(name)!;
       out.push(`### \`${name}\``, '');
-      out.push(`${dateOf(rec.startedAt)}, ${fmt(rec.durationMs / 1000, 1)} s, ${cell(machineOf(rec))}${rec.ok ? '' : `; failed: ${cell(rec.error ?? 'unknown error')}`}.`, '');
+      const settings = Object.entries(rec.settings ?? {}).map(([k, v]) => `\`${k}=${v}\``).join(' ');
+      out.push(`${dateOf(rec.startedAt)}, ${fmt(rec.durationMs / 1000, 1)} s, ${cell(machineOf(rec))}; settings: ${settings || 'defaults (or not recorded)'}${rec.ok ? '' : `; failed: ${cell(rec.error ?? 'unknown error')}`}.`, '');
       const rows = flatten(rec.results).filter(([k]) => k !== '');
       if (rows.length > 0) {
         out.push('<details><summary>' + `${rows.length} values` + '</summary>', '', '| field | value |', '|---|---|');

@@ -40,9 +40,20 @@ interface BenchRecord {
   cores: number;
   /** 1-minute load average when the bench started: results on a busy machine are slower. */
   loadAvg1m: number;
+  /** Bench settings taken from the environment (e.g. fewer blocks for a short run). */
+  settings: Record<string, string>;
   ok: boolean;
   error?: string;
   results: Record<string, unknown>;
+}
+
+/** Environment variables that change what a bench measures. */
+function benchSettings(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env)
+      .filter((e): e is [string, string] => e[1] !== undefined && /^(VOTECLUSTER_BENCH_|BENCH_|TRACING_BENCH_)/.test(e[0]))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }
 
 function flatten(obj: Record<string, unknown>, prefix = ''): [string, string][] {
@@ -95,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       loadAvg1m: loadavg()[0] ?? 0,
+      settings: benchSettings(),
       ok: true,
       results: {},
     };

@@ -63,6 +63,11 @@ describe('docs/benchmarks.md generator', () => {
     expect(doc).not.toMatch(/per CPU-second \(one core\) \| 1 \|/);
   });
 
+  it('names the settings a bench ran with, so a short run reads as one', () => {
+    expect(render([record({ settings: { VOTECLUSTER_BENCH_BLOCKS: '10' } })])).toContain('settings: `VOTECLUSTER_BENCH_BLOCKS=10`');
+    expect(parseRecord(JSON.stringify({ ...record(), settings: { TRACING_BENCH_PAIRS: 4 } })).record?.settings).toEqual({ TRACING_BENCH_PAIRS: '4' });
+  });
+
   it('says so when there are no results at all', () => {
     expect(render([])).toContain('No bench results were found.');
   });
