@@ -1,6 +1,6 @@
 /**
  * W3C trace-context propagation over gRPC, without auto-instrumentation
- * (which does not patch ESM imports, ENVIRONMENT.md §5).
+ * (which does not patch ESM imports of `@grpc/grpc-js`).
  *
  * Client: add {@link traceClientInterceptor} to the client's `interceptors`
  * option; every call carries the caller's active span as `traceparent`

@@ -18,7 +18,7 @@ import { TelemetryConfigError } from './errors.ts';
 export const LATENCY_BUCKETS_SECONDS = [
   0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10,
 ] as const;
-/** Buckets for etcd round trips: 0.5 ms .. 2.5 s (loopback txn ≈ 1–2 ms, ENVIRONMENT.md §2). */
+/** Buckets for etcd round trips: 0.5 ms .. 2.5 s (a loopback txn takes about 1–2 ms). */
 export const ETCD_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
 interface CounterDef<L extends string> { type: 'counter'; name: string; help: string; labelNames: readonly L[] }

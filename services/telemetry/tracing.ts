@@ -4,7 +4,7 @@
  * across processes.
  *
  * Why explicit propagation: gRPC auto-instrumentation does not patch ESM
- * imports of `@grpc/grpc-js` (ENVIRONMENT.md §5), so we never rely on it. RPCs
+ * imports of `@grpc/grpc-js`, so we never rely on it. RPCs
  * carry `traceparent` in gRPC metadata (see grpc-trace.ts); messages on a
  * long-lived stream that each start their own trace (a WatchChain draw) carry
  * the `traceparent` string inside the message, made by {@link injectTraceparent}

@@ -12,7 +12,7 @@
  * members must agree on one peer URL per member (one proxy per member, not
  * per direction).
  *
- * Gotcha (ENVIRONMENT.md §2): a member of a cluster that lost quorum may take
+ * Gotcha (etcd 3.4): a member of a cluster that lost quorum may take
  * 5-10 s to exit on SIGTERM, so `stop()` escalates to SIGKILL after a grace
  * period.
  */

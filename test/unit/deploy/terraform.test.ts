@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 
-// Syntax only: no terraform binary or provider schemas exist here (ENVIRONMENT.md §9).
+// Syntax only: this test needs no terraform binary or provider schemas.
 const TF = resolve(import.meta.dirname, '..', '..', '..', 'terraform');
 
 function tfFiles(dir: string, out: string[] = []): string[] {
