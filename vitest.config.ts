@@ -3,7 +3,7 @@ import { RetryReporter } from './test/retry-reporter.ts';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
 // Three projects: `unit` (test/unit: pure and in-process, no retries), `integration`
-// (test/integration: real etcd, gRPC, devnet, proxies and voter processes) and `e2e`
+// (test/integration and test/fuzz: real etcd, gRPC, devnet, proxies and voter processes) and `e2e`
 // (test/e2e: one whole multi-process cluster per fault). `npm test` runs all three;
 // `npm run test:unit` and `npm run test:integration` (integration + e2e) run a part.
 // CI runs on 2 cores, two test files at a time; the longest files start first (test/sequencer.ts).
@@ -19,7 +19,9 @@ export default defineConfig({
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'] } },
+      // test/fuzz: property tests of untrusted input over real sockets and etcd, a bounded number
+      // of cases each (FUZZ_RUNS raises it: `npm run fuzz`).
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'] } },
       {
         extends: true,
         test: {
