@@ -25,8 +25,8 @@
  * spans but export nothing: the export's share of the overhead),
  * TRACING_BENCH_SPAN_COST=0 (skip part 1), TRACING_BENCH_VOTER_SPANS=0 (the
  * voters record no spans, only the proxy), TRACING_BENCH_SDK_SPANS=1 (the "on"
- * rounds make spans with the SDK's Tracer/SpanImpl instead of the lite tracer:
- * what it was before), TRACING_BENCH_PROFILE=1 (a sampling CPU profile of every
+ * rounds make spans with the SDK's Tracer/SpanImpl instead of the lite tracer,
+ * to compare the two), TRACING_BENCH_PROFILE=1 (a sampling CPU profile of every
  * measured round: the share of this process's main-thread samples whose stack is
  * in telemetry or OpenTelemetry code, on and off: tracing's cost IN PLACE, which
  * the machine's load does not drown the way it drowns CPU per vote). With
