@@ -1,0 +1,81 @@
+/**
+ * Runs a deployment artefact's command line (a systemd ExecStart, a compose or
+ * Kubernetes container command, an example config) through the real CLI: the
+ * real commander program (unknown flags and bad arguments fail as they would in
+ * production) and, for the long-running services, the real config loader (the
+ * `--config` file, env and flags merged and validated by the service's schema).
+ * Nothing is started: the command's action is replaced by the loader.
+ */
+import { Command, CommanderError } from 'commander';
+import { AdminCommandSchema } from '../../../services/cli/admin-context.ts';
+import { ADMIN_CONFIG_FIELDS } from '../../../services/cli/commands/admin.ts';
+import { ETCD_INIT_FIELDS, EtcdInitSchema } from '../../../services/cli/commands/etcd.ts';
+import { loadProxyConfig } from '../../../services/cli/commands/proxy.ts';
+import { loadVoterConfig } from '../../../services/cli/commands/voter.ts';
+import { loadConfig, optionSources } from '../../../services/cli/config.ts';
+import { buildProgram } from '../../../services/cli/index.ts';
+import { SIM_COMMANDS } from '../../../services/sim/index.ts';
+
+type Loader = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cmd: Command) => unknown;
+
+/** The config loader each long-running command runs first. */
+const LOADERS: Record<string, Loader> = {
+  proxy: (flags, env, cmd) => loadProxyConfig(flags, env, optionSources(cmd)).cfg,
+  voter: (flags, env, cmd) => loadVoterConfig(flags, env, optionSources(cmd)).cfg,
+  admin: (flags, env, cmd) =>
+    loadConfig({ service: 'admin', schema: AdminCommandSchema, fields: ADMIN_CONFIG_FIELDS, flags, env, flagSource: optionSources(cmd) }).config,
+  'etcd init': (flags, env, cmd) =>
+    loadConfig({ service: 'etcd', schema: EtcdInitSchema, fields: ETCD_INIT_FIELDS, flags, env, flagSource: optionSources(cmd) }).config,
+};
+
+/** What a checked command line resolved to. */
+export interface CheckedCommand {
+  /** The command path, e.g. `voter` or `etcd init`. */
+  command: string;
+  /** The validated config (long-running commands), else the parsed flags. */
+  config: unknown;
+}
+
+/** The command line was refused (unknown flag, bad value, invalid config). */
+export class CommandLineError extends Error {
+  readonly code = 'TEST_COMMAND_LINE';
+}
+
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap((s) => allCommands(s))];
+}
+
+/**
+ * Parses `argv` (without the executable) as `votecluster` would, with `env` as the
+ * environment; `rewrite` maps paths in argv (e.g. /etc/votecluster/voter.yaml →
+ * the repository's example) before parsing.
+ */
+export async function checkCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}, rewrite: (arg: string) => string = (a) => a): Promise<CheckedCommand> {
+  const args = argv.map(rewrite);
+  const program = await buildProgram(args[0], SIM_COMMANDS);
+  const errors: string[] = [];
+  let result: CheckedCommand | undefined;
+  for (const c of allCommands(program)) {
+    c.configureOutput({ writeErr: (s) => errors.push(s), writeOut: () => undefined });
+    c.exitOverride();
+    if (c.commands.length > 0 || c === program) continue;
+    const path: string[] = [];
+    for (let p: Command | null = c; p && p !== program; p = p.parent) path.unshift(p.name());
+    const name = path.join(' ');
+    c.action((...actionArgs: unknown[]) => {
+      const cmd = actionArgs.at(-1) as Command;
+      const flags = cmd.opts();
+      const loader = LOADERS[name];
+      result = { command: name, config: loader ? loader(flags, env, cmd) : flags };
+    });
+  }
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new CommandLineError(`votecluster ${args.join(' ')}: ${errors.join(' ').trim() || err.message}`);
+    const issues = (err as { issues?: string[] }).issues;
+    throw new CommandLineError(`votecluster ${args.join(' ')}: ${issues ? issues.join('; ') : (err as Error).message}`);
+  }
+  if (!result) throw new CommandLineError(`votecluster ${args.join(' ')}: names no runnable command`);
+  return result;
+}

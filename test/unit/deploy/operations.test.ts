@@ -1,0 +1,83 @@
+/**
+ * docs/operations.md and deploy/examples: every alert rule carries a runbook_url
+ * pointing at a heading of the guide; every example config loads through the real
+ * CLI parser and config loader (with the secret-file flags the service manager adds);
+ * every relative link of the guide names a file that exists.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { checkCommandLine, CommandLineError } from './cli-check.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const GUIDE = join(ROOT, 'docs', 'operations.md');
+const guide = readFileSync(GUIDE, 'utf8');
+const RUNBOOK_BASE = 'https://github.com/votecluster/votecluster/blob/main/docs/operations.md#';
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+export function githubSlug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+const anchors = new Set([...guide.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => githubSlug(m[1] as string)));
+
+interface Rule {
+  alert: string;
+  annotations: { runbook_url?: string };
+}
+const rules = (parseYaml(readFileSync(join(ROOT, 'deploy', 'prometheus', 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+
+describe('runbooks', () => {
+  it.each(rules.map((r) => [r.alert, r.annotations.runbook_url] as const))('%s links to its own runbook heading in docs/operations.md', (alert, url) => {
+    expect(url).toBe(`${RUNBOOK_BASE}${alert.toLowerCase()}`);
+    expect(anchors.has(alert.toLowerCase()), `heading "### ${alert}"`).toBe(true);
+  });
+
+  it('has no runbook for an alert that does not exist', () => {
+    const runbooks = guide.slice(guide.indexOf('## Runbooks')).match(/^### (\w+)$/gm)?.map((h) => h.slice(4)) ?? [];
+    expect(runbooks.sort()).toEqual(rules.map((r) => r.alert).sort());
+  });
+
+  it('the slug function matches GitHub on headings with punctuation', () => {
+    expect(githubSlug('Quick start: VSP, three regions behind vspd')).toBe('quick-start-vsp-three-regions-behind-vspd');
+    expect(githubSlug('Containers: image, compose, Kubernetes')).toBe('containers-image-compose-kubernetes');
+  });
+});
+
+describe('docs/operations.md', () => {
+  it('every in-page link names a heading and every relative link a file that exists', () => {
+    for (const m of guide.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1] as string;
+      if (/^https?:/.test(target)) continue;
+      const [file, anchor] = target.split('#');
+      if (file) expect(existsSync(join(dirname(GUIDE), file)), target).toBe(true);
+      else expect(anchors.has(anchor as string), target).toBe(true);
+    }
+  });
+});
+
+describe('deploy/examples', () => {
+  const EX = join(ROOT, 'deploy', 'examples');
+  // The secret-file flags a service manager adds (systemd LoadCredential=, Kubernetes secret volumes).
+  const lines: Record<string, string[]> = {
+    'proxy.yaml': ['proxy', '--dcrd-pass-file', '/run/secrets/dcrd.pass', '--tls-key', '/run/secrets/proxy.key'],
+    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key'],
+    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key'],
+    'etcd-init.yaml': ['etcd', 'init'],
+  };
+
+  it('has one example per service and nothing else', () => {
+    expect(readdirSync(EX).sort()).toEqual(Object.keys(lines).sort());
+  });
+
+  it.each(Object.entries(lines))('%s loads through the real CLI parser and config loader', async (file, argv) => {
+    const checked = await checkCommandLine([...argv, '--config', join(EX, file)]);
+    expect(checked.config).toBeTypeOf('object');
+    expect((checked.config as { network?: unknown; networks?: unknown }).network ?? (checked.config as { networks?: unknown }).networks).toBeDefined();
+  });
+
+  it('the check refuses an unknown flag and a config of the wrong service', async () => {
+    await expect(checkCommandLine(['voter', '--config', join(EX, 'voter.yaml'), '--cluster-key-file', '/k', '--no-such-flag'])).rejects.toThrow(CommandLineError);
+    await expect(checkCommandLine(['proxy', '--config', join(EX, 'voter.yaml')])).rejects.toThrow(/dcrd/);
+  });
+});
