@@ -207,6 +207,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
       const byRegion = new Map<string, number>();
       for (const n of membership.liveNodes()) byRegion.set(n.region, (byRegion.get(n.region) ?? 0) + 1);
       for (const [region, count] of byRegion) m.liveNodes.set({ region }, count);
+      for (const [reason, n] of Object.entries(tickets.unvotableCounts())) m.unvotableTickets.set({ reason }, n);
     }, 1_000);
     gaugeTimer.unref();
   }

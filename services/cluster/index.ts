@@ -102,6 +102,8 @@ export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-re
  * time), `idSnapshot()` → Int32Array of ids in the shared `HashIndex` (`hashIndex`), `forEachId(fn)`, `hasId(id)`.
  */
 export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
+export { unvotableReason } from './ticket-store.ts';
+export type { UnvotableReason } from './ticket-store.ts';
 export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
 
 /** Cluster-wide settings: default vote choices/policies (`updateVoteDefaults(fn)`: guarded read-modify-write) and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */

@@ -23,7 +23,7 @@ import { ByteArena } from './byte-arena.ts';
 import { HashIndex } from './hash-index.ts';
 import { HashKeyedStore } from './hash-keyed-store.ts';
 import { ENVELOPE_VERSION, EnvelopeSchema, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelope.ts';
-import { ClusterArgumentError, ClusterError, CorruptValueError, NoClusterKeyError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { ClusterArgumentError, ClusterError, CorruptValueError, NoClusterKeyError, TicketConflictError, TicketNotFoundError, WrongClusterKeyError, DecryptError } from './errors.ts';
 import { assertHashHex, type Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { PrefixCache, parseJsonValue, type CacheChange, type CacheEntry } from './watch-cache.ts';
@@ -131,6 +131,16 @@ export interface TicketStoreOptions {
   pageSize?: number;
   /** Ticket-hash index shared with the owner cache (default: its own). */
   hashIndex?: HashIndex;
+}
+
+/** Why a ticket record cannot be voted with (see {@link TicketStore.unvotableCounts}). */
+export type UnvotableReason = 'unknown_key' | 'undecryptable' | 'malformed';
+
+/** The reason of a corrupt ticket record, from the error that made it corrupt. */
+export function unvotableReason(err: CorruptValueError): UnvotableReason {
+  if (err.cause instanceof WrongClusterKeyError) return 'unknown_key';
+  if (err.cause instanceof DecryptError) return 'undecryptable';
+  return 'malformed';
 }
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -354,7 +364,8 @@ export class TicketStore {
     }
     if (this.opts.keyring && !this.opts.keyring.hasKid(rec.votingKey.kid)) {
       // Cheap and certain without decrypting: this node cannot open the key.
-      throw new CorruptValueError(key, `voting key: sealed with cluster key id ${rec.votingKey.kid}, which this node does not hold`);
+      const msg = `voting key: sealed with cluster key id ${rec.votingKey.kid}, which this node does not hold`;
+      throw new CorruptValueError(key, msg, { cause: new WrongClusterKeyError(msg) });
     }
     if (this.opts.verifyKeysOnLoad === true) {
       try {
@@ -805,6 +816,17 @@ export class TicketStore {
   /** Keys whose value is corrupt (reported and skipped). */
   corruptKeys(): ReadonlyMap<string, CorruptValueError> {
     return this.cache.corruptKeys();
+  }
+
+  /**
+   * Ticket records this process cannot vote with, by reason (the `votecluster_unvotable_tickets`
+   * gauge): `unknown_key` (sealed with a cluster key this process does not hold), `undecryptable`
+   * (authentication failed at sign time or when verified), `malformed` (not a valid record).
+   */
+  unvotableCounts(): Record<UnvotableReason, number> {
+    const out: Record<UnvotableReason, number> = { unknown_key: 0, undecryptable: 0, malformed: 0 };
+    for (const err of this.cache.corruptKeys().values()) out[unvotableReason(err)] += 1;
+    return out;
   }
 
   /** True while the tickets watch is connected. */

@@ -84,6 +84,11 @@ export const METRIC_FAMILIES = {
     watchAge: gauge('votecluster_cluster_watch_age_seconds', 'Seconds since the etcd watch last proved live (event or progress notify)'),
     liveNodes: gauge('votecluster_cluster_live_nodes', 'Nodes with a live session lease, by region, as seen by this node', ['region']),
     unownedTickets: gauge('votecluster_cluster_unowned_tickets', 'Live managed tickets without an owners/ key'),
+    unvotableTickets: gauge(
+      'votecluster_unvotable_tickets',
+      'Ticket records this process cannot vote with, by reason: unknown_key (sealed with a cluster key it does not hold), undecryptable (authentication failed), malformed (not a valid record)',
+      ['reason'],
+    ),
     voteRecords: counter('votecluster_cluster_vote_records_total', 'Vote record writes (created, existing, conflict)', ['result']),
   },
   admin: {

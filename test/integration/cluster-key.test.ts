@@ -14,9 +14,11 @@ import {
   clusterKeyFingerprint,
   ClusterKeyRecordSchema,
   generateClusterKey,
+  Keyring,
   Keyspace,
   openCluster,
 } from '../../services/cluster/index.ts';
+import { createMetrics } from '../../services/telemetry/index.ts';
 import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
 
 const run = promisify(execFile);
@@ -152,5 +154,44 @@ describe('a cluster whose tickets predate the fingerprint', () => {
     // A voter of that cluster with the other key is refused too.
     const voter = await openCluster({ ...base, nodeId: 'v-other', clusterKey: new Uint8Array(other.expose()), join: true }).catch((e: unknown) => e);
     expect(voter).toMatchObject({ code: 'CLUSTER_KEY_MISMATCH' });
+  });
+});
+
+describe('votecluster_unvotable_tickets', () => {
+  it('counts records sealed with another key and records that fail authentication, by reason', async () => {
+    const network = 'regnet';
+    const rks = new Keyspace(network);
+    const key = generateClusterKey();
+    const base = { endpoints: w.etcd.endpoints, network, region: 'admin', join: false } as const;
+    const writer = await openCluster({ ...base, nodeId: 'uv-writer', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true });
+    const th = (i: number): string => String(i).padStart(64, 'a');
+    await writer.tickets.importTickets(Array.from({ length: 4 }, (_, i) => ({ ticketHash: th(i), ticketHex: '00', votingKey: key })));
+    // One record re-sealed with a foreign key (as an import with another key by a release without
+    // the fingerprint check would have stored), one with a flipped ciphertext byte.
+    const foreign = JSON.parse((await writer.client.get(rks.ticket(th(1))).string())!) as { votingKey: unknown };
+    foreign.votingKey = new Keyring([generateClusterKey()]).sealVotingKey(network, th(1), key);
+    await writer.client.put(rks.ticket(th(1))).value(JSON.stringify(foreign));
+    const tampered = JSON.parse((await writer.client.get(rks.ticket(th(2))).string())!) as { votingKey: { ct: string } };
+    const ct = tampered.votingKey.ct;
+    tampered.votingKey.ct = `${ct.slice(0, -2)}${ct.endsWith('00') ? '01' : '00'}`;
+    await writer.client.put(rks.ticket(th(2))).value(JSON.stringify(tampered));
+    await writer.close();
+
+    const metrics = createMetrics({ service: 'voter', components: ['cluster'] });
+    const c = await openCluster({ ...base, nodeId: 'uv-reader', clusterKey: new Uint8Array(key.expose()) }, { metrics });
+    try {
+      const gauge = async (reason: string): Promise<number> => {
+        const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'votecluster_unvotable_tickets');
+        return (m?.values as Array<{ value: number; labels: Record<string, string> }> | undefined)?.find((v) => v.labels['reason'] === reason)?.value ?? -1;
+      };
+      await expect.poll(() => gauge('unknown_key'), { timeout: 5_000 }).toBe(1);
+      expect(await gauge('undecryptable')).toBe(0);
+      // A tampered ciphertext is found when the key is opened (at sign time, or when verified).
+      expect(await c.tickets.verifyVotingKeys()).toBe(1);
+      await expect.poll(() => gauge('undecryptable'), { timeout: 5_000 }).toBe(1);
+      expect(await gauge('malformed')).toBe(0);
+    } finally {
+      await c.close();
+    }
   });
 });

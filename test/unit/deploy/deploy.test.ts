@@ -51,6 +51,8 @@ describe('deploy/prometheus/alerts.yml', () => {
     expect(used.has('etcd_server_has_leader')).toBe(true);
     expect(used.has(METRIC_FAMILIES.cluster.leaseAge.name)).toBe(true);
     expect(used.has(METRIC_FAMILIES.cluster.unownedTickets.name)).toBe(true);
+    // a ticket record no voter can open (imported with another cluster key, or damaged)
+    expect(used.has(METRIC_FAMILIES.cluster.unvotableTickets.name)).toBe(true);
     expect(used.has(v.redundancyTarget.name)).toBe(true);
   });
 
