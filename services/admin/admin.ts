@@ -125,7 +125,11 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
             throw new AdminConfigError('walletRpc TLS files are configured but their contents were not provided');
           }
           const wlog = log.child({ component: 'wallet-rpc' });
-          handler = createWalletRpcHandler({ ...base, log: wlog, ...(deps.version ? { version: deps.version } : {}) });
+          handler = createWalletRpcHandler({
+            ...base, log: wlog,
+            ...(deps.version ? { version: deps.version } : {}),
+            ...(cfg.walletRpc.versionOverride ? { versionOverride: cfg.walletRpc.versionOverride } : {}),
+          });
           wallet = await startWalletRpcServer(metrics ? instrumentWalletHandler(handler, metrics) : handler, {
             ...splitListen(cfg.walletRpc.listen),
             username: cfg.walletRpc.username,

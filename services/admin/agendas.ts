@@ -3,11 +3,10 @@
  *
  * A choice is applied the way dcrwallet's SetAgendaChoices does it: clear the
  * agenda's mask, OR in the choice bits; bit 0 (previous block valid) is always
- * set. The authoritative agenda list is the chain's (`getvoteinfo <version>`
- * through a node proxy); without a proxy we fall back to the agendas dcrd
- * ships for the network's vote version (decred/dcrd: chaincfg/*params.go,
- * Deployments[voteVersion]: blake3pow mask 0x0006 and changesubsidysplitr2
- * mask 0x0060, each with abstain 0 / no / yes).
+ * set. The agenda list is always the chain's: `getvoteinfo <version>` through a
+ * node proxy, at the vote version a wallet writes behind that proxy's dcrd, or
+ * the set the voters last stored in etcd for that version. There is no built-in
+ * table: agendas change with every dcrd release.
  */
 import { AdminUnknownAgendaError, AdminUnknownChoiceError } from './errors.ts';
 
@@ -32,38 +31,8 @@ export interface Agenda {
 export interface AgendaSet {
   voteVersion: number;
   agendas: Agenda[];
-  /** `chain` when read through a proxy, `builtin` for the fallback table. */
-  source: 'chain' | 'builtin';
-}
-
-function threeWay(id: string, description: string, mask: number, no: number, yes: number): Agenda {
-  return {
-    id,
-    description,
-    mask,
-    choices: [
-      { id: 'abstain', description: 'abstain voting for change', bits: 0, isAbstain: true, isNo: false },
-      { id: 'no', description: 'keep the existing consensus rules', bits: no, isAbstain: false, isNo: true },
-      { id: 'yes', description: 'change to the new consensus rules', bits: yes, isAbstain: false, isNo: false },
-    ],
-  };
-}
-
-/**
- * The agendas dcrd defines at the vote version dcrwallet uses on each network
- * (mainnet 11, testnet3/simnet 12): DCP0011 and DCP0012 (decred/dcrd chaincfg,
- * release 1.8). Regnet's wallet vote version is 1 there, which has no agendas
- * we track; we reuse the same pair so the tooling has something to validate.
- */
-export function builtinAgendas(voteVersion: number): AgendaSet {
-  return {
-    voteVersion,
-    source: 'builtin',
-    agendas: [
-      threeWay('blake3pow', 'Change proof of work hashing algorithm to BLAKE3 as defined in DCP0011', 0x0006, 0x0002, 0x0004),
-      threeWay('changesubsidysplitr2', 'Change block reward subsidy split to 1/89/10 as defined in DCP0012', 0x0060, 0x0020, 0x0040),
-    ],
-  };
+  /** `chain` when read through a proxy now, `stored` for the set last stored in etcd. */
+  source: 'chain' | 'stored';
 }
 
 /** A validated (agenda, choice) pair, ready to store. */
@@ -84,13 +53,15 @@ export function resolveChoice(set: AgendaSet, agendaId: string, choiceId: string
   if (!agenda) {
     const known = set.agendas.map((a) => a.id).join(', ') || '(none)';
     throw new AdminUnknownAgendaError(
-      `agenda "${agendaId}" is not an agenda of vote version ${set.voteVersion} (${set.source}); known agendas: ${known}`,
+      `agenda "${agendaId}" is not an agenda of vote version ${set.voteVersion} (${set.source === 'chain' ? 'the chain\'s getvoteinfo' : 'the agendas stored in etcd'}); known agendas: ${known}`,
+      agendaId,
+      set.source === 'chain',
     );
   }
   const choice = agenda.choices.find((c) => c.id === choiceId);
   if (!choice) {
     const known = agenda.choices.map((c) => c.id).join(', ');
-    throw new AdminUnknownChoiceError(`choice "${choiceId}" is not a choice of agenda "${agendaId}"; choices: ${known}`);
+    throw new AdminUnknownChoiceError(`choice "${choiceId}" is not a choice of agenda "${agendaId}"; choices: ${known}`, agendaId, choiceId);
   }
   return { agendaId, choiceId, mask: agenda.mask, bits: choice.bits };
 }

@@ -13,7 +13,7 @@ import { decodeBlockHeader, type NetParams } from '../decred/index.ts';
 import { NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
 import type { AgendaSet } from './agendas.ts';
 import { AdminChainUnavailableError } from './errors.ts';
-import type { ChainLookup, ChainTip, TxLocation } from './ports.ts';
+import type { ChainLookup, ChainTip, DcrdInfo, SemverResult, TxLocation } from './ports.ts';
 
 const VoteInfoSchema = z.object({
   vote_version: z.number().int().nonnegative(),
@@ -99,6 +99,21 @@ export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChain
         tip.ticketPrice = h.sBits;
       }
       return tip;
+    },
+    async getDcrdInfo(): Promise<DcrdInfo> {
+      let st;
+      try {
+        st = await client.getStatus({ deadlineMs });
+      } catch (err) {
+        throw unavailable('getstatus', err);
+      }
+      const versions: Record<string, SemverResult> = {};
+      for (const v of st.dcrd_version_result ?? []) {
+        versions[v.component] = {
+          versionstring: v.version_string, major: v.major, minor: v.minor, patch: v.patch, prerelease: v.prerelease, buildmetadata: v.build_metadata,
+        };
+      }
+      return { versions, voteVersion: st.vote_version ?? 0 };
     },
     async getVoteInfo(voteVersion: number): Promise<AgendaSet> {
       let wire: unknown;

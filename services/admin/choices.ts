@@ -8,8 +8,8 @@
  */
 import type { NetParams } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
-import { builtinAgendas, effectiveChoices, resolveChoice, voteBitsFor, type AgendaSet, type ResolvedChoice } from './agendas.ts';
-import { AdminUnknownTicketError } from './errors.ts';
+import { effectiveChoices, resolveChoice, voteBitsFor, type AgendaSet, type ResolvedChoice } from './agendas.ts';
+import { AdminChainUnavailableError, AdminNoChainError, AdminUnknownTicketError } from './errors.ts';
 import { parsePiKey, parsePolicy, parseTicketHash, parseTSpendHash, type TreasuryPolicy } from './policies.ts';
 import type { ChainLookup, TicketStore } from './ports.ts';
 
@@ -22,19 +22,31 @@ export interface ChoicesDeps {
 }
 
 /**
- * The agendas choices are checked against: the chain's (getvoteinfo through
- * the proxy) when a proxy is configured and it lists agendas; dcrd's built-in
- * table for the vote version otherwise. dcrd always lists the deployments of a
- * vote version, so an empty list means a simulated node (the devnet) that does
- * not model agendas; falling back keeps choices meaningful there.
+ * The agendas choices are checked against, always the chain's: `getvoteinfo`
+ * through the proxy at the vote version a wallet writes behind its dcrd; when
+ * no proxy is configured or it does not answer, the set the voters last stored
+ * in etcd (the highest stored vote version, or the proxy's version when it
+ * named one). Without either, choices cannot be checked: AdminNoChainError.
  */
-export async function currentAgendas(deps: Pick<ChoicesDeps, 'chain' | 'params'>): Promise<AgendaSet> {
+export async function currentAgendas(deps: Pick<ChoicesDeps, 'chain' | 'params' | 'store' | 'log'>): Promise<AgendaSet> {
+  let voteVersion: number | undefined;
   if (deps.chain) {
-    const set = await deps.chain.getVoteInfo(0);
-    if (set.agendas.length > 0) return set;
-    return builtinAgendas(set.voteVersion);
+    try {
+      return await deps.chain.getVoteInfo(0);
+    } catch (err) {
+      if (!(err instanceof AdminChainUnavailableError)) throw err;
+      voteVersion = await deps.chain.getDcrdInfo?.().then((i) => i.voteVersion || undefined, () => undefined);
+      const stored = await deps.store.getStoredAgendas?.(voteVersion);
+      if (stored) {
+        deps.log.warn({ err, voteVersion: stored.voteVersion }, 'the proxy did not answer getvoteinfo; using the agendas stored in etcd');
+        return stored;
+      }
+      throw err;
+    }
   }
-  return builtinAgendas(deps.params.voteVersion);
+  const stored = await deps.store.getStoredAgendas?.();
+  if (stored) return stored;
+  throw new AdminNoChainError('the agendas of the chain are not known: no node proxy is configured and no voter has stored them in etcd yet');
 }
 
 /** Result of a choice change: the vote bits that now apply. */

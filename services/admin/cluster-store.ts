@@ -122,6 +122,11 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
       wrap('set treasury policy', async () => {
         await cluster.tickets.setTreasuryPolicy(h, key, policy);
       }),
+    getStoredAgendas: async (voteVersion?: number) => {
+      const v = voteVersion ?? cluster.config.agendaVersions().at(-1);
+      const set = v === undefined ? undefined : cluster.config.agendaSet(v);
+      return set ? { voteVersion: set.voteVersion, agendas: set.agendas, source: 'stored' as const } : undefined;
+    },
     getDefaults: async (): Promise<VotingDefaults> => toDefaultsView(cluster.config.voteDefaults()),
     updateDefaults: (fn) =>
       wrap('set defaults', async () =>

@@ -9,6 +9,8 @@ const listen = z
   .string()
   .regex(/^[^:\s]+:\d{1,5}$/, 'expected host:port (port 0 picks a free port)');
 
+const semverString = z.string().regex(/^\d{1,9}\.\d{1,9}\.\d{1,9}$/, 'expected MAJOR.MINOR.PATCH');
+
 /** The dcrwallet-compatible JSON-RPC endpoint used by vspd. */
 export const WalletRpcConfigSchema = z.object({
   enabled: z.boolean().default(false),
@@ -20,6 +22,18 @@ export const WalletRpcConfigSchema = z.object({
   /** PEM certificate and key; both or neither. vspd dials `wss://`, so production needs TLS. */
   tlsCertFile: z.string().min(1).optional(),
   tlsKeyFile: z.string().min(1).optional(),
+  /**
+   * Overrides of the `version` answer (`MAJOR.MINOR.PATCH` per key). By default the endpoint
+   * answers as the dcrwallet paired with the connected dcrd's release (dcrd 2.0.x: dcrwallet
+   * 2.0.x, wallet API 9.2.0; 2.1.x: 2.1.x, API 11.0.0); set an entry to serve a vspd that
+   * expects something else. All four set: no proxy is asked.
+   */
+  versionOverride: z.object({
+    dcrd: semverString.optional(),
+    dcrdjsonrpcapi: semverString.optional(),
+    dcrwallet: semverString.optional(),
+    dcrwalletjsonrpcapi: semverString.optional(),
+  }).strict().optional(),
 }).refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
   message: 'tlsCertFile and tlsKeyFile must be given together',
   path: ['tlsKeyFile'],

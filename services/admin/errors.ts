@@ -73,14 +73,19 @@ export class AdminUnknownTicketError extends AdminError {
 
 /** The agenda id is not among the chain's agendas for the vote version. */
 export class AdminUnknownAgendaError extends AdminError {
-  constructor(message: string, options?: ErrorOptions) {
+  /**
+   * @param agendaId the agenda asked for.
+   * @param fromChain true when the agenda list it was checked against came from the chain just
+   *   now (not from a stored copy): only then is the agenda known not to exist.
+   */
+  constructor(message: string, readonly agendaId = '', readonly fromChain = false, options?: ErrorOptions) {
     super('ADMIN_UNKNOWN_AGENDA', message, options);
   }
 }
 
 /** The choice id is not a choice of the agenda. */
 export class AdminUnknownChoiceError extends AdminError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, readonly agendaId = '', readonly choiceId = '', options?: ErrorOptions) {
     super('ADMIN_UNKNOWN_CHOICE', message, options);
   }
 }

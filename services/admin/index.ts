@@ -57,7 +57,7 @@ export type { IntakeDeps, ImportRequest, ImportResult, ExportEntry, BatchImportO
 /** Vote choices (validated against the chain's agendas) and treasury policies. */
 export { setVoteChoices, getVoteChoices, setTSpendPolicy, setTreasuryPolicy, currentAgendas } from './choices.ts';
 export type { ChoicesDeps, ChoiceResult } from './choices.ts';
-export { builtinAgendas, resolveChoice, voteBitsFor, effectiveChoices } from './agendas.ts';
+export { resolveChoice, voteBitsFor, effectiveChoices } from './agendas.ts';
 export type { Agenda, AgendaChoice, AgendaSet, ResolvedChoice } from './agendas.ts';
 export { parsePolicy, resolveTSpendPolicy, parseTSpendHash, parsePiKey, parseTicketHash } from './policies.ts';
 export type { TreasuryPolicy, PolicyTables } from './policies.ts';
@@ -73,7 +73,10 @@ export { collectStatus, renderStatusHtml, startStatusServer } from './status.ts'
 export type { AdminStatus, NodeStatusView, StatusDeps, StatusServer } from './status.ts';
 
 /** The wallet JSON-RPC endpoint (vspd's voting-wallet API). */
-export { createWalletRpcHandler, startWalletRpcServer, WALLET_VERSIONS, RPC_ERR, WalletRpcError } from './wallet-rpc.ts';
+export { createWalletRpcHandler, startWalletRpcServer, RPC_ERR, WalletRpcError } from './wallet-rpc.ts';
+/** What `version` answers: the dcrwallet paired with the connected dcrd's release (wallet-versions.ts). */
+export { pairedWallet, WALLET_API_BY_RELEASE, parseSemver } from './wallet-versions.ts';
+export type { PairedWallet, VersionKey } from './wallet-versions.ts';
 export type { WalletRpcDeps, WalletRpcHandler, WalletRpcServer, WalletRpcServerOptions } from './wallet-rpc.ts';
 
 /** The gRPC Admin service, its client, and the code→status table. */

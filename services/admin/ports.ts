@@ -107,6 +107,11 @@ export interface TicketStore {
   listNodes(): Promise<NodeView[]>;
   /** ticket hash -> owner node id. */
   listOwners(): Promise<Map<string, string>>;
+  /**
+   * The agendas voters last stored for a vote version (`config/agendas-v<N>`); without a
+   * version, the set of the highest stored version. Undefined when none is stored.
+   */
+  getStoredAgendas?(voteVersion?: number): Promise<AgendaSet | undefined>;
 }
 
 /** Where a mined transaction sits. */
@@ -135,6 +140,26 @@ export interface ChainLookup {
   existsLiveTickets(hashes: readonly string[]): Promise<boolean[]>;
   /** The best block; with `header: true` also its stake fields (costs one more lookup). */
   getBestBlock(opts?: { header?: boolean }): Promise<ChainTip>;
-  /** Agendas of a vote version (0 = the network's wallet vote version). */
+  /** Agendas of a vote version (0 = the vote version a wallet writes behind the proxy's dcrd). */
   getVoteInfo(voteVersion: number): Promise<AgendaSet>;
+  /** The proxy's dcrd: its `version` result entries and the vote version a wallet writes behind it. */
+  getDcrdInfo?(): Promise<DcrdInfo>;
+}
+
+/** One entry of a `version` result (decred/dcrd rpc/jsonrpc/types VersionResult). */
+export interface SemverResult {
+  versionstring: string;
+  major: number;
+  minor: number;
+  patch: number;
+  prerelease: string;
+  buildmetadata: string;
+}
+
+/** What the proxy knows about its dcrd. */
+export interface DcrdInfo {
+  /** dcrd's `version` result as it sent it (`dcrd`, `dcrdjsonrpcapi`); empty before the proxy reached dcrd. */
+  versions: Record<string, SemverResult>;
+  /** The vote version a wallet writes behind that dcrd; 0 while unknown. */
+  voteVersion: number;
 }

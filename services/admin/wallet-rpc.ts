@@ -22,11 +22,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { hash160, privKeyToPubKey, toHex, type NetParams } from '../decred/index.ts';
 import type { Logger, SecretKey } from '../telemetry/index.ts';
 import { getVoteChoices, setTreasuryPolicy, setTSpendPolicy, setVoteChoices, currentAgendas } from './choices.ts';
-import { AdminError, AdminKeyMismatchError, AdminNotATicketError } from './errors.ts';
+import { AdminError, AdminKeyMismatchError, AdminNotATicketError, AdminUnknownAgendaError, AdminUnknownChoiceError } from './errors.ts';
 import { checkTicketBytes, decodeVotingWif, importTicketWithKey } from './intake.ts';
 import { parseTicketHash } from './policies.ts';
 import type { ChainLookup, TicketStore } from './ports.ts';
 import { classifyTickets, getStakeInfo, stakeInfoToWalletJson } from './stakeinfo.ts';
+import { pairedWallet, parseSemver, type VersionKey } from './wallet-versions.ts';
 
 /** How long a key from `importprivkey` waits for its `addtransaction`. */
 export const PENDING_KEY_TTL_MS = 10 * 60_000;
@@ -35,17 +36,6 @@ export const MAX_PENDING_KEYS = 10_000;
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 1 << 20;
 
-/**
- * Versions we answer `version` with: the minimums vspd checks (rpc/version.go:
- * dcrd 2.1, dcrdjsonrpcapi 8.3, dcrwallet 2.1, dcrwalletjsonrpcapi 11.0, same
- * major, not older), at the API semvers of decred/vspd rpc/version.go.
- */
-export const WALLET_VERSIONS: Readonly<Record<string, readonly [number, number, number]>> = {
-  dcrd: [2, 1, 0],
-  dcrdjsonrpcapi: [8, 3, 0],
-  dcrwallet: [2, 1, 0],
-  dcrwalletjsonrpcapi: [11, 0, 0],
-};
 
 /** dcrd/dcrwallet JSON-RPC error codes (decred/dcrd: dcrjson/jsonrpcerr.go). */
 export const RPC_ERR = {
@@ -81,12 +71,35 @@ const CODE_TO_RPC: Readonly<Record<string, number>> = {
   ADMIN_TICKET_NOT_FOUND: RPC_ERR.invalidAddressOrKey,
   ADMIN_TICKET_NOT_LIVE: RPC_ERR.invalidParameter,
   ADMIN_UNKNOWN_TICKET: RPC_ERR.invalidParameter,
-  ADMIN_UNKNOWN_AGENDA: RPC_ERR.invalidParameter,
-  ADMIN_UNKNOWN_CHOICE: RPC_ERR.invalidParameter,
 };
+
+/**
+ * dcrwallet's refusal of an agenda or choice it does not define, verbatim
+ * (decred/dcrwallet wallet/wallet.go SetAgendaChoices: errors.E(op, errors.Invalid,
+ * `no agenda with ID %q` / `agenda %q has no choice ID %q`), which its JSON-RPC
+ * server answers with ErrRPCWallet -4 (internal/rpc/jsonrpc/errors.go convertError).
+ * vspd deletes a stored choice when the message contains `no agenda with ID`
+ * (internal/vspd/update.go, walletconsistency.go), so that text is only used when the
+ * chain itself just said the agenda does not exist.
+ */
+function agendaRefusal(err: unknown): WalletRpcError | undefined {
+  if (err instanceof AdminUnknownAgendaError && err.fromChain && err.agendaId !== '') {
+    return new WalletRpcError(RPC_ERR.wallet, `wallet.SetAgendaChoices: invalid operation: no agenda with ID ${JSON.stringify(err.agendaId)}`);
+  }
+  if (err instanceof AdminUnknownAgendaError) return new WalletRpcError(RPC_ERR.misc, `[${err.code}] ${err.message}`);
+  if (err instanceof AdminUnknownChoiceError && err.agendaId !== '') {
+    return new WalletRpcError(
+      RPC_ERR.wallet,
+      `wallet.SetAgendaChoices: invalid operation: agenda ${JSON.stringify(err.agendaId)} has no choice ID ${JSON.stringify(err.choiceId)}`,
+    );
+  }
+  return undefined;
+}
 
 function toRpcError(err: unknown): WalletRpcError {
   if (err instanceof WalletRpcError) return err;
+  const refusal = agendaRefusal(err);
+  if (refusal) return refusal;
   if (err instanceof AdminError) return new WalletRpcError(CODE_TO_RPC[err.code] ?? RPC_ERR.wallet, `[${err.code}] ${err.message}`);
   const code = (err as { code?: unknown })?.code;
   return new WalletRpcError(RPC_ERR.wallet, `${typeof code === 'string' ? `[${code}] ` : ''}${(err as Error)?.message ?? String(err)}`);
@@ -101,6 +114,8 @@ export interface WalletRpcDeps {
   requireChainChecks?: boolean;
   /** Our own version string for the `votecluster` entry of `version`. */
   version?: string;
+  /** Operator overrides of `version` entries (`MAJOR.MINOR.PATCH`), e.g. `{ dcrwalletjsonrpcapi: '9.2.0' }`. */
+  versionOverride?: Partial<Record<VersionKey, string>>;
   now?: () => number;
 }
 
@@ -130,6 +145,7 @@ const ATOMS_PER_DCR = 1e8;
 /** Creates the method dispatcher. */
 export function createWalletRpcHandler(deps: WalletRpcDeps): WalletRpcHandler {
   const now = deps.now ?? Date.now;
+  let warnedUnknownRelease = false;
   const pending = new Map<string, { key: SecretKey; expires: number }>();
 
   const prune = (): void => {
@@ -143,9 +159,29 @@ export function createWalletRpcHandler(deps: WalletRpcDeps): WalletRpcHandler {
   };
 
   const methods: Record<string, (p: unknown[]) => Promise<unknown>> = {
+    // As dcrwallet answers (internal/rpc/jsonrpc/methods.go (*Server).version): its dcrd's own
+    // `version` entries, then its binary and JSON-RPC API versions; see wallet-versions.ts.
     async version() {
+      const override = deps.versionOverride ?? {};
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(WALLET_VERSIONS)) out[k] = semver(v);
+      const complete = (['dcrd', 'dcrdjsonrpcapi', 'dcrwallet', 'dcrwalletjsonrpcapi'] as const).every((k) => override[k] !== undefined);
+      if (!complete) {
+        if (!deps.chain?.getDcrdInfo) throw new WalletRpcError(RPC_ERR.misc, 'no node proxy configured: the dcrd version is unknown (configure a proxy, or every entry of walletRpc.versionOverride)');
+        const info = await deps.chain.getDcrdInfo();
+        const dcrd = info.versions['dcrd'];
+        if (!dcrd || !info.versions['dcrdjsonrpcapi']) {
+          throw new WalletRpcError(RPC_ERR.misc, 'the node proxy has not reached its dcrd yet: its version is unknown');
+        }
+        Object.assign(out, info.versions);
+        const paired = pairedWallet(dcrd);
+        if (!paired.known && !warnedUnknownRelease) {
+          warnedUnknownRelease = true;
+          deps.log.warn({ dcrd: dcrd.versionstring, dcrwalletjsonrpcapi: paired.dcrwalletjsonrpcapi.versionstring }, 'dcrd release newer than every known dcrwallet line: answering with the newest known wallet API (set walletRpc.versionOverride if vspd refuses it)');
+        }
+        out['dcrwallet'] = paired.dcrwallet;
+        out['dcrwalletjsonrpcapi'] = paired.dcrwalletjsonrpcapi;
+      }
+      for (const [k, v] of Object.entries(override)) if (v !== undefined) out[k] = parseSemver(v);
       const ours = (deps.version ?? '0.1.0').split('.').map((x) => Number.parseInt(x, 10) || 0);
       out['votecluster'] = semver([ours[0] ?? 0, ours[1] ?? 0, ours[2] ?? 0]);
       return out;
@@ -154,7 +190,15 @@ export function createWalletRpcHandler(deps: WalletRpcDeps): WalletRpcHandler {
       return deps.params.net;
     },
     async walletinfo() {
-      const c = await getVoteChoices(deps);
+      // dcrwallet answers walletinfo from its cached settings and never fails it for agendas
+      // (methods.go walletInfo); vspd counts a failing walletinfo as a failed wallet.
+      let c: { voteBits: number; voteVersion: number };
+      try {
+        c = await getVoteChoices(deps);
+      } catch (err) {
+        deps.log.warn({ err }, 'walletinfo: the agendas are unknown; reporting vote bits 0x0001');
+        c = { voteBits: 0x0001, voteVersion: (await deps.chain?.getDcrdInfo?.().then((i) => i.voteVersion, () => 0)) ?? 0 };
+      }
       let connected = false;
       if (deps.chain) {
         try {

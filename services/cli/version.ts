@@ -85,9 +85,10 @@ export function protoPackagesIn(root: string): Record<string, string[]> {
 /** Everything `--version` reports (loads the proto root and the wallet endpoint's version table). */
 export async function versionInfo(): Promise<VersionInfo> {
   const { PROTO_ROOT } = await import('../nodeproxy/index.ts');
-  const { WALLET_VERSIONS } = await import('../admin/index.ts');
+  const { WALLET_API_BY_RELEASE } = await import('../admin/index.ts');
+  // The endpoint answers as the dcrwallet paired with the connected dcrd's release line.
   const walletRpc: Record<string, string> = {};
-  for (const [k, v] of Object.entries(WALLET_VERSIONS)) walletRpc[k] = v.join('.');
+  for (const l of WALLET_API_BY_RELEASE) walletRpc[`dcrd ${l.major}.${l.minor}.x`] = `dcrwallet ${l.major}.${l.minor}.x, dcrwalletjsonrpcapi ${l.api.join('.')}`;
   return { ...buildIdentity(), node: process.version, protoPackages: protoPackagesIn(PROTO_ROOT), walletRpc };
 }
 

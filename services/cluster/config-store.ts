@@ -27,6 +27,31 @@ export const VoteDefaultsSchema = z.object({
 });
 export type VoteDefaults = z.infer<typeof VoteDefaultsSchema>;
 
+/**
+ * `config/agendas-v<N>`: the consensus agendas of vote version N as the chain
+ * reported them (dcrd `getvoteinfo N` through a node proxy). Written by voters
+ * whenever they read a set that differs from the stored one, so a voter or an
+ * admin that starts while no proxy answers still knows them.
+ */
+export const AgendaSetSchema = z.object({
+  voteVersion: z.number().int().min(0).max(0xffffffff),
+  agendas: z.array(z.object({
+    id: z.string().min(1).max(256),
+    description: z.string().max(1024),
+    mask: z.number().int().min(0).max(0xffff),
+    choices: z.array(z.object({
+      id: z.string().min(1).max(256),
+      description: z.string().max(1024),
+      bits: z.number().int().min(0).max(0xffff),
+      isAbstain: z.boolean(),
+      isNo: z.boolean(),
+    })).max(64),
+  })).max(64),
+});
+export type StoredAgendaSet = z.infer<typeof AgendaSetSchema>;
+
+const AGENDAS_PREFIX = 'agendas-v';
+
 /** `config/hedge`. */
 export const HedgeConfigSchema = z.object({ hedgeMs: z.number().int().min(0).max(60_000) });
 
@@ -64,7 +89,8 @@ export class ConfigStore {
       name: 'config',
       hooks: opts.hooks,
       parse: (key, raw) => {
-        const schema = SCHEMAS[key.slice(ks.configPrefix().length)];
+        const name = key.slice(ks.configPrefix().length);
+        const schema = SCHEMAS[name] ?? (/^agendas-v\d{1,10}$/.test(name) ? AgendaSetSchema : undefined);
         if (!schema) throw new CorruptValueError(key, 'unknown config key');
         return parseJsonValue(key, raw, schema as z.ZodType<unknown>);
       },
@@ -115,6 +141,34 @@ export class ConfigStore {
     return this.cache.onChange((c) => {
       if ((c.type === 'put' ? c.entry.key : c.key) === key) fn();
     });
+  }
+
+  /** The stored agendas of a vote version (undefined when none were stored). No I/O. */
+  agendaSet(voteVersion: number): StoredAgendaSet | undefined {
+    return this.cache.get(this.opts.keyspace.config(`${AGENDAS_PREFIX}${voteVersion}`))?.value as StoredAgendaSet | undefined;
+  }
+
+  /** The vote versions with stored agendas, ascending. No I/O. */
+  agendaVersions(): number[] {
+    const p = `${this.opts.keyspace.configPrefix()}${AGENDAS_PREFIX}`;
+    const out: number[] = [];
+    for (const e of this.cache.values()) if (e.key.startsWith(p)) out.push(Number(e.key.slice(p.length)));
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Stores the agendas of a vote version when they differ from the cached value
+   * (every voter reads the same consensus data, so concurrent identical writes are harmless).
+   * Returns true when it wrote.
+   */
+  async putAgendaSet(set: StoredAgendaSet): Promise<boolean> {
+    const r = AgendaSetSchema.safeParse(set);
+    if (!r.success) throw new ClusterArgumentError(`agenda set: ${r.error.message}`);
+    const current = this.agendaSet(r.data.voteVersion);
+    if (current && JSON.stringify(current) === JSON.stringify(r.data)) return false;
+    const key = this.opts.keyspace.config(`${AGENDAS_PREFIX}${r.data.voteVersion}`);
+    await timed(this.opts.hooks, 'set_config', () => this.opts.client.put(key).value(JSON.stringify(r.data)).exec());
+    return true;
   }
 
   /**

@@ -107,8 +107,8 @@ export type { UnvotableReason } from './ticket-store.ts';
 export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
 
 /** Cluster-wide settings: default vote choices/policies (`updateVoteDefaults(fn)`: guarded read-modify-write) and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
-export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS } from './config-store.ts';
-export type { VoteDefaults } from './config-store.ts';
+export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS, AgendaSetSchema } from './config-store.ts';
+export type { VoteDefaults, StoredAgendaSet } from './config-store.ts';
 
 /** The ticket-hash index shared by the ticket, owner and rank caches (`find`, `hexAt`, `size`). */
 export type { HashIndex } from './hash-index.ts';

@@ -549,3 +549,11 @@ export { tspendSigHash } from './treasury.ts';
 export { buildTSpend } from './treasury.ts';
 /** EC-Schnorr-DCRv0: sign with an explicit nonce, sign deterministically, verify. */
 export { schnorrSignWithNonce, schnorrSign, schnorrVerify } from './treasury.ts';
+
+// ---- vote-version.ts
+/**
+ * The vote version a wallet writes behind a given dcrd (dcrwallet wallet/wallet.go voteVersion):
+ * the newest version the dcrd recognises (`getvoteinfo` answers -8 above it) on mainnet,
+ * testnet3 and simnet; 1 on regnet. `probeNewestVoteVersion(network, recognises)` finds it.
+ */
+export { VOTE_VERSION_FLOOR, VOTE_VERSION_PROBE_SPAN, DEFAULT_WALLET_VOTE_VERSION, walletVoteVersion, probeNewestVoteVersion } from './vote-version.ts';

@@ -90,6 +90,8 @@ export interface StreamStartMessage {
     last_seq: string;
     network: string;
     best_block: { hash: string; height: number } | null;
+    vote_version: number;
+    dcrd_version: string;
   };
 }
 
@@ -132,6 +134,8 @@ export interface ChainFeedOptions {
   logger: Logger;
   now: () => number;
   bestBlock: () => { hash: string; height: number } | undefined;
+  /** The vote version a wallet writes behind the dcrd (0: not known yet) and dcrd's version string. */
+  dcrd?: () => { voteVersion: number; version: string };
   /** Fixed epoch (tests); default: 16 random bytes, hex. */
   epoch?: string;
 }
@@ -410,6 +414,8 @@ export class ChainFeed {
         last_seq: String(this.seq),
         network: this.opts.network,
         best_block: best ? { hash: best.hash, height: best.height } : null,
+        vote_version: this.opts.dcrd?.().voteVersion ?? 0,
+        dcrd_version: this.opts.dcrd?.().version ?? '',
       },
     };
     const sub = new SubscriptionImpl(

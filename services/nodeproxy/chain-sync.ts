@@ -354,7 +354,8 @@ export class ChainSync {
       tickets: [...tickets],
       vote_subsidy: voteSubsidy(blk.height, this.o.params, this.o.subsidySplit).toString(),
       subsidy_split: SPLIT_ENUM[this.o.subsidySplit],
-      vote_version: this.o.params.voteVersion,
+      // What a wallet of the connected dcrd's release writes (dcrd-session.ts probes it on every connection).
+      vote_version: this.o.session.voteVersion || this.o.params.voteVersion,
       stake_version: blk.stakeVersion,
       network: this.o.params.name,
       trace: ticketTraces[0] ?? { traceparent: '', tracestate: '' },

@@ -74,6 +74,10 @@ export interface StreamStartInfo {
   lastSeq: number;
   network: string;
   bestBlock: { hash: string; height: number } | undefined;
+  /** The vote version a wallet writes behind the proxy's dcrd; 0 while the proxy never reached dcrd. */
+  voteVersion: number;
+  /** dcrd's version string ('' while unknown). */
+  dcrdVersion: string;
 }
 
 /** Options of {@link NodeProxyClient.watchChain}. */
@@ -205,6 +209,8 @@ function toEvent(m: Wire): ChainEvent | StreamStartInfo | undefined {
         lastSeq: Number(s['last_seq']),
         network: s['network'] as string,
         bestBlock: best ? { hash: best['hash'] as string, height: best['height'] as number } : undefined,
+        voteVersion: Number(s['vote_version'] ?? 0),
+        dcrdVersion: (s['dcrd_version'] as string | undefined) ?? '',
       };
     }
     case 'block_connected':

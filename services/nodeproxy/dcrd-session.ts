@@ -11,6 +11,7 @@
  * typed error (never silently used).
  */
 import type { Logger } from 'pino';
+import { probeNewestVoteVersion, VOTE_VERSION_FLOOR, type NetworkName } from '../decred/index.ts';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
@@ -44,7 +45,7 @@ export interface DcrdSessionOptions {
   /** Secret: used only for the Authorization header, never logged. */
   pass: string;
   caCertPem?: string | undefined;
-  network: { name: string; net: number };
+  network: { name: NetworkName; net: number };
   callTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -74,8 +75,40 @@ const ResponseSchema = z.object({
 
 const VersionSchema = z.record(
   z.string(),
-  z.object({ versionstring: z.string().optional(), major: z.number(), minor: z.number(), patch: z.number() }).loose(),
+  z.object({
+    versionstring: z.string().optional(),
+    major: z.number(),
+    minor: z.number(),
+    patch: z.number(),
+    prerelease: z.string().optional(),
+    buildmetadata: z.string().optional(),
+  }).loose(),
 );
+
+/** One entry of dcrd's `version` result (rpc/jsonrpc/types VersionResult). */
+export interface DcrdSemver {
+  versionstring: string;
+  major: number;
+  minor: number;
+  patch: number;
+  prerelease: string;
+  buildmetadata: string;
+}
+
+/** dcrd's JSON-RPC "invalid parameter" code (dcrjson/jsonrpcerr.go ErrRPCInvalidParameter). */
+const RPC_INVALID_PARAMETER = -8;
+
+function semverEntries(versions: z.infer<typeof VersionSchema>): Record<string, DcrdSemver> {
+  const out: Record<string, DcrdSemver> = {};
+  for (const [k, v] of Object.entries(versions)) {
+    out[k] = {
+      versionstring: v.versionstring ?? `${v.major}.${v.minor}.${v.patch}`,
+      major: v.major, minor: v.minor, patch: v.patch,
+      prerelease: v.prerelease ?? '', buildmetadata: v.buildmetadata ?? '',
+    };
+  }
+  return out;
+}
 
 interface Pending {
   method: string;
@@ -111,6 +144,16 @@ export class DcrdSession {
   reconnects = 0;
   /** The dcrd version string reported on the last connection. */
   dcrdVersion = '';
+  /**
+   * dcrd's `version` result on the last connection, as dcrd sent it: the `dcrd` and
+   * `dcrdjsonrpcapi` entries (versionstring, major, minor, patch, prerelease, buildmetadata).
+   */
+  versionResult: Readonly<Record<string, DcrdSemver>> = {};
+  /**
+   * The vote version a wallet writes behind this dcrd (services/decred vote-version.ts: the
+   * newest version its `getvoteinfo` recognises), found on every connection; 0 before the first.
+   */
+  voteVersion = 0;
   lastError: NodeProxyError | undefined;
 
   constructor(opts: DcrdSessionOptions) {
@@ -323,8 +366,27 @@ export class DcrdSession {
     const actual = api.versionstring ?? `${api.major}.${api.minor}.${api.patch}`;
     if (api.major !== REQUIRED_API_MAJOR || api.minor < REQUIRED_API_MINOR) throw new DcrdVersionError(actual, required);
     this.dcrdVersion = versions['dcrd']?.versionstring ?? actual;
+    this.versionResult = semverEntries(versions);
     const net = await this.callAs('getcurrentnet', [], z.number().int().nonnegative());
     if (net !== this.opts.network.net) throw new DcrdWrongNetworkError(this.opts.network, net);
+    const voteVersion = await probeNewestVoteVersion(this.opts.network.name, async (v) => {
+      try {
+        await this.call('getvoteinfo', [v]);
+        return true;
+      } catch (err) {
+        // rpcserver.go handleGetVoteInfo: "%d: unrecognized vote version" with ErrRPCInvalidParameter.
+        if (err instanceof DcrdRpcError && err.rpcCode === RPC_INVALID_PARAMETER) return false;
+        throw err;
+      }
+    });
+    if (voteVersion === undefined) {
+      const floor = VOTE_VERSION_FLOOR[this.opts.network.name];
+      throw new DcrdVersionError(this.dcrdVersion, `vote version ${floor}`, `dcrd ${this.dcrdVersion} does not recognise vote version ${floor} (getvoteinfo ${floor} answers -8): it is older than the oldest supported release (dcrd 2.0)`);
+    }
+    if (voteVersion !== this.voteVersion) {
+      this.log.info({ dcrd: this.dcrdVersion, voteVersion, previous: this.voteVersion || undefined }, 'dcrd vote version');
+    }
+    this.voteVersion = voteVersion;
     await this.call('notifyblocks');
     await this.call('notifywinningtickets');
     await this.call('notifytspend');

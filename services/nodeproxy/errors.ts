@@ -34,8 +34,8 @@ export class DcrdWrongNetworkError extends NodeProxyError {
 /** dcrd's JSON-RPC API version is not compatible (need major 8, minor >= 3). */
 export class DcrdVersionError extends NodeProxyError {
   readonly actual: string;
-  constructor(actual: string, required: string) {
-    super('NODEPROXY_DCRD_VERSION', `dcrd JSON-RPC API version ${actual} is not compatible with ${required}`);
+  constructor(actual: string, required: string, message?: string) {
+    super('NODEPROXY_DCRD_VERSION', message ?? `dcrd JSON-RPC API version ${actual} is not compatible with ${required}`);
     this.actual = actual;
   }
 }

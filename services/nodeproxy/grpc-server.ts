@@ -21,7 +21,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { fromHex, type NetParams } from '../decred/index.ts';
+import { DEFAULT_WALLET_VOTE_VERSION, fromHex, VOTE_VERSION_FLOOR, type NetParams } from '../decred/index.ts';
 import { blockVotes } from './block-votes.ts';
 import type { ChainFeed, FeedEvent, StreamStartMessage } from './chain-feed.ts';
 import type { ChainSync } from './chain-sync.ts';
@@ -209,7 +209,13 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
     }),
 
     GetVoteInfo: unary(log, 'GetVoteInfo', async (req: { vote_version: number }) => {
-      const version = req.vote_version || p.params.voteVersion;
+      const version = req.vote_version || p.session.voteVersion || p.params.voteVersion;
+      if (VOTE_VERSION_FLOOR[p.params.name] === undefined && version === DEFAULT_WALLET_VOTE_VERSION) {
+        // dcrwallet's vote version on regnet defines no agendas (wallet.go CurrentAgendas:
+        // Deployments[1] is nil), and dcrd does not recognise it: nothing to ask.
+        const best = p.chain.best();
+        return { current_height: best?.height ?? 0, start_height: 0, end_height: 0, hash: best?.hash ?? '', vote_version: version, quorum: 0, total_votes: 0, agendas: [] };
+      }
       const vi = await p.session.callAs('getvoteinfo', [version], VoteInfoSchema);
       return {
         current_height: vi.currentheight,

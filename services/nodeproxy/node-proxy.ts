@@ -55,6 +55,8 @@ export interface NodeProxyStatus {
   votes_resent: string;
   duplicate_draws: string;
   streams_cut: string;
+  vote_version: number;
+  dcrd_version_result: Array<{ component: string; version_string: string; major: number; minor: number; patch: number; prerelease: string; build_metadata: string }>;
 }
 
 /** A running (or startable) node proxy. */
@@ -109,6 +111,10 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
       votes_resent: String(sender?.resent ?? 0),
       duplicate_draws: String(chain?.duplicateDraws ?? 0),
       streams_cut: String(feed?.streamsCut ?? 0),
+      vote_version: session?.voteVersion ?? 0,
+      dcrd_version_result: Object.entries(session?.versionResult ?? {}).map(([component, v]) => ({
+        component, version_string: v.versionstring, major: v.major, minor: v.minor, patch: v.patch, prerelease: v.prerelease, build_metadata: v.buildmetadata,
+      })),
     };
   };
 
@@ -143,6 +149,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
         logger: d.logger,
         now: d.now,
         bestBlock: () => syncRef?.best(),
+        dcrd: () => ({ voteVersion: session?.voteVersion ?? 0, version: session?.dcrdVersion ?? '' }),
       });
       chain = syncRef = new ChainSync({
         session,

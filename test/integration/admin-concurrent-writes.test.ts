@@ -61,7 +61,7 @@ beforeAll(async () => {
   ep = await admin.start();
   grpc = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
   grpcClient = createAdminClient(grpc.address) as unknown as typeof grpcClient;
-  agendas = await currentAgendas({ chain: w.chain, params: w.params });
+  agendas = await currentAgendas({ chain: w.chain, params: w.params, store: w.store, log: w.log });
   for (const t of w.exported.slice(0, 2)) {
     await w.store.importTicket({
       ticketHash: t.ticketHash,

@@ -13,11 +13,13 @@ import { SecretKey } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
 
-// vspd's minimums (decred/vspd rpc/version.go) and its semver rule: same major, not older.
+// vspd main's minimums (decred/vspd rpc/version.go minimumVersions, checked by checkVersion with
+// semverCompatible: same major, minor not lower, patch not lower when the minor is equal). The
+// devnet behaves as dcrd 2.1.6 by default, so the endpoint answers as dcrwallet 2.1.6 / API 11.0.0.
 const VSPD_MINIMUMS: Record<string, [number, number, number]> = {
-  dcrd: [2, 1, 0],
+  dcrd: [2, 1, 6],
   dcrdjsonrpcapi: [8, 3, 0],
-  dcrwallet: [2, 1, 0],
+  dcrwallet: [2, 1, 6],
   dcrwalletjsonrpcapi: [11, 0, 0],
 };
 const SIMNET_NET = 0x12141c16; // decred/dcrd: wire/protocol.go SimNet
@@ -105,15 +107,15 @@ describe('vspd → votecluster wallet JSON-RPC', () => {
       const t = w.exported[0]!;
       expect((await c.call('importprivkey', t.wif, 'imported', false, 0)).error).toBeNull();
       expect((await c.call('addtransaction', t.blockHash, t.ticketHex)).error).toBeNull();
-      expect((await c.call('setvotechoice', 'blake3pow', 'yes', t.ticketHash)).error).toBeNull();
+      expect((await c.call('setvotechoice', 'maxtreasuryspend', 'yes', t.ticketHash)).error).toBeNull();
 
       const stored = await waitFor(() => w.cluster.tickets.get(t.ticketHash), { timeoutMs: 5_000, message: 'ticket in etcd' });
-      expect(stored.record.voteChoices).toEqual({ blake3pow: 'yes' });
+      expect(stored.record.voteChoices).toEqual({ maxtreasuryspend: 'yes' });
       expect(stored.record.blockHash).toBe(t.blockHash);
 
       const ti = (await c.call('ticketinfo', 0)).result as Array<{ hash: string; votingaddress: string; choices: Array<{ agendaid: string; choiceid: string }>; status: string }>;
       const mine = ti.find((x) => x.hash === t.ticketHash);
-      expect(mine).toMatchObject({ votingaddress: t.votingAddress, choices: [{ agendaid: 'blake3pow', choiceid: 'yes' }] });
+      expect(mine).toMatchObject({ votingaddress: t.votingAddress, choices: [{ agendaid: 'maxtreasuryspend', choiceid: 'yes' }] });
 
       // vspd's consistency loop re-adds tickets: the same calls again change nothing
       const rev = stored.modRevision;
@@ -135,10 +137,12 @@ describe('vspd → votecluster wallet JSON-RPC', () => {
       expect(add.error?.message).toContain('ADMIN_KEY_MISMATCH');
       expect(w.cluster.tickets.get(t.ticketHash)).toBeUndefined();
 
+      // dcrwallet's own refusals (wallet/wallet.go SetAgendaChoices; -4 from
+      // internal/rpc/jsonrpc/errors.go convertError): vspd deletes a choice on "no agenda with ID".
       const bad = await c.call('setvotechoice', 'nosuchagenda', 'yes', w.exported[0]!.ticketHash);
-      expect(bad.error?.message).toContain('ADMIN_UNKNOWN_AGENDA');
-      const badChoice = await c.call('setvotechoice', 'blake3pow', 'maybe');
-      expect(badChoice.error?.message).toContain('ADMIN_UNKNOWN_CHOICE');
+      expect(bad.error).toEqual({ code: -4, message: 'wallet.SetAgendaChoices: invalid operation: no agenda with ID "nosuchagenda"' });
+      const badChoice = await c.call('setvotechoice', 'maxtreasuryspend', 'maybe');
+      expect(badChoice.error).toEqual({ code: -4, message: 'wallet.SetAgendaChoices: invalid operation: agenda "maxtreasuryspend" has no choice ID "maybe"' });
       const wif = await c.call('importprivkey', 'PsNotAWif', 'imported', false, 0);
       expect(wif.error?.code).toBe(-5);
       expect((await c.call('nosuchmethod')).error?.code).toBe(-32601);
@@ -158,13 +162,17 @@ describe('gRPC Admin and the status page', () => {
     try {
       const list = await call('ListTickets', {});
       expect((list.res as { tickets: Array<{ ticket_hash: string }> }).tickets.map((t) => t.ticket_hash)).toContain(w.exported[0]!.ticketHash);
-      const ok = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'changesubsidysplitr2', choice_id: 'no' }] });
+      const ok = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'maxtreasuryspend', choice_id: 'no' }] });
       expect(ok.err).toBeNull();
-      // DCP0012 mask 0x0060, "no" = 0x0020, plus bit 0
-      expect((ok.res as { vote_bits: number }).vote_bits).toBe(0x0021);
+      // dcrd 2.1.6 simnet vote version 12 (chaincfg simnetparams.go Deployments[12]): DCP0013
+      // maxtreasuryspend mask 0x0006, "no" = 0x0002, plus bit 0
+      expect((ok.res as { vote_bits: number }).vote_bits).toBe(0x0003);
+      // blake3pow is an agenda of vote version 11 only: not one the chain votes on now
+      const old = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'blake3pow', choice_id: 'no' }] });
+      expect(old.err?.metadata.get('vc-error-code')).toEqual(['ADMIN_UNKNOWN_AGENDA']);
       const bad = await call('SetVoteChoices', { ticket_hash: '', choices: [{ agenda_id: 'nosuch', choice_id: 'no' }] });
       expect(bad.err?.metadata.get('vc-error-code')).toEqual(['ADMIN_UNKNOWN_AGENDA']);
-      expect(w.cluster.config.voteDefaults().voteChoices).toEqual({ changesubsidysplitr2: 'no' });
+      expect(w.cluster.config.voteDefaults().voteChoices).toEqual({ maxtreasuryspend: 'no' });
     } finally {
       client.close();
       await srv.stop();

@@ -5,7 +5,8 @@
  * Used by test/e2e/<name>.e2e.test.ts (short form), `npm run chaos` (long form)
  * and `votecluster start --chaos <name>`.
  */
-import { clusterTicketStore, setVoteChoices } from '../../admin/index.ts';
+import { clusterTicketStore, createProxyChainLookup, currentAgendas, setVoteChoices } from '../../admin/index.ts';
+import { createNodeProxyClient } from '../../nodeproxy/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { waitUntil } from '../../base/index.ts';
 import { awaitTipVotes, driveBlocks, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
@@ -411,7 +412,14 @@ const choicesChanged: ChaosScenario = {
   layout: {},
   async run(ctx) {
     const l = ctx.layout;
-    const deps = { store: clusterTicketStore(l.admin), params: netParams('simnet'), log: l.log };
+    const params = netParams('simnet');
+    const client = createNodeProxyClient((l.proxies[0] as { address: string }).address, { clientId: 'chaos-choices' });
+    const deps = { store: clusterTicketStore(l.admin), chain: createProxyChainLookup(client, { params }), params, log: l.log };
+    // The agendas of the vote version the chain votes on (dcrd 2.1.6: maxtreasuryspend; 2.0.6:
+    // blake3pow, changesubsidysplitr2): the defaults use the first, the tickets the last.
+    const set = await currentAgendas(deps);
+    const defaultAgenda = (set.agendas[0] as { id: string }).id;
+    const ticketAgenda = (set.agendas[set.agendas.length - 1] as { id: string }).id;
     const choices = ['yes', 'no', 'abstain'];
     let n = 0;
     const perTicket = async (ticketHash: string, agendaId: string): Promise<void> => {
@@ -425,21 +433,21 @@ const choicesChanged: ChaosScenario = {
       beforeBlock: async () => {
         // cluster-wide default and the per-ticket choices of some live tickets, just before the draw
         const choice = choices[n++ % choices.length] as string;
-        await setVoteChoices(deps, [{ agendaId: 'changesubsidysplitr2', choiceId: choice }]);
+        await setVoteChoices(deps, [{ agendaId: defaultAgenda, choiceId: choice }]);
         const live = [...l.importedTickets()];
-        for (let i = 0; i < 3 && live.length > 0; i++) await perTicket(live[(n * 7 + i * 13) % live.length] as string, 'blake3pow');
+        for (let i = 0; i < 3 && live.length > 0; i++) await perTicket(live[(n * 7 + i * 13) % live.length] as string, ticketAgenda);
       },
       afterBlock: async (_round, blockHash) => {
         // change again right after the draw: owners and backups race the new revisions, both the
         // default and the drawn tickets' own choices
         const choice = choices[n++ % choices.length] as string;
         await Promise.all([
-          setVoteChoices(deps, [{ agendaId: 'blake3pow', choiceId: choice }]),
+          setVoteChoices(deps, [{ agendaId: ticketAgenda, choiceId: choice }]),
           ...l.devnet.report().tickets.filter((t) => t.blockHash === blockHash).slice(0, 3)
-            .map((t) => perTicket(t.ticketHash, 'changesubsidysplitr2')),
+            .map((t) => perTicket(t.ticketHash, defaultAgenda)),
         ]);
       },
-    });
+    }).finally(() => client.close());
   },
 };
 

@@ -65,6 +65,7 @@ const FlagsSchema = z.object({
   voteWait: z.coerce.number().int().min(0),
   houseShare: z.coerce.number().min(0).max(1),
   subsidySplit: z.enum(['original', 'dcp0010', 'dcp0012']),
+  dcrdVersion: z.enum(['2.1.6', '2.0.6']),
   relayDelay: z.coerce.number().int().min(0),
   tls: z.boolean().optional(),
   stateDir: z.string().optional(),
@@ -105,6 +106,7 @@ export function register(program: Command): void {
     .option('--vote-wait <ms>', 'template wait after the 3rd vote', '2500')
     .option('--house-share <f>', 'fraction of tickets the devnet votes itself (not exported)', '0')
     .option('--subsidy-split <s>', 'original | dcp0010 | dcp0012', 'dcp0012')
+    .option('--dcrd-version <v>', 'the dcrd release the devnet behaves as: 2.1.6 | 2.0.6 (version, getvoteinfo, vote versions)', '2.1.6')
     .option('--relay-delay <ms>', 'relay delay between in-process nodes', '0')
     .option('--tls', 'serve https/wss with a generated self-signed certificate')
     .option('--state-dir <dir>', 'directory for devnet.json (URLs, credentials, cert)')
@@ -125,6 +127,7 @@ export function register(program: Command): void {
         voteWaitMs: f.voteWait,
         houseShare: f.houseShare,
         subsidySplit: f.subsidySplit,
+        dcrdVersion: f.dcrdVersion,
         relayDelayMs: f.relayDelay,
         tls: f.tls === true,
         ...(f.seed ? { seed: f.seed } : {}),

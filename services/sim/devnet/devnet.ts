@@ -10,6 +10,7 @@ import { DevnetNodeImpl, type ExportedTicket, type NodeConfig } from './node.ts'
 import { linkLedgers, mergeReports, type DevnetReport } from './report.ts';
 import { generateTlsIdentity, type TlsIdentity } from './rpc/tls.ts';
 import type { BlockInterval } from './miner.ts';
+import { DCRD_RELEASES, type DcrdRelease } from './deployments.ts';
 
 const IntervalSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('manual') }),
@@ -35,6 +36,8 @@ export const DevnetOptionsSchema = z.object({
   subsidySplit: z.enum(['original', 'dcp0010', 'dcp0012']).default('dcp0012'),
   relayDelayMs: z.number().int().min(0).default(0),
   retainBlocks: z.number().int().min(16).default(2048),
+  /** The dcrd release the devnet answers as (`version`, `getvoteinfo`, the vote versions it recognises). */
+  dcrdVersion: z.enum(DCRD_RELEASES as [DcrdRelease, ...DcrdRelease[]]).default('2.1.6'),
 });
 
 /** Options of {@link startDevnet}; every field is optional. */
@@ -55,6 +58,8 @@ export interface DevnetOptions {
   subsidySplit?: SubsidySplit;
   relayDelayMs?: number;
   retainBlocks?: number;
+  /** `2.1.6` (default) or `2.0.6`: the dcrd release the devnet behaves as (deployments.ts). */
+  dcrdVersion?: DcrdRelease;
 }
 
 export interface DevnetNode {
@@ -183,6 +188,7 @@ function nodeConfig(o: z.infer<typeof DevnetOptionsSchema>, extra: { index: numb
     voteWaitMs: o.voteWaitMs,
     relayDelayMs: o.relayDelayMs,
     retainBlocks: o.retainBlocks,
+    dcrdVersion: o.dcrdVersion,
   };
 }
 

@@ -26,6 +26,7 @@ import { Chain, STAKE_KEEP_DEPTH, stakeContent, type AcceptResult, type BlockNod
 import { KeyRing } from './chain/keys.ts';
 import { BlockProducer } from './chain/producer.ts';
 import { buildHouseVote } from './chain/wallet.ts';
+import { releaseProfile, type DcrdRelease, type ReleaseProfile } from './deployments.ts';
 import { DevnetError, RPC_ERR, RpcError } from './errors.ts';
 import { VotePool, decodeRawTx, judgeVote, type JudgeContext } from './judge.ts';
 import { MinerClock, type BlockInterval } from './miner.ts';
@@ -65,6 +66,8 @@ export interface NodeConfig {
   relayDelayMs: number;
   peers: string[];
   retainBlocks: number;
+  /** The dcrd release this node behaves as (deployments.ts). */
+  dcrdVersion: DcrdRelease;
   onError: (err: unknown) => void;
 }
 
@@ -89,6 +92,13 @@ export interface ExportedTicket {
 
 export class DevnetNodeImpl {
   readonly params: NetParams;
+  /** The dcrd release this node answers as: its version and the vote versions it recognises. */
+  readonly release: ReleaseProfile;
+  /**
+   * The vote version the stakeholders' dcrwallet of that release writes (decred/dcrwallet:
+   * wallet/wallet.go voteVersion: simnet the release's newest vote version, other nets 1).
+   */
+  readonly walletVoteVersion: number;
   readonly chain: Chain;
   readonly pool = new VotePool();
   /** Treasury spends accepted by sendrawtransaction, kept until they expire (tspend-pool.ts). */
@@ -114,6 +124,8 @@ export class DevnetNodeImpl {
 
   constructor(readonly cfg: NodeConfig) {
     this.params = netParams(cfg.network);
+    this.release = releaseProfile(cfg.dcrdVersion);
+    this.walletVoteVersion = cfg.network === 'simnet' ? this.release.maxVoteVersion : this.params.voteVersion;
     this.keys = new KeyRing(cfg.seed);
     const producer = new BlockProducer({ params: this.params, split: cfg.split, keys: this.keys, tickets: cfg.tickets, ticketPrice: cfg.ticketPrice, genesisTime: GENESIS_TIME });
     this.producer = cfg.miner ? producer : undefined;
@@ -328,7 +340,7 @@ export class DevnetNodeImpl {
       const rec = this.tickets.get(hex);
       if (!rec || (this.bootstrapped && !rec.house)) continue;
       const key = this.keys.ticketKey(rec.purchaseIndex);
-      const vote = buildHouseVote(rec.tx, w, node.hash, node.height, key, this.params, this.cfg.split);
+      const vote = buildHouseVote(rec.tx, w, node.hash, node.height, key, this.params, this.cfg.split, this.walletVoteVersion);
       try {
         this.acceptVote(vote, encodeTx(vote), { trusted: true });
       } catch (err) {

@@ -46,6 +46,8 @@ export interface DevnetLayoutOptions {
   tickets: number;
   blockInterval: BlockInterval;
   voteWaitMs?: number;
+  /** The dcrd release the devnet behaves as (default 2.1.6). */
+  dcrdVersion?: '2.1.6' | '2.0.6';
   wan?: WanTopology;
 }
 
@@ -98,7 +100,11 @@ function mergeStandalone(reports: DevnetReport[]): DevnetReport {
 
 /** Starts the per-region devnet. */
 export async function startLayoutDevnet(o: DevnetLayoutOptions): Promise<LayoutDevnet> {
-  const common = { tickets: o.tickets, blockInterval: o.blockInterval, ...(o.voteWaitMs !== undefined ? { voteWaitMs: o.voteWaitMs } : {}) };
+  const common = {
+    tickets: o.tickets, blockInterval: o.blockInterval,
+    ...(o.voteWaitMs !== undefined ? { voteWaitMs: o.voteWaitMs } : {}),
+    ...(o.dcrdVersion !== undefined ? { dcrdVersion: o.dcrdVersion } : {}),
+  };
   if (!o.wan || o.regionHosts.length === 1) {
     const dn = await startDevnet({ nodes: o.regionHosts.length, hosts: o.regionHosts, ...common });
     return {

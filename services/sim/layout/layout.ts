@@ -53,6 +53,8 @@ export interface LayoutOptions {
   blockInterval?: BlockInterval;
   /** devnet vote wait after the 3rd vote (dcrd: 2.5 s). */
   voteWaitMs?: number;
+  /** The dcrd release the devnet behaves as: 2.1.6 (default) or 2.0.6. */
+  dcrdVersion?: '2.1.6' | '2.0.6';
   tickets?: number;
   voterMode?: 'process' | 'in-process';
   traceFile?: string;
@@ -196,6 +198,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
         tickets: opts.tickets ?? DEFAULT_LAYOUT_TICKETS,
         blockInterval: opts.blockInterval ?? { mode: 'manual' },
         ...(opts.voteWaitMs !== undefined ? { voteWaitMs: opts.voteWaitMs } : {}),
+        ...(opts.dcrdVersion !== undefined ? { dcrdVersion: opts.dcrdVersion } : {}),
         ...(useWan ? { wan } : {}),
       }),
       startLayoutEtcd({

@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { builtinAgendas, effectiveChoices, resolveChoice, voteBitsFor } from '../../../services/admin/agendas.ts';
+import { effectiveChoices, resolveChoice, voteBitsFor, type AgendaSet } from '../../../services/admin/agendas.ts';
 import { AdminUnknownAgendaError, AdminUnknownChoiceError } from '../../../services/admin/errors.ts';
 
-// Masks and bits from decred/dcrd chaincfg (DCP0011 blake3pow 0x0006 = bits 1-2,
-// DCP0012 changesubsidysplitr2 0x0060 = bits 5-6; no = low bit, yes = high bit).
+// The agendas as a chain answers them: decred/dcrd chaincfg/simnetparams.go Deployments[11]
+// (DCP0011 blake3pow 0x0006 = bits 1-2, DCP0012 changesubsidysplitr2 0x0060 = bits 5-6;
+// no = low bit, yes = high bit).
+const threeWay = (id: string, mask: number, no: number, yes: number) => ({
+  id,
+  mask,
+  choices: [
+    { id: 'abstain', bits: 0, isAbstain: true, isNo: false },
+    { id: 'no', bits: no, isAbstain: false, isNo: true },
+    { id: 'yes', bits: yes, isAbstain: false, isNo: false },
+  ],
+});
+
 describe('agendas', () => {
-  const set = builtinAgendas(11);
+  const set: AgendaSet = {
+    voteVersion: 11,
+    source: 'chain',
+    agendas: [threeWay('blake3pow', 0x0006, 0x0002, 0x0004), threeWay('changesubsidysplitr2', 0x0060, 0x0020, 0x0040)],
+  };
 
   it('resolves a known agenda/choice to its mask and bits', () => {
     expect(resolveChoice(set, 'blake3pow', 'yes')).toEqual({ agendaId: 'blake3pow', choiceId: 'yes', mask: 0x0006, bits: 0x0004 });
@@ -19,6 +34,14 @@ describe('agendas', () => {
     } catch (err) {
       expect((err as AdminUnknownAgendaError).code).toBe('ADMIN_UNKNOWN_AGENDA');
       expect((err as Error).message).toContain('blake3pow');
+      expect((err as AdminUnknownAgendaError).agendaId).toBe('nosuch');
+      expect((err as AdminUnknownAgendaError).fromChain).toBe(true);
+    }
+    // A stored copy cannot prove that an agenda does not exist.
+    try {
+      resolveChoice({ ...set, source: 'stored' }, 'nosuch', 'yes');
+    } catch (err) {
+      expect((err as AdminUnknownAgendaError).fromChain).toBe(false);
     }
     expect(() => resolveChoice(set, 'blake3pow', 'maybe')).toThrow(AdminUnknownChoiceError);
   });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildIdentity, formatVersion, protoPackagesIn, versionInfo, VersionInfoError } from '../../../services/cli/index.ts';
 import { PROTO_ROOT } from '../../../services/nodeproxy/index.ts';
-import { WALLET_VERSIONS } from '../../../services/admin/index.ts';
+import { WALLET_API_BY_RELEASE } from '../../../services/admin/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -22,7 +22,10 @@ describe('votecluster --version', () => {
   it('names the proto package of every .proto file and the wallet API versions the endpoint serves', async () => {
     const v = await versionInfo();
     expect(v.protoPackages['votecluster.v1']).toEqual(expect.arrayContaining(['votecluster/v1/admin.proto', 'votecluster/v1/nodeproxy.proto']));
-    expect(v.walletRpc['dcrwalletjsonrpcapi']).toBe(WALLET_VERSIONS['dcrwalletjsonrpcapi']!.join('.'));
+    // dcrwallet internal/rpc/jsonrpc/methods.go jsonrpcSemverString: 9.2.0 at release-v2.0.6, 11.0.0 at release-v2.1.x
+    expect(v.walletRpc['dcrd 2.0.x']).toBe('dcrwallet 2.0.x, dcrwalletjsonrpcapi 9.2.0');
+    expect(v.walletRpc['dcrd 2.1.x']).toBe('dcrwallet 2.1.x, dcrwalletjsonrpcapi 11.0.0');
+    expect(Object.keys(v.walletRpc)).toHaveLength(WALLET_API_BY_RELEASE.length);
     const text = formatVersion(v);
     expect(text.split('\n')[0]).toBe(`votecluster ${pkg.version}`);
     expect(text).toMatch(/^commit: dev /m);

@@ -113,6 +113,7 @@ export function buildHouseVote(
   key: DevnetKey,
   params: NetParams,
   split: SubsidySplit,
+  voteVersion: number = params.voteVersion,
 ): Tx {
   const unsigned = buildVote({
     ticket,
@@ -120,7 +121,7 @@ export function buildHouseVote(
     blockHash,
     blockHeight,
     voteBits: 0x0001,
-    voteVersion: params.voteVersion,
+    voteVersion,
     voteSubsidy: voteSubsidy(blockHeight, params, split),
     params,
   });

@@ -18,6 +18,7 @@ import {
   type Tx,
 } from '../../../decred/index.ts';
 import type { BlockNode } from '../chain/chain.ts';
+import type { ReleaseProfile } from '../deployments.ts';
 import { RPC_ERR, RpcError } from '../errors.ts';
 import type { DevnetNodeImpl } from '../node.ts';
 import { mergeReports } from '../report.ts';
@@ -25,8 +26,32 @@ import type { Dispatch, RpcContext } from './server.ts';
 
 type Handler = (params: unknown[], ctx: RpcContext) => unknown;
 
+// dcrd's JSON-RPC API semver: 8.3.0 at both release-v2.0.6 and release-v2.1.6 (internal/rpcserver/rpcserver.go jsonrpcSemver*).
 const JSONRPC_API = { versionstring: '8.3.0', major: 8, minor: 3, patch: 0, prerelease: '', buildmetadata: '' };
-const DCRD_VERSION = { versionstring: '2.1.0+devnet', major: 2, minor: 1, patch: 0, prerelease: '', buildmetadata: 'devnet' };
+
+/** The `dcrd` entry of `version` (rpcserver.go handleVersion: version.String(), the semver parts, build metadata). */
+function dcrdVersionEntry(r: ReleaseProfile): Record<string, unknown> {
+  return { versionstring: `${r.major}.${r.minor}.${r.patch}+devnet`, major: r.major, minor: r.minor, patch: r.patch, prerelease: '', buildmetadata: 'devnet' };
+}
+
+/**
+ * dcrd's calcWantHeight (internal/blockchain/stakeversion.go): the height of the final block
+ * of the previous rule change interval.
+ */
+export function calcWantHeight(stakeValidationHeight: number, interval: number, height: number): number {
+  const intervalOffset = stakeValidationHeight % interval;
+  const adjustedHeight = height - intervalOffset - 1;
+  return adjustedHeight - ((adjustedHeight + 1) % interval) + intervalOffset;
+}
+
+/** A vote's (version, bits) from its second output (`6a06 <u16 bits> <u32 version>`). */
+function voteVersionBits(v: Tx): { version: number; bits: number } {
+  const s = (v.outputs[1] as { pkScript: Uint8Array }).pkScript;
+  const dv = new DataView(s.buffer, s.byteOffset, s.byteLength);
+  return { version: s.length >= 8 ? dv.getUint32(4, true) : 0, bits: s.length >= 4 ? dv.getUint16(2, true) : 0 };
+}
+
+const isVoteTx = (t: Tx): boolean => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff;
 
 /** Parses positional params with a zod tuple; -32602 on mismatch (dcrd's ErrRPCInvalidParams / type errors). */
 function parse<T extends z.ZodTypeAny>(schema: T, params: unknown[], method: string): z.infer<T> {
@@ -130,7 +155,7 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
   };
 
   const handlers: Record<string, Handler> = {
-    version: () => ({ dcrd: DCRD_VERSION, dcrdjsonrpcapi: JSONRPC_API }),
+    version: () => ({ dcrd: dcrdVersionEntry(node.release), dcrdjsonrpcapi: JSONRPC_API }),
     getcurrentnet: () => params.net,
     getbestblock: () => ({ hash: chain.best.hashHex, height: chain.bestHeight }),
     getbestblockhash: () => chain.best.hashHex,
@@ -208,27 +233,70 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       let n: BlockNode | undefined = blockByHash(h);
       const out = [];
       for (let i = 0; i < count && n; i++, n = n.parent) {
-        const votes = n.block ? n.block.stakeTransactions.filter((t) => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff) : [];
+        const votes = n.block ? n.block.stakeTransactions.filter(isVoteTx) : [];
         out.push({
           hash: n.hashHex,
           height: n.height,
           blockversion: n.header.version,
           stakeversion: n.header.stakeVersion,
-          votes: votes.map((v) => {
-            const s = (v.outputs[1] as { pkScript: Uint8Array }).pkScript;
-            const dv = new DataView(s.buffer, s.byteOffset, s.byteLength);
-            return { version: s.length >= 8 ? dv.getUint32(4, true) : 0, bits: s.length >= 4 ? dv.getUint16(2, true) : 0 };
-          }),
+          votes: votes.map(voteVersionBits),
         });
       }
       return { stakeversions: out };
     },
+    // rpcserver.go handleGetVoteInfo: an unknown version is rpcInvalidError("%d: unrecognized vote version")
+    // (-8); the counts are those of the votes of that version mined in the current rule change
+    // interval (CountVoteVersion, GetVoteCounts). The devnet has no threshold state machine: every
+    // agenda is reported "started", with its counts.
     getvoteinfo: (p) => {
-      const [v] = parse(z.tuple([z.number().int()]), p, 'getvoteinfo');
-      if (v !== params.voteVersion) throw new RpcError(RPC_ERR.INVALID_PARAMETER, `getvoteinfo: unrecognized vote version ${v}`);
+      const [v] = parse(z.tuple([z.number().int().nonnegative()]), p, 'getvoteinfo');
+      const deployments = node.release.deployments.get(v);
+      if (!deployments) throw new RpcError(RPC_ERR.INVALID_PARAMETER, `${v}: unrecognized vote version`);
       const interval = params.ruleChangeActivationInterval;
-      const start = Math.floor(chain.bestHeight / interval) * interval;
-      return { currentheight: chain.bestHeight, startheight: start, endheight: start + interval - 1, hash: chain.best.hashHex, voteversion: v, quorum: Math.floor((interval * params.ticketsPerBlock) / 10), totalvotes: 0, agendas: [] };
+      const quorum = Math.floor((interval * params.ticketsPerBlock) / 10);
+      const want = calcWantHeight(params.stakeValidationHeight, interval, chain.bestHeight);
+      const votes: Array<{ version: number; bits: number }> = [];
+      if (chain.bestHeight >= params.stakeValidationHeight) {
+        for (let n: BlockNode | undefined = chain.best; n && n.height > want; n = n.parent) {
+          for (const t of n.block?.stakeTransactions ?? []) {
+            if (!isVoteTx(t)) continue;
+            const vb = voteVersionBits(t);
+            if (vb.version === v) votes.push(vb);
+          }
+        }
+      }
+      return {
+        currentheight: chain.bestHeight,
+        startheight: want + 1,
+        endheight: want + interval,
+        hash: chain.best.hashHex,
+        voteversion: v,
+        quorum,
+        totalvotes: votes.length,
+        agendas: deployments.map((d) => {
+          const counts = d.choices.map((c) => votes.filter((x) => (x.bits & d.mask) === c.bits).length);
+          const abstain = d.choices.reduce((sum, c, i) => sum + (c.isAbstain ? (counts[i] as number) : 0), 0);
+          const nonAbstain = votes.length - abstain;
+          return {
+            id: d.id,
+            description: d.description,
+            mask: d.mask,
+            starttime: d.startTime,
+            expiretime: d.expireTime,
+            status: 'started',
+            quorumprogress: Math.min(nonAbstain, quorum) / quorum,
+            choices: d.choices.map((c, i) => ({
+              id: c.id,
+              description: c.description,
+              bits: c.bits,
+              isabstain: c.isAbstain,
+              isno: c.isNo,
+              count: counts[i] as number,
+              progress: votes.length === 0 ? 0 : (counts[i] as number) / votes.length,
+            })),
+          };
+        }),
+      };
     },
     getblocksubsidy: (p) => {
       const [h, voters] = parse(z.tuple([z.number().int().nonnegative(), z.number().int().min(0).max(5)]), p, 'getblocksubsidy');
@@ -250,7 +318,7 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       return Object.fromEntries(txs.map((v) => [v.txidHex, { size: v.bytes.length, fee: 0, time: Math.floor(v.acceptedAt / 1000), height: chain.bestHeight, startingpriority: 0, currentpriority: 0, depends: [] }]));
     },
     livetickets: () => ({ tickets: chain.liveAfter(chain.best).map(hashToHex) }),
-    getinfo: () => ({ version: 2010000, protocolversion: 11, blocks: chain.bestHeight, timeoffset: 0, connections: node.hub.peerCount, proxy: '', difficulty: 1, testnet: false, relayfee: 0.0001, errors: '' }),
+    getinfo: () => ({ version: 1_000_000 * node.release.major + 10_000 * node.release.minor + 100 * node.release.patch, protocolversion: 11, blocks: chain.bestHeight, timeoffset: 0, connections: node.hub.peerCount, proxy: '', difficulty: 1, testnet: false, relayfee: 0.0001, errors: '' }),
     getblockchaininfo: () => ({ chain: params.name, blocks: chain.bestHeight, headers: chain.bestHeight, syncheight: chain.bestHeight, bestblockhash: chain.best.hashHex, difficulty: 1, difficultyratio: 1, verificationprogress: 1, chainwork: (chain.bestHeight + 1).toString(16).padStart(64, '0'), initialblockdownload: false, maxblocksize: 1310720, deployments: {} }),
     getconnectioncount: () => node.hub.peerCount,
     session: (_p, ctx) => {
