@@ -79,3 +79,22 @@ export async function checkCommandLine(argv: readonly string[], env: NodeJS.Proc
   if (!result) throw new CommandLineError(`votecluster ${args.join(' ')}: names no runnable command`);
   return result;
 }
+
+/**
+ * The flags `votecluster <command…> --flag …` names that the command does not have
+ * (empty when every one exists; an unknown command is reported as such).
+ */
+export async function unknownFlags(words: readonly string[]): Promise<string[]> {
+  const program = await buildProgram(words[0], SIM_COMMANDS);
+  let cmd: Command = program;
+  let i = 0;
+  for (; i < words.length && !(words[i] as string).startsWith('-'); i++) {
+    const next = cmd.commands.find((c) => c.name() === words[i]);
+    if (!next) break;
+    cmd = next;
+  }
+  if (cmd === program && !['--version', '-V', '--help', '-h'].includes(words[0] as string)) return [`unknown command ${words[0]}`];
+  const known = new Set(['--help', '-h', ...cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x))]);
+  if (cmd === program) known.add('--version').add('--json');
+  return words.slice(i).filter((w) => w.startsWith('-') && !known.has(w.split('=')[0] as string));
+}

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { checkCommandLine, CommandLineError } from './cli-check.ts';
+import { checkCommandLine, CommandLineError, unknownFlags } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const GUIDE = join(ROOT, 'docs', 'operations.md');
@@ -53,6 +53,26 @@ describe('docs/operations.md', () => {
       if (file) expect(existsSync(join(dirname(GUIDE), file)), target).toBe(true);
       else expect(anchors.has(anchor as string), target).toBe(true);
     }
+  });
+});
+
+describe('votecluster commands the guide names', () => {
+  // Every `votecluster …` command line in the guide (code spans and blocks, continuation lines joined).
+  const lines = [...guide.replace(/\\\n\s*/g, ' ').matchAll(/(?:^|`|\s)(?<!-[up] )votecluster ((?:[a-z][\w-]*|--?[\w-]+(?:=\S+)?|<[^>]+>|[A-Z][\w.]*|\S+\.(?:yaml|db|json)|\S*\/\S*|[\w.-]+)(?: (?:[a-z][\w-]*|--?[\w-]+(?:=\S+)?|<[^>]+>|[A-Z][\w.]*|\S+\.(?:yaml|db|json)|\S*\/\S*|[\w.-]+))*)/gm)]
+    .map((m) => (m[1] as string).replace(/`.*$/, '').trim().split(/\s+/).filter((w, i) => !(i === 0 && w === 'votecluster')))
+    .filter((w) => w.length > 0 && /^[a-z-]/.test(w[0] as string));
+
+  it('finds the guide\'s command lines', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(lines.map((w) => [w.join(' '), w] as const))('votecluster %s: every flag exists', async (_l, words) => {
+    expect(await unknownFlags(words)).toEqual([]);
+  });
+
+  it('the check can fail', async () => {
+    expect(await unknownFlags(['key', 'fingerprint', '--file', 'k'])).toEqual(['--file']);
+    expect(await unknownFlags(['nope'])).toEqual(['unknown command nope']);
   });
 });
 
