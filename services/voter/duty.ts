@@ -95,11 +95,6 @@ export interface DutyDeps {
    * Rejects when no answer came in time (the backup then races as usual).
    */
   voteKnown?: (txidHex: string) => Promise<boolean>;
-  /**
-   * True while etcd is known to answer (lease confirmed within ~2 confirm intervals, votes watch up).
-   * Without it a backup always reads etcd once more at its hedge deadline before racing.
-   */
-  etcdRecentlyHealthy?: () => boolean;
 }
 
 /** How a duty ended. */
@@ -315,9 +310,7 @@ export const VOTE_KNOWN_DEADLINE_MS = 200;
  * confirmed lately, the votes watch is up and no failure was seen since before this hedge began.
  */
 function etcdHealthySince(deps: DutyDeps, sinceMs: number): boolean {
-  if (!deps.reach || !deps.etcdRecentlyHealthy) return false;
-  const backAt = deps.reach.backAtMs;
-  return deps.reach.isReachable && (backAt === undefined || backAt < sinceMs) && deps.etcdRecentlyHealthy();
+  return deps.reach?.isCurrentSince(sinceMs) ?? false;
 }
 
 /** `voteKnown` (bounded by its deadline): 'known', 'unknown', or 'no-answer' (then the backup races); with how long it took. */
@@ -375,8 +368,7 @@ async function recordFirst(
         // etcd was away during (part of) this hedge: a read that hung through the outage and
         // answered "none" as quorum returned says nothing about the owner's queued record.
         // Hedge again from the moment etcd is back.
-        const backAt = deps.reach?.backAtMs;
-        if (deps.reach && (!deps.reach.isReachable || (backAt !== undefined && backAt >= hedgeStartMs))) {
+        if (deps.reach?.wasAwaySince(hedgeStartMs)) {
           if (!(await deps.reach.whenReachable(signal))) break;
           waitMs = plan.waitMs + deps.retryMaxMs;
           continue;

@@ -1,6 +1,12 @@
 /**
- * Whether etcd answers, as one shared view for the voter (docs/architecture.md,
- * "Fault model": etcd quorum lost). Duties and the record queue report failures and successes;
+ * Whether etcd is healthy, as the voter's one view of it (docs/architecture.md,
+ * "Fault model": etcd quorum lost). Three answers, all here:
+ * - {@link EtcdReach.isReachable}: etcd answers at all (no failure reported since the last success);
+ * - {@link EtcdReach.isLeaseFresh}: our session lease was confirmed within `leaseMaxAgeMs`
+ *   (an owner may sign on the fast path and claim tickets);
+ * - {@link EtcdReach.isCurrentSince}: reachable without an outage since a moment, the lease
+ *   confirmed lately and the votes watch up (a backup's hedge may skip its final read).
+ * Duties and the record queue report failures and successes;
  * while etcd is down ONE probe loop (a linearizable read) finds out when it is
  * back, instead of every waiting duty hammering it. When it returns:
  * - waiters of {@link EtcdReach.whenReachable} resume (backups hedge again from
@@ -31,6 +37,22 @@ function abortedRejection(signal: AbortSignal): { stopped: Promise<never>; dispo
 /** Default interval between probes while etcd is unreachable. */
 export const DEFAULT_ETCD_PROBE_INTERVAL_MS = 200;
 
+/** What the open cluster handle tells about this voter's etcd session. */
+export interface EtcdSession {
+  /** ms since etcd last confirmed the session lease (Infinity while not joined). */
+  leaseAgeMs(): number;
+  /** True while the votes watch is connected. */
+  isVotesWatchConnected(): boolean;
+}
+
+/** The ages that make a session healthy. */
+export interface EtcdHealthLimits {
+  /** A lease confirmed within this is fresh (fast path, claims). */
+  leaseMaxAgeMs: number;
+  /** A lease confirmed within this, with the votes watch up, makes etcd current for a hedge. */
+  recentLeaseAgeMs: number;
+}
+
 export class EtcdReach {
   readonly #probe: () => Promise<unknown>;
   readonly #log: Logger;
@@ -43,6 +65,7 @@ export class EtcdReach {
   #backAtMs: number | undefined;
   #loop: Promise<void> | undefined;
   #outages = 0;
+  #session: { view: EtcdSession; limits: EtcdHealthLimits } | undefined;
 
   constructor(probe: () => Promise<unknown>, log: Logger, intervalMs = DEFAULT_ETCD_PROBE_INTERVAL_MS) {
     this.#probe = probe;
@@ -53,6 +76,37 @@ export class EtcdReach {
   /** False from the first reported failure until a probe or an operation succeeds. */
   get isReachable(): boolean {
     return this.#reachable;
+  }
+
+  /** Connects the session view (once the cluster is open); until then the lease is not fresh. */
+  attachSession(view: EtcdSession, limits: EtcdHealthLimits): void {
+    this.#session = { view, limits };
+  }
+
+  /** ms since etcd last confirmed the session lease (undefined before {@link attachSession}). */
+  leaseAgeMs(): number | undefined {
+    return this.#session?.view.leaseAgeMs();
+  }
+
+  /** True while the session lease was confirmed within `leaseMaxAgeMs`. */
+  isLeaseFresh(): boolean {
+    const s = this.#session;
+    return s !== undefined && s.view.leaseAgeMs() < s.limits.leaseMaxAgeMs;
+  }
+
+  /** True when etcd went away after `sinceMs` or is away now: what was read since then says nothing. */
+  wasAwaySince(sinceMs: number): boolean {
+    return !this.#reachable || (this.#backAtMs !== undefined && this.#backAtMs >= sinceMs);
+  }
+
+  /**
+   * True when etcd answered throughout since `sinceMs` and answers now: reachable, no outage
+   * since, our lease confirmed within `recentLeaseAgeMs` and the votes watch connected.
+   */
+  isCurrentSince(sinceMs: number): boolean {
+    const s = this.#session;
+    return s !== undefined && !this.wasAwaySince(sinceMs)
+      && s.view.leaseAgeMs() < s.limits.recentLeaseAgeMs && s.view.isVotesWatchConnected();
   }
 
   /** When the last (or current) outage began (ms since epoch), if etcd ever went away. */

@@ -403,6 +403,10 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     });
     const records = clusterRecords(c);
     const etcdReach = new EtcdReach(() => c.votes.getVote(0, ZERO_HASH, ZERO_HASH), log.child({ component: 'etcd-reach' }));
+    etcdReach.attachSession(
+      { leaseAgeMs: () => c.membership.leaseAgeMs(), isVotesWatchConnected: () => c.votes.isWatchConnected },
+      { leaseMaxAgeMs: cfg.staleness.leaseMaxAgeMs, recentLeaseAgeMs: ETCD_HEALTHY_LEASE_AGE_MS },
+    );
     reach = etcdReach;
     const queue = new RecordQueue(records, log.child({ component: 'records' }), { retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, reach: etcdReach });
     recordQueue = queue;
@@ -435,7 +439,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       selfId: cfg.nodeId,
       ranked: c.owners.rank(t).map((n) => n.nodeId),
       claimHolder: c.owners.ownerOf(t),
-      isLeaseFresh: c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs,
+      isLeaseFresh: etcdReach.isLeaseFresh(),
       isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
       hedgeMs: cfg.hedgeMs,
       lateTicket,
@@ -450,7 +454,6 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       // A backup's "is this vote already out?" goes to the nearest dcrd (its region's proxy, else the first).
       voteKnown: (txidHex) =>
         txKnownAt(clients[Math.max(0, cfg.proxies.findIndex((p) => p.region === cfg.region))] as NodeProxyClient, txidHex, VOTE_KNOWN_DEADLINE_MS),
-      etcdRecentlyHealthy: () => c.membership.leaseAgeMs() < ETCD_HEALTHY_LEASE_AGE_MS && c.votes.isWatchConnected,
     };
     const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true) };
     // A ticket entering the cluster while one of its draws is open is voted on that draw now.
@@ -464,7 +467,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     );
     if (cfg.strategy === 'lease') {
       // Ticket hashes, never record views: a sweep must stay cheap (it can land in a vote window).
-      claimer = new Claimer(clusterClaimPort(c, () => c.membership.leaseAgeMs() < cfg.staleness.leaseMaxAgeMs),
+      claimer = new Claimer(clusterClaimPort(c, () => etcdReach.isLeaseFresh()),
         log.child({ component: 'claimer' }), { debounceMs: CLAIM_DEBOUNCE_MS, periodMs: CLAIM_PERIOD_MS });
       const poke = (): void => claimer?.poke();
       unsubscribers.push(
@@ -584,13 +587,13 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     },
     readiness(): Readiness {
       const proxies = watch?.connectedCount ?? 0;
-      const leaseAge = state === 'running' && cluster ? cluster.membership.leaseAgeMs() : undefined;
+      const leaseAge = state === 'running' ? reach?.leaseAgeMs() : undefined;
       return readinessOf({
         running: { ok: state === 'running', detail: state },
         proxies: { ok: state === 'running' && proxies > 0, detail: `${proxies} of ${clients.length} proxy streams up` },
         etcd: { ok: state === 'running' && reach?.isReachable === true, detail: reach?.isReachable === false ? 'unreachable' : reach ? 'reachable' : 'not opened' },
         lease: {
-          ok: leaseAge !== undefined && leaseAge < cfg.staleness.leaseMaxAgeMs,
+          ok: leaseAge !== undefined && reach?.isLeaseFresh() === true,
           detail: leaseAge === undefined ? 'no session' : `confirmed ${Math.round(leaseAge)} ms ago (max ${cfg.staleness.leaseMaxAgeMs})`,
         },
       });

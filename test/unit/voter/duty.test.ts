@@ -76,6 +76,7 @@ function world(o: { selfId: string; rank: number; records: DutyRecords; voteKnow
   const exporter = new InMemorySpanExporter();
   const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('t');
   const reach = new EtcdReach(async () => undefined, log, 5);
+  reach.attachSession({ leaseAgeMs: () => ((o.healthy ?? true) ? 0 : Infinity), isVotesWatchConnected: () => true }, { leaseMaxAgeMs: 2_000, recentLeaseAgeMs: 2_500 });
   const f = factory(o.tag ?? 7);
   const order = ['a1', 'b1', 'c1'];
   const deps: DutyDeps = {
@@ -85,7 +86,7 @@ function world(o: { selfId: string; rank: number; records: DutyRecords; voteKnow
     }),
     factory: f, records: o.records, delivery, recordQueue: new RecordQueue(o.records, log, { retryBaseMs: 10, retryMaxMs: 50, reach }),
     log, metrics: createMetrics({ service: 'voter', processMetrics: false }).get('voter'), retryBaseMs: 10, retryMaxMs: 50,
-    reach, tracer, etcdRecentlyHealthy: () => o.healthy ?? true,
+    reach, tracer,
     ...(o.voteKnown ? { voteKnown: o.voteKnown } : {}),
   };
   expect(deps.plan(TICKET).rank).toBe(o.rank);
