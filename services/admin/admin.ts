@@ -112,7 +112,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
           out.grpc = grpc.address;
         }
         if (cfg.status.enabled) {
-          status = await startStatusServer({ ...base, log: log.child({ component: 'status' }) }, {
+          status = await startStatusServer({ ...base, log: log.child({ component: 'status' }), ...(judge ? { judge } : {}) }, {
             ...splitListen(cfg.status.listen),
             recentVotes: cfg.status.recentVotes,
           });

@@ -75,6 +75,8 @@ export interface ChainJudge {
   totals(): { voted: number; missed: number; byReason: Record<MissReason, number> };
   /** Resolves once everything received so far is judged or waiting for confirmations. */
   idle(): Promise<void>;
+  /** When `start()` ran (the figures cover what the chain did since then). */
+  readonly startedAtMs: number | undefined;
 }
 
 interface Draw {
@@ -104,6 +106,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   const totals = { voted: 0, missed: 0, byReason: { unvotable: 0, 'no-owner': 0, late: 0, unknown: 0 } as Record<MissReason, number> };
   const handles: Array<{ close(): void }> = [];
   let queue: Promise<void> = Promise.resolve();
+  let startedAtMs: number | undefined;
 
   const enqueue = (what: string, fn: () => Promise<void>): void => {
     queue = queue.then(fn).catch((err: unknown) => {
@@ -216,6 +219,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
 
   return {
     start() {
+      startedAtMs = now();
       for (const p of o.proxies) handles.push(p.watchChain({ autoResume: true }, onEvent));
     },
     async stop() {
@@ -225,6 +229,9 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     recent: () => verdicts,
     totals: () => ({ voted: totals.voted, missed: totals.missed, byReason: { ...totals.byReason } }),
     idle: () => queue,
+    get startedAtMs() {
+      return startedAtMs;
+    },
   };
 }
 
