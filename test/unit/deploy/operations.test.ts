@@ -57,9 +57,14 @@ describe('docs/operations.md', () => {
 });
 
 describe('votecluster commands the guide names', () => {
-  // Every `votecluster …` command line in the guide (code spans and blocks, continuation lines joined).
-  const lines = [...guide.replace(/\\\n\s*/g, ' ').matchAll(/(?:^|`|\s)(?<!-[up] )votecluster ((?:[a-z][\w-]*|--?[\w-]+(?:=\S+)?|<[^>]+>|[A-Z][\w.]*|\S+\.(?:yaml|db|json)|\S*\/\S*|[\w.-]+)(?: (?:[a-z][\w-]*|--?[\w-]+(?:=\S+)?|<[^>]+>|[A-Z][\w.]*|\S+\.(?:yaml|db|json)|\S*\/\S*|[\w.-]+))*)/gm)]
-    .map((m) => (m[1] as string).replace(/`.*$/, '').trim().split(/\s+/).filter((w, i) => !(i === 0 && w === 'votecluster')))
+  // Every `votecluster …` command line in the guide's code (spans and blocks, continuation lines joined).
+  const code = [
+    ...[...guide.matchAll(/^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```/gm)].flatMap((m) => (m[1] as string).replace(/\\\n\s*/g, ' ').split('\n')),
+    ...[...guide.replace(/^[ \t]*```[\s\S]*?^[ \t]*```/gm, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1] as string),
+  ];
+  const lines = code.flatMap((c) => [...c.matchAll(/(?:^|\s)(?<!-[up] )votecluster ((?:\S+ ?)+)/g)].map((m) => (m[1] as string).trim().split(/\s+/)))
+    .map((w) => w.filter((x, i) => !(i === 0 && x === 'votecluster')))
+    .map((w) => w.slice(0, w.findIndex((x) => /^(#|\||&&|;|>)/.test(x)) >>> 0))
     .filter((w) => w.length > 0 && /^[a-z-]/.test(w[0] as string));
 
   it('finds the guide\'s command lines', () => {
