@@ -10,9 +10,9 @@
  */
 import { z } from 'zod';
 import { decodeBlockHeader, type NetParams } from '../decred/index.ts';
-import { NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
+import { NotFoundError, TxIndexRequiredError, type NodeProxyClient } from '../nodeproxy/index.ts';
 import type { AgendaSet } from './agendas.ts';
-import { AdminChainUnavailableError } from './errors.ts';
+import { AdminChainUnavailableError, AdminTxIndexRequiredError } from './errors.ts';
 import type { ChainLookup, ChainTip, DcrdInfo, SemverResult, TxLocation } from './ports.ts';
 
 const VoteInfoSchema = z.object({
@@ -68,11 +68,20 @@ export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChain
     });
 
   return {
-    async getRawTransaction(txid: string): Promise<TxLocation | undefined> {
+    async getRawTransaction(txid: string, o?: { blockHash?: string }): Promise<TxLocation | undefined> {
       try {
-        return { raw: await client.getRawTransaction(txid, { deadlineMs }) };
+        if (o?.blockHash === undefined) return { raw: await client.getRawTransaction(txid, { deadlineMs }) };
+        // With the block named, the proxy also finds it behind a dcrd without --txindex, and says where it is.
+        const t = await client.getTransactionBlock(txid, { deadlineMs, blockHash: o.blockHash });
+        return { raw: t.raw, ...(t.blockHash !== undefined ? { blockHash: t.blockHash, blockHeight: t.blockHeight ?? 0 } : {}) };
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
+        if (err instanceof TxIndexRequiredError) {
+          throw new AdminTxIndexRequiredError(
+            `transaction ${txid}: the proxy's dcrd runs without --txindex and finds only mempool transactions; give the ticket's block hash (the export file has it) or start dcrd with --txindex [${err.code}]`,
+            { cause: err },
+          );
+        }
         throw unavailable(`getrawtransaction ${txid}`, err);
       }
     },

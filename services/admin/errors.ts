@@ -104,6 +104,16 @@ export class AdminChainUnavailableError extends AdminError {
   }
 }
 
+/**
+ * The proxy's dcrd runs without --txindex (it finds only mempool transactions) and the lookup
+ * named no block to read the transaction from.
+ */
+export class AdminTxIndexRequiredError extends AdminError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ADMIN_TXINDEX_REQUIRED', message, options);
+  }
+}
+
 /** The cluster store (etcd) failed; retryable. */
 export class AdminStoreError extends AdminError {
   constructor(message: string, options?: ErrorOptions) {

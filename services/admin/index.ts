@@ -108,6 +108,7 @@ export {
   AdminUnknownChoiceError,
   AdminNoChainError,
   AdminChainUnavailableError,
+  AdminTxIndexRequiredError,
   AdminStoreError,
   AdminConfigError,
 } from './errors.ts';

@@ -208,11 +208,11 @@ export function checkKeyControlsTicket(ticket: CheckedTicket, key: SecretKey, pa
   }
 }
 
-async function fetchTicket(deps: IntakeDeps, ticketHash: string): Promise<TxLocation> {
+async function fetchTicket(deps: IntakeDeps, ticketHash: string, blockHash: string | undefined): Promise<TxLocation> {
   if (!deps.chain) {
     throw new AdminNoChainError(`ticket ${ticketHash}: no raw ticket given and no node proxy configured to fetch it (pass --ticket-hex or --proxy)`);
   }
-  const loc = await deps.chain.getRawTransaction(ticketHash);
+  const loc = await deps.chain.getRawTransaction(ticketHash, blockHash !== undefined ? { blockHash } : undefined);
   if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticketHash} is unknown to the chain`);
   return loc;
 }
@@ -231,11 +231,11 @@ async function checkOnChain(
   deps: IntakeDeps,
   chain: ChainLookup,
   ticketHash: string,
-  known: { blockHeight?: number; loc?: TxLocation },
+  known: { blockHeight?: number; blockHash?: string; loc?: TxLocation },
 ): Promise<ImportResult['chainStatus']> {
   const [live] = await chain.existsLiveTickets([ticketHash]);
   if (live === true) return 'live';
-  const loc = known.loc ?? (await chain.getRawTransaction(ticketHash));
+  const loc = known.loc ?? (await chain.getRawTransaction(ticketHash, known.blockHash !== undefined ? { blockHash: known.blockHash } : undefined));
   if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticketHash} is unknown to the chain`);
   const height = loc.blockHeight ?? known.blockHeight;
   if (height === undefined) {
@@ -297,7 +297,7 @@ async function prepareImport(deps: IntakeDeps, key: SecretKey, req: Omit<ImportR
   let loc: TxLocation | undefined;
   let raw = req.rawTicket;
   if (raw === undefined) {
-    loc = await fetchTicket(deps, givenHash as string);
+    loc = await fetchTicket(deps, givenHash as string, req.blockHash);
     raw = loc.raw;
   }
   const ticket = checkTicketBytes(raw, deps.params, givenHash);
@@ -305,7 +305,7 @@ async function prepareImport(deps: IntakeDeps, key: SecretKey, req: Omit<ImportR
   if (deps.chain && loc === undefined) {
     // The tx hash covers only the prefix: compare the full bytes with the chain's copy so
     // altered witness data (or a different ticket with a colliding prefix) is never stored.
-    loc = await deps.chain.getRawTransaction(ticket.ticketHash);
+    loc = await deps.chain.getRawTransaction(ticket.ticketHash, req.blockHash !== undefined ? { blockHash: req.blockHash } : undefined);
     if (!loc) throw new AdminTicketNotFoundError(`ticket ${ticket.ticketHash} is unknown to the chain`);
     if (!equalBytes(loc.raw, raw)) {
       throw new AdminTicketBytesMismatchError(
@@ -318,6 +318,7 @@ async function prepareImport(deps: IntakeDeps, key: SecretKey, req: Omit<ImportR
   if (deps.chain) {
     chainStatus = await checkOnChain(deps, deps.chain, ticket.ticketHash, {
       ...(req.blockHeight !== undefined ? { blockHeight: req.blockHeight } : {}),
+      ...(req.blockHash !== undefined ? { blockHash: req.blockHash } : {}),
       ...(loc ? { loc } : {}),
     });
   } else if (deps.requireChainChecks) {

@@ -134,8 +134,11 @@ export interface ChainTip {
 
 /** Chain lookups through a node proxy. */
 export interface ChainLookup {
-  /** The transaction, or undefined when the chain does not know it. */
-  getRawTransaction(txid: string): Promise<TxLocation | undefined>;
+  /**
+   * The transaction, or undefined when the chain does not know it. `blockHash`: the block that
+   * holds it, when the caller knows it (the lookup then works behind a dcrd without --txindex).
+   */
+  getRawTransaction(txid: string, o?: { blockHash?: string }): Promise<TxLocation | undefined>;
   /** live[i] answers hashes[i]. */
   existsLiveTickets(hashes: readonly string[]): Promise<boolean[]>;
   /** The best block; with `header: true` also its stake fields (costs one more lookup). */

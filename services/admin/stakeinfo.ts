@@ -15,6 +15,7 @@
  * and expired tickets count as `unspentexpired`.
  */
 import { decodeTx, type NetParams } from '../decred/index.ts';
+import { AdminTxIndexRequiredError } from './errors.ts';
 import type { ChainLookup, StoredTicket, TicketStore, VoteRecordView } from './ports.ts';
 
 /** Status of one managed ticket. */
@@ -85,22 +86,33 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
     const c: ClassifiedTicket = { ticket, status: 'unknown' };
     let height = ticket.blockHeight;
     let blockHash = ticket.blockHash;
+    let noIndex = false;
     if (height === undefined) {
-      const loc = await chain.getRawTransaction(ticket.ticketHash);
-      height = loc?.blockHeight;
-      blockHash = loc?.blockHash;
+      try {
+        const loc = await chain.getRawTransaction(ticket.ticketHash, blockHash !== undefined ? { blockHash } : undefined);
+        height = loc?.blockHeight;
+        blockHash = loc?.blockHash ?? blockHash;
+      } catch (err) {
+        if (!(err instanceof AdminTxIndexRequiredError)) throw err;
+        noIndex = true; // dcrd without --txindex and no block known for this ticket
+      }
     }
     if (height !== undefined) c.blockHeight = height;
     if (blockHash !== undefined) c.blockHash = blockHash;
     if (live[i] === true) {
       c.status = 'live';
+    } else if (noIndex) {
+      c.status = 'unknown';
     } else if (height === undefined) {
       c.status = 'unmined';
     } else if (tip.height < height + deps.params.ticketMaturity) {
       c.status = 'immature';
     } else {
       const mined = await minedVote(chain, votesByTicket.get(ticket.ticketHash) ?? []);
-      if (mined) {
+      if (mined === 'no-txindex') {
+        // dcrd without --txindex cannot find a mined vote by its txid: voted or missed is not known here.
+        c.status = 'unknown';
+      } else if (mined) {
         c.status = 'voted';
         c.voteTxid = mined.txid;
         c.voteSubsidy = mined.subsidy;
@@ -121,9 +133,15 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
  * chain has our vote for it, so the vote was mined (a vote still in a mempool
  * would leave the ticket live). The proxy's lookup does not say the block.
  */
-async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | undefined> {
+async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | 'no-txindex' | undefined> {
   for (const r of records) {
-    const loc = await chain.getRawTransaction(r.voteTxid);
+    let loc;
+    try {
+      loc = await chain.getRawTransaction(r.voteTxid);
+    } catch (err) {
+      if (err instanceof AdminTxIndexRequiredError) return 'no-txindex';
+      throw err;
+    }
     if (!loc) continue;
     const tx = decodeTx(loc.raw);
     // Input 0 of a vote is the stakebase; its valueIn is the vote subsidy (decred/dcrd: blockchain/stake/staketx.go).

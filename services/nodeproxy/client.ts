@@ -145,12 +145,19 @@ export interface BlockVote {
 export interface NodeProxyClient {
   watchChain(opts: WatchChainOptions, onEvent: (ev: ChainEvent) => void): WatchHandle;
   sendVote(rawTx: Uint8Array, opts?: { deadlineMs?: number; traceparent?: string }): Promise<SendVoteResult>;
-  getRawTransaction(txid: string, opts?: { deadlineMs?: number }): Promise<Uint8Array>;
+  /**
+   * The transaction's bytes. `blockHash`: the block to look in when dcrd has no transaction index
+   * (see {@link getTransactionBlock}). Unknown → NotFoundError; mined, no index, no block named →
+   * TxIndexRequiredError.
+   */
+  getRawTransaction(txid: string, opts?: { deadlineMs?: number; blockHash?: string }): Promise<Uint8Array>;
   /**
    * The transaction and the block holding it (`blockHash` undefined while it is
-   * only in the mempool). Unknown transaction → NotFoundError.
+   * only in the mempool). Unknown transaction → NotFoundError. `blockHash` in the options names
+   * the block to look in when dcrd runs without --txindex (a vote: the child of its block);
+   * without it a mined transaction then fails with TxIndexRequiredError.
    */
-  getTransactionBlock(txid: string, opts?: { deadlineMs?: number }): Promise<{ raw: Uint8Array; blockHash?: string; blockHeight?: number }>;
+  getTransactionBlock(txid: string, opts?: { deadlineMs?: number; blockHash?: string }): Promise<{ raw: Uint8Array; blockHash?: string; blockHeight?: number }>;
   existsLiveTickets(ticketHashes: readonly string[], opts?: { deadlineMs?: number }): Promise<boolean[]>;
   /**
    * The votes on block `blockHash` (display hex) at `height` that dcrd knows: in its mempool
@@ -372,12 +379,14 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
     },
 
     async getRawTransaction(txid, o) {
-      const r = await unaryCall<{ raw_tx: Buffer }>('GetRawTransaction', { txid }, o);
+      const r = await unaryCall<{ raw_tx: Buffer }>('GetRawTransaction', { txid, ...(o?.blockHash ? { block_hash: o.blockHash } : {}) }, o);
       return new Uint8Array(r.raw_tx);
     },
 
     async getTransactionBlock(txid, o) {
-      const r = await unaryCall<{ raw_tx: Buffer; block_hash: string; block_height: number }>('GetRawTransaction', { txid, with_block: true }, o);
+      const r = await unaryCall<{ raw_tx: Buffer; block_hash: string; block_height: number }>(
+        'GetRawTransaction', { txid, with_block: true, ...(o?.blockHash ? { block_hash: o.blockHash } : {}) }, o,
+      );
       return { raw: new Uint8Array(r.raw_tx), ...(r.block_hash ? { blockHash: r.block_hash, blockHeight: r.block_height } : {}) };
     },
 

@@ -154,6 +154,11 @@ export class DcrdSession {
    * newest version its `getvoteinfo` recognises), found on every connection; 0 before the first.
    */
   voteVersion = 0;
+  /**
+   * Whether dcrd keeps a transaction index (`getinfo` txindex, decred/dcrd handleGetInfo: true when
+   * started with --txindex), as of the last connection; undefined until known.
+   */
+  txIndex: boolean | undefined;
   lastError: NodeProxyError | undefined;
 
   constructor(opts: DcrdSessionOptions) {
@@ -387,6 +392,16 @@ export class DcrdSession {
       this.log.info({ dcrd: this.dcrdVersion, voteVersion, previous: this.voteVersion || undefined }, 'dcrd vote version');
     }
     this.voteVersion = voteVersion;
+    const info = await this.callAs('getinfo', [], z.object({ txindex: z.boolean().optional() }).loose());
+    const hadIndex = this.txIndex;
+    this.txIndex = info.txindex === true;
+    if (!this.txIndex && hadIndex !== false) {
+      // Once per process (and again only if dcrd is restarted with the index and later without).
+      this.log.warn(
+        { url: this.opts.url },
+        'dcrd runs without --txindex: ticket import through this proxy needs each ticket\'s block hash (the export file and vspd give it), mined votes are found through the next block; start dcrd with --txindex for lookups of any mined transaction',
+      );
+    }
     await this.call('notifyblocks');
     await this.call('notifywinningtickets');
     await this.call('notifytspend');

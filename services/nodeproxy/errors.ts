@@ -87,6 +87,16 @@ export class NotFoundError extends NodeProxyError {
   }
 }
 
+/**
+ * A mined transaction was asked for, dcrd runs without `--txindex` (it finds only mempool
+ * transactions then) and the request named no block to look in.
+ */
+export class TxIndexRequiredError extends NodeProxyError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NODEPROXY_TXINDEX_REQUIRED', message, options);
+  }
+}
+
 /** A WatchChain stream fell further behind than the lag bound and was cut. */
 export class StreamLaggingError extends NodeProxyError {
   constructor(message: string) {
@@ -137,6 +147,7 @@ const CTORS: Record<string, (msg: string) => NodeProxyError> = {
   NODEPROXY_DCRD_UNAVAILABLE: (m) => new DcrdUnavailableError(m),
   NODEPROXY_INVALID_REQUEST: (m) => new InvalidRequestError(m),
   NODEPROXY_NOT_FOUND: (m) => new NotFoundError(m),
+  NODEPROXY_TXINDEX_REQUIRED: (m) => new TxIndexRequiredError(m),
   NODEPROXY_STREAM_LAGGING: (m) => new StreamLaggingError(m),
   NODEPROXY_SHUTTING_DOWN: (m) => new ShuttingDownError(m),
 };

@@ -30,6 +30,7 @@ import type { DcrdSession } from './dcrd-session.ts';
 import { DcrdRpcError, InvalidRequestError, NodeProxyConfigError, NodeProxyError, NotFoundError } from './errors.ts';
 import { loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE } from './proto.ts';
 import type { VoteSender } from './send-vote.ts';
+import { lookupTransaction, type BlockReader } from './tx-lookup.ts';
 
 /** Metadata key carrying the NODEPROXY_* error code. */
 export const ERROR_CODE_METADATA_KEY = 'vc-error-code';
@@ -40,6 +41,7 @@ export const TRACEPARENT_METADATA_KEY = 'traceparent';
 export const STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   NODEPROXY_INVALID_REQUEST: GrpcStatus.INVALID_ARGUMENT,
   NODEPROXY_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  NODEPROXY_TXINDEX_REQUIRED: GrpcStatus.FAILED_PRECONDITION,
   NODEPROXY_DCRD_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   NODEPROXY_SHUTTING_DOWN: GrpcStatus.UNAVAILABLE,
   NODEPROXY_STREAM_LAGGING: GrpcStatus.RESOURCE_EXHAUSTED,
@@ -51,8 +53,6 @@ export const STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   NODEPROXY_CONFIG: GrpcStatus.FAILED_PRECONDITION,
 };
 
-/** dcrd's "no information available" (rpcNoTxInfoError). */
-const DCRD_ERR_NO_TX_INFO = -5;
 
 /** Converts any error to a ServiceError with the code in metadata. */
 export function toServiceError(err: unknown): ServiceError {
@@ -82,6 +82,8 @@ export interface NodeProxyServiceParts {
   chain: ChainSync;
   feed: ChainFeed;
   sender: VoteSender;
+  /** Cached block reads (transactions of a named block when dcrd has no transaction index). */
+  blocks: BlockReader;
   logger: Logger;
   status: () => Record<string, unknown>;
 }
@@ -101,12 +103,6 @@ function unary<Req, Res>(
       },
     );
   };
-}
-
-/** Maps dcrd -5 to NotFoundError; other errors pass through. */
-function mapNotFound(err: unknown, what: string): never {
-  if (err instanceof DcrdRpcError && err.rpcCode === DCRD_ERR_NO_TX_INFO) throw new NotFoundError(`${what} not found`);
-  throw err;
 }
 
 /** Builds the service implementation object for grpc-js. */
@@ -175,16 +171,14 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
       return p.sender.send(new Uint8Array(req.raw_tx), traceparent);
     }),
 
-    GetRawTransaction: unary(log, 'GetRawTransaction', async (req: { txid: string; with_block?: boolean }) => {
+    GetRawTransaction: unary(log, 'GetRawTransaction', async (req: { txid: string; with_block?: boolean; block_hash?: string }) => {
       const txid = requireHash(req.txid, 'txid');
-      if (req.with_block) {
-        const v = await p.session
-          .callAs('getrawtransaction', [txid, 1], z.object({ hex: z.string().regex(/^[0-9a-fA-F]*$/), blockhash: z.string().optional(), blockheight: z.number().int().nonnegative().optional() }).loose())
-          .catch((e) => mapNotFound(e, `transaction ${txid}`));
-        return { raw_tx: Buffer.from(fromHex(v.hex)), block_hash: v.blockhash ?? '', block_height: v.blockheight ?? 0 };
-      }
-      const hex = await p.session.callAs('getrawtransaction', [txid, 0], z.string().regex(/^[0-9a-fA-F]*$/)).catch((e) => mapNotFound(e, `transaction ${txid}`));
-      return { raw_tx: Buffer.from(fromHex(hex)) };
+      const inBlock = req.block_hash ? requireHash(req.block_hash, 'block_hash') : undefined;
+      const f = await lookupTransaction(p.session, p.blocks, txid, { withBlock: req.with_block === true, ...(inBlock ? { inBlock } : {}) });
+      return {
+        raw_tx: Buffer.from(f.raw),
+        ...(req.with_block || inBlock ? { block_hash: f.blockHash ?? '', block_height: f.blockHeight ?? 0 } : {}),
+      };
     }),
 
     GetBlockVotes: unary(log, 'GetBlockVotes', async (req: { block_hash: string; height: number }) => {

@@ -69,6 +69,7 @@ export {
   DcrdProtocolError,
   InvalidRequestError,
   NotFoundError,
+  TxIndexRequiredError,
   StreamLaggingError,
   ShuttingDownError,
   ProxyTransportError,

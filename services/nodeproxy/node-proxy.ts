@@ -15,6 +15,7 @@ import { resolveDeps, type NodeProxyDeps } from './deps.ts';
 import { ShuttingDownError } from './errors.ts';
 import { buildGrpcServer, serverCredentials } from './grpc-server.ts';
 import { NODEPROXY_SERVICE } from './proto.ts';
+import { BlockReader } from './tx-lookup.ts';
 import { VoteSender } from './send-vote.ts';
 import { STOP_BUDGET_MS } from '../base/index.ts';
 
@@ -162,9 +163,11 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
         metrics: d.metrics,
         now: d.now,
       });
+      const blocks = new BlockReader(session);
       sender = senderRef = new VoteSender({
         session,
         chain,
+        blocks,
         maxVoteAgeBlocks: cfg.maxVoteAgeBlocks,
         resendIntervalMs: cfg.resend.intervalMs,
         resendMaxAgeBlocks: cfg.resend.maxAgeBlocks,
@@ -173,7 +176,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
         tracer: d.tracer,
         now: d.now,
       });
-      const built = buildGrpcServer({ cfg, params, session, chain, feed, sender, logger: d.logger, status: () => ({ ...status() }) });
+      const built = buildGrpcServer({ cfg, params, session, chain, feed, sender, blocks, logger: d.logger, status: () => ({ ...status() }) });
       server = built.server;
       health = built.health;
       const h = health;

@@ -3,23 +3,34 @@
  * delivery until mined.
  *
  * Invariants:
- * - only a transaction that decodes as a vote (decred parseVote) for a block
- *   whose draw this proxy published, still a tip candidate, with the ticket
- *   among that block's winners, ever reaches dcrd;
+ * - only a transaction that decodes as a vote (decred parseVote) ever reaches
+ *   dcrd, and only for a block whose draw this proxy published (still a tip
+ *   candidate, the ticket among its winners) or, for a block whose draw it
+ *   never saw (it started after that draw: voters re-send after a proxy
+ *   restart), a block dcrd knows at the vote's height that is still recent
+ *   (main chain within `maxVoteAgeBlocks`, or a tip): dcrd then decides
+ *   (-40 when it already holds the vote);
  * - the same tx (by tx hash) is sent to dcrd once per proxy: a repeat while
  *   the first is in flight or after dcrd took it answers DUPLICATE without a
  *   dcrd call (DUPLICATE counts as success everywhere);
- * - every vote dcrd accepted (or already had) is kept and re-sent after each
- *   reconnect and every `resend.intervalMs`, until it is mined, its block is
- *   disconnected, or the best block is `resend.maxAgeBlocks` above it. dcrd
- *   relays a vote once and never re-broadcasts it (docs/architecture.md, invariant 6).
+ * - every vote dcrd accepted (or already had) is kept until it is mined, its
+ *   block is disconnected, or the best block is `resend.maxAgeBlocks` above
+ *   it, and re-sent only when dcrd no longer holds it: after each reconnect and
+ *   every `resend.intervalMs` the proxy reads dcrd's mempool votes
+ *   (`getrawmempool false votes`) and the stake transactions of the voted
+ *   block's main-chain child (getblock, no transaction index needed), and sends
+ *   only the votes in neither (a restarted dcrd lost its mempool). dcrd relays
+ *   a vote once and never re-broadcasts it (docs/architecture.md, invariant 6),
+ *   so sending it again to a dcrd that holds it does nothing.
  */
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { decodeTx, hashToHex, parseVote, toHex, txHash, type Tx } from '../decred/index.ts';
 import type { ChainSync } from './chain-sync.ts';
 import type { NodeProxyMetrics } from './deps.ts';
 import type { DcrdSession } from './dcrd-session.ts';
+import { DCRD_ERR_NOT_FOUND, type BlockReader } from './tx-lookup.ts';
 import { DcrdRpcError, DcrdUnavailableError, VOTE_REJECT_CODES, type VoteRejectCode } from './errors.ts';
 import { startProxySpan } from './trace.ts';
 import { ATTR, SPAN, recordError } from '../telemetry/index.ts';
@@ -95,6 +106,8 @@ interface PendingVote {
 export interface VoteSenderOptions {
   session: DcrdSession;
   chain: ChainSync;
+  /** Block reads (mined checks through the voted block's child). */
+  blocks: BlockReader;
   maxVoteAgeBlocks: number;
   resendIntervalMs: number;
   resendMaxAgeBlocks: number;
@@ -227,11 +240,47 @@ export class VoteSender {
 
   /**
    * A vote can arrive before this proxy's dcrd has the block (its voter heard the draw from
-   * another region first): wait for the draw (bounded) rather than refuse it.
+   * another region first): wait for the draw (bounded) rather than refuse it. A vote for an
+   * earlier block whose draw this proxy never saw (it started after it) is checked with dcrd.
    */
   private async checkTarget(t: VoteTarget): Promise<Pick<SendVoteResult, 'reject_code' | 'message'> | undefined> {
-    const draw = this.o.chain.draw(t.blockHash) ?? await this.o.chain.whenDraw(t.blockHash, UNKNOWN_BLOCK_WAIT_MS);
+    let draw = this.o.chain.draw(t.blockHash);
+    if (!draw) {
+      const best = this.o.chain.best();
+      // Below the proxy's tip its draw will not come any more: ask dcrd at once.
+      if (!(best && t.blockHeight < best.height)) draw = await this.o.chain.whenDraw(t.blockHash, UNKNOWN_BLOCK_WAIT_MS);
+      if (!draw) return this.checkUnseenTarget(t);
+    }
     return this.checkKnownTarget(t, draw);
+  }
+
+  /**
+   * A vote for a block whose draw this proxy did not publish: passed to dcrd (which checks the
+   * ticket and answers -40 for a vote it holds) when dcrd knows the block at the vote's height
+   * and it can still be voted: on the main chain within `maxVoteAgeBlocks` of the tip, or a
+   * side-chain block at the tip's height. Otherwise refused as before.
+   */
+  private async checkUnseenTarget(t: VoteTarget): Promise<Pick<SendVoteResult, 'reject_code' | 'message'> | undefined> {
+    const unknown = { reject_code: VOTE_REJECT_CODES.UNKNOWN_BLOCK, message: `no draw seen for block ${t.blockHash} within ${UNKNOWN_BLOCK_WAIT_MS} ms and dcrd does not know it` };
+    let h: { height: number; confirmations: number };
+    try {
+      h = await this.o.session.callAs('getblockheader', [t.blockHash, true], z.object({ height: z.number().int(), confirmations: z.number().int() }).loose());
+    } catch (err) {
+      if (err instanceof DcrdRpcError && err.rpcCode === DCRD_ERR_NOT_FOUND) return unknown;
+      if (err instanceof DcrdRpcError) return { ...unknown, message: `${unknown.message} (${err.message})` };
+      throw err;
+    }
+    if (h.height !== t.blockHeight) {
+      return { reject_code: VOTE_REJECT_CODES.HEIGHT_MISMATCH, message: `vote says height ${t.blockHeight}, block ${t.blockHash} is at ${h.height}` };
+    }
+    // dcrd's getblockheader: confirmations = best - height + 1 on the main chain, -1 off it.
+    const onMain = h.confirmations > 0;
+    const bestHeight = onMain ? h.height + h.confirmations - 1 : (this.o.chain.best()?.height ?? h.height);
+    if ((onMain && h.confirmations - 1 > this.o.maxVoteAgeBlocks) || (!onMain && h.height < bestHeight)) {
+      return { reject_code: VOTE_REJECT_CODES.STALE_BLOCK, message: `block ${t.blockHash} (${h.height}) is no longer a tip candidate (best ${bestHeight})` };
+    }
+    this.log.debug({ blockHashHex: t.blockHash, height: t.blockHeight, ticket: t.ticketHash }, 'vote for a block whose draw this proxy did not see: passed to dcrd');
+    return undefined;
   }
 
   /** The local refusal of a vote for `t` given the proxy's draw for its block (undefined: none seen). */
@@ -324,29 +373,74 @@ export class VoteSender {
     this.minedChecks.add(t);
   }
 
-  /** When a child of the voted block connects, ask dcrd whether the vote is in it. */
+  /**
+   * When a child of the voted block connects, read the child's stake transactions (one getblock
+   * for every vote on that block; no transaction index needed): a vote in it is mined.
+   */
   private async checkMined(v: PendingVote, childHash: string): Promise<void> {
     try {
-      const info = (await this.o.session.call('getrawtransaction', [v.txid, 1])) as { blockhash?: unknown } | null;
-      if (info && typeof info.blockhash === 'string' && info.blockhash === childHash) {
+      const child = await this.o.blocks.read(childHash);
+      if (child?.stakeTxids.has(v.txid)) {
         this.pending.delete(v.txid);
         this.log.debug({ voteTxid: v.txid, blockHashHex: childHash }, 'vote mined');
       }
     } catch (err) {
-      // Unknown (dcrd down, no txindex, not found): keep re-sending until too old; that is safe.
+      // Unknown (dcrd down, block reorganised away): the next pass looks again; keeping it is safe.
       this.log.debug({ voteTxid: v.txid, err: { message: (err as Error).message } }, 'mined check inconclusive');
     }
   }
 
+  /**
+   * What dcrd holds of the pending votes: its mempool's votes, and per voted block the stake
+   * transactions of its main-chain child (mined). Undefined when dcrd did not answer.
+   */
+  private async heldByDcrd(votes: readonly PendingVote[]): Promise<{ mempool: Set<string>; mined: Set<string> } | undefined> {
+    let mempool: Set<string>;
+    try {
+      mempool = new Set((await this.o.session.callAs('getrawmempool', [false, 'votes'], z.array(z.string()))).map((h) => h.toLowerCase()));
+    } catch (err) {
+      this.log.warn({ err: { message: (err as Error).message } }, 'could not read dcrd\'s mempool; pending votes checked on the next pass');
+      return undefined;
+    }
+    const mined = new Set<string>();
+    const best = this.o.chain.best();
+    const byBlock = new Map<string, VoteTarget>();
+    for (const v of votes) {
+      if (!mempool.has(v.txid) && best && v.target.blockHeight < best.height) byBlock.set(v.target.blockHash, v.target);
+    }
+    for (const t of byBlock.values()) {
+      try {
+        const child = await this.o.blocks.childStakeTxids(t.blockHash, t.blockHeight);
+        for (const id of child?.txids ?? []) mined.add(id);
+      } catch (err) {
+        if (!(err instanceof DcrdRpcError)) throw err;
+      }
+    }
+    return { mempool, mined };
+  }
+
   private async resendAll(reason: string): Promise<void> {
     if (this.pending.size === 0 || this.o.session.state !== 'ready') return;
-    let sent = 0;
     for (const v of [...this.pending.values()]) {
+      if (this.checkKnownTarget(v.target)?.reject_code === VOTE_REJECT_CODES.STALE_BLOCK) this.pending.delete(v.txid);
+    }
+    const votes = [...this.pending.values()];
+    if (votes.length === 0) return;
+    const held = await this.heldByDcrd(votes);
+    if (!held) return;
+    let sent = 0;
+    for (const v of votes) {
       if (this.stopped) return;
-      if (this.checkKnownTarget(v.target)?.reject_code === VOTE_REJECT_CODES.STALE_BLOCK) {
+      if (this.pending.get(v.txid) !== v) continue; // mined or dropped meanwhile
+      if (held.mempool.has(v.txid)) {
+        v.confirmed = true;
+        continue;
+      }
+      if (held.mined.has(v.txid)) {
         this.pending.delete(v.txid);
         continue;
       }
+      // Neither in dcrd's mempool nor mined: dcrd lost it (restarted) or never took it.
       sent++;
       try {
         await this.o.session.call('sendrawtransaction', [v.rawHex, false]);
@@ -368,7 +462,7 @@ export class VoteSender {
     }
     if (sent > 0) {
       this.resent += sent;
-      this.log.info({ count: sent, reason }, 'pending votes re-sent');
+      this.log.info({ count: sent, reason }, 'pending votes re-sent (not in dcrd\'s mempool nor mined)');
     }
   }
 }

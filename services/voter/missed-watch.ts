@@ -4,7 +4,8 @@
  * A vote for block X (height H) can only be mined in a child of X (height
  * H + 1). When the voter sees a main-chain block connected whose parent is X,
  * it asks a node proxy where each vote it SIGNED for X is
- * (GetRawTransaction with_block): in that child → voted; anywhere else or not
+ * (GetRawTransaction with_block, naming the child so a dcrd without
+ * --txindex reads it from that block): in that child → voted; anywhere else or not
  * at all → the chain passed X's draw without our vote: missed. Reporter: the
  * voter that signed and sent the vote (owner fast path, record-first owner,
  * backup that took over; every replica under `all-vote`), so each missed
@@ -25,8 +26,12 @@ interface SignedVote {
 
 /** Options of {@link MissedWatch}. */
 export interface MissedWatchOptions {
-  /** Where a transaction is (`blockHash` undefined: only in a mempool); rejects when unknown or no proxy answers. */
-  locate(txidHex: string): Promise<{ blockHash?: string } | 'not-found'>;
+  /**
+   * Where a transaction is (`blockHash` undefined: only in a mempool); rejects when no proxy
+   * answers. `inBlock` is the child block the vote should be in: a dcrd without --txindex
+   * finds a mined vote only by reading that block.
+   */
+  locate(txidHex: string, inBlock: string): Promise<{ blockHash?: string } | 'not-found'>;
   /** Called once per missed ticket. */
   onMissed(ticketHex: string, height: number): void;
   /** Called once per vote found in the child block. */
@@ -131,7 +136,7 @@ export class MissedWatch {
       if (this.#stopped) return;
       let where: { blockHash?: string } | 'not-found';
       try {
-        where = await this.#o.locate(v.txidHex);
+        where = await this.#o.locate(v.txidHex, childHashHex);
       } catch (err) {
         // No proxy could say: unknown, not missed. The devnet/admin views still see it.
         this.#o.log.warn({ ticket: v.ticketHex, height: v.height, voteTxid: v.txidHex, err }, 'could not check whether the vote was mined');

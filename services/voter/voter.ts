@@ -376,7 +376,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       onPromoted: (vote) => log.warn({ ticket: vote.ticketHex, height: vote.height, signer: vote.signer }, 'signer left; delivering its stored vote'),
     });
     missed = new MissedWatch({
-      locate: async (txid) => {
+      locate: async (txid, inBlock) => {
         // Any proxy that knows the block wins; "only in a mempool" or "unknown" from
         // one that answered is a verdict; failures of every proxy are not.
         let lastErr: unknown;
@@ -384,7 +384,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         let notFound = false;
         for (const client of clients) {
           try {
-            const r = await client.getTransactionBlock(txid, { deadlineMs: cfg.sendDeadlineMs });
+            const r = await client.getTransactionBlock(txid, { deadlineMs: cfg.sendDeadlineMs, blockHash: inBlock });
             if (r.blockHash) return { blockHash: r.blockHash };
             inMempool = true;
           } catch (err) {

@@ -38,6 +38,8 @@ export const DevnetOptionsSchema = z.object({
   retainBlocks: z.number().int().min(16).default(2048),
   /** The dcrd release the devnet answers as (`version`, `getvoteinfo`, the vote versions it recognises). */
   dcrdVersion: z.enum(DCRD_RELEASES as [DcrdRelease, ...DcrdRelease[]]).default('2.1.6'),
+  // dcrd's --txindex: without it getrawtransaction finds only mempool transactions (-32603 otherwise).
+  txIndex: z.boolean().default(true),
 });
 
 /** Options of {@link startDevnet}; every field is optional. */
@@ -60,6 +62,12 @@ export interface DevnetOptions {
   retainBlocks?: number;
   /** `2.1.6` (default) or `2.0.6`: the dcrd release the devnet behaves as (deployments.ts). */
   dcrdVersion?: DcrdRelease;
+  /**
+   * Answer as a dcrd started with `--txindex` (default true). false: `getinfo` says `txindex:
+   * false` and `getrawtransaction` finds only mempool transactions, answering -32603 for any other
+   * (decred/dcrd internal/rpcserver handleGetRawTransaction).
+   */
+  txIndex?: boolean;
 }
 
 export interface DevnetNode {
@@ -189,6 +197,7 @@ function nodeConfig(o: z.infer<typeof DevnetOptionsSchema>, extra: { index: numb
     relayDelayMs: o.relayDelayMs,
     retainBlocks: o.retainBlocks,
     dcrdVersion: o.dcrdVersion,
+    txIndex: o.txIndex,
   };
 }
 

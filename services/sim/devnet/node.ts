@@ -68,6 +68,8 @@ export interface NodeConfig {
   retainBlocks: number;
   /** The dcrd release this node behaves as (deployments.ts). */
   dcrdVersion: DcrdRelease;
+  /** dcrd's --txindex (getrawtransaction beyond the mempool). */
+  txIndex: boolean;
   onError: (err: unknown) => void;
 }
 
@@ -101,6 +103,7 @@ export class DevnetNodeImpl {
   readonly walletVoteVersion: number;
   readonly chain: Chain;
   readonly pool = new VotePool();
+  private startedOnce = false;
   /** Treasury spends accepted by sendrawtransaction, kept until they expire (tspend-pool.ts). */
   readonly tspends = new TSpendPool();
   readonly ledger: VoteLedger;
@@ -214,6 +217,10 @@ export class DevnetNodeImpl {
   }
 
   async start(): Promise<void> {
+    // A restart starts with an empty vote mempool, as dcrd's does: its mempool lives in memory
+    // only (decred/dcrd internal/mempool), so the votes it held must be sent to it again.
+    if (this.startedOnce) this.pool.retain(new Set());
+    this.startedOnce = true;
     await this.rpc.start();
     this.hub.reset();
     this.running = true;

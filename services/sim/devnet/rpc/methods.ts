@@ -192,7 +192,11 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       let where: BlockNode | undefined;
       const inPool = node.pool.get(txid) ?? node.tspends.get(txid);
       if (inPool) tx = inPool.tx;
-      else {
+      else if (!node.cfg.txIndex) {
+        // decred/dcrd internal/rpcserver handleGetRawTransaction: not in the mempool and no
+        // transaction index → rpcInternalErr (ErrRPCInternal, -32603), known transaction or not.
+        throw new RpcError(RPC_ERR.INTERNAL, 'the transaction index must be enabled to query the blockchain (specify --txindex)');
+      } else {
         where = chain.blockOfTx(txid);
         const b = where?.block;
         if (b) tx = [...b.transactions, ...b.stakeTransactions].find((t) => hashToHex(txHash(t)) === txid);
@@ -318,7 +322,7 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       return Object.fromEntries(txs.map((v) => [v.txidHex, { size: v.bytes.length, fee: 0, time: Math.floor(v.acceptedAt / 1000), height: chain.bestHeight, startingpriority: 0, currentpriority: 0, depends: [] }]));
     },
     livetickets: () => ({ tickets: chain.liveAfter(chain.best).map(hashToHex) }),
-    getinfo: () => ({ version: 1_000_000 * node.release.major + 10_000 * node.release.minor + 100 * node.release.patch, protocolversion: 11, blocks: chain.bestHeight, timeoffset: 0, connections: node.hub.peerCount, proxy: '', difficulty: 1, testnet: false, relayfee: 0.0001, errors: '' }),
+    getinfo: () => ({ version: 1_000_000 * node.release.major + 10_000 * node.release.minor + 100 * node.release.patch, protocolversion: 11, blocks: chain.bestHeight, timeoffset: 0, connections: node.hub.peerCount, proxy: '', difficulty: 1, testnet: false, relayfee: 0.0001, errors: '', txindex: node.cfg.txIndex }),
     getblockchaininfo: () => ({ chain: params.name, blocks: chain.bestHeight, headers: chain.bestHeight, syncheight: chain.bestHeight, bestblockhash: chain.best.hashHex, difficulty: 1, difficultyratio: 1, verificationprogress: 1, chainwork: (chain.bestHeight + 1).toString(16).padStart(64, '0'), initialblockdownload: false, maxblocksize: 1310720, deployments: {} }),
     getconnectioncount: () => node.hub.peerCount,
     session: (_p, ctx) => {
