@@ -4,6 +4,7 @@
  * and owns their lifecycles. `stop()` awaits every server it started.
  */
 import { netParams } from '../decred/index.ts';
+import { requireProtectedUnlessLoopback } from '../security/index.ts';
 import type { Logger, Metrics, SecretKey } from '../telemetry/index.ts';
 import type { NodeProxyClient } from '../nodeproxy/index.ts';
 import { createChainJudge, storeLookups, type ChainJudge } from './chain-judge.ts';
@@ -87,6 +88,15 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
     wallet = status = grpc = handler = judge = undefined;
   };
 
+  /** @throws {AdminConfigError} a surface would listen beyond loopback without TLS and credentials. */
+  const guardListener = (surface: string, listen: string, protection: { tls: boolean; credentials: boolean }): void => {
+    try {
+      requireProtectedUnlessLoopback(surface, listen, protection);
+    } catch (err) {
+      throw new AdminConfigError((err as Error).message, { cause: err });
+    }
+  };
+
   return {
     async start() {
       if (started) throw new AdminConfigError('admin service already started');
@@ -107,11 +117,12 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
         if (cfg.grpc.enabled) {
           grpc = await startAdminGrpcServer(
             { ...base, log: log.child({ component: 'grpc' }), recentVotes: cfg.status.recentVotes, ...(metrics ? { metrics } : {}) },
-            splitListen(cfg.grpc.listen),
+            { ...splitListen(cfg.grpc.listen), ...(cfg.tls ? { tls: cfg.tls } : {}) },
           );
           out.grpc = grpc.address;
         }
         if (cfg.status.enabled) {
+          guardListener('the status page', cfg.status.listen, { tls: false, credentials: false });
           status = await startStatusServer({ ...base, log: log.child({ component: 'status' }), ...(judge ? { judge } : {}) }, {
             ...splitListen(cfg.status.listen),
             recentVotes: cfg.status.recentVotes,
@@ -124,7 +135,9 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
           if ((cfg.walletRpc.tlsCertFile !== undefined) !== (deps.secrets?.walletRpcTls !== undefined)) {
             throw new AdminConfigError('walletRpc TLS files are configured but their contents were not provided');
           }
+          guardListener('the wallet JSON-RPC endpoint', cfg.walletRpc.listen, { tls: deps.secrets?.walletRpcTls !== undefined, credentials: true });
           const wlog = log.child({ component: 'wallet-rpc' });
+          if (!deps.secrets?.walletRpcTls) wlog.warn({ listen: cfg.walletRpc.listen }, 'wallet JSON-RPC without TLS: passwords cross loopback in plaintext (vspd dials wss://; configure the wallet TLS certificate and key)');
           handler = createWalletRpcHandler({
             ...base, log: wlog,
             ...(deps.version ? { version: deps.version } : {}),

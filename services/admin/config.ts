@@ -4,6 +4,7 @@
  * contents to {@link createAdmin} in `deps.secrets`, never in this object.
  */
 import { z } from 'zod';
+import { TlsFilesSchema } from '../security/index.ts';
 
 const listen = z
   .string()
@@ -43,12 +44,19 @@ export const WalletRpcConfigSchema = z.object({
 export const AdminConfigSchema = z.object({
   /** Network the cluster votes on. */
   network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet']).default('simnet'),
+  /**
+   * Mutual TLS of the Admin gRPC listener: the admin's certificate and key, and the cluster CA
+   * callers' certificates must be issued by; the certificate's role (OU) decides what a caller
+   * may do (`read-only` or `operator`). Files are re-read on change. Without it the Admin gRPC
+   * listener is plaintext and loopback-only.
+   */
+  tls: TlsFilesSchema.optional(),
   /** gRPC `Admin` service. */
   grpc: z.object({
     enabled: z.boolean().default(true),
     listen: listen.default('127.0.0.1:0'),
   }).prefault({}),
-  /** Status page: `GET /` (HTML) and `GET /status.json`. */
+  /** Status page: `GET /` (HTML) and `GET /status.json`. No authentication: loopback addresses only. */
   status: z.object({
     enabled: z.boolean().default(true),
     listen: listen.default('127.0.0.1:0'),

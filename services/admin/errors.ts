@@ -141,3 +141,17 @@ export class AdminTicketConflictError extends AdminError {
     super('ADMIN_TICKET_CONFLICT', message, options);
   }
 }
+
+/** The Admin API caller presented no client certificate (gRPC UNAUTHENTICATED). */
+export class AdminUnauthenticatedError extends AdminError {
+  constructor(message: string) {
+    super('ADMIN_UNAUTHENTICATED', message);
+  }
+}
+
+/** The caller's role may not call this method (gRPC PERMISSION_DENIED). Names method and role. */
+export class AdminPermissionDeniedError extends AdminError {
+  constructor(message: string) {
+    super('ADMIN_PERMISSION_DENIED', message);
+  }
+}

@@ -22,9 +22,11 @@ import {
 import { z } from 'zod';
 import type { NetParams } from '../decred/index.ts';
 import { loadVoteclusterProto } from '../nodeproxy/index.ts';
+import { grpcCallerIdentity, grpcChannelCredentials, grpcServerCredentials, requireProtectedUnlessLoopback, TlsReloader, type TlsFiles } from '../security/index.ts';
 import type { Logger } from '../telemetry/index.ts';
+import { auditMutation, authorize, type AdminCaller, type AdminMethodKind } from './access.ts';
 import { setTreasuryPolicy, setTSpendPolicy, setVoteChoices } from './choices.ts';
-import { AdminBadRequestError, AdminError } from './errors.ts';
+import { AdminBadRequestError, AdminConfigError, AdminError } from './errors.ts';
 import { importTicket } from './intake.ts';
 import type { ChainLookup, TicketStore, VoteRecordView } from './ports.ts';
 import { getStakeInfo } from './stakeinfo.ts';
@@ -60,6 +62,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, GrpcStatus>> = {
   ADMIN_TXINDEX_REQUIRED: GrpcStatus.FAILED_PRECONDITION,
   ADMIN_STORE: GrpcStatus.UNAVAILABLE,
   ADMIN_CONFIG: GrpcStatus.FAILED_PRECONDITION,
+  ADMIN_UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
+  ADMIN_PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
 };
 
 /** Converts any error to a ServiceError carrying its code in metadata. */
@@ -84,6 +88,8 @@ export interface AdminGrpcDeps {
   recentVotes: number;
   /** Request metrics (telemetry `admin` families); absent = not counted. */
   metrics?: AdminMetrics;
+  /** True when the listener runs mutual TLS: callers are identified and checked per method. */
+  tls?: boolean;
 }
 
 const ImportReq = z.object({
@@ -165,15 +171,44 @@ function decodable(req: unknown): void {
   if (req instanceof UndecodableRequest) throw new AdminBadRequestError(`request is not a valid protobuf message: ${req.reason}`);
 }
 
-function unary<Req, Res>(log: Logger, name: string, fn: (req: Req) => Promise<Res>) {
+/** What an audit line names of a request: its scalar fields, never a key (`wif`) or raw bytes. */
+function auditTarget(req: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof req !== 'object' || req === null || req instanceof UndecodableRequest) return out;
+  for (const [k, v] of Object.entries(req as Record<string, unknown>)) {
+    if (k === 'wif' || /key$/i.test(k) && k !== 'key') continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && !Buffer.isBuffer(x))) out[k] = v;
+  }
+  return out;
+}
+
+/** The caller of a call: its certificate identity with TLS on, `undefined` on a plaintext listener. */
+function callerOf(call: { getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } | null }, tls: boolean): AdminCaller {
+  if (!tls) return undefined;
+  return grpcCallerIdentity(call as Parameters<typeof grpcCallerIdentity>[0]);
+}
+
+function unaryCall<Req, Res>(deps: Pick<AdminGrpcDeps, 'log' | 'tls'>, name: string, fn: (req: Req) => Promise<Res>) {
+  const log = deps.log;
   return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
+    let kind: AdminMethodKind | undefined;
+    let caller: AdminCaller;
     Promise.resolve(call.request).then((req) => {
+      caller = callerOf(call, deps.tls === true);
+      kind = authorize(name, caller);
       decodable(req);
       return fn(req);
     }).then(
-      (res) => cb(null, res),
+      (res) => {
+        if (kind === 'mutate') auditMutation(log, name, caller, auditTarget(call.request), 'ok');
+        cb(null, res);
+      },
       (err: unknown) => {
         if (!(err instanceof AdminError)) log.error({ err, rpc: name }, 'admin rpc failed');
+        const code = err instanceof AdminError ? err.code : 'ADMIN_INTERNAL';
+        // Refused callers and failed mutations are audited as well (who tried what).
+        if (kind === 'mutate' || code === 'ADMIN_PERMISSION_DENIED' || code === 'ADMIN_UNAUTHENTICATED') auditMutation(log, name, caller, auditTarget(call.request), code);
         cb(toServiceError(err));
       },
     );
@@ -183,6 +218,7 @@ function unary<Req, Res>(log: Logger, name: string, fn: (req: Req) => Promise<Re
 /** Builds the service implementation (exported for tests of the mapping). */
 export function adminServiceImpl(deps: AdminGrpcDeps): UntypedServiceImplementation {
   const log = deps.log;
+  const unary = <Req, Res>(_log: Logger, name: string, fn: (req: Req) => Promise<Res>) => unaryCall<Req, Res>(deps, name, fn);
   return {
     ImportTicket: unary(log, 'ImportTicket', async (req: unknown) => {
       const r = parse(ImportReq, req);
@@ -276,6 +312,7 @@ export function adminServiceImpl(deps: AdminGrpcDeps): UntypedServiceImplementat
       };
       call.on('cancelled', () => end());
       (async () => {
+        authorize('WatchVotes', callerOf(call, deps.tls === true));
         decodable(call.request);
         const r = parse(WatchReq, call.request);
         const seen = new Set<string>();
@@ -314,16 +351,33 @@ export interface AdminGrpcServer {
   stop(): Promise<void>;
 }
 
-/** Starts the Admin gRPC server on `host:port` (0: free port), plaintext on loopback. */
-export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: string; port: number }): Promise<AdminGrpcServer> {
+/**
+ * Starts the Admin gRPC server on `host:port` (0: free port). With `tls`, mutual TLS with the
+ * cluster CA (files followed on change) and per-method roles from the caller's certificate;
+ * without, plaintext, which only a loopback address may use.
+ * @throws {AdminConfigError} unusable TLS files, or plaintext on a non-loopback address.
+ */
+export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: string; port: number; tls?: TlsFiles }): Promise<AdminGrpcServer> {
   const { definition } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
+  let tls: TlsReloader | undefined;
+  try {
+    if (opts.tls) tls = new TlsReloader(opts.tls, { log: deps.log });
+    else requireProtectedUnlessLoopback('the Admin gRPC listener', `${opts.host}:${opts.port}`, { tls: false, credentials: false });
+  } catch (err) {
+    throw new AdminConfigError(`${(err as Error).message}${opts.tls ? '' : ' (set --tls-ca, --tls-cert, --tls-key)'}`, { cause: err });
+  }
+  if (!tls) deps.log.warn({ host: opts.host }, 'admin gRPC without TLS: plaintext, no caller identity, every local process may call every method (configure --tls-ca/--tls-cert/--tls-key)');
   const server = new Server();
-  const impl = adminServiceImpl(deps);
+  const impl = adminServiceImpl({ ...deps, tls: tls !== undefined });
   server.addService(withTolerantDeserializers(definition), deps.metrics ? instrumentGrpcImpl(impl, deps.metrics) : impl);
+  const creds = tls ? grpcServerCredentials(tls) : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${opts.host}:${opts.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
+  }).catch((err: unknown) => {
+    tls?.close();
+    throw err;
   });
-  deps.log.info({ port }, 'admin grpc listening');
+  deps.log.info({ port, tls: tls !== undefined }, 'admin grpc listening');
   return {
     address: `${opts.host}:${port}`,
     port,
@@ -333,12 +387,29 @@ export async function startAdminGrpcServer(deps: AdminGrpcDeps, opts: { host: st
         // Open WatchVotes streams would hold tryShutdown forever: force them closed.
         setTimeout(() => server.forceShutdown(), STOP_BUDGET_MS.grpcServerClose).unref();
       });
+      tls?.close();
     },
   };
 }
 
-/** Creates an Admin gRPC client (for CLI and tests). */
-export function createAdminClient(address: string): Client & Record<string, unknown> {
+/**
+ * Creates an Admin gRPC client (for CLI and tests). With `tls` (a {@link TlsReloader} or the
+ * three files), mutual TLS: the client presents its certificate (its role decides what it may
+ * call) and checks the server's; without, plaintext. Close the client with `close()`; a
+ * reloader made here from files stops with it.
+ */
+export function createAdminClient(address: string, opts: { tls?: TlsFiles | TlsReloader; serverName?: string } = {}): Client & Record<string, unknown> {
   const { Client: Ctor } = loadVoteclusterProto(ADMIN_PROTO_FILES).service(ADMIN_SERVICE);
-  return new Ctor(address, credentials.createInsecure()) as Client & Record<string, unknown>;
+  if (!opts.tls) return new Ctor(address, credentials.createInsecure()) as Client & Record<string, unknown>;
+  const own = !(opts.tls instanceof TlsReloader);
+  const tls = opts.tls instanceof TlsReloader ? opts.tls : new TlsReloader(opts.tls);
+  const client = new Ctor(address, grpcChannelCredentials(tls, opts.serverName === undefined ? {} : { serverName: opts.serverName })) as Client & Record<string, unknown>;
+  if (own) {
+    const close = client.close.bind(client);
+    client.close = () => {
+      tls.close();
+      close();
+    };
+  }
+  return client;
 }

@@ -88,6 +88,13 @@ export type { WalletRpcDeps, WalletRpcHandler, WalletRpcServer, WalletRpcServerO
 export { createChainJudge, storeLookups } from './chain-judge.ts';
 export type { ChainJudge, ChainJudgeOptions, ChainJudgeLookups, ChainVerdict, MissReason } from './chain-judge.ts';
 export { startAdminGrpcServer, createAdminClient, STATUS_BY_CODE, ADMIN_SERVICE, ADMIN_PROTO_FILES } from './grpc-server.ts';
+/**
+ * Admin API access: `ADMIN_METHODS` (method → `read` | `mutate`, every method listed),
+ * `ROLES_BY_KIND` (`read`: operator, read-only; `mutate`: operator), `authorize(method, caller)`
+ * (default deny; throws `AdminUnauthenticatedError` / `AdminPermissionDeniedError`).
+ */
+export { ADMIN_METHODS, ROLES_BY_KIND, authorize } from './access.ts';
+export type { AdminMethodKind, AdminCaller } from './access.ts';
 export type { AdminGrpcServer, AdminGrpcDeps } from './grpc-server.ts';
 
 /** Errors: an AdminError base with `code` ADMIN_* and one class per refusal. */
@@ -101,6 +108,8 @@ export {
   AdminTicketHashMismatchError,
   AdminTicketBytesMismatchError,
   AdminTicketConflictError,
+  AdminUnauthenticatedError,
+  AdminPermissionDeniedError,
   AdminTicketNotFoundError,
   AdminTicketNotLiveError,
   AdminUnknownTicketError,

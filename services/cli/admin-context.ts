@@ -11,7 +11,9 @@ import { AdminConfigSchema, clusterTicketStore, createProxyChainLookup, type Cha
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams, type NetParams } from '../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
+import { grpcChannelCredentials, TlsFilesSchema, TlsReloader } from '../security/index.ts';
 import { createLogger, readinessOf, type Logger, type Metrics, type ProbeCheck, type Readiness } from '../telemetry/index.ts';
+import { TLS_CONFIG_FIELDS } from './tls-options.ts';
 import { ConfigInvalidError, loadConfig, type ConfigFieldSpec } from './config.ts';
 
 /** The flags every operator command accepts. */
@@ -22,7 +24,10 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key, mode 0600 (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE; not needed by status, ticket list, stakeinfo)')
     .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
-    .option('--log-level <level>', 'log level on stderr (env VOTECLUSTER_ADMIN_LOG_LEVEL; default warn)');
+    .option('--log-level <level>', 'log level on stderr (env VOTECLUSTER_ADMIN_LOG_LEVEL; default warn)')
+    .option('--tls-ca <file>', 'cluster CA bundle (PEM) the proxy\'s (and, for admin, the Admin API callers\') certificates must come from (env VOTECLUSTER_ADMIN_TLS__CA)')
+    .option('--tls-cert <file>', 'certificate (PEM) presented to the proxy (admin: also served on the Admin gRPC API) (env VOTECLUSTER_ADMIN_TLS__CERT)')
+    .option('--tls-key <file>', 'private key of --tls-cert, mode 0600 (env VOTECLUSTER_ADMIN_TLS__KEY)');
 }
 
 /** Settings shared by every operator command (service `admin` in the env prefix). */
@@ -32,6 +37,8 @@ export const CommonSchema = z.object({
   clusterKeyFile: z.string({ message: '--cluster-key-file is required' }).min(1, '--cluster-key-file is required'),
   proxy: z.string().regex(/^[^:\s]+:\d{1,5}$/, '--proxy must be host:port').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /** Mutual TLS to the node proxy (and, for `admin`, the Admin gRPC listener's identity). */
+  tls: TlsFilesSchema.optional(),
 });
 /** The common settings of the commands that only read (`status`, `ticket list`, `stakeinfo`): no cluster key needed. */
 export const ReadOnlyCommonSchema = CommonSchema.extend({ clusterKeyFile: z.string().min(1).optional() });
@@ -48,6 +55,7 @@ export const COMMON_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
   { path: 'proxy', flag: 'proxy', env: 'PROXY' },
   { path: 'logLevel', flag: 'logLevel', env: 'LOG_LEVEL' },
+  ...TLS_CONFIG_FIELDS,
 ];
 
 /** Thrown after the issues were printed; the action sets exit code 2. */
@@ -118,6 +126,7 @@ export async function openAdminContext(
     { log: log.child({ component: 'cluster' }), ...(deps.metrics ? { metrics: deps.metrics } : {}) },
   );
   let proxyClient: NodeProxyClient | undefined;
+  let proxyTls: TlsReloader | undefined;
   try {
     // Owner claims are shown by list/status; without joining, the owners cache is not started by openCluster.
     await cluster.owners.start();
@@ -133,12 +142,14 @@ export async function openAdminContext(
     log,
     async close() {
       proxyClient?.close();
+      proxyTls?.close();
       await cluster.owners.stop();
       await cluster.close();
     },
   };
   if (opts.proxy) {
-    proxyClient = createNodeProxyClient(opts.proxy, { clientId: service });
+    proxyTls = opts.tls ? new TlsReloader(opts.tls, { log }) : undefined;
+    proxyClient = createNodeProxyClient(opts.proxy, { clientId: service, ...(proxyTls ? { credentials: grpcChannelCredentials(proxyTls) } : {}) });
     ctx.chain = createProxyChainLookup(proxyClient, { params });
     ctx.proxyClient = proxyClient;
   }

@@ -26,6 +26,7 @@ const COMMANDS: CommandTable = {
   key: () => import('./commands/key.ts'),
   status: () => import('./commands/status.ts'),
   etcd: () => import('./commands/etcd.ts'),
+  certs: () => import('./commands/certs.ts'),
   trace: () => import('./commands/trace.ts'),
   tx: () => import('./commands/tx.ts'),
 };

@@ -5,6 +5,8 @@
  * bound URL).
  */
 import { CodedError } from '../base/index.ts';
+import { isLoopbackHost } from '../security/index.ts';
+import type { Logger } from '../telemetry/index.ts';
 
 /** A bad `--metrics-listen` value (code `CLI_METRICS_LISTEN`). */
 export class MetricsListenError extends CodedError {
@@ -27,4 +29,14 @@ export function parseMetricsListen(value: string | undefined): { host: string; p
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new MetricsListenError(`--metrics-listen ${JSON.stringify(value)}: port must be 0..65535`);
   return { host, port };
+}
+
+/**
+ * `/metrics` is plaintext and unauthenticated (Prometheus scrapes it; it carries counters, no
+ * secrets). Beyond loopback that is allowed, and said: one warning naming the address.
+ */
+export function warnIfMetricsExposed(log: Logger, listen: { host: string; port: number }): void {
+  if (!isLoopbackHost(listen.host)) {
+    log.warn({ host: listen.host, port: listen.port }, 'metrics listen beyond loopback: plaintext and unauthenticated (anyone who reaches the port reads them); restrict it with a firewall or listen on 127.0.0.1');
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { TlsFilesSchema } from '../security/index.ts';
 import { NodeProxyConfigError } from './errors.ts';
 import { MAX_STREAM_DRAIN_MS } from '../base/index.ts';
 
@@ -60,14 +61,12 @@ export const NodeProxyConfigSchema = z
       }),
     /** gRPC listen address HOST:PORT. */
     listen: HostPort.default('127.0.0.1:0'),
-    /** Server TLS; with clientCaFile, clients must present a certificate (mTLS). */
-    tls: z
-      .object({
-        certFile: z.string(),
-        keyFile: z.string(),
-        clientCaFile: z.string().optional(),
-      })
-      .optional(),
+    /**
+     * Mutual TLS: the proxy's certificate and key, and the cluster CA its clients' certificates
+     * must be issued by (a client without one is refused). Files are re-read when they change.
+     * Without it the proxy serves plaintext, which it allows on loopback only.
+     */
+    tls: TlsFilesSchema.optional(),
     ringSize: z.number().int().min(8).default(DEFAULT_RING_SIZE),
     maxStreamLagEvents: z.number().int().min(1).default(DEFAULT_MAX_STREAM_LAG_EVENTS),
     /** Vote subsidy split used in WinningTickets (decred/dcrd: blockchain/standalone/subsidy.go). */

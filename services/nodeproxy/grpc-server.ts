@@ -4,7 +4,6 @@
  * entry (docs/contributing.md, "Errors"); a SendVote outcome is a
  * value in the response, never an error.
  */
-import { readFileSync } from 'node:fs';
 import {
   Metadata,
   Server,
@@ -22,6 +21,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DEFAULT_WALLET_VOTE_VERSION, fromHex, VOTE_VERSION_FLOOR, type NetParams } from '../decred/index.ts';
+import { grpcServerCredentials, requireProtectedUnlessLoopback, TlsReloader } from '../security/index.ts';
 import { blockVotes } from './block-votes.ts';
 import type { ChainFeed, FeedEvent, StreamStartMessage } from './chain-feed.ts';
 import type { ChainSync } from './chain-sync.ts';
@@ -244,18 +244,28 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
   };
 }
 
-/** Server credentials from the config: insecure, TLS, or mTLS with a client CA. */
-export function serverCredentials(cfg: NodeProxyConfig): ServerCredentials {
-  if (!cfg.tls) return ServerCredentials.createInsecure();
-  const read = (f: string, what: string): Buffer => {
+/**
+ * Server credentials from the config: mutual TLS with the cluster CA (the files are followed:
+ * `tls.close()` stops that), or, without `tls`, plaintext, which only a loopback listener may
+ * use. Throws {@link NodeProxyConfigError} for unusable TLS files or a plaintext non-loopback listener.
+ */
+export function serverCredentials(cfg: NodeProxyConfig, log?: Logger): { credentials: ServerCredentials; tls: TlsReloader | undefined } {
+  if (!cfg.tls) {
     try {
-      return readFileSync(f);
+      requireProtectedUnlessLoopback('the node proxy gRPC listener', cfg.listen, { tls: false, credentials: false });
     } catch (err) {
-      throw new NodeProxyConfigError(`cannot read ${what} ${f}: ${(err as Error).message}`, { cause: err });
+      throw new NodeProxyConfigError(`${(err as Error).message} (set tls: --tls-ca, --tls-cert, --tls-key)`, { cause: err });
     }
-  };
-  const clientCa = cfg.tls.clientCaFile ? read(cfg.tls.clientCaFile, 'client CA file') : null;
-  return ServerCredentials.createSsl(clientCa, [{ cert_chain: read(cfg.tls.certFile, 'TLS cert'), private_key: read(cfg.tls.keyFile, 'TLS key') }], clientCa !== null);
+    log?.warn({ listen: cfg.listen }, 'node proxy gRPC without TLS: plaintext, any local process can connect (loopback only; configure --tls-ca/--tls-cert/--tls-key)');
+    return { credentials: ServerCredentials.createInsecure(), tls: undefined };
+  }
+  let tls: TlsReloader;
+  try {
+    tls = new TlsReloader(cfg.tls, log ? { log } : {});
+  } catch (err) {
+    throw new NodeProxyConfigError((err as Error).message, { cause: err });
+  }
+  return { credentials: grpcServerCredentials(tls), tls };
 }
 
 /**

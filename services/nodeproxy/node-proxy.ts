@@ -18,6 +18,7 @@ import { NODEPROXY_SERVICE } from './proto.ts';
 import { BlockReader } from './tx-lookup.ts';
 import { VoteSender } from './send-vote.ts';
 import { STOP_BUDGET_MS } from '../base/index.ts';
+import type { TlsReloader } from '../security/index.ts';
 
 /** Default vote subsidy split per network when the config does not name one. */
 export const DEFAULT_SUBSIDY_SPLIT: Readonly<Record<string, SubsidySplit>> = {
@@ -91,6 +92,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
   let session: DcrdSession | undefined;
   let feed: ChainFeed | undefined;
   let started = false;
+  let serverTls: TlsReloader | undefined;
   let stopping: Promise<void> | undefined;
 
   const status = (): NodeProxyStatus => {
@@ -124,7 +126,8 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
       if (started) throw new Error('NodeProxy.start called twice');
       started = true;
       const creds = resolveDcrdCredentials(cfg);
-      const grpcCreds = serverCredentials(cfg);
+      const { credentials: grpcCreds, tls } = serverCredentials(cfg, log);
+      serverTls = tls;
       let syncRef: ChainSync | undefined;
       let senderRef: VoteSender | undefined;
       session = new DcrdSession({
@@ -222,6 +225,7 @@ export function createNodeProxy(cfgInput: unknown, deps: NodeProxyDeps = {}): No
             });
           });
         }
+        serverTls?.close();
         await session?.stop();
         await chain?.idle();
         log.info({ ms: Date.now() - t0 }, 'node proxy stopped');

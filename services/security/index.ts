@@ -30,6 +30,7 @@ export { createCertsDir, issueInto, writePemPair, readCaFiles, CA_CERT_FILE, CA_
 export type { CertsDir, NamedCertificateRequest } from './cert-files.ts';
 
 /**
+ * `TlsFilesSchema`: the zod shape `{ caFile, certFile, keyFile }` services embed as `tls`.
  * `loadTlsMaterial(files)` checks the three files; `new TlsReloader(files, { intervalMs?, log? })`
  * follows them; `grpcServerCredentials(tls)` (client certificate required),
  * `grpcChannelCredentials(tls, { serverName? })`, `httpsServerOptions(tls, { requestClientCert? })`,
@@ -37,6 +38,7 @@ export type { CertsDir, NamedCertificateRequest } from './cert-files.ts';
  */
 export {
   loadTlsMaterial,
+  TlsFilesSchema,
   parseCertificateBundle,
   TlsReloader,
   grpcServerCredentials,

@@ -10,6 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { SecureContextOptions, PeerCertificate } from 'node:tls';
 import { checkServerIdentity as tlsCheckServerIdentity } from 'node:tls';
 import { ChannelCredentials, ServerCredentials, experimental } from '@grpc/grpc-js';
+import { z } from 'zod';
 import type { Logger } from '../telemetry/index.ts';
 import { TlsMaterialError } from './errors.ts';
 
@@ -302,3 +303,13 @@ export function grpcCallerIdentity(call: { getAuthContext(): { sslPeerCertificat
   if (!cert || !cert.raw || cert.raw.length === 0) return null;
   return certificateIdentity(cert);
 }
+
+/**
+ * The config-file shape of {@link TlsFiles} (`tls: { caFile, certFile, keyFile }`), all three
+ * required together; services embed it as their `tls` key.
+ */
+export const TlsFilesSchema = z.object({
+  caFile: z.string().min(1),
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+});

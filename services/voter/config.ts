@@ -4,6 +4,7 @@
  * embedders (the demo, the chaos suite) call {@link parseVoterConfig}.
  */
 import { z } from 'zod';
+import { TlsFilesSchema } from '../security/index.ts';
 import { VoterConfigError } from './errors.ts';
 
 /** Backup rank k waits k × hedge for the owner's vote record (docs/architecture.md, invariant 4). */
@@ -61,6 +62,12 @@ export const VoterConfigSchema = z.object({
   }),
   /** Node proxies, the local region's first; every one is watched and every vote goes to all. */
   proxies: z.array(ProxyConfigSchema).min(1),
+  /**
+   * Mutual TLS to the node proxies: the cluster CA the proxies' certificates must be issued by
+   * (and name the dialled address), and this voter's client certificate and key. Files are
+   * re-read when they change. Without it the voter dials plaintext.
+   */
+  tls: TlsFilesSchema.optional(),
   /** File holding the 32-byte cluster key (hex or raw) that decrypts voting keys. Secret. */
   clusterKeyFile: z.string().min(1),
   hedgeMs: z.number().int().min(0).max(60_000).default(DEFAULT_HEDGE_MS),

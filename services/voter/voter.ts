@@ -12,6 +12,7 @@
 import { createNodeProxyClient, NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
 import { openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams } from '../decred/index.ts';
+import { grpcChannelCredentials, TlsReloader } from '../security/index.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { createMetrics, readinessOf, serviceTracer, type ComponentMetrics, type Logger, type Metrics, type Readiness, type SecretKey } from '../telemetry/index.ts';
 import { AgendaTable } from './agenda-table.ts';
@@ -159,7 +160,7 @@ export const VOTER_TRACE_SERVICE = 'votecluster-voter';
 const CLAIM_DEBOUNCE_MS = 100;
 /** Safety-net claim sweep interval (a sweep over 100k cached rankings costs ~50-100 ms CPU, in 1,000-ticket chunks). */
 const CLAIM_PERIOD_MS = 5_000;
-/** Start-up: claims wait for the first proxy stream at most this long (a voter with no proxy cannot vote its claims). */
+/** Start-up: claims wait for the first proxy stream (a voter with no proxy cannot vote its claims); a warning every this long. */
 const CLAIM_AFTER_STREAM_MAX_WAIT_MS = 5_000;
 
 /** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
@@ -189,6 +190,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   let cluster: Cluster | undefined;
   let clients: NodeProxyClient[] = [];
+  let proxyTls: TlsReloader | undefined;
   let watch: ChainWatch | undefined;
   let delivery: VoteDelivery | undefined;
   let recordQueue: RecordQueue | undefined;
@@ -341,7 +343,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       { metrics, log: log.child({ component: 'cluster' }) },
     );
     cluster = c;
-    clients = cfg.proxies.map((p) => createNodeProxyClient(p.address, { clientId: cfg.nodeId }));
+    proxyTls = cfg.tls ? new TlsReloader(cfg.tls, { log }) : undefined;
+    const credentials = proxyTls ? grpcChannelCredentials(proxyTls) : undefined;
+    clients = cfg.proxies.map((p) => createNodeProxyClient(p.address, { clientId: cfg.nodeId, ...(credentials ? { credentials } : {}) }));
     const sinks: VoteSink[] = clients.map((client, i) => ({
       address: (cfg.proxies[i] as { address: string }).address,
       sendVote: (raw, o) => client.sendVote(raw, o),
@@ -512,9 +516,14 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     state = 'running';
     if (claimer) {
       const w = watch;
-      const streaming = await waitUntil(() => w.connectedCount > 0 || state !== 'running', CLAIM_AFTER_STREAM_MAX_WAIT_MS);
+      // A voter that hears no draws cannot vote what it claims: no claims until a stream is up
+      // (a proxy down, or refusing this voter's certificate, keeps it from claiming at all).
+      for (let waitedMs = 0; ; ) {
+        if (await waitUntil(() => w.connectedCount > 0 || state !== 'running', CLAIM_AFTER_STREAM_MAX_WAIT_MS)) break;
+        waitedMs += CLAIM_AFTER_STREAM_MAX_WAIT_MS;
+        log.warn({ waitedMs, proxies: cfg.proxies.map((p) => p.address) }, 'no proxy stream yet; not claiming tickets until one is up (check the proxies and the TLS files)');
+      }
       if (state !== 'running') return; // stopped meanwhile
-      if (!streaming) log.warn({ waitedMs: CLAIM_AFTER_STREAM_MAX_WAIT_MS }, 'no proxy stream yet; claiming tickets anyway');
       claimer.start();
     }
     await claimer?.ready;
@@ -567,6 +576,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     await reach?.stop();
     for (const u of unsubscribers.splice(0)) u();
     for (const c of clients) c.close();
+    proxyTls?.close();
     await cluster?.close();
     state = 'stopped';
     log.info({}, 'voter stopped');

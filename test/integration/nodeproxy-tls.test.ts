@@ -37,7 +37,7 @@ beforeAll(async () => {
     network: 'simnet',
     dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass, caFile: f('rpc.cert', node.certPem as string) },
     listen: '127.0.0.1:0',
-    tls: { certFile: certs.files['proxy']!.certFile, keyFile: certs.files['proxy']!.keyFile, clientCaFile: certs.caFile },
+    tls: certs.files['proxy']!,
   });
   ({ address } = await proxy.start());
 });

@@ -11,7 +11,7 @@ import { createMetrics, SecretKey, startMetricsServer, type MetricsServer } from
 import { addCommonOptions, adminReadiness, AdminCommandSchema, COMMON_CONFIG_FIELDS, openAdminContext, type CommonOptions } from '../admin-context.ts';
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
-import { parseMetricsListen } from '../metrics-listen.ts';
+import { parseMetricsListen, warnIfMetricsExposed } from '../metrics-listen.ts';
 import { buildIdentity } from '../version.ts';
 
 /**
@@ -70,7 +70,7 @@ export function register(program: Command): void {
       return;
     }
     const { etcd, network, clusterKeyFile, proxy, logLevel, ...adminOnly } = loaded.config;
-    const common: CommonOptions = { etcd, network, clusterKeyFile, logLevel, ...(proxy ? { proxy } : {}) };
+    const common: CommonOptions = { etcd, network, clusterKeyFile, logLevel, ...(proxy ? { proxy } : {}), ...(adminOnly.tls ? { tls: adminOnly.tls } : {}) };
     const cfg: AdminConfig = { ...adminOnly, network };
     const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
     const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel }, 'admin', { metrics });
@@ -91,6 +91,7 @@ export function register(program: Command): void {
     let stopped = false;
     try {
       if (metricsListen) {
+        warnIfMetricsExposed(ctx.log, metricsListen);
         metricsServer = await startMetricsServer({
           ...metricsListen, registry: metrics.registry, health: () => !stopped, ready: () => adminReadiness(ctx.cluster, () => serving && !stopped),
         });

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { createNodeProxy, NodeProxyConfigSchema, NodeProxyError, NODEPROXY_TRACE_SERVICE, SECRET_CONFIG_PATHS, type NodeProxyConfig } from '../../nodeproxy/index.ts';
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { createLogger, createMetrics, initTelemetry, startMetricsServer, type MetricsServer, type Telemetry } from '../../telemetry/index.ts';
-import { parseMetricsListen } from '../metrics-listen.ts';
+import { parseMetricsListen, warnIfMetricsExposed } from '../metrics-listen.ts';
+import { addTlsOptions, TLS_CONFIG_FIELDS } from '../tls-options.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
 
 /**
@@ -24,9 +25,7 @@ export const PROXY_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'dcrd.caFile', flag: 'dcrdCa', env: 'DCRD_CA' },
   { path: 'listen', flag: 'listen', env: 'LISTEN' },
   { path: 'network', flag: 'network', env: 'NETWORK' },
-  { path: 'tls.certFile', flag: 'tlsCert', env: 'TLS_CERT' },
-  { path: 'tls.keyFile', flag: 'tlsKey', env: 'TLS_KEY', secret: true },
-  { path: 'tls.clientCaFile', flag: 'clientCa', env: 'CLIENT_CA' },
+  ...TLS_CONFIG_FIELDS,
   { path: 'ringSize', flag: 'ringSize', env: 'RING_SIZE' },
   { path: 'maxStreamLagEvents', flag: 'maxStreamLag', env: 'MAX_STREAM_LAG' },
   { path: 'metricsListen', flag: 'metricsListen', env: 'METRICS_LISTEN', extra: true },
@@ -61,7 +60,7 @@ export function loadProxyConfig(
 
 /** Registers `proxy`. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('proxy')
     .description('Run a node proxy: one dcrd websocket session in, the NodeProxy gRPC API out')
     .option('--config <file>', 'config file, JSON or YAML (NodeProxyConfig shape)')
@@ -70,10 +69,8 @@ export function register(program: Command): void {
     .option('--dcrd-pass-file <file>', 'file holding the dcrd RPC password')
     .option('--dcrd-ca <file>', "dcrd's rpc.cert (CA to trust for wss://)")
     .option('--listen <host:port>', 'gRPC listen address', undefined)
-    .option('--network <name>', 'simnet | testnet3 | mainnet')
-    .option('--tls-cert <file>', 'gRPC server certificate (PEM)')
-    .option('--tls-key <file>', 'gRPC server key (PEM)')
-    .option('--client-ca <file>', 'CA for client certificates (enables mTLS)')
+    .option('--network <name>', 'simnet | testnet3 | mainnet');
+  addTlsOptions(cmd, 'proxy', 'to voters (mutual TLS: clients need a certificate from --tls-ca; without these the proxy serves plaintext on loopback only)')
     .option('--ring-size <n>', 'WatchChain ring buffer size (events)')
     .option('--max-stream-lag <n>', 'events a stream may fall behind before it is cut')
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics here (env VOTECLUSTER_PROXY_METRICS_LISTEN)')
@@ -109,6 +106,7 @@ export function register(program: Command): void {
           });
         }
         if (metricsListen) {
+          warnIfMetricsExposed(logger, metricsListen);
           metricsServer = await startMetricsServer({
             ...metricsListen, registry: metrics.registry, health: () => proxy.isAlive(), ready: () => proxy.readiness(),
           });

@@ -13,6 +13,8 @@ import { createLogger, createMetrics, initTelemetry, startMetricsServer, type Me
 import { createVoter, VoterConfigSchema, VOTER_SECRET_FIELDS, VOTER_TRACE_SERVICE, type VoterConfig } from '../../voter/index.ts';
 import { ConfigInvalidError, loadConfig, optionSources, type ConfigFieldSpec } from '../config.ts';
 import { DEFAULT_SHUTDOWN_CAP_MS as SHUTDOWN_CAP_MS, runUntilSignal } from '../lifecycle.ts';
+import { addTlsOptions, TLS_CONFIG_FIELDS } from '../tls-options.ts';
+import { warnIfMetricsExposed } from '../metrics-listen.ts';
 
 /** Hard cap on shutdown. */
 
@@ -34,6 +36,7 @@ export const VOTER_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'network', flag: 'network', env: 'NETWORK' },
   { path: 'etcd.endpoints', flag: 'etcd', env: 'ETCD', kind: 'list' },
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
+  ...TLS_CONFIG_FIELDS,
   { path: 'hedgeMs', flag: 'hedgeMs', env: 'HEDGE_MS' },
   { path: 'leaseTtlSec', flag: 'leaseTtlSec', env: 'LEASE_TTL_SEC' },
   { path: 'strategy', flag: 'strategy', env: 'STRATEGY' },
@@ -154,7 +157,7 @@ function youngGenMb(): number {
 
 /** Registers `voter`. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('voter')
     .description('Run a stateless voter: watch every node proxy, sign owned draws, hedge for the others')
     .option('--config <file>', 'config file, JSON or YAML (VoterConfig shape)')
@@ -163,7 +166,8 @@ export function register(program: Command): void {
     .option('--network <name>', 'simnet | testnet3 | mainnet | regnet')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated')
     .option('--proxy <addr>', 'node proxy gRPC address as host:port[@region] (repeatable; local region first)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key')
+    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key');
+  addTlsOptions(cmd, 'voter', 'to the node proxies (mutual TLS; the proxies\' certificates must come from --tls-ca and name the --proxy address)')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
     .option('--lease-ttl-sec <s>', 'session lease TTL')
     .option('--strategy <name>', 'lease | all-vote')
@@ -205,6 +209,7 @@ export function register(program: Command): void {
           });
         }
         if (cfg.metrics.listen) {
+          warnIfMetricsExposed(log, hostPort(cfg.metrics.listen));
           metricsServer = await startMetricsServer({
             ...hostPort(cfg.metrics.listen), registry: metrics.registry, health: () => voter.isAlive(), ready: () => voter.readiness(),
           });
