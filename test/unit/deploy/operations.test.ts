@@ -86,8 +86,8 @@ describe('deploy/examples', () => {
   // The secret-file flags a service manager adds (systemd LoadCredential=, Kubernetes secret volumes).
   const lines: Record<string, string[]> = {
     'proxy.yaml': ['proxy', '--dcrd-pass-file', '/run/secrets/dcrd.pass', '--tls-key', '/run/secrets/proxy.key'],
-    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key'],
-    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key'],
+    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key', '--tls-key', '/run/secrets/voter.key'],
+    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key', '--tls-key', '/run/secrets/admin.key'],
     'etcd-init.yaml': ['etcd', 'init'],
   };
 
