@@ -67,7 +67,7 @@ async function call(client: AnyClient, method: string, req: unknown): Promise<{ 
 
 const clientFor = (name: string): AnyClient => createAdminClient(srv.address, { tls: certs.files[name]! }) as unknown as AnyClient;
 
-const mutate = { ticket_hash: '', choices: [{ agenda_id: 'changesubsidysplitr2', choice_id: 'yes' }] };
+const mutate = { ticket_hash: '', choices: [{ agenda_id: 'maxtreasuryspend', choice_id: 'yes' }] };
 
 describe('Admin gRPC over mutual TLS', () => {
   it('every method of the service is in the access table', () => {
@@ -99,7 +99,7 @@ describe('Admin gRPC over mutual TLS', () => {
     const c = new Ctor(srv.address, credentials.createSsl(readFileSync(certs.caFile), readFileSync(m.keyFile), readFileSync(m.certFile))) as unknown as AnyClient;
     const r = await call(c, 'SetVoteChoices', mutate);
     expect(r.err?.code).toBe(status.UNAVAILABLE);
-    expect(w.cluster.config.voteDefaults().voteChoices['changesubsidysplitr2']).not.toBe('yes');
+    expect(w.cluster.config.voteDefaults().voteChoices['maxtreasuryspend']).not.toBe('yes');
   });
 
   it('a read-only certificate reads but cannot mutate', async () => {
@@ -112,7 +112,7 @@ describe('Admin gRPC over mutual TLS', () => {
     expect(r.err?.metadata.get('vc-error-code')).toEqual(['ADMIN_PERMISSION_DENIED']);
     const removed = await call(clientFor('monitor'), 'RemoveTicket', { ticket_hash: w.exported[0]!.ticketHash });
     expect(removed.err?.code).toBe(status.PERMISSION_DENIED);
-    expect(w.cluster.config.voteDefaults().voteChoices['changesubsidysplitr2']).not.toBe('yes');
+    expect(w.cluster.config.voteDefaults().voteChoices['maxtreasuryspend']).not.toBe('yes');
   });
 
   it('a certificate without a role is refused even reads (default deny)', async () => {
@@ -123,7 +123,7 @@ describe('Admin gRPC over mutual TLS', () => {
   it('an operator certificate mutates, and the audit log names the caller', async () => {
     const r = await call(clientFor('alice'), 'SetVoteChoices', mutate);
     expect(r.err).toBeNull();
-    expect(w.cluster.config.voteDefaults().voteChoices['changesubsidysplitr2']).toBe('yes');
+    expect(w.cluster.config.voteDefaults().voteChoices['maxtreasuryspend']).toBe('yes');
     const alice = loadTlsMaterial(certs.files['alice']!).identity;
     const audit = logLines.filter((l) => l['audit'] === true && l['rpc'] === 'SetVoteChoices');
     expect(audit).toContainEqual(expect.objectContaining({ outcome: 'ok', caller: { commonName: 'alice', role: 'operator', fingerprint: alice.fingerprint } }));
