@@ -16,7 +16,7 @@
 import type { Span, Tracer } from '@opentelemetry/api';
 import { JitteredBackoff, isRetryable, settledWithin, sleep } from '../base/index.ts';
 import {
-  ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan,
+  ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan, withSpan,
   type ComponentMetrics, type Logger,
 } from '../telemetry/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
@@ -314,7 +314,7 @@ function etcdHealthySince(deps: DutyDeps, sinceMs: number): boolean {
 }
 
 /** `voteKnown` (bounded by its deadline): 'known', 'unknown', or 'no-answer' (then the backup races); with how long it took. */
-async function voteAlreadyOut(deps: DutyDeps, txidHex: string): Promise<{ answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; ms: number }> {
+async function voteAlreadyOut(deps: DutyDeps, txidHex: string): Promise<VoteCheck> {
   if (!deps.voteKnown) return { answer: 'not-asked', ms: 0 };
   const t0 = performance.now();
   try {
@@ -326,172 +326,251 @@ async function voteAlreadyOut(deps: DutyDeps, txidHex: string): Promise<{ answer
   }
 }
 
-async function recordFirst(
-  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, plan: DutyPlan, signal: AbortSignal,
-): Promise<DutyResult> {
-  const base = { rank: plan.rank, path: plan.path } as const;
-  let waitMs = plan.waitMs;
-  // A vote signed here whose record write failed (etcd unreachable) and not yet recorded.
-  let unrecorded: VoteRecordInput | undefined;
-  // The pinned vote, built and signed once, before the hedge ends: the inputs were pinned when the
-  // draw arrived (cluster-vote-factory.ts), so these are the bytes it would build at the deadline.
-  let signed: SignedVote | undefined;
-  const sign = (): SignedVote => (signed ??= buildAndSign(deps, recv, ticketHex, ev));
-  const backoff = new JitteredBackoff(deps.retryBaseMs, deps.retryMaxMs);
-  for (let attempt = 1; !signal.aborted; attempt++) {
-    const hedgeStart = performance.now();
-    const hedgeStartMs = Date.now();
-    // The "already out?" question, asked VOTE_CHECK_LEAD_MS before the hedge ends (backups only).
-    let check: Promise<{ answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; ms: number }> | undefined;
-    let checkTimer: NodeJS.Timeout | undefined;
-    try {
-      if (waitMs > 0) {
-        // VOTE_CHECK_LEAD_MS before the deadline (outside the draw's own burst of sends): sign the
-        // pinned vote, so a takeover does no CPU work at the deadline, and ask whether it is out.
-        checkTimer = setTimeout(() => {
-          try {
-            const txid = sign().txidHex;
-            if (plan.rank > 0 && deps.voteKnown) check = voteAlreadyOut(deps, txid);
-          } catch {
-            // cannot build: the deadline's own build reports it
-          }
-        }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
-        // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
-        // remote members); the create-if-absent txn below returns the stored record if one exists.
-        const finalRead = !etcdHealthySince(deps, hedgeStartMs);
-        const seen = await hedgeWait(deps, recv, ticketHex, ev, waitMs, plan.rank, signal, finalRead);
-        if (seen) {
-          deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - hedgeStart) / 1000);
-          deps.delivery.deliver(toDeliver(ev, ticketHex, seen, seen.signer, undefined), 'standby');
-          return { ...base, outcome: 'record-seen', txidHex: seen.txidHex };
-        }
-        // etcd was away during (part of) this hedge: a read that hung through the outage and
-        // answered "none" as quorum returned says nothing about the owner's queued record.
-        // Hedge again from the moment etcd is back.
-        if (deps.reach?.wasAwaySince(hedgeStartMs)) {
-          if (!(await deps.reach.whenReachable(signal))) break;
-          waitMs = plan.waitMs + deps.retryMaxMs;
-          continue;
-        }
-      }
-      if (signal.aborted) break;
-      const vote = sign();
-      const rec = recordInput(ev, ticketHex, vote, deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
-      clearTimeout(checkTimer);
-      const out = plan.rank === 0 ? { answer: 'not-asked' as const, ms: 0 } : await (check ?? voteAlreadyOut(deps, vote.txidHex));
-      if (out.answer === 'known') {
-        // Our nearest dcrd already holds these exact bytes: the owner signed and sent them and
-        // only its record is late (a loaded etcd or event loop). Racing would only add broadcasts.
-        // Stand by as for a record; if no record ever shows, record-repair.ts writes this one.
-        deps.metrics.hedgeWait.observe({ result: 'vote_seen' }, (performance.now() - hedgeStart) / 1000);
-        deps.log.info({ ticket: ticketHex, height: ev.height, owner: plan.order[0], voteTxid: vote.txidHex, drawAgeMs: Date.now() - ev.receivedAtMs }, 'hedge expired but the vote is already out; standing by');
-        deps.delivery.deliver(toDeliver(ev, ticketHex, vote, plan.order[0] ?? deps.selfId, undefined), 'standby');
-        deps.onUnrecorded?.(rec);
-        return { ...base, outcome: 'vote-seen', txidHex: vote.txidHex };
-      }
-      unrecorded = rec;
-      const { created, stored } = await recordSpan(deps, recv, rec, attempt);
-      unrecorded = undefined;
-      deps.reach?.noteSuccess();
-      const waited = (performance.now() - hedgeStart) / 1000;
-      if (created) {
-        if (plan.rank > 0) {
-          deps.metrics.takeovers.inc();
-          deps.metrics.hedgeWait.observe({ result: 'took_over' }, waited);
-          const t = startSpan(SPAN.CLUSTER_TAKEOVER, {
-            tracer: deps.tracer,
-            parent: contextWithSpan(recv),
-            attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: plan.rank, [ATTR.HEDGE_MS]: plan.waitMs },
-          });
-          t.end();
-        }
-        broadcast(deps, recv, toDeliver(ev, ticketHex, vote, deps.selfId, undefined));
-        if (plan.rank > 0) {
-          deps.log.warn({
-            ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, rank: plan.rank, voteTxid: vote.txidHex,
-            owner: plan.order[0], hedgeStartAfterMs: hedgeStartMs - ev.receivedAtMs, sentAfterMs: Date.now() - ev.receivedAtMs,
-            dcrdCheck: out.answer, dcrdCheckMs: out.ms,
-          }, 'took over a vote as backup');
-        }
-        return { ...base, outcome: 'took-over', txidHex: vote.txidHex };
-      }
-      // Lost the race: the stored vote is the vote, never our own bytes. Its signer sent it
-      // before (owner fast path) or right after (takeover, record-first) storing it, so hold it
-      // on standby as for a record seen while waiting: sent if that signer leaves.
-      deps.metrics.hedgeWait.observe({ result: 'lost_race' }, waited);
-      deps.log.info({ ticket: ticketHex, height: ev.height, storedSigner: stored.signer, dcrdCheck: out.answer, dcrdCheckMs: out.ms, drawAgeMs: Date.now() - ev.receivedAtMs }, 'lost the record race (the record landed after the hedge); holding the stored vote');
-      if (stored.txidHex !== vote.txidHex) {
-        deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: vote.txidHex, storedTxid: stored.txidHex, storedRevision: stored.revision }, 'lost the record race to a different vote; holding the stored one');
-      }
-      deps.delivery.deliver(toDeliver(ev, ticketHex, stored, stored.signer, undefined), 'standby');
-      return { ...base, outcome: 'lost-race', txidHex: stored.txidHex };
-    } catch (err) {
-      // etcd unreachable (or a transient error): a backup cannot take over without a
-      // record, by design. Retry, bounded by the duty's lifetime (signal), backed off.
-      if (signal.aborted) break;
-      if (isRetryable(err)) {
-        deps.reach?.noteFailure();
-        // Keep the vote this backup would record (inputs pinned at the draw): if the duty ends before
-        // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
-        if (!unrecorded && deps.onUnrecorded) {
-          try {
-            unrecorded = recordInput(ev, ticketHex, sign(), deps.selfId, plan.rank === 0 ? 'record-first' : 'takeover');
-          } catch {
-            // cannot build (ticket removed): nothing to repair
-          }
-        }
-      }
-      if (attempt === 1 || attempt % 10 === 0) {
-        deps.log.warn({ ticket: ticketHex, height: ev.height, attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
-      }
-      if (!(await sleep(backoff.nextMs(), signal))) break; // aborted: the block is superseded or too old
-      // No takeover is possible without a record (fault table: etcd quorum lost). Wait until
-      // etcd answers again, then hedge anew FROM THAT MOMENT, with extra time for the owner's
-      // queued record (written as soon as etcd answers) to land first.
-      if (deps.reach && !(await deps.reach.whenReachable(signal))) break;
-      waitMs = plan.rank === 0 ? 0 : plan.waitMs + deps.retryMaxMs;
-    } finally {
-      clearTimeout(checkTimer);
-    }
+/** The answer to "is this vote already out?" at the hedge deadline, and how long it took. */
+interface VoteCheck { answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; ms: number }
+
+/** A step of the record-first machine: the next state, or the duty's result. */
+type Step =
+  | { to: 'hedge'; waitMs: number }
+  | { to: 'check' }
+  | { to: 'race'; vote: SignedVote; rec: VoteRecordInput; out: VoteCheck }
+  | { to: 'retry'; err: unknown }
+  | { to: 'done'; result: DutyResult }
+  | { to: 'aborted' };
+
+/** The duty's signal fired (block superseded or too old) before anything could be sent. */
+const ABORT: Step = { to: 'aborted' };
+
+/**
+ * The record-first path (a backup, or an owner with stale state), as a state machine:
+ *
+ *     hedge ── a record appears ───────────────────────────▶ standby  (record-seen)
+ *       │   └─ etcd was away during the hedge ─▶ hedge again, from when etcd is back
+ *       ▼ no record by the deadline
+ *     check ── our nearest dcrd holds this exact vote ─────▶ standby  (vote-seen)
+ *       ▼ not known, no answer, or we are the owner
+ *     race ─── create-if-absent won ───────────────────────▶ sent     (took-over)
+ *       │   └─ lost: the stored vote is the vote ──────────▶ standby  (lost-race)
+ *       ▼ etcd unavailable (any failure of hedge, check or race)
+ *     retry ── backoff, wait until etcd answers ───────────▶ hedge (longer: the owner's queued record goes first)
+ *
+ *     any state, once the duty is aborted (block superseded or too old) ─▶ aborted
+ *
+ * The vote is built and signed once (the inputs were pinned when the draw arrived), VOTE_CHECK_LEAD_MS
+ * before the hedge ends. Nothing but the stored record's bytes is sent after a lost race.
+ */
+class RecordFirst {
+  readonly #backoff: JitteredBackoff;
+  readonly #base: Pick<DutyResult, 'rank' | 'path'>;
+  readonly #path: VoteRecordInput['path'];
+  /** The pinned vote, once built and signed. */
+  #signed: SignedVote | undefined;
+  /** A vote signed here whose record write failed (etcd unreachable) and is not yet recorded. */
+  #unrecorded: VoteRecordInput | undefined;
+  /** The current attempt (one per hedge started) and when its hedge began. */
+  #attempt = 0;
+  #hedgeStart = 0;
+  #hedgeStartMs = 0;
+  /** The "already out?" question, asked VOTE_CHECK_LEAD_MS before the hedge ends (backups only). */
+  #check: Promise<VoteCheck> | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: DutyDeps, private readonly recv: Span, private readonly ticketHex: string,
+    private readonly ev: WinningTicketsEvent, private readonly plan: DutyPlan, private readonly signal: AbortSignal,
+  ) {
+    this.#backoff = new JitteredBackoff(deps.retryBaseMs, deps.retryMaxMs);
+    this.#base = { rank: plan.rank, path: plan.path };
+    this.#path = plan.rank === 0 ? 'record-first' : 'takeover';
   }
-  if (unrecorded) deps.onUnrecorded?.(unrecorded);
-  return { ...base, outcome: 'aborted' };
+
+  async run(): Promise<DutyResult> {
+    let step: Step = { to: 'hedge', waitMs: this.plan.waitMs };
+    try {
+      while (step.to !== 'aborted') {
+        if (step.to === 'done') return step.result;
+        try {
+          if (step.to === 'hedge') step = await this.#hedge(step.waitMs);
+          else if (step.to === 'check') step = await this.#checkVote();
+          else if (step.to === 'race') step = await this.#race(step.vote, step.rec, step.out);
+          else step = await this.#retry(step.err);
+        } catch (err) {
+          step = { to: 'retry', err };
+        }
+      }
+    } finally {
+      this.#disarmCheck();
+    }
+    if (this.#unrecorded) this.deps.onUnrecorded?.(this.#unrecorded);
+    return { ...this.#base, outcome: 'aborted' };
+  }
+
+  /** Builds and signs the pinned vote once. */
+  #sign(): SignedVote {
+    return (this.#signed ??= buildAndSign(this.deps, this.recv, this.ticketHex, this.ev));
+  }
+
+  #done(outcome: DutyOutcome, txidHex: string): Step {
+    return { to: 'done', result: { ...this.#base, outcome, txidHex } };
+  }
+
+  #disarmCheck(): void {
+    clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
+  }
+
+  /** hedge: wait up to `waitMs` for the signer's record; sign and ask dcrd shortly before the deadline. */
+  async #hedge(waitMs: number): Promise<Step> {
+    const { deps, plan, ev, ticketHex } = this;
+    this.#disarmCheck();
+    if (this.signal.aborted) return ABORT;
+    this.#check = undefined;
+    this.#attempt++;
+    this.#hedgeStart = performance.now();
+    this.#hedgeStartMs = Date.now();
+    if (waitMs <= 0) return { to: 'check' };
+    // VOTE_CHECK_LEAD_MS before the deadline (outside the draw's own burst of sends): sign the
+    // pinned vote, so a takeover does no CPU work at the deadline, and ask whether it is out.
+    this.#checkTimer = setTimeout(() => {
+      let txid: string;
+      try {
+        txid = this.#sign().txidHex;
+      } catch (err) {
+        // Handled: the check step builds again at the deadline and reports the failure there.
+        deps.log.debug({ err, ticket: ticketHex }, 'vote not built ahead of the hedge deadline');
+        return;
+      }
+      if (plan.rank > 0 && deps.voteKnown) this.#check = voteAlreadyOut(deps, txid);
+    }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
+    // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
+    // remote members); the create-if-absent txn of the race returns the stored record if one exists.
+    const finalRead = !etcdHealthySince(deps, this.#hedgeStartMs);
+    const seen = await hedgeWait(deps, this.recv, ticketHex, ev, waitMs, plan.rank, this.signal, finalRead);
+    if (seen) {
+      deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - this.#hedgeStart) / 1000);
+      deps.delivery.deliver(toDeliver(ev, ticketHex, seen, seen.signer, undefined), 'standby');
+      return this.#done('record-seen', seen.txidHex);
+    }
+    // etcd was away during (part of) this hedge: a read that hung through the outage and
+    // answered "none" as quorum returned says nothing about the owner's queued record.
+    // Hedge again from the moment etcd is back.
+    if (deps.reach?.wasAwaySince(this.#hedgeStartMs)) {
+      if (!(await deps.reach.whenReachable(this.signal))) return ABORT;
+      return { to: 'hedge', waitMs: plan.waitMs + deps.retryMaxMs };
+    }
+    return { to: 'check' };
+  }
+
+  /** check: no record by the deadline; a backup stands by if its nearest dcrd already holds this vote. */
+  async #checkVote(): Promise<Step> {
+    const { deps, plan, ev, ticketHex } = this;
+    if (this.signal.aborted) return ABORT;
+    const vote = this.#sign();
+    const rec = recordInput(ev, ticketHex, vote, deps.selfId, this.#path);
+    this.#disarmCheck();
+    const out: VoteCheck = plan.rank === 0 ? { answer: 'not-asked', ms: 0 } : await (this.#check ?? voteAlreadyOut(deps, vote.txidHex));
+    if (out.answer !== 'known') return { to: 'race', vote, rec, out };
+    // Our nearest dcrd already holds these exact bytes: the owner signed and sent them and
+    // only its record is late (a loaded etcd or event loop). Racing would only add broadcasts.
+    // Stand by as for a record; if no record ever shows, record-repair.ts writes this one.
+    deps.metrics.hedgeWait.observe({ result: 'vote_seen' }, (performance.now() - this.#hedgeStart) / 1000);
+    deps.log.info({ ticket: ticketHex, height: ev.height, owner: plan.order[0], voteTxid: vote.txidHex, drawAgeMs: Date.now() - ev.receivedAtMs }, 'hedge expired but the vote is already out; standing by');
+    deps.delivery.deliver(toDeliver(ev, ticketHex, vote, plan.order[0] ?? deps.selfId, undefined), 'standby');
+    deps.onUnrecorded?.(rec);
+    return this.#done('vote-seen', vote.txidHex);
+  }
+
+  /** race: create-if-absent; the winner sends its vote, a loser holds the stored one on standby. */
+  async #race(vote: SignedVote, rec: VoteRecordInput, out: VoteCheck): Promise<Step> {
+    const { deps, plan, ev, ticketHex, recv } = this;
+    this.#unrecorded = rec;
+    const { created, stored } = await recordSpan(deps, recv, rec, this.#attempt);
+    this.#unrecorded = undefined;
+    deps.reach?.noteSuccess();
+    const waited = (performance.now() - this.#hedgeStart) / 1000;
+    if (created) {
+      if (plan.rank > 0) {
+        deps.metrics.takeovers.inc();
+        deps.metrics.hedgeWait.observe({ result: 'took_over' }, waited);
+        startSpan(SPAN.CLUSTER_TAKEOVER, {
+          tracer: deps.tracer,
+          parent: contextWithSpan(recv),
+          attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: plan.rank, [ATTR.HEDGE_MS]: plan.waitMs },
+        }).end();
+      }
+      broadcast(deps, recv, toDeliver(ev, ticketHex, vote, deps.selfId, undefined));
+      if (plan.rank > 0) {
+        deps.log.warn({
+          ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, rank: plan.rank, voteTxid: vote.txidHex,
+          owner: plan.order[0], hedgeStartAfterMs: this.#hedgeStartMs - ev.receivedAtMs, sentAfterMs: Date.now() - ev.receivedAtMs,
+          dcrdCheck: out.answer, dcrdCheckMs: out.ms,
+        }, 'took over a vote as backup');
+      }
+      return this.#done('took-over', vote.txidHex);
+    }
+    // Lost the race: the stored vote is the vote, never our own bytes. Its signer sent it
+    // before (owner fast path) or right after (takeover, record-first) storing it, so hold it
+    // on standby as for a record seen while waiting: sent if that signer leaves.
+    deps.metrics.hedgeWait.observe({ result: 'lost_race' }, waited);
+    deps.log.info({ ticket: ticketHex, height: ev.height, storedSigner: stored.signer, dcrdCheck: out.answer, dcrdCheckMs: out.ms, drawAgeMs: Date.now() - ev.receivedAtMs }, 'lost the record race (the record landed after the hedge); holding the stored vote');
+    if (stored.txidHex !== vote.txidHex) {
+      deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: vote.txidHex, storedTxid: stored.txidHex, storedRevision: stored.revision }, 'lost the record race to a different vote; holding the stored one');
+    }
+    deps.delivery.deliver(toDeliver(ev, ticketHex, stored, stored.signer, undefined), 'standby');
+    return this.#done('lost-race', stored.txidHex);
+  }
+
+  /**
+   * retry: etcd unreachable (or a transient error). A backup cannot take over without a record, by
+   * design: back off, wait until etcd answers again, then hedge anew FROM THAT MOMENT, with extra
+   * time for the owner's queued record (written as soon as etcd answers) to land first.
+   */
+  async #retry(err: unknown): Promise<Step> {
+    const { deps, plan, ev, ticketHex } = this;
+    this.#disarmCheck();
+    if (this.signal.aborted) return ABORT;
+    if (isRetryable(err)) {
+      deps.reach?.noteFailure();
+      // Keep the vote this backup would record (inputs pinned at the draw): if the duty ends before
+      // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
+      if (!this.#unrecorded && deps.onUnrecorded) {
+        try {
+          this.#unrecorded = recordInput(ev, ticketHex, this.#sign(), deps.selfId, this.#path);
+        } catch (buildErr) {
+          // Handled: a vote that cannot be built (ticket removed) leaves nothing to repair.
+          deps.log.debug({ err: buildErr, ticket: ticketHex }, 'no vote to keep for record repair');
+        }
+      }
+    }
+    if (this.#attempt === 1 || this.#attempt % 10 === 0) {
+      deps.log.warn({ ticket: ticketHex, height: ev.height, attempt: this.#attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
+    }
+    if (!(await sleep(this.#backoff.nextMs(), this.signal))) return ABORT;
+    if (deps.reach && !(await deps.reach.whenReachable(this.signal))) return ABORT;
+    return { to: 'hedge', waitMs: plan.rank === 0 ? 0 : plan.waitMs + deps.retryMaxMs };
+  }
 }
 
-async function hedgeWait(
+function recordFirst(
+  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, plan: DutyPlan, signal: AbortSignal,
+): Promise<DutyResult> {
+  return new RecordFirst(deps, recv, ticketHex, ev, plan, signal).run();
+}
+
+function hedgeWait(
   deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, waitMs: number, rank: number, signal: AbortSignal, finalRead: boolean,
 ): Promise<StoredVote | null> {
-  const span = startSpan(SPAN.VOTER_HEDGE, {
-    tracer: deps.tracer,
-    parent: contextWithSpan(recv),
-    attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: rank, [ATTR.HEDGE_MS]: waitMs },
-  });
-  try {
+  return withSpan(SPAN.VOTER_HEDGE, { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: rank, [ATTR.HEDGE_MS]: waitMs }, async (span) => {
     const seen = await deps.records.waitFor(ev.height, ev.blockHashHex, ticketHex, { timeoutMs: waitMs, signal, finalRead });
     span.setAttribute(ATTR.OUTCOME, seen ? 'record_seen' : 'timeout');
     return seen;
-  } catch (err) {
-    recordError(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
+  }, { tracer: deps.tracer, parent: contextWithSpan(recv) });
 }
 
-async function recordSpan(deps: DutyDeps, recv: Span, rec: VoteRecordInput, attempt: number): Promise<{ created: boolean; stored: StoredVote }> {
-  const span = startSpan(SPAN.CLUSTER_RECORD, {
-    tracer: deps.tracer,
-    parent: contextWithSpan(recv),
-    attributes: { [ATTR.TICKET_HASH]: rec.ticketHex, [ATTR.VOTE_TXID]: rec.txidHex, [ATTR.ATTEMPT]: attempt },
-  });
-  try {
+function recordSpan(deps: DutyDeps, recv: Span, rec: VoteRecordInput, attempt: number): Promise<{ created: boolean; stored: StoredVote }> {
+  return withSpan(SPAN.CLUSTER_RECORD, { [ATTR.TICKET_HASH]: rec.ticketHex, [ATTR.VOTE_TXID]: rec.txidHex, [ATTR.ATTEMPT]: attempt }, async (span) => {
     const r = await deps.records.record(rec);
     span.setAttribute(ATTR.OUTCOME, r.created ? 'recorded' : 'existing');
     return r;
-  } catch (err) {
-    recordError(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
+  }, { tracer: deps.tracer, parent: contextWithSpan(recv) });
 }
