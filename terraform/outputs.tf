@@ -1,10 +1,19 @@
 output "proxy_addresses" {
-  description = "Private IPs of the node proxies, by region (voters list all of them, local region first)."
+  description = "Node proxy gRPC addresses by region (voters list all of them, their own region first)."
   value = {
-    (var.regions[0].name) = module.region_a.proxy_private_ips
-    (var.regions[1].name) = module.region_b.proxy_private_ips
-    (var.regions[2].name) = module.region_c.proxy_private_ips
+    (var.regions[0].name) = module.region_a.proxy_addresses
+    (var.regions[1].name) = module.region_b.proxy_addresses
+    (var.regions[2].name) = module.region_c.proxy_addresses
   }
+}
+
+output "vspd_wallet_hosts" {
+  description = "vspd's wallethost list: every region's admin wallet endpoint."
+  value = concat(
+    module.region_a.admin_wallet_hosts,
+    module.region_b.admin_wallet_hosts,
+    module.region_c.admin_wallet_hosts,
+  )
 }
 
 output "etcd_endpoints" {

@@ -23,7 +23,7 @@ variable "voters_per_region" {
 }
 
 variable "proxies_per_region" {
-  description = "Node proxy instances per region (one per dcrd)."
+  description = "dcrd hosts per region, each running dcrd and its node proxy."
   type        = number
   default     = 1
 }
@@ -50,9 +50,37 @@ variable "etcd_instance_type" {
   default     = "t3.medium"
 }
 
+variable "admins_per_region" {
+  description = "Admin service instances per region. A VSP runs one per region: vspd needs three voting wallets on mainnet."
+  type        = number
+  default     = 1
+}
+
+variable "domain" {
+  description = "Private DNS domain of the cluster, e.g. vc.example (certificate SANs use these names)."
+  type        = string
+}
+
+variable "private_zone_id" {
+  description = "Route 53 private hosted zone of the domain, associated with every region's VPC."
+  type        = string
+}
+
 variable "allowed_cidrs" {
-  description = "CIDRs allowed to reach gRPC, etcd and metrics ports (the other regions and your Prometheus)."
+  description = "The regions' address ranges. They reach only the TLS-protected ports: proxy gRPC 9110 and etcd 2379-2380."
   type        = list(string)
+}
+
+variable "vspd_cidrs" {
+  description = "Where vspd runs: reaches the admin services' wallet JSON-RPC (9122, TLS + password). Empty for a solo staker."
+  type        = list(string)
+  default     = []
+}
+
+variable "monitoring_cidrs" {
+  description = "Prometheus address ranges: reach the plaintext metrics ports (9464-9466). Keep them inside each region."
+  type        = list(string)
+  default     = []
 }
 
 variable "tags" {
