@@ -44,6 +44,7 @@ export function register(program: Command): void {
       .option('--wif-file <file>', "file holding the ticket's voting key as WIF")
       .option('--ticket-hex <hex>', 'the raw ticket (otherwise fetched through --proxy)')
       .option('--block-height <n>', 'height of the block holding the ticket (for the immature check)')
+      .option('--block-hash <hash>', 'block holding the ticket: lets the proxy find it when its dcrd runs without --txindex')
       .option('--json', 'print the outcome as JSON'),
   ).action(async (flags: Record<string, unknown>) => {
     const issues: string[] = [];
@@ -54,6 +55,8 @@ export function register(program: Command): void {
     if (one && !flags['wifFile']) issues.push('--ticket needs --wif-file');
     const bh = flags['blockHeight'];
     if (bh !== undefined && !/^\d+$/.test(String(bh))) issues.push('--block-height must be a non-negative integer');
+    const bhash = flags['blockHash'] as string | undefined;
+    if (bhash !== undefined && !/^[0-9a-fA-F]{64}$/.test(bhash)) issues.push('--block-hash must be 64 hex characters');
     await withAdminContext(flags, async (ctx) => {
       const deps = { store: ctx.store, params: ctx.params, log: ctx.log, ...(ctx.chain ? { chain: ctx.chain } : {}) };
       let outcomes;
@@ -70,6 +73,7 @@ export function register(program: Command): void {
           wif,
           ...(hex ? { rawTicket: Uint8Array.from(Buffer.from(hex, 'hex')) } : {}),
           ...(bh !== undefined ? { blockHeight: Number(bh) } : {}),
+          ...(bhash !== undefined ? { blockHash: bhash.toLowerCase() } : {}),
         });
         outcomes = [{ ok: true as const, ...r }];
       }
