@@ -417,6 +417,13 @@ function answer(handler: WalletRpcHandler, text: string, log: Logger): Promise<R
   return 'request' in parsed ? respond(handler, parsed.request, log) : Promise.resolve(parsed.response);
 }
 
+/**
+ * A refused request gets what dcrwallet sends (internal/rpc/jsonrpc/server.go jsonAuthFail):
+ * 401 with a Basic challenge and a short text body, on HTTP POST and on the websocket upgrade.
+ */
+const WWW_AUTHENTICATE = 'Basic realm="dcrwallet RPC"';
+const UNAUTHORIZED_BODY = '401 Unauthorized.\n';
+
 function authorized(header: string | undefined, username: string, password: SecretKey): boolean {
   if (!header?.startsWith('Basic ')) return false;
   const given = Buffer.from(header.slice(6).trim(), 'base64');
@@ -432,7 +439,7 @@ export async function startWalletRpcServer(handler: WalletRpcHandler, opts: Wall
   const log = opts.log;
   const onHttp = (req: IncomingMessage, res: ServerResponse): void => {
     if (!authorized(req.headers.authorization, opts.username, opts.password)) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="votecluster wallet"', connection: 'close' }).end();
+      res.writeHead(401, { 'www-authenticate': WWW_AUTHENTICATE, 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end(UNAUTHORIZED_BODY);
       return;
     }
     if (req.method !== 'POST' || (req.url ?? '/') !== '/') {
@@ -471,7 +478,10 @@ export async function startWalletRpcServer(handler: WalletRpcHandler, opts: Wall
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws' || !authorized(req.headers.authorization, opts.username, opts.password)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\n\r\n');
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nwww-authenticate: ${WWW_AUTHENTICATE}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+          `content-length: ${UNAUTHORIZED_BODY.length}\r\nconnection: close\r\n\r\n${UNAUTHORIZED_BODY}`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

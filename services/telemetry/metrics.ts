@@ -66,6 +66,9 @@ export const METRIC_FAMILIES = {
     broadcasts: counter('votecluster_voter_broadcasts_total', 'SendVote calls made, by result (accepted, duplicate, conflict, rejected, error)', ['result']),
     connectedProxies: gauge('votecluster_voter_connected_proxies', 'Node proxies with an open WatchChain stream'),
     redundancyTarget: gauge('votecluster_voter_redundancy_target', 'Configured minimum number of live voters per region'),
+    voteVersion: gauge('votecluster_voter_vote_version', 'Vote version this voter writes: the lowest of the versions its connected proxies report (the newest every connected dcrd recognises)'),
+    voteVersionMismatch: gauge('votecluster_voter_proxy_vote_version_mismatch', '1 while the connected proxies report different vote versions (their dcrd releases differ)'),
+    agendasUnknown: counter('votecluster_voter_agendas_unknown_total', 'Votes this voter did not build because it knew no agendas for the vote version (left to voters that know them)'),
   },
   nodeproxy: {
     streamLag: histogram('votecluster_nodeproxy_stream_lag_seconds', 'dcrd notification received to message written on a WatchChain stream'),

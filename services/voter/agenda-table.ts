@@ -1,8 +1,8 @@
 /**
- * The chain's agendas (mask and choice bits per agenda id) that turn stored
- * vote choices (agenda id → choice id) into vote bits. Read once per vote
- * version through a node proxy (`GetVoteInfo`), before any draw, so building
- * a vote needs no I/O. The table is consensus data, identical on every voter,
+ * The chain's agendas (mask and choice bits per agenda id) of one vote version,
+ * that turn stored vote choices (agenda id → choice id) into vote bits. Read
+ * through a node proxy (`GetVoteInfo`) or from the copy stored in etcd (see
+ * agenda-book.ts), before any draw, so building a vote needs no I/O. The table is consensus data, identical on every voter,
  * so it does not affect vote determinism. A choice whose agenda or choice id is
  * unknown is skipped (logged once): voting abstain on it is what dcrwallet
  * does for an agenda it does not know.
@@ -22,10 +22,17 @@ export class AgendaTable {
   readonly #agendas = new Map<string, { mask: number; choices: Map<string, number> }>();
   readonly #warned = new Set<string>();
 
-  /** Builds a table from a GetVoteInfo response; throws a zod error naming the bad field. */
-  static fromVoteInfo(info: unknown): AgendaTable {
-    const t = new AgendaTable();
-    for (const a of VoteInfoSchema.parse(info).agendas) {
+  /** @param voteVersion the vote version these agendas belong to (votes built with them carry it); undefined: not known. */
+  constructor(readonly voteVersion?: number) {}
+
+  /**
+   * Builds a table from a GetVoteInfo response or a stored agenda set (`agendas` with id, mask,
+   * choices of id and bits); throws a zod error naming the bad field.
+   */
+  static fromVoteInfo(info: unknown, voteVersion?: number): AgendaTable {
+    const parsed = VoteInfoSchema.parse(info);
+    const t = new AgendaTable(voteVersion ?? parsed.vote_version);
+    for (const a of parsed.agendas) {
       t.#agendas.set(a.id, { mask: a.mask, choices: new Map(a.choices.map((c) => [c.id, c.bits])) });
     }
     return t;

@@ -21,8 +21,11 @@ import { ChainEventError } from './errors.ts';
 /** Callbacks of {@link ChainWatch}. */
 export interface ChainWatchHandlers {
   onEvent(ev: ChainEvent): void;
-  /** A stream (re)started; `reconnected` is false the first time. */
-  onStreamStart(address: string, info: { bestHeight: number | undefined; resumeStatus: string; reconnected: boolean }): void;
+  /**
+   * A stream (re)started; `reconnected` is false the first time; `voteVersion` is the version a
+   * wallet writes behind the proxy's dcrd (0: the proxy has not reached it yet).
+   */
+  onStreamStart(address: string, info: { bestHeight: number | undefined; resumeStatus: string; reconnected: boolean; voteVersion: number }): void;
   onStreamDown(address: string, err: unknown): void;
   /** A treasury spend a proxy streamed (validated: a tspend whose hash matches). */
   onTSpend?(tspend: TSpendSeen): void;
@@ -154,7 +157,7 @@ export class ChainWatch {
               log.warn({ missedFrom: info.missedFromSeq, missedTo: info.missedToSeq }, 'proxy stream resumed with a gap');
             }
             this.handlers.onStreamStart(p.address, {
-              bestHeight: info.bestBlock?.height, resumeStatus: info.resumeStatus, reconnected: opens++ > 0,
+              bestHeight: info.bestBlock?.height, resumeStatus: info.resumeStatus, reconnected: opens++ > 0, voteVersion: info.voteVersion,
             });
           },
           onError: (err) => {

@@ -30,7 +30,7 @@ import type { Logger } from '../telemetry/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
 import { treasuryVotesFor, type KnownTSpend, type PolicyWord, type TSpendBook } from './tspend-book.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
-import { TicketNotManagedError } from './errors.ts';
+import { TicketNotManagedError, VoterAgendasUnknownError } from './errors.ts';
 import {
   voteBitsFromChoices, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
 } from './vote-factory.ts';
@@ -72,7 +72,7 @@ interface Pinned {
   ticket: TicketEntry;
   defaults: Readonly<Record<string, string>>;
   defaultsRevision: number;
-  agendas: AgendaTable;
+  agendas: AgendaTable | undefined;
   treasuryDefaults: TreasuryDefaults;
   /** The tspends inside their window at the draw's height, hash order. */
   tspends: readonly KnownTSpend[];
@@ -94,7 +94,8 @@ export class ClusterVoteFactory implements VoteFactory {
   constructor(
     private readonly tickets: TicketSource,
     private readonly defaults: () => Readonly<Record<string, string>>,
-    private readonly agendas: () => AgendaTable,
+    /** The agendas (and vote version) to vote with now; undefined when unknown (agenda-book.ts). */
+    private readonly agendas: () => AgendaTable | undefined,
     private readonly params: NetParams,
     private readonly log: Logger,
     private readonly defaultsRevision: () => number = () => 0,
@@ -149,6 +150,7 @@ export class ClusterVoteFactory implements VoteFactory {
       if (this.#parsed.size > MAX_PARSED_TICKETS) this.#parsed.delete(this.#parsed.keys().next().value as string);
     }
     const agendas = pin?.agendas ?? this.agendas();
+    if (!agendas) throw new VoterAgendasUnknownError(ev.voteVersion > 0 ? ev.voteVersion : undefined);
     const defaults = pin?.defaults ?? this.defaults();
     const defaultsRevision = pin?.defaultsRevision ?? this.defaultsRevision();
     const choices = agendas.resolve(defaults, cached.record.voteChoices, (agendaId, choiceId) =>
@@ -161,7 +163,9 @@ export class ClusterVoteFactory implements VoteFactory {
     });
     const meta: VoteMeta = {
       voteBits: voteBitsFromChoices(choices),
-      voteVersion: ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion,
+      // The version the agendas belong to: the cluster's (agenda-book.ts), the same on every voter
+      // that sees the same proxies, so a backup's rebuild matches the owner's bytes.
+      voteVersion: agendas.voteVersion ?? (ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion),
       treasuryVotes,
       revision: String(cached.modRevision),
       defaultsRevision: String(defaultsRevision),

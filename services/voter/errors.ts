@@ -48,3 +48,20 @@ export class VoterStateError extends VoterError {
     super('VOTER_STATE', message);
   }
 }
+
+/**
+ * The agendas of the vote version this voter must write are unknown (no proxy answered
+ * GetVoteInfo and etcd holds no copy): building the vote would drop the users' choices, so
+ * the draw is left to a voter that knows them. Retryable: the next stream start refreshes them.
+ */
+export class VoterAgendasUnknownError extends VoterError {
+  constructor(voteVersion: number | undefined, options?: ErrorOptions) {
+    super(
+      'VOTER_AGENDAS_UNKNOWN',
+      voteVersion === undefined
+        ? 'no proxy has reported the vote version its dcrd recognises yet: the agendas are unknown'
+        : `the agendas of vote version ${voteVersion} are unknown (no proxy answered GetVoteInfo and etcd holds no copy)`,
+      { ...options, retryable: true },
+    );
+  }
+}

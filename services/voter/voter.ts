@@ -15,7 +15,7 @@ import { netParams } from '../decred/index.ts';
 import { grpcChannelCredentials, TlsReloader } from '../security/index.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { createMetrics, readinessOf, serviceTracer, type ComponentMetrics, type Logger, type Metrics, type Readiness, type SecretKey } from '../telemetry/index.ts';
-import { AgendaTable } from './agenda-table.ts';
+import { AgendaBook } from './agenda-book.ts';
 import { dutyKey, type ChainEvent, type WinningTicketsEvent } from './chain-event.ts';
 import { ChainWatch } from './chain-watch.ts';
 import { Claimer, clusterClaimPort } from './claimer.ts';
@@ -23,7 +23,7 @@ import { clusterRecords, lookupRecord } from './cluster-records.ts';
 import { ClusterVoteFactory } from './cluster-vote-factory.ts';
 import { parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
 import { VOTE_KNOWN_DEADLINE_MS, runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
-import { VoterError, VoterStateError } from './errors.ts';
+import { VoterAgendasUnknownError, VoterError, VoterStateError } from './errors.ts';
 import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import type { VoteSink } from './fanout.ts';
@@ -199,7 +199,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   let reach: EtcdReach | undefined;
   let repair: RecordRepair | undefined;
   let factory: ClusterVoteFactory | undefined;
-  let agendas = new AgendaTable();
+  let agendaBook: AgendaBook | undefined;
   let stopping: Promise<void> | undefined;
   const unsubscribers: Array<() => void> = [];
   const dedupe = new EventDedupe(cfg.dedupeCapacity, cfg.maxVoteAgeBlocks);
@@ -214,17 +214,19 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     return new Set(cluster?.membership.liveNodes().map((n) => n.nodeId) ?? []);
   }
 
-  async function loadAgendas(voteVersion: number): Promise<void> {
-    for (const c of clients) {
+  /**
+   * Before the first draw: each proxy's vote version (GetStatus) and that version's agendas
+   * (agenda-book.ts; the etcd copy serves when no proxy answers). Streams refresh them after.
+   */
+  async function loadAgendas(book: AgendaBook): Promise<void> {
+    await Promise.all(cfg.proxies.map(async (p, i) => {
       try {
-        agendas = AgendaTable.fromVoteInfo(await c.getVoteInfo(voteVersion, { deadlineMs: cfg.sendDeadlineMs }));
-        log.info({ voteVersion, agendas: agendas.size }, 'agendas loaded');
-        return;
+        const st = await (clients[i] as NodeProxyClient).getStatus({ deadlineMs: cfg.sendDeadlineMs });
+        await book.noteProxy(p.address, st.vote_version ?? 0, true);
       } catch (err) {
-        log.warn({ err }, 'could not read agendas through a proxy; trying the next');
+        log.warn({ err, proxy: p.address }, 'could not read a proxy\'s vote version; its stream will report it');
       }
-    }
-    log.warn({ voteVersion }, 'no proxy answered GetVoteInfo; agenda choices abstain until one does');
+    }));
   }
 
   /** Starts the duty of one managed ticket on one draw unless it has one already; false when it had one. */
@@ -251,6 +253,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):
         // logged as an operator problem; the other duties are unaffected.
         outcomes['error'] = (outcomes['error'] ?? 0) + 1;
+        if (err instanceof VoterAgendasUnknownError) m.agendasUnknown.inc();
         log.error({ err, ticket: ticketHex, height: ev.height }, 'duty failed');
         deps.onDuty?.({ ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, outcome: 'error', rank: -1, error: err });
       },
@@ -300,6 +303,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   }
 
   function onEvent(ev: ChainEvent, dutyDeps: DutyDeps, lateDeps: DutyDeps): void {
+    // Every proxy's draws carry its dcrd's vote version: a dcrd upgraded behind a live stream shows here.
+    if (ev.kind === 'winning-tickets') void agendaBook?.noteProxy(ev.proxy, ev.voteVersion, false);
     const r = dedupe.admit(ev);
     if (!r.admitted) {
       // A draw delivered again while still open: tickets it names that became managed since its
@@ -436,7 +441,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     }, log.child({ component: 'record-repair' }));
     repair = recordRepair;
     factory = new ClusterVoteFactory(
-      c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas, params, log, () => c.config.voteDefaultsRevision(),
+      c.tickets, () => c.config.voteDefaults().voteChoices, () => agendaBook?.current(), params, log, () => c.config.voteDefaultsRevision(),
       { tspends: tspendBook, defaults: () => c.config.voteDefaults() },
     );
     const planFor = (t: string, lateTicket: boolean) => planDuty({
@@ -485,16 +490,29 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         c.membership.onNodesChange(poke),
       );
     }
-    await loadAgendas(params.voteVersion);
+    agendaBook = new AgendaBook({
+      proxies: cfg.proxies.map((p, i) => ({ address: p.address, client: clients[i] as NodeProxyClient })),
+      store: c.config,
+      log: log.child({ component: 'agendas' }),
+      deadlineMs: cfg.sendDeadlineMs,
+      onVersion: (v, mismatch) => {
+        m.voteVersion.set(v);
+        m.voteVersionMismatch.set(mismatch ? 1 : 0);
+      },
+    });
+    await loadAgendas(agendaBook);
     watch = new ChainWatch(cfg.proxies.map((p, i) => ({ address: p.address, client: clients[i] as NodeProxyClient })), {
       onEvent: (ev) => onEvent(ev, dutyDeps, lateDeps),
       onStreamStart: (address, info) => {
         if (info.bestHeight !== undefined) dedupe.noteBestHeight(info.bestHeight);
         if (info.reconnected) delivery?.proxyReconnected(address);
+        // Agendas are read again on every (re)connected stream (and on a vote-version change).
+        void agendaBook?.noteProxy(address, info.voteVersion, true);
         m.connectedProxies.set(watch?.connectedCount ?? 0);
         log.info({ proxy: address, resumeStatus: info.resumeStatus, bestHeight: info.bestHeight }, 'proxy stream started');
       },
       onStreamDown: (address, err) => {
+        agendaBook?.proxyDown(address);
         m.connectedProxies.set(watch?.connectedCount ?? 0);
         log.debug({ proxy: address, err }, 'proxy stream down');
       },

@@ -46,7 +46,12 @@ export interface VoterWorld {
   stop(): Promise<void>;
 }
 
-export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcdMembers?: 1 | 3 } = {}): Promise<VoterWorld> {
+export async function startVoterWorld(o: {
+  devnet?: Partial<DevnetOptions>;
+  etcdMembers?: 1 | 3;
+  /** Tickets importTickets() leaves alone (e.g. those a test hands over another way). */
+  skipImport?: (ticketHash: string) => boolean;
+} = {}): Promise<VoterWorld> {
   const log = testLogger();
   const etcd = await startTestEtcd({ preferLocal: true, members: o.etcdMembers ?? 1 });
   const devnet = await startDevnet({ nodes: 1, tickets: 64, ...o.devnet } as DevnetOptions);
@@ -72,7 +77,7 @@ export async function startVoterWorld(o: { devnet?: Partial<DevnetOptions>; etcd
     async importTickets() {
       let n = 0;
       for (const t of devnet.exportTickets()) {
-        if (imported.has(t.ticketHash)) continue;
+        if (imported.has(t.ticketHash) || o.skipImport?.(t.ticketHash)) continue;
         const key = new SecretKey(decodeWif(t.wif, SIMNET).privKey);
         await admin.tickets.importTicket({ ticketHash: t.ticketHash, ticketHex: t.ticketHex, votingKey: key });
         key.wipe();
