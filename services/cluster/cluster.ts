@@ -151,7 +151,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
   const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
-  // One ticket-hash index keys the ticket cache, the owner cache and the rank cache.
+  // One ticket-hash index keys the ticket cache and the owner cache.
   const hashIndex = new HashIndex();
   const owners = new Ownership({ ...common, membership, hashIndex });
   // Vote records go to the nearest member first (the first endpoint): see VoteRecordsOptions.nearClient.

@@ -1,6 +1,6 @@
 /**
  * One compact representation of ticket hashes shared by a cluster handle's
- * per-ticket state (ticket cache, owner cache, rank cache): each 64-char hex
+ * per-ticket state (ticket cache, owner cache): each 64-char hex
  * hash is stored once, as 32 bytes, and gets a small integer id. The caches
  * keep their per-ticket fields in typed-array columns indexed by that id, so
  * 100k tickets cost a few dozen bytes each instead of two 107-byte etcd key

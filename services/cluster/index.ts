@@ -110,7 +110,7 @@ export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOption
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS, AgendaSetSchema } from './config-store.ts';
 export type { VoteDefaults, StoredAgendaSet } from './config-store.ts';
 
-/** The ticket-hash index shared by the ticket, owner and rank caches (`find`, `hexAt`, `size`). */
+/** The ticket-hash index shared by the ticket and owner caches (`find`, `hexAt`, `size`). */
 export type { HashIndex } from './hash-index.ts';
 
 /** Watch-cache change events and metrics hooks. */

@@ -53,40 +53,14 @@ export interface OwnershipOptions {
 
 /** Distinct owner values shared before the table starts over (claimMany writes one value per call). */
 const MAX_SHARED_OWNER_VALUES = 4_096;
-/** Rankings cached at most (a little above the 100k managed tickets a voter is sized for). */
-const MAX_RANK_CACHE = 250_000;
-/** Rankings are cached as a base-n number of node indexes: n^n must stay a small integer (9^9 < 2^30). */
-const MAX_CACHED_NODES = 9;
-
-/** A ranking as one small integer: node indexes (in the sorted live list) as base-n digits, owner first. */
-function encodeRanking(ranked: readonly RankableNode[], index: ReadonlyMap<string, number>): number {
-  let code = 0;
-  for (const n of ranked) code = code * ranked.length + (index.get(n.nodeId) as number);
-  return code;
-}
-
-function decodeRanking<N>(code: number, nodes: readonly N[]): N[] {
-  const out = new Array<N>(nodes.length);
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    out[i] = nodes[code % nodes.length] as N;
-    code = Math.floor(code / nodes.length);
-  }
-  return out;
-}
 
 /** Owner claims and the owner cache (see the module comment). */
 export class Ownership {
   private readonly cache: PrefixCache<OwnerValue>;
   private readonly index: HashIndex;
-  /**
-   * Hash index id -> ranking code (encodeRanking) for the live set of `rankVersion`, -1 when
-   * not cached. A cached id holds a reference in the index (its hash cannot be reused meanwhile).
-   */
-  private rankCodes: Int32Array;
-  private rankCached = 0;
+  /** The membership snapshot version the rendezvous seeds below were built from. */
   private rankVersion = -1;
-  private nodeIndex: ReadonlyMap<string, number> = new Map();
-  /** The live set's rendezvous seeds (rebuilt with the rank cache). */
+  /** The live set's rendezvous seeds (rebuilt when the live set changes). */
   private rendezvous = new RendezvousNodes<RankableNode>([]);
   private readonly scratch = Buffer.alloc(32);
   private readonly log: ClusterLogger;
@@ -96,12 +70,6 @@ export class Ownership {
   constructor(private readonly opts: OwnershipOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
     const index = (this.index = opts.hashIndex ?? new HashIndex());
-    this.rankCodes = new Int32Array(index.capacity).fill(-1);
-    index.onGrow((cap) => {
-      const next = new Int32Array(cap).fill(-1);
-      next.set(this.rankCodes);
-      this.rankCodes = next;
-    });
     const prefix = opts.keyspace.ownersPrefix();
     this.cache = new PrefixCache<OwnerValue>({
       client: opts.client,
@@ -145,21 +113,13 @@ export class Ownership {
   }
 
   /**
-   * Ranks the currently live nodes (membership cache) for `ticketHash` (a fresh array). Rankings
-   * are cached per ticket until the live-node set changes, so a sweep over every managed ticket
-   * hashes once per membership change, not once per sweep.
+   * Ranks the currently live nodes (membership cache) for `ticketHash` by rendezvous weight
+   * (a fresh array; about 1-2 µs, so nothing is cached: a sweep over 100k tickets ranks only
+   * the owner, see {@link myShareOfIds}).
    */
   rank(ticketHash: string): RankableNode[] {
-    const nodes = this.liveForRanking();
-    const code = this.cachedRank(ticketHash);
-    if (code >= 0) return decodeRanking(code, nodes);
-    const r = this.rendezvous.rankAt(this.bytesOf(ticketHash), 0);
-    if (nodes.length <= MAX_CACHED_NODES && this.rankCached < MAX_RANK_CACHE) {
-      const id = this.index.acquire(ticketHash);
-      this.rankCodes[id] = encodeRanking(r, this.nodeIndex);
-      this.rankCached++;
-    }
-    return r;
+    this.liveForRanking();
+    return this.rendezvous.rankAt(this.bytesOf(ticketHash), 0);
   }
 
   /** The 32 bytes of `ticketHash` (a scratch buffer). @throws ClusterArgumentError unless a 64-char lowercase hex hash. */
@@ -169,45 +129,22 @@ export class Ownership {
     return this.scratch;
   }
 
-  /** The cached ranking code of `ticketHash`, or -1. */
-  private cachedRank(ticketHash: string): number {
-    const id = this.index.find(ticketHash);
-    return id < 0 ? -1 : (this.rankCodes[id] as number);
-  }
-
-  /** The live snapshot's nodes; clears the rank cache when the live set changed. */
+  /** The live snapshot's nodes; rebuilds the rendezvous seeds when the live set changed. */
   private liveForRanking(): readonly RankableNode[] {
     const { nodes, version } = this.opts.membership.liveSnapshot();
     if (version !== this.rankVersion) {
-      this.clearRanks();
       this.rankVersion = version;
-      this.nodeIndex = new Map(nodes.map((n, i) => [n.nodeId, i]));
       this.rendezvous = new RendezvousNodes(nodes);
     }
     return nodes;
   }
 
-  private clearRanks(): void {
-    if (this.rankCached === 0) return;
-    const codes = this.rankCodes;
-    for (let id = 0; id < codes.length; id++) {
-      if ((codes[id] as number) >= 0) {
-        codes[id] = -1;
-        this.index.release(id);
-      }
-    }
-    this.rankCached = 0;
-  }
-
   /**
    * The node id of the rank-0 live node for `ticketHash` (`rank(t)[0]?.nodeId`), or undefined
-   * when no node is live. From the rank cache without building the ranking array.
+   * when no node is live, without building the ranking array.
    */
   ownerRankId(ticketHash: string): string | undefined {
     const nodes = this.liveForRanking();
-    const code = this.cachedRank(ticketHash);
-    // The owner is the most significant base-n digit of the code.
-    if (code >= 0 && nodes.length > 0) return nodes[Math.floor(code / nodes.length ** (nodes.length - 1)) % nodes.length]?.nodeId;
     return nodes[this.rendezvous.ownerIndexAt(this.bytesOf(ticketHash), 0)]?.nodeId;
   }
 
@@ -215,7 +152,7 @@ export class Ownership {
    * The tickets of `ticketHashes` whose rank-0 live node is this node: the share it should
    * claim. Yields to the event loop every `chunk` tickets (default 1,000), so the lease
    * keepalive and watches keep running while 100k tickets are ranked (a loop that blocks
-   * longer than the lease TTL loses the lease). Fills the rank cache on the way.
+   * longer than the lease TTL loses the lease).
    */
   async myShare(ticketHashes: Iterable<string>, opts: { chunk?: number; signal?: AbortSignal } = {}): Promise<string[]> {
     const me = this.opts.membership.nodeId;
@@ -241,7 +178,7 @@ export class Ownership {
     const me = this.opts.membership.nodeId;
     const chunk = Math.max(1, opts.chunk ?? 1_000);
     const out: string[] = [];
-    // Ranked from the index's bytes (no hex string per ticket, no rank cache entry): only rank 0
+    // Ranked from the index's bytes (no hex string per ticket): only rank 0
     // is needed, the highest weight. The live set is re-read after every yield.
     let nodes = this.liveForRanking();
     let rv = this.rendezvous;

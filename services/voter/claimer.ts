@@ -66,7 +66,7 @@ export interface ClaimPort {
 
 /**
  * The claim port over an open, joined cluster handle: ticket hashes (never record views),
- * cached rankings, the owner cache, and the batched claim/release txns.
+ * rendezvous rankings, the owner cache, and the batched claim/release txns.
  */
 export function clusterClaimPort(c: Cluster, isLeaseFresh: () => boolean): ClaimPort {
   const selfId = c.membership.nodeId;

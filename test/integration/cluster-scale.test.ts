@@ -339,7 +339,7 @@ describe('batched writes', () => {
     expect(await deleteIfUnchangedMany(a.client, [{ key, modRevision: newRev }], { op: 'test' })).toEqual([true]);
   });
 
-  it('owners.rank: cached rankings equal rankNodes over the live set, and follow membership changes', async () => {
+  it('owners.rank: rankings equal rankNodes over the live set, and follow membership changes', async () => {
     const net = NETS[2] as Network;
     const nodes = await Promise.all(
       ['ra1', 'rb1', 'rc1', 'rc2'].map((id) => openNode(net, id, { join: true, region: id.slice(1, 2) })),
@@ -350,15 +350,15 @@ describe('batched writes', () => {
     const ids = (xs: Array<{ nodeId: string }>): string[] => xs.map((n) => n.nodeId);
     for (const t of ts) {
       const fresh = ids(rankNodes(t, a.membership.liveNodes()));
-      expect(ids(a.owners.rank(t))).toEqual(fresh); // computed
-      expect(ids(a.owners.rank(t))).toEqual(fresh); // from the cache
-      expect(a.owners.ownerRankId(t)).toBe(fresh[0]); // decoded from the cached code
+      expect(ids(a.owners.rank(t))).toEqual(fresh);
+      expect(ids(a.owners.rank(t))).toEqual(fresh); // the same again
+      expect(a.owners.ownerRankId(t)).toBe(fresh[0]); // the owner alone
     }
     // myShare: the tickets whose rank 0 is this node (computed in chunks, here of 7).
     const share = await a.owners.myShare(ts, { chunk: 7 });
     expect(share).toEqual(ts.filter((t) => rankNodes(t, a.membership.liveNodes())[0]!.nodeId === 'ra1'));
     expect(share.length).toBeGreaterThan(30);
-    // A caller changing the returned array does not change the cache.
+    // A caller changing the returned array does not change later rankings.
     a.owners.rank(ts[0]!).reverse();
     expect(ids(a.owners.rank(ts[0]!))).toEqual(ids(rankNodes(ts[0]!, a.membership.liveNodes())));
     await nodes[3]!.close();
