@@ -42,7 +42,7 @@ function config(nodeId: string, over: Partial<VoterConfigInput> = {}): VoterConf
   return {
     nodeId, region: 'a', network: 'simnet', etcd: { endpoints: [`http://${link.address}:${link.port}`] },
     proxies: w.proxyAddresses.map((address) => ({ address, region: 'a' })),
-    clusterKeyFile: '/nonexistent/cluster.key', leaseTtlSec: 5, ...over,
+    clusterKeyFile: '/nonexistent/cluster.key', tls: w.voterTls, leaseTtlSec: 5, ...over,
   };
 }
 

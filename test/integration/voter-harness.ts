@@ -1,12 +1,18 @@
 /**
  * Integration harness of the voter tests: real etcd (startTestEtcd), a real
- * devnet (the judge), one real node proxy per devnet node over real gRPC, the
- * devnet's tickets imported into the cluster, and in-process voters.
+ * devnet (the judge), one real node proxy per devnet node over real gRPC with
+ * mutual TLS (a cluster CA in a temp dir, a proxy certificate naming 127.0.0.1,
+ * one voter client certificate), the devnet's tickets imported into the
+ * cluster, and in-process voters.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openCluster, generateClusterKey, type Cluster } from '../../services/cluster/index.ts';
 import { decodeWif, SIMNET } from '../../services/decred/index.ts';
 import { startDevnet, type Devnet, type DevnetOptions } from '../../services/sim/devnet/index.ts';
-import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
+import { createNodeProxy, createNodeProxyClient, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
+import { createCertsDir, grpcChannelCredentials, ROLE, TlsReloader, type TlsFiles } from '../../services/security/index.ts';
 import { createLogger, SecretKey, type Logger } from '../../services/telemetry/index.ts';
 import { createVoter, type Voter, type VoterConfigInput, type VoterDeps } from '../../services/voter/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
@@ -22,6 +28,10 @@ export interface VoterWorld {
   devnet: Devnet;
   proxies: NodeProxy[];
   proxyAddresses: string[];
+  /** The voters' TLS files (cluster CA, a client certificate with role voter): `--tls-ca/--tls-cert/--tls-key`. */
+  voterTls: TlsFiles;
+  /** A NodeProxy client with the voters' certificate (close it). */
+  proxyClient(address: string): NodeProxyClient;
   clusterKey: SecretKey;
   admin: Cluster;
   voters: Voter[];
@@ -55,11 +65,17 @@ export async function startVoterWorld(o: {
   const log = testLogger();
   const etcd = await startTestEtcd({ preferLocal: true, members: o.etcdMembers ?? 1 });
   const devnet = await startDevnet({ nodes: 1, tickets: 64, ...o.devnet } as DevnetOptions);
+  const certsDir = mkdtempSync(join(tmpdir(), 'vc-voter-world-'));
+  const certs = await createCertsDir(certsDir, [
+    { name: 'proxy', commonName: 'proxy', role: ROLE.proxy, usage: 'server', sans: ['127.0.0.1'] },
+    { name: 'voter', commonName: 'voter', role: ROLE.voter, usage: 'client' },
+  ]);
+  const voterTls = certs.files['voter'] as TlsFiles;
   const proxies: NodeProxy[] = [];
   const proxyAddresses: string[] = [];
   for (const n of devnet.nodes) {
     const p = createNodeProxy(
-      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0' },
+      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0', tls: certs.files['proxy'] as TlsFiles },
       { logger: testLogger('nodeproxy') },
     );
     proxies.push(p);
@@ -73,7 +89,13 @@ export async function startVoterWorld(o: {
   const imported = new Set<string>();
   const voters: Voter[] = [];
   const world: VoterWorld = {
-    etcd, devnet, proxies, proxyAddresses, clusterKey, admin, voters, log,
+    etcd, devnet, proxies, proxyAddresses, voterTls, clusterKey, admin, voters, log,
+    proxyClient(address) {
+      const tls = new TlsReloader(voterTls);
+      const c = createNodeProxyClient(address, { clientId: 'test', credentials: grpcChannelCredentials(tls) });
+      const close = c.close.bind(c);
+      return Object.assign(c, { close: () => { close(); tls.close(); } });
+    },
     async importTickets() {
       let n = 0;
       for (const t of devnet.exportTickets()) {
@@ -91,6 +113,7 @@ export async function startVoterWorld(o: {
         nodeId, region, network: 'simnet', etcd: { endpoints: etcd.endpoints },
         proxies: proxyAddresses.map((address) => ({ address, region })),
         clusterKeyFile: '/nonexistent/cluster.key', // the key comes from deps.clusterKey
+        tls: voterTls,
         resendIntervalMs: 200,
         ...over,
       }, { log, clusterKey, ...deps });
@@ -139,6 +162,7 @@ export async function startVoterWorld(o: {
       await Promise.allSettled(proxies.map((p) => p.stop()));
       await devnet.stop();
       await etcd.stop();
+      rmSync(certsDir, { recursive: true, force: true });
     },
   };
   await world.importTickets();

@@ -16,7 +16,6 @@ import { runDuty, type DutyDeps } from '../../services/voter/duty.ts';
 import { RecordQueue } from '../../services/voter/record-queue.ts';
 import { VoteDelivery } from '../../services/voter/vote-delivery.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
-import { createNodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';
 
 describe('voter races', () => {
@@ -27,7 +26,7 @@ describe('voter races', () => {
   afterAll(() => world?.stop());
 
   it('50 concurrent record races for one vote: one stored, losers send the stored bytes', async () => {
-    const client = createNodeProxyClient(world.proxyAddresses[0] as string);
+    const client = world.proxyClient(world.proxyAddresses[0] as string);
     try {
       const best = await client.getBestBlock();
       const ticket = world.devnet.exportTickets()[0];

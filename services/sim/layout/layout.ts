@@ -12,7 +12,8 @@
  *
  * Tickets: the devnet's exported tickets are imported into etcd through the
  * admin intake with a generated cluster key; the key file (0600) lives in a
- * temp dir removed on stop().
+ * temp dir removed on stop(), beside the cluster CA and the certificates the
+ * proxies and voters use for mutual TLS (the production configuration).
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { BrokenCircuitError } from 'cockatiel';
@@ -23,6 +24,7 @@ import { generateClusterKey, openCluster, type Cluster, type VoteRecord } from '
 import { netParams } from '../../decred/index.ts';
 import type { BlockInterval, DevnetReport } from '../devnet/index.ts';
 import { createNodeProxy, type NodeProxy } from '../../nodeproxy/index.ts';
+import { createCertsDir, issueInto, ROLE } from '../../security/index.ts';
 import { createLogger, type Logger, type SecretKey } from '../../telemetry/index.ts';
 import type { DutyEvent, VoterConfigInput, VoterStats } from '../../voter/index.ts';
 import { startLayoutDevnet, summarise, type LayoutDevnet } from './devnet-layout.ts';
@@ -255,10 +257,19 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
       throw transientEtcd(err) ? Object.assign(new Error(`ticket import: ${(err as Error).message}`, { cause: err }), { retryable: true }) : err;
     }), { etcdReady: () => etcd.ready() });
 
+    // Mutual TLS on every proxy link, as in production: one cluster CA in the layout's directory,
+    // a server certificate per proxy naming every address voters dial it at (its own, and each
+    // other region's WAN gateway to it), a client certificate per voter.
+    const certs = await createCertsDir(join(keyDir, 'certs'), []);
+
     // One node proxy per region, beside its devnet node.
     const proxies: LayoutProxy[] = [];
     for (const [i, r] of regions.entries()) {
       const node = devnet.nodes[i] as LayoutDevnet['nodes'][number];
+      const proxyTls = await issueInto(certs, {
+        name: `proxy-${r}`, commonName: `proxy-${r}`, role: ROLE.proxy, usage: 'server',
+        sans: [host(r, 2), ...regions.filter((x) => x !== r).map((x) => wan.gateway(x, r))],
+      });
       let proxy: NodeProxy | undefined;
       let delayLink: WanLink | undefined;
       let address = `${host(r, 2)}:0`;
@@ -282,7 +293,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
             url = `ws://${delayLink.address}:${delayLink.port}${u.pathname}`;
           }
           const p = createNodeProxy(
-            { network: 'simnet', dcrd: { url, user: node.rpcUser, pass: node.rpcPass }, listen: address },
+            { network: 'simnet', dcrd: { url, user: node.rpcUser, pass: node.rpcPass }, listen: address, tls: proxyTls },
             { logger: log.child({ component: 'nodeproxy', region: r }) },
           );
           const started = await p.start();
@@ -322,8 +333,9 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
         endpoints.push(`http://${via.host}:${via.port}`);
       }
       for (let k = 1; k <= votersPerRegion; k++) {
+        const voterTls = await issueInto(certs, { name: `voter-${r}${k}`, commonName: `${r}${k}`, role: ROLE.voter, usage: 'client' });
         const config: VoterConfigInput = {
-          nodeId: `${r}${k}`, region: r, network: 'simnet', etcd: { endpoints }, proxies: proxyCfg, clusterKeyFile: keyFile,
+          nodeId: `${r}${k}`, region: r, network: 'simnet', etcd: { endpoints }, proxies: proxyCfg, clusterKeyFile: keyFile, tls: voterTls,
           strategy: opts.strategy ?? 'lease',
           ...(opts.hedgeMs !== undefined ? { hedgeMs: opts.hedgeMs } : {}),
           resendIntervalMs: 500,

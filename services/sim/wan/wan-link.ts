@@ -534,6 +534,11 @@ export interface WanTopology {
    * link (created on first use, then reused).
    */
   reach(from: string, to: string, targetHost: string, targetPort: number): Promise<{ host: string; port: number }>;
+  /**
+   * The loopback address region `from`'s links to region `to` listen on (what a client in
+   * `from` dials to reach a service in `to`): certificates of services in `to` name it.
+   */
+  gateway(from: string, to: string): string;
   /** Like {@link reach}, inferring `to` from the target's address block. */
   reachHost(from: string, targetHost: string, targetPort: number): Promise<{ host: string; port: number }>;
   /**
@@ -631,7 +636,7 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
       const id = `${from}>${to}>${targetHost}:${targetPort}`;
       let entry = created.get(id);
       if (!entry) {
-        const gw = `127.0.${rf.index}.${100 + rt.index}`;
+        const gw = topo.gateway(from, to);
         const key: WanLinkKey = { from, to, targetHost, targetPort };
         const linkOpts: WanLinkOptions = {
           name: `${from}->${to} ${targetHost}:${targetPort}`,
@@ -646,6 +651,9 @@ export function createWanTopology(opts: WanTopologyOptions): WanTopology {
       }
       const l = await entry.pending;
       return { host: l.address, port: l.port };
+    },
+    gateway(from, to) {
+      return `127.0.${region(from).index}.${100 + region(to).index}`;
     },
     async reachHost(from, targetHost, targetPort) {
       const to = regionOfHost(targetHost);
