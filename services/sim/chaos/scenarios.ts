@@ -5,13 +5,14 @@
  * Used by test/e2e/<name>.e2e.test.ts (short form), `npm run chaos` (long form)
  * and `votecluster start --chaos <name>`.
  */
-import { clusterTicketStore, createProxyChainLookup, currentAgendas, setVoteChoices } from '../../admin/index.ts';
+import { clusterTicketStore, createProxyChainLookup, createWalletRpcHandler, currentAgendas, setVoteChoices } from '../../admin/index.ts';
 import { createNodeProxyClient } from '../../nodeproxy/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { waitUntil } from '../../base/index.ts';
 import { awaitTipVotes, driveBlocks, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
+import { checkMinedVoteBits } from './vote-bits-check.ts';
 
 /** What a scenario run gets. */
 export interface ScenarioContext {
@@ -421,13 +422,14 @@ const choicesChanged: ChaosScenario = {
     const defaultAgenda = (set.agendas[0] as { id: string }).id;
     const ticketAgenda = (set.agendas[set.agendas.length - 1] as { id: string }).id;
     const choices = ['yes', 'no', 'abstain'];
+    // Per-ticket changes alternate between the Admin API's operation and the wallet JSON-RPC
+    // (vspd's `setvotechoice`); a refused change fails the run.
+    const wallet = createWalletRpcHandler(deps);
     let n = 0;
     const perTicket = async (ticketHash: string, agendaId: string): Promise<void> => {
-      try {
-        await setVoteChoices(deps, [{ agendaId, choiceId: choices[n++ % choices.length] as string }], ticketHash);
-      } catch {
-        // not a managed ticket (not imported yet): nothing to change
-      }
+      const choiceId = choices[n++ % choices.length] as string;
+      if (n % 2 === 0) await setVoteChoices(deps, [{ agendaId, choiceId }], ticketHash);
+      else await wallet.call('setvotechoice', [agendaId, choiceId, ticketHash]);
     };
     await drive(ctx, {
       beforeBlock: async () => {
@@ -443,11 +445,21 @@ const choicesChanged: ChaosScenario = {
         const choice = choices[n++ % choices.length] as string;
         await Promise.all([
           setVoteChoices(deps, [{ agendaId: ticketAgenda, choiceId: choice }]),
-          ...l.devnet.report().tickets.filter((t) => t.blockHash === blockHash).slice(0, 3)
+          ...l.devnet.report().tickets.filter((t) => t.blockHash === blockHash && l.admin.tickets.get(t.ticketHash)).slice(0, 3)
             .map((t) => perTicket(t.ticketHash, defaultAgenda)),
         ]);
       },
-    }).finally(() => client.close());
+    }).finally(() => {
+      wallet.close();
+      client.close();
+    });
+    // Every mined vote carries exactly the choices in force at its draw (vote-bits-check.ts).
+    const node = l.devnet.nodes[0] as { rpcUrl: string; rpcUser: string; rpcPass: string };
+    const r = await checkMinedVoteBits(l.admin, node, set.agendas);
+    ctx.note(`vote bits: ${r.checked} mined votes checked against the choices pinned at their draw, ${r.notMined} not mined, ${r.mismatches.length} mismatches`);
+    if (r.mismatches.length > 0 || r.checked === 0) {
+      throw new Error(`choices-changed: ${r.checked} mined votes checked; mismatches:\n  ${r.mismatches.join('\n  ') || 'none (and nothing was checked)'}`);
+    }
   },
 };
 
