@@ -98,3 +98,9 @@ export async function unknownFlags(words: readonly string[]): Promise<string[]> 
   if (cmd === program) known.add('--version').add('--json');
   return words.slice(i).filter((w) => w.startsWith('-') && !known.has(w.split('=')[0] as string));
 }
+
+/** The services that speak gRPC with the cluster CA: their loaded config must carry a CA, a certificate and a key. */
+export function mutualTlsOf(checked: CheckedCommand): { caFile?: unknown; certFile?: unknown; keyFile?: unknown } | undefined {
+  if (!['proxy', 'voter', 'admin'].includes(checked.command)) return undefined;
+  return ((checked.config as { tls?: Record<string, unknown> }).tls ?? {}) as { caFile?: unknown; certFile?: unknown; keyFile?: unknown };
+}

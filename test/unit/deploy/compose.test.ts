@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { checkCommandLine } from './cli-check.ts';
+import { checkCommandLine, mutualTlsOf } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const DIR = join(ROOT, 'deploy', 'compose');
@@ -93,6 +93,9 @@ describe('deploy/compose/docker-compose.yml', () => {
   it.each(vc.map(([n, s]) => [n, s] as const))('%s: its command passes the real CLI parser and config loader', async (_name, s) => {
     const toRepo = (a: string): string => a.replace(/^\/etc\/votecluster\/(\w+)\.yaml$/, join(DIR, 'config', '$1.yaml'));
     const checked = await checkCommandLine(s.command ?? [], s.environment ?? {}, toRepo);
+    // Mutual TLS with the cluster CA on every gRPC link (the key as a secret file).
+    const tls = mutualTlsOf(checked);
+    if (tls) for (const k of ['caFile', 'certFile', 'keyFile'] as const) expect(tls[k], `${checked.command} tls.${k}`).toMatch(/^\//);
     expect(checked.command).toBe(s.command?.[0]);
     // Secrets as files from compose secrets only.
     for (const a of (s.command ?? []).filter((x) => x.startsWith('/run/secrets/'))) expect(s.secrets).toContain(a.slice('/run/secrets/'.length));
@@ -110,8 +113,8 @@ describe('deploy/compose/docker-compose.yml', () => {
     }
   });
 
-  it('mounts files that exist (the operator adds secrets/ and dcrd\'s certificate)', () => {
-    const operatorProvided = /^\.\/(secrets\/|config\/dcrd-rpc\.cert$)/;
+  it('mounts files that exist (the operator adds secrets/, certs/ and dcrd\'s certificate), never the CA key', () => {
+    const operatorProvided = /^\.\/(secrets\/|certs\/|config\/dcrd-rpc\.cert$)/;
     for (const [name, s] of Object.entries(compose.services)) {
       for (const v of s.volumes ?? []) {
         const src = v.split(':')[0] as string;
@@ -120,6 +123,8 @@ describe('deploy/compose/docker-compose.yml', () => {
       }
     }
     for (const [name, sec] of Object.entries(compose.secrets)) expect(sec.file, name).toMatch(operatorProvided);
+    const sources = [...Object.values(compose.services).flatMap((s) => (s.volumes ?? []).map((v) => v.split(':')[0] as string)), ...Object.values(compose.secrets).map((x) => x.file)];
+    for (const src of sources) expect(src).not.toMatch(/^\.\/certs\/?$|ca\.key$/);
   });
 
   it('Prometheus scrapes every votecluster service and etcd member with the rules and dashboard mounted', () => {

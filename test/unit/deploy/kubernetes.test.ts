@@ -23,7 +23,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { checkCommandLine } from './cli-check.ts';
+import { checkCommandLine, mutualTlsOf } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const K8S = join(ROOT, 'deploy', 'kubernetes');
@@ -213,6 +213,9 @@ describe.each(REGIONS)('deploy/kubernetes overlay region-%s', (region) => {
       const env: Record<string, string> = {};
       for (const e of (c['env'] ?? []) as Obj[]) env[e['name']] = e['value'] ?? `${o['metadata']['name']}-7d9f8-x2x4k`;
       const checked = await checkCommandLine(c['args'] as string[], env, (a) => a.replace(/^\/etc\/votecluster\//, `${dir}/`));
+      // Mutual TLS with the cluster CA on every gRPC link (the key as a secret file).
+      const tls = mutualTlsOf(checked);
+      if (tls) for (const k of ['caFile', 'certFile', 'keyFile'] as const) expect(tls[k], `${checked.command} tls.${k}`).toMatch(/^\//);
       if (checked.command === 'voter') {
         const cfg = checked.config as { region: string; proxies: Array<{ region: string }> };
         expect(cfg.region).toBe(region);
