@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 import { RetryReporter } from './test/retry-reporter.ts';
 import { LongestFirstSequencer } from './test/sequencer.ts';
 
-// Three projects: `unit` (test/unit: pure and in-process, no retries), `integration`
-// (test/integration and test/fuzz: real etcd, gRPC, devnet, proxies and voter processes) and `e2e`
+// Three projects: `unit` (test/unit: pure and in-process, never retried), `integration`
+// (test/integration and test/fuzz: real etcd, gRPC, devnet, proxies, CLI and voter processes) and `e2e`
 // (test/e2e: one whole multi-process cluster per fault). `npm test` runs all three;
 // `npm run test:unit` and `npm run test:integration` (integration + e2e) run a part.
 // CI runs on 2 cores, two test files at a time; the longest files start first (test/sequencer.ts).
@@ -21,20 +21,13 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // test/fuzz: property tests of untrusted input over real sockets and etcd, a bounded number
       // of cases each (FUZZ_RUNS raises it: `npm run fuzz`).
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'] } },
-      {
-        extends: true,
-        test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
-          // One retry per failing test, here only. Each file runs a whole cluster (etcd members,
-          // devnet nodes, proxies, voter processes), two files at a time on 2 cores; under that
-          // load a rare scheduling stall can push one run past a harness deadline. A behaviour
-          // that is really broken fails twice and still fails CI; RetryReporter names every
-          // test that needed its retry.
-          retry: 1,
-        },
-      },
+      // One retry per failing test where real processes run (etcd members, devnet nodes, proxies,
+      // CLI and voter processes), two files at a time on 2 cores: under that load a scheduling
+      // stall can push one run past a harness deadline (a voter child loading its modules, the
+      // first block of a demo). A behaviour that is really broken fails twice and still fails
+      // CI; RetryReporter names every test that needed its retry. Unit tests are never retried.
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'], retry: 1 } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], retry: 1 } },
     ],
   },
 });
