@@ -51,6 +51,21 @@ describe('docs/architecture.md', () => {
   });
 });
 
+describe('links between the docs', () => {
+  it('every relative link in a Markdown file points at a file or folder that exists', () => {
+    const broken: string[] = [];
+    for (const file of textFiles().filter((f) => f.endsWith('.md'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = (m[1] as string).split('#')[0] as string;
+        if (target === '' || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // same-page anchor or URL
+        if (!existsSync(resolve(file, '..', target))) broken.push(`${relative(ROOT, file)} -> ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
 describe('the repository speaks about the product', () => {
   it('has no development-process notes: sessions, issue numbers, helpers, notes files outside the repository', () => {
     const narrative = [
