@@ -72,12 +72,21 @@ describe('votecluster start', () => {
     const code = await run.exited;
     expect(code, run.stderr().slice(-2000)).toBe(0);
     const r = lastJson(run.stdout());
-    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs']);
-    expect(r['blocks']).toBeGreaterThanOrEqual(20);
-    expect(r['voted']).toBeGreaterThanOrEqual(100);
+    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'open', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs']);
+    // --blocks N means N blocks; every draw is accounted for: the last block's are still open.
+    expect(r['blocks']).toBe(20);
+    expect(r['drawn']).toBe(100);
+    expect((r['voted'] as number) + (r['missed'] as number) + (r['open'] as number)).toBe(r['drawn']);
+    expect(r['open']).toBe(5);
+    expect(r['voted']).toBe(95);
     expect(r['missed']).toBe(0);
     expect(r['conflicting']).toBe(0);
     expect(Object.keys(r['latencyMs'] as object)).toEqual(['p50', 'p90', 'p99', 'max']);
+    // The operator is told where the status page, metrics, etcd and the cluster key are.
+    expect(run.stderr()).toMatch(/status page\s+http:\/\/127\.0\.0\.1:\d+\//);
+    expect(run.stderr()).toMatch(/metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(run.stderr()).toMatch(/cluster key\s+\/\S+cluster\.key/);
+    expect(run.stderr()).toMatch(/tickets imported \d+\/\d+/);
     // In json mode stdout holds only the report line.
     expect(run.stdout().trimEnd().split('\n')).toHaveLength(1);
     expect(run.childPids.size).toBeGreaterThan(0);

@@ -17,6 +17,7 @@ import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type Layout, type
 import { runChaos } from '../chaos/run.ts';
 import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
 import { startLiveView, type LiveView } from '../layout/live-view.ts';
+import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
 import { parseDelay, DEFAULT_WAN_JITTER_MS } from '../layout/wan.ts';
 import { parseBlockInterval } from './devnet.ts';
 
@@ -81,24 +82,41 @@ function waitForSignal(abort: AbortController): Promise<string> {
   });
 }
 
-/** Runs the auto-mining demo until `blocks` blocks (since ready) or the abort; imports new tickets meanwhile. */
+/**
+ * Runs the auto-mining demo until `blocks` blocks were mined since ready (or the abort);
+ * imports new tickets meanwhile. The last block's draws are still open then: the report
+ * counts them as `open`.
+ */
 async function runDemo(layout: Layout, blocks: number | undefined, signal: AbortSignal): Promise<void> {
-  const start = layout.devnet.report().blocks;
+  let lastImport = 0;
   while (!signal.aborted) {
-    try {
-      await layout.importAllTickets();
-    } catch (err) {
-      layout.log.warn({ err }, 'ticket import failed; retrying');
+    if (Date.now() - lastImport >= 200) {
+      lastImport = Date.now();
+      try {
+        await layout.importAllTickets();
+      } catch (err) {
+        layout.log.warn({ err }, 'ticket import failed; retrying');
+      }
     }
-    // `blocks` draws settle when block blocks+1 connects.
-    if (blocks !== undefined && layout.devnet.report().blocks - start > blocks) return;
-    await new Promise((r) => setTimeout(r, 200));
+    if (blocks !== undefined && layout.devnet.height() - layout.readyHeight >= blocks) return;
+    await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What an operator needs to find the demo's parts, and how to read its lines. */
+function whereLines(layout: Layout, admin: DemoAdmin | undefined): string[] {
+  return [
+    ...(admin ? [`  status page  ${admin.statusUrl}  (verdict, misses from the chain, regions, recent votes)`, `  metrics      ${admin.metricsUrl}`] : []),
+    `  etcd         ${layout.etcd.server.endpoints.join(', ')}`,
+    `  cluster key  ${layout.clusterKeyFile}`,
+    '  one line per settled block: block <height>  drawn <n>  <ticket>:<signer>:<draw→accepted>  missed <so far>',
+    '    signer ? = no vote record in etcd yet; latency - = no dcrd accepted a vote; !MISSED / !CONFLICT mark a miss or two different votes',
+  ];
 }
 
 function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string): string[] {
   return [
-    `summary (${strategy}): ${r.blocks} blocks, ${r.drawn} drawn, ${r.voted} voted, ${r.missed} missed, ${r.conflicting} conflicting, ${r.takeovers} takeovers`,
+    `summary (${strategy}): ${r.blocks} blocks, ${r.drawn} drawn: ${r.voted} voted, ${r.missed} missed, ${r.open} open (drawn in the last block, judged when the next one connects); ${r.conflicting} conflicting, ${r.takeovers} takeovers`,
     `  latency draw→accepted ms: p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`,
     `  SendVote calls ${r.sends} (${r.sendsPerVotePerProxy.toFixed(2)} per vote per dcrd), beyond one per vote per dcrd: ${r.duplicatesSent}`,
   ];
@@ -189,14 +207,22 @@ export function register(program: Command): void {
           const lost = r.loss.ticketsMissing.length + r.loss.votesUnrecorded.length + r.loss.recordsDiffering.length;
           human(`  nothing lost: ${lost === 0 ? 'yes' : `NO (${JSON.stringify(r.loss)})`}`);
         } else {
-          const layout = await startLayout({ ...layoutOpts, blockInterval });
+          const layout = await startLayout({ ...layoutOpts, blockInterval, onProgress: (l) => human(`  ${l}`) });
+          let admin: DemoAdmin | undefined;
           try {
-            human(`ready in ${Date.now() - t0} ms; ${f.blocks !== undefined ? `running ${f.blocks} blocks` : 'Ctrl-C to stop'}`);
-            view = startLiveView(layout, human);
+            try {
+              admin = await startDemoAdmin(layout, log);
+            } catch (err) {
+              human(`  admin service did not start: ${(err as Error).message}`);
+            }
+            human(`ready in ${Date.now() - t0} ms at height ${layout.readyHeight}; ${f.blocks !== undefined ? `running ${f.blocks} blocks (${layout.readyHeight + 1}..${layout.readyHeight + f.blocks})` : 'Ctrl-C to stop'}`);
+            for (const l of whereLines(layout, admin)) human(l);
+            view = startLiveView(layout, human, f.blocks !== undefined ? { throughHeight: layout.readyHeight + f.blocks } : {});
             await runDemo(layout, f.blocks, abort.signal);
             await view.stop();
-            report = await layout.report();
+            report = await layout.report(f.blocks !== undefined ? { throughHeight: layout.readyHeight + f.blocks } : {});
           } finally {
+            await admin?.stop();
             await layout.stop();
           }
         }

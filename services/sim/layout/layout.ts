@@ -43,6 +43,8 @@ const IMPORT_LANES = 64;
 
 /** Options of {@link startLayout}. */
 export interface LayoutOptions {
+  /** Called with a short line at each start-up step (etcd, devnet, tickets imported, proxies, voters). */
+  onProgress?: (line: string) => void;
   /** 1..3 regions (a, b, c); default 3. */
   regions?: number;
   votersPerRegion?: number;
@@ -86,6 +88,8 @@ export interface ContractReport {
   drawn: number;
   voted: number;
   missed: number;
+  /** Draws not settled yet: their vote can only be judged once the next block connects (drawn = voted + missed + open). */
+  open: number;
   conflicting: number;
   duplicatesSent: number;
   takeovers: number;
@@ -120,8 +124,15 @@ export interface Layout {
   importedTickets(): ReadonlySet<string>;
   /** Unix ms when the layout was ready: draws before it are not reported. */
   readonly readyAt: number;
-  /** Contract report over draws since {@link readyAt}. */
-  report(): Promise<LayoutReport>;
+  /** Height of the best block when the layout was ready. */
+  readonly readyHeight: number;
+  /** The cluster key file (0600) the voters and the intake read. */
+  readonly clusterKeyFile: string;
+  /**
+   * Contract report over draws since {@link readyAt}; with `throughHeight`, only the blocks
+   * up to that height (and their draws) count.
+   */
+  report(o?: { throughHeight?: number }): Promise<LayoutReport>;
   /**
    * Resolves once ownership has converged (lease strategy): every managed ticket is claimed
    * by its rank-0 live voter and no running voter has claims left to hand over. Faults are
@@ -216,6 +227,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     if (etcdRes.status === 'rejected') throw etcdRes.reason;
     const devnet = dnRes.value;
     const etcd = etcdRes.value;
+    const progress = opts.onProgress ?? ((): void => undefined);
+    progress(`etcd up (${etcd.server.endpoints.length} member(s)); devnet up (${devnet.nodes.length} node(s), height ${devnet.height()})`);
 
     // Cluster key: generated, written 0600 to the temp dir; voters read it from there
     // (process mode) or get the bytes (in-process).
@@ -253,7 +266,18 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     // The first import right after etcd became healthy: one of its txns past etcd's deadline on
     // a loaded machine (etcd still settling) is tried again once etcd can commit, as the voters'
     // starts are (startWithRetry), instead of failing the layout.
-    await startWithRetry(log, 'layout-import', () => importAllTickets().then(() => undefined, (err: unknown) => {
+    const importWithProgress = async (): Promise<number> => {
+      const total = devnet.exportTickets().length;
+      const timer = setInterval(() => progress(`tickets imported ${imported.size}/${total} ...`), 1_000);
+      try {
+        const n = await importAllTickets();
+        progress(`tickets imported ${imported.size}/${total}`);
+        return n;
+      } finally {
+        clearInterval(timer);
+      }
+    };
+    await startWithRetry(log, 'layout-import', () => importWithProgress().then(() => undefined, (err: unknown) => {
       throw transientEtcd(err) ? Object.assign(new Error(`ticket import: ${(err as Error).message}`, { cause: err }), { retryable: true }) : err;
     }), { etcdReady: () => etcd.ready() });
 
@@ -358,18 +382,23 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     cleanup.push(async () => {
       await Promise.allSettled(voters.map((v) => v.stop()));
     });
+    progress(`node proxies up (${proxies.map((p) => p.address).join(', ')}); starting ${voters.length} voters ...`);
     await Promise.all(voters.map((v) => v.start()));
+    progress(`voters ready (${voters.length})`);
     const readyAt = Date.now();
     const blocksAtReady = devnet.report().blocks;
+    const readyHeight = devnet.height();
 
     const layout: Layout = {
-      regions, devnet, etcd, proxies, voters, wan, admin, log, readyAt,
+      regions, devnet, etcd, proxies, voters, wan, admin, log, readyAt, readyHeight, clusterKeyFile: keyFile,
       importAllTickets,
       importedTickets: () => imported,
       voteRecords: () => admin.votes.list(),
-      async report() {
+      async report(o = {}) {
         const full = devnet.report();
-        const dn = summarise(full.tickets.filter((t) => t.drawnAt >= readyAt), Math.max(0, full.blocks - blocksAtReady));
+        const through = o.throughHeight;
+        const blocks = through === undefined ? Math.max(0, full.blocks - blocksAtReady) : Math.max(0, Math.min(full.blocks - blocksAtReady, through - readyHeight));
+        const dn = summarise(full.tickets.filter((t) => t.drawnAt >= readyAt && (through === undefined || t.height <= through)), blocks);
         const stats = (await Promise.all(voters.map((v) => v.allStats()))).flat();
         const sends = stats.reduce((n, s) => n + s.delivery.sends, 0);
         const takeovers = stats.reduce((n, s) => n + s.takeovers, 0);
@@ -377,7 +406,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
         const votesAtDcrd = dn.tickets.filter((t) => t.firstVoteAt !== undefined).length;
         const needed = votesAtDcrd * proxies.length;
         return {
-          blocks: dn.blocks, drawn: dn.drawn, voted: dn.voted, missed: dn.missed, conflicting: dn.conflicting,
+          blocks: dn.blocks, drawn: dn.drawn, voted: dn.voted, missed: dn.missed,
+          open: dn.tickets.filter((t) => t.outcome === 'pending').length, conflicting: dn.conflicting,
           duplicatesSent: Math.max(0, sends - needed), takeovers, latencyMs: dn.latencyMs,
           devnet: dn, voters: stats, sends, sendsPerVotePerProxy: needed > 0 ? sends / needed : 0,
         };
@@ -410,7 +440,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
 /** The contract line of a report (exactly the §5 fields, in order). */
 export function contractOf(r: ContractReport): ContractReport {
   return {
-    blocks: r.blocks, drawn: r.drawn, voted: r.voted, missed: r.missed, conflicting: r.conflicting,
+    blocks: r.blocks, drawn: r.drawn, voted: r.voted, missed: r.missed, open: r.open, conflicting: r.conflicting,
     duplicatesSent: r.duplicatesSent, takeovers: r.takeovers,
     latencyMs: { p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99, max: r.latencyMs.max },
   };

@@ -24,8 +24,8 @@ function line(height: number, draws: TicketReportEntry[], signers: Map<string, s
   return `block ${String(height).padStart(5)}  drawn ${draws.length}  ${cells.join('  ')}  missed ${missedSoFar}`;
 }
 
-/** Starts printing settled blocks of `layout` to `write`. */
-export function startLiveView(layout: Layout, write: (line: string) => void): LiveView {
+/** Starts printing settled blocks of `layout` to `write` (with `throughHeight`, none above it). */
+export function startLiveView(layout: Layout, write: (line: string) => void, o: { throughHeight?: number } = {}): LiveView {
   let lastPrinted = -1;
   let missedSoFar = 0;
   let stopped = false;
@@ -33,7 +33,7 @@ export function startLiveView(layout: Layout, write: (line: string) => void): Li
     const tickets = layout.devnet.report().tickets.filter((t) => t.drawnAt >= layout.readyAt && !t.sideChain);
     const byHeight = new Map<number, TicketReportEntry[]>();
     for (const t of tickets) {
-      if (t.height <= lastPrinted) continue;
+      if (t.height <= lastPrinted || (o.throughHeight !== undefined && t.height > o.throughHeight)) continue;
       const l = byHeight.get(t.height);
       if (l) l.push(t);
       else byHeight.set(t.height, [t]);

@@ -1,0 +1,55 @@
+/**
+ * The demo's admin service: what an operator runs beside the voters, on the layout's
+ * cluster: the status page (verdict, misses from the chain, regions), the chain judge on
+ * every region's proxy, and a Prometheus endpoint with the admin, cluster and chain
+ * families. Listens on loopback only.
+ */
+import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin } from '../../admin/index.ts';
+import { netParams } from '../../decred/index.ts';
+import { createNodeProxyClient, type NodeProxyClient } from '../../nodeproxy/index.ts';
+import { createMetrics, startMetricsServer, type Logger, type MetricsServer } from '../../telemetry/index.ts';
+import type { Layout } from './layout.ts';
+
+/** A running demo admin. */
+export interface DemoAdmin {
+  readonly statusUrl: string;
+  readonly metricsUrl: string;
+  readonly admin: Admin;
+  stop(): Promise<void>;
+}
+
+/** Starts the admin service (status page, chain judge, metrics) for `layout`. */
+export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoAdmin> {
+  const clients: NodeProxyClient[] = layout.proxies.map((p) => createNodeProxyClient(p.address, { clientId: 'demo-admin' }));
+  const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
+  const admin = createAdmin(
+    AdminConfigSchema.parse({ network: 'simnet', grpc: { enabled: false }, walletRpc: { enabled: false }, status: { enabled: true, listen: '127.0.0.1:0' } }),
+    {
+      store: clusterTicketStore(layout.admin),
+      chain: createProxyChainLookup(clients[0] as NodeProxyClient, { params: netParams('simnet') }),
+      judgeProxies: clients,
+      log: log.child({ component: 'admin' }),
+      metrics,
+    },
+  );
+  let server: MetricsServer | undefined;
+  try {
+    const endpoints = await admin.start();
+    server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
+    return {
+      statusUrl: endpoints.status as string,
+      metricsUrl: `${server.url}/metrics`,
+      admin,
+      async stop() {
+        await admin.stop();
+        await server?.stop();
+        for (const c of clients) c.close();
+      },
+    };
+  } catch (err) {
+    await admin.stop();
+    await server?.stop();
+    for (const c of clients) c.close();
+    throw err;
+  }
+}
