@@ -266,12 +266,31 @@ export function grpcServerCredentials(tls: TlsReloader): ServerCredentials {
   return experimental.createCertificateProviderServerCredentials(tls, tls, true);
 }
 
+let ipServernameWarningSilenced = false;
+/**
+ * grpc-js 1.14 passes the dialled host as the TLS `servername` even when it is an IP address;
+ * Node then sends no SNI (RFC 6066 has none for IPs) and prints deprecation DEP0123 on stderr.
+ * The server certificate is still checked against the IP (its IP SAN), so the warning says
+ * nothing an operator can act on: drop exactly that one, let every other warning through.
+ */
+function silenceIpServernameWarning(): void {
+  if (ipServernameWarningSilenced) return;
+  ipServernameWarningSilenced = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /**
  * gRPC channel credentials for mutual TLS: the client presents its
  * certificate and checks that the server's was issued by a CA in the bundle
  * and names the dialled host (or `serverName`) in its SANs.
  */
 export function grpcChannelCredentials(tls: TlsReloader, opts: { serverName?: string } = {}): ChannelCredentials {
+  silenceIpServernameWarning();
   const { serverName } = opts;
   return experimental.createCertificateProviderChannelCredentials(
     tls,

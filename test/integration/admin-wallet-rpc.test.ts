@@ -212,7 +212,7 @@ describe('votecluster admin (CLI) and WatchVotes', () => {
       const json = (await (await fetch(`${endpoints.status}status.json`)).json()) as { tickets: number };
       expect(json.tickets).toBe(w.cluster.tickets.size);
 
-      const client = createAdminClient(endpoints.grpc) as unknown as { WatchVotes(req: unknown): import('node:events').EventEmitter & { cancel(): void }; close(): void };
+      const client = createAdminClient(endpoints.grpc, { tls: w.operatorTls }) as unknown as { WatchVotes(req: unknown): import('node:events').EventEmitter & { cancel(): void }; close(): void };
       const stream = client.WatchVotes({ replay: true });
       const seen: Array<{ vote: { ticket_hash: string; signer: string } }> = [];
       stream.on('data', (m: { vote: { ticket_hash: string; signer: string } }) => seen.push(m));
