@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AdminConfigSchema, clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../admin/index.ts';
-import { openCluster, type Cluster } from '../cluster/index.ts';
+import { etcdAccessOf, openCluster, type Cluster, type EtcdAccess } from '../cluster/index.ts';
 import { netParams, type NetParams } from '../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../nodeproxy/index.ts';
 import { grpcChannelCredentials, TlsFilesSchema, TlsReloader } from '../security/index.ts';
@@ -21,6 +21,11 @@ export function addCommonOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'config file, JSON or YAML (etcd, network, clusterKeyFile, proxy, logLevel; admin: its AdminConfig keys too)')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated (env VOTECLUSTER_ADMIN_ETCD)')
+    .option('--etcd-user <name>', 'etcd user: votecluster-admin, or votecluster-reader for commands that only read (env VOTECLUSTER_ADMIN_ETCD_USER)')
+    .option('--etcd-password-file <file>', "file holding the etcd user's password, mode 0600 (env VOTECLUSTER_ADMIN_ETCD_PASSWORD_FILE)")
+    .option('--etcd-ca <file>', "PEM CA of etcd's server certificate (env VOTECLUSTER_ADMIN_ETCD_CA)")
+    .option('--etcd-cert <file>', 'PEM client certificate for etcd (env VOTECLUSTER_ADMIN_ETCD_CERT)')
+    .option('--etcd-key <file>', 'PEM key of --etcd-cert (env VOTECLUSTER_ADMIN_ETCD_KEY)')
     .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key, mode 0600 (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE; not needed by status, ticket list, stakeinfo)')
     .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
@@ -33,6 +38,11 @@ export function addCommonOptions(cmd: Command): Command {
 /** Settings shared by every operator command (service `admin` in the env prefix). */
 export const CommonSchema = z.object({
   etcd: z.array(z.string().url('each --etcd entry must be a URL like http://127.0.0.1:2379')).min(1, '--etcd is required'),
+  etcdUser: z.string().min(1).max(128).optional(),
+  etcdPasswordFile: z.string().min(1).optional(),
+  etcdCa: z.string().min(1).optional(),
+  etcdCert: z.string().min(1).optional(),
+  etcdKey: z.string().min(1).optional(),
   network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet'], { message: '--network must be one of mainnet, testnet3, simnet, regnet' }),
   clusterKeyFile: z.string({ message: '--cluster-key-file is required' }).min(1, '--cluster-key-file is required'),
   proxy: z.string().regex(/^[^:\s]+:\d{1,5}$/, '--proxy must be host:port').optional(),
@@ -51,6 +61,11 @@ export const AdminCommandSchema = AdminConfigSchema.extend(CommonSchema.shape);
 /** Config-loader fields of the common settings. */
 export const COMMON_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'etcd', flag: 'etcd', env: 'ETCD', kind: 'list' },
+  { path: 'etcdUser', flag: 'etcdUser', env: 'ETCD_USER' },
+  { path: 'etcdPasswordFile', flag: 'etcdPasswordFile', env: 'ETCD_PASSWORD_FILE', secret: true },
+  { path: 'etcdCa', flag: 'etcdCa', env: 'ETCD_CA' },
+  { path: 'etcdCert', flag: 'etcdCert', env: 'ETCD_CERT' },
+  { path: 'etcdKey', flag: 'etcdKey', env: 'ETCD_KEY', secret: true },
   { path: 'network', flag: 'network', env: 'NETWORK' },
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
   { path: 'proxy', flag: 'proxy', env: 'PROXY' },
@@ -86,6 +101,12 @@ export function parseCommon(
   }
 }
 
+/** The `etcdAccess` of {@link openCluster} from the common settings (absent when none is set). */
+export function etcdAccessField(opts: CommonOptions): { etcdAccess?: EtcdAccess } {
+  const access = etcdAccessOf({ username: opts.etcdUser, passwordFile: opts.etcdPasswordFile, caFile: opts.etcdCa, certFile: opts.etcdCert, keyFile: opts.etcdKey });
+  return access ? { etcdAccess: access } : {};
+}
+
 /** An opened operator context. */
 export interface AdminContext {
   cluster: Cluster;
@@ -117,6 +138,7 @@ export async function openAdminContext(
   const cluster = await openCluster(
     {
       endpoints: opts.etcd,
+      ...etcdAccessField(opts),
       network: opts.network,
       nodeId: `${service}-${process.pid}`,
       region: 'admin',

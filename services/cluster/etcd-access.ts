@@ -130,3 +130,13 @@ export async function readOrCreateEtcdPasswordFile(file: string, generate: boole
   }
   return { password: await readEtcdPasswordFile(file), created: false };
 }
+
+/** The etcd access fields of a service's config (its unset fields dropped); undefined when none is set. */
+export function etcdAccessOf(o: { [K in keyof EtcdAccess]?: string | undefined }): EtcdAccess | undefined {
+  const out: Record<string, string> = {};
+  for (const k of ['username', 'passwordFile', 'password', 'caFile', 'certFile', 'keyFile'] as const) {
+    const v = o[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? (out as EtcdAccess) : undefined;
+}

@@ -59,6 +59,15 @@ export const VoterConfigSchema = z.object({
   etcd: z.object({
     endpoints: z.array(z.string().url()).min(1),
     dialTimeoutMs: z.number().int().positive().default(3_000),
+    /** etcd user of voters (`votecluster-voter`, made by `votecluster etcd init`). */
+    username: z.string().min(1).max(128).optional(),
+    /** File holding that user's password (mode 0600). Secret. */
+    passwordFile: z.string().min(1).optional(),
+    /** PEM CA of etcd's server certificate (the cluster CA). */
+    caFile: z.string().min(1).optional(),
+    /** PEM client certificate for etcd, and its key (secret). */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
   }),
   /** Node proxies, the local region's first; every one is watched and every vote goes to all. */
   proxies: z.array(ProxyConfigSchema).min(1),
@@ -119,7 +128,7 @@ export type VoterConfigInput = z.input<typeof VoterConfigSchema>;
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
 
 /** Names of the secret fields; the effective-config dump redacts them. */
-export const VOTER_SECRET_FIELDS: readonly string[] = ['clusterKeyFile'];
+export const VOTER_SECRET_FIELDS: readonly string[] = ['clusterKeyFile', 'etcd.passwordFile', 'etcd.keyFile'];
 
 /**
  * Validates `input` and applies defaults.

@@ -10,7 +10,7 @@
  * every loop it started.
  */
 import { createNodeProxyClient, NotFoundError, type NodeProxyClient } from '../nodeproxy/index.ts';
-import { openCluster, type Cluster } from '../cluster/index.ts';
+import { etcdAccessOf, openCluster, type Cluster } from '../cluster/index.ts';
 import { netParams } from '../decred/index.ts';
 import { grpcChannelCredentials, TlsReloader } from '../security/index.ts';
 import type { Tracer } from '@opentelemetry/api';
@@ -343,6 +343,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         endpoints: cfg.etcd.endpoints, network: cfg.network, nodeId: cfg.nodeId, region: cfg.region,
         proxies: cfg.proxies.map((p) => p.address), leaseTtlSec: cfg.leaseTtlSec, dialTimeoutMs: cfg.etcd.dialTimeoutMs,
         leaseConfirmIntervalMs: LEASE_CONFIRM_INTERVAL_MS,
+        ...(etcdAccessOf(cfg.etcd) ? { etcdAccess: etcdAccessOf(cfg.etcd) } : {}),
         ...(deps.clusterKey ? { clusterKey: new Uint8Array(deps.clusterKey.expose()) } : { clusterKeyFile: cfg.clusterKeyFile }),
       },
       { metrics, log: log.child({ component: 'cluster' }) },

@@ -35,6 +35,11 @@ export const VOTER_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'region', flag: 'region', env: 'REGION' },
   { path: 'network', flag: 'network', env: 'NETWORK' },
   { path: 'etcd.endpoints', flag: 'etcd', env: 'ETCD', kind: 'list' },
+  { path: 'etcd.username', flag: 'etcdUser', env: 'ETCD_USER' },
+  { path: 'etcd.passwordFile', flag: 'etcdPasswordFile', env: 'ETCD_PASSWORD_FILE', secret: true },
+  { path: 'etcd.caFile', flag: 'etcdCa', env: 'ETCD_CA' },
+  { path: 'etcd.certFile', flag: 'etcdCert', env: 'ETCD_CERT' },
+  { path: 'etcd.keyFile', flag: 'etcdKey', env: 'ETCD_KEY', secret: true },
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
   ...TLS_CONFIG_FIELDS,
   { path: 'hedgeMs', flag: 'hedgeMs', env: 'HEDGE_MS' },
@@ -165,6 +170,11 @@ export function register(program: Command): void {
     .option('--region <name>', 'region of this voter')
     .option('--network <name>', 'simnet | testnet3 | mainnet | regnet')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated')
+    .option('--etcd-user <name>', 'etcd user (votecluster-voter; env VOTECLUSTER_VOTER_ETCD_USER)')
+    .option('--etcd-password-file <file>', "file holding the etcd user's password, mode 0600 (env VOTECLUSTER_VOTER_ETCD_PASSWORD_FILE)")
+    .option('--etcd-ca <file>', "PEM CA of etcd's server certificate (env VOTECLUSTER_VOTER_ETCD_CA)")
+    .option('--etcd-cert <file>', 'PEM client certificate for etcd (env VOTECLUSTER_VOTER_ETCD_CERT)')
+    .option('--etcd-key <file>', 'PEM key of --etcd-cert (env VOTECLUSTER_VOTER_ETCD_KEY)')
     .option('--proxy <addr>', 'node proxy gRPC address as host:port[@region] (repeatable; local region first)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key');
   addTlsOptions(cmd, 'voter', 'to the node proxies (mutual TLS; the proxies\' certificates must come from --tls-ca and name the --proxy address)')
