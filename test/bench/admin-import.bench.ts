@@ -29,7 +29,7 @@ export async function runAdminImportBench(opts: { tickets?: number; perEntryTick
       ['perEntry', false, 'testnet3', Math.min(nPerEntry, entries.length)],
     ] as Array<[string, boolean, Network, number]>) {
       // The keyspace's network only separates the two runs' keys; the entries are checked as simnet.
-      const c = await openCluster({ endpoints: etcd.endpoints, network: keyspace, nodeId: 'bench-admin', region: 'a', clusterKey: key, join: false });
+      const c = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: keyspace, nodeId: 'bench-admin', region: 'a', clusterKey: key, join: false });
       try {
         const store = clusterTicketStore(c);
         const deps = { store: batched ? store : { ...store, importTickets: undefined }, params, log };

@@ -11,7 +11,7 @@
  * - `start-voter`: open + join, then services/voter's own Claimer (the voter's start-up path:
  *   `myShare` over `tickets.hashes()`, `claimMany`/`releaseMany`, waits for the claims in the owner cache).
  */
-import { openCluster, type Cluster } from '../../services/cluster/index.ts';
+import { openCluster, type Cluster, type EtcdAccess } from '../../services/cluster/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 import { Claimer, clusterClaimPort } from '../../services/voter/claimer.ts';
 
@@ -37,6 +37,7 @@ function cpuMs(): number {
 const join = mode !== 'open' && mode !== 'verify';
 const cluster: Cluster = await openCluster({
   endpoints: [endpoint as string],
+  etcdAccess: JSON.parse(process.env['BENCH_ETCD_ACCESS'] ?? '{}') as EtcdAccess,
   network: 'simnet',
   nodeId: join ? NODE_ID : `bench-open-${process.pid}`,
   region: 'a',

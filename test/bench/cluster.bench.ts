@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { generateClusterKey, openCluster, type VoteRecord } from '../../services/cluster/index.ts';
+import { generateClusterKey, openCluster, type EtcdAccess, type VoteRecord } from '../../services/cluster/index.ts';
 import { startEtcd } from '../../services/sim/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 
@@ -42,12 +42,16 @@ async function etcdMetric(endpoint: string, name: string): Promise<number | unde
   return m ? Number(m[1]) : undefined;
 }
 
+/** etcd user of the child (a voter). */
+let benchEtcdAccess: EtcdAccess = {};
+
 /** Runs the child; a run that fails or exceeds `timeoutMs` is reported as `{ error }`, not thrown. */
 function runChild(args: string[], timeoutMs = 120_000): Promise<Record<string, unknown>> {
   return new Promise((res) => {
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/bench/cluster-open-child.ts', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_ETCD_ACCESS: JSON.stringify(benchEtcdAccess) },
     });
     let out = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -77,8 +81,9 @@ export async function runClusterBench(opts: { tickets?: number; txns?: number } 
   const nTickets = opts.tickets ?? 100_000;
   const nTxns = opts.txns ?? 1_000;
   const etcd = await startEtcd();
+  benchEtcdAccess = etcd.access('voter');
   const keyBytes = generateClusterKey().expose().slice();
-  const cluster = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'bench-a1', region: 'a', clusterKey: keyBytes });
+  const cluster = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('voter'), network: 'simnet', nodeId: 'bench-a1', region: 'a', clusterKey: keyBytes });
   try {
     // Warm up the connection.
     for (let i = 0; i < 50; i++) await cluster.owners.claim(h('warm', i));
@@ -106,7 +111,7 @@ export async function runClusterBench(opts: { tickets?: number; txns?: number } 
     await cluster.close();
 
     // 100k ticket import: importTickets (127 per txn, 4 txns in flight), in chunks of 10k.
-    const admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
+    const admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
     const ticketHex = '01'.repeat(300); // ~ a ticket's size
     const inputs = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, j) => {

@@ -137,7 +137,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
   let proxy: NodeProxy | undefined;
   const leases: Array<{ revoke(): Promise<unknown> }> = [];
   try {
-    admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
+    admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
     const ticketHex = '01'.repeat(300); // ~ a ticket's size
     const CHUNK = 10_000;
     const tImport = performance.now();
@@ -176,7 +176,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
       proxyAddress = (await proxy.start()).address;
     }
     const args = [
-      '--node-id', NODE_ID, '--region', 'a', '--network', 'simnet', '--etcd', etcd.endpoints.join(','),
+      '--node-id', NODE_ID, '--region', 'a', '--network', 'simnet', ...etcd.cliFlags('voter'),
       '--proxy', proxyAddress, '--cluster-key-file', keyFile, '--log-level', 'warn',
     ];
     const claimsOf = async (): Promise<number> => {

@@ -6,13 +6,20 @@
  * local launcher (`members` is empty for a container).
  */
 import { getContainerRuntimeClient, GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { startEtcd, type EtcdMember, type StartEtcdOptions } from '../../services/sim/devnet/index.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { etcdAccessHelpers, setUpEtcdAuth, startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from '../../services/sim/devnet/index.ts';
 
 /** Image used when Docker is reachable (same minor as Debian's etcd-server). */
 export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.4.23';
 
-/** A running test etcd. */
-export interface TestEtcd {
+/**
+ * A running test etcd, with authentication on (one user per kind of service, as
+ * `votecluster etcd init` makes them): `access('voter')` for `openCluster`,
+ * `clientOptions('root')` for a raw client, `cliFlags('admin')` for a command.
+ */
+export interface TestEtcd extends Pick<EtcdServer, 'credentials' | 'access' | 'clientOptions' | 'cliFlags'> {
   readonly endpoints: string[];
   /** Per-member control; empty when etcd runs in a container. */
   readonly members: EtcdMember[];
@@ -46,6 +53,10 @@ export async function startTestEtcd(opts: StartTestEtcdOptions = {}): Promise<Te
   const server = await startEtcd(launcherOpts);
   return {
     endpoints: server.endpoints,
+    credentials: server.credentials,
+    access: (who) => server.access(who),
+    clientOptions: (who) => server.clientOptions(who),
+    cliFlags: (who) => server.cliFlags(who),
     members: server.members,
     kind: 'local',
     waitHealthy: (ms) => server.waitHealthy(ms),
@@ -78,13 +89,17 @@ async function startContainer(): Promise<TestEtcd> {
     }
   };
   await waitHealthy();
+  const credDir = await mkdtemp(join(tmpdir(), 'votecluster-etcd-cred-'));
+  const auth = await setUpEtcdAuth([endpoint], credDir);
   return {
     endpoints: [endpoint],
+    ...etcdAccessHelpers([endpoint], auth),
     members: [],
     kind: 'container',
     waitHealthy,
     stop: async () => {
       await container.stop();
+      await rm(credDir, { recursive: true, force: true });
     },
   };
 }

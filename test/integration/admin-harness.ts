@@ -67,7 +67,7 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
   const clusterKeyFile = join(dir, 'cluster.key');
   await writeFile(clusterKeyFile, Buffer.from(key.expose()).toString('hex'), { mode: 0o600 });
   const cluster = await openCluster(
-    { endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true, join: false },
+    { endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true, join: false },
     { log },
   );
   await cluster.owners.start();
@@ -96,7 +96,7 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
     operatorTls: certs.files['operator'] as TlsFiles,
     cliFlags(withProxy = true) {
       return [
-        '--etcd', etcd.endpoints.join(','), '--network', 'simnet', '--cluster-key-file', clusterKeyFile,
+        ...etcd.cliFlags('admin'), '--network', 'simnet', '--cluster-key-file', clusterKeyFile,
         '--tls-ca', adminTls.caFile, '--tls-cert', adminTls.certFile, '--tls-key', adminTls.keyFile,
         ...(withProxy ? ['--proxy', proxyAddress] : []),
       ];

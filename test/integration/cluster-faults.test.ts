@@ -33,7 +33,8 @@ let etcd: TestEtcd;
 const open: Cluster[] = [];
 
 function cfg(nodeId: string, region: string, extra: Partial<ClusterConfigInput> = {}): ClusterConfigInput {
-  return { endpoints: etcd.endpoints, network: 'simnet', nodeId, region, clusterKey: clusterKeyBytes, leaseTtlSec: 2, ...extra };
+  // The cluster module's whole API through one handle: etcd's root user (the service roles are etcd-auth.test.ts's).
+  return { endpoints: etcd.endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId, region, clusterKey: clusterKeyBytes, leaseTtlSec: 2, ...extra };
 }
 async function openNode(nodeId: string, region: string, extra: Partial<ClusterConfigInput> = {}, corrupt?: CorruptValueError[]): Promise<Cluster> {
   const c = await openCluster(cfg(nodeId, region, extra), corrupt ? { onCorrupt: (e) => corrupt.push(e) } : {});

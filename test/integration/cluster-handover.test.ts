@@ -16,7 +16,8 @@ let client: Etcd3;
 
 beforeAll(async () => {
   etcd = await startTestEtcd();
-  client = new Etcd3({ hosts: etcd.endpoints });
+  // The cluster module's whole API through one handle: etcd's root user (the service roles are etcd-auth.test.ts's).
+  client = new Etcd3(etcd.clientOptions('root'));
 });
 afterAll(async () => {
   client?.close();

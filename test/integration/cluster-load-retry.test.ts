@@ -7,6 +7,7 @@
  * after the second page; with one attempt per page the same load fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEtcdAccess } from '../../services/cluster/etcd-access.ts';
 import { createEtcdClient } from '../../services/cluster/etcd-client.ts';
 import { EtcdUnavailableError } from '../../services/cluster/errors.ts';
 import { PrefixCache } from '../../services/cluster/watch-cache.ts';
@@ -21,7 +22,8 @@ let etcd: TestEtcd;
 
 beforeAll(async () => {
   etcd = await startTestEtcd({ preferLocal: true });
-  const c = createEtcdClient({ endpoints: etcd.endpoints });
+  // The cluster module's whole API through one handle: etcd's root user (the service roles are etcd-auth.test.ts's).
+  const c = createEtcdClient({ endpoints: etcd.endpoints, access: await loadEtcdAccess(etcd.access('root')) });
   for (let i = 0; i < KEYS; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => c.put(`lr/${String(i + j).padStart(4, '0')}`).value(`v${i + j}`).exec()));
   }
@@ -35,7 +37,7 @@ afterAll(async () => {
 async function loadThroughFreeze(pageAttempts: number | undefined): Promise<{ size: number } | { err: unknown }> {
   const pid = etcd.members[0]?.pid;
   if (pid === undefined) throw new Error('needs the local etcd (a pid to SIGSTOP)');
-  const client = createEtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 250 });
+  const client = createEtcdClient({ endpoints: etcd.endpoints, access: await loadEtcdAccess(etcd.access('root')), callTimeoutMs: 250 });
   let pages = 0;
   let thawed: Promise<void> | undefined;
   const cache = new PrefixCache<string>({

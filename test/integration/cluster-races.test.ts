@@ -16,7 +16,7 @@ beforeAll(async () => {
   etcd = await startTestEtcd();
   clusters = await Promise.all(
     Array.from({ length: N }, (_, i) =>
-      openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: `n${i}`, region: ['a', 'b', 'c'][i % 3] as string, clusterKey, leaseTtlSec: 5 }),
+      openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('voter'), network: 'simnet', nodeId: `n${i}`, region: ['a', 'b', 'c'][i % 3] as string, clusterKey, leaseTtlSec: 5 }),
     ),
   );
 });

@@ -26,8 +26,9 @@ function rec(label: string, signer: string, bytes: string): VoteRecord {
 
 beforeAll(async () => {
   etcd = await startTestEtcd({ members: 3 });
+  // The cluster module's whole API through one handle: etcd's root user (the service roles are etcd-auth.test.ts's).
   const open = (nodeId: string, endpoints: string[]): Promise<Cluster> =>
-    openCluster({ endpoints, network: 'simnet', nodeId, region: 'a', clusterKey, join: false, callTimeoutMs: 1_000 });
+    openCluster({ endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId, region: 'a', clusterKey, join: false, callTimeoutMs: 1_000 });
   near = await open('near', etcd.endpoints);
   // A second handle whose first endpoint is another member.
   other = await open('other', [...etcd.endpoints.slice(1), ...etcd.endpoints.slice(0, 1)]);

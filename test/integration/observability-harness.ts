@@ -121,7 +121,7 @@ export async function startObsBase(): Promise<ObsBase> {
   const clusterKeyFile = join(dir, 'cluster.key');
   writeFileSync(clusterKeyFile, toHex(clusterKey.expose()), { mode: 0o600 });
   const admin = await openCluster({
-    endpoints: etcd.endpoints, network: 'simnet', nodeId: 'obs-admin', region: 'x', join: false,
+    endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'obs-admin', region: 'x', join: false,
     clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
   });
   const imported = new Set<string>();
@@ -156,7 +156,7 @@ export async function startObsBase(): Promise<ObsBase> {
     },
     async startVoter(nodeId, region, proxies, opts = {}) {
       const child = spawnCli(nodeId, [
-        'voter', '--node-id', nodeId, '--region', region, '--network', 'simnet', '--etcd', etcd.endpoints.join(','),
+        'voter', '--node-id', nodeId, '--region', region, '--network', 'simnet', ...etcd.cliFlags('voter'),
         ...proxies.flatMap((p) => ['--proxy', `${p}@${region}`]),
         '--cluster-key-file', clusterKeyFile, '--resend-interval-ms', '200',
         '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn',

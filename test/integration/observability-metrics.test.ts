@@ -63,7 +63,7 @@ describe('metrics of every service move during a real run', () => {
     urls['voter1'] = (v1 as { metricsUrl: string }).metricsUrl;
     urls['voter2'] = (v2 as { metricsUrl: string }).metricsUrl;
     const admin = spawnCli('admin', [
-      'admin', '--etcd', base.etcd.endpoints.join(','), '--network', 'simnet', '--cluster-key-file', base.clusterKeyFile,
+      'admin', ...base.etcd.cliFlags('admin'), '--network', 'simnet', '--cluster-key-file', base.clusterKeyFile,
       '--proxy', proxy.address, '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn',
     ]);
     base.children.push(admin);

@@ -32,7 +32,7 @@ function th(i: number): string {
 }
 
 async function node(nodeId: string, region: string): Promise<{ c: Cluster; claimer: Claimer; port: ClaimPort }> {
-  const c = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId, region, clusterKey, leaseTtlSec: 5 });
+  const c = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('voter'), network: 'simnet', nodeId, region, clusterKey, leaseTtlSec: 5 });
   opened.push(c);
   const port = clusterClaimPort(c, () => c.membership.isLeaseFresh());
   const claimer = new Claimer(port, log, { debounceMs: 50, periodMs: 5_000 });
@@ -57,7 +57,7 @@ async function claimsInEtcd(c: Cluster): Promise<Map<string, string>> {
 
 beforeAll(async () => {
   etcd = await startTestEtcd();
-  const admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin', region: 'a', clusterKey, join: false });
+  const admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'admin', region: 'a', clusterKey, join: false });
   const inputs: ImportTicketInput[] = Array.from({ length: N_TICKETS }, (_, i) => ({
     ticketHash: th(i), ticketHex: `0100${i.toString(16).padStart(8, '0')}`, votingKey: new SecretKey(new Uint8Array(32).fill((i % 250) + 1)),
   }));
@@ -131,7 +131,7 @@ describe('voter claimer', () => {
     await waitFor(() => all.every((n) => n.claimer.surplus() === 0), { message: 'no surplus claims after the rebalance' });
 
     // New tickets: counted as unowned when they appear (the claim follows), then claimed.
-    const admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin2', region: 'a', clusterKey, join: false });
+    const admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'admin2', region: 'a', clusterKey, join: false });
     opened.push(admin);
     const seen: number[] = [];
     const unsub = a.port.onManagedChange(() => seen.push(a.claimer.unowned as number));

@@ -131,7 +131,7 @@ describe('voter faults', () => {
     writeFileSync(keyFile, toHex(world.clusterKey.expose()), { mode: 0o600 });
     const child = spawn(process.execPath, [
       '--import', 'tsx', 'bin/votecluster.ts', 'voter', '--node-id', 'k1', '--region', 'c', '--network', 'simnet',
-      '--etcd', world.etcd.endpoints.join(','), ...world.proxyAddresses.flatMap((p) => ['--proxy', `${p}@c`]),
+      ...world.etcd.cliFlags('voter'), ...world.proxyAddresses.flatMap((p) => ['--proxy', `${p}@c`]),
       '--tls-ca', world.voterTls.caFile, '--tls-cert', world.voterTls.certFile, '--tls-key', world.voterTls.keyFile,
       '--cluster-key-file', keyFile, '--hedge-ms', String(HEDGE_MS), '--log-level', process.env['VOTER_TEST_LOG'] ?? 'silent',
     ], { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });

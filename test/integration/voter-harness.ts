@@ -83,7 +83,7 @@ export async function startVoterWorld(o: {
   }
   const clusterKey = generateClusterKey();
   const admin = await openCluster({
-    endpoints: etcd.endpoints, network: 'simnet', nodeId: 'admin', region: 'x', join: false,
+    endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'admin', region: 'x', join: false,
     clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
   });
   const imported = new Set<string>();
@@ -110,7 +110,7 @@ export async function startVoterWorld(o: {
     },
     makeVoter(nodeId, region, over = {}, deps = {}) {
       const v = createVoter({
-        nodeId, region, network: 'simnet', etcd: { endpoints: etcd.endpoints },
+        nodeId, region, network: 'simnet', etcd: { endpoints: etcd.endpoints, ...etcd.access('voter') },
         proxies: proxyAddresses.map((address) => ({ address, region })),
         clusterKeyFile: '/nonexistent/cluster.key', // the key comes from deps.clusterKey
         tls: voterTls,

@@ -20,6 +20,18 @@ import { CodedError } from '../../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import type { IOptions } from 'etcd3';
+import {
+  createEtcdClient,
+  ETCD_ROOT_USER,
+  ETCD_SERVICE_ROLES,
+  ETCD_USER_NAMES,
+  initEtcdAuth,
+  NETWORKS,
+  readOrCreateEtcdPasswordFile,
+  type EtcdAccess,
+  type EtcdServiceRole,
+} from '../../cluster/index.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -41,6 +53,14 @@ export const DEFAULT_ETCD_STOP_GRACE_MS = 2_000;
 /** Faster than etcd's 100/1000 ms defaults so failover tests are quick; still safe on loopback. */
 export const DEFAULT_ETCD_HEARTBEAT_MS = 50;
 export const DEFAULT_ETCD_ELECTION_MS = 500;
+/**
+ * etcd `--bcrypt-cost` (etcd's own default is 10). The passwords are 32 random bytes
+ * (`etcd init --generate`), which no work factor makes harder or easier to guess; the
+ * factor only costs CPU: etcd 3.4 hashes inside its apply loop on every member and checks
+ * a hash on every client's log-in (cost 10: ~0.25-1 s per log-in on a loaded 2-core
+ * machine, cost 4: ~5 ms). Human-chosen passwords need etcd's default or more.
+ */
+export const DEFAULT_ETCD_BCRYPT_COST = 4;
 
 /** Base of the launcher's errors; `code` is `DEVNET_ETCD_*`. */
 export class EtcdLauncherError extends CodedError {}
@@ -119,6 +139,28 @@ export interface StartEtcdOptions {
   etcdBinary?: string;
   /** etcd `--log-level` (default `error`); logs are kept in memory for error messages. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * etcd authentication (default true): once healthy, the launcher runs the set-up of
+   * `votecluster etcd init` (root, one role and user per kind of service, every network)
+   * with passwords generated into 0600 files under `<dataDir>/credentials/`. False only
+   * for tests of an etcd without authentication (the set-up step itself).
+   */
+  auth?: boolean;
+  /** etcd `--bcrypt-cost` (default {@link DEFAULT_ETCD_BCRYPT_COST}). */
+  bcryptCost?: number;
+}
+
+/** Who connects: one of the service users, or etcd's root (set-up and tests that forge records). */
+export type EtcdUserKind = EtcdServiceRole | 'root';
+
+/** The users the launcher created and their password files. */
+export interface EtcdCredentials {
+  /** Directory of the password files (mode 0700). */
+  readonly dir: string;
+  /** Password file of each user (mode 0600). */
+  readonly passwordFiles: Readonly<Record<EtcdUserKind, string>>;
+  /** etcd user name of each kind. */
+  readonly usernames: Readonly<Record<EtcdUserKind, string>>;
 }
 
 /** One running (or stopped) etcd member. */
@@ -153,6 +195,17 @@ export interface EtcdServer {
   /** Advertised client URLs of all members, in member order. */
   readonly endpoints: string[];
   readonly members: EtcdMember[];
+  /** The users and password files (undefined when started with `auth: false`). */
+  readonly credentials: EtcdCredentials | undefined;
+  /**
+   * How a service of kind `who` reaches this etcd, for `openCluster`'s `etcdAccess`
+   * (`{}` without authentication).
+   */
+  access(who: EtcdUserKind): EtcdAccess;
+  /** etcd3 client options (hosts, user) for `new Etcd3(...)` as `who`. */
+  clientOptions(who: EtcdUserKind): IOptions;
+  /** CLI flags for a command run as `who`: `--etcd URLS --etcd-user NAME --etcd-password-file FILE`. */
+  cliFlags(who: EtcdUserKind): string[];
   /** Resolves once every running member reports `/health` true. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /**
@@ -387,6 +440,56 @@ class Member implements EtcdMember {
   }
 }
 
+/** What {@link setUpEtcdAuth} made: the users, their password files and the passwords. */
+export interface EtcdAuthSetup {
+  readonly creds: EtcdCredentials;
+  readonly passwords: Readonly<Record<EtcdUserKind, string>>;
+}
+
+/**
+ * The set-up of `votecluster etcd init` against a running etcd (every network): passwords
+ * generated into 0600 files under `dir` on first use (kept, and reused, when the files exist).
+ * @throws {EtcdStartError} when etcd refuses a step.
+ */
+export async function setUpEtcdAuth(endpoints: readonly string[], dir: string): Promise<EtcdAuthSetup> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const kinds: EtcdUserKind[] = ['root', ...ETCD_SERVICE_ROLES];
+  const passwordFiles = Object.fromEntries(kinds.map((k) => [k, join(dir, `${k}.password`)])) as Record<EtcdUserKind, string>;
+  const usernames = { root: ETCD_ROOT_USER, ...ETCD_USER_NAMES } as Record<EtcdUserKind, string>;
+  const passwords = {} as Record<EtcdUserKind, string>;
+  for (const k of kinds) passwords[k] = (await readOrCreateEtcdPasswordFile(passwordFiles[k], true)).password;
+  try {
+    await initEtcdAuth({
+      connect: (asRoot) => createEtcdClient({ endpoints, ...(asRoot ? { access: { auth: { username: ETCD_ROOT_USER, password: passwords.root } } } : {}) }),
+      networks: NETWORKS,
+      rootPassword: passwords.root,
+      passwords: { voter: passwords.voter, admin: passwords.admin, reader: passwords.reader },
+    });
+  } catch (err) {
+    throw new EtcdStartError(`etcd authentication set-up failed: ${(err as Error).message}`, { cause: err });
+  }
+  return { creds: { dir, passwordFiles, usernames }, passwords };
+}
+
+/** The access helpers of an {@link EtcdServer} (also used by test/harness for a container). */
+export function etcdAccessHelpers(
+  endpoints: readonly string[],
+  auth: EtcdAuthSetup | undefined,
+): Pick<EtcdServer, 'credentials' | 'access' | 'clientOptions' | 'cliFlags'> {
+  return {
+    credentials: auth?.creds,
+    access(who: EtcdUserKind): EtcdAccess {
+      return auth ? { username: auth.creds.usernames[who], passwordFile: auth.creds.passwordFiles[who] } : {};
+    },
+    clientOptions(who: EtcdUserKind): IOptions {
+      return { hosts: [...endpoints], ...(auth ? { auth: { username: auth.creds.usernames[who], password: auth.passwords[who] } } : {}) };
+    },
+    cliFlags(who: EtcdUserKind): string[] {
+      return ['--etcd', endpoints.join(','), ...(auth ? ['--etcd-user', auth.creds.usernames[who], '--etcd-password-file', auth.creds.passwordFiles[who]] : [])];
+    },
+  };
+}
+
 /**
  * Starts a local etcd (1 or 3 members) and resolves once it is healthy.
  * Throws {@link EtcdNotInstalledError} when the binary is missing,
@@ -427,7 +530,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       for (const m of members) m.spawnProcess();
       const deadline = Date.now() + timeoutMs;
       await Promise.all(members.map((m) => m.waitHealthy(deadline)));
-      return makeServer(members);
+      const credentials = opts.auth === false ? undefined : await setUpEtcdAuth(members.map((m) => m.listenClientUrl), join(baseDir, 'credentials'));
+      return makeServer(members, credentials);
     } catch (err) {
       lastErr = err;
       await Promise.all(members.map((m) => m.kill()));
@@ -476,6 +580,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
         '--heartbeat-interval', String(heartbeatMs),
         '--election-timeout', String(electionMs),
         ...(opts.preVote ? ['--pre-vote'] : []),
+        '--bcrypt-cost', String(opts.bcryptCost ?? DEFAULT_ETCD_BCRYPT_COST),
         '--logger', 'zap',
         '--log-level', opts.logLevel ?? 'error',
       ];
@@ -495,10 +600,12 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     });
   }
 
-  function makeServer(members: Member[]): EtcdServer {
+  function makeServer(members: Member[], auth: EtcdAuthSetup | undefined): EtcdServer {
     let stopping: Promise<void> | undefined;
+    const endpoints = members.map((m) => m.clientUrl);
     return {
-      endpoints: members.map((m) => m.clientUrl),
+      endpoints,
+      ...etcdAccessHelpers(endpoints, auth),
       members,
       async waitHealthy(ms = timeoutMs): Promise<void> {
         const deadline = Date.now() + ms;

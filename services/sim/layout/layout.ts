@@ -239,6 +239,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
 
     const admin = await openCluster({
       endpoints: etcd.server.endpoints.slice(0, 1).concat(etcd.server.endpoints.slice(1)),
+      etcdAccess: etcd.server.access('admin'),
       network: 'simnet', nodeId: 'layout-admin', region: regions[0] as string, join: false,
       clusterKey: new Uint8Array(clusterKey.expose()), storeKeyFingerprint: true,
     }, { log: log.child({ component: 'admin-cluster' }) });
@@ -359,7 +360,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
       for (let k = 1; k <= votersPerRegion; k++) {
         const voterTls = await issueInto(certs, { name: `voter-${r}${k}`, commonName: `${r}${k}`, role: ROLE.voter, usage: 'client' });
         const config: VoterConfigInput = {
-          nodeId: `${r}${k}`, region: r, network: 'simnet', etcd: { endpoints }, proxies: proxyCfg, clusterKeyFile: keyFile, tls: voterTls,
+          nodeId: `${r}${k}`, region: r, network: 'simnet', etcd: { endpoints, ...etcd.server.access('voter') }, proxies: proxyCfg, clusterKeyFile: keyFile, tls: voterTls,
           strategy: opts.strategy ?? 'lease',
           ...(opts.hedgeMs !== undefined ? { hedgeMs: opts.hedgeMs } : {}),
           resendIntervalMs: 500,
