@@ -124,6 +124,10 @@ function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks |
     observeCorruptValue(key) {
       extra?.observeCorruptValue?.(key);
     },
+    observeForgedOwner(key, reason) {
+      m?.forgedOwnerRecords.inc({ reason });
+      extra?.observeForgedOwner?.(key, reason);
+    },
   };
 }
 

@@ -23,6 +23,8 @@ export interface ClusterMetricsHooks {
   observeVoteRecord?(result: 'created' | 'existing' | 'conflict'): void;
   /** A corrupt value was found and skipped. */
   observeCorruptValue?(key: string): void;
+  /** An owner claim failed a check etcd's RBAC cannot make (owner-check.ts): ignored. */
+  observeForgedOwner?(key: string, reason: 'lease' | 'node'): void;
 }
 
 /** Options of {@link createEtcdClient}. */

@@ -73,6 +73,8 @@ export type { NodeInfo, NodeValue } from './membership.ts';
  * shared hash index (no string per ticket).
  */
 export { Ownership, OwnerValueSchema } from './ownership.ts';
+export { ForgedOwnerError } from './owner-check.ts';
+export type { ForgedOwnerReason } from './owner-check.ts';
 export type { ClaimResult, OwnerValue } from './ownership.ts';
 /**
  * Rendezvous ranking (scheme v2, see rendezvous.ts): `rankNodes(ticketHash, nodes)` → nodes,

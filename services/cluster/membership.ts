@@ -106,6 +106,10 @@ export class Membership {
   /** Sorted live nodes, rebuilt after any change of `nodes/` (ranking 100k tickets reads it per ticket). */
   private live: readonly NodeInfo[] | undefined;
   private liveVersion = 0;
+  /** nodeId -> session lease id of the live nodes (rebuilt with `live`). */
+  private liveLeases: ReadonlyMap<string, string> | undefined;
+  /** True between the nodes cache's load in start() and stop(). */
+  private cacheRunning = false;
 
   constructor(private readonly opts: MembershipOptions) {
     this.nodeId = opts.nodeId;
@@ -132,6 +136,7 @@ export class Membership {
     });
     this.nodes.onChange(() => {
       this.live = undefined;
+      this.liveLeases = undefined;
       this.liveVersion++;
     });
   }
@@ -139,6 +144,7 @@ export class Membership {
   /** Loads the live-node cache and joins (grants the lease, writes `nodes/<id>`). */
   async start(): Promise<void> {
     await this.nodes.start();
+    this.cacheRunning = true;
     await this.join();
     const every = this.opts.confirmIntervalMs;
     if (every !== undefined && every > 0) {
@@ -318,6 +324,20 @@ export class Membership {
     return this.live;
   }
 
+  /**
+   * The session lease id of live node `nodeId` from the watch cache, or undefined when no such
+   * node is live. Only meaningful while {@link isCacheRunning}.
+   */
+  leaseOfNode(nodeId: string): string | undefined {
+    this.liveLeases ??= new Map(this.liveShared().map((n) => [n.nodeId, n.leaseId]));
+    return this.liveLeases.get(nodeId);
+  }
+
+  /** True while the live-node cache is loaded and watched (after start(), before stop()). */
+  get isCacheRunning(): boolean {
+    return this.cacheRunning;
+  }
+
   /** Live nodes read from etcd now (linearizable). */
   async listNodes(): Promise<NodeInfo[]> {
     const { client, keyspace } = this.opts;
@@ -383,6 +403,7 @@ export class Membership {
         this.log.warn({ err }, 'lease revoke failed; it will expire after its TTL');
       }
     }
+    this.cacheRunning = false;
     await this.nodes.stop();
   }
 }

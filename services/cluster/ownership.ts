@@ -19,6 +19,7 @@ import { assertHashHex, type Keyspace } from './keyspace.ts';
 import { HashIndex } from './hash-index.ts';
 import { HashKeyedStore } from './hash-keyed-store.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { assertOwnerLeaseBound, ForgedOwnerError, isLiveOwnerClaim } from './owner-check.ts';
 import type { Membership } from './membership.ts';
 import { PrefixCache, parseJsonValue, type CacheChange } from './watch-cache.ts';
 import { RendezvousNodes, type RankableNode } from './rendezvous.ts';
@@ -77,8 +78,12 @@ export class Ownership {
       name: 'owners',
       hooks: opts.hooks,
       createStore: () => new HashKeyedStore<OwnerValue>(prefix, index),
-      parse: (key, raw) => this.parseOwner(key, raw),
+      parse: (key, raw, lease) => this.checkedOwner(key, this.parseOwner(key, raw), lease),
       onCorrupt: (err) => {
+        if (err.cause instanceof ForgedOwnerError) {
+          this.reportForged(err.cause);
+          return;
+        }
         this.log.warn({ err, key: err.key }, 'corrupt owner record skipped');
         opts.onCorrupt?.(err);
       },
@@ -100,6 +105,36 @@ export class Ownership {
     if (this.ownerValues.size >= MAX_SHARED_OWNER_VALUES) this.ownerValues.clear();
     this.ownerValues.set(text, v);
     return v;
+  }
+
+  /**
+   * The claim checks etcd's RBAC cannot make (owner-check.ts): a value not bound to the lease
+   * it names is thrown out (ignored, reported); one naming a node that is live under another
+   * lease is reported here and ignored by every read ({@link isCounted}).
+   */
+  private checkedOwner(key: string, v: OwnerValue, lease: string): OwnerValue {
+    assertOwnerLeaseBound(key, v, lease);
+    const m = this.opts.membership;
+    const live = m.isCacheRunning ? m.leaseOfNode(v.nodeId) : undefined;
+    if (live !== undefined && live !== v.leaseId) {
+      this.reportForged(new ForgedOwnerError(key, 'node', `claims node ${v.nodeId} with lease ${v.leaseId}, but that node is live with lease ${live}`));
+    }
+    return v;
+  }
+
+  private reportForged(err: ForgedOwnerError): void {
+    this.log.warn({ err, key: err.key, reason: err.reason }, 'forged owner record ignored');
+    this.opts.hooks?.observeForgedOwner?.(err.key, err.reason);
+  }
+
+  /**
+   * Whether a cached claim counts: it names a live node under the lease it is bound to. Checked
+   * while this process watches the live nodes (a joined node); a process that does not (tools
+   * opened without joining) has the lease-binding check only.
+   */
+  private isCounted(v: OwnerValue): boolean {
+    const m = this.opts.membership;
+    return !m.isCacheRunning || isLiveOwnerClaim(v, (id) => m.leaseOfNode(id));
   }
 
   /** Loads the owner cache and starts its watch. */
@@ -369,13 +404,17 @@ export class Ownership {
   ownerOf(ticketHash: string): string | undefined {
     const st = this.store;
     const id = st.idOf(ticketHash);
-    return id < 0 ? undefined : st.valueAt(id).nodeId;
+    return id < 0 ? undefined : this.counted(st.valueAt(id));
+  }
+
+  private counted(v: OwnerValue): string | undefined {
+    return this.isCounted(v) ? v.nodeId : undefined;
   }
 
   /** The owner node id of the ticket with hash-index id `id` (see TicketStore.forEachId), or undefined if unclaimed. */
   ownerOfId(id: number): string | undefined {
     const st = this.store;
-    return st.has(id) ? st.valueAt(id).nodeId : undefined;
+    return st.has(id) ? this.counted(st.valueAt(id)) : undefined;
   }
 
   private get store(): HashKeyedStore<OwnerValue> {
@@ -387,7 +426,7 @@ export class Ownership {
     const me = this.opts.membership.nodeId;
     const out: string[] = [];
     this.store.forEachId((id, v) => {
-      if (v.nodeId === me) out.push(this.index.hexAt(id));
+      if (v.nodeId === me && this.isCounted(v)) out.push(this.index.hexAt(id));
     });
     return out;
   }
@@ -397,7 +436,7 @@ export class Ownership {
     const me = this.opts.membership.nodeId;
     let n = 0;
     this.store.forEachId((_id, v) => {
-      if (v.nodeId === me) n++;
+      if (v.nodeId === me && this.isCounted(v)) n++;
     });
     return n;
   }

@@ -86,8 +86,8 @@ export class MapEntryStore<T> implements EntryStore<T> {
 export interface PrefixCacheOptions<T> {
   client: Etcd3;
   prefix: string;
-  /** Parses a value; throws on bad input (the message becomes the CorruptValueError's). */
-  parse: (key: string, raw: Buffer) => T;
+  /** Parses a value (`lease`: the key's lease id, '0' for none); throws on bad input (the message becomes the CorruptValueError's). */
+  parse: (key: string, raw: Buffer, lease: string) => T;
   /** Called for each corrupt value found (initial load or watch). */
   onCorrupt?: (err: CorruptValueError) => void;
   /** Called on cache-affecting errors it handled (watch cancelled, resync failure). */
@@ -377,15 +377,16 @@ export class PrefixCache<T> {
   private parseKv(kv: IKeyValue): CacheEntry<T> | CorruptValueError {
     const key = kv.key.toString();
     try {
-      const value = this.opts.parse(key, kv.value);
+      // Most keys have no lease: share one '0' instead of a string per entry; the others share
+      // one string per lease (100k owner claims are held by a handful of session leases).
+      const lease = kv.lease === undefined || String(kv.lease) === '0' ? '0' : internLease(String(kv.lease));
+      const value = this.opts.parse(key, kv.value, lease);
       return {
         key,
         value,
         modRevision: Number(kv.mod_revision),
         createRevision: Number(kv.create_revision),
-        // Most keys have no lease: share one '0' instead of a string per entry; the others share
-        // one string per lease (100k owner claims are held by a handful of session leases).
-        lease: kv.lease === undefined || String(kv.lease) === '0' ? '0' : internLease(String(kv.lease)),
+        lease,
       };
     } catch (err) {
       return err instanceof CorruptValueError ? err : new CorruptValueError(key, (err as Error)?.message ?? String(err), { cause: err });

@@ -93,6 +93,7 @@ export const METRIC_FAMILIES = {
       ['reason'],
     ),
     voteRecords: counter('votecluster_cluster_vote_records_total', 'Vote record writes (created, existing, conflict)', ['result']),
+    forgedOwnerRecords: counter('votecluster_cluster_forged_owner_records_total', 'owners/ records ignored because they were not made by the node they name (reason: lease = not bound to the named lease, node = not that live node\'s lease)', ['reason']),
   },
   admin: {
     requests: counter('votecluster_admin_requests_total', 'Admin and JSON-RPC requests by method and result code', ['method', 'code']),

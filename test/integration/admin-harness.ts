@@ -67,7 +67,8 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
   const clusterKeyFile = join(dir, 'cluster.key');
   await writeFile(clusterKeyFile, Buffer.from(key.expose()).toString('hex'), { mode: 0o600 });
   const cluster = await openCluster(
-    { endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true, join: false },
+    // The test's own handle also stands in for voters (it records votes): etcd's root user; the CLI runs as the admin user.
+    { endpoints: etcd.endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId: 'admin-test', region: 'admin', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true, join: false },
     { log },
   );
   await cluster.owners.start();
