@@ -6,8 +6,9 @@
  * reads the files once and returns what the etcd client needs.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readSecretFile, SecretFileExistsError, writeSecretFile } from '../security/index.ts';
 import { ClusterConfigError } from './errors.ts';
 
 /** The etcd user and TLS files of one process (all paths; the password only as a file, or given directly by an embedder). */
@@ -51,22 +52,6 @@ export interface ResolvedEtcdAccess {
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
-async function readSecret(file: string, what: string): Promise<Buffer> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    throw new ClusterConfigError(`${what} ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
-  // As ssh does with private keys: a secret others can read is refused, not used.
-  if ((st.mode & 0o077) !== 0) {
-    throw new ClusterConfigError(
-      `${what} ${file}: readable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`,
-    );
-  }
-  return readFile(file);
-}
-
 async function readPem(file: string, what: string): Promise<Buffer> {
   try {
     return await readFile(file);
@@ -96,7 +81,7 @@ export async function loadEtcdAccess(access: EtcdAccess | undefined): Promise<Re
     out.tls = { ca: await readPem(a.caFile, 'etcd CA file') };
     if (a.certFile !== undefined) {
       out.tls.cert = await readPem(a.certFile, 'etcd client certificate');
-      out.tls.key = await readSecret(a.keyFile as string, 'etcd client key');
+      out.tls.key = await readSecretFile(a.keyFile as string, 'etcd client key');
     }
   }
   return out;
@@ -104,10 +89,10 @@ export async function loadEtcdAccess(access: EtcdAccess | undefined): Promise<Re
 
 /**
  * Reads an etcd password file (one line, trailing newline dropped).
- * @throws {ClusterConfigError} when it is missing, empty or readable by group or others.
+ * @throws {SecretFileError} when it is missing or readable by group or others; {@link ClusterConfigError} when empty.
  */
 export async function readEtcdPasswordFile(file: string): Promise<string> {
-  const password = (await readSecret(file, 'etcd password file')).toString('utf8').replace(/\r?\n$/, '');
+  const password = (await readSecretFile(file, 'etcd password file')).toString('utf8').replace(/\r?\n$/, '');
   if (password === '') throw new ClusterConfigError(`etcd password file ${file}: empty`);
   return password;
 }
@@ -120,12 +105,10 @@ export async function readOrCreateEtcdPasswordFile(file: string, generate: boole
   if (generate) {
     const password = randomBytes(32).toString('base64url');
     try {
-      await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+      await writeSecretFile(file, Buffer.from(`${password}\n`), { what: 'etcd password file' });
       return { password, created: true };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ClusterConfigError(`etcd password file ${file}: cannot create (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-      }
+      if (!(err instanceof SecretFileExistsError)) throw err;
     }
   }
   return { password: await readEtcdPasswordFile(file), created: false };
