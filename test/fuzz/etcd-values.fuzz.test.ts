@@ -25,13 +25,14 @@ const log = createLogger({ service: 'fuzz', level: 'silent' });
 beforeAll(async () => {
   etcd = await startTestEtcd({ preferLocal: true });
   const clusterKey = new Uint8Array(generateClusterKey().expose());
-  admin = await openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'fuzz-admin', region: 'admin', clusterKey, join: false }, { log });
+  admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet', nodeId: 'fuzz-admin', region: 'admin', clusterKey, join: false }, { log });
   voter = await openCluster(
-    { endpoints: etcd.endpoints, network: 'simnet', nodeId: 'fuzz-voter', region: 'a', clusterKey },
+    { endpoints: etcd.endpoints, etcdAccess: etcd.access('voter'), network: 'simnet', nodeId: 'fuzz-voter', region: 'a', clusterKey },
     { log, onCorrupt: (err) => corrupt.push(err.message) },
   );
   await voter.owners.start();
-  raw = new Etcd3({ hosts: etcd.endpoints });
+  // Hostile values anywhere in the keyspace: written as etcd's root.
+  raw = new Etcd3(etcd.clientOptions('root'));
 });
 
 afterAll(async () => {

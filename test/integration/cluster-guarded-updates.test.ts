@@ -23,7 +23,7 @@ let b: Cluster;
 
 beforeAll(async () => {
   etcd = await startTestEtcd({ preferLocal: true });
-  const cfg = (nodeId: string) => ({ endpoints: etcd.endpoints, network: 'simnet' as const, nodeId, region: 'a', clusterKey: clusterKeyBytes, join: false });
+  const cfg = (nodeId: string) => ({ endpoints: etcd.endpoints, etcdAccess: etcd.access('admin'), network: 'simnet' as const, nodeId, region: 'a', clusterKey: clusterKeyBytes, join: false });
   a = await openCluster(cfg('writer-a'));
   b = await openCluster(cfg('writer-b'));
 });

@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(() => w?.stop());
 
 function flags(keyFile?: string): string[] {
-  return ['--etcd', w.etcd.endpoints.join(','), '--network', 'simnet', ...(keyFile ? ['--cluster-key-file', keyFile] : [])];
+  return [...w.etcd.cliFlags('admin'), '--network', 'simnet', ...(keyFile ? ['--cluster-key-file', keyFile] : [])];
 }
 
 async function count(prefix: string): Promise<number> {
@@ -134,7 +134,7 @@ describe('a cluster whose tickets predate the fingerprint', () => {
     const tks = new Keyspace(network);
     const key = generateClusterKey();
     const other = generateClusterKey();
-    const base = { endpoints: w.etcd.endpoints, network, region: 'admin', join: false } as const;
+    const base = { endpoints: w.etcd.endpoints, etcdAccess: w.etcd.access('admin'), network, region: 'admin', join: false } as const;
     // Tickets written without a fingerprint (as by a release that did not store one).
     const legacy = await openCluster({ ...base, nodeId: 'legacy', clusterKey: new Uint8Array(key.expose()) });
     await legacy.tickets.importTickets(
@@ -152,7 +152,7 @@ describe('a cluster whose tickets predate the fingerprint', () => {
     expect(ok.keyRecord?.fingerprint).toBe(clusterKeyFingerprint(key));
     await ok.close();
     // A voter of that cluster with the other key is refused too.
-    const voter = await openCluster({ ...base, nodeId: 'v-other', clusterKey: new Uint8Array(other.expose()), join: true }).catch((e: unknown) => e);
+    const voter = await openCluster({ ...base, etcdAccess: w.etcd.access('voter'), nodeId: 'v-other', clusterKey: new Uint8Array(other.expose()), join: true }).catch((e: unknown) => e);
     expect(voter).toMatchObject({ code: 'CLUSTER_KEY_MISMATCH' });
   });
 });
@@ -162,7 +162,7 @@ describe('votecluster_unvotable_tickets', () => {
     const network = 'regnet';
     const rks = new Keyspace(network);
     const key = generateClusterKey();
-    const base = { endpoints: w.etcd.endpoints, network, region: 'admin', join: false } as const;
+    const base = { endpoints: w.etcd.endpoints, etcdAccess: w.etcd.access('admin'), network, region: 'admin', join: false } as const;
     const writer = await openCluster({ ...base, nodeId: 'uv-writer', clusterKey: new Uint8Array(key.expose()), storeKeyFingerprint: true });
     const th = (i: number): string => String(i).padStart(64, 'a');
     await writer.tickets.importTickets(Array.from({ length: 4 }, (_, i) => ({ ticketHash: th(i), ticketHex: '00', votingKey: key })));
