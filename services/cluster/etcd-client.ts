@@ -115,3 +115,27 @@ export function translateEtcdError(op: string, err: unknown): ClusterError {
   }
   return new ClusterError('CLUSTER_ETCD_REQUEST', `etcd ${op}: ${msg}`, { cause: err, retryable: false });
 }
+
+/**
+ * After an etcd member restarts, its auth tokens are gone (`--auth-token simple` keeps them in
+ * memory). etcd3 logs in again when a unary call fails with "invalid auth token", but its one
+ * shared watch stream keeps the token it was opened with: every watch created on it is then
+ * cancelled with "permission denied", forever. This drops the cached token and reopens the
+ * watch stream (etcd3 1.1.2 internals: `pool.authenticator`, `watchManager`; checked by the
+ * etcd restart tests), so the next watch is created with a fresh log-in.
+ */
+export function reopenWatchStreamWithFreshToken(client: Etcd3): void {
+  const internals = client as unknown as {
+    pool?: { authenticator?: { invalidateMetadata?(): void } };
+    watchManager?: { state?: number; handleError?(err: Error): void };
+  };
+  internals.pool?.authenticator?.invalidateMetadata?.();
+  const wm = internals.watchManager;
+  // state 2 = Connected: the stream is open with the stale token (Idle/Connecting reopen anyway).
+  if (wm?.state === 2) wm.handleError?.(new Error('reopening the watch stream with a fresh etcd log-in'));
+}
+
+/** True when a watch was cancelled for its credentials (a stale token after a member restart, or a role without read). */
+export function isWatchAuthCancel(err: unknown): boolean {
+  return err instanceof EtcdPermissionDeniedError || /invalid auth token|permission denied/i.test((err as Error)?.message ?? '');
+}

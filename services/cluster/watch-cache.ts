@@ -14,7 +14,7 @@
  * process).
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
-import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { isWatchAuthCancel, reopenWatchStreamWithFreshToken, timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
 import { prefixRangeEnd } from './keyspace.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep } from '../base/index.ts';
@@ -352,6 +352,8 @@ export class PrefixCache<T> {
       this.opts.onError?.(err);
       this.connected = false;
       this.disconnectedAt ??= Date.now();
+      // Or cancelled for a token etcd forgot (a member restarted): the shared stream must log in again.
+      if (isWatchAuthCancel(err)) reopenWatchStreamWithFreshToken(this.opts.client);
       if (!this.stopped && !this.resyncing) this.resyncing = this.resync().finally(() => (this.resyncing = undefined));
     });
   }
