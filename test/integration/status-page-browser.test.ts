@@ -37,7 +37,7 @@ beforeAll(async () => {
   // Two voters' cluster sessions (membership and claims, as a voter holds them), one per region.
   const key = (await readFile(w.clusterKeyFile, 'utf8')).trim();
   for (const [nodeId, region] of [['voter-a1', 'a'], ['voter-b1', 'b']] as const) {
-    voters.push(await openCluster({ endpoints: w.etcd.endpoints, network: 'simnet', nodeId, region, clusterKey: new Uint8Array(Buffer.from(key, 'hex')) }, { log: w.log }));
+    voters.push(await openCluster({ endpoints: w.etcd.endpoints, etcdAccess: w.etcd.access('voter'), network: 'simnet', nodeId, region, clusterKey: new Uint8Array(Buffer.from(key, 'hex')) }, { log: w.log }));
   }
   const hashes = w.exported.map((t) => t.ticketHash);
   await voters[0]!.owners.claimMany(hashes.filter((_, i) => i % 2 === 0));
