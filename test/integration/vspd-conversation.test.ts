@@ -169,7 +169,7 @@ describe.each(GENERATIONS)('vspd → votecluster admin behind dcrd $dcrd', (gen)
     await writeFile(join(dir, 'cluster.key'), Buffer.from(world.clusterKey.expose()).toString('hex'), { mode: 0o600 });
     child = spawn(process.execPath, [
       '--import', 'tsx', 'bin/votecluster.ts', 'admin',
-      '--etcd', world.etcd.endpoints.join(','), '--network', 'simnet', '--cluster-key-file', join(dir, 'cluster.key'),
+      ...world.etcd.cliFlags('admin'), '--network', 'simnet', '--cluster-key-file', join(dir, 'cluster.key'),
       '--proxy', world.proxyAddresses[0]!,
       '--wallet-rpc', '--wallet-listen', '127.0.0.1:0', '--wallet-user', 'vspd', '--wallet-pass-file', join(dir, 'pass'),
       '--wallet-tls-cert', join(dir, 'cert.pem'), '--wallet-tls-key', join(dir, 'key.pem'),
