@@ -28,6 +28,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--etcd-key <file>', 'PEM key of --etcd-cert (env VOTECLUSTER_ADMIN_ETCD_KEY)')
     .option('--network <name>', 'mainnet | testnet3 | simnet | regnet (env VOTECLUSTER_ADMIN_NETWORK)')
     .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key, mode 0600 (env VOTECLUSTER_ADMIN_CLUSTER_KEY_FILE; not needed by status, ticket list, stakeinfo)')
+    .option('--next-cluster-key-file <file>', 'the next cluster key during a rotation (env VOTECLUSTER_ADMIN_NEXT_CLUSTER_KEY_FILE; read when `key rotate` starts)')
     .option('--proxy <host:port>', 'node proxy for chain lookups (env VOTECLUSTER_ADMIN_PROXY)')
     .option('--log-level <level>', 'log level on stderr (env VOTECLUSTER_ADMIN_LOG_LEVEL; default warn)')
     .option('--tls-ca <file>', 'cluster CA bundle (PEM) the proxy\'s (and, for admin, the Admin API callers\') certificates must come from (env VOTECLUSTER_ADMIN_TLS__CA)')
@@ -45,6 +46,7 @@ export const CommonSchema = z.object({
   etcdKey: z.string().min(1).optional(),
   network: z.enum(['mainnet', 'testnet3', 'simnet', 'regnet'], { message: '--network must be one of mainnet, testnet3, simnet, regnet' }),
   clusterKeyFile: z.string({ message: '--cluster-key-file is required' }).min(1, '--cluster-key-file is required'),
+  nextClusterKeyFile: z.string().min(1).optional(),
   proxy: z.string().regex(/^[^:\s]+:\d{1,5}$/, '--proxy must be host:port').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   /** Mutual TLS to the node proxy (and, for `admin`, the Admin gRPC listener's identity). */
@@ -68,6 +70,7 @@ export const COMMON_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'etcdKey', flag: 'etcdKey', env: 'ETCD_KEY', secret: true },
   { path: 'network', flag: 'network', env: 'NETWORK' },
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
+  { path: 'nextClusterKeyFile', flag: 'nextClusterKeyFile', env: 'NEXT_CLUSTER_KEY_FILE', secret: true },
   { path: 'proxy', flag: 'proxy', env: 'PROXY' },
   { path: 'logLevel', flag: 'logLevel', env: 'LOG_LEVEL' },
   ...TLS_CONFIG_FIELDS,
@@ -142,7 +145,13 @@ export async function openAdminContext(
       network: opts.network,
       nodeId: `${service}-${process.pid}`,
       region: 'admin',
-      ...(readOnly ? { readOnly: true } : { clusterKeyFile: opts.clusterKeyFile as string, storeKeyFingerprint: true }),
+      ...(readOnly
+        ? { readOnly: true }
+        : {
+          clusterKeyFile: opts.clusterKeyFile as string,
+          storeKeyFingerprint: true,
+          ...(opts.nextClusterKeyFile !== undefined ? { nextClusterKeyFile: opts.nextClusterKeyFile } : {}),
+        }),
       join: false,
     },
     { log: log.child({ component: 'cluster' }), ...(deps.metrics ? { metrics: deps.metrics } : {}) },

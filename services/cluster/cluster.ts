@@ -10,14 +10,15 @@ import type { Metrics } from '../telemetry/index.ts';
 import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
-import { clusterKeyFingerprint, clusterKeyId, Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
+import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, type CorruptValueError } from './errors.ts';
 import { HashIndex } from './hash-index.ts';
 import { Keyspace, NETWORKS } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { DEFAULT_LEASE_TTL_SEC, Membership } from './membership.ts';
 import { Ownership } from './ownership.ts';
-import { ensureClusterKey, type ClusterKeyRecord, type HeldKey } from './key-guard.ts';
+import { ClusterKeys, type ClusterKeyState } from './cluster-keys.ts';
+import { ensureClusterKey, readClusterKeyRecord, type ClusterKeyRecord } from './key-guard.ts';
 import { ensureSchema } from './schema.ts';
 import { TicketStore } from './ticket-store.ts';
 import { VoteRecords } from './vote-record.ts';
@@ -48,6 +49,14 @@ export const ClusterConfigSchema = z
      * listed, nothing is sealed or opened. Default false: a key is required.
      */
     readOnly: z.boolean().default(false),
+    /**
+     * The next cluster key during a rotation (`votecluster key rotate`): read when a rotation
+     * names a key this process does not hold (at start, and whenever the record changes), so the
+     * file may be put in place while the process runs; absent is fine outside a rotation. Secret.
+     */
+    nextClusterKeyFile: z.string().min(1).optional(),
+    /** The next cluster key bytes (tests, `key rotate`). Secret. */
+    nextClusterKey: z.instanceof(Uint8Array).optional(),
     /**
      * Store the key's fingerprint in etcd (`config/cluster-key`) when there is none yet: true for
      * processes that write tickets (admin, `ticket import`). Every opening with a key compares its
@@ -103,6 +112,14 @@ export interface Cluster {
   readonly client: Etcd3;
   /** The cluster key record found (or stored) at open; undefined when read-only or none is stored yet. */
   readonly keyRecord: ClusterKeyRecord | undefined;
+  /**
+   * Where this process stands against `config/cluster-key` now (followed by a watch): `current`,
+   * `rotating` (both keys held), `unset` (no record yet), `mismatch` (sealing refused), or
+   * undefined when opened read-only.
+   */
+  keyState(): ClusterKeyState | undefined;
+  /** Fingerprints of the cluster keys this process holds (empty when read-only). */
+  keyFingerprints(): string[];
   /** True while every watch stream is connected (invariant 5 in docs/architecture.md uses this with the lease). */
   isWatchHealthy(): boolean;
   /** Stops every watch, revokes the session lease (releasing its claims), closes the client. Idempotent. */
@@ -131,6 +148,23 @@ function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks |
   };
 }
 
+/**
+ * Follows `config/cluster-key` (a rotation starting or ending, a record appearing): loads the
+ * next key if the record names one this process lacks, re-keys the keyring, and republishes the
+ * fingerprints held in `nodes/<id>`. Changes are handled one at a time, in order.
+ */
+function followClusterKey(config: ConfigStore, keys: ClusterKeys, membership: Membership, log: ClusterLogger): () => void {
+  let chain: Promise<void> = Promise.resolve();
+  return config.onClusterKeyChange(() => {
+    chain = chain.then(async () => {
+      const record = config.clusterKeyRecord()?.record;
+      if (record?.rotation) await keys.loadNextFor(record.rotation.fingerprint);
+      keys.apply(record);
+      await membership.setKeyFingerprints(keys.fingerprints());
+    }).catch((err: unknown) => log.warn({ err }, 'cluster key record change not applied'));
+  });
+}
+
 export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps = {}): Promise<Cluster> {
   const parsed = ClusterConfigSchema.safeParse(input);
   if (!parsed.success) {
@@ -147,8 +181,16 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
       ? await loadClusterKeyFile(cfg.clusterKeyFile)
       : undefined;
   const keyring = clusterKey ? new Keyring([clusterKey]) : undefined;
-  const held: HeldKey[] = clusterKey ? [{ fingerprint: clusterKeyFingerprint(clusterKey), kid: clusterKeyId(clusterKey) }] : [];
+  const keys = clusterKey && keyring
+    ? new ClusterKeys(keyring, {
+      current: clusterKey,
+      ...(cfg.nextClusterKey ? { next: parseClusterKey(cfg.nextClusterKey, 'next cluster key') } : {}),
+      ...(cfg.nextClusterKeyFile !== undefined ? { nextFile: cfg.nextClusterKeyFile } : {}),
+      log,
+    })
+    : undefined;
   let keyRecord: ClusterKeyRecord | undefined;
+  let unsubscribeKey: (() => void) | undefined;
   const access = deps.client ? {} : await loadEtcdAccess(cfg.etcdAccess);
   const keyspace = new Keyspace(cfg.network);
   const ownsClient = deps.client === undefined;
@@ -171,6 +213,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const close = async (): Promise<void> => {
     if (gaugeTimer) clearInterval(gaugeTimer);
     gaugeTimer = undefined;
+    unsubscribeKey?.();
     // Membership last: revoking the lease releases owner claims after the caches stopped. The
     // caches are independent: stopped together, so their bounded waits (etcd unreachable at
     // shutdown) overlap instead of adding up.
@@ -184,13 +227,21 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   try {
     await ensureSchema(client, keyspace, { hooks });
     // Before anything is written or voted: this process's key must be the cluster's.
-    if (held.length > 0) {
-      keyRecord = await ensureClusterKey(client, keyspace, held, { store: cfg.storeKeyFingerprint, source: `${cfg.nodeId}`, hooks });
-      if (!keyRecord) log.warn({ fingerprint: held[0]?.fingerprint }, 'no cluster key fingerprint in etcd yet (no admin or ticket import has run); it is checked when one appears');
+    if (keys) {
+      // A rotation in progress needs the next key too: read its file now if it is there.
+      const pending = (await readClusterKeyRecord(client, keyspace, hooks))?.record.rotation;
+      if (pending) await keys.loadNextFor(pending.fingerprint);
+      keyRecord = await ensureClusterKey(client, keyspace, keys.held(), { store: cfg.storeKeyFingerprint, source: `${cfg.nodeId}`, hooks });
+      keys.apply(keyRecord);
+      if (!keyRecord) log.warn({ fingerprint: keys.fingerprints()[0] }, 'no cluster key fingerprint in etcd yet (no admin or ticket import has run); it is checked when one appears');
+      await membership.setKeyFingerprints(keys.fingerprints());
     }
+    // The config cache starts first so a ticket re-sealed under a rotation's new key is opened
+    // with a keyring that already holds that key.
     for (const c of [config, tickets, votes]) {
       await c.start();
       started.push(c);
+      if (c === config && keys) unsubscribeKey = followClusterKey(config, keys, membership, log);
     }
     if (cfg.join) {
       await membership.start();
@@ -225,6 +276,8 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     config,
     client,
     keyRecord,
+    keyState: () => keys?.state(),
+    keyFingerprints: () => keys?.fingerprints() ?? [],
     isWatchHealthy: () =>
       tickets.isWatchConnected && votes.isWatchConnected && (!cfg.join || (owners.isWatchConnected && membership.isWatchConnected)),
     close: () => (closing ??= close()),

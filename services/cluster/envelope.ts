@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { z } from 'zod';
 import { readSecretFile, SecretFilePermissionError } from '../security/index.ts';
 import { SecretKey } from '../telemetry/index.ts';
-import { ClusterKeyError, DecryptError, WrongClusterKeyError } from './errors.ts';
+import { ClusterKeyError, ClusterKeyMismatchError, DecryptError, WrongClusterKeyError } from './errors.ts';
 
 /** Length of the cluster key in bytes (AES-256). */
 export const CLUSTER_KEY_BYTES = 32;
@@ -107,19 +107,31 @@ function votingKeyAad(network: string, ticketHash: string): Buffer {
 
 /** Seals and opens secrets with the cluster key(s). The first key seals; any key opens by `kid`. */
 export class Keyring {
-  private readonly keys: Map<string, SecretKey>;
-  private readonly activeKid: string;
+  private keys: Map<string, SecretKey> = new Map();
+  private activeKid = '';
+  private sealRefusal: string | undefined;
 
   constructor(keys: readonly SecretKey[]) {
+    this.setKeys(keys);
+  }
+
+  /**
+   * Replaces the keys (a cluster key rotation: the new key first, the old one still opening).
+   * With `refuseSealing`, {@link sealVotingKey} throws ClusterKeyMismatchError with that message
+   * (this process lacks the key the cluster now seals with).
+   */
+  setKeys(keys: readonly SecretKey[], opts: { refuseSealing?: string } = {}): void {
     if (keys.length === 0) throw new ClusterKeyError('keyring: at least one cluster key is required');
-    this.keys = new Map();
+    const next = new Map<string, SecretKey>();
     for (const k of keys) {
       if (k.length !== CLUSTER_KEY_BYTES) {
         throw new ClusterKeyError(`cluster key: expected ${CLUSTER_KEY_BYTES} bytes, got ${k.length}`);
       }
-      this.keys.set(clusterKeyId(k), k);
+      next.set(clusterKeyId(k), k);
     }
+    this.keys = next;
     this.activeKid = clusterKeyId(keys[0] as SecretKey);
+    this.sealRefusal = opts.refuseSealing;
   }
 
   /** Key id of the sealing key. */
@@ -127,8 +139,14 @@ export class Keyring {
     return this.activeKid;
   }
 
+  /** Key ids this keyring opens. */
+  kids(): string[] {
+    return [...this.keys.keys()];
+  }
+
   /** Encrypts a voting key for `ticketHash` on `network`. */
   sealVotingKey(network: string, ticketHash: string, votingKey: SecretKey): Envelope {
+    if (this.sealRefusal !== undefined) throw new ClusterKeyMismatchError(this.sealRefusal);
     const key = this.keys.get(this.activeKid) as SecretKey;
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.expose(), nonce, { authTagLength: TAG_BYTES });

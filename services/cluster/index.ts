@@ -54,6 +54,16 @@ export type { Envelope } from './envelope.ts';
  */
 export { ensureClusterKey, readClusterKeyRecord, assertKeysMatch, assertTicketsSealedWith, requiredFingerprints, ClusterKeyRecordSchema } from './key-guard.ts';
 export type { ClusterKeyRecord, HeldKey, EnsureClusterKeyOptions } from './key-guard.ts';
+/**
+ * Cluster key rotation: `rotateClusterKey({ client, keyspace, oldKey, newKey })` marks the rotation
+ * in `config/cluster-key`, waits until every live node holds the new key, re-seals every ticket
+ * (revision-guarded txns, retried on change), switches the fingerprint and sweeps stragglers.
+ * `ClusterKeys` is the per-process key state that follows the record.
+ */
+export { rotateClusterKey, KeyRotationBlockedError } from './key-rotation.ts';
+export type { RotateClusterKeyOptions, RotationResult } from './key-rotation.ts';
+export { ClusterKeys } from './cluster-keys.ts';
+export type { ClusterKeyState } from './cluster-keys.ts';
 
 /**
  * Membership: session lease + `nodes/<id>`; `isLeaseFresh()`, `leaseAgeMs()`, `liveNodes()`,

@@ -36,6 +36,8 @@ export const NodeValueSchema = z.object({
    * Absent = false (a node that is not a voter, or one from before hand-over existed).
    */
   acceptsClaims: z.boolean().optional(),
+  /** Fingerprints of the cluster keys the node holds (`votecluster key rotate` waits for the new one). */
+  keys: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(4).optional(),
 });
 export type NodeValue = z.infer<typeof NodeValueSchema>;
 
@@ -98,6 +100,8 @@ export class Membership {
   private stopped = false;
   /** Whether `nodes/<id>` says this node accepts claims (kept across rejoins). */
   private acceptsClaims = false;
+  /** Fingerprints of the cluster keys this node holds (see {@link setKeyFingerprints}). */
+  private keyFingerprints: string[] = [];
   private rejoinLoop: Promise<void> | undefined;
   private confirmTimer: NodeJS.Timeout | undefined;
   /** The one-shot keepalive in flight (at most one; it may hang while etcd has no quorum). */
@@ -210,6 +214,16 @@ export class Membership {
    * `nodes/<id>` with the flag, bound to the current lease and only while the key is bound to it
    * (a rejoin writes the flag with its new key). Rejects when etcd does not answer; the caller retries.
    */
+  /**
+   * The fingerprints of the cluster keys this node holds, published in `nodes/<id>` (`keys`):
+   * `votecluster key rotate` re-seals only once every live node holds the new key. Before
+   * joining it only sets what the join writes; afterwards it rewrites the node key.
+   */
+  async setKeyFingerprints(fingerprints: readonly string[]): Promise<void> {
+    this.keyFingerprints = [...fingerprints];
+    await this.setAcceptsClaims(this.acceptsClaims);
+  }
+
   async setAcceptsClaims(accepts: boolean): Promise<void> {
     this.acceptsClaims = accepts;
     const leaseId = this.currentLeaseId;
@@ -229,6 +243,7 @@ export class Membership {
       version: this.opts.version,
       startedAt: this.startedAt,
       ...(this.acceptsClaims ? { acceptsClaims: true } : {}),
+      ...(this.keyFingerprints.length > 0 ? { keys: [...this.keyFingerprints] } : {}),
     };
   }
 

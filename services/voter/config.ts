@@ -79,6 +79,11 @@ export const VoterConfigSchema = z.object({
   tls: TlsFilesSchema.optional(),
   /** File holding the 32-byte cluster key (hex or raw) that decrypts voting keys. Secret. */
   clusterKeyFile: z.string().min(1),
+  /**
+   * The next cluster key during a rotation (`votecluster key rotate`): read when the rotation
+   * starts (the file may be put in place while the voter runs); absent outside a rotation.
+   */
+  nextClusterKeyFile: z.string().min(1).optional(),
   hedgeMs: z.number().int().min(0).max(60_000).default(DEFAULT_HEDGE_MS),
   leaseTtlSec: z.number().int().min(2).max(300).default(DEFAULT_LEASE_TTL_SEC),
   /** `lease`: one signer per ticket (the design); `all-vote`: every replica votes (vspd today). */
@@ -128,7 +133,7 @@ export type VoterConfigInput = z.input<typeof VoterConfigSchema>;
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
 
 /** Names of the secret fields; the effective-config dump redacts them. */
-export const VOTER_SECRET_FIELDS: readonly string[] = ['clusterKeyFile', 'etcd.passwordFile', 'etcd.keyFile'];
+export const VOTER_SECRET_FIELDS: readonly string[] = ['clusterKeyFile', 'nextClusterKeyFile', 'etcd.passwordFile', 'etcd.keyFile'];
 
 /**
  * Validates `input` and applies defaults.

@@ -345,6 +345,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         leaseConfirmIntervalMs: LEASE_CONFIRM_INTERVAL_MS,
         ...(etcdAccessOf(cfg.etcd) ? { etcdAccess: etcdAccessOf(cfg.etcd) } : {}),
         ...(deps.clusterKey ? { clusterKey: new Uint8Array(deps.clusterKey.expose()) } : { clusterKeyFile: cfg.clusterKeyFile }),
+        ...(cfg.nextClusterKeyFile !== undefined ? { nextClusterKeyFile: cfg.nextClusterKeyFile } : {}),
       },
       { metrics, log: log.child({ component: 'cluster' }) },
     );

@@ -36,8 +36,8 @@ export interface VoterWorld {
   admin: Cluster;
   voters: Voter[];
   log: Logger;
-  /** Imports every exported ticket not yet imported (idempotent). */
-  importTickets(): Promise<number>;
+  /** Imports every exported ticket not yet imported (idempotent); through `via` instead of the world's admin handle if given. */
+  importTickets(via?: Cluster): Promise<number>;
   /** Creates (not starts) a voter with the world's etcd/proxies/key. */
   makeVoter(nodeId: string, region: string, over?: Partial<VoterConfigInput>, deps?: Partial<VoterDeps>): Voter;
   /** Mines one block and waits until dcrd holds a vote for every draw of it; returns the hash. */
@@ -96,12 +96,12 @@ export async function startVoterWorld(o: {
       const close = c.close.bind(c);
       return Object.assign(c, { close: () => { close(); tls.close(); } });
     },
-    async importTickets() {
+    async importTickets(via = admin) {
       let n = 0;
       for (const t of devnet.exportTickets()) {
         if (imported.has(t.ticketHash) || o.skipImport?.(t.ticketHash)) continue;
         const key = new SecretKey(decodeWif(t.wif, SIMNET).privKey);
-        await admin.tickets.importTicket({ ticketHash: t.ticketHash, ticketHex: t.ticketHex, votingKey: key });
+        await via.tickets.importTicket({ ticketHash: t.ticketHash, ticketHex: t.ticketHex, votingKey: key });
         key.wipe();
         imported.add(t.ticketHash);
         n++;

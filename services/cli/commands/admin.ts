@@ -69,11 +69,12 @@ export function register(program: Command): void {
       process.exitCode = 2;
       return;
     }
-    const { etcd, network, clusterKeyFile, proxy, logLevel, etcdUser, etcdPasswordFile, etcdCa, etcdCert, etcdKey, ...adminOnly } = loaded.config;
+    const { etcd, network, clusterKeyFile, nextClusterKeyFile, proxy, logLevel, etcdUser, etcdPasswordFile, etcdCa, etcdCert, etcdKey, ...adminOnly } = loaded.config;
     const etcdAccess = { etcdUser, etcdPasswordFile, etcdCa, etcdCert, etcdKey };
     const common: CommonOptions = {
       etcd, network, clusterKeyFile, logLevel, ...(proxy ? { proxy } : {}), ...(adminOnly.tls ? { tls: adminOnly.tls } : {}),
       ...(Object.fromEntries(Object.entries(etcdAccess).filter(([, v]) => v !== undefined)) as Partial<typeof etcdAccess>),
+      ...(nextClusterKeyFile !== undefined ? { nextClusterKeyFile } : {}),
     };
     const cfg: AdminConfig = { ...adminOnly, network };
     const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });

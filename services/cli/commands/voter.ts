@@ -41,6 +41,7 @@ export const VOTER_CONFIG_FIELDS: readonly ConfigFieldSpec[] = [
   { path: 'etcd.certFile', flag: 'etcdCert', env: 'ETCD_CERT' },
   { path: 'etcd.keyFile', flag: 'etcdKey', env: 'ETCD_KEY', secret: true },
   { path: 'clusterKeyFile', flag: 'clusterKeyFile', env: 'CLUSTER_KEY_FILE', secret: true },
+  { path: 'nextClusterKeyFile', flag: 'nextClusterKeyFile', env: 'NEXT_CLUSTER_KEY_FILE', secret: true },
   ...TLS_CONFIG_FIELDS,
   { path: 'hedgeMs', flag: 'hedgeMs', env: 'HEDGE_MS' },
   { path: 'leaseTtlSec', flag: 'leaseTtlSec', env: 'LEASE_TTL_SEC' },
@@ -176,7 +177,8 @@ export function register(program: Command): void {
     .option('--etcd-cert <file>', 'PEM client certificate for etcd (env VOTECLUSTER_VOTER_ETCD_CERT)')
     .option('--etcd-key <file>', 'PEM key of --etcd-cert (env VOTECLUSTER_VOTER_ETCD_KEY)')
     .option('--proxy <addr>', 'node proxy gRPC address as host:port[@region] (repeatable; local region first)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key');
+    .option('--cluster-key-file <file>', 'file holding the 32-byte cluster key (mode 0600)')
+    .option('--next-cluster-key-file <file>', 'the next cluster key during a rotation (read when `key rotate` starts; may be absent otherwise)');
   addTlsOptions(cmd, 'voter', 'to the node proxies (mutual TLS; the proxies\' certificates must come from --tls-ca and name the --proxy address)')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
     .option('--lease-ttl-sec <s>', 'session lease TTL')
