@@ -71,10 +71,22 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Runs an etcd call again while it fails with a retryable error (etcd slow or briefly unreachable): a rotation is long and resumable. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ClusterError && err.retryable) || attempt >= 10) throw err;
+      await sleep(Math.min(2_000, 100 * attempt));
+    }
+  }
+}
+
 async function putRecord(client: Etcd3, keyspace: Keyspace, record: ClusterKeyRecord, modRevision: number, hooks?: ClusterMetricsHooks): Promise<boolean> {
   const key = keyspace.clusterKey();
   const value = JSON.stringify(ClusterKeyRecordSchema.parse(record));
-  const res = await timed(hooks, 'cluster_key', () => client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(value)).commit());
+  const res = await retrying(() => timed(hooks, 'cluster_key', () => client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(value)).commit()));
   return res.succeeded;
 }
 
@@ -82,7 +94,7 @@ async function putRecord(client: Etcd3, keyspace: Keyspace, record: ClusterKeyRe
 async function waitForNodes(o: RotateClusterKeyOptions, fingerprint: string): Promise<void> {
   const deadline = Date.now() + (o.waitForNodesMs ?? 60_000);
   for (;;) {
-    const res = await timed(o.hooks, 'cluster_key', () => o.client.getAll().prefix(o.keyspace.nodesPrefix()).exec());
+    const res = await retrying(() => timed(o.hooks, 'cluster_key', () => o.client.getAll().prefix(o.keyspace.nodesPrefix()).exec()));
     const lacking: string[] = [];
     for (const kv of res.kvs) {
       const id = o.keyspace.nodeIdOf(kv.key.toString());
@@ -103,7 +115,7 @@ async function waitForNodes(o: RotateClusterKeyOptions, fingerprint: string): Pr
 /** One pass over every ticket: re-seals the ones sealed with `oldKid`. Returns counts. */
 async function resealPass(o: RotateClusterKeyOptions, ring: Keyring, oldKid: string): Promise<{ resealed: number; retries: number; remaining: number }> {
   const { client, keyspace } = o;
-  const res = await timed(o.hooks, 'cluster_key', () => client.getAll().prefix(keyspace.ticketsPrefix()).exec());
+  const res = await retrying(() => timed(o.hooks, 'cluster_key', () => client.getAll().prefix(keyspace.ticketsPrefix()).exec()));
   const todo = res.kvs.filter((kv) => {
     try {
       return (JSON.parse(kv.value.toString()) as { votingKey?: { kid?: string } }).votingKey?.kid === oldKid;
@@ -132,9 +144,10 @@ async function resealPass(o: RotateClusterKeyOptions, ring: Keyring, oldKid: str
       } finally {
         plain.wipe();
       }
-      const txn = await timed(o.hooks, 'reseal_ticket', () =>
+      // A retried txn that did commit the first time fails its compare and reads back our own value: re-sealed.
+      const txn = await retrying(() => timed(o.hooks, 'reseal_ticket', () =>
         client.if(key, 'Mod', '==', cur.modRevision).then(client.put(key).value(next)).else(client.get(key)).commit(),
-      );
+      ));
       if (txn.succeeded) {
         resealed++;
         return;
@@ -182,7 +195,7 @@ export async function rotateClusterKey(o: RotateClusterKeyOptions): Promise<Rota
     throw new KeyRotationBlockedError(`tickets sealed with the old key remain after ${MAX_PASSES} passes (they keep changing); run key rotate again`);
   };
 
-  const found = await readClusterKeyRecord(o.client, o.keyspace, o.hooks);
+  const found = await retrying(() => readClusterKeyRecord(o.client, o.keyspace, o.hooks));
   if (!found) {
     throw new ClusterKeyMismatchError(`no cluster key fingerprint in etcd (${o.keyspace.clusterKey()}): nothing to rotate; start the admin or import a ticket first`);
   }
@@ -212,7 +225,7 @@ export async function rotateClusterKey(o: RotateClusterKeyOptions): Promise<Rota
   await waitForNodes(o, newFp);
   await sleep(settleMs);
   await sweep();
-  const again = await readClusterKeyRecord(o.client, o.keyspace, o.hooks);
+  const again = await retrying(() => readClusterKeyRecord(o.client, o.keyspace, o.hooks));
   if (!again || again.record.rotation?.fingerprint !== newFp || again.record.fingerprint !== oldFp) {
     throw new KeyRotationBlockedError(`${o.keyspace.clusterKey()} changed during the rotation; run key rotate again`);
   }
