@@ -5,11 +5,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildIdentity, formatVersion, protoPackagesIn, versionInfo, VersionInfoError } from '../../../services/cli/index.ts';
-import { PROTO_ROOT } from '../../../services/nodeproxy/index.ts';
-import { WALLET_API_BY_RELEASE } from '../../../services/admin/index.ts';
+import { buildIdentity, formatVersion, protoPackagesIn, versionInfo, VersionInfoError } from '../../services/cli/index.ts';
+import { PROTO_ROOT } from '../../services/nodeproxy/index.ts';
+import { WALLET_API_BY_RELEASE } from '../../services/admin/index.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const ROOT = resolve(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const scratch = mkdtempSync(join(tmpdir(), 'votecluster-version-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

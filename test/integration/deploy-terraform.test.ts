@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 // HCL syntax and structure with @cdktf/hcl2json everywhere; `terraform validate` against the
 // provider's schema where the terraform binary and a local provider mirror exist.
-const TF = resolve(import.meta.dirname, '..', '..', '..', 'terraform');
+const TF = resolve(import.meta.dirname, '..', '..', 'terraform');
 const PLUGIN_DIR = process.env['VOTECLUSTER_TF_PLUGIN_DIR'] ?? '/opt/tf-plugins';
 const hasTerraform = spawnSync('terraform', ['version'], { stdio: 'ignore' }).status === 0 && existsSync(PLUGIN_DIR);
 
