@@ -7,6 +7,7 @@
 import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin } from '../../admin/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../nodeproxy/index.ts';
+import { loadTlsMaterial, ROLE } from '../../security/index.ts';
 import { createMetrics, startMetricsServer, type Logger, type MetricsServer } from '../../telemetry/index.ts';
 import type { Layout } from './layout.ts';
 
@@ -20,7 +21,10 @@ export interface DemoAdmin {
 
 /** Starts the admin service (status page, chain judge, metrics) for `layout`. */
 export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoAdmin> {
-  const clients: NodeProxyClient[] = layout.proxies.map((p) => createNodeProxyClient(p.address, { clientId: 'demo-admin' }));
+  // The proxies accept only client certificates of the cluster CA (mutual TLS, as in production).
+  const tls = loadTlsMaterial(await layout.issueClientTls('demo-admin', ROLE.admin));
+  const clients: NodeProxyClient[] = layout.proxies.map((p) =>
+    createNodeProxyClient(p.address, { clientId: 'demo-admin', tls: { caPem: tls.ca, certPem: tls.cert, keyPem: tls.key } }));
   const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
   const admin = createAdmin(
     AdminConfigSchema.parse({ network: 'simnet', grpc: { enabled: false }, walletRpc: { enabled: false }, status: { enabled: true, listen: '127.0.0.1:0' } }),
@@ -33,6 +37,8 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
     },
   );
   let server: MetricsServer | undefined;
+  // The layout's admin handle does not join; the status page reads owner claims from its cache.
+  await layout.admin.owners.start();
   try {
     const endpoints = await admin.start();
     server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
@@ -44,12 +50,14 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
         await admin.stop();
         await server?.stop();
         for (const c of clients) c.close();
+        await layout.admin.owners.stop();
       },
     };
   } catch (err) {
     await admin.stop();
     await server?.stop();
     for (const c of clients) c.close();
+    await layout.admin.owners.stop();
     throw err;
   }
 }

@@ -24,7 +24,7 @@ import { generateClusterKey, openCluster, type Cluster, type VoteRecord } from '
 import { netParams } from '../../decred/index.ts';
 import type { BlockInterval, DevnetReport } from '../devnet/index.ts';
 import { createNodeProxy, type NodeProxy } from '../../nodeproxy/index.ts';
-import { createCertsDir, issueInto, ROLE } from '../../security/index.ts';
+import { createCertsDir, issueInto, ROLE, type KnownRole, type TlsFiles } from '../../security/index.ts';
 import { createLogger, type Logger, type SecretKey } from '../../telemetry/index.ts';
 import type { DutyEvent, VoterConfigInput, VoterStats } from '../../voter/index.ts';
 import { startLayoutDevnet, summarise, type LayoutDevnet } from './devnet-layout.ts';
@@ -128,6 +128,8 @@ export interface Layout {
   readonly readyHeight: number;
   /** The cluster key file (0600) the voters and the intake read. */
   readonly clusterKeyFile: string;
+  /** Issues a client certificate of the layout's cluster CA (e.g. for an admin that dials the proxies). */
+  issueClientTls(name: string, role: KnownRole): Promise<TlsFiles>;
   /**
    * Contract report over draws since {@link readyAt}; with `throughHeight`, only the blocks
    * up to that height (and their draws) count.
@@ -392,6 +394,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
 
     const layout: Layout = {
       regions, devnet, etcd, proxies, voters, wan, admin, log, readyAt, readyHeight, clusterKeyFile: keyFile,
+      issueClientTls: (name, role) => issueInto(certs, { name, commonName: name, role, usage: 'client' }),
       importAllTickets,
       importedTickets: () => imported,
       voteRecords: () => admin.votes.list(),
