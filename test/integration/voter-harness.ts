@@ -30,6 +30,9 @@ export interface VoterWorld {
   proxyAddresses: string[];
   /** The voters' TLS files (cluster CA, a client certificate with role voter): `--tls-ca/--tls-cert/--tls-key`. */
   voterTls: TlsFiles;
+  /** An admin service's TLS files (role admin: reaches the proxies, serves the Admin API) and an operator's (calls it). */
+  adminTls: TlsFiles;
+  operatorTls: TlsFiles;
   /** A NodeProxy client with the voters' certificate (close it). */
   proxyClient(address: string): NodeProxyClient;
   clusterKey: SecretKey;
@@ -69,6 +72,8 @@ export async function startVoterWorld(o: {
   const certs = await createCertsDir(certsDir, [
     { name: 'proxy', commonName: 'proxy', role: ROLE.proxy, usage: 'server', sans: ['127.0.0.1'] },
     { name: 'voter', commonName: 'voter', role: ROLE.voter, usage: 'client' },
+    { name: 'admin', commonName: 'admin', role: ROLE.admin, usage: 'peer', sans: ['127.0.0.1'] },
+    { name: 'operator', commonName: 'operator', role: ROLE.operator, usage: 'client' },
   ]);
   const voterTls = certs.files['voter'] as TlsFiles;
   const proxies: NodeProxy[] = [];
@@ -89,7 +94,7 @@ export async function startVoterWorld(o: {
   const imported = new Set<string>();
   const voters: Voter[] = [];
   const world: VoterWorld = {
-    etcd, devnet, proxies, proxyAddresses, voterTls, clusterKey, admin, voters, log,
+    etcd, devnet, proxies, proxyAddresses, voterTls, adminTls: certs.files['admin'] as TlsFiles, operatorTls: certs.files['operator'] as TlsFiles, clusterKey, admin, voters, log,
     proxyClient(address) {
       const tls = new TlsReloader(voterTls);
       const c = createNodeProxyClient(address, { clientId: 'test', credentials: grpcChannelCredentials(tls) });

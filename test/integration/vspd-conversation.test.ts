@@ -171,6 +171,7 @@ describe.each(GENERATIONS)('vspd → votecluster admin behind dcrd $dcrd', (gen)
       '--import', 'tsx', 'bin/votecluster.ts', 'admin',
       ...world.etcd.cliFlags('admin'), '--network', 'simnet', '--cluster-key-file', join(dir, 'cluster.key'),
       '--proxy', world.proxyAddresses[0]!,
+      '--tls-ca', world.adminTls.caFile, '--tls-cert', world.adminTls.certFile, '--tls-key', world.adminTls.keyFile,
       '--wallet-rpc', '--wallet-listen', '127.0.0.1:0', '--wallet-user', 'vspd', '--wallet-pass-file', join(dir, 'pass'),
       '--wallet-tls-cert', join(dir, 'cert.pem'), '--wallet-tls-key', join(dir, 'key.pem'),
       '--log-level', 'error',
@@ -261,7 +262,7 @@ describe.each(GENERATIONS)('vspd → votecluster admin behind dcrd $dcrd', (gen)
       // One change through the gRPC Admin API afterwards: the last change wins.
       const last = vspdTickets[VSPD_TICKETS - 1]!;
       const a0 = agendas[0]!;
-      const admin = createAdminClient(endpoints.grpc) as unknown as { SetVoteChoices(req: unknown, cb: (err: Error | null) => void): void; close(): void };
+      const admin = createAdminClient(endpoints.grpc, { tls: world.operatorTls }) as unknown as { SetVoteChoices(req: unknown, cb: (err: Error | null) => void): void; close(): void };
       const yes = a0.choices.find((x) => x.id === 'yes')!.id;
       await new Promise<void>((resolve, reject) => admin.SetVoteChoices({ ticket_hash: last.ticketHash, choices: [{ agenda_id: a0.id, choice_id: yes }] }, (err) => (err ? reject(err) : resolve())));
       admin.close();
