@@ -236,9 +236,12 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
 }
 
 /** The judge's lookups answered from the cluster store. */
-export function storeLookups(store: Pick<TicketStore, 'getTicket' | 'listOwners' | 'listVotes'>): ChainJudgeLookups {
+export function storeLookups(store: Pick<TicketStore, 'getTicket' | 'listOwners' | 'listVotes' | 'unvotableTickets'>): ChainJudgeLookups {
+  const unvotable = (t: string): boolean => store.unvotableTickets?.().has(t) ?? false;
   return {
-    isManaged: async (t) => (await store.getTicket(t)) !== undefined,
+    // A record no voter can use is still a ticket the cluster manages: its misses count.
+    isManaged: async (t) => unvotable(t) || (await store.getTicket(t)) !== undefined,
+    isUnvotable: async (t) => unvotable(t),
     ownerOf: async (t) => (await store.listOwners()).get(t),
     voteRecorded: async (t, b) => (await store.listVotes()).some((v) => v.ticketHash === t && v.blockHash === b),
   };

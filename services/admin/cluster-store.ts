@@ -158,5 +158,10 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
       }
       return out;
     },
+    unvotableTickets: () => {
+      const out = new Set<string>();
+      for (const key of cluster.tickets.corruptKeys().keys()) out.add(key.slice(key.lastIndexOf('/') + 1));
+      return out;
+    },
   };
 }

@@ -107,6 +107,8 @@ export interface TicketStore {
   listNodes(): Promise<NodeView[]>;
   /** ticket hash -> owner node id. */
   listOwners(): Promise<Map<string, string>>;
+  /** Hashes of ticket records in the cluster that cannot be voted with (another cluster key, corrupt). */
+  unvotableTickets?(): ReadonlySet<string>;
   /**
    * The agendas voters last stored for a vote version (`config/agendas-v<N>`); without a
    * version, the set of the highest stored version. Undefined when none is stored.

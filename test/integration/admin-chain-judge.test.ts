@@ -1,12 +1,17 @@
 /**
  * The chain judge against the devnet (which judges votes by dcrd's rules): every managed
  * ticket drawn gets the same verdict from the judge as from the devnet's own ledger, with
- * no voter running at all. Blocks are mined with 3 to 5 of their 5 votes; the tickets left
- * out are missed on chain, and the judge names them (reason no-owner: no voter held them).
+ * no voter running at all. Some ticket records are re-sealed with a foreign cluster key (no
+ * voter could use them). Blocks are mined with 3 to 5 of their 5 votes: a drawn unvotable
+ * ticket is left out while 3 votes remain, and 0 to 2 others besides. The judge names each
+ * miss (unvotable, or no-owner: no voter held it), Prometheus has the same counts, and the
+ * paging alert rule, evaluated on the samples scraped before and after, fires for each reason.
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { createChainJudge, importExportEntries, parseExportFile, storeLookups, type ChainVerdict } from '../../services/admin/index.ts';
+import { generateClusterKey, Keyring } from '../../services/cluster/index.ts';
 import type { ClientDraw } from '../../services/nodeproxy/index.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -24,6 +29,16 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
   const outcomes = await importExportEntries(deps, parseExportFile(await readFile(w.exportFile, 'utf8')));
   expect(outcomes.every((o) => o.ok)).toBe(true);
   await waitFor(() => w.cluster.tickets.size === w.exported.length, { message: 'tickets cached' });
+  // Every third ticket re-sealed with a foreign cluster key: still in the cluster, unvotable.
+  const foreign = new Keyring([generateClusterKey()]);
+  const unvotable = new Set(w.exported.filter((_, i) => i % 3 === 0).map((t) => t.ticketHash));
+  for (const t of unvotable) {
+    const key = w.cluster.keyspace.ticket(t);
+    const rec = JSON.parse((await w.cluster.client.get(key).string())!) as { votingKey: unknown };
+    rec.votingKey = foreign.sealVotingKey('simnet', t, generateClusterKey());
+    await w.cluster.client.put(key).value(JSON.stringify(rec));
+  }
+  await waitFor(() => w.store.unvotableTickets!().size === unvotable.size, { message: 'foreign records seen as unvotable' });
 
   const metrics = createMetrics({ service: 'admin', components: ['chain'], processMetrics: false });
   const chain = metrics.get('chain');
@@ -36,6 +51,7 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
     metrics: { voted: chain.votedTickets, missed: chain.missedTickets },
     onVerdict: (v) => verdicts.push(v),
   });
+  const before = await metrics.registry.metrics();
   judge.start();
 
   const builder = makeVoteBuilder(w.devnet);
@@ -57,8 +73,12 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
     async function mineVoted(parent: string, n: number): Promise<[string]> {
       await waitFor(() => draws.has(parent), { message: `draw of ${parent}` });
       const d = draws.get(parent)!;
-      const votes = d.tickets.slice(0, n);
-      skipped.push(...d.tickets.slice(n).map((t) => `${t}@${parent}`));
+      // Leave out the unvotable ones while 3 votes remain, then more up to 5 - n in all.
+      const out = new Set<string>();
+      for (const t of d.tickets) if (unvotable.has(t) && d.tickets.length - out.size > 3) out.add(t);
+      for (const t of d.tickets) if (out.size < 5 - n && !out.has(t)) out.add(t);
+      const votes = d.tickets.filter((t) => !out.has(t));
+      skipped.push(...[...out].map((t) => `${t}@${parent}`));
       const results = await Promise.all(votes.map((t) => w.proxyClient.sendVote(builder.build(d, t))));
       expect(results.every((r) => r.status === 'ACCEPTED' || r.status === 'DUPLICATE')).toBe(true);
       return (await w.devnet.generate(1)) as [string];
@@ -75,12 +95,28 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
     for (const v of verdicts) expect(`${v.ticketHash}@${v.blockHash}:${v.outcome}`).toBe(`${v.ticketHash}@${v.blockHash}:${ledger.get(`${v.ticketHash}@${v.blockHash}`)}`);
     const missed = verdicts.filter((v) => v.outcome === 'missed');
     expect(missed.map((v) => `${v.ticketHash}@${v.blockHash}`).sort()).toEqual(skipped.filter((s) => verdicts.some((v) => `${v.ticketHash}@${v.blockHash}` === s)).sort());
-    expect(missed).toHaveLength(6);
-    expect(new Set(missed.map((v) => v.reason))).toEqual(new Set(['no-owner']));
+    expect(missed.length).toBeGreaterThanOrEqual(6);
+    for (const v of missed) expect(`${v.ticketHash}:${v.reason}`).toBe(`${v.ticketHash}:${unvotable.has(v.ticketHash) ? 'unvotable' : 'no-owner'}`);
+    const byReason = { unvotable: missed.filter((v) => v.reason === 'unvotable').length, 'no-owner': missed.filter((v) => v.reason === 'no-owner').length };
+    expect(byReason.unvotable, 'a drawn unvotable ticket').toBeGreaterThan(0);
     // The same numbers reach Prometheus.
     const text = await metrics.registry.metrics();
-    expect(text).toContain(`votecluster_chain_missed_tickets_total{network="simnet",reason="no-owner"} ${missed.length}`);
+    for (const [reason, n] of Object.entries(byReason)) {
+      if (n > 0) expect(text).toContain(`votecluster_chain_missed_tickets_total{network="simnet",reason="${reason}"} ${n}`);
+    }
     expect(text).toContain(`votecluster_chain_voted_tickets_total{network="simnet"} ${verdicts.length - missed.length}`);
+    // The paging rule, evaluated on the two scrapes (increase over the window = after - before).
+    const rules = (parseYaml(await readFile(new URL('../../deploy/prometheus/alerts.yml', import.meta.url), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+    const rule = rules.find((r) => r.alert === 'VoteclusterChainMissedTicket')!;
+    expect(rule.expr).toBe('sum by (reason) (increase(votecluster_chain_missed_tickets_total[15m])) > 0');
+    const sample = (scrape: string): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const m of scrape.matchAll(/^votecluster_chain_missed_tickets_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)$/gm)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+      return out;
+    };
+    const b = sample(before);
+    const firing = [...sample(text)].filter(([reason, v]) => v - (b.get(reason) ?? 0) > 0).map(([reason]) => reason).sort();
+    expect(firing).toEqual(Object.entries(byReason).filter(([, n]) => n > 0).map(([r]) => r).sort());
     expect(judge.totals()).toMatchObject({ voted: verdicts.length - missed.length, missed: missed.length });
   } finally {
     watch.close();
