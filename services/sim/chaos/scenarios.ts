@@ -7,6 +7,7 @@
  */
 import { clusterTicketStore, createProxyChainLookup, createWalletRpcHandler, currentAgendas, setVoteChoices } from '../../admin/index.ts';
 import { createNodeProxyClient } from '../../nodeproxy/index.ts';
+import { loadTlsMaterial, ROLE } from '../../security/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { waitUntil } from '../../base/index.ts';
 import { awaitTipVotes, driveBlocks, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
@@ -414,7 +415,11 @@ const choicesChanged: ChaosScenario = {
   async run(ctx) {
     const l = ctx.layout;
     const params = netParams('simnet');
-    const client = createNodeProxyClient((l.proxies[0] as { address: string }).address, { clientId: 'chaos-choices' });
+    // The proxies accept only client certificates of the cluster CA (mutual TLS).
+    const tls = loadTlsMaterial(await l.issueClientTls('chaos-choices', ROLE.admin));
+    const client = createNodeProxyClient((l.proxies[0] as { address: string }).address, {
+      clientId: 'chaos-choices', tls: { caPem: tls.ca, certPem: tls.cert, keyPem: tls.key },
+    });
     const deps = { store: clusterTicketStore(l.admin), chain: createProxyChainLookup(client, { params }), params, log: l.log };
     // The agendas of the vote version the chain votes on (dcrd 2.1.6: maxtreasuryspend; 2.0.6:
     // blake3pow, changesubsidysplitr2): the defaults use the first, the tickets the last.
