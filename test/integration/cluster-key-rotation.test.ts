@@ -48,7 +48,7 @@ describe('key rotate while voters vote', () => {
     // An importer (an admin host) given both keys, as the operator configures it for the rotation:
     // tickets bought meanwhile keep entering the cluster.
     const importer = await openCluster({
-      endpoints: w.etcd.endpoints, network: 'simnet', nodeId: 'importer', region: 'a', join: false, storeKeyFingerprint: true,
+      endpoints: w.etcd.endpoints, etcdAccess: w.etcd.access('admin'), network: 'simnet', nodeId: 'importer', region: 'a', join: false, storeKeyFingerprint: true,
       clusterKey: new Uint8Array(w.clusterKey.expose()), nextClusterKeyFile: nextFile,
     });
     const before = Number(await w.admin.client.getAll().prefix(w.admin.keyspace.ticketsPrefix()).count());
@@ -111,7 +111,7 @@ describe('key rotate while voters vote', () => {
     }
 
     // The old key alone is refused now, naming both fingerprints; the new one opens.
-    const base = { endpoints: w.etcd.endpoints, network: 'simnet', region: 'a', join: false } as const;
+    const base = { endpoints: w.etcd.endpoints, etcdAccess: w.etcd.access('admin'), network: 'simnet', region: 'a', join: false } as const;
     const old = await openCluster({ ...base, nodeId: 'old-key', clusterKey: new Uint8Array(w.clusterKey.expose()) }).catch((e: unknown) => e);
     expect(old).toMatchObject({ code: 'CLUSTER_KEY_MISMATCH' });
     expect((old as Error).message).toContain(newFp);

@@ -63,7 +63,10 @@ async function count(prefix: string): Promise<number> {
 }
 
 function voterArgs(nodeId: string, keyFile: string): string[] {
-  return ['voter', '--node-id', nodeId, '--region', 'a', '--proxy', `${w.proxyAddress}@a`, ...flags(keyFile)];
+  return [
+    'voter', '--node-id', nodeId, '--region', 'a', '--proxy', `${w.proxyAddress}@a`, ...w.etcd.cliFlags('voter'), '--network', 'simnet',
+    '--cluster-key-file', keyFile, '--tls-ca', w.adminTls.caFile, '--tls-cert', w.adminTls.certFile, '--tls-key', w.adminTls.keyFile,
+  ];
 }
 
 describe('the cluster key fingerprint in etcd', () => {
@@ -110,7 +113,7 @@ describe('the cluster key fingerprint in etcd', () => {
   }, 120_000);
 
   it('with the right key the import succeeds; status, ticket list and stakeinfo then work without any key', async () => {
-    const imp = await cli(['ticket', 'import', '--file', w.exportFile, ...flags(w.clusterKeyFile), '--proxy', w.proxyAddress]);
+    const imp = await cli(['ticket', 'import', '--file', w.exportFile, ...w.cliFlags(false)]);
     expect(imp.code, imp.stderr).toBe(0);
     const [list, status, stake] = await Promise.all([
       cli(['ticket', 'list', '--json', ...flags()]),
