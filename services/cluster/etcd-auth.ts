@@ -8,7 +8,7 @@
  *
  * | role                 | reads           | writes                        |
  * |----------------------|-----------------|-------------------------------|
- * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/` |
+ * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/`, `config/agendas-v*` |
  * | `votecluster-admin`  | the keyspace    | `tickets/`, `config/`         |
  * | `votecluster-reader` | the keyspace    | nothing                       |
  * | `root` (etcd's own)  | everything      | everything (set-up only)      |
@@ -46,7 +46,9 @@ export function rolePermissions(keyspace: Keyspace): Record<EtcdServiceRole, Etc
   const readAll: EtcdPrefixPermission = { prefix: keyspace.prefix, perm: 'Read' };
   const rw = (prefix: string): EtcdPrefixPermission => ({ prefix, perm: 'Readwrite' });
   return {
-    voter: [readAll, rw(keyspace.nodesPrefix()), rw(keyspace.ownersPrefix()), rw(keyspace.votesPrefix())],
+    // Voters also keep the chain's agendas per vote version (config/agendas-v<N>, read from
+    // their proxies) so that no voter starts without them; the rest of config/ is the admin's.
+    voter: [readAll, rw(keyspace.nodesPrefix()), rw(keyspace.ownersPrefix()), rw(keyspace.votesPrefix()), rw(`${keyspace.configPrefix()}agendas-v`)],
     admin: [readAll, rw(keyspace.ticketsPrefix()), rw(keyspace.configPrefix())],
     reader: [readAll],
   };

@@ -115,9 +115,11 @@ describe('votecluster etcd init', () => {
 });
 
 describe('etcd roles', () => {
-  it('the voter writes nodes/, owners/ and votes/ and nothing else', async () => {
+  it('the voter writes nodes/, owners/, votes/ and the agendas it reads from the chain, nothing else', async () => {
     const v = await as('voter');
     expect(await tryPut(v, ks.node('v1'))).toBe('ok');
+    expect(await tryPut(v, ks.config('agendas-v12'))).toBe('ok');
+    expect(await tryPut(v, ks.config('cluster-key'))).toBe('denied');
     expect(await tryPut(v, ks.owner(HASH))).toBe('ok');
     expect(await tryPut(v, ks.vote(7, HASH, HASH))).toBe('ok');
     expect(await tryPut(v, ks.ticket(HASH))).toBe('denied');

@@ -19,7 +19,8 @@
 import { CodedError } from '../../base/index.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IOptions } from 'etcd3';
 import {
   createEtcdClient,
@@ -61,6 +62,13 @@ export const DEFAULT_ETCD_ELECTION_MS = 500;
  * machine, cost 4: ~5 ms). Human-chosen passwords need etcd's default or more.
  */
 export const DEFAULT_ETCD_BCRYPT_COST = 4;
+
+/**
+ * Lifetime of an etcd auth token. etcd3's clients log in again when a request's token
+ * expired, but not on a stream they keep open (watches, lease keepalives): a launched etcd
+ * lives for a test or a demo, so its tokens outlive it.
+ */
+const JWT_TOKEN_TTL = '24h';
 
 /** Base of the launcher's errors; `code` is `DEVNET_ETCD_*`. */
 export class EtcdLauncherError extends CodedError {}
@@ -520,6 +528,17 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   await mkdir(baseDir, { recursive: true });
   const prefix = opts.namePrefix ?? 'etcd';
   const timeoutMs = opts.startTimeoutMs ?? DEFAULT_ETCD_START_TIMEOUT_MS;
+  // Signed (JWT) auth tokens, one key pair for every member: a token stays valid when a member
+  // restarts, where etcd's default `simple` tokens live in one member's memory and die with it
+  // (a long-lived stream of a client, such as its lease keepalive, would keep the dead token).
+  const jwtDir = join(baseDir, 'jwt');
+  await mkdir(jwtDir, { recursive: true, mode: 0o700 });
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const jwtPub = join(jwtDir, 'jwt.pub.pem');
+  const jwtKey = join(jwtDir, 'jwt.key.pem');
+  await writeFile(jwtPub, pair.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o600 });
+  await writeFile(jwtKey, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const authToken = `jwt,pub-key=${jwtPub},priv-key=${jwtKey},sign-method=ES256,ttl=${JWT_TOKEN_TTL}`;
 
   // Ports are reserved by bind-and-close; another process could grab one before etcd
   // binds it, so a start that fails is retried with fresh ports (bounded).
@@ -581,6 +600,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
         '--election-timeout', String(electionMs),
         ...(opts.preVote ? ['--pre-vote'] : []),
         '--bcrypt-cost', String(opts.bcryptCost ?? DEFAULT_ETCD_BCRYPT_COST),
+        '--auth-token', authToken,
         '--logger', 'zap',
         '--log-level', opts.logLevel ?? 'error',
       ];
