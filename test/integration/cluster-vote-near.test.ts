@@ -49,7 +49,11 @@ describe('vote records through the nearest etcd member', () => {
     const stored = ra.created ? a : b;
     expect(ra.stored.voteTxHex).toBe(stored.voteTxHex);
     expect(rb.stored.voteTxHex).toBe(stored.voteTxHex);
-    expect((await near.votes.recordVote(stored.signer === 'near' ? a : b)).created).toBe(stored.signer === 'near');
+    // A retry of the stored record (same signer, same vote txid) is that signer's own write,
+    // through whichever member; the losing record stays refused.
+    expect((await near.votes.recordVote(stored)).created).toBe(true);
+    expect((await other.votes.recordVote(stored)).created).toBe(true);
+    expect((await near.votes.recordVote(stored === a ? b : a)).created).toBe(false);
   });
 
   it('the nearest member down: records are written through the others', async () => {
