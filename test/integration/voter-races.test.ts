@@ -16,6 +16,7 @@ import { runDuty, type DutyDeps } from '../../services/voter/duty.ts';
 import { RecordQueue } from '../../services/voter/record-queue.ts';
 import { VoteDelivery } from '../../services/voter/vote-delivery.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
+import { openCluster } from '../../services/cluster/index.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';
 
 describe('voter races', () => {
@@ -27,6 +28,7 @@ describe('voter races', () => {
 
   it('50 concurrent record races for one vote: one stored, losers send the stored bytes', async () => {
     const client = world.proxyClient(world.proxyAddresses[0] as string);
+    const cleanups: Array<() => Promise<void>> = [];
     try {
       const best = await client.getBestBlock();
       const ticket = world.devnet.exportTickets()[0];
@@ -35,7 +37,13 @@ describe('voter races', () => {
         kind: 'winning-tickets', blockHashHex: best.hash, height: best.height, ticketsHex: [ticket.ticketHash],
         voteSubsidy: 1_000n, voteVersion: 0, proxy: 'test', receivedAtMs: Date.now(),
       };
-      const records = clusterRecords(world.admin);
+      // The racers write vote records as voters do (etcd role votecluster-voter: votes/ is theirs).
+      const asVoter = await openCluster({
+        endpoints: world.etcd.endpoints, etcdAccess: world.etcd.access('voter'), network: 'simnet', nodeId: 'racers', region: 'a', join: false,
+        clusterKey: new Uint8Array(world.clusterKey.expose()),
+      });
+      cleanups.push(() => asVoter.close());
+      const records = clusterRecords(asVoter);
       const metrics = createMetrics({ service: 'voter', processMetrics: false }).get('voter');
       const sent: string[] = [];
       const sink = { address: world.proxyAddresses[0] as string, sendVote: async (raw: Uint8Array) => {
@@ -63,6 +71,7 @@ describe('voter races', () => {
       expect(new Set(sent).size).toBe(1); // only the stored bytes ever went out
     } finally {
       client.close();
+      for (const c of cleanups) await c();
     }
   });
 
