@@ -10,7 +10,6 @@
  * World: real etcd, a real devnet, a real node proxy over gRPC, two in-process
  * voters, each with its own Prometheus registry.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { createMetrics, type Metrics } from '../../services/telemetry/index.ts';
@@ -28,18 +27,10 @@ async function sum(m: Metrics, name: string, label?: [string, string]): Promise<
     .reduce((n, v) => n + (v.metricName === `${name}_sum` || v.metricName === `${name}_bucket` ? 0 : v.value), 0);
 }
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function deadAddress(): Promise<string> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return `127.0.0.1:${port}`;
-}
-
 describe('fault metrics move', () => {
   let world: VoterWorld;
   let proxy: NodeProxy;
+  let bProxy: NodeProxy;
   const proxyMetrics = createMetrics({ service: 'nodeproxy', processMetrics: false });
   const mA = createMetrics({ service: 'voter', components: ['voter', 'cluster'], processMetrics: false });
   const mB = createMetrics({ service: 'voter', components: ['voter', 'cluster'], processMetrics: false });
@@ -48,13 +39,22 @@ describe('fault metrics move', () => {
     world = await startVoterWorld({ devnet: { tickets: 24 } });
     const node = world.devnet.nodes[0]!;
     proxy = createNodeProxy(
-      { network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 }, listen: '127.0.0.1:0' },
+      { network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 }, listen: '127.0.0.1:0', tls: world.proxyTls },
       { logger: testLogger('nodeproxy'), metrics: proxyMetrics },
     );
     const { address } = await proxy.start();
+    // B's own proxy: up while B starts and claims (a voter claims only with a proxy stream),
+    // then gone, so B owns tickets but never sees their draws.
+    bProxy = createNodeProxy(
+      { network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', tls: world.proxyTls },
+      { logger: testLogger('nodeproxy') },
+    );
+    const bAddress = (await bProxy.start()).address;
     const a = world.makeVoter('fa', 'a', { proxies: [{ address, region: 'a' }] }, { metrics: mA });
-    const b = world.makeVoter('fb', 'a', { proxies: [{ address: await deadAddress(), region: 'a' }] }, { metrics: mB });
+    const b = world.makeVoter('fb', 'a', { proxies: [{ address: bAddress, region: 'a' }] }, { metrics: mB });
     await Promise.all([a.start(), b.start()]);
+    await waitFor(async () => (await sum(mB, 'votecluster_voter_owned_tickets')) > 0, { timeoutMs: 20_000, message: 'B owns tickets' });
+    await bProxy.stop();
   }, 60_000);
 
   afterAll(async () => {

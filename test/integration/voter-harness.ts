@@ -32,6 +32,8 @@ export interface VoterWorld {
   voterTls: TlsFiles;
   /** An admin service's TLS files (role admin: reaches the proxies, serves the Admin API) and an operator's (calls it). */
   adminTls: TlsFiles;
+  /** The proxies' server TLS files (for a test that starts another proxy voters can reach). */
+  proxyTls: TlsFiles;
   operatorTls: TlsFiles;
   /** A NodeProxy client with the voters' certificate (close it). */
   proxyClient(address: string): NodeProxyClient;
@@ -94,7 +96,7 @@ export async function startVoterWorld(o: {
   const imported = new Set<string>();
   const voters: Voter[] = [];
   const world: VoterWorld = {
-    etcd, devnet, proxies, proxyAddresses, voterTls, adminTls: certs.files['admin'] as TlsFiles, operatorTls: certs.files['operator'] as TlsFiles, clusterKey, admin, voters, log,
+    etcd, devnet, proxies, proxyAddresses, voterTls, proxyTls: certs.files['proxy'] as TlsFiles, adminTls: certs.files['admin'] as TlsFiles, operatorTls: certs.files['operator'] as TlsFiles, clusterKey, admin, voters, log,
     proxyClient(address) {
       const tls = new TlsReloader(voterTls);
       const c = createNodeProxyClient(address, { clientId: 'test', credentials: grpcChannelCredentials(tls) });
