@@ -23,7 +23,8 @@ const vote: VoteToDeliver = {
 };
 const opts = { sendDeadlineMs: 100, resendIntervalMs: 60_000, maxVoteAgeBlocks: 2, retryBaseMs: 0, retryMaxMs: 0, standbyCheckMs: 40 };
 
-async function waitFor(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
+/** Waits for real async progress (a liveness bound, generous for a loaded machine, not a timing check). */
+async function waitFor(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');
