@@ -4,34 +4,44 @@
  * endpoint (`initTelemetry({ otlpEndpoint })`) send their spans here, and the
  * trace report reads them like the span file.
  *
- * Decoding uses the protobufjs root generated from opentelemetry-proto that
- * `@opentelemetry/otlp-transformer` 0.52 ships (`build/src/generated/root.js`;
- * installed as the alias `otlp-proto-052`: newer releases serialise by hand and
- * have no request decoder); gRPC is grpc-js. Each received span becomes a
+ * Decoding uses @grpc/proto-loader on the upstream opentelemetry-proto files
+ * (`opentelemetry/proto/collector/trace/v1/trace_service.proto` and its
+ * imports) as the npm package `@opentelemetry/otlp-grpc-exporter-base` ships
+ * them under `build/protos`; gRPC is grpc-js. Each received span becomes a
  * {@link SpanRecord} (resource `service.name`, `votecluster.region`,
  * `votecluster.node_id`; times in epoch ms with µs precision) and is checked
  * with {@link SpanRecordSchema}; a span that does not fit is counted in
  * `rejected`, never thrown.
  */
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Server, ServerCredentials, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { OtlpReceiverError } from './errors.ts';
 import { SpanRecordSchema, type SpanRecord } from './span-file.ts';
 import { STOP_BUDGET_MS } from '../base/index.ts';
 
-/** The generated protobufjs codec of one message type. */
-interface Codec {
-  decode(buf: Uint8Array): object;
-  encode(msg: object): { finish(): Uint8Array };
-  toObject(msg: object, opts: { longs: StringConstructor; bytes: StringConstructor; defaults: boolean; oneofs: boolean }): unknown;
-}
+/** The directory holding `opentelemetry/proto/...` as the package ships it. */
+const PROTO_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('@opentelemetry/otlp-grpc-exporter-base/package.json')),
+  'build',
+  'protos',
+);
 
-interface ProtoRoot {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: Codec; ExportTraceServiceResponse: Codec } } } } };
-}
-
-const protoRoot = createRequire(import.meta.url)('otlp-proto-052/build/src/generated/root.js') as ProtoRoot;
-const { ExportTraceServiceRequest, ExportTraceServiceResponse } = protoRoot.opentelemetry.proto.collector.trace.v1;
+/**
+ * TraceService as grpc-js serialisers: requests decode to plain objects with
+ * 64-bit integers and bytes as strings (decimal, base64), no defaults filled in.
+ */
+const TRACE_SERVICE = loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto', {
+  includeDirs: [PROTO_DIR],
+  keepCase: false,
+  longs: String,
+  bytes: String,
+  enums: Number,
+  defaults: false,
+  oneofs: false,
+})['opentelemetry.proto.collector.trace.v1.TraceService'] as ServiceDefinition;
+const EXPORT = TRACE_SERVICE['Export']!;
 
 /** Full gRPC method path of OTLP trace export. */
 export const OTLP_TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -92,9 +102,7 @@ const STATUS_CODE = ['unset', 'ok', 'error'] as const;
 
 /** Decodes an ExportTraceServiceRequest (protobuf bytes) into plain data. */
 export function decodeOtlpTraceRequest(buf: Uint8Array): OtlpTraceRequest {
-  return ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(buf), {
-    longs: String, bytes: String, defaults: false, oneofs: false,
-  }) as OtlpTraceRequest;
+  return EXPORT.requestDeserialize(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as OtlpTraceRequest;
 }
 
 /**
@@ -167,18 +175,9 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions): Promise<Otlp
   const maxSpans = opts.maxSpans ?? 1_000_000;
   const spans: SpanRecord[] = [];
   const counts = { requests: 0, accepted: 0, rejected: 0, dropped: 0 };
-  const def: ServiceDefinition = {
-    Export: {
-      path: OTLP_TRACE_EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      originalName: 'export',
-      requestSerialize: (m: object) => Buffer.from(ExportTraceServiceRequest.encode(m).finish()),
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (m: object) => Buffer.from(ExportTraceServiceResponse.encode(m).finish()),
-      responseDeserialize: (b: Buffer) => ExportTraceServiceResponse.decode(b),
-    },
-  };
+  // Requests arrive as bytes and are decoded in the handler, so a malformed one
+  // gets INVALID_ARGUMENT with the decoder's reason.
+  const def: ServiceDefinition = { Export: { ...EXPORT, requestDeserialize: (b: Buffer) => b } };
   const server = new Server();
   server.addService(def, {
     Export(call: ServerUnaryCall<Buffer, object>, cb: sendUnaryData<object>) {

@@ -73,9 +73,10 @@ for (const file of walk(join(ROOT, 'services')).concat(walk(join(ROOT, 'test')))
 }
 
 // Runtime dependencies: every package the shipped code loads (static and dynamic imports,
-// `createRequire(import.meta.url)('x')`; `import type` is erased) is in `dependencies`, and
+// `createRequire(import.meta.url)('x')` and `.resolve('x/...')` for files a package ships;
+// `import type` is erased) is in `dependencies`, and
 // every entry of `dependencies` is loaded by the shipped code.
-const RUNTIME_IMPORT_RE = /(?:^|\n)\s*(import|export)(\s+type)?\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|createRequire\([^)]*\)\(\s*['"]([^'"]+)['"]\s*\)/g;
+const RUNTIME_IMPORT_RE = /(?:^|\n)\s*(import|export)(\s+type)?\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|createRequire\([^)]*\)(?:\.resolve)?\(\s*['"]([^'"]+)['"]\s*\)/g;
 const pkgJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
 const runtimeDeps = new Set(Object.keys(pkgJson.dependencies ?? {}));
 const loaded = new Set<string>();
