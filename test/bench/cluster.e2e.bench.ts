@@ -16,7 +16,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
-import { createNodeProxyClient } from '../../services/nodeproxy/index.ts';
+import { createNodeProxyClient, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
+import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
 import { waitUntil } from '../../services/base/index.ts';
 import { awaitTipVotes, driveBlocks, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 
@@ -50,6 +51,21 @@ function signMs(samples = 200): number[] {
   return out;
 }
 
+/**
+ * The bench's proxy clients present a client certificate of the layout's cluster CA, as the
+ * voters do: the proxies accept nothing else (mutual TLS). One certificate per layout.
+ */
+const benchTls = new WeakMap<Layout, Promise<TlsMaterial>>();
+async function benchProxyClient(l: Layout, address: string, clientId: string): Promise<NodeProxyClient> {
+  let tls = benchTls.get(l);
+  if (!tls) {
+    tls = l.issueClientTls('bench', ROLE.voter).then((files) => loadTlsMaterial(files));
+    benchTls.set(l, tls);
+  }
+  const m = await tls;
+  return createNodeProxyClient(address, { clientId, tls: { caPem: m.ca, certPem: m.cert, keyPem: m.key } });
+}
+
 /** One SendVote round trip per round: re-send a tip vote (in the mempool) through the local proxy of its signer. */
 async function measureSendRtt(l: Layout, out: number[]): Promise<void> {
   const d = tipDraws(l);
@@ -58,7 +74,7 @@ async function measureSendRtt(l: Layout, out: number[]): Promise<void> {
   const region = l.voters.find((v) => v.nodeId === rec.signer)?.region ?? l.regions[0];
   const proxy = l.proxies.find((p) => p.region === region) ?? l.proxies[0];
   if (!proxy) return;
-  const c = createNodeProxyClient(proxy.address, { clientId: 'bench' });
+  const c = await benchProxyClient(l, proxy.address, 'bench');
   try {
     const raw = fromHex(rec.voteTxHex, 'vote');
     await c.sendVote(raw, { deadlineMs: 2_000 }); // warm the channel
@@ -107,7 +123,7 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
   const l = await startLayout(opts);
   // Notify hop: the miner's proxy → a WatchChain client beside it (what a voter in region a sees).
   const arrivals = new Map<string, number>();
-  const watcher = createNodeProxyClient(l.proxies[0]?.address ?? '', { clientId: 'bench-hop' });
+  const watcher = await benchProxyClient(l, l.proxies[0]?.address ?? '', 'bench-hop');
   const watch = watcher.watchChain({}, (ev) => {
     if (ev.kind === 'winning_tickets' && !arrivals.has(ev.draw.blockHash)) arrivals.set(ev.draw.blockHash, Date.now());
   });
