@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { encodeAddress, encodeWif, netParams, type SubsidySplit } from '../../decred/index.ts';
+import { encodeAddress, encodeWif, hashToHex, netParams, type SubsidySplit } from '../../decred/index.ts';
 import { DevnetError } from './errors.ts';
 import { DevnetNodeImpl, type ExportedTicket, type NodeConfig } from './node.ts';
 import { linkLedgers, mergeReports, type DevnetReport } from './report.ts';
@@ -81,10 +81,27 @@ export interface DevnetNode {
   restart(): Promise<void>;
 }
 
+/** A block mined with its notifications held (test hook): its winners are known, no voter heard of it yet. */
+export interface HeldBlock {
+  blockHash: string;
+  height: number;
+  /** The block's winning tickets (display hex), in lottery order. */
+  winners: string[];
+  /** Sends what was held (notifications, relay to peers): the draw reaches clients from now on. Idempotent. */
+  release(): void;
+}
+
 export interface Devnet {
   readonly network: string;
   readonly nodes: DevnetNode[];
   generate(n: number): Promise<string[]>;
+  /**
+   * Test hook: mines one block on the best tip with the miner's notifications and relay held
+   * (followers hear of it through the relay, so none of them notifies either) until the
+   * returned `release()`. The report's draw time is the release. Rejects as `generate` does
+   * (RpcError -1 when the tip lacks the votes dcrd needs), holding nothing then.
+   */
+  generateHeld(): Promise<HeldBlock>;
   exportTickets(): ExportedTicket[];
   report(): DevnetReport;
   /** The report of one node alone (its own draws and acceptances; e.g. the miner's view: index 0). */
@@ -179,6 +196,8 @@ export interface DevnetNodeOptions extends Omit<DevnetOptions, 'nodes' | 'hosts'
 /** A started single node, for running nodes as separate processes. */
 export interface StandaloneDevnetNode extends DevnetNode {
   generate(n: number): Promise<string[]>;
+  /** Miner only: see {@link Devnet.generateHeld} (this node's notifications and relay are held). */
+  generateHeld(): Promise<HeldBlock>;
   exportTickets(): ExportedTicket[];
   report(): DevnetReport;
   readonly height: number;
@@ -235,6 +254,9 @@ class StandaloneNodeHandle extends NodeHandle implements StandaloneDevnetNode {
   generate(n: number): Promise<string[]> {
     return Promise.resolve(Array.from({ length: n }, () => this.impl.mineOne(this.impl.chain.best).hashHex));
   }
+  generateHeld(): Promise<HeldBlock> {
+    return Promise.resolve(mineHeld(this.impl));
+  }
   exportTickets(): ExportedTicket[] {
     return exportFrom(this.impl);
   }
@@ -243,6 +265,26 @@ class StandaloneNodeHandle extends NodeHandle implements StandaloneDevnetNode {
   }
   get height(): number {
     return this.impl.chain.bestHeight;
+  }
+}
+
+/** Mines one block on `miner`'s best tip with its notifications and relay held (Devnet.generateHeld). */
+function mineHeld(miner: DevnetNodeImpl): HeldBlock {
+  miner.holdNotifications();
+  try {
+    const node = miner.mineOne(miner.chain.best);
+    let released = false;
+    return {
+      blockHash: node.hashHex, height: node.height, winners: node.winners.map((w) => hashToHex(w)),
+      release: () => {
+        if (released) return;
+        released = true;
+        miner.releaseNotifications();
+      },
+    };
+  } catch (err) {
+    miner.releaseNotifications();
+    throw err;
   }
 }
 
@@ -300,6 +342,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       const { miner: m } = running();
       return Array.from({ length: n }, () => m.mineOne(m.chain.best).hashHex);
     },
+    generateHeld: async () => mineHeld(running().miner),
     exportTickets: () => exportFrom(running().miner),
     // After stop(): the reports as they were when it stopped.
     report: () => final?.merged ?? mergeReports(running().impls.map((i) => i.ledger)),

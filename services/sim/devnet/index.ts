@@ -15,7 +15,7 @@ export { startDevnetNode } from './devnet.ts';
 /** zod schema of {@link DevnetOptions} (defaults applied). */
 export { DevnetOptionsSchema } from './devnet.ts';
 /** Options, handles and results of the devnet API. */
-export type { DevnetOptions, Devnet, DevnetNode, DevnetNodeOptions, StandaloneDevnetNode } from './devnet.ts';
+export type { DevnetOptions, Devnet, DevnetNode, DevnetNodeOptions, StandaloneDevnetNode, HeldBlock } from './devnet.ts';
 export type { ExportedTicket } from './node.ts';
 /**
  * A signed simnet treasury spend for tests and the demo (simnet Pi key fixture of

@@ -123,6 +123,11 @@ export class DevnetNodeImpl {
   private syncTarget: number | undefined;
   private extraNonce = 1;
   private running = false;
+  /**
+   * Test hook (see {@link holdNotifications}): what this node would have told its websocket
+   * clients and peers since the hold began, in order, sent on release.
+   */
+  private held: Array<() => void> | undefined;
   readonly judgeCtx: JudgeContext;
 
   constructor(readonly cfg: NodeConfig) {
@@ -315,11 +320,15 @@ export class DevnetNodeImpl {
     const isCandidate = node.height === this.chain.bestHeight;
     this.pool.retain(new Set(this.chain.tipCandidates().map((t) => t.hashHex)));
     if (isCandidate && node.height >= this.params.stakeValidationHeight - 1 && node.winners.length > 0) {
-      if (this.bootstrapped) this.ledger.onDraw(node, now);
+      // A held draw happens, for the report, when it is released (when voters can hear of it).
+      if (this.bootstrapped) {
+        if (this.held) this.held.push(() => this.ledger.onDraw(node, Date.now()));
+        else this.ledger.onDraw(node, now);
+      }
       this.notifyAll('notifywinningtickets', 'winningtickets', [node.hashHex, node.height, this.winnersObject(node)]);
       if (this.producer) this.castHouseVotes(node);
     }
-    if (this.running) this.hub.broadcast({ t: 'block', hex: toHex(this.chain.blockBytes(node) as Uint8Array) }, from);
+    this.relay({ t: 'block', hex: toHex(this.chain.blockBytes(node) as Uint8Array) }, from);
     if (res.connected.length > 0) this.clock?.onNewTip(now);
   }
 
@@ -359,7 +368,7 @@ export class DevnetNodeImpl {
   /** sendrawtransaction: judge, then relay and wake the miner. */
   acceptVote(tx: Tx, bytes: Uint8Array, opts: { trusted?: boolean; from?: Peer } = {}): string {
     const v = judgeVote(this.judgeCtx, tx, bytes, { trusted: opts.trusted === true });
-    if (this.running) this.hub.broadcast({ t: 'tx', hex: toHex(bytes) }, opts.from);
+    this.relay({ t: 'tx', hex: toHex(bytes) }, opts.from);
     this.clock?.onVote();
     return v.txidHex;
   }
@@ -378,13 +387,45 @@ export class DevnetNodeImpl {
   acceptTSpend(tx: Tx, bytes: Uint8Array, opts: { from?: Peer } = {}): string {
     const t = this.tspends.accept(tx, bytes, { params: this.params, nextHeight: this.chain.bestHeight + 1, now: Date.now() });
     this.notifyAll('notifytspend', 'tspend', [toHex(bytes)]);
-    if (this.running) this.hub.broadcast({ t: 'tx', hex: toHex(bytes) }, opts.from);
+    this.relay({ t: 'tx', hex: toHex(bytes) }, opts.from);
     return t.txidHex;
   }
 
-  /** Sends a notification to every websocket client registered for `kind`. */
+  /** Sends a notification to every websocket client registered for `kind` (queued while held). */
   notifyAll(kind: string, method: string, params: unknown[]): void {
-    for (const c of this.rpc.clients) if (c.subscriptions.has(kind)) c.notify(method, params);
+    this.deferWhileHeld(() => {
+      for (const c of this.rpc.clients) if (c.subscriptions.has(kind)) c.notify(method, params);
+    });
+  }
+
+  /** Relays a block or transaction to the peers (queued while held). */
+  private relay(msg: PeerMessage, from: Peer | undefined): void {
+    this.deferWhileHeld(() => {
+      if (this.running) this.hub.broadcast(msg, from);
+    });
+  }
+
+  /**
+   * Test hook, not a dcrd behaviour: from now on, websocket notifications, relay to peers and
+   * the report's draw times are held (queued in order) until {@link releaseNotifications}.
+   * A block mined meanwhile is in this node's chain (and its RPC answers), but no client and no
+   * peer hears of it: a harness learns the block's winners before any voter does, injects a
+   * fault, then releases the draw. The report's draw time of a held block is its release.
+   */
+  holdNotifications(): void {
+    this.held ??= [];
+  }
+
+  /** Sends everything held since {@link holdNotifications}, in order; a no-op when nothing is held. */
+  releaseNotifications(): void {
+    const q = this.held;
+    this.held = undefined;
+    for (const f of q ?? []) f();
+  }
+
+  private deferWhileHeld(f: () => void): void {
+    if (this.held) this.held.push(f);
+    else f();
   }
 
   /** rebroadcastwinners: winningtickets for every current tip candidate, best height in each (as dcrd). */

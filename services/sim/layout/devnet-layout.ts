@@ -13,6 +13,7 @@ import {
   type DevnetNode,
   type DevnetReport,
   type ExportedTicket,
+  type HeldBlock,
   type StandaloneDevnetNode,
   type TicketReportEntry,
 } from '../devnet/index.ts';
@@ -23,6 +24,8 @@ export interface LayoutDevnet {
   readonly nodes: DevnetNode[];
   /** Mines `n` blocks on the miner's best tip. */
   generate(n: number): Promise<string[]>;
+  /** Test hook: mines one block with the miner's notifications and relay held until `release()` (Devnet.generateHeld). */
+  generateHeld(): Promise<HeldBlock>;
   exportTickets(): ExportedTicket[];
   /** Per-ticket report: outcome from the miner, latency = min over nodes of (first acceptance − draw) at that node. */
   report(): DevnetReport;
@@ -110,6 +113,7 @@ export async function startLayoutDevnet(o: DevnetLayoutOptions): Promise<LayoutD
     return {
       nodes: dn.nodes,
       generate: (n) => dn.generate(n),
+      generateHeld: () => dn.generateHeld(),
       exportTickets: () => dn.exportTickets(),
       report: () => dn.report(),
       minerReport: () => dn.nodeReport(0),
@@ -146,6 +150,7 @@ export async function startLayoutDevnet(o: DevnetLayoutOptions): Promise<LayoutD
   return {
     nodes,
     generate: (n) => miner.generate(n),
+    generateHeld: () => miner.generateHeld(),
     exportTickets: () => miner.exportTickets(),
     report: () => mergeStandalone(nodes.map((n) => n.report())),
     minerReport: () => miner.report(),
