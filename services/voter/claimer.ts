@@ -194,11 +194,6 @@ export class Claimer {
     return this.#unowned;
   }
 
-  /** Kept for callers that refreshed the count on a timer: the count is always current now. */
-  refreshUnownedCount(): Promise<void> {
-    return Promise.resolve();
-  }
-
   /** `released` counts claims this node handed over to other nodes. */
   stats(): { sweeps: number; claimed: number; released: number } {
     return { sweeps: this.#sweeps, claimed: this.#claimed, released: this.#released };

@@ -40,6 +40,40 @@ export const DEFAULT_RETRY_MAX_MS = 2_000;
 /** Default live voters per region the operator wants (alerted on when fewer are up). */
 export const DEFAULT_REDUNDANCY_TARGET = 2;
 
+/**
+ * The voter's fixed timings (not configurable), each with what it is for. The stop path's
+ * bounds are shares of the process stop deadline (services/base/stop-budget.ts).
+ */
+export const VOTER_TIMING = {
+  /**
+   * Extra lease confirmations (cluster `leaseConfirmIntervalMs`): the lease age then lags the truth
+   * by at most ~1 s instead of TTL/3, so an owner keeps the fast path through an etcd outage almost
+   * as long as `staleness.leaseMaxAgeMs` (owners keep voting while quorum is lost).
+   */
+  leaseConfirmIntervalMs: 1_000,
+  /**
+   * etcd counts as healthy for a backup's hedge (no extra read at the deadline) while the lease was
+   * confirmed this recently (2.5 confirmations).
+   */
+  etcdHealthyLeaseAgeMs: 2_500,
+  /**
+   * Early release of standby copies after this many hedges (vote-delivery.ts `standbyCheckMs`): by
+   * then the owner's own send has been answered (its record follows its first answers), so a dcrd
+   * still without the vote will not get it from the owner. A count of hedges, not ms.
+   */
+  standbyCheckHedges: 2,
+  /** The mined/missed lookups for block X wait this long after X's child connects (the child's own votes go first). */
+  missedCheckDelayMs: 1_000,
+  /** Debounce of change-triggered claim sweeps (a burst of released claims becomes one sweep). */
+  claimDebounceMs: 100,
+  /** Safety-net claim sweep interval (a sweep ranks the owner of 100k tickets in ~20-30 ms CPU, in 1,000-ticket chunks). */
+  claimPeriodMs: 5_000,
+  /** Start-up: claims wait for the first proxy stream (a voter with no proxy cannot vote its claims); a warning every this long. */
+  claimStreamWarnMs: 5_000,
+  /** How often the ownership gauges (owned, managed, unowned tickets) are refreshed. */
+  gaugeRefreshMs: 2_000,
+} as const;
+
 const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const HOST_PORT_RE = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 

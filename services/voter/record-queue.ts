@@ -126,7 +126,7 @@ export class RecordQueue {
   }
 
   /** Stops the retry loop; waits for it and for writes in flight. Unwritten records are logged. */
-  async stop(flushMs = DEFAULT_STOP_FLUSH_MS): Promise<void> {
+  async stop(flushMs: number = DEFAULT_STOP_FLUSH_MS): Promise<void> {
     // Bounded flush (the CLI's 5 s shutdown cap must hold under load, when one etcd call with the
     // client's retries can take ~6 s): writes in flight and the loop's current write get until
     // the deadline, then queued records one more attempt each, in order, while time is left.
