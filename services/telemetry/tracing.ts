@@ -23,7 +23,6 @@ import {
   type Context,
   type ContextManager,
   type Span,
-  type SpanOptions,
   type Tracer,
   type TextMapGetter,
   type TimeInput,
@@ -34,7 +33,11 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@op
 import { filterAttributes } from './attributes.ts';
 import { TelemetryConfigError, TraceparentError } from './errors.ts';
 import { FileSpanExporter } from './span-file.ts';
-import { LiteTracer, liteTracerEnabled, preciseNowMs } from './lite-tracer.ts';
+
+/** Now as epoch ms with sub-millisecond precision (monotonic clock anchored at process start). */
+function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /** Instrumentation scope name of every votecluster span. */
 export const TRACER_NAME = 'votecluster';
@@ -75,12 +78,6 @@ export interface TelemetryOptions {
    * devnet make thousands per vote), the bulk of tracing's CPU cost per vote.
    */
   asyncContext?: boolean;
-  /**
-   * Make spans with the SDK's own `Tracer`/`SpanImpl` instead of the lite tracer
-   * (lite-tracer.ts). Default false; for comparison (`npm run bench -- tracing`).
-   * The SDK path is also taken when `OTEL_TRACES_SAMPLER` names a non-default sampler.
-   */
-  sdkSpans?: boolean;
 }
 
 /**
@@ -142,11 +139,8 @@ export interface Telemetry {
 }
 
 let active = false;
-/**
- * The running SDK's processors and resource attributes (for {@link serviceTracer}); bumped per init.
- * `lite`: our spans are made by {@link LiteTracer} (the sampler is the default), else by the SDK.
- */
-let shared: { processors: SpanProcessor[]; resAttrs: Record<string, string>; generation: number; lite: boolean } | undefined;
+/** The running SDK's processors and resource attributes (for {@link serviceTracer}); bumped per init. */
+let shared: { processors: SpanProcessor[]; resAttrs: Record<string, string>; generation: number } | undefined;
 let generation = 0;
 
 /**
@@ -206,7 +200,7 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
   });
   sdk.start();
   active = true;
-  shared = { processors, resAttrs, generation: ++generation, lite: !opts.sdkSpans && liteTracerEnabled() };
+  shared = { processors, resAttrs, generation: ++generation };
   let stopped: Promise<void> | undefined;
   return {
     enabled: true,
@@ -225,7 +219,6 @@ export async function initTelemetry(opts: TelemetryOptions): Promise<Telemetry> 
           active = false;
           shared = undefined;
           serviceProviders.clear();
-          processLite = undefined;
         }
       })();
       return stopped;
@@ -286,14 +279,8 @@ export function activeTraceId(ctx: Context = context.active()): string | undefin
   return sc && isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
-interface ServiceEntry { generation: number; tracer: Tracer; lite: LiteTracer | undefined }
+interface ServiceEntry { generation: number; tracer: Tracer }
 const serviceProviders = new Map<string, ServiceEntry>();
-/** The lite tracer of the process's own resource (spans started without a `tracer`). */
-let processLite: { generation: number; lite: LiteTracer } | undefined;
-
-/** Resolves a {@link LiteTracer} when tracing is on with the default sampler. */
-const LITE = Symbol('votecluster.liteTracer');
-type LiteCapable = Tracer & { [LITE]?: () => LiteTracer | undefined };
 
 function resourceAttrs(sh: NonNullable<typeof shared>, serviceName: string, region: string | undefined, nodeId: string | undefined): Record<string, string> {
   const attrs: Record<string, string> = { ...sh.resAttrs, 'service.name': serviceName };
@@ -308,56 +295,19 @@ function serviceEntry(sh: NonNullable<typeof shared>, serviceName: string, regio
   if (hit && hit.generation === sh.generation) return hit;
   const attrs = resourceAttrs(sh, serviceName, region, nodeId);
   let entry: ServiceEntry;
-  if (sh.lite) {
-    // Our spans: made by the lite tracer, handed to the SDK's processors (same exporters, same batch queue).
-    const lite = new LiteTracer(resources.resourceFromAttributes(attrs), sh.processors, TRACER_NAME);
-    entry = { generation: sh.generation, tracer: liteAsTracer(lite), lite };
-  } else if (attrs['service.name'] === sh.resAttrs['service.name'] && attrs['votecluster.region'] === sh.resAttrs['votecluster.region']
+  if (attrs['service.name'] === sh.resAttrs['service.name'] && attrs['votecluster.region'] === sh.resAttrs['votecluster.region']
     && attrs['votecluster.node_id'] === sh.resAttrs['votecluster.node_id']) {
-    entry = { generation: sh.generation, tracer: trace.getTracer(TRACER_NAME), lite: undefined }; // the process's own provider already says exactly this
+    entry = { generation: sh.generation, tracer: trace.getTracer(TRACER_NAME) }; // the process's own provider already says exactly this
   } else {
     // A second provider that shares the SDK's processors (same exporters, same
     // batch queue) but stamps its own resource. Context and propagation stay
     // global, so parent links across components work as usual. Not registered
     // globally; its processors are shut down by the SDK's shutdown.
     const provider = new BasicTracerProvider({ resource: resources.resourceFromAttributes(attrs), spanProcessors: sh.processors });
-    entry = { generation: sh.generation, tracer: provider.getTracer(TRACER_NAME), lite: undefined };
+    entry = { generation: sh.generation, tracer: provider.getTracer(TRACER_NAME) };
   }
   serviceProviders.set(key, entry);
   return entry;
-}
-
-/** The lite tracer for spans started without a `tracer` (the process's own resource), if tracing is on and lite. */
-function defaultLite(): LiteTracer | undefined {
-  const sh = shared;
-  if (!sh?.lite) return undefined;
-  if (processLite?.generation !== sh.generation) {
-    processLite = { generation: sh.generation, lite: new LiteTracer(resources.resourceFromAttributes(sh.resAttrs), sh.processors, TRACER_NAME) };
-  }
-  return processLite.lite;
-}
-
-function startTimeMs(t: TimeInput | undefined): number {
-  if (t === undefined) return preciseNowMs();
-  if (typeof t === 'number') return t;
-  if (t instanceof Date) return t.getTime();
-  return core.hrTimeToMilliseconds(core.timeInputToHrTime(t));
-}
-
-/** The OTel `Tracer` face of a lite tracer (for callers that use the API directly). */
-function liteAsTracer(lite: LiteTracer): Tracer {
-  const start = (name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span =>
-    lite.start(name, ctx, core.sanitizeAttributes(options.attributes), startTimeMs(options.startTime), options.root === true);
-  return {
-    startSpan: start,
-    startActiveSpan: ((name: string, ...rest: unknown[]) => {
-      const fn = rest[rest.length - 1] as (span: Span) => unknown;
-      const options = (rest.length >= 2 ? rest[0] : undefined) as SpanOptions | undefined;
-      const ctx = (rest.length >= 3 ? rest[1] : context.active()) as Context;
-      const span = start(name, options, ctx);
-      return context.with(trace.setSpan(ctx, span), fn, undefined, span);
-    }) as Tracer['startActiveSpan'],
-  };
 }
 
 /**
@@ -379,13 +329,11 @@ export function serviceTracer(serviceName: string, opts: { region?: string; node
     return cached;
   };
   const get = (): Tracer => entry()?.tracer ?? trace.getTracer(TRACER_NAME);
-  const t: LiteCapable = {
+  return {
     startSpan: (name, options, ctx) => get().startSpan(name, options, ctx),
     startActiveSpan: ((...args: Parameters<Tracer['startActiveSpan']>) =>
       (get().startActiveSpan as (...a: unknown[]) => unknown)(...args)) as Tracer['startActiveSpan'],
-    [LITE]: () => entry()?.lite,
   };
-  return t;
 }
 
 /** Options of {@link startSpan}. */
@@ -423,9 +371,6 @@ function parentContext(parent: Context | string | null | undefined): Context {
  */
 export function startSpan(name: string, opts: StartSpanOptions = {}): Span {
   const ctx = parentContext(opts.parent);
-  // Tracing on with the default sampler: our lite tracer (see lite-tracer.ts), no SDK Tracer/SpanImpl.
-  const lite = opts.tracer ? (opts.tracer as LiteCapable)[LITE]?.() : defaultLite();
-  if (lite) return lite.start(name, ctx, filterAttributes(opts.attributes), opts.startTime ?? preciseNowMs(), opts.parent === null);
   const so: { attributes: ReturnType<typeof filterAttributes>; startTime: number; root?: boolean } = {
     attributes: filterAttributes(opts.attributes),
     startTime: opts.startTime ?? preciseNowMs(),

@@ -159,6 +159,7 @@ const FIGURES: Readonly<Record<string, readonly Figure[]>> = {
     { figure: 'p99 draw → accepted, tracing on / off', value: (r) => nums(r, ['latencyMs.on.p99', 'latencyMs.off.p99'], 'ms') },
     { figure: 'p99 ratio on / off: median of pairs, pooled [95 % intervals]', value: (r) => { const a = ratioCi(r, 'ratio.medianPairP99'); const b = ratioCi(r, 'ratio.pooledP99'); return a && b ? `${a}; ${b}` : undefined; }, target: 'both ≤ 1.10', met: (r) => bool(r, 'withinBudget') },
     { figure: 'CPU per vote, tracing on / off', value: (r) => nums(r, ['cpuMsPerVote.on', 'cpuMsPerVote.off'], 'ms') },
+    { figure: "a vote's spans (8) in a hot loop, tracing on / off; added per vote", value: (r) => { const a = nums(r, ['spanCost.voteSpansUsOn', 'spanCost.voteSpansUsOff'], 'µs'); const b = nums(r, ['spanCost.voteSpansMsAdded'], 'ms', 3); return a && b ? `${a}; ${b}` : undefined; } },
     { figure: 'pairs / votes on / votes off', value: (r) => nums(r, ['pairs', 'votes.on', 'votes.off'], '', 0) },
   ],
 };

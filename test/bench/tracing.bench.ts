@@ -24,9 +24,7 @@
  * round, default 4), TRACING_BENCH_SEED, TRACING_BENCH_EXPORT=none (record
  * spans but export nothing: the export's share of the overhead),
  * TRACING_BENCH_SPAN_COST=0 (skip part 1), TRACING_BENCH_VOTER_SPANS=0 (the
- * voters record no spans, only the proxy), TRACING_BENCH_SDK_SPANS=1 (the "on"
- * rounds make spans with the SDK's Tracer/SpanImpl instead of the lite tracer,
- * to compare the two), TRACING_BENCH_PROFILE=1 (a sampling CPU profile of every
+ * voters record no spans, only the proxy), TRACING_BENCH_PROFILE=1 (a sampling CPU profile of every
  * measured round: the share of this process's main-thread samples whose stack is
  * in telemetry or OpenTelemetry code, on and off: tracing's cost IN PLACE, which
  * the machine's load does not drown the way it drowns CPU per vote). With
@@ -212,15 +210,7 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   for (let r = 0; r < REPS; r++) off.push(loopUs());
   await hops(); // warm-up (JIT)
   const hopOff = await hops();
-  // The SDK's own Tracer/SpanImpl (what our spans were made by before the lite tracer), then the lite tracer.
-  const sdk = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl'), sdkSpans: true });
-  const onSdk: number[] = [];
-  try {
-    for (let r = 0; r < 20; r++) { loopUs(); await sdk.forceFlush(); }
-    for (let r = 0; r < REPS; r++) { onSdk.push(loopUs()); await sdk.forceFlush(); }
-  } finally {
-    await sdk.shutdown();
-  }
+  // Tracing on: the SDK's Tracer/SpanImpl, batch processor and span file.
   const tel = await initTelemetry({ serviceName: 'votecluster-bench', traceFile: join(dir, 'span-cost.jsonl') });
   const on: number[] = [];
   const exportCpu: number[] = [];
@@ -293,9 +283,11 @@ export async function measureSpanCost(dir: string): Promise<Record<string, unkno
   await provider.shutdown();
   return {
     spanUsOn: r2(median(on)),
-    spanUsOnSdkTracer: r2(median(onSdk)),
     spanUsOff: r2(median(off)),
     voteSpansUsOn: r2(median(on) * SPANS_PER_VOTE),
+    voteSpansUsOff: r2(median(off) * SPANS_PER_VOTE),
+    /** What making a vote's spans adds with tracing on, ms per vote (on − off). */
+    voteSpansMsAdded: r3(((median(on) - median(off)) * SPANS_PER_VOTE) / 1000),
     exportCpuUsPerSpan: r2(median(exportCpu)),
     asyncHopNs: { on: r2(hopOn), onAsyncLocalStorage: r2(hopAls), off: r2(hopOff) },
     extractTraceparentUs: r2(extractUs),
@@ -358,8 +350,7 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
   const exportNone = process.env['TRACING_BENCH_EXPORT'] === 'none';
   const dir = mkdtempSync(join(tmpdir(), 'vc-tracing-bench-'));
   const traceFile = join(dir, 'spans.jsonl');
-  const sdkSpans = process.env['TRACING_BENCH_SDK_SPANS'] === '1';
-  const onOptions = { serviceName: 'votecluster-bench', sdkSpans, ...(exportNone ? { enabled: true } : { traceFile }) };
+  const onOptions = { serviceName: 'votecluster-bench', ...(exportNone ? { enabled: true } : { traceFile }) };
   const profiling = process.env['TRACING_BENCH_PROFILE'] === '1';
   const session = profiling ? new Session() : undefined;
   if (session) {
@@ -450,7 +441,7 @@ export async function runTracingBench(): Promise<Record<string, unknown>> {
         pairs,
         blocksPerRound,
         exporter: exportNone ? 'none (spans recorded, not exported)' : 'span file',
-        spansBy: sdkSpans ? 'SDK Tracer/SpanImpl (TRACING_BENCH_SDK_SPANS=1)' : 'lite tracer',
+        spansBy: 'SDK Tracer/SpanImpl',
         seed,
         votes: { on: pooled(results, 'on').length, off: pooled(results, 'off').length },
         latencyMs: {
