@@ -13,7 +13,7 @@ import type { AdminConfig } from './config.ts';
 import { AdminConfigError } from './errors.ts';
 import { startAdminGrpcServer, type AdminGrpcServer } from './grpc-server.ts';
 import type { ChainLookup, TicketStore } from './ports.ts';
-import { startStatusServer, type StatusServer } from './status.ts';
+import { startStatusServer, type StatusProxy, type StatusServer } from './status.ts';
 import { createWalletRpcHandler, startWalletRpcServer, type WalletRpcHandler, type WalletRpcServer } from './wallet-rpc.ts';
 
 /** What {@link createAdmin} is given by the composition root. */
@@ -35,6 +35,8 @@ export interface AdminDeps {
   metrics?: Metrics;
   /** Proxies the chain judge watches (the chain's verdict on every managed draw); none: no judge. */
   judgeProxies?: readonly NodeProxyClient[];
+  /** Proxies whose dcrd sessions the status page shows (address, region when known, and the client to ask). */
+  statusProxies?: readonly StatusProxy[];
 }
 
 /** Where a started admin service listens. */
@@ -123,7 +125,9 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
         }
         if (cfg.status.enabled) {
           guardListener('the status page', cfg.status.listen, { tls: false, credentials: false });
-          status = await startStatusServer({ ...base, log: log.child({ component: 'status' }), ...(judge ? { judge } : {}) }, {
+          status = await startStatusServer({
+            ...base, log: log.child({ component: 'status' }), ...(judge ? { judge } : {}), ...(deps.statusProxies ? { proxies: deps.statusProxies } : {}),
+          }, {
             ...splitListen(cfg.status.listen),
             recentVotes: cfg.status.recentVotes,
           });

@@ -13,7 +13,7 @@
 import { decodeTx, encodeAddress, netParams, classifyScript, type NetParams } from '../decred/index.ts';
 import { TicketConflictError, type Cluster, type ImportTicketInput, type TicketRecord, type VoteDefaults, type VoteRecord } from '../cluster/index.ts';
 import { AdminTicketConflictError, AdminStoreError, AdminUnknownTicketError } from './errors.ts';
-import type { NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
+import type { EtcdMembersView, NodeView, StoredTicket, TicketImport, TicketStore, VoteRecordView, VotingDefaults } from './ports.ts';
 
 function toStored(rec: TicketRecord, params: NetParams): StoredTicket {
   const raw = Uint8Array.from(Buffer.from(rec.ticketHex, 'hex'));
@@ -56,8 +56,14 @@ function toVoteView(v: VoteRecord): VoteRecordView {
     signer: v.signer,
     signedAtMs,
   };
-  const drawnAt = (v as VoteRecord & { drawnAt?: string }).drawnAt;
-  if (drawnAt !== undefined) view.latencyMs = signedAtMs - Date.parse(drawnAt);
+  if (v.path !== undefined) view.path = v.path;
+  const drawnAtMs = v.drawnAt === undefined ? NaN : Date.parse(v.drawnAt);
+  if (Number.isFinite(drawnAtMs)) {
+    view.drawnAtMs = drawnAtMs;
+    view.signedAfterMs = signedAtMs - drawnAtMs;
+    const acceptedAtMs = v.acceptedAt === undefined ? NaN : Date.parse(v.acceptedAt);
+    if (Number.isFinite(acceptedAtMs)) view.latencyMs = acceptedAtMs - drawnAtMs;
+  }
   return view;
 }
 
@@ -146,9 +152,17 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
     },
     listNodes: () =>
       wrap('list nodes', async () =>
-        (await cluster.membership.listNodes()).map(
-          (n): NodeView => ({ nodeId: n.nodeId, region: n.region, proxies: [...n.proxies], version: n.version, startedMs: Date.parse(n.startedAt) }),
-        ),
+        Promise.all((await cluster.membership.listNodes()).map(async (n): Promise<NodeView> => {
+          const view: NodeView = {
+            nodeId: n.nodeId, region: n.region, proxies: [...n.proxies], version: n.version, startedMs: Date.parse(n.startedAt),
+            ...(n.acceptsClaims !== undefined ? { acceptsClaims: n.acceptsClaims } : {}),
+          };
+          // The lease's last renewal as etcd sees it: a voter that stopped confirming (killed, hung,
+          // cut from etcd) shows its age growing long before etcd expires the lease.
+          const r = await cluster.membership.leaseRenewal(n.leaseId);
+          if (r) view.lease = { ttlSec: r.grantedTtlSec, sinceRenewalMs: r.sinceRenewalSec * 1000 };
+          return view;
+        })),
       ),
     listOwners: async () => {
       const out = new Map<string, string>();
@@ -158,6 +172,16 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
       }
       return out;
     },
+    etcdMembers: () =>
+      wrap('etcd members', async (): Promise<EtcdMembersView> => {
+        const [list, st] = await Promise.all([cluster.client.cluster.memberList({}), cluster.client.maintenance.status()]);
+        const leaderId = st.leader && st.leader !== '0' ? String(st.leader) : undefined;
+        return {
+          members: list.members.map((m) => ({ id: String(m.ID), name: m.name, clientUrls: [...m.clientURLs], leader: String(m.ID) === leaderId })),
+          ...(leaderId ? { leaderId } : {}),
+          ...(st.raftTerm ? { raftTerm: String(st.raftTerm) } : {}),
+        };
+      }),
     unvotableTickets: () => {
       const out = new Set<string>();
       for (const key of cluster.tickets.corruptKeys().keys()) out.add(key.slice(key.lastIndexOf('/') + 1));

@@ -39,6 +39,7 @@ export type {
   VotingDefaults,
   VoteRecordView,
   NodeView,
+  EtcdMembersView,
 } from './ports.ts';
 
 /**
@@ -69,8 +70,8 @@ export { getStakeInfo, classifyTickets, stakeInfoToWalletJson } from './stakeinf
 export type { StakeInfo, TicketStatus, ClassifiedTicket, StakeInfoDeps } from './stakeinfo.ts';
 
 /** The status page data and renderer. */
-export { collectStatus, renderStatusHtml, startStatusServer, createStatusCache, statusVerdict } from './status.ts';
-export type { AdminStatus, NodeStatusView, StatusDeps, StatusServer, StatusVerdict, RegionLatency, ChainWindow } from './status.ts';
+export { collectStatus, collectProxies, renderStatusHtml, startStatusServer, createStatusCache, statusVerdict, LEASE_UNRENEWED_MS } from './status.ts';
+export type { AdminStatus, NodeStatusView, ProxyStatusView, StatusProxy, StatusIncident, EtcdStatus, StatusDeps, StatusServer, StatusVerdict, RegionLatency, ChainWindow } from './status.ts';
 
 /** The wallet JSON-RPC endpoint (vspd's voting-wallet API). */
 export { createWalletRpcHandler, startWalletRpcServer, RPC_ERR, WalletRpcError } from './wallet-rpc.ts';

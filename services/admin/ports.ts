@@ -58,8 +58,23 @@ export interface VoteRecordView {
   voteTxid: string;
   signer: string;
   signedAtMs: number;
-  /** Draw -> signed (or accepted) latency in ms when the record knows it. */
+  /** When the draw reached the signer (ms since epoch), when the record says. */
+  drawnAtMs?: number;
+  /** Draw -> first dcrd acceptance, ms, when the record knows both (owner fast path). */
   latencyMs?: number;
+  /** Draw -> signed, ms, when the record knows the draw time. */
+  signedAfterMs?: number;
+  /** How the vote was produced: owner fast path, owner record-first, backup takeover, post-outage repair. */
+  path?: 'fast' | 'record-first' | 'takeover' | 'repair';
+}
+
+/** etcd's membership as one member reports it. */
+export interface EtcdMembersView {
+  members: Array<{ id: string; name: string; clientUrls: string[]; leader: boolean }>;
+  /** The leader's member id, when the answering member knows one (absent: no leader). */
+  leaderId?: string;
+  /** Raft term of the answering member. */
+  raftTerm?: string;
 }
 
 /** One cluster member. */
@@ -69,6 +84,10 @@ export interface NodeView {
   proxies: string[];
   version: string;
   startedMs: number;
+  /** True when the node says it takes ticket claims (a voter whose proxy streams are up). */
+  acceptsClaims?: boolean;
+  /** Its session lease as etcd sees it: granted TTL (s) and ms since etcd last renewed it (1 s resolution). */
+  lease?: { ttlSec: number; sinceRenewalMs: number };
 }
 
 /** The cluster operations the admin service uses. */
@@ -107,6 +126,8 @@ export interface TicketStore {
   listNodes(): Promise<NodeView[]>;
   /** ticket hash -> owner node id. */
   listOwners(): Promise<Map<string, string>>;
+  /** etcd's members and which one leads, as the member answering this call sees it (one or two etcd calls). */
+  etcdMembers?(): Promise<EtcdMembersView>;
   /** Hashes of ticket records in the cluster that cannot be voted with (another cluster key, corrupt). */
   unvotableTickets?(): ReadonlySet<string>;
   /**

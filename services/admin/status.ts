@@ -1,21 +1,68 @@
 /**
  * The status page of an admin service: a verdict at the top (OK, DEGRADED, FAILING and
- * why), voted and missed from the chain (the chain judge), each region's voters, owned
- * tickets and draw-to-accepted percentiles, the last misses with their reason, and the
- * recent votes. `GET /status.json` is the data, `GET /` the same data as a small
- * self-contained HTML page (no scripts, refreshes itself). While etcd does not answer,
- * the page shows the last status it gave, marked stale, and recovers by itself.
+ * why), voted and missed from the chain (the chain judge), each region with its proxies
+ * (dcrd session state, tip, lag), its voters (lease renewal age as etcd sees it, owned
+ * tickets) and draw-to-accepted percentiles, etcd's health, the last incidents (misses
+ * with their reason, takeovers) and the recent votes with their latency. `GET /status.json`
+ * is the data, `GET /` the same data as a small self-contained HTML page (status-html.ts).
+ * While etcd does not answer, the page shows the last status it gave, marked stale, with
+ * the proxies asked afresh, and recovers by itself.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NetParams } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { ChainJudge, ChainVerdict } from './chain-judge.ts';
-import type { ChainLookup, ChainTip, NodeView, TicketStore, VoteRecordView } from './ports.ts';
+import type { ChainLookup, ChainTip, EtcdMembersView, NodeView, TicketStore, VoteRecordView } from './ports.ts';
+import { renderStatusHtml } from './status-html.ts';
+
+export { renderStatusHtml };
+
+/**
+ * A voter renews its session lease every second; one whose lease etcd has not seen renewed
+ * for this long is stopped, hung or cut from etcd: the page no longer counts it as live (its
+ * claims stay in etcd until the lease expires, and backups vote its draws meanwhile).
+ */
+export const LEASE_UNRENEWED_MS = 5_000;
 
 /** One node on the status page. */
 export interface NodeStatusView extends NodeView {
   ownedTickets: number;
+  /** False when etcd has not seen its lease renewed for {@link LEASE_UNRENEWED_MS} (or no longer holds it). */
+  responsive: boolean;
+}
+
+/** One node proxy the admin dials, as it answered now. */
+export interface ProxyStatusView {
+  address: string;
+  /** The region the admin was told the proxy is in. */
+  region?: string;
+  /** False when the proxy did not answer GetStatus. */
+  reachable: boolean;
+  /** The proxy's dcrd session: disconnected, connecting, syncing, ready, failed, stopped. */
+  dcrdState?: string;
+  bestHeight?: number;
+  bestHash?: string;
+  /** Blocks behind the highest tip any proxy reports now. */
+  lagBlocks?: number;
+  /** Open WatchChain streams (voters and the admin's own). */
+  watchers?: number;
+  reconnects?: number;
+  /** The proxy's last dcrd session error, or why the proxy did not answer. */
+  error?: string;
+}
+
+/** A node proxy as the status page asks it. */
+export interface StatusProxy {
+  address: string;
+  region?: string;
+  getStatus(opts?: { deadlineMs?: number }): Promise<{
+    dcrd_state: string;
+    best_block: { hash: string; height: number } | null;
+    watchers: number;
+    reconnects: number;
+    last_error: string;
+  }>;
 }
 
 /** Draw-to-accepted latency percentiles of one region's signers (ms), from recent vote records. */
@@ -40,6 +87,24 @@ export interface StatusVerdict {
   reasons: string[];
 }
 
+/** Something an on-call engineer should know about: a miss on chain, or a backup's takeover. */
+export type StatusIncident =
+  | ({ kind: 'missed'; atMs: number } & ChainVerdict)
+  | { kind: 'takeover'; atMs: number; ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string };
+
+/** etcd's health as the admin sees it. */
+export interface EtcdStatus {
+  reachable: boolean;
+  /** When etcd last answered the page's reads. */
+  lastOkMs?: number;
+  error?: string;
+  /** How long this collection's etcd reads took (ms). */
+  readMs?: number;
+  /** Members and leader, when etcd told (absent: not asked or refused). */
+  members?: EtcdMembersView['members'];
+  leaderId?: string;
+}
+
 /** Everything the status page shows. */
 export interface AdminStatus {
   network: string;
@@ -49,18 +114,20 @@ export interface AdminStatus {
   /** Why the best block is missing (no proxy, lookup failed). */
   chainError?: string;
   /** etcd as the admin last reached it; `stale` data below is from `lastOkMs`. */
-  etcd: { reachable: boolean; lastOkMs?: number; error?: string };
+  etcd: EtcdStatus;
   /** True when etcd did not answer and the figures are the last ones it gave. */
   stale: boolean;
   regions: string[];
   nodes: NodeStatusView[];
+  /** The node proxies the admin dials (asked at every collection, also while etcd is down). */
+  proxies: ProxyStatusView[];
   tickets: number;
   /** Tickets with a live owner claim. */
   owned: number;
   /** From the chain judge (absent without a proxy to judge through). */
   chain?: { lastHour: ChainWindow; lastDay: ChainWindow; lastWeek: ChainWindow; sinceMs: number };
-  /** The last misses the chain counted, most recent first. */
-  incidents: ChainVerdict[];
+  /** The last misses the chain counted and the last takeovers, most recent first. */
+  incidents: StatusIncident[];
   latency: RegionLatency[];
   /** Most recent first. */
   recentVotes: VoteRecordView[];
@@ -74,10 +141,16 @@ export interface StatusDeps {
   log: Logger;
   /** The admin's chain judge: missed and voted from the chain. */
   judge?: Pick<ChainJudge, 'recent'> & { readonly startedAtMs?: number };
+  /** The node proxies to show (their dcrd sessions); none: the section is empty. */
+  proxies?: readonly StatusProxy[];
   now?: () => number;
 }
 
 const HOUR_MS = 3_600_000;
+/** Incidents shown. */
+const MAX_INCIDENTS = 20;
+/** How long a proxy may take to answer GetStatus for the page. */
+const PROXY_STATUS_DEADLINE_MS = 1_500;
 
 function percentile(sorted: readonly number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -99,38 +172,98 @@ function windowOf(verdicts: readonly ChainVerdict[], since: number): ChainWindow
 export function statusVerdict(s: Omit<AdminStatus, 'verdict'>): StatusVerdict {
   const failing: string[] = [];
   const degraded: string[] = [];
+  const live = s.nodes.filter((n) => n.responsive);
   if (!s.etcd.reachable) failing.push(`etcd unreachable${s.etcd.error ? `: ${s.etcd.error}` : ''}`);
   if (s.chain && s.chain.lastHour.missed > 0) failing.push(`${s.chain.lastHour.missed} ticket(s) missed on chain in the last hour`);
-  if (s.tickets > 0 && s.nodes.length === 0) failing.push('no voter is live');
+  if (s.tickets > 0 && live.length === 0 && !s.stale) failing.push('no voter is live');
+  if (s.proxies.length > 0 && !s.proxies.some((p) => p.dcrdState === 'ready')) failing.push('no node proxy has a synced dcrd');
   if (s.tickets > s.owned && s.nodes.length > 0) degraded.push(`${s.tickets - s.owned} managed ticket(s) without an owner`);
+  for (const n of s.nodes) {
+    if (n.responsive) continue;
+    degraded.push(n.lease
+      ? `voter ${n.nodeId} has not renewed its lease for ${Math.round(n.lease.sinceRenewalMs / 1000)} s (${n.ownedTickets} owned ticket(s) fall to backups)`
+      : `voter ${n.nodeId}'s lease is gone`);
+  }
   if (s.chain && s.chain.lastHour.missed === 0 && s.chain.lastDay.missed > 0) degraded.push(`${s.chain.lastDay.missed} ticket(s) missed on chain in the last day`);
   if (!s.bestBlock) degraded.push(`chain tip unknown (${s.chainError ?? 'no proxy'})`);
   if (!s.chain) degraded.push('misses are not judged from the chain (no proxy configured)');
-  const regionsWithVoters = new Set(s.nodes.map((n) => n.region));
+  for (const p of s.proxies) {
+    if (!p.reachable) degraded.push(`proxy ${p.address} does not answer${p.error ? `: ${p.error}` : ''}`);
+    else if (p.dcrdState !== 'ready') degraded.push(`proxy ${p.address}: dcrd ${p.dcrdState ?? 'unknown'}`);
+    else if ((p.lagBlocks ?? 0) > 0) degraded.push(`proxy ${p.address}: dcrd ${p.lagBlocks} block(s) behind`);
+  }
+  if (s.etcd.reachable && s.etcd.members && s.etcd.leaderId === undefined) degraded.push('etcd has no leader');
+  const regionsWithVoters = new Set(live.map((n) => n.region));
   for (const r of s.regions) if (!regionsWithVoters.has(r)) degraded.push(`region ${r} has no live voter`);
   if (failing.length > 0) return { level: 'FAILING', reasons: [...failing, ...degraded] };
   if (degraded.length > 0) return { level: 'DEGRADED', reasons: degraded };
   return { level: 'OK', reasons: [] };
 }
 
+/** Asks every proxy for its status (in parallel, each within its deadline); the lag is against the highest tip among them. */
+export async function collectProxies(proxies: readonly StatusProxy[]): Promise<ProxyStatusView[]> {
+  const views = await Promise.all(proxies.map(async (p): Promise<ProxyStatusView> => {
+    const base = { address: p.address, ...(p.region ? { region: p.region } : {}) };
+    try {
+      const st = await p.getStatus({ deadlineMs: PROXY_STATUS_DEADLINE_MS });
+      return {
+        ...base, reachable: true, dcrdState: st.dcrd_state, watchers: st.watchers, reconnects: st.reconnects,
+        ...(st.best_block ? { bestHeight: st.best_block.height, bestHash: st.best_block.hash } : {}),
+        ...(st.last_error ? { error: st.last_error } : {}),
+      };
+    } catch (err) {
+      return { ...base, reachable: false, error: (err as Error).message };
+    }
+  }));
+  const top = Math.max(-1, ...views.map((v) => v.bestHeight ?? -1));
+  for (const v of views) if (v.bestHeight !== undefined) v.lagBlocks = top - v.bestHeight;
+  return views;
+}
+
+/** The incidents: misses judged from the chain and takeovers from the vote records, newest first. */
+function incidentsOf(verdicts: readonly ChainVerdict[], votes: readonly VoteRecordView[]): StatusIncident[] {
+  const out: StatusIncident[] = [];
+  for (let i = verdicts.length - 1; i >= 0 && out.length < MAX_INCIDENTS; i--) {
+    const v = verdicts[i] as ChainVerdict;
+    if (v.outcome === 'missed') out.push({ kind: 'missed', atMs: v.judgedAtMs, ...v });
+  }
+  for (const v of votes) {
+    if (v.path !== 'takeover') continue;
+    out.push({ kind: 'takeover', atMs: v.signedAtMs, ticketHash: v.ticketHash, blockHash: v.blockHash, height: v.height, signer: v.signer, voteTxid: v.voteTxid });
+  }
+  return out.sort((a, b) => b.atMs - a.atMs || b.height - a.height).slice(0, MAX_INCIDENTS);
+}
+
 /**
- * Collects the status from etcd (and the chain tip through the proxy when configured).
+ * Collects the status from etcd (and the chain tip and the proxies' sessions when configured).
  * `knownRegions` (kept by the caller) lets a region whose every voter is gone still show.
  */
 export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownRegions: Set<string> = new Set()): Promise<AdminStatus> {
   const now = (deps.now ?? Date.now)();
+  const proxiesP = collectProxies(deps.proxies ?? []);
+  const readStart = Date.now();
   const [nodes, owners, tickets, votes] = await Promise.all([
     deps.store.listNodes(),
     deps.store.listOwners(),
     deps.store.listTickets(),
     deps.store.listVotes(),
   ]);
+  const readMs = Date.now() - readStart;
+  let members: EtcdMembersView | undefined;
+  try {
+    members = await deps.store.etcdMembers?.();
+  } catch (err) {
+    // Shown as "members unknown"; the reads above already proved etcd answers.
+    deps.log.debug({ err: { message: (err as Error).message } }, 'status: etcd member list failed');
+  }
   const ownedBy = new Map<string, number>();
   for (const nodeId of owners.values()) ownedBy.set(nodeId, (ownedBy.get(nodeId) ?? 0) + 1);
   const managed = new Set(tickets.map((t) => t.ticketHash));
   let owned = 0;
   for (const t of owners.keys()) if (managed.has(t)) owned++;
   for (const n of nodes) knownRegions.add(n.region);
+  const proxies = await proxiesP;
+  for (const p of proxies) if (p.region) knownRegions.add(p.region);
   const regionOf = new Map(nodes.map((n) => [n.nodeId, n.region]));
   const byRegion = new Map<string, number[]>();
   for (const v of votes) {
@@ -151,18 +284,22 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
   const base: Omit<AdminStatus, 'verdict'> = {
     network: deps.params.name,
     generatedAtMs: now,
-    etcd: { reachable: true, lastOkMs: now },
+    etcd: {
+      reachable: true, lastOkMs: now, readMs,
+      ...(members ? { members: members.members, ...(members.leaderId ? { leaderId: members.leaderId } : {}) } : {}),
+    },
     stale: false,
     regions: [...knownRegions].sort(),
     nodes: nodes
-      .map((n) => ({ ...n, ownedTickets: ownedBy.get(n.nodeId) ?? 0 }))
+      .map((n) => ({ ...n, ownedTickets: ownedBy.get(n.nodeId) ?? 0, responsive: n.lease !== undefined && n.lease.sinceRenewalMs < LEASE_UNRENEWED_MS }))
       .sort((a, b) => a.region.localeCompare(b.region) || a.nodeId.localeCompare(b.nodeId)),
+    proxies,
     tickets: tickets.length,
     owned,
     ...(deps.judge
       ? { chain: { lastHour: windowOf(verdicts, now - HOUR_MS), lastDay: windowOf(verdicts, now - 24 * HOUR_MS), lastWeek: windowOf(verdicts, now - 7 * 24 * HOUR_MS), sinceMs: deps.judge.startedAtMs ?? now } }
       : {}),
-    incidents: verdicts.filter((v) => v.outcome === 'missed').slice(-20).reverse(),
+    incidents: incidentsOf(verdicts, votes),
     latency,
     recentVotes: [...votes]
       .sort((a, b) => b.height - a.height || b.signedAtMs - a.signedAtMs)
@@ -181,68 +318,6 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
     base.chainError = 'no node proxy configured';
   }
   return { ...base, verdict: statusVerdict(base) };
-}
-
-function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function short(h: string): string {
-  return h.length > 16 ? `${h.slice(0, 8)}…${h.slice(-6)}` : h;
-}
-
-const ms = (v: number | undefined): string => (v === undefined ? '–' : `${v.toFixed(1)} ms`);
-const ago = (t: number, now: number): string => {
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
-};
-
-/** Renders the status as an HTML page (server-rendered, refreshes itself every 5 s). */
-export function renderStatusHtml(s: AdminStatus): string {
-  const rows = (cells: unknown[][]): string =>
-    cells.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n');
-  const now = s.generatedAtMs;
-  const regions = s.regions.map((r) => {
-    const voters = s.nodes.filter((n) => n.region === r);
-    const lat = s.latency.find((l) => l.region === r);
-    return [r, voters.length, voters.reduce((a, n) => a + n.ownedTickets, 0), [...new Set(voters.flatMap((n) => n.proxies))].join(', ') || '–', ms(lat?.p50), ms(lat?.p90), ms(lat?.p99)];
-  });
-  const nodes = rows(s.nodes.map((n) => [n.region, n.nodeId, n.ownedTickets, n.proxies.join(', '), n.version, ago(n.startedMs, now)]));
-  const votes = rows(
-    s.recentVotes.map((v) => [v.height, short(v.blockHash), short(v.ticketHash), short(v.voteTxid), v.signer, v.latencyMs === undefined ? '' : `${v.latencyMs.toFixed(1)} ms`]),
-  );
-  const incidents = rows(s.incidents.map((v) => [v.height, short(v.blockHash), short(v.ticketHash), v.reason ?? '', ago(v.judgedAtMs, now)]));
-  const win = (w: ChainWindow | undefined): string => (w ? `${w.voted} voted, ${w.missed} missed` : 'not judged');
-  const colour = { OK: '#1a7f37', DEGRADED: '#9a6700', FAILING: '#cf222e' }[s.verdict.level];
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>${esc(s.verdict.level)} · votecluster ${esc(s.network)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
-#verdict{color:#fff;background:${colour};padding:.6em 1em;font-size:1.4em;border-radius:4px}#verdict ul{font-size:.7em;margin:.3em 0 0}.stale{background:#fff8c5;padding:.4em .8em}</style>
-</head><body>
-<h1>votecluster — ${esc(s.network)}</h1>
-<div id="verdict" data-level="${esc(s.verdict.level)}">${esc(s.verdict.level)}${s.verdict.reasons.length ? `<ul>${s.verdict.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}</div>
-${s.stale ? `<p class="stale" id="stale">etcd is unreachable: the figures below are the last it gave (${esc(s.etcd.lastOkMs ? ago(s.etcd.lastOkMs, now) : 'never')}).</p>` : ''}
-<p>Best block: ${s.bestBlock ? `${esc(s.bestBlock.height)} (${esc(short(s.bestBlock.hash))})` : `unknown (${esc(s.chainError ?? '')})`}.
-etcd: <span id="etcd">${s.etcd.reachable ? 'reachable' : 'unreachable'}</span>. Tickets: ${esc(s.tickets)}, owned: ${esc(s.owned)}.</p>
-<h2>From the chain</h2>
-<table id="chain"><tr><th>last hour</th><th>last day</th><th>last week</th></tr>
-<tr><td>${esc(win(s.chain?.lastHour))}</td><td>${esc(win(s.chain?.lastDay))}</td><td>${esc(win(s.chain?.lastWeek))}</td></tr></table>
-<h2>Regions</h2>
-<table id="regions"><tr><th>region</th><th>live voters</th><th>owned</th><th>proxies</th><th>p50</th><th>p90</th><th>p99</th></tr>
-${rows(regions)}</table>
-<h2>Voters</h2>
-<table id="nodes"><tr><th>region</th><th>node</th><th>owned</th><th>proxies</th><th>version</th><th>started</th></tr>
-${nodes}</table>
-<h2>Missed on chain</h2>
-<table id="incidents"><tr><th>height</th><th>block</th><th>ticket</th><th>reason</th><th>judged</th></tr>
-${incidents}</table>
-<h2>Recent votes</h2>
-<table id="votes"><tr><th>height</th><th>block</th><th>ticket</th><th>vote txid</th><th>signer</th><th>draw → accepted</th></tr>
-${votes}</table>
-<p><a href="/status.json">status.json</a> · generated ${esc(new Date(s.generatedAtMs).toISOString())}</p>
-</body></html>
-`;
 }
 
 /**
@@ -274,9 +349,16 @@ export function createStatusCache(deps: StatusDeps, opts: { recentVotes: number;
         deps.log.warn({ err: { message: (err as Error).message } }, 'status: collection failed; showing the last status');
         attempt.catch(() => undefined);
         const now = (deps.now ?? Date.now)();
+        // What does not come from etcd is current: the proxies' sessions and the chain's verdicts.
+        const proxies = await collectProxies(deps.proxies ?? []);
+        const verdicts = deps.judge?.recent() ?? [];
+        const chain = deps.judge
+          ? { chain: { lastHour: windowOf(verdicts, now - HOUR_MS), lastDay: windowOf(verdicts, now - 24 * HOUR_MS), lastWeek: windowOf(verdicts, now - 7 * 24 * HOUR_MS), sinceMs: deps.judge.startedAtMs ?? now } }
+          : {};
+        const etcd: EtcdStatus = { reachable: false, ...(last?.etcd.lastOkMs ? { lastOkMs: last.etcd.lastOkMs } : {}), error: (err as Error).message };
         const prev: Omit<AdminStatus, 'verdict'> = last
-          ? { ...last, generatedAtMs: now, stale: true, etcd: { reachable: false, ...(last.etcd.lastOkMs ? { lastOkMs: last.etcd.lastOkMs } : {}), error: (err as Error).message } }
-          : { network: deps.params.name, generatedAtMs: now, stale: true, etcd: { reachable: false, error: (err as Error).message }, regions: [...knownRegions], nodes: [], tickets: 0, owned: 0, incidents: [], latency: [], recentVotes: [], chainError: 'not asked' };
+          ? { ...last, generatedAtMs: now, stale: true, etcd, proxies, ...chain, incidents: incidentsOf(verdicts, last.recentVotes) }
+          : { network: deps.params.name, generatedAtMs: now, stale: true, etcd, regions: [...knownRegions], nodes: [], proxies, tickets: 0, owned: 0, ...chain, incidents: incidentsOf(verdicts, []), latency: [], recentVotes: [], chainError: 'not asked' };
         return { ...prev, verdict: statusVerdict(prev) };
       } finally {
         clearTimeout(timer);

@@ -371,6 +371,20 @@ export class Membership {
     return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
   }
 
+  /**
+   * How etcd sees a session lease now: its granted TTL and the seconds since it was last
+   * renewed (granted TTL minus the remaining TTL etcd reports, so 1 s resolution; a renewal
+   * within the last second reads as 0 or 1). Undefined when etcd no longer holds the lease.
+   * One etcd call (LeaseTimeToLive, answered by the leader).
+   */
+  async leaseRenewal(leaseId: string): Promise<{ grantedTtlSec: number; sinceRenewalSec: number } | undefined> {
+    const res = await timed(this.opts.hooks, 'lease_ttl', () => this.opts.client.leaseClient.leaseTimeToLive({ ID: leaseId, keys: false }));
+    const ttl = Number(res.TTL);
+    const granted = Number(res.grantedTTL);
+    if (!Number.isFinite(ttl) || ttl < 0 || !Number.isFinite(granted) || granted <= 0) return undefined;
+    return { grantedTtlSec: granted, sinceRenewalSec: Math.max(0, granted - ttl) };
+  }
+
   /** True while the nodes watch is connected. */
   get isWatchConnected(): boolean {
     return this.nodes.isWatchConnected;

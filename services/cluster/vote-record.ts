@@ -42,6 +42,14 @@ export const VoteRecordSchema = z.object({
   createdAt: z.string().max(40),
   /** ISO 8601 time the vote was signed (before broadcast, on the fast path). */
   signedAt: z.string().max(40).optional(),
+  /** ISO 8601 time the draw reached the signer (its proxy stream delivered the winning tickets): the latency origin. */
+  drawnAt: z.string().max(40).optional(),
+  /**
+   * ISO 8601 time a dcrd first accepted these bytes, when the signer knew it as it wrote the
+   * record (the owner's fast path records after its first send's answers; a takeover records
+   * before it sends, so its record has none).
+   */
+  acceptedAt: z.string().max(40).optional(),
   /**
    * How it was produced: owner fast path, owner record-first path, backup takeover, or `repair`:
    * written after an etcd outage by a voter that found the vote (same bytes) known to dcrd while

@@ -29,6 +29,8 @@ export function clusterRecords(cluster: Cluster): DutyRecords {
         treasuryVotes: rec.treasuryVotes.map((t) => ({ tspendHash: t.tspendHashHex, vote: t.vote })),
         createdAt: new Date().toISOString(),
         signedAt: new Date(rec.signedAtMs).toISOString(),
+        drawnAt: new Date(rec.drawnAtMs).toISOString(),
+        ...(rec.acceptedAtMs !== undefined ? { acceptedAt: new Date(rec.acceptedAtMs).toISOString() } : {}),
         path: rec.path,
         ...(rec.defaultsRevision !== undefined ? { defaultsRevision: Number(rec.defaultsRevision) } : {}),
       };

@@ -51,6 +51,8 @@ export interface VoteRecordInput {
   defaultsRevision?: string;
   drawnAtMs: number;
   signedAtMs: number;
+  /** When a dcrd first accepted these bytes, if known when the record is written. */
+  acceptedAtMs?: number;
   /** How the vote was produced: owner fast path, owner record-first (stale state), backup takeover, post-outage repair. */
   path: 'fast' | 'record-first' | 'takeover' | 'repair';
 }
@@ -264,6 +266,8 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
     // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
     const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
     await settledWithin(firstRound, RECORD_AFTER_SEND_MAX_MS);
+    const acceptedAtMs = deps.delivery.firstDeliveredAtMs(ticketHex, ev.blockHashHex, signed.txidHex);
+    if (acceptedAtMs !== undefined) rec.acceptedAtMs = acceptedAtMs;
     const submitAtMs = Date.now();
     // cluster.record spans the time until the record is stored (queued while etcd is down).
     const recSpan = startSpan(SPAN.CLUSTER_RECORD, {

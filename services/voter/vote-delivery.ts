@@ -150,6 +150,12 @@ export class VoteDelivery {
     return this.#votes.get(dutyKey(ticketHex, blockHashHex))?.vote.txidHex;
   }
 
+  /** When a dcrd first accepted the tracked vote (ticket, block) with these bytes, if one has. */
+  firstDeliveredAtMs(ticketHex: string, blockHashHex: string, txidHex: string): number | undefined {
+    const t = this.#votes.get(dutyKey(ticketHex, blockHashHex));
+    return t?.vote.txidHex === txidHex ? t.firstDeliveredAtMs : undefined;
+  }
+
   /** Mode of a tracked vote, if any. */
   modeOf(ticketHex: string, blockHashHex: string): DeliveryMode | undefined {
     return this.#votes.get(dutyKey(ticketHex, blockHashHex))?.mode;

@@ -86,7 +86,7 @@ export function register(program: Command): void {
       metrics,
       store: ctx.store,
       ...(ctx.chain ? { chain: ctx.chain } : {}),
-      ...(ctx.proxyClient ? { judgeProxies: [ctx.proxyClient] } : {}),
+      ...(ctx.proxyClient && proxy ? { judgeProxies: [ctx.proxyClient], statusProxies: [{ address: proxy, getStatus: (o) => (ctx.proxyClient as NonNullable<typeof ctx.proxyClient>).getStatus(o) }] } : {}),
       log: ctx.log,
       version: buildIdentity().version,
       secrets: { ...(password ? { walletRpcPassword: password } : {}), ...(tls ? { walletRpcTls: tls } : {}) },

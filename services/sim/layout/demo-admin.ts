@@ -32,6 +32,7 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
       store: clusterTicketStore(layout.admin),
       chain: createProxyChainLookup(clients[0] as NodeProxyClient, { params: netParams('simnet') }),
       judgeProxies: clients,
+      statusProxies: layout.proxies.map((p, i) => ({ address: p.address, region: p.region, getStatus: (o) => (clients[i] as NodeProxyClient).getStatus(o) })),
       log: log.child({ component: 'admin' }),
       metrics,
     },
