@@ -65,6 +65,7 @@ export const METRIC_FAMILIES = {
     hedgeWait: histogram('votecluster_voter_hedge_wait_seconds', 'Time a backup waited for the owner\'s vote record (result: record_seen, took_over, lost_race)', ['result']),
     broadcasts: counter('votecluster_voter_broadcasts_total', 'SendVote calls made, by result (accepted, duplicate, conflict, rejected, error)', ['result']),
     connectedProxies: gauge('votecluster_voter_connected_proxies', 'Node proxies with an open WatchChain stream'),
+    etcdReachable: gauge('votecluster_voter_etcd_reachable', '1 while etcd answers this voter (no failed call since its last success, session lease confirmed within 2.5 s; it is confirmed every second), else 0'),
     redundancyTarget: gauge('votecluster_voter_redundancy_target', 'Configured minimum number of live voters per region'),
     voteVersion: gauge('votecluster_voter_vote_version', 'Vote version this voter writes: the lowest of the versions its connected proxies report (the newest every connected dcrd recognises)'),
     voteVersionMismatch: gauge('votecluster_voter_proxy_vote_version_mismatch', '1 while the connected proxies report different vote versions (their dcrd releases differ)'),

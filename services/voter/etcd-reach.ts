@@ -94,6 +94,16 @@ export class EtcdReach {
     return s !== undefined && s.view.leaseAgeMs() < s.limits.leaseMaxAgeMs;
   }
 
+  /**
+   * True while etcd answers this voter now: no failure reported since the last success and the
+   * session lease confirmed within `recentLeaseAgeMs` (the lease is confirmed every second, so an
+   * idle voter cut from etcd turns false within seconds too). The `etcd_reachable` gauge.
+   */
+  answersNow(): boolean {
+    const s = this.#session;
+    return this.#reachable && s !== undefined && s.view.leaseAgeMs() < s.limits.recentLeaseAgeMs;
+  }
+
   /** True when etcd went away after `sinceMs` or is away now: what was read since then says nothing. */
   wasAwaySince(sinceMs: number): boolean {
     return !this.#reachable || (this.#backAtMs !== undefined && this.#backAtMs >= sinceMs);

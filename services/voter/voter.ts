@@ -452,6 +452,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   function refreshGauges(): void {
     const c = cluster as Cluster;
     m.managedTickets.set(c.tickets.size);
+    if (p) m.etcdReachable.set(p.reach.answersNow() ? 1 : 0);
     if (cfg.strategy !== 'lease') return;
     // No per-ticket work here (it would block the event loop at 100k tickets): the claimer keeps
     // the unowned count current from the caches' change events.

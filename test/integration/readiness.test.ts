@@ -98,9 +98,15 @@ describe('voter and admin readiness follow etcd, the lease and the proxy streams
   let voterProbe: MetricsServer & Probe;
   let adminProbe: MetricsServer & Probe;
   const LEASE_MAX_AGE_MS = 3_000;
+  const voterMetrics = createMetrics({ service: 'voter', components: ['voter', 'cluster'], processMetrics: false });
+  /** The voter's `votecluster_voter_etcd_reachable` gauge as scraped. */
+  const etcdReachable = async (): Promise<number | undefined> => {
+    const m = /^votecluster_voter_etcd_reachable (\d+)$/m.exec(await voterMetrics.registry.metrics());
+    return m ? Number(m[1]) : undefined;
+  };
   beforeAll(async () => {
     world = await startVoterWorld({ devnet: { nodes: 1, tickets: 40 } });
-    voter = world.makeVoter('a1', 'a', { staleness: { leaseMaxAgeMs: LEASE_MAX_AGE_MS } });
+    voter = world.makeVoter('a1', 'a', { staleness: { leaseMaxAgeMs: LEASE_MAX_AGE_MS } }, { metrics: voterMetrics });
     voterProbe = await serveProbes(() => voter.isAlive(), () => voter.readiness());
     adminProbe = await serveProbes(() => true, () => adminReadiness(world.admin, () => true, 500));
   });
@@ -120,12 +126,14 @@ describe('voter and admin readiness follow etcd, the lease and the proxy streams
     expect(ready.body.checks['proxies']).toEqual({ ok: true, detail: '1 of 1 proxy streams up' });
     expect(ready.body.checks['etcd']).toEqual({ ok: true, detail: 'reachable' });
     expect((await adminProbe.readyz()).status).toBe(200);
+    await waitFor(async () => (await etcdReachable()) === 1, { timeoutMs: 10_000, message: 'etcd_reachable gauge 1' });
 
     const member = world.etcd.members[0]!;
     await member.stop();
     const lost = await waitFor(async () => { const r = await voterProbe.readyz(); return r.status === 503 ? r : undefined; }, { timeoutMs: 20_000, message: 'voter not ready without etcd' });
     expect(lost.body.checks['lease']?.ok).toBe(false);
     expect(lost.body.checks['proxies']?.ok).toBe(true);
+    await waitFor(async () => (await etcdReachable()) === 0, { timeoutMs: 10_000, message: 'etcd_reachable gauge 0 while etcd is down' });
     expect(await voterProbe.healthz()).toBe(200);
     const adminLost = await adminProbe.readyz();
     expect(adminLost.status).toBe(503);
@@ -133,6 +141,7 @@ describe('voter and admin readiness follow etcd, the lease and the proxy streams
 
     await member.start();
     await waitFor(async () => (await voterProbe.readyz()).status === 200, { timeoutMs: 30_000, message: 'voter ready after etcd returned' });
+    await waitFor(async () => (await etcdReachable()) === 1, { timeoutMs: 10_000, message: 'etcd_reachable gauge 1 after etcd returned' });
     await waitFor(async () => (await adminProbe.readyz()).status === 200, { timeoutMs: 15_000, message: 'admin ready after etcd returned' });
 
     await world.proxies[0]!.stop();
