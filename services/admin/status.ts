@@ -151,6 +151,8 @@ const HOUR_MS = 3_600_000;
 const MAX_INCIDENTS = 20;
 /** How long a proxy may take to answer GetStatus for the page. */
 const PROXY_STATUS_DEADLINE_MS = 1_500;
+/** How long the page waits for etcd before it shows the last figures, marked stale. */
+const STATUS_ETCD_TIMEOUT_MS = 2_000;
 
 function percentile(sorted: readonly number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -327,7 +329,7 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
  */
 export function createStatusCache(deps: StatusDeps, opts: { recentVotes: number; timeoutMs?: number }): { get(): Promise<AdminStatus> } {
   const knownRegions = new Set<string>();
-  const timeoutMs = opts.timeoutMs ?? 2_000;
+  const timeoutMs = opts.timeoutMs ?? STATUS_ETCD_TIMEOUT_MS;
   let last: AdminStatus | undefined;
   let inflight: Promise<AdminStatus> | undefined;
   return {
