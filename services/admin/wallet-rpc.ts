@@ -3,7 +3,8 @@
  * cluster as its voting wallets (decred/vspd
  * rpc/dcrwallet.go, rpc/version.go).
  *
- * Transport: HTTP(S) POST on `/` and a websocket on `/ws` (vspd dials
+ * Transport: the shared JSON-RPC server (services/jsonrpc) with dcrwallet's replies:
+ * HTTP(S) POST on `/` and a websocket on `/ws` (vspd dials
  * `wss://host:port/ws` with basic auth on the upgrade request). Requests are
  * `{"jsonrpc":"1.0","id":n,"method":...,"params":[...]}` with positional
  * params; responses are `{"result":...,"error":null|{code,message},"id":n}`.
@@ -14,11 +15,7 @@
  * runs the normal intake (all checks, create-if-absent), exactly as
  * `ticket import` does. A WIF is never logged or echoed.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { JsonRpcServer, type JsonRpcDialect } from '../jsonrpc/index.ts';
 import { hash160, privKeyToPubKey, toHex, type NetParams } from '../decred/index.ts';
 import type { Logger, SecretKey } from '../telemetry/index.ts';
 import { getVoteChoices, setTreasuryPolicy, setTSpendPolicy, setVoteChoices, currentAgendas } from './choices.ts';
@@ -369,53 +366,18 @@ export interface WalletRpcServer {
   stop(): Promise<void>;
 }
 
-interface RpcRequest {
-  id: unknown;
-  method: unknown;
-  params: unknown;
-}
-
-async function respond(handler: WalletRpcHandler, req: RpcRequest, log: Logger): Promise<Record<string, unknown>> {
-  const id = req.id ?? null;
-  if (typeof req.method !== 'string') {
-    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'method must be a string' }, id };
-  }
-  const params = req.params === undefined || req.params === null ? [] : req.params;
-  if (!Array.isArray(params)) {
-    return { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidParams, message: 'params must be an array' }, id };
-  }
-  try {
-    const result = await handler.call(req.method, params);
-    return { jsonrpc: '1.0', result: result ?? null, error: null, id };
-  } catch (err) {
-    const e = toRpcError(err);
-    log.warn({ method: req.method, rpcCode: e.rpcCode, err: { message: e.message } }, 'wallet rpc call refused');
-    return { jsonrpc: '1.0', result: null, error: { code: e.rpcCode, message: e.message }, id };
-  }
-}
-
-/** A request to answer, or the error response for a body that is not one. */
-type Parsed = { request: RpcRequest } | { response: Record<string, unknown> };
-
-function parseRequest(text: string): Parsed {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return { response: { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.parse, message: 'parse error' }, id: null } };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    return { response: { jsonrpc: '1.0', result: null, error: { code: RPC_ERR.invalidRequest, message: 'request must be an object' }, id: null } };
-  }
-  // respond() answers a missing or non-string method with an invalid-request error.
-  const r = v as Record<string, unknown>;
-  return { request: { id: r['id'], method: r['method'], params: r['params'] } };
-}
-
-function answer(handler: WalletRpcHandler, text: string, log: Logger): Promise<Record<string, unknown>> {
-  const parsed = parseRequest(text);
-  return 'request' in parsed ? respond(handler, parsed.request, log) : Promise.resolve(parsed.response);
-}
+/** dcrwallet's replies: `{jsonrpc:"1.0", result, error, id}`, one call per body, every call answered. */
+const DCRWALLET_DIALECT: JsonRpcDialect = {
+  envelope: { jsonrpc: '1.0' },
+  errors: {
+    parse: { code: RPC_ERR.parse, message: 'parse error' },
+    notAnObject: { code: RPC_ERR.invalidRequest, message: 'request must be an object' },
+    noMethod: { code: RPC_ERR.invalidRequest, message: 'method must be a string' },
+    paramsNotArray: { code: RPC_ERR.invalidParams, message: 'params must be an array' },
+  },
+  batch: false,
+  silentNotifications: false,
+};
 
 /**
  * A refused request gets what dcrwallet sends (internal/rpc/jsonrpc/server.go jsonAuthFail):
@@ -424,86 +386,39 @@ function answer(handler: WalletRpcHandler, text: string, log: Logger): Promise<R
 const WWW_AUTHENTICATE = 'Basic realm="dcrwallet RPC"';
 const UNAUTHORIZED_BODY = '401 Unauthorized.\n';
 
-function authorized(header: string | undefined, username: string, password: SecretKey): boolean {
-  if (!header?.startsWith('Basic ')) return false;
-  const given = Buffer.from(header.slice(6).trim(), 'base64');
-  const want = Buffer.concat([Buffer.from(`${username}:`), Buffer.from(password.expose())]);
-  return given.length === want.length && timingSafeEqual(given, want);
-}
-
 /**
  * Starts the endpoint on `host:port` (port 0: a free port).
  * Unauthenticated requests get 401 and are closed; nothing else is read from them.
  */
 export async function startWalletRpcServer(handler: WalletRpcHandler, opts: WalletRpcServerOptions): Promise<WalletRpcServer> {
   const log = opts.log;
-  const onHttp = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!authorized(req.headers.authorization, opts.username, opts.password)) {
-      res.writeHead(401, { 'www-authenticate': WWW_AUTHENTICATE, 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end(UNAUTHORIZED_BODY);
-      return;
-    }
-    if (req.method !== 'POST' || (req.url ?? '/') !== '/') {
-      res.writeHead(405, { 'content-type': 'text/plain' }).end('POST / only\n');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        res.writeHead(413).end();
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (res.writableEnded) return;
-      const done = answer(handler, Buffer.concat(chunks).toString('utf8'), log);
-      done.then(
-        (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-        (err: unknown) => {
-          // respond() never rejects; this guards a serialization bug.
-          log.error({ err }, 'wallet rpc response failed');
-          res.writeHead(500).end();
-        },
-      );
-    });
-  };
-
-  const server: Server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onHttp)
-    : createHttpServer(onHttp);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-  server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/ws' || !authorized(req.headers.authorization, opts.username, opts.password)) {
-      socket.end(
-        `HTTP/1.1 401 Unauthorized\r\nwww-authenticate: ${WWW_AUTHENTICATE}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-          `content-length: ${UNAUTHORIZED_BODY.length}\r\nconnection: close\r\n\r\n${UNAUTHORIZED_BODY}`,
-      );
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  const server = new JsonRpcServer({
+    host: opts.host,
+    port: opts.port,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    credentials: () => Buffer.concat([Buffer.from(`${opts.username}:`), Buffer.from(opts.password.expose())]),
+    maxBodyBytes: MAX_BODY_BYTES,
+    dialect: DCRWALLET_DIALECT,
+    call: (method, params) => handler.call(method, params),
+    toError: (err) => {
+      const e = toRpcError(err);
+      return { code: e.rpcCode, message: e.message };
+    },
+    onCallError: (method, e) => log.warn({ method, rpcCode: e.code, err: { message: e.message } }, 'wallet rpc call refused'),
+    onError: (err, where) => log.warn({ err }, where === 'websocket' ? 'wallet rpc websocket error' : 'wallet rpc response failed'),
+    http: {
+      routeBeforeAuth: false,
+      refuseRoute: (req) =>
+        req.method !== 'POST' || (req.url ?? '/') !== '/' ? { status: 405, headers: { 'content-type': 'text/plain' }, body: 'POST / only\n' } : undefined,
+      unauthorized: {
+        headers: { 'www-authenticate': WWW_AUTHENTICATE, 'content-type': 'text/plain; charset=utf-8', connection: 'close' },
+        body: UNAUTHORIZED_BODY,
+      },
+    },
+    websocket: { path: '/ws', challengeOnUpgrade: true, unknownPathStatus: 401 },
   });
-  wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', (data) => {
-      const done = answer(handler, data.toString(), log);
-      void done.then((body) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
-      });
-    });
-    ws.on('error', (err) => log.warn({ err }, 'wallet rpc websocket error'));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  await server.start();
+  const port = server.port;
   const scheme = opts.tls ? 'https' : 'http';
   const wsScheme = opts.tls ? 'wss' : 'ws';
   log.info({ port, tls: Boolean(opts.tls) }, 'wallet rpc listening');
@@ -511,11 +426,6 @@ export async function startWalletRpcServer(handler: WalletRpcHandler, opts: Wall
     url: `${scheme}://${opts.host}:${port}/`,
     wsUrl: `${wsScheme}://${opts.host}:${port}/ws`,
     port,
-    async stop() {
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: () => server.stop(),
   };
 }

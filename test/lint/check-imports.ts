@@ -16,17 +16,19 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const ALLOWED: Record<string, readonly string[]> = {
   // The shared vocabulary (error base, bounded waits, backoff, stop deadline): imports no service.
   base: [],
+  // JSON-RPC over HTTP and websocket (the dcrwallet-compatible endpoint, the devnet's dcrd RPC).
+  jsonrpc: ['base'],
   decred: ['base'],
   telemetry: ['base'],
   security: ['base', 'telemetry'],
   cluster: ['base', 'decred', 'telemetry', 'security'],
   nodeproxy: ['base', 'decred', 'telemetry', 'security'],
   voter: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
-  admin: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
-  cli: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin'],
+  admin: ['base', 'jsonrpc', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy'],
+  cli: ['base', 'jsonrpc', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin'],
   // The simulation (devnet, etcd launcher, WAN link, layout, chaos): may use everything;
   // nothing above may use it, so no production service depends on simulation code.
-  sim: ['base', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
+  sim: ['base', 'jsonrpc', 'decred', 'telemetry', 'security', 'cluster', 'nodeproxy', 'voter', 'admin', 'cli'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {
