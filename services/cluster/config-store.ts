@@ -13,7 +13,7 @@ import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { ClusterKeyRecordSchema, type ClusterKeyRecord } from './key-guard.ts';
-import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-store.ts';
+import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
 
 /** Default hedge delay per backup rank (docs/architecture.md, invariant 4). */

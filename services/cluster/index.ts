@@ -104,19 +104,23 @@ export { VoteRecords, VoteRecordSchema } from './vote-record.ts';
 export type { VoteRecord, RecordVoteResult, WaitForVoteOptions } from './vote-record.ts';
 
 /**
- * Ticket records: `importTicket` (idempotent; conflicting key → TicketConflictError),
+ * Tickets. The record (`tickets/<hash>`, ticket-record.ts). The store's etcd operations
+ * (ticket-store.ts): `importTicket` (idempotent; conflicting key → TicketConflictError),
  * `importTickets(batch, { batchSize?, concurrency? })` → one `ImportTicketsResult` per input
  * (batched create-if-absent txns, 127 tickets each), `removeTicket`, `setVoteChoices`, `mergeVoteChoices`,
- * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`; from the compact cache (no I/O): `get`,
- * `has`, `hashes()` (sorted, cheap), `list()`, `ticketBytes`, `size`; `getVotingKey(t)` →
- * SecretKey, decrypted on demand (a bad ciphertext is reported as corrupt then);
- * `verifyVotingKeys()` decrypts all once; without a string per ticket: `hashIter()` (one hash at a
- * time), `idSnapshot()` → Int32Array of ids in the shared `HashIndex` (`hashIndex`), `forEachId(fn)`, `hasId(id)`.
+ * `setTreasuryPolicy`, `setTSpendPolicy`, `setStatus`. The compact cache (ticket-cache.ts; the voter
+ * reads it through `TicketCache`, no I/O): `get`, `has`, `hashes()` (sorted, cheap), `list()`,
+ * `ticketBytes`, `size`; `getVotingKey(t)` → SecretKey, decrypted on demand (a bad ciphertext is
+ * reported as corrupt then); `verifyVotingKeys()` decrypts all once; without a string per ticket:
+ * `hashIter()` (one hash at a time), `idSnapshot()` → Int32Array of ids in the shared `HashIndex`
+ * (`hashIndex`), `forEachId(fn)`, `hasId(id)`. `cluster.tickets` is the store, which is also the cache.
  */
-export { TicketStore, TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-store.ts';
-export { unvotableReason } from './ticket-store.ts';
-export type { UnvotableReason } from './ticket-store.ts';
-export type { TicketRecord, CachedTicket, ImportTicketInput, ImportTicketsOptions, ImportTicketsResult, Policy, TicketStatus } from './ticket-store.ts';
+export { TicketStore } from './ticket-store.ts';
+export type { ImportTicketInput, ImportTicketsOptions, ImportTicketsResult } from './ticket-store.ts';
+export { TicketRecordSchema, PolicySchema, TicketStatusSchema, VoteChoicesSchema } from './ticket-record.ts';
+export type { TicketRecord, Policy, TicketStatus } from './ticket-record.ts';
+export { unvotableReason } from './ticket-cache.ts';
+export type { TicketCache, CachedTicket, UnvotableReason } from './ticket-cache.ts';
 
 /** Cluster-wide settings: default vote choices/policies (`updateVoteDefaults(fn)`: guarded read-modify-write) and the hedge delay (`DEFAULT_HEDGE_MS` = 250). */
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS, AgendaSetSchema } from './config-store.ts';

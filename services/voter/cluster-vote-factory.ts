@@ -35,7 +35,7 @@ import {
   voteBitsFromChoices, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
 } from './vote-factory.ts';
 
-/** The ticket-cache operations the factory uses (the cluster's TicketStore). */
+/** The ticket-cache operations the factory uses (a subset of the cluster's TicketCache). */
 export interface TicketSource {
   get(ticketHash: string): {
     record: {

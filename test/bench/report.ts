@@ -38,7 +38,7 @@ interface Figure {
 }
 
 /** The benches test/bench/run.ts knows, in its order, with the command that runs each. */
-export const BENCH_NAMES = ['protocol', 'cluster-e2e', 'cluster', 'voter-scale', 'admin-import', 'devnet', 'nodeproxy', 'vote-latency', 'tracing'] as const;
+export const BENCH_NAMES = ['protocol', 'cluster-e2e', 'cluster', 'ticket-cache', 'voter-scale', 'admin-import', 'devnet', 'nodeproxy', 'vote-latency', 'tracing'] as const;
 
 /** Files in bench-results/ that are not bench records. */
 const NOT_RECORDS = new Set(['latest.json', 'retried-tests.json']);
@@ -133,6 +133,10 @@ const FIGURES: Readonly<Record<string, readonly Figure[]>> = {
     { figure: 'vote record txn p50 / p99, created', value: (r) => pcts(r, 'recordTxnCreated', ['p50', 'p99']) },
     { figure: 'import of tickets (batched txns): tickets, ms, per second', value: (r) => nums(r, ['import.tickets', 'import.ms', 'import.perSec'], '', 0) },
     { figure: 'voter start-up among 6 nodes (claimMany): wall ms / CPU ms / peak RSS MB', value: (r) => nums(r, ['voterStartClaimMany.totalMs', 'voterStartClaimMany.cpuMs', 'voterStartClaimMany.peakRssMB'], '', 0), target: '< 10 s, < 300 MB', met: (r) => bool(r, 'voterStartClaimMany.meetsTarget') },
+  ],
+  'ticket-cache': [
+    { figure: 'heap + buffers of 100,000 cached tickets, compact / plain records, MB', value: (r) => nums(r, ['compact.totalMB', 'plain.totalMB']) },
+    { figure: 'plain records / compact form', value: (r) => nums(r, ['plainOverCompact']) },
   ],
   'voter-scale': [
     { figure: 'real `votecluster voter` start with the tickets among 6 nodes: tickets', value: (r) => nums(r, ['tickets'], '', 0), target: '100,000' },

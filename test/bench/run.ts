@@ -21,6 +21,7 @@ const BENCHES: ReadonlyArray<{ name: string; load: () => Promise<BenchFn> }> = [
   { name: 'protocol', load: async () => (await import('./protocol.bench.ts')).runProtocolBench },
   { name: 'cluster-e2e', load: async () => (await import('./cluster.e2e.bench.ts')).runClusterE2eBench },
   { name: 'cluster', load: async () => (await import('./cluster.bench.ts')).runClusterBench },
+  { name: 'ticket-cache', load: async () => (await import('./ticket-cache.bench.ts')).runTicketCacheBench },
   { name: 'voter-scale', load: async () => (await import('./voter-scale.bench.ts')).runVoterScaleBench },
   { name: 'admin-import', load: async () => (await import('./admin-import.bench.ts')).runAdminImportBench },
   { name: 'devnet', load: async () => (await import('./devnet.bench.ts')).runDevnetBench },
