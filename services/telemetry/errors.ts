@@ -40,9 +40,3 @@ export class TraceparentError extends TelemetryError {
   }
 }
 
-/** The OTLP receiver cannot listen (bad address, port taken). */
-export class OtlpReceiverError extends TelemetryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('TELEMETRY_OTLP_RECEIVER', message, options);
-  }
-}

@@ -96,14 +96,13 @@ export { FileSpanExporter, SPAN_FILE_CHUNK, toSpanRecord, parseSpanLines, readSp
 export type { SpanRecord, FileSpanExporterOptions } from './span-file.ts';
 
 /**
- * OTLP/gRPC trace receiver (for `votecluster trace --otlp-listen`):
- * `startOtlpReceiver({ host?, port, onSpans?, maxSpans? })` →
- * `Promise<{ address, spans, stats(), stop() }>` (loopback by default; bind
- * failure → `OtlpReceiverError`); `decodeOtlpTraceRequest(bytes)`,
- * `otlpToSpanRecords(request)` → `{ spans: SpanRecord[], rejected }`.
+ * OTLP/JSON trace requests (the OpenTelemetry Collector's `file` exporter
+ * output, one per line; `parseSpanLines` reads them too):
+ * `isOtlpTraceRequest(value)`, `otlpToSpanRecords(request)` →
+ * `{ spans: SpanRecord[], rejected }` (never throws).
  */
-export { startOtlpReceiver, decodeOtlpTraceRequest, otlpToSpanRecords, OTLP_TRACE_EXPORT_PATH } from './otlp-receiver.ts';
-export type { OtlpReceiver, OtlpReceiverOptions, OtlpTraceRequest } from './otlp-receiver.ts';
+export { isOtlpTraceRequest, otlpToSpanRecords } from './otlp-json.ts';
+export type { OtlpTraceRequest } from './otlp-json.ts';
 
 /**
  * `createMetrics({ service, registry?, components?, processMetrics?, defaultLabels? })`
@@ -148,5 +147,4 @@ export {
   SpanRecordError,
   MetricsServerError,
   TraceparentError,
-  OtlpReceiverError,
 } from './errors.ts';

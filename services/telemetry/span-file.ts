@@ -26,26 +26,11 @@ import { dirname } from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
 import * as core from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { z } from 'zod';
 import { SpanFileError, SpanRecordError } from './errors.ts';
+import { isOtlpTraceRequest, otlpToSpanRecords } from './otlp-json.ts';
+import { SpanRecordSchema, type SpanRecord } from './span-record.ts';
 
-/** Schema of one line of the span file (validated when reading). */
-export const SpanRecordSchema = z.object({
-  traceId: z.string().regex(/^[0-9a-f]{32}$/),
-  spanId: z.string().regex(/^[0-9a-f]{16}$/),
-  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
-  name: z.string().min(1),
-  service: z.string(),
-  region: z.string().optional(),
-  nodeId: z.string().optional(),
-  startMs: z.number().finite(),
-  durationMs: z.number().finite().nonnegative(),
-  attributes: z.record(z.string(), z.unknown()).default({}),
-  status: z.object({ code: z.enum(['unset', 'ok', 'error']), message: z.string().optional() }),
-});
-
-/** One span as stored in the span file. */
-export type SpanRecord = z.infer<typeof SpanRecordSchema>;
+export { SpanRecordSchema, type SpanRecord } from './span-record.ts';
 
 const STATUS: Record<number, SpanRecord['status']['code']> = {
   [SpanStatusCode.UNSET]: 'unset',
@@ -180,7 +165,9 @@ function writeAll(fd: number, buf: Buffer): Promise<void> {
 }
 
 /**
- * Parses span-file text. Blank lines are skipped; a malformed line raises
+ * Parses span-file text: span records, and OTLP/JSON trace requests (one per
+ * line, as the OpenTelemetry Collector's `file` exporter writes them; each
+ * contributes its spans). Blank lines are skipped; a malformed line raises
  * {@link SpanRecordError} naming its line number, unless `lenient` is set, in
  * which case it is counted in `skipped` (a crashed writer can leave a torn
  * last line).
@@ -192,13 +179,23 @@ export function parseSpanLines(text: string, opts: { lenient?: boolean } = {}): 
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '') continue;
-    let parsed: ReturnType<typeof SpanRecordSchema.safeParse>;
+    let value: unknown;
     try {
-      parsed = SpanRecordSchema.safeParse(JSON.parse(line));
+      value = JSON.parse(line);
     } catch (err) {
       if (opts.lenient) { skipped++; continue; }
       throw new SpanRecordError(`span file line ${i + 1}: not JSON`, { cause: err });
     }
+    if (isOtlpTraceRequest(value)) {
+      const got = otlpToSpanRecords(value);
+      if (got.rejected > 0 && !opts.lenient) {
+        throw new SpanRecordError(`span file line ${i + 1}: ${got.rejected} OTLP span(s) that are not valid span records`);
+      }
+      skipped += got.rejected;
+      for (const s of got.spans) spans.push(s);
+      continue;
+    }
+    const parsed = SpanRecordSchema.safeParse(value);
     if (!parsed.success) {
       if (opts.lenient) { skipped++; continue; }
       const issue = parsed.error.issues[0];

@@ -1,14 +1,12 @@
 /**
- * `votecluster trace --file FILE | --otlp-listen [HOST:]PORT [--duration S] [--json]`:
- * reads the JSON-lines span file that `--trace-file` makes every service
- * write, or receives spans over OTLP/gRPC (TraceService/Export; services
- * started with an OTLP endpoint send there) until SIGINT/SIGTERM or
- * `--duration`, then prints per vote the latency waterfall (which span took the
- * time) and, in aggregate, percentiles per span name. With `--json`: one JSON
- * object per vote per line (`{traceId, height, blockHash, ticketHash,
- * spans:[{name, service, startMs, durationMs, parent, ...}], totalMs, ...}`).
- * The receiver listens on loopback unless a host is given; its address goes to
- * stderr (`votecluster trace: receiving OTLP on HOST:PORT`), stdout stays the report.
+ * `votecluster trace --file FILE [--json]`: reads the JSON-lines span file
+ * that `--trace-file` makes every service write, or the OTLP/JSON lines the
+ * OpenTelemetry Collector's `file` exporter writes (services started with an
+ * OTLP endpoint send their spans to a Collector), and prints per vote the
+ * latency waterfall (which span took the time) and, in aggregate, percentiles
+ * per span name. With `--json`: one JSON object per vote per line
+ * (`{traceId, height, blockHash, ticketHash, spans:[{name, service, startMs,
+ * durationMs, parent, ...}], totalMs, ...}`).
  */
 import type { Command } from 'commander';
 import {
@@ -16,15 +14,12 @@ import {
   formatAggregate,
   formatVoteWaterfall,
   readSpanFile,
-  startOtlpReceiver,
   voteToJson,
   type SpanRecord,
 } from '../../telemetry/index.ts';
 
 interface TraceFlags {
   file?: string;
-  otlpListen?: string;
-  duration?: string;
   json?: boolean;
   limit?: string;
   ticket?: string;
@@ -34,17 +29,6 @@ interface TraceFlags {
 function fail(message: string): void {
   process.stderr.write(`votecluster trace: ${message}\n`);
   process.exitCode = 2;
-}
-
-/** `PORT` (loopback) or `HOST:PORT` / `[v6]:PORT`; undefined when malformed. */
-export function parseOtlpListen(value: string): { host: string; port: number } | undefined {
-  const i = value.lastIndexOf(':');
-  let host = i < 0 ? '127.0.0.1' : value.slice(0, i);
-  const portText = i < 0 ? value : value.slice(i + 1);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  const port = Number(portText);
-  if (host === '' || !/^\d+$/.test(portText) || port > 65535) return undefined;
-  return { host, port };
 }
 
 function printReport(spans: readonly SpanRecord[], flags: TraceFlags): void {
@@ -65,58 +49,22 @@ function printReport(spans: readonly SpanRecord[], flags: TraceFlags): void {
   process.stdout.write(formatAggregate(report) + '\n');
 }
 
-/** Receives OTLP spans until SIGINT/SIGTERM or `durationMs`. */
-async function receive(listen: { host: string; port: number }, durationMs: number | undefined): Promise<SpanRecord[]> {
-  const receiver = await startOtlpReceiver({ ...listen });
-  process.stderr.write(`votecluster trace: receiving OTLP on ${receiver.address}\n`);
-  await new Promise<void>((resolve) => {
-    const timer = durationMs === undefined ? undefined : setTimeout(done, durationMs);
-    function done(): void {
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    }
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
-  await receiver.stop();
-  const st = receiver.stats();
-  process.stderr.write(`votecluster trace: ${st.requests} export request(s), ${st.accepted} span(s)${st.rejected ? `, ${st.rejected} malformed span(s) dropped` : ''}${st.dropped ? `, ${st.dropped} oldest dropped` : ''}\n`);
-  return receiver.spans;
-}
-
 export function register(program: Command): void {
   program
     .command('trace')
-    .description('print per-vote latency waterfalls and per-span percentiles from a span file or received OTLP spans')
-    .option('--file <path>', 'JSON-lines span file written with --trace-file')
-    .option('--otlp-listen <[host:]port>', 'receive spans over OTLP/gRPC here (loopback unless a host is given) until SIGINT or --duration')
-    .option('--duration <seconds>', 'with --otlp-listen: stop receiving after this many seconds')
+    .description('print per-vote latency waterfalls and per-span percentiles from a span file')
+    .option('--file <path>', 'span file: written with --trace-file, or OTLP/JSON lines from the OpenTelemetry Collector\'s file exporter')
     .option('--json', 'one JSON object per vote per line')
     .option('--limit <n>', 'print at most the last N vote waterfalls (text mode; default 20)')
     .option('--ticket <hash>', 'only votes for this ticket hash (prefix)')
     .option('--strict', 'fail on a malformed line instead of skipping it')
     .action(async (flags: TraceFlags) => {
-      if ((flags.file === undefined) === (flags.otlpListen === undefined)) return fail('give exactly one of --file FILE or --otlp-listen [HOST:]PORT');
+      if (flags.file === undefined) return fail('--file FILE is required');
       if (flags.limit !== undefined && !(Number.isInteger(Number(flags.limit)) && Number(flags.limit) >= 0)) {
         return fail(`--limit ${flags.limit} is not a non-negative integer`);
       }
-      if (flags.file !== undefined) {
-        if (flags.duration !== undefined) return fail('--duration goes with --otlp-listen');
-        const { spans, skipped } = readSpanFile(flags.file, { lenient: !flags.strict });
-        if (skipped > 0) process.stderr.write(`votecluster trace: skipped ${skipped} malformed line(s) in ${flags.file}\n`);
-        printReport(spans, flags);
-        return;
-      }
-      const listen = parseOtlpListen(flags.otlpListen as string);
-      if (!listen) return fail(`--otlp-listen ${JSON.stringify(flags.otlpListen)}: expected PORT or HOST:PORT (port 0..65535)`);
-      let durationMs: number | undefined;
-      if (flags.duration !== undefined) {
-        const s = Number(flags.duration);
-        if (!(Number.isFinite(s) && s > 0)) return fail(`--duration ${flags.duration} is not a positive number of seconds`);
-        durationMs = s * 1000;
-      }
-      printReport(await receive(listen, durationMs), flags);
+      const { spans, skipped } = readSpanFile(flags.file, { lenient: !flags.strict });
+      if (skipped > 0) process.stderr.write(`votecluster trace: skipped ${skipped} malformed line(s) or span(s) in ${flags.file}\n`);
+      printReport(spans, flags);
     });
 }

@@ -190,11 +190,11 @@ describe('votecluster trace', () => {
     expect(stdout).toMatch(/^dcrd\.accept\s+6\s/m);
   });
 
-  it('needs exactly one source and a well-formed --otlp-listen / --duration (exit 2)', async () => {
-    for (const args of [[], ['--file', file, '--otlp-listen', '0'], ['--otlp-listen', 'host:port'], ['--otlp-listen', '0', '--duration', '-1'], ['--file', file, '--duration', '5']]) {
+  it('needs --file and a well-formed --limit (exit 2)', async () => {
+    for (const args of [[], ['--json'], ['--file', file, '--limit', 'x'], ['--file', file, '--limit', '-1']]) {
       const res = await cli(...args);
       expect(res.stderr, args.join(' ')).toMatch(/^votecluster trace: /);
-      expect(res.code, args.join(" ")).toBe(2);
+      expect(res.code, args.join(' ')).toBe(2);
     }
   });
 
