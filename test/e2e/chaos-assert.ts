@@ -43,6 +43,11 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
     // Standby copies sent early (resend.ts), records written by repair, broadcasts per vote per dcrd.
     releasedEarly: rep.voters.reduce((n, v) => n + (v.delivery.releasedEarly ?? 0), 0), repaired: r.loss.repaired,
     sendsPerVotePerProxy: Number(rep.sendsPerVotePerProxy.toFixed(3)),
+    // Scenarios that fault the signers of a draw: takeovers judged from the chain and the records.
+    ...(r.takeovers ? {
+      takeovers: r.takeovers.takeovers, faults: r.takeovers.faults, faultsExercised: r.takeovers.faultsExercised,
+      takeoverMs: { p50: r.takeovers.takeoverMs.p50, p90: r.takeovers.takeoverMs.p90, p99: r.takeovers.takeoverMs.p99, max: r.takeovers.takeoverMs.max },
+    } : {}),
   });
   process.stdout.write(`CHAOS_ROW ${row}\n`);
   mkdirSync('bench-results', { recursive: true });

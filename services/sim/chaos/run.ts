@@ -4,7 +4,8 @@
  */
 import { checkNothingLost, type LossCheck } from '../layout/drive.ts';
 import { startLayout, type Layout, type LayoutOptions, type LayoutReport } from '../layout/layout.ts';
-import { findScenario, SCENARIOS } from './scenarios.ts';
+import { findScenario, SCENARIOS, type ScenarioContext } from './scenarios.ts';
+import type { TakeoverReport } from './owner-faults.ts';
 
 /** Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`). */
 export const CHAOS_CI_BLOCKS = 10;
@@ -17,6 +18,8 @@ export interface ChaosResult {
   durationMs: number;
   /** Draws since the layout was ready that the devnet judged missed (for failure messages). */
   missedDraws: Array<{ height: number; ticketHash: string; blockHash: string; drawnAt: number; firstVoteAt?: number }>;
+  /** Scenarios that fault the signers of a draw: the takeovers judged from the chain and the vote records. */
+  takeovers?: TakeoverReport;
 }
 
 export interface RunChaosOptions {
@@ -44,10 +47,17 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
     o.onLayout?.(layout);
     // Faults start on a converged cluster: every ticket held by its rank-0 voter.
     await layout.awaitOwnershipSettled();
-    await s.run({ layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) });
+    const ctx: ScenarioContext = { layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) };
+    await s.run(ctx);
     const loss = await checkNothingLost(layout);
     const report = await layout.report();
     o.note?.(`nothing-lost check: ${loss.votesUnrecorded.length} mined votes unrecorded, ${loss.recordsDiffering.length} differing, ${loss.repaired} records written by repair`);
+    // After the loss check, which waited for every mined vote's record.
+    const takeovers = ctx.takeovers ? await ctx.takeovers() : undefined;
+    if (takeovers) {
+      const t = takeovers.takeoverMs;
+      o.note?.(`takeovers: ${takeovers.faults} faults, ${takeovers.faultsExercised} of them exercised a takeover; ${takeovers.exercised} of ${takeovers.victimDraws} victim-owned draws taken over, ${takeovers.takeovers} takeovers in all; takeoverMs p50 ${t.p50} p90 ${t.p90} p99 ${t.p99} max ${t.max}`);
+    }
     // Which draws were missed, and when (relative to the start), for the verbose notes.
     const missedDraws: ChaosResult['missedDraws'] = [];
     for (const t of layout.devnet.report().tickets) {
@@ -55,7 +65,7 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
       missedDraws.push({ height: t.height, ticketHash: t.ticketHash, blockHash: t.blockHash, drawnAt: t.drawnAt, ...(t.firstVoteAt !== undefined ? { firstVoteAt: t.firstVoteAt } : {}) });
       o.note?.(`missed: height ${t.height} ticket ${t.ticketHash.slice(0, 12)} drawn at +${((t.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${t.firstVoteAt === undefined ? 'never' : `+${((t.firstVoteAt - t.drawnAt) / 1000).toFixed(1)} s after the draw`}`);
     }
-    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws };
+    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws, ...(takeovers ? { takeovers } : {}) };
   } finally {
     await layout.stop();
   }

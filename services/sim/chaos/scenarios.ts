@@ -10,10 +10,11 @@ import { createNodeProxyClient } from '../../nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE } from '../../security/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { waitUntil } from '../../base/index.ts';
-import { awaitTipVotes, driveBlocks, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
+import { awaitTipVotes, driveBlocks, mineHeld, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
 import { checkMinedVoteBits } from './vote-bits-check.ts';
+import { OwnerFaults, ownersByDuty, type TakeoverReport } from './owner-faults.ts';
 
 /** What a scenario run gets. */
 export interface ScenarioContext {
@@ -23,6 +24,8 @@ export interface ScenarioContext {
   /** Progress lines (stderr in the CLI, silent in tests unless asked). */
   note: (line: string) => void;
   signal?: AbortSignal;
+  /** Set by the scenarios that fault the signers of a draw: judges their takeovers (after the loss check). */
+  takeovers?: () => Promise<TakeoverReport>;
 }
 
 export interface ChaosScenario {
@@ -52,20 +55,21 @@ const MAX_VOTERS_DOWN = 3;
 /** How long a round at the cap waits for a restart before going without a kill. */
 const KILL_WAIT_MS = 10_000;
 
-/** Rotates over voters, never taking one that is still restarting, with at most {@link MAX_VOTERS_DOWN} down at once. */
-function rotation(voters: readonly LayoutVoter[], maxDown = MAX_VOTERS_DOWN) {
+/** Voters restarting in the background after a fault, with at most {@link MAX_VOTERS_DOWN} down at once. */
+function restartTracker(maxDown = MAX_VOTERS_DOWN) {
   const restarts = new Map<string, Promise<void>>();
-  let next = 0;
   return {
-    /** The next victim; at the cap it waits up to `waitMs` for a restart, then undefined (this round kills nobody). */
-    async take(waitMs = KILL_WAIT_MS): Promise<LayoutVoter | undefined> {
-      if (restarts.size >= maxDown) await Promise.race([...restarts.values(), new Promise((r) => setTimeout(r, waitMs))]);
-      if (restarts.size >= maxDown) return undefined;
-      for (let k = 0; k < voters.length; k++) {
-        const v = voters[next++ % voters.length] as LayoutVoter;
-        if (!restarts.has(v.nodeId)) return v;
+    /** Waits (up to `waitMs`) until `need` more voters may go down; whether they may. */
+    async room(need = 1, waitMs = KILL_WAIT_MS): Promise<boolean> {
+      const until = Date.now() + waitMs;
+      while (restarts.size + need > maxDown && Date.now() < until) {
+        await Promise.race([...restarts.values(), new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
       }
-      return undefined;
+      return restarts.size + need <= maxDown;
+    },
+    /** Whether `v` is still restarting. */
+    isDown(v: LayoutVoter): boolean {
+      return restarts.has(v.nodeId);
     },
     /** Starts `v` again in the background (awaited by settle()). */
     restartLater(v: LayoutVoter, note?: (line: string) => void): void {
@@ -85,56 +89,77 @@ function rotation(voters: readonly LayoutVoter[], maxDown = MAX_VOTERS_DOWN) {
   };
 }
 
+/** How a fault at a held draw hits the signers it found. */
+type SignerFault = 'SIGKILL' | 'SIGSTOP' | 'region';
+
+/**
+ * Drives `ctx.blocks` blocks, each mined with its draw held: the owner of a winner (the running
+ * voter owning the most winners; `region`: every running voter of that owner's region) is
+ * SIGKILLed or SIGSTOPped before the draw is released. SIGKILLed voters restart in the background;
+ * SIGSTOPped ones resume once the draw's votes are in (a zombie that must not vote differently).
+ * Takeovers are judged at the end from the chain and the vote records (owner-faults.ts).
+ */
+async function signerFaults(ctx: ScenarioContext, kind: SignerFault): Promise<void> {
+  const l = ctx.layout;
+  const faults = new OwnerFaults(l);
+  ctx.takeovers = () => faults.judge();
+  const restarts = restartTracker();
+  // A region fault takes down every voter of one region at once.
+  const need = kind === 'region' ? Math.max(1, ...l.regions.map((r) => l.voters.filter((v) => v.region === r).length)) : 1;
+  let hit: LayoutVoter[] = [];
+  await drive(ctx, {
+    beforeBlock: async () => {
+      if (kind !== 'SIGSTOP' && !(await restarts.room(need))) ctx.note(`no fault this round: ${restarts.down.join(',')} still restarting`);
+    },
+    mine: () => mineHeld(l, async (held) => {
+      const owners = await faults.ownersAt(held);
+      const canHit = (v: LayoutVoter): boolean => !restarts.isDown(v);
+      const first = ownersByDuty(l.voters, owners, canHit)[0];
+      if (!first || (kind !== 'SIGSTOP' && restarts.down.length + need > MAX_VOTERS_DOWN)) {
+        ctx.note(`height ${held.height}: no fault (${first ? 'too many voters restarting' : 'no running owner among the winners'})`);
+        return;
+      }
+      hit = kind === 'region' ? l.voters.filter((v) => v.region === first.region && v.isRunning && canHit(v)) : [first];
+      if (kind === 'SIGSTOP') for (const v of hit) v.pause();
+      else await Promise.all(hit.map((v) => v.kill('SIGKILL')));
+      const f = faults.record(kind, held, owners, hit);
+      ctx.note(`height ${held.height}: ${kind === 'region' ? `region ${first.region} (SIGKILL ${f.victims.join(',')})` : `${kind} ${f.victims.join(',')}`} owning ${f.victimTickets.length} of ${held.winners.length} winners; releasing the draw`);
+    }, ctx.note),
+    afterBlock: async () => {
+      const t0 = Date.now();
+      const ok = await awaitTipVotes(l);
+      const d = tipDraws(l);
+      ctx.note(`tip ${d.height}: ${d.voted}/${d.drawn} voted after ${Date.now() - t0} ms${ok ? '' : ' (deadline passed)'}`);
+      for (const v of hit) {
+        if (kind === 'SIGSTOP') v.resume();
+        else restarts.restartLater(v, ctx.note);
+      }
+      if (kind === 'SIGSTOP' && hit.length > 0) ctx.note(`SIGCONT ${hit.map((v) => v.nodeId).join(',')}`);
+      hit = [];
+    },
+  });
+  await restarts.settle();
+}
+
 const killOwner: ChaosScenario = {
   name: 'kill-owner-before-draw',
-  title: 'owner voter SIGKILLed just before a draw',
+  title: 'the owner of a winner SIGKILLed after the draw was made, before any voter heard of it',
   layout: { voterMode: 'process', voter: SHORT_LEASE },
-  async run(ctx) {
-    const rot = rotation(ctx.layout.voters);
-    let victim: LayoutVoter | undefined;
-    await drive(ctx, {
-      beforeBlock: async () => {
-        victim = await rot.take();
-        if (!victim) {
-          ctx.note(`no kill this round: ${rot.down.join(',')} still restarting`);
-          return;
-        }
-        await victim.kill('SIGKILL');
-        ctx.note(`SIGKILL ${victim.nodeId} (restarting: ${rot.down.join(',') || 'none'})`);
-      },
-      afterBlock: async () => {
-        const t0 = Date.now();
-        const ok = await awaitTipVotes(ctx.layout);
-        const d = tipDraws(ctx.layout);
-        ctx.note(`tip ${d.height}: ${d.voted}/${d.drawn} voted after ${Date.now() - t0} ms${ok ? '' : ' (deadline passed)'}`);
-        if (victim) rot.restartLater(victim, ctx.note);
-        victim = undefined;
-      },
-    });
-    await rot.settle();
-  },
+  run: (ctx) => signerFaults(ctx, 'SIGKILL'),
+};
+
+const killOwnerRegion: ChaosScenario = {
+  name: 'kill-owner-region-before-draw',
+  title: "every voter of the region of a winner's owner SIGKILLed before any voter heard of the draw",
+  layout: { voterMode: 'process', voter: SHORT_LEASE },
+  run: (ctx) => signerFaults(ctx, 'region'),
 };
 
 const sigstopOwner: ChaosScenario = {
   name: 'sigstop-owner',
-  title: 'owner SIGSTOPped, then resumed (a zombie must not vote differently)',
+  title: 'the owner of a winner SIGSTOPped before the draw reaches it, resumed once its votes are in (a zombie must not vote differently)',
   layout: { voterMode: 'process', voter: SHORT_LEASE },
-  async run(ctx) {
-    let next = 0;
-    let victim: LayoutVoter | undefined;
-    await drive(ctx, {
-      beforeBlock: async () => {
-        victim = ctx.layout.voters[next++ % ctx.layout.voters.length] as LayoutVoter;
-        victim.pause();
-        ctx.note(`SIGSTOP ${victim.nodeId}`);
-      },
-      afterBlock: async () => {
-        await awaitTipVotes(ctx.layout);
-        victim?.resume();
-        ctx.note(`SIGCONT ${victim?.nodeId ?? ''}`);
-      },
-    });
-  },
+  run: (ctx) => signerFaults(ctx, 'SIGSTOP'),
 };
 
 const etcdLeaderKill: ChaosScenario = {
@@ -486,7 +511,7 @@ const rollingRestart: ChaosScenario = {
 
 /** Every scenario, in the priority order of the brief. */
 export const SCENARIOS: readonly ChaosScenario[] = [
-  killOwner, sigstopOwner, etcdLeaderKill, etcdQuorumLoss, proxyKilled, dcrdRestarted, regionKilled,
+  killOwner, killOwnerRegion, sigstopOwner, etcdLeaderKill, etcdQuorumLoss, proxyKilled, dcrdRestarted, regionKilled,
   voterPartitionedFromEtcd, regionPartitioned, notificationsDelayed, competingTips, backToBack, choicesChanged, rollingRestart,
 ];
 

@@ -13,9 +13,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { findEtcdBinary, EtcdNotInstalledError, type BlockInterval } from '../devnet/index.ts';
 import { initTelemetry, createLogger, type Telemetry } from '../../telemetry/index.ts';
-import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type Layout, type LayoutOptions } from '../layout/index.ts';
+import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type ContractReport, type Layout, type LayoutOptions } from '../layout/index.ts';
 import { runChaos } from '../chaos/run.ts';
 import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
+import type { TakeoverReport } from '../chaos/owner-faults.ts';
 import { startLiveView, type LiveView } from '../layout/live-view.ts';
 import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
 import { parseDelay, DEFAULT_WAN_JITTER_MS } from '../layout/wan.ts';
@@ -122,6 +123,18 @@ function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string
   ];
 }
 
+/**
+ * The contract line of a chaos run that faulted the signers of its draws: `takeovers` counts the
+ * drawn tickets whose mined vote a voter other than the owner at the draw recorded, and
+ * `faults`, `faultsExercised` and `takeoverMs` follow (docs/architecture.md, "Machine-readable contracts").
+ */
+function withTakeovers(c: ContractReport, t: TakeoverReport): ContractReport & { faults: number; faultsExercised: number; takeoverMs: { p50: number; p90: number; p99: number; max: number } } {
+  return {
+    ...c, takeovers: t.takeovers, faults: t.faults, faultsExercised: t.faultsExercised,
+    takeoverMs: { p50: t.takeoverMs.p50, p90: t.takeoverMs.p90, p99: t.takeoverMs.p99, max: t.takeoverMs.max },
+  };
+}
+
 /** Registers `start`. */
 export function register(program: Command): void {
   program
@@ -190,6 +203,7 @@ export function register(program: Command): void {
       const members = f.etcdMembers ?? (wan && f.regions === 3 ? 3 : 1);
       human(`votecluster demo: ${f.regions} region(s) × ${f.voters} voters, etcd ${members}, strategy ${f.strategy}${wan ? `, WAN ${wan.delayMs} ms ± ${wan.jitterMs}` : ''}${f.chaos ? `, chaos ${f.chaos}` : ''}; starting ...`);
       let report: Awaited<ReturnType<Layout['report']>>;
+      let takeovers: TakeoverReport | undefined;
       try {
         if (f.chaos) {
           const r = await runChaos(f.chaos, {
@@ -204,6 +218,7 @@ export function register(program: Command): void {
           });
           await view?.stop();
           report = r.report;
+          takeovers = r.takeovers;
           const lost = r.loss.ticketsMissing.length + r.loss.votesUnrecorded.length + r.loss.recordsDiffering.length;
           human(`  nothing lost: ${lost === 0 ? 'yes' : `NO (${JSON.stringify(r.loss)})`}`);
         } else {
@@ -231,7 +246,12 @@ export function register(program: Command): void {
         await telemetry?.shutdown();
       }
       for (const l of summaryLines(report, f.strategy)) human(l);
-      if (json) process.stdout.write(`${JSON.stringify(contractOf(report))}\n`);
+      if (takeovers) {
+        const t = takeovers;
+        human(`  takeovers judged from the chain: ${t.faults} faults at held draws, ${t.faultsExercised} exercised a takeover; ${t.exercised} of ${t.victimDraws} victims' draws taken over, ${t.takeovers} in all`);
+        human(`  takeover draw→accepted ms: p50 ${t.takeoverMs.p50}  p90 ${t.takeoverMs.p90}  p99 ${t.takeoverMs.p99}  max ${t.takeoverMs.max}`);
+      }
+      if (json) process.stdout.write(`${JSON.stringify(takeovers ? withTakeovers(contractOf(report), takeovers) : contractOf(report))}\n`);
       if (report.missed > 0 || report.conflicting > 0) process.exitCode = 1;
       // The signal listeners would keep nothing alive, but remove them so a second Ctrl-C kills at once.
       process.removeAllListeners('SIGINT');

@@ -6,6 +6,7 @@
  * end-of-run checks ("nothing lost").
  */
 import { waitUntil } from '../../base/index.ts';
+import type { HeldBlock } from '../devnet/index.ts';
 import type { Layout } from './layout.ts';
 
 export const DEFAULT_VOTE_DEADLINE_MS = 4_000;
@@ -51,8 +52,37 @@ export async function mineOne(layout: Layout, note?: (line: string) => void): Pr
   }
 }
 
+/**
+ * Mines one block with its draw held (the devnet's test hook): `atDraw` runs with the block's
+ * winners before any voter can hear of them (fault injection), then the draw is released, also
+ * when `atDraw` throws. Waits for the tip's 3 votes as {@link mineOne} does.
+ */
+export async function mineHeld(layout: Layout, atDraw: (held: HeldBlock) => Promise<void>, note?: (line: string) => void): Promise<string> {
+  const t0 = Date.now();
+  const deadline = t0 + MIN_VOTES_TIMEOUT_MS;
+  let held: HeldBlock;
+  for (;;) {
+    try {
+      held = await layout.devnet.generateHeld();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  if (note && Date.now() - t0 > 1_000) note(`mined only after ${Date.now() - t0} ms (waited for the tip's 3 votes)`);
+  try {
+    await atDraw(held);
+  } finally {
+    held.release();
+  }
+  return held.blockHash;
+}
+
 export interface DriveOptions {
   blocks: number;
+  /** Mines the round's block (default {@link mineOne}); e.g. {@link mineHeld} to inject a fault at the draw. */
+  mine?: (round: number) => Promise<string>;
   /** Per round: how long to wait for the tip's votes before mining anyway (late = missed). */
   voteDeadlineMs?: number;
   /** Each round lasts at least this long (waits before mining): a fault phase spans a minimum time. */
@@ -79,7 +109,7 @@ export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void
     await importQuietly(layout);
     if (o.minRoundMs) await waitUntil(() => Date.now() >= roundEnds || (o.signal?.aborted ?? false), o.minRoundMs + 100, 20);
     await o.beforeBlock?.(i);
-    const h = await mineOne(layout, o.note);
+    const h = o.mine ? await o.mine(i) : await mineOne(layout, o.note);
     await o.afterBlock?.(i, h);
   }
   await awaitTipVotes(layout, deadline);

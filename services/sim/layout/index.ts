@@ -16,7 +16,7 @@ export type { LayoutVoter } from './voter-handle.ts';
 export type { LayoutDevnet } from './devnet-layout.ts';
 export type { LayoutEtcd } from './etcd-layout.ts';
 /** Block driving for a manually mining devnet, and the end-of-run loss check. */
-export { driveBlocks, awaitTipVotes, mineOne, tipDraws, checkNothingLost, DEFAULT_VOTE_DEADLINE_MS } from './drive.ts';
+export { driveBlocks, awaitTipVotes, mineOne, mineHeld, tipDraws, checkNothingLost, DEFAULT_VOTE_DEADLINE_MS } from './drive.ts';
 export type { DriveOptions, LossCheck } from './drive.ts';
 /** WAN helpers (the link itself is services/sim/wan). */
 export { parseDelay } from './wan.ts';
