@@ -3,7 +3,8 @@
  * process: devnet, etcd, proxies, six voters in three loopback regions):
  * `--blocks 20 --report json` ends stdout with the one-line JSON report,
  * missed 0 and conflicting 0; SIGTERM mid-run stops cleanly (report printed,
- * no child process left behind).
+ * no child process left behind); `--chaos kill-owner-before-draw` adds the takeovers its
+ * kills caused (faults, faultsExercised, takeoverMs).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -107,9 +108,30 @@ describe('votecluster start', () => {
     for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
   }, 240_000);
 
+  it('--chaos kill-owner-before-draw --report json: the owners of winners killed (voter processes), every kill taken over, takeoverMs', async () => {
+    const run = startCli(['--chaos', 'kill-owner-before-draw', '--blocks', '4', '--report', 'json']);
+    const code = await run.exited;
+    expect(code, run.stderr().slice(-3000)).toBe(0);
+    const r = lastJson(run.stdout());
+    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'open', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs', 'faults', 'faultsExercised', 'takeoverMs']);
+    expect(r['missed']).toBe(0);
+    expect(r['conflicting']).toBe(0);
+    // The scenario's voters are child processes (SIGKILL), whatever the demo's default mode.
+    expect(r['faults'] as number).toBeGreaterThanOrEqual(1);
+    expect(r['faultsExercised']).toBe(r['faults']);
+    expect(r['takeovers'] as number).toBeGreaterThanOrEqual(r['faults'] as number);
+    expect(Object.keys(r['takeoverMs'] as object)).toEqual(['p50', 'p90', 'p99', 'max']);
+    expect((r['takeoverMs'] as { max: number }).max).toBeGreaterThan(0);
+    expect(run.stderr()).toContain('nothing lost: yes');
+    for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
+  }, 240_000);
+
   it('refuses bad flags with exit 2', async () => {
     const run = startCli(['--chaos', 'no-such-fault']);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain('unknown scenario');
+    const inProcess = startCli(['--chaos', 'sigstop-owner', '--voter-mode', 'in-process']);
+    expect(await inProcess.exited).toBe(2);
+    expect(inProcess.stderr()).toContain('needs --voter-mode process');
   }, 60_000);
 });

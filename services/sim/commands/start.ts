@@ -36,7 +36,8 @@ const FlagsSchema = z.object({
   blockInterval: z.string().optional(),
   tickets: z.coerce.number().int().min(20).max(100_000).default(300),
   hedgeMs: z.coerce.number().int().min(0).max(60_000).optional(),
-  voterMode: z.enum(['process', 'in-process']).default('in-process'),
+  /** Default: in-process, except for a chaos scenario, which names the mode its faults need (SIGKILL/SIGSTOP need child processes). */
+  voterMode: z.enum(['process', 'in-process']).optional(),
   logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('error'),
 });
 
@@ -153,7 +154,7 @@ export function register(program: Command): void {
     .option('--block-interval <d>', '<mean> (exponential) | fixed:<d> | manual; default 1s')
     .option('--tickets <n>', 'live ticket pool', '300')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
-    .option('--voter-mode <mode>', 'in-process | process (child processes)', 'in-process')
+    .option('--voter-mode <mode>', 'in-process | process (child processes); default in-process, or what the --chaos scenario needs')
     .option('--log-level <level>', 'log level of the components (stderr)', 'error')
     .action(async (raw: Record<string, unknown>) => {
       const parsed = FlagsSchema.safeParse(raw);
@@ -176,6 +177,9 @@ export function register(program: Command): void {
           wan = { delayMs, jitterMs: f.wanJitter ? parseDelay(f.wanJitter) : Math.min(DEFAULT_WAN_JITTER_MS, delayMs / 8) };
         }
         if (f.chaos && !findScenario(f.chaos)) throw new StartFlagsError(`--chaos: unknown scenario ${f.chaos}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+        if (f.chaos && f.voterMode === 'in-process' && findScenario(f.chaos)?.layout.voterMode === 'process') {
+          throw new StartFlagsError(`--chaos ${f.chaos} signals voter processes: it needs --voter-mode process (its default)`);
+        }
         if (blockInterval.mode === 'manual' && !f.chaos) throw new StartFlagsError('--block-interval manual needs --chaos (nothing would mine)');
       } catch (err) {
         process.stderr.write(`start: ${(err as Error).message}\n`);
@@ -193,7 +197,9 @@ export function register(program: Command): void {
       const layoutOpts: LayoutOptions = {
         regions: f.regions, votersPerRegion: f.voters, strategy: f.strategy,
         ...(f.etcdMembers !== undefined ? { etcdMembers: f.etcdMembers as 1 | 3 } : {}),
-        tickets: f.tickets, voterMode: f.voterMode, log,
+        tickets: f.tickets, log,
+        // A chaos scenario's own mode stands unless the flag names one (its signals need real processes).
+        ...(f.voterMode !== undefined ? { voterMode: f.voterMode } : f.chaos ? {} : { voterMode: 'in-process' as const }),
         ...(wan ? { wan } : {}),
         ...(f.hedgeMs !== undefined ? { hedgeMs: f.hedgeMs } : {}),
         ...(f.traceFile ? { traceFile: f.traceFile } : {}),
