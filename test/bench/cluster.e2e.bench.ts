@@ -8,8 +8,9 @@
  * - the physical floor measured in the same run: one sign (decred signHash)
  *   plus one SendVote round trip through the voter's local proxy to its dcrd
  *   (a re-send of a vote already in the mempool, answered DUPLICATE by dcrd);
- * - takeover latency on the same 3-region layout: owners (child processes)
- *   SIGKILLed just before draws, draw → accepted for the tickets they owned;
+ * - takeover latency on the same 3-region layout: the owner of a winner (a child
+ *   process) SIGKILLed while the devnet holds the draw, then the draw released;
+ *   draw → accepted for the tickets it owned, takeovers per kill from the chain;
  * - expected miss rate: mean over draws of 1 − exp(−t / 300 s) with t the
  *   latency to the miner (docs/architecture.md, "Latency and missed votes");
  * - the same lease figures on one region on loopback.
@@ -18,8 +19,8 @@ import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
-import { waitUntil } from '../../services/base/index.ts';
-import { awaitTipVotes, driveBlocks, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
+import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
+import { OwnerFaults, ownersByDuty, type MsSummary } from '../../services/sim/chaos/owner-faults.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
@@ -155,28 +156,25 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
   }
 }
 
-/** Tickets `nodeId` holds a claim on, read from etcd (the layout's admin handle does not join, so it has no owner cache). */
-async function ownedBy(l: Layout, nodeId: string): Promise<Set<string>> {
-  const prefix = l.admin.keyspace.ownersPrefix();
-  const kvs = await l.admin.client.getAll().prefix(prefix).strings();
-  const out = new Set<string>();
-  for (const [k, v] of Object.entries(kvs)) if ((JSON.parse(v) as { nodeId?: string }).nodeId === nodeId) out.add(k.slice(prefix.length));
-  return out;
-}
-
 /**
- * Owners SIGKILLed just before draws: draw → accepted (nearest dcrd) of the tickets the
- * victim owned, i.e. what the backups achieved (hedge, then a record race in etcd).
+ * Owners SIGKILLed just before their draws: each block is mined with its draw held (the devnet's
+ * test hook), the running voter owning the most winners is SIGKILLed, then the draw is released.
+ * Draw → accepted (nearest dcrd, and at the miner) of the draws the victims owned, i.e. what the
+ * backups achieved (hedge, then a record race in etcd); takeovers judged from the chain and the
+ * vote records (services/sim/chaos/owner-faults.ts).
  */
 interface TakeoverRun {
   takeoverMs: ReturnType<typeof summary>;
   toMinerMs: ReturnType<typeof summary>;
-  /** Victim-owned draws in the window (the samples). */
-  draws: number;
-  /** Of those, how each was recorded (etcd `path`): `takeover` = a backup won the race. */
-  recordPaths: Record<string, number>;
-  /** takeovers_total summed over every voter run (stats refreshed before each SIGKILL). */
-  takeovers: number;
+  /** SIGKILLs at held draws, each of the owner of at least one winner. */
+  kills: number;
+  /** Kills of which at least one draw was taken over by another voter (target: every kill). */
+  killsExercised: number;
+  /** Victim-owned draws (the samples), and how many another voter's vote took over. */
+  victimDraws: number;
+  exercised: number;
+  /** Takeovers per kill, from the chain (a mined vote recorded by a voter other than the owner at the draw). */
+  takeoversPerKill: number;
   missed: number;
   conflicting: number;
   hedgeMs: number;
@@ -190,42 +188,40 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
     ...opts, voterMode: 'process', voter: { leaseTtlSec: 5, staleness: { leaseMaxAgeMs: 4_000, watchMaxAgeMs: 4_000 } },
     ...(traceFile ? { traceFile } : {}),
   });
-  const lat: number[] = [];
-  const toMiner: number[] = [];
-  const recordPaths: Record<string, number> = {};
   try {
+    await l.awaitOwnershipSettled();
     await driveBlocks(l, { blocks: WARMUP_BLOCKS });
-    let owned = new Set<string>();
-    let victimIdx = 0;
+    const faults = new OwnerFaults(l);
     let restarts: Promise<unknown> = Promise.resolve();
     await driveBlocks(l, {
       blocks: kills,
+      // At most one voter down at a time: the next kill waits for the last restart.
       beforeBlock: async () => {
-        await restarts; // at most one voter down at a time
-        const v = l.voters[victimIdx++ % l.voters.length];
-        if (!v) return;
-        owned = await ownedBy(l, v.nodeId);
-        // A SIGKILLed child loses the stats it did not report: fetch them first, so the
-        // takeovers this voter won as a backup earlier are still counted.
-        await v.stats();
-        await v.kill('SIGKILL');
+        await restarts;
       },
-      afterBlock: async (_r, hash) => {
+      mine: () => mineHeld(l, async (held) => {
+        const owners = await faults.ownersAt(held);
+        const v = ownersByDuty(l.voters, owners, () => true)[0];
+        if (!v) return;
+        await v.kill('SIGKILL');
+        faults.record('SIGKILL', held, owners, [v]);
+      }),
+      afterBlock: async () => {
         await awaitTipVotes(l);
-        for (const t of l.devnet.report().tickets) if (t.blockHash === hash && owned.has(t.ticketHash) && t.latencyMs !== undefined) lat.push(t.latencyMs);
-        for (const t of l.devnet.minerReport().tickets) if (t.blockHash === hash && owned.has(t.ticketHash) && t.firstVoteAt !== undefined) toMiner.push(t.firstVoteAt - t.drawnAt);
-        // How each victim-owned draw got its record (the admin's votes watch may lag a little).
-        const victimDraws = l.devnet.report().tickets.filter((t) => t.blockHash === hash && owned.has(t.ticketHash)).length;
-        const recs = (): ReturnType<Layout['voteRecords']> => l.voteRecords().filter((r) => r.blockHash === hash && owned.has(r.ticketHash));
-        await waitUntil(() => recs().length >= victimDraws, 5_000);
-        for (const r of recs()) recordPaths[r.path ?? 'unknown'] = (recordPaths[r.path ?? 'unknown'] ?? 0) + 1;
         // Restart in the background (a SIGKILLed id rejoins once its lease expires).
         restarts = Promise.all(l.voters.filter((v) => !v.isRunning).map((v) => v.start()));
       },
     });
     await restarts;
+    await checkNothingLost(l);
+    const t = await faults.judge();
     const r = await l.report();
-    return { takeoverMs: summary(lat), toMinerMs: summary(toMiner), draws: lat.length, recordPaths, takeovers: r.takeovers, missed: r.missed, conflicting: r.conflicting, hedgeMs };
+    const pick = (s: MsSummary): ReturnType<typeof summary> => ({ n: s.n, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) });
+    return {
+      takeoverMs: pick(t.takeoverMs), toMinerMs: pick(t.takeoverToMinerMs), kills: t.faults, killsExercised: t.faultsExercised,
+      victimDraws: t.victimDraws, exercised: t.exercised, takeoversPerKill: round(t.exercised / Math.max(1, t.faults)),
+      missed: r.missed, conflicting: r.conflicting, hedgeMs,
+    };
   } finally {
     await l.stop();
   }

@@ -123,6 +123,8 @@ const FIGURES: Readonly<Record<string, readonly Figure[]>> = {
     { figure: 'broadcasts per vote per dcrd, lease / all-vote', value: (r) => nums(r, ['threeRegions.lease.broadcastsPerVotePerDcrd', 'threeRegions.allVote.broadcastsPerVotePerDcrd']), target: '~1 for lease' },
     { figure: 'floor, 3 regions (same run)', value: (r) => nums(r, ['threeRegions.floorMs'], 'ms') },
     { figure: 'owner SIGKILLed just before its draw, 3 regions: draw → accepted p50 / p90 / p99', value: (r) => pcts(r, 'takeover.takeoverMs'), target: 'hedge + 50 ms', met: (r) => lte(num(r, 'takeover.takeoverMs.p99'), num(r, 'takeover.targetMs')) },
+    { figure: 'same, at the miner p50 / p99', value: (r) => pcts(r, 'takeover.toMinerMs', ['p50', 'p99']) },
+    { figure: 'owner kills / kills taken over / takeovers per kill (from the chain), 3 regions', value: (r) => nums(r, ['takeover.kills', 'takeover.killsExercised', 'takeover.takeoversPerKill']), target: 'every kill taken over', met: (r) => (num(r, 'takeover.kills') === undefined ? undefined : num(r, 'takeover.kills')! > 0 && num(r, 'takeover.kills') === num(r, 'takeover.killsExercised')) },
     { figure: 'same, 1 region, 3 voters', value: (r) => pcts(r, 'takeoverOneRegion.takeoverMs'), target: 'hedge + 50 ms', met: (r) => lte(num(r, 'takeoverOneRegion.takeoverMs.p99'), num(r, 'takeoverOneRegion.targetMs')) },
     { figure: '1 region on loopback: lease p50 / p90 / p99', value: (r) => pcts(r, 'oneRegion.lease.latencyMs') },
     { figure: '1 region: lease p99 / floor', value: (r) => nums(r, ['oneRegion.p99OverFloor']), target: '≤ 2', met: (r) => lte(num(r, 'oneRegion.p99OverFloor'), 2) },
