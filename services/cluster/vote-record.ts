@@ -6,7 +6,9 @@
  * everything that shaped the bytes (vote bits, version, treasury votes, the etcd
  * revision of the ticket record), so a takeover re-sends exactly what the owner
  * signed. A watch cache of `votes/` lets a hedged backup wait for the owner's
- * record without polling etcd.
+ * record without polling etcd. {@link VoteRecord} is the one shape of a vote
+ * record: the voter builds, queues, repairs and compares records in it, and
+ * revisions are etcd mod revisions as numbers throughout.
  */
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';

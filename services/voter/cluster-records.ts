@@ -1,55 +1,27 @@
 /**
- * Adapts the cluster's vote records (services/cluster VoteRecords) to the
- * duty's {@link DutyRecords}: hex/bytes conversion and the record's wire names.
+ * The duty's {@link DutyRecords} on top of `cluster.votes` (services/cluster
+ * vote-record.ts): the record is the cluster's {@link VoteRecord} as it is;
+ * this adds the write time and makes a failed final read an error.
  */
-import type { Cluster } from '../cluster/index.ts';
-import { fromHex, toHex } from '../decred/index.ts';
-import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
-
-type VoteRecord = Parameters<Cluster['votes']['recordVote']>[0];
-
-function toStored(r: VoteRecord): StoredVote {
-  return { rawTx: fromHex(r.voteTxHex), txidHex: r.voteTxid, signer: r.signer, revision: String(r.choicesRevision) };
-}
+import type { Cluster, VoteRecord } from '../cluster/index.ts';
+import type { DutyRecords } from './duty.ts';
 
 /** The duty's record operations on top of `cluster.votes`. */
 export function clusterRecords(cluster: Cluster): DutyRecords {
   return {
-    async record(rec: VoteRecordInput) {
-      const stored: VoteRecord = {
-        height: rec.height,
-        blockHash: rec.blockHashHex,
-        ticketHash: rec.ticketHex,
-        voteTxHex: toHex(rec.rawTx),
-        voteTxid: rec.txidHex,
-        signer: rec.signer,
-        choicesRevision: Number(rec.revision),
-        voteBits: rec.voteBits,
-        voteVersion: rec.voteVersion,
-        treasuryVotes: rec.treasuryVotes.map((t) => ({ tspendHash: t.tspendHashHex, vote: t.vote })),
-        createdAt: new Date().toISOString(),
-        signedAt: new Date(rec.signedAtMs).toISOString(),
-        drawnAt: new Date(rec.drawnAtMs).toISOString(),
-        ...(rec.acceptedAtMs !== undefined ? { acceptedAt: new Date(rec.acceptedAtMs).toISOString() } : {}),
-        path: rec.path,
-        ...(rec.defaultsRevision !== undefined ? { defaultsRevision: Number(rec.defaultsRevision) } : {}),
-      };
-      const r = await cluster.votes.recordVote(stored);
-      return { created: r.created, stored: toStored(r.stored) };
+    async record(rec) {
+      const r = await cluster.votes.recordVote({ ...rec, createdAt: new Date().toISOString() });
+      return { created: r.created, stored: r.stored };
     },
-    async waitFor(height, blockHashHex, ticketHex, opts) {
+    waitFor(height, blockHashHex, ticketHex, opts) {
       // A failed final read is an error here, never "no record": no takeover without seeing etcd.
       // `finalRead: false` (etcd known healthy) leaves that check to the create-if-absent txn.
-      const r = await cluster.votes.waitForVote(height, blockHashHex, ticketHex, { ...opts, rejectIfUnreadable: true });
-      return r ? toStored(r) : null;
+      return cluster.votes.waitForVote(height, blockHashHex, ticketHex, { ...opts, rejectIfUnreadable: true });
     },
   };
 }
 
 /** Reads the stored record from etcd (linearizable), or null; throws when etcd is unreachable. */
-export function lookupRecord(cluster: Cluster): (height: number, blockHashHex: string, ticketHex: string) => Promise<StoredVote | null> {
-  return async (height, blockHashHex, ticketHex) => {
-    const r = await cluster.votes.getVote(height, blockHashHex, ticketHex);
-    return r ? toStored(r) : null;
-  };
+export function lookupRecord(cluster: Cluster): (height: number, blockHashHex: string, ticketHex: string) => Promise<VoteRecord | null> {
+  return (height, blockHashHex, ticketHex) => cluster.votes.getVote(height, blockHashHex, ticketHex);
 }

@@ -167,8 +167,8 @@ export class ClusterVoteFactory implements VoteFactory {
       // that sees the same proxies, so a backup's rebuild matches the owner's bytes.
       voteVersion: agendas.voteVersion ?? (ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion),
       treasuryVotes,
-      revision: String(cached.modRevision),
-      defaultsRevision: String(defaultsRevision),
+      revision: cached.modRevision,
+      defaultsRevision,
     };
     const unsigned = buildVote({
       ticket: p.ticket, ticketInfo: p.info, blockHash: hashFromHex(ev.blockHashHex), blockHeight: ev.height,

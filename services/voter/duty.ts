@@ -19,6 +19,8 @@ import {
   ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan, withSpan,
   type ComponentMetrics, type Logger,
 } from '../telemetry/index.ts';
+import type { VoteRecord } from '../cluster/index.ts';
+import { fromHex, toHex } from '../decred/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import type { DutyPlan } from './duty-plan.ts';
@@ -26,41 +28,10 @@ import type { RecordQueue } from './record-queue.ts';
 import type { VoteDelivery, VoteToDeliver } from './vote-delivery.ts';
 import type { PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
 
-/** A vote record as stored in etcd, reduced to what the duty needs. */
-export interface StoredVote {
-  rawTx: Uint8Array;
-  txidHex: string;
-  signer: string;
-  /** etcd revision of the ticket record the stored vote was built from. */
-  revision: string;
-}
-
-/** What the duty writes (create-if-absent). */
-export interface VoteRecordInput {
-  height: number;
-  blockHashHex: string;
-  ticketHex: string;
-  rawTx: Uint8Array;
-  txidHex: string;
-  signer: string;
-  voteBits: number;
-  voteVersion: number;
-  treasuryVotes: readonly { tspendHashHex: string; vote: 'yes' | 'no' }[];
-  revision: string;
-  /** etcd mod revision of `config/vote-defaults` the vote was built with (decimal), when known. */
-  defaultsRevision?: string;
-  drawnAtMs: number;
-  signedAtMs: number;
-  /** When a dcrd first accepted these bytes, if known when the record is written. */
-  acceptedAtMs?: number;
-  /** How the vote was produced: owner fast path, owner record-first (stale state), backup takeover, post-outage repair. */
-  path: 'fast' | 'record-first' | 'takeover' | 'repair';
-}
-
 /** The vote-record operations of the cluster, as the duty uses them. */
 export interface DutyRecords {
   /** Create-if-absent; `stored` is ours when `created`, else the existing record. Throws when etcd is unreachable. */
-  record(rec: VoteRecordInput): Promise<{ created: boolean; stored: StoredVote }>;
+  record(rec: VoteRecord): Promise<{ created: boolean; stored: VoteRecord }>;
   /**
    * Waits up to `timeoutMs` for a record to appear (watch-fed); null on timeout. With `finalRead`
    * (default true) it reads etcd once more at the deadline and throws when that read fails.
@@ -68,7 +39,7 @@ export interface DutyRecords {
   waitFor(
     height: number, blockHashHex: string, ticketHex: string,
     opts: { timeoutMs: number; signal?: AbortSignal; finalRead?: boolean },
-  ): Promise<StoredVote | null>;
+  ): Promise<VoteRecord | null>;
 }
 
 /** Everything a duty needs; built once by the voter. */
@@ -87,7 +58,7 @@ export interface DutyDeps {
   /** Shared etcd reachability: after a failed record a backup waits for etcd, then hedges again from that moment. */
   reach?: EtcdReach;
   /** A signed vote this duty could not record before it ended (etcd unreachable): for record-repair.ts. */
-  onUnrecorded?: (rec: VoteRecordInput) => void;
+  onUnrecorded?: (rec: VoteRecord) => void;
   /** Tracer of the voter's spans (telemetry `serviceTracer('votecluster-voter', ...)`); default the process tracer. */
   tracer?: Tracer;
   /**
@@ -124,15 +95,20 @@ function toDeliver(ev: WinningTicketsEvent, ticketHex: string, v: { rawTx: Uint8
   };
 }
 
-function recordInput(
-  ev: WinningTicketsEvent, ticketHex: string, signed: SignedVote, selfId: string, path: VoteRecordInput['path'],
-): VoteRecordInput {
+/** The bytes and txid of a stored record, to deliver. */
+function storedVote(r: VoteRecord): { rawTx: Uint8Array; txidHex: string } {
+  return { rawTx: fromHex(r.voteTxHex), txidHex: r.voteTxid };
+}
+
+/** The record of a vote this voter signed now (`createdAt` is stamped again when it is written). */
+function recordOf(ev: WinningTicketsEvent, ticketHex: string, signed: SignedVote, selfId: string, path: NonNullable<VoteRecord['path']>): VoteRecord {
+  const now = new Date().toISOString();
   return {
-    height: ev.height, blockHashHex: ev.blockHashHex, ticketHex, rawTx: signed.rawTx, txidHex: signed.txidHex,
-    signer: selfId, voteBits: signed.meta.voteBits, voteVersion: signed.meta.voteVersion,
-    treasuryVotes: signed.meta.treasuryVotes, revision: signed.meta.revision,
+    height: ev.height, blockHash: ev.blockHashHex, ticketHash: ticketHex, voteTxHex: toHex(signed.rawTx), voteTxid: signed.txidHex,
+    signer: selfId, choicesRevision: signed.meta.revision, voteBits: signed.meta.voteBits, voteVersion: signed.meta.voteVersion,
+    treasuryVotes: signed.meta.treasuryVotes.map((t) => ({ tspendHash: t.tspendHashHex, vote: t.vote })),
     ...(signed.meta.defaultsRevision !== undefined ? { defaultsRevision: signed.meta.defaultsRevision } : {}),
-    drawnAtMs: ev.receivedAtMs, signedAtMs: Date.now(), path,
+    createdAt: now, signedAt: now, drawnAt: new Date(ev.receivedAtMs).toISOString(), path,
   };
 }
 
@@ -197,14 +173,14 @@ const SLOW_RECORD_LOG_MS = 200;
  * Compares what was stored with what we sent: a mismatch means the choices
  * changed between revisions. From then on only the stored bytes are sent.
  */
-export function onStored(deps: DutyDeps, parent: Span, ev: WinningTicketsEvent, ticketHex: string, ours: SignedVote, stored: StoredVote): void {
-  if (stored.txidHex === ours.txidHex) return;
+export function onStored(deps: DutyDeps, parent: Span, ev: WinningTicketsEvent, ticketHex: string, ours: SignedVote, stored: VoteRecord): void {
+  if (stored.voteTxid === ours.txidHex) return;
   deps.metrics.votes.inc({ outcome: 'record_mismatch' });
   deps.log.error(
-    { ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, voteTxid: ours.txidHex, storedTxid: stored.txidHex, storedSigner: stored.signer, ourRevision: ours.meta.revision, storedRevision: stored.revision },
+    { ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, voteTxid: ours.txidHex, storedTxid: stored.voteTxid, storedSigner: stored.signer, ourRevision: ours.meta.revision, storedRevision: stored.choicesRevision },
     'stored vote differs from the one sent; sending only the stored vote from now on',
   );
-  broadcast(deps, parent, toDeliver(ev, ticketHex, stored, stored.signer, undefined), true);
+  broadcast(deps, parent, toDeliver(ev, ticketHex, storedVote(stored), stored.signer, undefined), true);
 }
 
 /**
@@ -264,10 +240,10 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
     const sentAtMs = Date.now();
     const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
     // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
-    const rec = recordInput(ev, ticketHex, signed, deps.selfId, 'fast');
+    const rec = recordOf(ev, ticketHex, signed, deps.selfId, 'fast');
     await settledWithin(firstRound, RECORD_AFTER_SEND_MAX_MS);
     const acceptedAtMs = deps.delivery.firstDeliveredAtMs(ticketHex, ev.blockHashHex, signed.txidHex);
-    if (acceptedAtMs !== undefined) rec.acceptedAtMs = acceptedAtMs;
+    if (acceptedAtMs !== undefined) rec.acceptedAt = new Date(acceptedAtMs).toISOString();
     const submitAtMs = Date.now();
     // cluster.record spans the time until the record is stored (queued while etcd is down).
     const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
@@ -283,7 +259,7 @@ async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: Winn
           storedAfterMs: storedAtMs - ev.receivedAtMs,
         }, 'fast-path record landed late (ms after the draw reached the proxy)');
       }
-      recSpan.setAttribute(ATTR.OUTCOME, stored.txidHex === signed.txidHex && stored.signer === deps.selfId ? 'recorded' : 'existing');
+      recSpan.setAttribute(ATTR.OUTCOME, stored.voteTxid === signed.txidHex && stored.signer === deps.selfId ? 'recorded' : 'existing');
       recSpan.end();
       onStored(deps, recv, ev, ticketHex, signed, stored);
     }, (err) => {
@@ -337,7 +313,7 @@ interface VoteCheck { answer: 'known' | 'unknown' | 'no-answer' | 'not-asked'; m
 type Step =
   | { to: 'hedge'; waitMs: number }
   | { to: 'check' }
-  | { to: 'race'; vote: SignedVote; rec: VoteRecordInput; out: VoteCheck }
+  | { to: 'race'; vote: SignedVote; rec: VoteRecord; out: VoteCheck }
   | { to: 'retry'; err: unknown }
   | { to: 'done'; result: DutyResult }
   | { to: 'aborted' };
@@ -366,11 +342,11 @@ const ABORT: Step = { to: 'aborted' };
 class RecordFirst {
   readonly #backoff: JitteredBackoff;
   readonly #base: Pick<DutyResult, 'rank' | 'path'>;
-  readonly #path: VoteRecordInput['path'];
+  readonly #path: NonNullable<VoteRecord['path']>;
   /** The pinned vote, once built and signed. */
   #signed: SignedVote | undefined;
   /** A vote signed here whose record write failed (etcd unreachable) and is not yet recorded. */
-  #unrecorded: VoteRecordInput | undefined;
+  #unrecorded: VoteRecord | undefined;
   /** The current attempt (one per hedge started) and when its hedge began. */
   #attempt = 0;
   #hedgeStart = 0;
@@ -452,8 +428,8 @@ class RecordFirst {
     const seen = await hedgeWait(deps, this.recv, ticketHex, ev, waitMs, plan.rank, this.signal, finalRead);
     if (seen) {
       deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - this.#hedgeStart) / 1000);
-      deps.delivery.deliver(toDeliver(ev, ticketHex, seen, seen.signer, undefined), 'standby');
-      return this.#done('record-seen', seen.txidHex);
+      deps.delivery.deliver(toDeliver(ev, ticketHex, storedVote(seen), seen.signer, undefined), 'standby');
+      return this.#done('record-seen', seen.voteTxid);
     }
     // etcd was away during (part of) this hedge: a read that hung through the outage and
     // answered "none" as quorum returned says nothing about the owner's queued record.
@@ -470,7 +446,7 @@ class RecordFirst {
     const { deps, plan, ev, ticketHex } = this;
     if (this.signal.aborted) return ABORT;
     const vote = this.#sign();
-    const rec = recordInput(ev, ticketHex, vote, deps.selfId, this.#path);
+    const rec = recordOf(ev, ticketHex, vote, deps.selfId, this.#path);
     this.#disarmCheck();
     const out: VoteCheck = plan.rank === 0 ? { answer: 'not-asked', ms: 0 } : await (this.#check ?? voteAlreadyOut(deps, vote.txidHex));
     if (out.answer !== 'known') return { to: 'race', vote, rec, out };
@@ -485,7 +461,7 @@ class RecordFirst {
   }
 
   /** race: create-if-absent; the winner sends its vote, a loser holds the stored one on standby. */
-  async #race(vote: SignedVote, rec: VoteRecordInput, out: VoteCheck): Promise<Step> {
+  async #race(vote: SignedVote, rec: VoteRecord, out: VoteCheck): Promise<Step> {
     const { deps, plan, ev, ticketHex, recv } = this;
     this.#unrecorded = rec;
     const { created, stored } = await recordSpan(deps, recv, rec, this.#attempt);
@@ -517,11 +493,11 @@ class RecordFirst {
     // on standby as for a record seen while waiting: sent if that signer leaves.
     deps.metrics.hedgeWait.observe({ result: 'lost_race' }, waited);
     deps.log.info({ ticket: ticketHex, height: ev.height, storedSigner: stored.signer, dcrdCheck: out.answer, dcrdCheckMs: out.ms, drawAgeMs: Date.now() - ev.receivedAtMs }, 'lost the record race (the record landed after the hedge); holding the stored vote');
-    if (stored.txidHex !== vote.txidHex) {
-      deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: vote.txidHex, storedTxid: stored.txidHex, storedRevision: stored.revision }, 'lost the record race to a different vote; holding the stored one');
+    if (stored.voteTxid !== vote.txidHex) {
+      deps.log.warn({ ticket: ticketHex, height: ev.height, voteTxid: vote.txidHex, storedTxid: stored.voteTxid, storedRevision: stored.choicesRevision }, 'lost the record race to a different vote; holding the stored one');
     }
-    deps.delivery.deliver(toDeliver(ev, ticketHex, stored, stored.signer, undefined), 'standby');
-    return this.#done('lost-race', stored.txidHex);
+    deps.delivery.deliver(toDeliver(ev, ticketHex, storedVote(stored), stored.signer, undefined), 'standby');
+    return this.#done('lost-race', stored.voteTxid);
   }
 
   /**
@@ -539,7 +515,7 @@ class RecordFirst {
       // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
       if (!this.#unrecorded && deps.onUnrecorded) {
         try {
-          this.#unrecorded = recordInput(ev, ticketHex, this.#sign(), deps.selfId, this.#path);
+          this.#unrecorded = recordOf(ev, ticketHex, this.#sign(), deps.selfId, this.#path);
         } catch (buildErr) {
           // Handled: a vote that cannot be built (ticket removed) leaves nothing to repair.
           deps.log.debug({ err: buildErr, ticket: ticketHex }, 'no vote to keep for record repair');
@@ -563,7 +539,7 @@ function recordFirst(
 
 function hedgeWait(
   deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, waitMs: number, rank: number, signal: AbortSignal, finalRead: boolean,
-): Promise<StoredVote | null> {
+): Promise<VoteRecord | null> {
   return withSpan(SPAN.VOTER_HEDGE, { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: rank, [ATTR.HEDGE_MS]: waitMs }, async (span) => {
     const seen = await deps.records.waitFor(ev.height, ev.blockHashHex, ticketHex, { timeoutMs: waitMs, signal, finalRead });
     span.setAttribute(ATTR.OUTCOME, seen ? 'record_seen' : 'timeout');
@@ -571,8 +547,8 @@ function hedgeWait(
   }, { tracer: deps.tracer, parent: contextWithSpan(recv) });
 }
 
-function recordSpan(deps: DutyDeps, recv: Span, rec: VoteRecordInput, attempt: number): Promise<{ created: boolean; stored: StoredVote }> {
-  return withSpan(SPAN.CLUSTER_RECORD, { [ATTR.TICKET_HASH]: rec.ticketHex, [ATTR.VOTE_TXID]: rec.txidHex, [ATTR.ATTEMPT]: attempt }, async (span) => {
+function recordSpan(deps: DutyDeps, recv: Span, rec: VoteRecord, attempt: number): Promise<{ created: boolean; stored: VoteRecord }> {
+  return withSpan(SPAN.CLUSTER_RECORD, { [ATTR.TICKET_HASH]: rec.ticketHash, [ATTR.VOTE_TXID]: rec.voteTxid, [ATTR.ATTEMPT]: attempt }, async (span) => {
     const r = await deps.records.record(rec);
     span.setAttribute(ATTR.OUTCOME, r.created ? 'recorded' : 'existing');
     return r;

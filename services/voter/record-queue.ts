@@ -15,7 +15,8 @@
  * renewed hedge expires.
  */
 import type { Logger } from '../telemetry/index.ts';
-import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
+import type { VoteRecord } from '../cluster/index.ts';
+import type { DutyRecords } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import { VoterError } from './errors.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep, valueWithin } from '../base/index.ts';
@@ -27,14 +28,14 @@ export const DEFAULT_STOP_FLUSH_MS = STOP_BUDGET_MS.recordFlush;
 export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
 
 interface Pending {
-  rec: VoteRecordInput;
-  onStored: (stored: StoredVote) => void;
+  rec: VoteRecord;
+  onStored: (stored: VoteRecord) => void;
   onDropped: ((err: VoterError) => void) | undefined;
 }
 
 /** Why a submitted record will never be written (given to `onDropped`): code `VOTER_RECORD_DROPPED`. */
-function droppedError(rec: VoteRecordInput, why: 'queue full' | 'stopped'): VoterError {
-  return new VoterError('VOTER_RECORD_DROPPED', `vote record of ticket ${rec.ticketHex} at height ${rec.height} not written: ${why}`);
+function droppedError(rec: VoteRecord, why: 'queue full' | 'stopped'): VoterError {
+  return new VoterError('VOTER_RECORD_DROPPED', `vote record of ticket ${rec.ticketHash} at height ${rec.height} not written: ${why}`);
 }
 
 /** Options of {@link RecordQueue}. */
@@ -83,9 +84,9 @@ export class RecordQueue {
    * Exactly one of `onStored` / `onDropped` runs: `onDropped` when the record will
    * never be written (submitted after stop, pushed out of a full queue, still queued at stop).
    */
-  submit(rec: VoteRecordInput, onStored: (stored: StoredVote) => void, onDropped?: (err: VoterError) => void): void {
+  submit(rec: VoteRecord, onStored: (stored: VoteRecord) => void, onDropped?: (err: VoterError) => void): void {
     if (this.#abort.signal.aborted) {
-      this.#log.error({ ticket: rec.ticketHex, height: rec.height }, 'vote record submitted after stop; not written');
+      this.#log.error({ ticket: rec.ticketHash, height: rec.height }, 'vote record submitted after stop; not written');
       onDropped?.(droppedError(rec, 'stopped'));
       return;
     }
@@ -104,11 +105,11 @@ export class RecordQueue {
         this.#opts.reach?.noteFailure();
         if (this.#abort.signal.aborted) {
           // stop() is past the loop: nothing would write it any more.
-          this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written and the queue is stopping');
+          this.#log.warn({ ticket: rec.ticketHash, height: rec.height, err }, 'vote record not written and the queue is stopping');
           this.#deferredAtStop.push({ rec, onStored, onDropped });
           return;
         }
-        this.#log.warn({ ticket: rec.ticketHex, height: rec.height, err }, 'vote record not written (etcd unreachable?); queued');
+        this.#log.warn({ ticket: rec.ticketHash, height: rec.height, err }, 'vote record not written (etcd unreachable?); queued');
         this.#enqueue({ rec, onStored, onDropped });
       },
     );
@@ -149,7 +150,7 @@ export class RecordQueue {
     }
     const unwritten = [...this.#pending.splice(0), ...this.#deferredAtStop.splice(0)];
     for (const p of unwritten) {
-      this.#log.error({ ticket: p.rec.ticketHex, height: p.rec.height, blockHashHex: p.rec.blockHashHex, voteTxid: p.rec.txidHex },
+      this.#log.error({ ticket: p.rec.ticketHash, height: p.rec.height, blockHashHex: p.rec.blockHash, voteTxid: p.rec.voteTxid },
         'vote record not written before stop (the vote was sent; record-repair restores it from the chain)');
     }
     if (unwritten.length > 0 || this.#inFlight.size > 0) {
@@ -164,7 +165,7 @@ export class RecordQueue {
     while (this.#pending.length > max) {
       const old = this.#pending.shift();
       this.#dropped++;
-      this.#log.error({ ticket: old?.rec.ticketHex, height: old?.rec.height }, 'vote record queue full; oldest record dropped');
+      this.#log.error({ ticket: old?.rec.ticketHash, height: old?.rec.height }, 'vote record queue full; oldest record dropped');
       if (old) old.onDropped?.(droppedError(old.rec, 'queue full'));
     }
     this.#wake?.();

@@ -30,9 +30,10 @@
  * on chain, never bytes of its own; an existing record that differs is
  * reported, never overwritten.
  */
-import { decodeTx, hashToHex, isVote, parseVote, txHash } from '../decred/index.ts';
+import { decodeTx, hashToHex, isVote, parseVote, toHex, txHash } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
-import type { DutyRecords, StoredVote, VoteRecordInput } from './duty.ts';
+import type { VoteRecord } from '../cluster/index.ts';
+import type { DutyRecords } from './duty.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 
 /** Default wait after etcd returns before repairing (lets live signers flush their queues first). */
@@ -60,7 +61,7 @@ export interface ChainVote {
 export interface RecordRepairPort {
   records: Pick<DutyRecords, 'record'>;
   /** The stored record (linearizable read), or null. Throws when etcd is unreachable. */
-  lookup(height: number, blockHashHex: string, ticketHex: string): Promise<StoredVote | null>;
+  lookup(height: number, blockHashHex: string, ticketHex: string): Promise<VoteRecord | null>;
   /** Whether any dcrd (through the proxies) knows the transaction `txidHex`. */
   knownToDcrd(txidHex: string): Promise<boolean>;
   reach: EtcdReach;
@@ -116,7 +117,7 @@ export class RecordRepair {
   readonly #log: Logger;
   readonly #graceMs: number;
   readonly #maxPending: number;
-  readonly #pending = new Map<string, VoteRecordInput>();
+  readonly #pending = new Map<string, VoteRecord>();
   readonly #abort = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -176,9 +177,9 @@ export class RecordRepair {
   }
 
   /** A signed vote whose record could not be written before its duty ended. */
-  add(rec: VoteRecordInput): void {
+  add(rec: VoteRecord): void {
     if (this.#abort.signal.aborted) return;
-    const key = `${rec.blockHashHex}:${rec.ticketHex}`;
+    const key = `${rec.blockHash}:${rec.ticketHash}`;
     if (!this.#pending.has(key) && this.#pending.size >= this.#maxPending) {
       const oldest = this.#pending.keys().next().value as string;
       this.#pending.delete(oldest);
@@ -212,10 +213,10 @@ export class RecordRepair {
     for (const [key, rec] of [...this.#pending]) {
       if (this.#abort.signal.aborted) return true;
       try {
-        const stored = await port.lookup(rec.height, rec.blockHashHex, rec.ticketHex);
+        const stored = await port.lookup(rec.height, rec.blockHash, rec.ticketHash);
         port.reach.noteSuccess();
         if (stored) {
-          this.#log.debug({ ticket: rec.ticketHex, height: rec.height, storedTxid: stored.txidHex }, 'record repair: already recorded');
+          this.#log.debug({ ticket: rec.ticketHash, height: rec.height, storedTxid: stored.voteTxid }, 'record repair: already recorded');
           this.#stats.alreadyRecorded++;
           this.#pending.delete(key);
           continue;
@@ -227,15 +228,15 @@ export class RecordRepair {
       }
       let known = false;
       try {
-        known = await port.knownToDcrd(rec.txidHex);
+        known = await port.knownToDcrd(rec.voteTxid);
       } catch (err) {
-        this.#log.warn({ err, ticket: rec.ticketHex }, 'record repair: no proxy answered; retrying later');
+        this.#log.warn({ err, ticket: rec.ticketHash }, 'record repair: no proxy answered; retrying later');
         continue;
       }
       if (!known) {
         this.#stats.unknownToDcrd++;
         this.#pending.delete(key);
-        this.#log.warn({ ticket: rec.ticketHex, height: rec.height, voteTxid: rec.txidHex }, 'no record and no dcrd knows this vote; nothing to repair');
+        this.#log.warn({ ticket: rec.ticketHash, height: rec.height, voteTxid: rec.voteTxid }, 'no record and no dcrd knows this vote; nothing to repair');
         continue;
       }
       try {
@@ -244,7 +245,7 @@ export class RecordRepair {
         this.#pending.delete(key);
         if (r.created) {
           this.#stats.repaired++;
-          this.#log.warn({ ticket: rec.ticketHex, height: rec.height, voteTxid: rec.txidHex }, 'vote known to dcrd had no record (its signer lost it); recorded');
+          this.#log.warn({ ticket: rec.ticketHash, height: rec.height, voteTxid: rec.voteTxid }, 'vote known to dcrd had no record (its signer lost it); recorded');
         } else {
           this.#stats.alreadyRecorded++;
         }
@@ -316,12 +317,13 @@ export class RecordRepair {
         continue;
       }
       const info = chosen.info;
-      const rec: VoteRecordInput = {
-        height: c.height, blockHashHex: c.blockHashHex, ticketHex: c.ticketHex, rawTx: chosen.vote.rawTx, txidHex: chosen.vote.txidHex,
+      const at = new Date().toISOString();
+      const rec: VoteRecord = {
+        height: c.height, blockHash: c.blockHashHex, ticketHash: c.ticketHex, voteTxHex: toHex(chosen.vote.rawTx), voteTxid: chosen.vote.txidHex,
         signer: port.selfId ?? 'repair', voteBits: info.voteBits, voteVersion: info.voteVersion,
-        treasuryVotes: info.treasuryVotes.map((t) => ({ tspendHashHex: hashToHex(t.tspendHash), vote: t.vote === 1 ? 'yes' : 'no' })),
+        treasuryVotes: info.treasuryVotes.map((t) => ({ tspendHash: hashToHex(t.tspendHash), vote: t.vote === 1 ? 'yes' : 'no' })),
         // The inputs' revisions are unknown for bytes read from the chain: 0 = not known.
-        revision: '0', drawnAtMs: c.seenAtMs, signedAtMs: Date.now(), path: 'repair',
+        choicesRevision: 0, createdAt: at, signedAt: at, drawnAt: new Date(c.seenAtMs).toISOString(), path: 'repair',
       };
       try {
         const r = await port.records.record(rec);
@@ -330,12 +332,12 @@ export class RecordRepair {
         if (r.created) {
           this.#stats.chainRepaired++;
           this.#log.warn(
-            { ticket: c.ticketHex, height: c.height, blockHashHex: c.blockHashHex, voteTxid: rec.txidHex, minedIn: chosen.vote.minedIn },
+            { ticket: c.ticketHex, height: c.height, blockHashHex: c.blockHashHex, voteTxid: rec.voteTxid, minedIn: chosen.vote.minedIn },
             'vote on chain had no record after the outage (its signer lost it); recorded the chain\'s bytes',
           );
-        } else if (r.stored.txidHex !== rec.txidHex) {
+        } else if (r.stored.voteTxid !== rec.voteTxid) {
           this.#log.error(
-            { ticket: c.ticketHex, height: c.height, voteTxid: rec.txidHex, storedTxid: r.stored.txidHex },
+            { ticket: c.ticketHex, height: c.height, voteTxid: rec.voteTxid, storedTxid: r.stored.voteTxid },
             'a record appeared that differs from the vote on chain; left as is',
           );
         } else {

@@ -18,13 +18,13 @@ export interface VoteMeta {
   voteBits: number;
   voteVersion: number;
   treasuryVotes: readonly { tspendHashHex: string; vote: 'yes' | 'no' }[];
-  /** etcd revision (mod revision) of the ticket record the vote was built from, decimal. */
-  revision: string;
+  /** etcd mod revision of the ticket record the vote was built from (the record's `choicesRevision`). */
+  revision: number;
   /**
-   * etcd mod revision of the cluster-wide `config/vote-defaults` the choices fell back to,
-   * decimal ('0' = unset). With `revision` it fixes every input of the vote's bytes.
+   * etcd mod revision of the cluster-wide `config/vote-defaults` the choices fell back to
+   * (0 = unset). With `revision` it fixes every input of the vote's bytes.
    */
-  defaultsRevision?: string;
+  defaultsRevision?: number;
 }
 
 /** A built, unsigned vote (opaque to the duty). */

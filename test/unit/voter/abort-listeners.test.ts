@@ -9,7 +9,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../services/telemetry/index.ts';
-import type { StoredVote, VoteRecordInput } from '../../../services/voter/duty.ts';
+import type { VoteRecord } from '../../../services/cluster/index.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { RecordRepair } from '../../../services/voter/record-repair.ts';
 
@@ -39,11 +39,11 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-function rec(i: number): VoteRecordInput {
+function rec(i: number): VoteRecord {
   return {
-    height: 10, blockHashHex: 'bb'.repeat(32), ticketHex: i.toString(16).padStart(64, '0'), rawTx: new Uint8Array([1, 2, 3]),
-    txidHex: 'cc'.repeat(32), signer: 'b1', voteBits: 1, voteVersion: 10, treasuryVotes: [], revision: '7', defaultsRevision: '3',
-    drawnAtMs: 0, signedAtMs: 0, path: 'takeover',
+    height: 10, blockHash: 'bb'.repeat(32), ticketHash: i.toString(16).padStart(64, '0'), voteTxHex: '010203',
+    voteTxid: 'cc'.repeat(32), signer: 'b1', voteBits: 1, voteVersion: 10, treasuryVotes: [], choicesRevision: 7, defaultsRevision: 3,
+    createdAt: new Date(0).toISOString(), path: 'takeover',
   };
 }
 
@@ -70,12 +70,12 @@ describe('abort listeners stay bounded', () => {
 
   it(`RecordRepair: ${ROUNDS} wake-ups of a sleeping repairer hold at most one listener`, async () => {
     const reach = new EtcdReach(async () => undefined, log, 5);
-    const stored = new Map<string, StoredVote>();
+    const stored = new Map<string, VoteRecord>();
     const repair = new RecordRepair({
       reach,
       lookup: async (_h, b, t) => stored.get(`${b}:${t}`) ?? null,
       knownToDcrd: async () => false,
-      records: { record: async (r) => ({ created: true, stored: { rawTx: r.rawTx, txidHex: r.txidHex, signer: r.signer, revision: r.revision } }) },
+      records: { record: async (r) => ({ created: true, stored: r }) },
     }, log, { graceMs: 60_000 }); // the pass is a minute away: the loop sleeps through every wake-up
     repair.start();
     let most = 0;

@@ -12,9 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SPAN, createLogger, createMetrics } from '../../../services/telemetry/index.ts';
-import { EtcdUnavailableError } from '../../../services/cluster/index.ts';
+import { EtcdUnavailableError, type VoteRecord } from '../../../services/cluster/index.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
-import { runDuty, type DutyDeps, type DutyRecords, type StoredVote, type VoteRecordInput } from '../../../services/voter/duty.ts';
+import { runDuty, type DutyDeps, type DutyRecords } from '../../../services/voter/duty.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { RecordQueue } from '../../../services/voter/record-queue.ts';
@@ -33,7 +33,7 @@ const ev: WinningTicketsEvent = {
 function factory(tag: number): VoteFactory & { signs: number } {
   const f = {
     signs: 0,
-    prepare: (ticketHex: string): PreparedVote => ({ ticketHex, meta: { voteBits: 1, voteVersion: 10, treasuryVotes: [], revision: '7' }, payload: tag }),
+    prepare: (ticketHex: string): PreparedVote => ({ ticketHex, meta: { voteBits: 1, voteVersion: 10, treasuryVotes: [], revision: 7 }, payload: tag }),
     sign: (p: PreparedVote): SignedVote => {
       f.signs++;
       return { ticketHex: p.ticketHex, rawTx: new Uint8Array([tag, 1, 2]), txidHex: String(tag).padStart(64, '0'), meta: p.meta };
@@ -42,22 +42,29 @@ function factory(tag: number): VoteFactory & { signs: number } {
   return f;
 }
 
+/** A vote record of TICKET on BLOCK with the given fields. */
+function storedRecord(o: Partial<VoteRecord> & Pick<VoteRecord, 'voteTxHex' | 'voteTxid' | 'signer' | 'choicesRevision'>): VoteRecord {
+  return {
+    height: ev.height, blockHash: BLOCK, ticketHash: TICKET, voteBits: 1, voteVersion: 10, treasuryVotes: [],
+    createdAt: new Date(0).toISOString(), ...o,
+  };
+}
+
 /** One shared create-if-absent store, as etcd's votes/ keys. */
 class MemoryRecords implements DutyRecords {
-  readonly stored = new Map<string, StoredVote>();
-  readonly txns: VoteRecordInput[] = [];
+  readonly stored = new Map<string, VoteRecord>();
+  readonly txns: VoteRecord[] = [];
   readonly waits: Array<{ finalRead: boolean | undefined }> = [];
-  recordImpl: ((rec: VoteRecordInput) => Promise<{ created: boolean; stored: StoredVote }>) | undefined;
-  async record(rec: VoteRecordInput): Promise<{ created: boolean; stored: StoredVote }> {
+  recordImpl: ((rec: VoteRecord) => Promise<{ created: boolean; stored: VoteRecord }>) | undefined;
+  async record(rec: VoteRecord): Promise<{ created: boolean; stored: VoteRecord }> {
     if (this.recordImpl) return this.recordImpl(rec);
     this.txns.push(rec);
-    const existing = this.stored.get(rec.ticketHex);
-    if (existing) return { created: existing.txidHex === rec.txidHex && existing.signer === rec.signer, stored: existing };
-    const s = { rawTx: rec.rawTx, txidHex: rec.txidHex, signer: rec.signer, revision: rec.revision };
-    this.stored.set(rec.ticketHex, s);
-    return { created: true, stored: s };
+    const existing = this.stored.get(rec.ticketHash);
+    if (existing) return { created: existing.voteTxid === rec.voteTxid && existing.signer === rec.signer, stored: existing };
+    this.stored.set(rec.ticketHash, rec);
+    return { created: true, stored: rec };
   }
-  async waitFor(_h: number, _b: string, ticketHex: string, opts: { timeoutMs: number; finalRead?: boolean }): Promise<StoredVote | null> {
+  async waitFor(_h: number, _b: string, ticketHex: string, opts: { timeoutMs: number; finalRead?: boolean }): Promise<VoteRecord | null> {
     this.waits.push({ finalRead: opts.finalRead });
     await new Promise((r) => setTimeout(r, opts.timeoutMs));
     return this.stored.get(ticketHex) ?? null;
@@ -136,7 +143,7 @@ describe('backup duty at the hedge deadline', () => {
   it('a lost race holds the stored bytes on standby, never its own', async () => {
     const records = new MemoryRecords();
     // The owner's record lands between this backup's hedge deadline and its txn (a lagging watch).
-    records.stored.set(TICKET, { rawTx: new Uint8Array([9, 9]), txidHex: '9'.padStart(64, '0'), signer: 'a1', revision: '7' });
+    records.stored.set(TICKET, storedRecord({ voteTxHex: '0909', voteTxid: '9'.padStart(64, '0'), signer: 'a1', choicesRevision: 7 }));
     records.waitFor = async (_h, _b, _t, opts) => {
       records.waits.push({ finalRead: opts.finalRead });
       return null;
@@ -179,10 +186,7 @@ describe('RecordQueue drops', () => {
     const q = new RecordQueue(records, log, { retryBaseMs: 1_000, retryMaxMs: 1_000, maxPending: 2 });
     const dropped: string[] = [];
     const stored: string[] = [];
-    const rec = (t: string): VoteRecordInput => ({
-      height: 1, blockHashHex: BLOCK, ticketHex: t, rawTx: new Uint8Array([1]), txidHex: t, signer: 'a1', voteBits: 1,
-      voteVersion: 10, treasuryVotes: [], revision: '1', drawnAtMs: 0, signedAtMs: 0, path: 'fast',
-    });
+    const rec = (t: string): VoteRecord => storedRecord({ height: 1, ticketHash: t, voteTxHex: '01', voteTxid: t, signer: 'a1', choicesRevision: 1, path: 'fast' });
     for (const t of ['t1', 't2', 't3']) {
       q.submit(rec(t), () => stored.push(t), (err) => dropped.push(`${t}:${err.code}:${err.message.endsWith('queue full') ? 'full' : 'stop'}`));
       await new Promise((r) => setImmediate(r));

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../services/telemetry/index.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { RecordRepair } from '../../../services/voter/record-repair.ts';
-import type { StoredVote, VoteRecordInput } from '../../../services/voter/duty.ts';
+import type { VoteRecord } from '../../../services/cluster/index.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });
 
@@ -19,11 +19,11 @@ async function waitFor(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
   }
 }
 
-function rec(ticket: string, txid: string): VoteRecordInput {
+function rec(ticket: string, txid: string): VoteRecord {
   return {
-    height: 10, blockHashHex: 'bb'.repeat(32), ticketHex: ticket, rawTx: new Uint8Array([1, 2, 3]), txidHex: txid,
-    signer: 'b1', voteBits: 1, voteVersion: 10, treasuryVotes: [], revision: '7', defaultsRevision: '3',
-    drawnAtMs: 0, signedAtMs: 0, path: 'takeover',
+    height: 10, blockHash: 'bb'.repeat(32), ticketHash: ticket, voteTxHex: '010203', voteTxid: txid,
+    signer: 'b1', voteBits: 1, voteVersion: 10, treasuryVotes: [], choicesRevision: 7, defaultsRevision: 3,
+    createdAt: new Date(0).toISOString(), path: 'takeover',
   };
 }
 
@@ -68,9 +68,9 @@ describe('EtcdReach', () => {
 
 describe('RecordRepair', () => {
   it('records a vote known to dcrd, skips recorded ones and votes no dcrd knows', async () => {
-    const stored = new Map<string, StoredVote>();
-    stored.set('t2', { rawTx: new Uint8Array(), txidHex: 'x2', signer: 'a1', revision: '7' });
-    const written: VoteRecordInput[] = [];
+    const stored = new Map<string, VoteRecord>();
+    stored.set('t2', { ...rec('t2', 'x2'), signer: 'a1' });
+    const written: VoteRecord[] = [];
     let etcdUp = false;
     const reach = new EtcdReach(async () => {
       if (!etcdUp) throw new Error('down');
@@ -86,7 +86,7 @@ describe('RecordRepair', () => {
       records: {
         record: async (r) => {
           written.push(r);
-          return { created: true, stored: { rawTx: r.rawTx, txidHex: r.txidHex, signer: r.signer, revision: r.revision } };
+          return { created: true, stored: r };
         },
       },
     }, log, { graceMs: 10 });
@@ -98,7 +98,7 @@ describe('RecordRepair', () => {
     expect(repair.stats().pending).toBe(3);
     etcdUp = true;
     await waitFor(() => repair.stats().pending === 0);
-    expect(written.map((w) => [w.ticketHex, w.path, w.defaultsRevision])).toEqual([['t1', 'repair', '3']]);
+    expect(written.map((w) => [w.ticketHash, w.path, w.defaultsRevision])).toEqual([['t1', 'repair', 3]]);
     expect(repair.stats()).toMatchObject({ repaired: 1, alreadyRecorded: 1, unknownToDcrd: 1 });
     await repair.stop();
     await reach.stop();

@@ -10,8 +10,7 @@ import { fromHex, hashToHex } from '../../../services/decred/bytes.ts';
 import { parseVote } from '../../../services/decred/vote.ts';
 import { decodeTxHex } from '../../../services/decred/wire/tx.ts';
 import { createLogger } from '../../../services/telemetry/index.ts';
-import { EtcdUnavailableError } from '../../../services/cluster/index.ts';
-import type { StoredVote, VoteRecordInput } from '../../../services/voter/duty.ts';
+import { EtcdUnavailableError, type VoteRecord } from '../../../services/cluster/index.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { MAX_REPAIR_RANK, OUTAGE_LOOKBACK_MS, RecordRepair, type ChainVote } from '../../../services/voter/record-repair.ts';
 
@@ -41,8 +40,8 @@ async function waitFor(cond: () => boolean, timeoutMs = 3_000): Promise<void> {
 /** An etcd stand-in (create-if-absent map) and a chain stand-in answering GetBlockVotes. */
 function world(opts: { rank?: (t: string) => number; chainVotes?: (block: string, height: number) => ChainVote[] } = {}) {
   let etcdUp = true;
-  const stored = new Map<string, StoredVote>();
-  const written: VoteRecordInput[] = [];
+  const stored = new Map<string, VoteRecord>();
+  const written: VoteRecord[] = [];
   const asked: string[] = [];
   const reach = new EtcdReach(async () => {
     if (!etcdUp) throw new Error('down');
@@ -57,13 +56,12 @@ function world(opts: { rank?: (t: string) => number; chainVotes?: (block: string
     records: {
       record: async (r) => {
         if (!etcdUp) throw new EtcdUnavailableError('down');
-        const k = `${r.blockHashHex}:${r.ticketHex}`;
+        const k = `${r.blockHash}:${r.ticketHash}`;
         const prev = stored.get(k);
-        if (prev) return { created: prev.txidHex === r.txidHex, stored: prev };
-        const s = { rawTx: r.rawTx, txidHex: r.txidHex, signer: r.signer, revision: r.revision };
-        stored.set(k, s);
+        if (prev) return { created: prev.voteTxid === r.voteTxid, stored: prev };
+        stored.set(k, r);
         written.push(r);
-        return { created: true, stored: s };
+        return { created: true, stored: r };
       },
     },
     chainVotes: async (block, height) => {
@@ -104,9 +102,9 @@ describe('RecordRepair from the chain', () => {
     expect(w.repair.stats().chainPending).toBe(0);
     w.restore();
     await waitFor(() => w.repair.stats().chainRepaired === 2);
-    const rec = w.written.find((r) => r.ticketHex === v0.ticket) as VoteRecordInput;
-    expect(Buffer.from(rec.rawTx).toString('hex')).toBe(v0.hex);
-    expect(rec).toMatchObject({ txidHex: v0.txid, height: v0.votedHeight, blockHashHex: v0.votedHash, path: 'repair', signer: 'c1', voteBits: v0.voteBits });
+    const rec = w.written.find((r) => r.ticketHash === v0.ticket) as VoteRecord;
+    expect(rec.voteTxHex).toBe(v0.hex);
+    expect(rec).toMatchObject({ voteTxid: v0.txid, height: v0.votedHeight, blockHash: v0.votedHash, path: 'repair', signer: 'c1', voteBits: v0.voteBits });
     // One GetBlockVotes per block and pass, not one per ticket.
     expect(w.asked).toEqual([`${v0.votedHeight}:${v0.votedHash}`]);
     await w.stop();
@@ -119,7 +117,10 @@ describe('RecordRepair from the chain', () => {
       chainVotes: (b) => (b === otherBlock ? [onChain(v0)] /* votes on another block */ : [forged, onChain(v0)]),
     });
     // v0's draw already has a DIFFERENT record: it must stay.
-    w.stored.set(`${v0.votedHash}:${v0.ticket}`, { rawTx: new Uint8Array([1]), txidHex: '11'.repeat(32), signer: 'a1', revision: '5' });
+    w.stored.set(`${v0.votedHash}:${v0.ticket}`, {
+      height: v0.votedHeight, blockHash: v0.votedHash, ticketHash: v0.ticket, voteTxHex: '01', voteTxid: '11'.repeat(32), signer: 'a1',
+      choicesRevision: 5, voteBits: 1, voteVersion: 10, treasuryVotes: [], createdAt: new Date(0).toISOString(),
+    });
     w.repair.start();
     w.outage();
     w.repair.drawSeen(otherBlock, v0.votedHeight, [v0.ticket]); // a draw of v0's ticket on a block v0 does not vote on
@@ -127,7 +128,7 @@ describe('RecordRepair from the chain', () => {
     w.restore();
     await waitFor(() => w.reach.isReachable && w.repair.stats().chainPending === 0);
     expect(w.written).toEqual([]);
-    expect(w.stored.get(`${v0.votedHash}:${v0.ticket}`)?.txidHex).toBe('11'.repeat(32));
+    expect(w.stored.get(`${v0.votedHash}:${v0.ticket}`)?.voteTxid).toBe('11'.repeat(32));
     expect(w.repair.stats()).toMatchObject({ chainRepaired: 0, alreadyRecorded: 1, notOnChain: 2, rejectedChainVotes: 2 });
     await w.stop();
   });
@@ -142,7 +143,7 @@ describe('RecordRepair from the chain', () => {
     w.restore();
     await waitFor(() => w.reach.isReachable && w.repair.stats().chainPending === 0);
     // v1: not among this voter's repairs (rank too far); v0: rank 1 → grace + 1 step.
-    expect(w.written.map((r) => r.ticketHex)).toEqual([v0.ticket]);
+    expect(w.written.map((r) => r.ticketHash)).toEqual([v0.ticket]);
     expect(Date.now() - back).toBeGreaterThanOrEqual(10 + 30 - 5);
     await w.stop();
   });
