@@ -11,7 +11,7 @@ import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
-import { ClusterConfigError, type CorruptValueError } from './errors.ts';
+import { ClusterConfigError, EtcdAuthError, EtcdPermissionError, type CorruptValueError } from './errors.ts';
 import { HashIndex } from './hash-index.ts';
 import { Keyspace, NETWORKS } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
@@ -251,6 +251,11 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     }
   } catch (err) {
     await close();
+    // Without an etcd user, an etcd with --client-cert-auth takes the client certificate's CN as
+    // the user; the cluster's certificates name none, so every read is refused: say what is missing.
+    if (err instanceof EtcdPermissionError && !deps.client && !access.auth) {
+      throw new EtcdAuthError(`${err.message}: etcd requires authentication and no etcd user is configured (set the etcd user and its password file)`, { cause: err });
+    }
     throw err;
   }
   if (m) {

@@ -92,7 +92,9 @@ const keyOf = (p: { key: Buffer; rangeEnd: Buffer }): string => `${p.key.toStrin
 
 function isAuthRequired(err: unknown): boolean {
   const msg = (err as Error)?.message ?? '';
-  return /user name is empty|permission denied|invalid auth token|Unauthenticated/i.test(msg);
+  // "user name not found": etcd runs with --client-cert-auth and took the client certificate's CN,
+  // which names no etcd user, as the user of a request without credentials.
+  return /user name is empty|user name not found|permission denied|invalid auth token|Unauthenticated/i.test(msg);
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { type IBackoff, BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, isRecoverableError } from 'etcd3';
+import { silenceIpServernameWarning } from '../security/index.ts';
 import type { ResolvedEtcdAccess } from './etcd-access.ts';
 import { ClusterError, EtcdAuthError, EtcdPermissionError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
@@ -40,6 +41,7 @@ export interface EtcdClientOptions {
 export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
   const callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const { auth, tls } = opts.access ?? {};
+  if (tls) silenceIpServernameWarning();
   return new Etcd3({
     hosts: [...opts.endpoints],
     ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}),
@@ -101,6 +103,15 @@ export function translateEtcdError(op: string, err: unknown): ClusterError {
   }
   if (/user name is empty/.test(msg)) {
     return new EtcdAuthError(`etcd ${op}: etcd requires authentication and no etcd user is configured (${msg})`, { cause: err });
+  }
+  // With --client-cert-auth, a request without a token is made as the user the client certificate's
+  // CN names; the cluster's certificates name no etcd user, so this is a process without an etcd user
+  // (or a user that was deleted).
+  if (/user name not found/.test(msg)) {
+    return new EtcdAuthError(
+      `etcd ${op}: etcd requires authentication and no etcd user is configured, or the configured user does not exist (etcd took the client certificate's name as the user) (${msg})`,
+      { cause: err },
+    );
   }
   if (/authentication is not enabled/.test(msg)) {
     return new EtcdAuthError(`etcd ${op}: an etcd user is configured but etcd authentication is off: run \`votecluster etcd init\` (${msg})`, { cause: err });

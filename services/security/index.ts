@@ -43,6 +43,7 @@ export {
   TlsReloader,
   grpcServerCredentials,
   grpcChannelCredentials,
+  silenceIpServernameWarning,
   httpsServerOptions,
   watchSecureServer,
   grpcCallerIdentity,

@@ -268,12 +268,13 @@ export function grpcServerCredentials(tls: TlsReloader): ServerCredentials {
 
 let ipServernameWarningSilenced = false;
 /**
+ * (Exported for the other grpc-js TLS clients of the cluster, e.g. the etcd client.)
  * grpc-js 1.14 passes the dialled host as the TLS `servername` even when it is an IP address;
  * Node then sends no SNI (RFC 6066 has none for IPs) and prints deprecation DEP0123 on stderr.
  * The server certificate is still checked against the IP (its IP SAN), so the warning says
  * nothing an operator can act on: drop exactly that one, let every other warning through.
  */
-function silenceIpServernameWarning(): void {
+export function silenceIpServernameWarning(): void {
   if (ipServernameWarningSilenced) return;
   ipServernameWarningSilenced = true;
   const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;

@@ -9,17 +9,29 @@ import { getContainerRuntimeClient, GenericContainer, type StartedTestContainer 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { etcdAccessHelpers, setUpEtcdAuth, startEtcd, type EtcdMember, type EtcdServer, type StartEtcdOptions } from '../../services/sim/devnet/index.ts';
+import {
+  createEtcdTls,
+  etcdAccessHelpers,
+  etcdHttp,
+  etcdTlsFlags,
+  issueEtcdClientTls,
+  setUpEtcdAuth,
+  startEtcd,
+  type EtcdMember,
+  type EtcdServer,
+  type StartEtcdOptions,
+} from '../../services/sim/devnet/index.ts';
 
 /** Image used when Docker is reachable (same minor as Debian's etcd-server). */
 export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.4.23';
 
 /**
- * A running test etcd, with authentication on (one user per kind of service, as
- * `votecluster etcd init` makes them): `access('voter')` for `openCluster`,
- * `clientOptions('root')` for a raw client, `cliFlags('admin')` for a command.
+ * A running test etcd, with client and peer TLS from a cluster CA (client certificates
+ * required) and authentication on (one user per kind of service, as `votecluster etcd init`
+ * makes them): `access('voter')` for `openCluster`, `clientOptions('root')` for a raw client,
+ * `cliFlags('admin')` for a command.
  */
-export interface TestEtcd extends Pick<EtcdServer, 'credentials' | 'access' | 'clientOptions' | 'cliFlags'> {
+export interface TestEtcd extends Pick<EtcdServer, 'credentials' | 'clientTls' | 'httpTls' | 'access' | 'clientOptions' | 'cliFlags'> {
   readonly endpoints: string[];
   /** Per-member control; empty when etcd runs in a container. */
   readonly members: EtcdMember[];
@@ -54,6 +66,8 @@ export async function startTestEtcd(opts: StartTestEtcdOptions = {}): Promise<Te
   return {
     endpoints: server.endpoints,
     credentials: server.credentials,
+    clientTls: server.clientTls,
+    httpTls: server.httpTls,
     access: (who) => server.access(who),
     clientOptions: (who) => server.clientOptions(who),
     cliFlags: (who) => server.cliFlags(who),
@@ -65,22 +79,30 @@ export async function startTestEtcd(opts: StartTestEtcdOptions = {}): Promise<Te
 }
 
 async function startContainer(): Promise<TestEtcd> {
+  const credDir = await mkdtemp(join(tmpdir(), 'votecluster-etcd-cred-'));
+  // The same TLS as the local launcher: the member certificate names the addresses the test dials.
+  const tls = await createEtcdTls(join(credDir, 'certs'));
+  const member = await tls.member('etcd0', ['localhost']);
+  const clientTls = await issueEtcdClientTls(tls);
+  const inContainer = (f: string): string => `/etc/etcd-tls/${f.slice(f.lastIndexOf('/') + 1)}`;
   const container: StartedTestContainer = await new GenericContainer(ETCD_IMAGE)
+    .withCopyFilesToContainer([member.caFile, member.certFile, member.keyFile].map((f) => ({ source: f, target: inContainer(f), mode: 0o644 })))
     .withCommand([
       '/usr/local/bin/etcd',
-      '--listen-client-urls', 'http://0.0.0.0:2379',
-      '--advertise-client-urls', 'http://127.0.0.1:2379',
+      '--listen-client-urls', 'https://0.0.0.0:2379',
+      '--advertise-client-urls', 'https://127.0.0.1:2379',
+      ...etcdTlsFlags({ caFile: inContainer(member.caFile), certFile: inContainer(member.certFile), keyFile: inContainer(member.keyFile) }),
     ])
     .withExposedPorts(2379)
     .start();
-  const endpoint = `http://${container.getHost()}:${container.getMappedPort(2379)}`;
+  const endpoint = `https://${container.getHost()}:${container.getMappedPort(2379)}`;
   const waitHealthy = async (timeoutMs = 15_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     let lastErr: unknown;
     for (;;) {
       try {
-        const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
-        if (res.ok) return;
+        const res = await etcdHttp(`${endpoint}/health`, { tls: tls.httpTls, timeoutMs: 1_000 });
+        if (res.status === 200) return;
       } catch (err) {
         lastErr = err; // not up yet: poll again until the deadline
       }
@@ -89,11 +111,11 @@ async function startContainer(): Promise<TestEtcd> {
     }
   };
   await waitHealthy();
-  const credDir = await mkdtemp(join(tmpdir(), 'votecluster-etcd-cred-'));
-  const auth = await setUpEtcdAuth([endpoint], credDir);
+  const auth = await setUpEtcdAuth([endpoint], credDir, tls.httpTls);
   return {
     endpoints: [endpoint],
-    ...etcdAccessHelpers([endpoint], auth),
+    ...etcdAccessHelpers([endpoint], auth, clientTls),
+    httpTls: tls.httpTls,
     members: [],
     kind: 'container',
     waitHealthy,

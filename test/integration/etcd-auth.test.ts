@@ -3,7 +3,9 @@
  * (idempotently, passwords generated into 0600 files), and etcd then enforces one
  * role per kind of service: the voter user writes nodes/ owners/ votes/ only, the
  * admin user tickets/ config/ only, the reader nothing. Wrong or missing
- * credentials fail fast with a typed error.
+ * credentials fail fast with a typed error. etcd runs with TLS and client
+ * certificates required (as everywhere); the client certificates name no etcd
+ * user, so a certificate without a password grants nothing.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -39,7 +41,7 @@ const files = (): Record<EtcdServiceRole | 'root', string> => ({
 async function init(extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   const f = files();
   const args = [
-    'etcd', 'init', '--etcd', etcd.endpoints.join(','), '--network', 'simnet',
+    'etcd', 'init', '--etcd', etcd.endpoints.join(','), '--network', 'simnet', ...tlsFlags(),
     '--root-password-file', f.root, '--voter-password-file', f.voter, '--admin-password-file', f.admin, '--reader-password-file', f.reader,
     ...extra,
   ];
@@ -52,10 +54,28 @@ async function init(extra: string[] = []): Promise<{ code: number; stdout: strin
   }
 }
 
+/** The CLI's TLS flags of the root kind's client certificate. */
+const tlsFlags = (): string[] => {
+  const f = etcd.clientTls?.files.root;
+  return f ? ['--etcd-ca', f.caFile, '--etcd-cert', f.certFile, '--etcd-key', f.keyFile] : [];
+};
+/** etcd3 TLS credentials of the voter kind's client certificate. */
+const credentials = (): { credentials: { rootCertificate: Buffer; certChain: Buffer; privateKey: Buffer } } => {
+  const p = etcd.clientTls?.pem.voter;
+  if (!p) throw new Error('etcd runs without TLS');
+  return { credentials: { rootCertificate: p.ca, certChain: p.cert, privateKey: p.key } };
+};
+/** The openCluster TLS files of the voter kind. */
+const tlsFiles = (): { caFile: string; certFile: string; keyFile: string } => {
+  const f = etcd.clientTls?.files.voter;
+  if (!f) throw new Error('etcd runs without TLS');
+  return { caFile: f.caFile, certFile: f.certFile, keyFile: f.keyFile };
+};
+
 const clients: Etcd3[] = [];
 async function as(who: EtcdServiceRole | 'root'): Promise<Etcd3> {
   const username = who === 'root' ? 'root' : ETCD_USER_NAMES[who];
-  const c = new Etcd3({ hosts: etcd.endpoints, auth: { username, password: await readEtcdPasswordFile(files()[who]) } });
+  const c = new Etcd3({ hosts: etcd.endpoints, ...credentials(), auth: { username, password: await readEtcdPasswordFile(files()[who]) } });
   clients.push(c);
   return c;
 }
@@ -107,10 +127,13 @@ describe('votecluster etcd init', () => {
     });
   });
 
-  it('refuses a request without credentials now', async () => {
-    const anon = new Etcd3({ hosts: etcd.endpoints });
+  it('refuses a request that presents only a cluster client certificate (no etcd user and password) now', async () => {
+    // With --client-cert-auth, etcd takes the certificate's CN as the user of a request without
+    // a token (etcdserver/v3_server.go AuthInfoFromCtx -> AuthStore.AuthInfoFromTLS); the
+    // cluster's client certificates name no etcd user, so the request is refused.
+    const anon = new Etcd3({ hosts: etcd.endpoints, ...credentials() });
     clients.push(anon);
-    await expect(anon.get(ks.schemaVersion()).string()).rejects.toThrow(/user name is empty/);
+    await expect(anon.get(ks.schemaVersion()).string()).rejects.toThrow(/permission denied|user name not found/);
   });
 });
 
@@ -154,7 +177,7 @@ describe('etcd roles', () => {
     const clusterKey = generateClusterKey().expose().slice();
     const c = await openCluster({
       endpoints: etcd.endpoints, network: 'simnet', nodeId: 'v-open', region: 'a', clusterKey, leaseTtlSec: 5,
-      etcdAccess: { username: ETCD_USER_NAMES.voter, passwordFile: files().voter },
+      etcdAccess: { username: ETCD_USER_NAMES.voter, passwordFile: files().voter, ...tlsFiles() },
     });
     try {
       expect(c.membership.liveNodes().map((n) => n.nodeId)).toContain('v-open');
@@ -169,7 +192,7 @@ describe('etcd roles', () => {
     await expect(
       openCluster({
         endpoints: etcd.endpoints, network: 'simnet', nodeId: 'v-bad', region: 'a', clusterKey: generateClusterKey().expose().slice(),
-        etcdAccess: { username: ETCD_USER_NAMES.voter, password: 'not-the-password' },
+        etcdAccess: { username: ETCD_USER_NAMES.voter, password: 'not-the-password', ...tlsFiles() },
       }),
     ).rejects.toMatchObject({ code: 'CLUSTER_ETCD_AUTH_FAILED', message: expect.stringContaining('refused the user name or password') });
     // Not a retry loop until some deadline: one refusal ends it (bound far above one round trip).
@@ -178,7 +201,7 @@ describe('etcd roles', () => {
 
   it('no credentials against an authenticated etcd is CLUSTER_ETCD_AUTH_FAILED too', async () => {
     await expect(
-      openCluster({ endpoints: etcd.endpoints, network: 'simnet', nodeId: 'v-none', region: 'a', clusterKey: generateClusterKey().expose().slice(), join: false }),
+      openCluster({ endpoints: etcd.endpoints, etcdAccess: tlsFiles(), network: 'simnet', nodeId: 'v-none', region: 'a', clusterKey: generateClusterKey().expose().slice(), join: false }),
     ).rejects.toMatchObject({ code: 'CLUSTER_ETCD_AUTH_FAILED', message: expect.stringContaining('no etcd user is configured') });
   });
 });

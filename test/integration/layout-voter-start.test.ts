@@ -40,7 +40,7 @@ function capture(): { log: Logger; lines: string[] } {
 
 function config(nodeId: string, over: Partial<VoterConfigInput> = {}): VoterConfigInput {
   return {
-    nodeId, region: 'a', network: 'simnet', etcd: { endpoints: [`http://${link.address}:${link.port}`], ...w.etcd.access('voter') },
+    nodeId, region: 'a', network: 'simnet', etcd: { endpoints: [`https://${link.address}:${link.port}`], ...w.etcd.access('voter') },
     proxies: w.proxyAddresses.map((address) => ({ address, region: 'a' })),
     clusterKeyFile: '/nonexistent/cluster.key', tls: w.voterTls, leaseTtlSec: 5, ...over,
   };

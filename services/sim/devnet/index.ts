@@ -38,8 +38,11 @@ export { bindDevnetMetrics, DEVNET_METRICS_REFRESH_MS } from './metrics.ts';
 export type { DevnetMetricsBinding } from './metrics.ts';
 
 /** Local etcd launcher (1 or 3 members on free loopback ports); see etcd-server.ts for the TSDoc of each export. */
-export { startEtcd, setUpEtcdAuth, etcdAccessHelpers, isEtcdMemberHealthy, findEtcdBinary, EtcdLauncherError, EtcdNotInstalledError, EtcdStartError, EtcdOptionsError, DEFAULT_ETCD_HEARTBEAT_MS, DEFAULT_ETCD_ELECTION_MS } from '../etcd/etcd-server.ts';
-export type { StartEtcdOptions, EtcdServer, EtcdUserKind, EtcdCredentials, EtcdAuthSetup, EtcdMember, EtcdMemberListen, EtcdAdvertise } from '../etcd/etcd-server.ts';
+export { startEtcd, setUpEtcdAuth, etcdAccessHelpers, issueEtcdClientTls, isEtcdMemberHealthy, findEtcdBinary, EtcdLauncherError, EtcdNotInstalledError, EtcdStartError, EtcdOptionsError, DEFAULT_ETCD_HEARTBEAT_MS, DEFAULT_ETCD_ELECTION_MS } from '../etcd/etcd-server.ts';
+export type { StartEtcdOptions, EtcdServer, EtcdUserKind, EtcdCredentials, EtcdAuthSetup, EtcdMember, EtcdMemberListen, EtcdAdvertise, EtcdClientTls } from '../etcd/etcd-server.ts';
+/** etcd's TLS material and flags, and https requests to its HTTP endpoints with a client certificate; see etcd-tls.ts. */
+export { createEtcdTls, etcdTlsFlags, etcdHttp, etcdClientCommonName } from '../etcd/etcd-tls.ts';
+export type { EtcdHttpTls, EtcdTlsMaterial } from '../etcd/etcd-tls.ts';
 
 /**
  * Userspace WAN link: a TCP proxy adding, per direction, one-way delay, jitter, loss (as stalls)

@@ -12,6 +12,10 @@
  * members must agree on one peer URL per member (one proxy per member, not
  * per direction).
  *
+ * Secure by default, as in production: client and peer TLS from a cluster CA
+ * (client certificates required on both ports; see etcd-tls.ts) and etcd
+ * authentication with one user per kind of service.
+ *
  * Gotcha (etcd 3.4): a member of a cluster that lost quorum may take
  * 5-10 s to exit on SIGTERM, so `stop()` escalates to SIGKILL after a grace
  * period.
@@ -34,6 +38,8 @@ import {
   type EtcdServiceRole,
 } from '../../cluster/index.ts';
 import { createServer } from 'node:net';
+import type { CertsDir, TlsFiles } from '../../security/index.ts';
+import { createEtcdTls, etcdHttp, etcdTlsFlags, type EtcdHttpTls, type EtcdTlsMaterial } from './etcd-tls.ts';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -101,7 +107,7 @@ export interface EtcdMemberListen {
   host: string;
   clientPort: number;
   peerPort: number;
-  /** URL etcd listens on for clients, e.g. `http://127.0.0.1:23790`. */
+  /** URL etcd listens on for clients, e.g. `https://127.0.0.1:23790`. */
   listenClientUrl: string;
   /** URL etcd listens on for peers. */
   listenPeerUrl: string;
@@ -156,6 +162,13 @@ export interface StartEtcdOptions {
   auth?: boolean;
   /** etcd `--bcrypt-cost` (default {@link DEFAULT_ETCD_BCRYPT_COST}). */
   bcryptCost?: number;
+  /**
+   * Client and peer TLS (default on): certificates issued from `certs` (a cluster CA the
+   * caller has, e.g. the layout's) or from a new CA under the data dir. Each member's
+   * certificate names its host, the hosts of its advertised URLs and `sans(member)` (the
+   * addresses clients dial it at through proxies). `false` only for tests of a plaintext etcd.
+   */
+  tls?: false | { certs?: CertsDir; sans?: (m: EtcdMemberListen) => readonly string[] };
 }
 
 /** Who connects: one of the service users, or etcd's root (set-up and tests that forge records). */
@@ -169,6 +182,12 @@ export interface EtcdCredentials {
   readonly passwordFiles: Readonly<Record<EtcdUserKind, string>>;
   /** etcd user name of each kind. */
   readonly usernames: Readonly<Record<EtcdUserKind, string>>;
+}
+
+/** Client TLS of every kind of user: files (for configs and flags) and PEM bytes (for raw clients). */
+export interface EtcdClientTls {
+  readonly files: Readonly<Record<EtcdUserKind, TlsFiles>>;
+  readonly pem: Readonly<Record<EtcdUserKind, EtcdHttpTls>>;
 }
 
 /** One running (or stopped) etcd member. */
@@ -205,6 +224,10 @@ export interface EtcdServer {
   readonly members: EtcdMember[];
   /** The users and password files (undefined when started with `auth: false`). */
   readonly credentials: EtcdCredentials | undefined;
+  /** Client certificates of every kind of user (undefined when started with `tls: false`). */
+  readonly clientTls: EtcdClientTls | undefined;
+  /** What the launcher presents to etcd's HTTP endpoints (`/health`, the gateway); undefined without TLS. */
+  readonly httpTls: EtcdHttpTls | undefined;
   /**
    * How a service of kind `who` reaches this etcd, for `openCluster`'s `etcdAccess`
    * (`{}` without authentication).
@@ -212,7 +235,7 @@ export interface EtcdServer {
   access(who: EtcdUserKind): EtcdAccess;
   /** etcd3 client options (hosts, user) for `new Etcd3(...)` as `who`. */
   clientOptions(who: EtcdUserKind): IOptions;
-  /** CLI flags for a command run as `who`: `--etcd URLS --etcd-user NAME --etcd-password-file FILE`. */
+  /** CLI flags for a command run as `who`: `--etcd URLS --etcd-user NAME --etcd-password-file FILE --etcd-ca CA --etcd-cert CERT --etcd-key KEY`. */
   cliFlags(who: EtcdUserKind): string[];
   /** Resolves once every running member reports `/health` true. */
   waitHealthy(timeoutMs?: number): Promise<void>;
@@ -305,14 +328,15 @@ function trackChild(child: ChildProcess): void {
 }
 
 /**
- * `/health` of one member at its client URL: true only when it answers healthy within 1 s
- * (in etcd 3.4 a quorum read, so false while the cluster has no leader). Never throws.
+ * `/health` of one member at its client URL (with `tls`: over https, presenting that client
+ * certificate): true only when it answers healthy within 1 s (in etcd 3.4 a quorum read, so
+ * false while the cluster has no leader). Never throws.
  */
-export async function isEtcdMemberHealthy(clientUrl: string): Promise<boolean> {
+export async function isEtcdMemberHealthy(clientUrl: string, tls?: EtcdHttpTls): Promise<boolean> {
   try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-    if (!res.ok) return false;
-    const body = (await res.json()) as { health?: unknown };
+    const res = await etcdHttp(`${clientUrl}/health`, { tls, timeoutMs: 1_000 });
+    if (res.status !== 200) return false;
+    const body = JSON.parse(res.body) as { health?: unknown };
     return body.health === 'true' || body.health === true;
   } catch {
     // connection refused / timeout while starting: not healthy yet, the caller polls again
@@ -351,6 +375,7 @@ class Member implements EtcdMember {
     private readonly args: string[],
     init: { name: string; clientUrl: string; peerUrl: string; listenClientUrl: string; listenPeerUrl: string; dataDir: string },
     private readonly graceMs: number,
+    private readonly httpTls: EtcdHttpTls | undefined,
   ) {
     this.name = init.name;
     this.clientUrl = init.clientUrl;
@@ -404,7 +429,7 @@ class Member implements EtcdMember {
       if (!this.isRunning) {
         throw new EtcdStartError(`etcd member ${this.name} exited during start-up; log tail:\n${this.log.trim()}`);
       }
-      if (await isEtcdMemberHealthy(this.listenClientUrl)) return;
+      if (await isEtcdMemberHealthy(this.listenClientUrl, this.httpTls)) return;
       const now = Date.now();
       if (now > deadline) {
         const cpuMs = processCpuMs(this.pid);
@@ -457,9 +482,10 @@ export interface EtcdAuthSetup {
 /**
  * The set-up of `votecluster etcd init` against a running etcd (every network): passwords
  * generated into 0600 files under `dir` on first use (kept, and reused, when the files exist).
+ * `tls`: the client TLS to reach etcd with (the root kind's certificate).
  * @throws {EtcdStartError} when etcd refuses a step.
  */
-export async function setUpEtcdAuth(endpoints: readonly string[], dir: string): Promise<EtcdAuthSetup> {
+export async function setUpEtcdAuth(endpoints: readonly string[], dir: string, tls?: EtcdHttpTls): Promise<EtcdAuthSetup> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const kinds: EtcdUserKind[] = ['root', ...ETCD_SERVICE_ROLES];
   const passwordFiles = Object.fromEntries(kinds.map((k) => [k, join(dir, `${k}.password`)])) as Record<EtcdUserKind, string>;
@@ -468,7 +494,8 @@ export async function setUpEtcdAuth(endpoints: readonly string[], dir: string): 
   for (const k of kinds) passwords[k] = (await readOrCreateEtcdPasswordFile(passwordFiles[k], true)).password;
   try {
     await initEtcdAuth({
-      connect: (asRoot) => createEtcdClient({ endpoints, ...(asRoot ? { access: { auth: { username: ETCD_ROOT_USER, password: passwords.root } } } : {}) }),
+      connect: (asRoot) =>
+        createEtcdClient({ endpoints, access: { ...(tls ? { tls } : {}), ...(asRoot ? { auth: { username: ETCD_ROOT_USER, password: passwords.root } } : {}) } }),
       networks: NETWORKS,
       rootPassword: passwords.root,
       passwords: { voter: passwords.voter, admin: passwords.admin, reader: passwords.reader },
@@ -479,21 +506,50 @@ export async function setUpEtcdAuth(endpoints: readonly string[], dir: string): 
   return { creds: { dir, passwordFiles, usernames }, passwords };
 }
 
+/** Issues the client certificate of every kind of user from `tls`. */
+export async function issueEtcdClientTls(tls: EtcdTlsMaterial): Promise<EtcdClientTls> {
+  const kinds: EtcdUserKind[] = ['root', ...ETCD_SERVICE_ROLES];
+  const files = {} as Record<EtcdUserKind, TlsFiles>;
+  const pem = {} as Record<EtcdUserKind, EtcdHttpTls>;
+  for (const k of kinds) {
+    const f = await tls.client(k);
+    files[k] = f;
+    pem[k] = { ca: readFileSync(f.caFile), cert: readFileSync(f.certFile), key: readFileSync(f.keyFile) };
+  }
+  return { files, pem };
+}
+
 /** The access helpers of an {@link EtcdServer} (also used by test/harness for a container). */
 export function etcdAccessHelpers(
   endpoints: readonly string[],
   auth: EtcdAuthSetup | undefined,
-): Pick<EtcdServer, 'credentials' | 'access' | 'clientOptions' | 'cliFlags'> {
+  tls?: EtcdClientTls,
+): Pick<EtcdServer, 'credentials' | 'clientTls' | 'access' | 'clientOptions' | 'cliFlags'> {
   return {
     credentials: auth?.creds,
+    clientTls: tls,
     access(who: EtcdUserKind): EtcdAccess {
-      return auth ? { username: auth.creds.usernames[who], passwordFile: auth.creds.passwordFiles[who] } : {};
+      const f = tls?.files[who];
+      return {
+        ...(auth ? { username: auth.creds.usernames[who], passwordFile: auth.creds.passwordFiles[who] } : {}),
+        ...(f ? { caFile: f.caFile, certFile: f.certFile, keyFile: f.keyFile } : {}),
+      };
     },
     clientOptions(who: EtcdUserKind): IOptions {
-      return { hosts: [...endpoints], ...(auth ? { auth: { username: auth.creds.usernames[who], password: auth.passwords[who] } } : {}) };
+      const p = tls?.pem[who];
+      return {
+        hosts: [...endpoints],
+        ...(auth ? { auth: { username: auth.creds.usernames[who], password: auth.passwords[who] } } : {}),
+        ...(p ? { credentials: { rootCertificate: p.ca, certChain: p.cert, privateKey: p.key } } : {}),
+      };
     },
     cliFlags(who: EtcdUserKind): string[] {
-      return ['--etcd', endpoints.join(','), ...(auth ? ['--etcd-user', auth.creds.usernames[who], '--etcd-password-file', auth.creds.passwordFiles[who]] : [])];
+      const f = tls?.files[who];
+      return [
+        '--etcd', endpoints.join(','),
+        ...(auth ? ['--etcd-user', auth.creds.usernames[who], '--etcd-password-file', auth.creds.passwordFiles[who]] : []),
+        ...(f ? ['--etcd-ca', f.caFile, '--etcd-cert', f.certFile, '--etcd-key', f.keyFile] : []),
+      ];
     },
   };
 }
@@ -505,7 +561,7 @@ export function etcdAccessHelpers(
  *
  * @example
  * const etcd = await startEtcd({ members: 3 });
- * const client = new Etcd3({ hosts: etcd.endpoints });
+ * const client = new Etcd3(etcd.clientOptions('admin'));
  * await etcd.members[0].kill();   // lose one member, quorum stays
  * await etcd.stop();
  */
@@ -539,6 +595,10 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   await writeFile(jwtPub, pair.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o600 });
   await writeFile(jwtKey, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const authToken = `jwt,pub-key=${jwtPub},priv-key=${jwtKey},sign-method=ES256,ttl=${JWT_TOKEN_TTL}`;
+  const tls = opts.tls === false ? undefined : await createEtcdTls(join(baseDir, 'certs'), opts.tls?.certs);
+  const clientTls = tls ? await issueEtcdClientTls(tls) : undefined;
+  const httpTls = clientTls?.pem.root;
+  const scheme = tls ? 'https' : 'http';
 
   // Ports are reserved by bind-and-close; another process could grab one before etcd
   // binds it, so a start that fails is retried with fresh ports (bounded).
@@ -549,7 +609,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       for (const m of members) m.spawnProcess();
       const deadline = Date.now() + timeoutMs;
       await Promise.all(members.map((m) => m.waitHealthy(deadline)));
-      const credentials = opts.auth === false ? undefined : await setUpEtcdAuth(members.map((m) => m.listenClientUrl), join(baseDir, 'credentials'));
+      const credentials = opts.auth === false ? undefined : await setUpEtcdAuth(members.map((m) => m.listenClientUrl), join(baseDir, 'credentials'), httpTls);
       return makeServer(members, credentials);
     } catch (err) {
       lastErr = err;
@@ -575,8 +635,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
         host,
         clientPort,
         peerPort,
-        listenClientUrl: `http://${host}:${clientPort}`,
-        listenPeerUrl: `http://${host}:${peerPort}`,
+        listenClientUrl: `${scheme}://${host}:${clientPort}`,
+        listenPeerUrl: `${scheme}://${host}:${peerPort}`,
       });
     }
     const adv = await Promise.all(listen.map(async (l) => (opts.advertise ? await opts.advertise(l) : {})));
@@ -584,8 +644,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     const clientUrls = listen.map((l, i) => adv[i]?.clientUrl ?? l.listenClientUrl);
     const initialCluster = listen.map((l, i) => `${l.name}=${peerUrls[i]}`).join(',');
     const token = `votecluster-${listen.map((l) => l.clientPort).join('-')}`;
+    const memberTls = await Promise.all(
+      listen.map((l, i) =>
+        tls?.member(l.name, [l.host, new URL(clientUrls[i] as string).hostname, new URL(peerUrls[i] as string).hostname, ...(opts.tls ? (opts.tls.sans?.(l) ?? []) : [])]),
+      ),
+    );
     return listen.map((l, i) => {
       const dataDir = join(baseDir, l.name);
+      const mt = memberTls[i];
       const args = [
         '--name', l.name,
         '--data-dir', dataDir,
@@ -601,6 +667,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
         ...(opts.preVote ? ['--pre-vote'] : []),
         '--bcrypt-cost', String(opts.bcryptCost ?? DEFAULT_ETCD_BCRYPT_COST),
         '--auth-token', authToken,
+        ...(mt ? etcdTlsFlags(mt) : []),
         '--logger', 'zap',
         '--log-level', opts.logLevel ?? 'error',
       ];
@@ -616,6 +683,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
           dataDir,
         },
         opts.stopGraceMs ?? DEFAULT_ETCD_STOP_GRACE_MS,
+        httpTls,
       );
     });
   }
@@ -625,7 +693,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     const endpoints = members.map((m) => m.clientUrl);
     return {
       endpoints,
-      ...etcdAccessHelpers(endpoints, auth),
+      ...etcdAccessHelpers(endpoints, auth, clientTls),
+      httpTls,
       members,
       async waitHealthy(ms = timeoutMs): Promise<void> {
         const deadline = Date.now() + ms;

@@ -7,8 +7,14 @@
  * (not one per pair of regions). The partition is therefore asymmetric (the cut
  * member can still dial the others): members run with `--pre-vote` so its
  * elections cannot depose the majority's leader.
+ *
+ * etcd runs with client and peer TLS from the layout's cluster CA (client
+ * certificates required). The WAN links carry the TLS bytes unchanged, so a
+ * member's certificate names every address it is dialled at: its own, its
+ * peer ingress link, and each other region's WAN gateway to its region.
  */
-import { isEtcdMemberHealthy, startEtcd, type EtcdServer } from '../devnet/index.ts';
+import { etcdHttp, isEtcdMemberHealthy, startEtcd, type EtcdHttpTls, type EtcdServer } from '../devnet/index.ts';
+import type { CertsDir } from '../../security/index.ts';
 import type { WanLink, WanTopology } from './wan.ts';
 
 export interface LayoutEtcd {
@@ -37,14 +43,16 @@ export interface EtcdLayoutOptions {
   regions: string[];
   /** With WAN: the topology (its ingress links front the peer ports) and its delay (raft timing). */
   wan?: { topology: WanTopology; delayMs: number };
+  /** The layout's cluster CA: etcd's certificates are issued from it. */
+  certs: CertsDir;
 }
 
 /** `/v3/maintenance/status` of etcd's gRPC gateway: member id and leader id. */
-async function memberStatus(clientUrl: string): Promise<{ memberId: string; leader: string } | undefined> {
+async function memberStatus(clientUrl: string, tls: EtcdHttpTls | undefined): Promise<{ memberId: string; leader: string } | undefined> {
   try {
-    const res = await fetch(`${clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1_000) });
-    if (!res.ok) return undefined;
-    const j = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+    const res = await etcdHttp(`${clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', tls, timeoutMs: 1_000 });
+    if (res.status !== 200) return undefined;
+    const j = JSON.parse(res.body) as { header?: { member_id?: string }; leader?: string };
     if (!j.header?.member_id || !j.leader) return undefined;
     return { memberId: j.header.member_id, leader: j.leader };
   } catch {
@@ -60,6 +68,11 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
     members: o.members,
     hosts: o.hosts.slice(0, o.members),
     namePrefix: 'etcd-',
+    tls: {
+      certs: o.certs,
+      // Clients in other regions dial a member through their region's WAN gateway to its region.
+      sans: (m) => (wan ? o.regions.filter((r) => r !== o.regions[m.index]).map((r) => wan.topology.gateway(r, o.regions[m.index] as string)) : []),
+    },
     // Raft timing scaled to the WAN round trip (heartbeat ~ RTT, election 10×).
     ...(wan ? { heartbeatMs: Math.max(50, Math.round(2 * wan.delayMs + 20)), electionMs: Math.max(500, Math.round(10 * (2 * wan.delayMs + 20))), preVote: true } : {}),
     ...(wan && o.members === 3
@@ -68,7 +81,7 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
             const via = await wan.topology.ingress(o.regions[m.index] as string, m.host, m.peerPort);
             const link = wan.topology.links().find((l) => l.link.address === via.host && l.link.port === via.port)?.link;
             if (link) peerLinks[m.index] = link;
-            return { peerUrl: `http://${via.host}:${via.port}` };
+            return { peerUrl: `https://${via.host}:${via.port}` };
           },
         }
       : {}),
@@ -83,7 +96,7 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
     clientTargets,
     peerLinks,
     async leaderIndex() {
-      const statuses = await Promise.all(server.members.map((m) => (m.isRunning ? memberStatus(m.listenClientUrl) : Promise.resolve(undefined))));
+      const statuses = await Promise.all(server.members.map((m) => (m.isRunning ? memberStatus(m.listenClientUrl, server.httpTls) : Promise.resolve(undefined))));
       const leader = statuses.find((s) => s)?.leader;
       if (!leader) return undefined;
       const i = statuses.findIndex((s) => s?.memberId === leader);
@@ -92,7 +105,7 @@ export async function startLayoutEtcd(o: EtcdLayoutOptions): Promise<LayoutEtcd>
     async ready() {
       const running = server.members.filter((m) => m.isRunning);
       if (running.length === 0) return false;
-      return (await Promise.all(running.map((m) => isEtcdMemberHealthy(m.listenClientUrl)))).every(Boolean);
+      return (await Promise.all(running.map((m) => isEtcdMemberHealthy(m.listenClientUrl, server.httpTls)))).every(Boolean);
     },
     async stop() {
       await server.stop(); // the peer links belong to the topology (closed with it)

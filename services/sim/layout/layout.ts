@@ -205,6 +205,11 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
       pool = p;
       cleanup.push(() => p.close());
     }
+    // Mutual TLS on every link, as in production: one cluster CA in the layout's directory issues
+    // etcd's certificates, a server certificate per proxy naming every address voters dial it at
+    // (its own, and each other region's WAN gateway to it), and a client certificate per voter.
+    const certs = await createCertsDir(join(keyDir, 'certs'), []);
+
     // The devnet (CPU: bootstrap) and etcd (waiting for a leader) start side by side.
     const [dnRes, etcdRes] = await Promise.allSettled([
       startLayoutDevnet({
@@ -220,6 +225,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
         members: etcdMembers,
         hosts: regions.map((r) => host(r, 3)),
         regions: [...regions],
+        certs,
         ...(opts.wan ? { wan: { topology: wan, delayMs: opts.wan.delayMs } } : {}),
       }),
     ]);
@@ -283,11 +289,6 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     await startWithRetry(log, 'layout-import', () => importWithProgress().then(() => undefined, (err: unknown) => {
       throw transientEtcd(err) ? Object.assign(new Error(`ticket import: ${(err as Error).message}`, { cause: err }), { retryable: true }) : err;
     }), { etcdReady: () => etcd.ready() });
-
-    // Mutual TLS on every proxy link, as in production: one cluster CA in the layout's directory,
-    // a server certificate per proxy naming every address voters dial it at (its own, and each
-    // other region's WAN gateway to it), a client certificate per voter.
-    const certs = await createCertsDir(join(keyDir, 'certs'), []);
 
     // One node proxy per region, beside its devnet node.
     const proxies: LayoutProxy[] = [];
@@ -357,7 +358,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
       for (const i of etcdEndpointOrder(etcd.memberRegions, r)) {
         const t = etcd.clientTargets[i] as { host: string; port: number };
         const via = await reach(r, etcd.memberRegions[i] as string, t.host, t.port);
-        endpoints.push(`http://${via.host}:${via.port}`);
+        endpoints.push(`https://${via.host}:${via.port}`);
       }
       for (let k = 1; k <= votersPerRegion; k++) {
         const voterTls = await issueInto(certs, { name: `voter-${r}${k}`, commonName: `${r}${k}`, role: ROLE.voter, usage: 'client' });
