@@ -7,6 +7,7 @@
  * docs/architecture.md, "Machine-readable contracts" (human lines go to stderr in that mode). `--chaos NAME` runs one chaos
  * scenario in this layout. Stops cleanly on SIGINT, SIGTERM and at the end.
  */
+import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -109,7 +110,8 @@ async function runDemo(layout: Layout, blocks: number | undefined, signal: Abort
 function whereLines(layout: Layout, admin: DemoAdmin | undefined): string[] {
   return [
     ...(admin ? [`  status page  ${admin.statusUrl}  (verdict, misses from the chain, regions, recent votes)`, `  metrics      ${admin.metricsUrl}`] : []),
-    `  etcd         ${layout.etcd.server.endpoints.join(', ')}`,
+    ...(admin ? [`  admin gRPC   ${admin.grpcAddress}  (mutual TLS; an operator certificate: votecluster certs create-client <name> --role operator --certs-dir ${dirname(layout.caFile)})`] : []),
+    `  etcd         ${layout.etcd.server.endpoints.join(', ')}  (TLS with client certificates, etcd users; certificates in ${dirname(layout.caFile)})`,
     `  cluster key  ${layout.clusterKeyFile}`,
     '  one line per settled block: block <height>  drawn <n>  <ticket>:<signer>:<draw→accepted>  missed <so far>',
     '    signer ? = no vote record in etcd yet; latency - = no dcrd accepted a vote; !MISSED / !CONFLICT mark a miss or two different votes',

@@ -41,7 +41,7 @@ export type { DevnetMetricsBinding } from './metrics.ts';
 export { startEtcd, setUpEtcdAuth, etcdAccessHelpers, issueEtcdClientTls, isEtcdMemberHealthy, findEtcdBinary, EtcdLauncherError, EtcdNotInstalledError, EtcdStartError, EtcdOptionsError, DEFAULT_ETCD_HEARTBEAT_MS, DEFAULT_ETCD_ELECTION_MS } from '../etcd/etcd-server.ts';
 export type { StartEtcdOptions, EtcdServer, EtcdUserKind, EtcdCredentials, EtcdAuthSetup, EtcdMember, EtcdMemberListen, EtcdAdvertise, EtcdClientTls } from '../etcd/etcd-server.ts';
 /** etcd's TLS material and flags, and https requests to its HTTP endpoints with a client certificate; see etcd-tls.ts. */
-export { createEtcdTls, etcdTlsFlags, etcdHttp, etcdClientCommonName } from '../etcd/etcd-tls.ts';
+export { createEtcdTls, etcdTlsFlags, etcdHttp, etcdClientCommonName, ETCD_PEER_COMMON_NAME } from '../etcd/etcd-tls.ts';
 export type { EtcdHttpTls, EtcdTlsMaterial } from '../etcd/etcd-tls.ts';
 
 /**

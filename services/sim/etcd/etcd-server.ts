@@ -200,6 +200,8 @@ export interface EtcdMember {
   readonly listenClientUrl: string;
   readonly listenPeerUrl: string;
   readonly dataDir: string;
+  /** The member's certificate (client and peer port), undefined without TLS. */
+  readonly tls: TlsFiles | undefined;
   /** PID of the current process, or undefined while stopped. */
   readonly pid: number | undefined;
   readonly isRunning: boolean;
@@ -366,6 +368,7 @@ class Member implements EtcdMember {
   readonly listenClientUrl: string;
   readonly listenPeerUrl: string;
   readonly dataDir: string;
+  readonly tls: TlsFiles | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private log = '';
@@ -373,7 +376,7 @@ class Member implements EtcdMember {
   constructor(
     private readonly binary: string,
     private readonly args: string[],
-    init: { name: string; clientUrl: string; peerUrl: string; listenClientUrl: string; listenPeerUrl: string; dataDir: string },
+    init: { name: string; clientUrl: string; peerUrl: string; listenClientUrl: string; listenPeerUrl: string; dataDir: string; tls: TlsFiles | undefined },
     private readonly graceMs: number,
     private readonly httpTls: EtcdHttpTls | undefined,
   ) {
@@ -383,6 +386,7 @@ class Member implements EtcdMember {
     this.listenClientUrl = init.listenClientUrl;
     this.listenPeerUrl = init.listenPeerUrl;
     this.dataDir = init.dataDir;
+    this.tls = init.tls;
   }
 
   get pid(): number | undefined {
@@ -681,6 +685,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
           listenClientUrl: l.listenClientUrl,
           listenPeerUrl: l.listenPeerUrl,
           dataDir,
+          tls: mt,
         },
         opts.stopGraceMs ?? DEFAULT_ETCD_STOP_GRACE_MS,
         httpTls,

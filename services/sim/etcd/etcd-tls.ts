@@ -9,7 +9,9 @@
  * - `--client-cert-auth` with `--trusted-ca-file`: the client port accepts only
  *   connections that present a certificate issued by the cluster CA (a plaintext
  *   connection, or TLS without a client certificate, fails the handshake).
- * - `--peer-client-cert-auth` with `--peer-trusted-ca-file`: the same for raft traffic.
+ * - `--peer-client-cert-auth` with `--peer-trusted-ca-file`: the same for raft traffic, and
+ *   `--peer-cert-allowed-cn`: only a member certificate (CN {@link ETCD_PEER_COMMON_NAME})
+ *   may join raft, not any certificate of the cluster CA (a voter's, an operator's).
  * - etcd checks a client certificate that carries SANs against the address the
  *   connection comes from (pkg/transport listener `checkSAN`): a member's
  *   certificate is also its client certificate towards the other members, so it
@@ -34,6 +36,9 @@ export interface EtcdHttpTls {
   cert: Buffer;
   key: Buffer;
 }
+
+/** CN of every member certificate; the peer port accepts no other (`--peer-cert-allowed-cn`). */
+export const ETCD_PEER_COMMON_NAME = 'etcd-peer';
 
 /** CN of the client certificate of each kind of etcd user (never an etcd user name). */
 export const etcdClientCommonName = (kind: string): string => `etcd-client-${kind}`;
@@ -70,13 +75,16 @@ export async function createEtcdTls(dir: string, certs?: CertsDir): Promise<Etcd
   return {
     certs: c,
     member: (name, sans) =>
-      issueInto(c, { name: `etcd-member-${name}`, commonName: name, role: 'etcd', usage: 'peer', sans: [...new Set(['127.0.0.1', ...sans])] }, { force: true }),
+      issueInto(c, { name: `etcd-member-${name}`, commonName: ETCD_PEER_COMMON_NAME, role: 'etcd', usage: 'peer', sans: [...new Set(['127.0.0.1', ...sans])] }, { force: true }),
     client,
     httpTls: { ca: readFileSync(own.caFile), cert: readFileSync(own.certFile), key: readFileSync(own.keyFile) },
   };
 }
 
-/** etcd's TLS flags for a member: client and peer TLS from `files`, client certificates required on both ports. */
+/**
+ * etcd's TLS flags for a member: client and peer TLS from `files`, client certificates required
+ * on both ports, and only member certificates on the peer port.
+ */
 export function etcdTlsFlags(files: TlsFiles): string[] {
   return [
     '--cert-file', files.certFile,
@@ -87,14 +95,16 @@ export function etcdTlsFlags(files: TlsFiles): string[] {
     '--peer-key-file', files.keyFile,
     '--peer-trusted-ca-file', files.caFile,
     '--peer-client-cert-auth',
+    '--peer-cert-allowed-cn', ETCD_PEER_COMMON_NAME,
   ];
 }
 
 /**
- * One request to an etcd HTTP endpoint (`https://` with `tls`, else plain http): resolves
+ * One request to an etcd HTTP endpoint (`https://` with `tls`: the CA, and the client certificate
+ * when given; `http://`: plaintext): resolves
  * status and body, or rejects on a transport error or after `timeoutMs`.
  */
-export function etcdHttp(url: string, opts: { tls?: EtcdHttpTls | undefined; method?: 'GET' | 'POST'; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+export function etcdHttp(url: string, opts: { tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined; method?: 'GET' | 'POST'; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   if (u.protocol === 'http:') {
     return fetch(url, { method: opts.method ?? 'GET', ...(opts.body !== undefined ? { body: opts.body } : {}), signal: AbortSignal.timeout(opts.timeoutMs ?? 1_000) }).then(async (res) => ({
@@ -109,7 +119,7 @@ export function etcdHttp(url: string, opts: { tls?: EtcdHttpTls | undefined; met
         port: Number(u.port),
         path: `${u.pathname}${u.search}`,
         method: opts.method ?? 'GET',
-        ...(opts.tls ? { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } : {}),
+        ...(opts.tls ? { ca: opts.tls.ca, ...(opts.tls.cert && opts.tls.key ? { cert: opts.tls.cert, key: opts.tls.key } : {}) } : {}),
         timeout: opts.timeoutMs ?? 1_000,
         agent: false,
       },

@@ -1,7 +1,8 @@
 /**
  * The demo's admin service: what an operator runs beside the voters, on the layout's
- * cluster: the status page (verdict, misses from the chain, regions), the chain judge on
- * every region's proxy, and a Prometheus endpoint with the admin, cluster and chain
+ * cluster: the Admin gRPC API (mutual TLS with the layout's cluster CA; callers' roles from
+ * their certificates), the status page (verdict, misses from the chain, regions), the chain
+ * judge on every region's proxy, and a Prometheus endpoint with the admin, cluster and chain
  * families. Listens on loopback only.
  */
 import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin } from '../../admin/index.ts';
@@ -13,6 +14,8 @@ import type { Layout } from './layout.ts';
 
 /** A running demo admin. */
 export interface DemoAdmin {
+  /** Admin gRPC `host:port` (mutual TLS: callers need a certificate of the layout's CA with role operator or read-only). */
+  readonly grpcAddress: string;
   readonly statusUrl: string;
   readonly metricsUrl: string;
   readonly admin: Admin;
@@ -22,12 +25,15 @@ export interface DemoAdmin {
 /** Starts the admin service (status page, chain judge, metrics) for `layout`. */
 export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoAdmin> {
   // The proxies accept only client certificates of the cluster CA (mutual TLS, as in production).
-  const tls = loadTlsMaterial(await layout.issueClientTls('demo-admin', ROLE.admin));
+  const adminTls = await layout.issueServerTls('demo-admin', ROLE.admin, ['127.0.0.1']);
+  const tls = loadTlsMaterial(adminTls);
   const clients: NodeProxyClient[] = layout.proxies.map((p) =>
     createNodeProxyClient(p.address, { clientId: 'demo-admin', tls: { caPem: tls.ca, certPem: tls.cert, keyPem: tls.key } }));
   const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
   const admin = createAdmin(
-    AdminConfigSchema.parse({ network: 'simnet', grpc: { enabled: false }, walletRpc: { enabled: false }, status: { enabled: true, listen: '127.0.0.1:0' } }),
+    AdminConfigSchema.parse({
+      network: 'simnet', tls: adminTls, grpc: { enabled: true, listen: '127.0.0.1:0' }, walletRpc: { enabled: false }, status: { enabled: true, listen: '127.0.0.1:0' },
+    }),
     {
       store: clusterTicketStore(layout.admin),
       chain: createProxyChainLookup(clients[0] as NodeProxyClient, { params: netParams('simnet') }),
@@ -44,6 +50,7 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
     const endpoints = await admin.start();
     server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
     return {
+      grpcAddress: endpoints.grpc as string,
       statusUrl: endpoints.status as string,
       metricsUrl: `${server.url}/metrics`,
       admin,

@@ -131,6 +131,13 @@ export interface Layout {
   /** Issues a client certificate of the layout's cluster CA (e.g. for an admin that dials the proxies). */
   issueClientTls(name: string, role: KnownRole): Promise<TlsFiles>;
   /**
+   * Issues a certificate of the layout's cluster CA for a listener that also dials (both usages),
+   * valid for `sans` (e.g. the admin's gRPC listener).
+   */
+  issueServerTls(name: string, role: KnownRole, sans: readonly string[]): Promise<TlsFiles>;
+  /** The layout's cluster CA (PEM file): what every certificate of the layout is issued by. */
+  readonly caFile: string;
+  /**
    * Contract report over draws since {@link readyAt}; with `throughHeight`, only the blocks
    * up to that height (and their draws) count.
    */
@@ -396,6 +403,8 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     const layout: Layout = {
       regions, devnet, etcd, proxies, voters, wan, admin, log, readyAt, readyHeight, clusterKeyFile: keyFile,
       issueClientTls: (name, role) => issueInto(certs, { name, commonName: name, role, usage: 'client' }),
+      issueServerTls: (name, role, sans) => issueInto(certs, { name, commonName: name, role, usage: 'peer', sans: [...sans] }),
+      caFile: certs.caFile,
       importAllTickets,
       importedTickets: () => imported,
       voteRecords: () => admin.votes.list(),
