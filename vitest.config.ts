@@ -18,7 +18,10 @@ export default defineConfig({
     reporters: ['default', new RetryReporter()],
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Unit test files share their worker's module graph (isolate: false): each file loading the
+      // services afresh cost more than the tests themselves. A unit test file therefore leaves no
+      // process-wide state behind (telemetry shut down, fake timers and env restored).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       // test/fuzz: property tests of untrusted input over real sockets and etcd, a bounded number
       // of cases each (FUZZ_RUNS raises it: `npm run fuzz`).
       // One retry per failing test where real processes run (etcd members, devnet nodes, proxies,
