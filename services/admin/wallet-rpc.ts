@@ -137,6 +137,18 @@ function semver(v: readonly [number, number, number]) {
   return { versionstring: v.join('.'), major: v[0], minor: v[1], patch: v[2], prerelease: '', buildmetadata: '' };
 }
 
+/**
+ * dcrwallet's `votebitsextended`: the wallet's extended vote bits, which are the vote version as a
+ * little-endian uint32 (decred/dcrwallet wallet/wallet.go `VoteBits`, `ExtendedBits` set with
+ * `binary.LittleEndian.PutUint32`; internal/rpc/jsonrpc/methods.go `walletInfo` hex-encodes them and
+ * reads `voteversion` back from the same four bytes). The votes the cluster writes carry the same bytes.
+ */
+export function extendedVoteBitsHex(voteVersion: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(voteVersion >>> 0);
+  return b.toString('hex');
+}
+
 const ATOMS_PER_DCR = 1e8;
 
 /** Creates the method dispatcher. */
@@ -213,7 +225,7 @@ export function createWalletRpcHandler(deps: WalletRpcDeps): WalletRpcHandler {
         cointype: deps.params.slip44CoinType,
         txfee: 0.0001,
         votebits: c.voteBits,
-        votebitsextended: '',
+        votebitsextended: extendedVoteBitsHex(c.voteVersion),
         voteversion: c.voteVersion,
         voting: true,
         vsp: '',

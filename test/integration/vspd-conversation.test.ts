@@ -233,6 +233,11 @@ describe.each(GENERATIONS)('vspd → votecluster admin behind dcrd $dcrd', (gen)
       expect((await c.call('getcurrentnet')).result).toBe(SIMNET.net);
       const info = (await c.call('walletinfo')).result as Record<string, unknown>;
       expect(info).toMatchObject({ voting: true, unlocked: true, manualtickets: true, spv: false, voteversion: gen.voteVersion });
+      // dcrwallet's votebitsextended is its vote version as a little-endian uint32 in hex (wallet/wallet.go
+      // VoteBits, internal/rpc/jsonrpc/methods.go walletInfo): a dcrwallet 2.0.6 on simnet answers "0b000000".
+      const le = new DataView(new ArrayBuffer(4));
+      le.setUint32(0, gen.voteVersion, true);
+      expect(info['votebitsextended']).toBe(Buffer.from(le.buffer).toString('hex'));
     } finally {
       c.close();
     }
