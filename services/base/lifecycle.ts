@@ -5,11 +5,13 @@
  *
  * A component is added to the started set before its `start()` runs, so a stop
  * that arrives mid-start also stops the component being started (its `stop`
- * must cope with a half-done start). Stop first waits (within the deadline) for
- * a start in progress, then stops each started component, last first; each stop
- * is given the smaller of its share and what is left of the deadline, and a stop
- * still running when the deadline passes is left to finish on its own (the
- * process supervisor's cap, {@link SHUTDOWN_DEADLINE_MS}, is the last word).
+ * must cope with a half-done start). Stop first aborts the `signal` every
+ * `start()` gets (a start that waits, e.g. for readiness, gives up on it) and
+ * waits (within the deadline) for the start in progress, then stops each started
+ * component, last first; each stop is given the smaller of its share and what is
+ * left of the deadline, and a stop still running when the deadline passes is
+ * left to finish on its own (the process supervisor's cap, the shutdown
+ * deadline of stop-budget.ts, is the last word).
  */
 import { settledWithin } from './waits.ts';
 
@@ -17,8 +19,8 @@ import { settledWithin } from './waits.ts';
 export interface Component {
   /** Shown in logs ("stopping x timed out"). */
   readonly name: string;
-  /** Starts the part; may wait for it to be ready. */
-  start(): void | Promise<void>;
+  /** Starts the part; may wait for it to be ready, and should stop waiting once `signal` aborts (a stop began). */
+  start(signal: AbortSignal): void | Promise<void>;
   /**
    * Stops the part within `budgetMs` (its share, or less once the deadline is near). Must not
    * throw for a part that never started or half started.
@@ -39,8 +41,8 @@ export class Lifecycle {
   readonly #stopDeadlineMs: number;
   readonly #log: LifecycleLog;
   readonly #started: Component[] = [];
+  readonly #abort = new AbortController();
   #starting: Promise<void> | undefined;
-  #stopping = false;
 
   /** `stopDeadlineMs`: the whole stop, from the call to the last component. */
   constructor(components: readonly Component[], stopDeadlineMs: number, log: LifecycleLog) {
@@ -51,16 +53,17 @@ export class Lifecycle {
 
   /** True once `stop()` was called (a long start checks it to give up early). */
   get stopping(): boolean {
-    return this.#stopping;
+    return this.#abort.signal.aborted;
   }
 
   /** Starts each component in order; stops starting once `stop()` was called. Rejects with the first start failure. */
   start(): Promise<void> {
     this.#starting ??= (async () => {
+      const signal = this.#abort.signal;
       for (const c of this.#components) {
-        if (this.#stopping) return;
+        if (signal.aborted) return;
         this.#started.push(c);
-        await c.start();
+        await c.start(signal);
       }
     })();
     return this.#starting;
@@ -68,7 +71,7 @@ export class Lifecycle {
 
   /** Stops every started component, last first, within the stop deadline (see the module comment). */
   async stop(): Promise<void> {
-    this.#stopping = true;
+    this.#abort.abort();
     const end = Date.now() + this.#stopDeadlineMs;
     const left = (): number => Math.max(0, end - Date.now());
     if (this.#starting && !(await settledWithin(this.#starting, left()))) {

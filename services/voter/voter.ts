@@ -223,14 +223,15 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     // replayed to each voter when its streams start, is taken over by backups that started earlier).
     {
       name: 'claims',
-      start: async () => {
+      start: async (signal) => {
         const claimer = p?.claimer;
         if (!claimer) return;
         // A voter that hears no draws cannot vote what it claims: no claims until a stream is up
         // (a proxy down, or refusing this voter's certificate, keeps it from claiming at all).
-        if (!(await proxies.waitForStream(() => lifecycle.stopping, VOTER_TIMING.claimStreamWarnMs))) return;
+        if (!(await proxies.waitForStream(() => signal.aborted, VOTER_TIMING.claimStreamWarnMs))) return;
         claimer.start();
-        await claimer.ready;
+        // Start-up ends once this voter owns its share (claimed or handed over); a stop ends the wait.
+        await Promise.race([claimer.ready, abortedPromise(signal)]);
       },
       // Hand every claim to its next signer while this voter still hears draws, so no ticket is
       // unowned when the lease goes (a rolling restart moves claims without a gap); skipped while
@@ -523,6 +524,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       };
     },
   };
+}
+
+/** Resolves once `signal` aborts. */
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 const EMPTY_DELIVERY_STATS: DeliveryStats = {

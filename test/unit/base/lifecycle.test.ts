@@ -47,6 +47,23 @@ describe('Lifecycle', () => {
     expect(events).toEqual(['start a', 'start b', 'stop b 5000', 'stop a 5000']);
   });
 
+  it('a start that waits for readiness gives up when the stop begins (its signal aborts); stop does not wait out the deadline', async () => {
+    const events: string[] = [];
+    const l = new Lifecycle(recorder(['a', 'waits', 'never'], events, {
+      waits: {
+        start: (signal) => new Promise<void>((resolve) => {
+          events.push('start waits');
+          signal.addEventListener('abort', () => { events.push('waits gave up'); resolve(); });
+        }),
+      },
+    }), 5_000, quiet);
+    const starting = l.start();
+    await Promise.resolve();
+    await l.stop();
+    await starting;
+    expect(events).toEqual(['start a', 'start waits', 'waits gave up', 'stop waits 5000', 'stop a 5000']);
+  });
+
   it('a stop that outlives the deadline is left running; the earlier components still stop, with no time left', async () => {
     const events: string[] = [];
     const warned: string[] = [];
