@@ -307,17 +307,18 @@ describe.each(GENERATIONS)('vspd → votecluster admin behind dcrd $dcrd', (gen)
         expect(got, `ticket ${t.ticketHash} voted`).toBeDefined();
         expect(got).toEqual({ bits: expectedBits(agendas, wanted.get(t.ticketHash)!), version: gen.voteVersion });
       }
-      // The chain counts them: dcrd's getvoteinfo tallies votes of this version by choice.
+      // The chain counts them as votes of this version: dcrd's getvoteinfo totalvotes counts every vote
+      // of the version in the rule change interval (rpcserver.go handleGetVoteInfo, CountVoteVersion).
+      // Choices are not tallied on simnet: chaincfg/simnetparams.go forces "yes" on every agenda
+      // (ForcedChoiceID), so dcrd reports them active and counts choices only for started agendas; a real
+      // dcrd 2.0.6 simnet answers the same. The bits of each mined vote are checked above.
       const vi = (await httpCall(node.rpcUrl, node.rpcUser, node.rpcPass, 'getvoteinfo', [gen.voteVersion])).result as {
-        totalvotes: number; agendas: Array<{ id: string; choices: Array<{ id: string; count: number }> }>;
+        totalvotes: number; agendas: Array<{ id: string; status: string; choices: Array<{ id: string; count: number }> }>;
       };
       expect(vi.totalvotes).toBeGreaterThanOrEqual(VSPD_TICKETS);
-      for (const a of agendas) {
-        for (const ch of a.choices) {
-          const ours = vspdTickets.filter((t) => (wanted.get(t.ticketHash)![a.id] ?? 'abstain') === ch.id).length;
-          const count = vi.agendas.find((x) => x.id === a.id)!.choices.find((x) => x.id === ch.id)!.count;
-          expect(count, `${a.id}/${ch.id}`).toBeGreaterThanOrEqual(ours);
-        }
+      for (const a of vi.agendas) {
+        expect(a.status, a.id).toBe('active');
+        for (const ch of a.choices) expect(ch.count, `${a.id}/${ch.id}`).toBe(0);
       }
 
       // vspd's status page (webapi/admin.go): walletinfo and getblockcount.

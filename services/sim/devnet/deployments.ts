@@ -33,6 +33,20 @@ export interface Deployment {
   expireTime: number;
 }
 
+/**
+ * The choice dcrd treats as the outcome of every agenda's vote on a network, without a vote
+ * (chaincfg.ConsensusDeployment.ForcedChoiceID). At release-v2.0.6 and release-v2.1.6 every
+ * deployment in chaincfg/simnetparams.go has `ForcedChoiceID: "yes"` and none in
+ * chaincfg/regnetparams.go has one. dcrd then reports a forced-"yes" agenda as active from the
+ * first block (internal/blockchain/chain.go determineForcedThresholdState: ThresholdActive, or
+ * ThresholdFailed for a "no" choice), and its getvoteinfo tallies no choices for it
+ * (internal/rpcserver/rpcserver.go handleGetVoteInfo counts only agendas in ThresholdStarted;
+ * totalvotes, CountVoteVersion, counts every vote of the version regardless).
+ */
+export function forcedChoiceId(network: string): string | undefined {
+  return network === 'simnet' ? 'yes' : undefined;
+}
+
 /** A dcrd release the devnet can behave as. */
 export type DcrdRelease = '2.0.6' | '2.1.6';
 

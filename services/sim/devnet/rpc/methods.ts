@@ -18,7 +18,7 @@ import {
   type Tx,
 } from '../../../decred/index.ts';
 import type { BlockNode } from '../chain/chain.ts';
-import type { ReleaseProfile } from '../deployments.ts';
+import { forcedChoiceId, type ReleaseProfile } from '../deployments.ts';
 import { RPC_ERR, RpcError } from '../errors.ts';
 import type { DevnetNodeImpl } from '../node.ts';
 import { mergeReports } from '../report.ts';
@@ -249,13 +249,16 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
       return { stakeversions: out };
     },
     // rpcserver.go handleGetVoteInfo: an unknown version is rpcInvalidError("%d: unrecognized vote version")
-    // (-8); the counts are those of the votes of that version mined in the current rule change
-    // interval (CountVoteVersion, GetVoteCounts). The devnet has no threshold state machine: every
-    // agenda is reported "started", with its counts.
+    // (-8); totalvotes counts the votes of that version mined in the current rule change interval
+    // (CountVoteVersion). An agenda whose outcome the network forces (simnet: every one, see
+    // forcedChoiceId) is "active" (or "failed" for a forced "no") with no choice counted, as dcrd
+    // counts choices (GetVoteCounts) only for an agenda in the started state. The devnet has no
+    // threshold state machine for the others (regnet): they are reported "started", with counts.
     getvoteinfo: (p) => {
       const [v] = parse(z.tuple([z.number().int().nonnegative()]), p, 'getvoteinfo');
       const deployments = node.release.deployments.get(v);
       if (!deployments) throw new RpcError(RPC_ERR.INVALID_PARAMETER, `${v}: unrecognized vote version`);
+      const forcedId = forcedChoiceId(params.name);
       const interval = params.ruleChangeActivationInterval;
       const quorum = Math.floor((interval * params.ticketsPerBlock) / 10);
       const want = calcWantHeight(params.stakeValidationHeight, interval, chain.bestHeight);
@@ -278,7 +281,8 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
         quorum,
         totalvotes: votes.length,
         agendas: deployments.map((d) => {
-          const counts = d.choices.map((c) => votes.filter((x) => (x.bits & d.mask) === c.bits).length);
+          const forced = d.choices.find((c) => c.id === forcedId);
+          const counts = d.choices.map((c) => (forced ? 0 : votes.filter((x) => (x.bits & d.mask) === c.bits).length));
           const abstain = d.choices.reduce((sum, c, i) => sum + (c.isAbstain ? (counts[i] as number) : 0), 0);
           const nonAbstain = votes.length - abstain;
           return {
@@ -287,8 +291,8 @@ export function createDispatch(node: DevnetNodeImpl): Dispatch {
             mask: d.mask,
             starttime: d.startTime,
             expiretime: d.expireTime,
-            status: 'started',
-            quorumprogress: Math.min(nonAbstain, quorum) / quorum,
+            status: forced ? (forced.isNo ? 'failed' : 'active') : 'started',
+            quorumprogress: forced ? 0 : Math.min(nonAbstain, quorum) / quorum,
             choices: d.choices.map((c, i) => ({
               id: c.id,
               description: c.description,
