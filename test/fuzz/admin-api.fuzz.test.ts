@@ -9,10 +9,8 @@ import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError 
 import fc from 'fast-check';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminConfigSchema, createAdmin, createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
-import { generateTlsIdentity } from '../../services/sim/devnet/rpc/tls.ts';
-import { SecretKey } from '../../services/telemetry/index.ts';
-import { startAdminWorld, type AdminWorld } from '../integration/admin-harness.ts';
+import { createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
+import { startAdminWorld, startWalletAdmin, type AdminWorld } from '../integration/admin-harness.ts';
 import { fuzzRuns, fuzzSeed } from './fuzz-runs.ts';
 
 const METHODS = ['ImportTicket', 'RemoveTicket', 'SetVoteChoices', 'SetTreasuryPolicy', 'SetTSpendPolicy', 'ListTickets', 'GetStakeInfo', 'GetStatus'] as const;
@@ -29,21 +27,10 @@ const password = 'fuzz-wallet-pass';
 
 beforeAll(async () => {
   w = await startAdminWorld();
-  const tls = await generateTlsIdentity(['127.0.0.1']);
-  certPem = tls.certPem;
-  const cfg = AdminConfigSchema.parse({
-    network: 'simnet',
-    grpc: { enabled: true, listen: '127.0.0.1:0' },
-    status: { enabled: false },
-    walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
-  });
-  admin = createAdmin(cfg, {
-    store: w.store,
-    chain: w.chain,
-    log: w.log,
-    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: tls.certPem, key: tls.keyPem } },
-  });
-  ep = await admin.start();
+  ({ admin, ep, certPem } = await startWalletAdmin(w, {
+    password,
+    config: { grpc: { enabled: true, listen: '127.0.0.1:0' }, status: { enabled: false } },
+  }));
   raw = new Client(ep.grpc!, credentials.createInsecure());
   typed = createAdminClient(ep.grpc!);
 });

@@ -6,12 +6,8 @@
  * must be in etcd afterwards (read from etcd, not from a cache): vspd sends one
  * `setvotechoice` per agenda, and none may overwrite another.
  */
-import { createSelfSignedServerCertificate } from '../../services/security/index.ts';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AdminConfigSchema,
-  createAdmin,
   createAdminClient,
   currentAgendas,
   startAdminGrpcServer,
@@ -21,7 +17,7 @@ import {
   type AgendaSet,
 } from '../../services/admin/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
-import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
+import { dialWallet as dialWalletAt, startAdminWorld, startWalletAdmin, type AdminWorld, type WalletConn } from './admin-harness.ts';
 
 const N = 50;
 const CONNECTIONS = 5;
@@ -29,11 +25,6 @@ const password = 'vspd-secret-pass';
 const hex64 = (i: number): string => (0xab00 + i).toString(16).padStart(64, '0');
 const piKey = (i: number): string => `03${(0xcd00 + i).toString(16).padStart(64, '0')}`;
 
-type RpcReply = { result: unknown; error: { code: number; message: string } | null };
-interface WalletConn {
-  call(method: string, ...params: unknown[]): Promise<RpcReply>;
-  close(): void;
-}
 type GrpcErr = { code: number; message: string } | null;
 
 let w: AdminWorld;
@@ -46,19 +37,7 @@ let agendas: AgendaSet;
 
 beforeAll(async () => {
   w = await startAdminWorld();
-  const pems = await createSelfSignedServerCertificate({ commonName: '127.0.0.1', sans: ['127.0.0.1'] });
-  certPem = pems.certPem;
-  const cfg = AdminConfigSchema.parse({
-    network: 'simnet',
-    walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
-  });
-  admin = createAdmin(cfg, {
-    store: w.store,
-    chain: w.chain,
-    log: w.log,
-    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.certPem, key: pems.keyPem } },
-  });
-  ep = await admin.start();
+  ({ admin, ep, certPem } = await startWalletAdmin(w, { password }));
   grpc = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
   grpcClient = createAdminClient(grpc.address) as unknown as typeof grpcClient;
   agendas = await currentAgendas({ chain: w.chain, params: w.params, store: w.store, log: w.log });
@@ -79,30 +58,7 @@ afterAll(async () => {
   await w?.stop();
 });
 
-async function dialWallet(): Promise<WalletConn> {
-  const ws = new WebSocket(ep.walletRpc!.wsUrl, { ca: certPem, headers: { authorization: `Basic ${Buffer.from(`vspd:${password}`).toString('base64')}` } });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let id = 0;
-  const pending = new Map<number, (m: RpcReply) => void>();
-  ws.on('message', (data) => {
-    const m = JSON.parse(data.toString()) as RpcReply & { id: number };
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  return {
-    call(method, ...params) {
-      const myId = ++id;
-      return new Promise((resolve) => {
-        pending.set(myId, resolve);
-        ws.send(JSON.stringify({ jsonrpc: '1.0', id: myId, method, params }));
-      });
-    },
-    close: () => ws.close(),
-  };
-}
+const dialWallet = (): Promise<WalletConn> => dialWalletAt(ep.walletRpc!.wsUrl, certPem, 'vspd', password);
 
 function grpcCall(method: string, req: unknown): Promise<{ err: GrpcErr; res: unknown }> {
   return new Promise((resolve) => grpcClient[method]!(req, (err, res) => resolve({ err, res })));

@@ -5,16 +5,22 @@
  * client certificate), a cluster key file, an opened cluster (no membership
  * join, like the CLI) and the devnet's export file on disk.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterTicketStore, createProxyChainLookup, type ChainLookup, type TicketStore } from '../../services/admin/index.ts';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import {
+  AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup,
+  type Admin, type AdminEndpoints, type ChainLookup, type TicketStore,
+} from '../../services/admin/index.ts';
 import { generateClusterKey, openCluster, type Cluster } from '../../services/cluster/index.ts';
 import { netParams, type NetParams } from '../../services/decred/index.ts';
 import { startDevnet, type Devnet, type DevnetOptions, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
-import { createCertsDir, grpcChannelCredentials, ROLE, TlsReloader, type TlsFiles } from '../../services/security/index.ts';
-import { createLogger, type Logger } from '../../services/telemetry/index.ts';
+import { createCertsDir, createSelfSignedServerCertificate, grpcChannelCredentials, ROLE, TlsReloader, type TlsFiles } from '../../services/security/index.ts';
+import { createLogger, SecretKey, type Logger } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 
 /** Silent unless ADMIN_TEST_LOG names a level. */
@@ -112,5 +118,84 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
       await etcd.stop();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Runs `votecluster ARGS` as a child process (`timeoutMs`, default 30 s, at most); a failure gives its exit code and output. */
+export async function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await execFileAsync(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', ...args], { cwd: ROOT, timeout: opts.timeoutMs ?? 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/**
+ * The admin service over a world's store and chain with its dcrwallet-compatible endpoint on:
+ * TLS with a fresh self-signed certificate for 127.0.0.1 (`certPem` is what a client pins),
+ * user `vspd` with `password`. `config` adds to the admin configuration (e.g. the gRPC API).
+ * The caller stops `admin`.
+ */
+export async function startWalletAdmin(
+  w: AdminWorld,
+  opts: { password: string; config?: Record<string, unknown> },
+): Promise<{ admin: Admin; ep: AdminEndpoints; certPem: string }> {
+  const pems = await createSelfSignedServerCertificate({ commonName: '127.0.0.1', sans: ['127.0.0.1'] });
+  const cfg = AdminConfigSchema.parse({
+    network: 'simnet',
+    ...opts.config,
+    walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
+  });
+  const admin = createAdmin(cfg, {
+    store: w.store,
+    chain: w.chain,
+    log: w.log,
+    secrets: { walletRpcPassword: new SecretKey(Buffer.from(opts.password)), walletRpcTls: { cert: pems.certPem, key: pems.keyPem } },
+  });
+  const ep = await admin.start();
+  return { admin, ep, certPem: pems.certPem };
+}
+
+/** A JSON-RPC reply of the wallet endpoint. */
+export type WalletReply = { result: unknown; error: { code: number; message: string } | null };
+
+/** One websocket to the wallet endpoint, as vspd holds it: calls matched to replies by id. */
+export interface WalletConn {
+  call(method: string, ...params: unknown[]): Promise<WalletReply>;
+  close(): void;
+}
+
+/**
+ * Dials `wsUrl` with Basic auth, pinning `ca` (a wsrpc-style client: JSON-RPC 1.0 requests
+ * over one websocket). A refused upgrade rejects with `HTTP <status>` and the answer's `headers`.
+ */
+export async function dialWallet(wsUrl: string, ca: string, user: string, pass: string): Promise<WalletConn> {
+  const ws = new WebSocket(wsUrl, { ca, headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { headers: res.headers })));
+  });
+  let id = 0;
+  const pending = new Map<number, (m: WalletReply) => void>();
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString()) as WalletReply & { id: number };
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  });
+  return {
+    call(method, ...params) {
+      const myId = ++id;
+      return new Promise((resolve) => {
+        pending.set(myId, resolve);
+        ws.send(JSON.stringify({ jsonrpc: '1.0', id: myId, method, params }));
+      });
+    },
+    close: () => ws.close(),
   };
 }

@@ -5,13 +5,10 @@
  * addtransaction → setvotechoice, then ticketinfo. The ticket must land in etcd.
  * Also: agenda choices validated, the gRPC Admin API and the status page.
  */
-import { createSelfSignedServerCertificate } from '../../services/security/index.ts';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminConfigSchema, createAdmin, createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
-import { SecretKey } from '../../services/telemetry/index.ts';
+import { createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
+import { dialWallet as dialWalletAt, startAdminWorld, startWalletAdmin, type AdminWorld, type WalletConn } from './admin-harness.ts';
 
 // vspd main's minimums (decred/vspd rpc/version.go minimumVersions, checked by checkVersion with
 // semverCompatible: same major, minor not lower, patch not lower when the minor is equal). The
@@ -32,51 +29,15 @@ let certPem: string;
 
 beforeAll(async () => {
   w = await startAdminWorld();
-  const pems = await createSelfSignedServerCertificate({ commonName: '127.0.0.1', sans: ['127.0.0.1'] });
-  certPem = pems.certPem;
-  const cfg = AdminConfigSchema.parse({
-    network: 'simnet',
-    walletRpc: { enabled: true, listen: '127.0.0.1:0', username: 'vspd', passwordFile: '/unused', tlsCertFile: '/unused', tlsKeyFile: '/unused' },
-  });
-  admin = createAdmin(cfg, {
-    store: w.store,
-    chain: w.chain,
-    log: w.log,
-    secrets: { walletRpcPassword: new SecretKey(Buffer.from(password)), walletRpcTls: { cert: pems.certPem, key: pems.keyPem } },
-  });
-  ep = await admin.start();
+  ({ admin, ep, certPem } = await startWalletAdmin(w, { password }));
 });
 afterAll(async () => {
   await admin?.stop();
   await w?.stop();
 });
 
-/** A minimal wsrpc-style client: JSON-RPC requests over one websocket, matched by id. */
-async function dialWallet(user: string, pass: string) {
-  const ws = new WebSocket(ep.walletRpc!.wsUrl, { ca: certPem, headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-  let id = 0;
-  const pending = new Map<number, (m: { result: unknown; error: { code: number; message: string } | null }) => void>();
-  ws.on('message', (data) => {
-    const m = JSON.parse(data.toString()) as { id: number; result: unknown; error: { code: number; message: string } | null };
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  return {
-    call(method: string, ...params: unknown[]) {
-      const myId = ++id;
-      return new Promise<{ result: unknown; error: { code: number; message: string } | null }>((resolve) => {
-        pending.set(myId, resolve);
-        ws.send(JSON.stringify({ jsonrpc: '1.0', id: myId, method, params }));
-      });
-    },
-    close: () => ws.close(),
-  };
-}
+/** The wallet endpoint's websocket as vspd dials it. */
+const dialWallet = (user: string, pass: string): Promise<WalletConn> => dialWalletAt(ep.walletRpc!.wsUrl, certPem, user, pass);
 
 describe('vspd → votecluster wallet JSON-RPC', () => {
   it('refuses bad credentials on the websocket upgrade and on HTTP POST', async () => {

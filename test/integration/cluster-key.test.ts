@@ -5,10 +5,8 @@
  * anything, naming both fingerprints; a key file readable by group or others is refused by
  * each of them; `status`, `ticket list` and `stakeinfo` need no key at all.
  */
-import { execFile } from 'node:child_process';
 import { chmod, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clusterKeyFingerprint,
@@ -19,20 +17,9 @@ import {
   openCluster,
 } from '../../services/cluster/index.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
-import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
+import { runCli, startAdminWorld, type AdminWorld } from './admin-harness.ts';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'bin/votecluster.ts', ...args], { cwd: ROOT, timeout: 45_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (args: string[]): ReturnType<typeof runCli> => runCli(args, { timeoutMs: 45_000 });
 
 let w: AdminWorld;
 let rightFp: string;

@@ -23,7 +23,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminClient } from '../../services/admin/index.ts';
 import { SIMNET, toHex } from '../../services/decred/index.ts';
@@ -33,6 +32,7 @@ import type { Voter } from '../../services/voter/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { httpCall } from './devnet-rpc-client.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';
+import { dialWallet } from './admin-harness.ts';
 
 type Semver = [number, number, number];
 
@@ -75,35 +75,7 @@ const GENERATIONS = [
 const VSPD_TICKETS = 6;
 const PASSWORD = 'vspd-wallet-pass';
 
-interface WalletConn {
-  call(method: string, ...params: unknown[]): Promise<{ result: unknown; error: { code: number; message: string } | null }>;
-  close(): void;
-}
-
-function dial(wsUrl: string, ca: string, user: string, pass: string): Promise<WalletConn> {
-  const ws = new WebSocket(wsUrl, { ca, headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` } });
-  let id = 0;
-  const pending = new Map<number, (m: { result: unknown; error: { code: number; message: string } | null }) => void>();
-  ws.on('message', (data) => {
-    const m = JSON.parse(data.toString()) as { id: number; result: unknown; error: { code: number; message: string } | null };
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({
-      call(method, ...params) {
-        const myId = ++id;
-        return new Promise((res) => {
-          pending.set(myId, res);
-          ws.send(JSON.stringify({ jsonrpc: '1.0', id: myId, method, params }));
-        });
-      },
-      close: () => ws.close(),
-    }));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { headers: res.headers })));
-  });
-}
+const dial = dialWallet;
 
 /** The agendas of a vote version as the devnet (dcrd) answers getvoteinfo. */
 interface Agenda {
