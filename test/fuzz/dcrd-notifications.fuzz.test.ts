@@ -17,6 +17,11 @@ import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder } from '../integration/nodeproxy-harness.ts';
 import { fuzzRuns, fuzzSeed } from './fuzz-runs.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 /** A relay in front of one dcrd that forwards everything and can inject frames toward the proxy. */
 async function startLyingRelay(upstreamUrl: string, rewrite?: { winningtickets?: (params: unknown[]) => unknown[] }) {
@@ -122,12 +127,12 @@ beforeAll(async () => {
   proxy = createNodeProxy({
     network: 'simnet',
     dcrd: { url: relay.url, user: node.rpcUser, pass: node.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 },
-    listen: '127.0.0.1:0',
+    listen: '127.0.0.1:0', tls: tls.proxy,
     resend: { intervalMs: 0, maxAgeBlocks: 2 },
   });
   const { address } = await proxy.start();
   builder = makeVoteBuilder(dn);
-  client = createNodeProxyClient(address, { clientId: 'fuzz' });
+  client = createNodeProxyClient(address, { clientId: 'fuzz', tls: tls.clientPem });
   client.watchChain({ fromHeight: 0 }, (ev) => {
     events.push(ev);
     voteReal(ev);
@@ -178,8 +183,8 @@ describe('a dcrd that pads a real draw', () => {
     const padded = await startLyingRelay(node.wsUrl, {
       winningtickets: ([hash, height, tickets]) => [hash, height, { ...(tickets as Record<string, string>), 5: extra }],
     });
-    const p = createNodeProxy({ network: 'simnet', dcrd: { url: padded.url, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0' });
-    const c = createNodeProxyClient((await p.start()).address, { clientId: 'padded' });
+    const p = createNodeProxy({ network: 'simnet', dcrd: { url: padded.url, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', tls: tls.proxy });
+    const c = createNodeProxyClient((await p.start()).address, { clientId: 'padded', tls: tls.clientPem });
     const seen: ChainEvent[] = [];
     c.watchChain({ fromHeight: 0 }, (ev) => seen.push(ev));
     try {

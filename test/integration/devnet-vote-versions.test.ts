@@ -10,6 +10,11 @@ import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 import { httpCall } from './devnet-rpc-client.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 const CASES = [
   { release: '2.0.6' as const, patch: [2, 0, 6], known: { 11: ['blake3pow', 'changesubsidysplitr2'] }, unknown: 12, walletVoteVersion: 11 },
@@ -59,12 +64,12 @@ describe.each(CASES)('devnet as dcrd $release', (c) => {
   it('a node proxy finds the vote version a wallet of that release writes and passes dcrd\'s version through', async () => {
     const n = dn.nodes[0]!;
     const proxy: NodeProxy = createNodeProxy(
-      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0' },
+      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0', tls: tls.proxy },
       { logger: createLogger({ service: 'nodeproxy', level: 'silent' }) },
     );
     const { address } = await proxy.start();
     open.push(proxy);
-    const client = createNodeProxyClient(address, { clientId: 'vote-version-test' });
+    const client = createNodeProxyClient(address, { clientId: 'vote-version-test', tls: tls.clientPem });
     try {
       const st = await client.getStatus();
       expect(st.vote_version).toBe(c.walletVoteVersion);

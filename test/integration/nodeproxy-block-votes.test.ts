@@ -10,6 +10,11 @@ import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, startAutoVoter } from './nodeproxy-harness.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 let dn: Devnet;
 let proxy: NodeProxy;
@@ -20,11 +25,11 @@ beforeAll(async () => {
   dn = await startDevnet({ nodes: 1, tickets: 64, blockInterval: { mode: 'manual' } });
   const n = dn.nodes[0] as Devnet['nodes'][0];
   proxy = createNodeProxy({
-    network: 'simnet', listen: '127.0.0.1:0', resend: { intervalMs: 0, maxAgeBlocks: 2 },
+    network: 'simnet', listen: '127.0.0.1:0', tls: tls.proxy, resend: { intervalMs: 0, maxAgeBlocks: 2 },
     dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 },
   });
   const { address } = await proxy.start();
-  c = createNodeProxyClient(address, { clientId: 'block-votes-test' });
+  c = createNodeProxyClient(address, { clientId: 'block-votes-test', tls: tls.clientPem });
   voter = startAutoVoter(c, makeVoteBuilder(dn));
 }, 60_000);
 

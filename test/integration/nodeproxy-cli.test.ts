@@ -11,6 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxyError, type StreamStartInfo } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 let dn: Devnet;
@@ -33,7 +38,7 @@ describe('votecluster proxy', () => {
     writeFileSync(passFile, `${node.rpcPass}\n`, { mode: 0o600 });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bin/votecluster.ts', 'proxy', '--dcrd', node.wsUrl, '--dcrd-user', node.rpcUser, '--dcrd-pass-file', passFile, '--network', 'simnet', '--log-level', 'warn'],
+      ['--import', 'tsx', 'bin/votecluster.ts', 'proxy', '--dcrd', node.wsUrl, '--dcrd-user', node.rpcUser, '--dcrd-pass-file', passFile, '--network', 'simnet', '--log-level', 'warn', ...tls.proxyFlags],
       { cwd: ROOT, env: { ...process.env, VOTECLUSTER_PROXY_LISTEN: '127.0.0.1:0' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -46,7 +51,7 @@ describe('votecluster proxy', () => {
     expect(listening).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(out + err).not.toContain(node.rpcPass);
 
-    const c = createNodeProxyClient(listening);
+    const c = createNodeProxyClient(listening, { tls: tls.clientPem });
     const starts: StreamStartInfo[] = [];
     let ended = false;
     c.watchChain({ autoResume: false, onStreamStart: (s) => starts.push(s), onError: () => (ended = true) }, () => undefined);
@@ -61,10 +66,10 @@ describe('votecluster proxy', () => {
 
   it('a watching client gets a typed shutdown error and resumes on the restarted proxy (new epoch)', async () => {
     const node = dn.nodes[0]!;
-    const cfg = (listen: string) => ({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen });
+    const cfg = (listen: string) => ({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen, tls: tls.proxy });
     const first = createNodeProxy(cfg('127.0.0.1:0'));
     const { address } = await first.start();
-    const c = createNodeProxyClient(address);
+    const c = createNodeProxyClient(address, { tls: tls.clientPem });
     const starts: StreamStartInfo[] = [];
     const errors: NodeProxyError[] = [];
     const h = c.watchChain({ fromHeight: 0, resumeMinMs: 20, resumeMaxMs: 100, onStreamStart: (s) => starts.push(s), onError: (e) => errors.push(e) }, () => undefined);

@@ -21,6 +21,11 @@ import {
 import { createLogger } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, startAutoVoter } from './nodeproxy-harness.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 const log = createLogger({ service: 'nodeproxy', level: (process.env['PROXY_TEST_LOG'] as 'info' | undefined) ?? 'silent' });
 const BLOCKS = 6;
@@ -36,7 +41,7 @@ describe.each([
   const startProxy = async (listen = '127.0.0.1:0'): Promise<string> => {
     const n = devnet.nodes[0]!;
     proxy = createNodeProxy(
-      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen, drainMs: 0, resend: { intervalMs: 200, maxAgeBlocks: 2 } },
+      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen, tls: tls.proxy, drainMs: 0, resend: { intervalMs: 200, maxAgeBlocks: 2 } },
       { logger: log },
     );
     return (await proxy.start()).address;
@@ -44,7 +49,7 @@ describe.each([
 
   beforeAll(async () => {
     devnet = await startDevnet({ nodes: 1, tickets: 32, txIndex });
-    client = createNodeProxyClient(await startProxy(), { clientId: 'holds-test' });
+    client = createNodeProxyClient(await startProxy(), { clientId: 'holds-test', tls: tls.clientPem });
   });
   afterAll(async () => {
     client?.close();
@@ -108,7 +113,7 @@ describe.each([
     await devnet.generate(1); // the draw's block now has a child: its votes are mined
     await proxy.stop();
     const address = await startProxy('127.0.0.1:0');
-    const c2 = createNodeProxyClient(address, { clientId: 'holds-test-2' });
+    const c2 = createNodeProxyClient(address, { clientId: 'holds-test-2', tls: tls.clientPem });
     try {
       await waitFor(async () => (await c2.getStatus()).serving, { timeoutMs: 10_000, message: 'restarted proxy serving' });
       const r = await c2.sendVote(builder.build(draw, draw.tickets[0]!), { deadlineMs: 5_000 });

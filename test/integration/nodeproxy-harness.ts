@@ -115,9 +115,9 @@ export async function rawWinningTickets(url: string, user: string, pass: string)
 
 const HealthClient = makeClientConstructor(healthService as never, 'Health');
 
-/** grpc.health.v1 Check of `service` ('' = the server) at `address`. */
-export function healthCheck(address: string, service = ''): Promise<string> {
-  const c = new HealthClient(address, credentials.createInsecure()) as unknown as Client & {
+/** grpc.health.v1 Check of `service` ('' = the server) at `address`, over mutual TLS with `tls` (a client certificate of the proxy's CA). */
+export function healthCheck(address: string, tls: { caPem: Buffer; certPem: Buffer; keyPem: Buffer }, service = ''): Promise<string> {
+  const c = new HealthClient(address, credentials.createSsl(tls.caPem, tls.keyPem, tls.certPem)) as unknown as Client & {
     Check(req: { service: string }, opts: { deadline: number }, cb: (err: Error | null, res: { status: string | number }) => void): void;
   };
   return new Promise((resolve, reject) => {

@@ -11,6 +11,11 @@ import { createWanLink, startDevnet, type Devnet, type WanLink } from '../../ser
 import { createNodeProxy, createNodeProxyClient, VOTE_REJECT_CODES, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, startAutoVoter } from './nodeproxy-harness.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 const NOTIFY_DELAY_MS = 400;
 
@@ -21,11 +26,11 @@ const clients: NodeProxyClient[] = [];
 
 async function proxyAt(url: string, user: string, pass: string): Promise<NodeProxyClient> {
   const p = createNodeProxy({
-    network: 'simnet', listen: '127.0.0.1:0', resend: { intervalMs: 0, maxAgeBlocks: 2 },
+    network: 'simnet', listen: '127.0.0.1:0', tls: tls.proxy, resend: { intervalMs: 0, maxAgeBlocks: 2 },
     dcrd: { url, user, pass, reconnectMinMs: 20, reconnectMaxMs: 200 },
   });
   proxies.push(p);
-  const c = createNodeProxyClient((await p.start()).address, { clientId: `late-block-${proxies.length}` });
+  const c = createNodeProxyClient((await p.start()).address, { clientId: `late-block-${proxies.length}`, tls: tls.clientPem });
   clients.push(c);
   return c;
 }

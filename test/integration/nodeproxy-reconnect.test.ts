@@ -12,6 +12,11 @@ import { startDevnet, type Devnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 const RUNS = Number(process.env['PROXY_RECONNECT_RUNS'] ?? 5);
 const DOWN_MS = 3_000;
@@ -27,14 +32,14 @@ afterAll(async () => {
 
 function proxyAt(listen: string): NodeProxy {
   const n = devnet.nodes[0]!;
-  return createNodeProxy({ network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen, drainMs: 0 }, { logger: log });
+  return createNodeProxy({ network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen, tls: tls.proxy, drainMs: 0 }, { logger: log });
 }
 
 describe('client reconnect to a restarted proxy', () => {
   it(`the stream is back soon after the proxy listens again (median of ${RUNS} runs)`, async () => {
     let proxy = proxyAt('127.0.0.1:0');
     const address = (await proxy.start()).address;
-    const client = createNodeProxyClient(address, { clientId: 'reconnect-test' });
+    const client = createNodeProxyClient(address, { clientId: 'reconnect-test', tls: tls.clientPem });
     const starts: number[] = [];
     const handle = client.watchChain({ autoResume: true, onStreamStart: () => starts.push(performance.now()) }, () => undefined);
     const samples: number[] = [];

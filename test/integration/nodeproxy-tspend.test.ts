@@ -12,6 +12,11 @@ import { createTestTSpend, startDevnet, type Devnet } from '../../services/sim/d
 import { createNodeProxy, createNodeProxyClient, type ChainEvent, type NodeProxy, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { httpCall } from './devnet-rpc-client.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 let dn: Devnet;
 let proxy: NodeProxy;
@@ -43,11 +48,11 @@ describe('NodeProxy tspends', () => {
     const before = await post(1);
     const n = dn.nodes[0]!;
     proxy = createNodeProxy({
-      network: 'simnet', listen: '127.0.0.1:0', resend: { intervalMs: 0, maxAgeBlocks: 2 },
+      network: 'simnet', listen: '127.0.0.1:0', tls: tls.proxy, resend: { intervalMs: 0, maxAgeBlocks: 2 },
       dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 },
     });
     const { address } = await proxy.start();
-    c = createNodeProxyClient(address, { clientId: 'tspend-test' });
+    c = createNodeProxyClient(address, { clientId: 'tspend-test', tls: tls.clientPem });
     const first: ChainEvent[] = [];
     const h1 = c.watchChain({ fromHeight: 0 }, (ev) => first.push(ev));
     await waitFor(() => tspendsOf(first).includes(before), { message: 'backfilled tspend streamed' });

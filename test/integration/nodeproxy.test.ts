@@ -25,6 +25,11 @@ import {
 } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { healthCheck, makeVoteBuilder, rawWinningTickets, startAutoVoter } from './nodeproxy-harness.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 let dn: Devnet;
 let p0: NodeProxy;
@@ -42,14 +47,14 @@ function proxyCfg(node: { wsUrl: string; rpcUser: string; rpcPass: string }, ext
   return {
     network: 'simnet',
     dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass, reconnectMinMs: 20, reconnectMaxMs: 200 },
-    listen: '127.0.0.1:0',
+    listen: '127.0.0.1:0', tls: tls.proxy,
     resend: { intervalMs: 0, maxAgeBlocks: 2 },
     ...extra,
   };
 }
 
 function client(addr: string, id: string): NodeProxyClient {
-  const c = createNodeProxyClient(addr, { clientId: id });
+  const c = createNodeProxyClient(addr, { clientId: id, tls: tls.clientPem });
   clients.push(c);
   return c;
 }
@@ -220,11 +225,11 @@ describe('nodeproxy against the devnet', () => {
     // Restart dcrd (node 1): P1 goes NOT_SERVING, reconnects, re-sends all five.
     const node1 = dn.nodes[1]!;
     await node1.stop();
-    await waitFor(async () => (await healthCheck(a1)) === 'NOT_SERVING', { message: 'P1 NOT_SERVING while dcrd is down' });
-    expect(await healthCheck(a0)).toBe('SERVING');
+    await waitFor(async () => (await healthCheck(a1, tls.clientPem)) === 'NOT_SERVING', { message: 'P1 NOT_SERVING while dcrd is down' });
+    expect(await healthCheck(a0, tls.clientPem)).toBe('SERVING');
     expect((await c1.sendVote(builder.build(draw, draw.tickets[0]!, { voteBits: 5 }))).status).toBe('UNAVAILABLE');
     await node1.restart();
-    await waitFor(async () => (await healthCheck(a1)) === 'SERVING', { timeoutMs: 10_000, message: 'P1 SERVING again' });
+    await waitFor(async () => (await healthCheck(a1, tls.clientPem)) === 'SERVING', { timeoutMs: 10_000, message: 'P1 SERVING again' });
     await waitFor(async () => Number((await c1.getStatus()).votes_resent) >= 5, { timeoutMs: 10_000, message: 'pending votes re-sent' });
 
     // Mine while node 1 is down: the P1 stream must still see every block and the new tip's draw.

@@ -15,6 +15,11 @@ import { createMetrics, startMetricsServer, type MetricsServer, type Readiness }
 import type { Voter } from '../../services/voter/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { startVoterWorld, testLogger, type VoterWorld } from './voter-harness.ts';
+import { startTestTls } from '../harness/tls.ts';
+
+/** Mutual TLS on every proxy link, as in production (a test CA, a proxy and a voter certificate). */
+const tls = await startTestTls();
+afterAll(() => tls.stop());
 
 interface Probe {
   healthz(): Promise<number>;
@@ -58,7 +63,7 @@ describe('proxy readiness follows its dcrd session', () => {
     devnet = await startDevnet({ nodes: 1, tickets: 20 });
     const n = devnet.nodes[0]!;
     proxy = createNodeProxy(
-      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass, reconnectMinMs: 50, reconnectMaxMs: 200 }, listen: '127.0.0.1:0' },
+      { network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass, reconnectMinMs: 50, reconnectMaxMs: 200 }, listen: '127.0.0.1:0', tls: tls.proxy },
       { logger: testLogger('nodeproxy') },
     );
     srv = await serveProbes(() => proxy.isAlive(), () => proxy.readiness());
