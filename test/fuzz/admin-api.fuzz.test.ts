@@ -7,6 +7,7 @@
  */
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminClient, type Admin, type AdminEndpoints } from '../../services/admin/index.ts';
@@ -29,10 +30,13 @@ beforeAll(async () => {
   w = await startAdminWorld();
   ({ admin, ep, certPem } = await startWalletAdmin(w, {
     password,
-    config: { grpc: { enabled: true, listen: '127.0.0.1:0' }, status: { enabled: false } },
+    // Mutual TLS, as in production: the fuzzer calls as an operator (every method allowed), so
+    // what it reaches is the request handling, not the access check.
+    config: { tls: w.adminTls, grpc: { enabled: true, listen: '127.0.0.1:0' }, status: { enabled: false } },
   }));
-  raw = new Client(ep.grpc!, credentials.createInsecure());
-  typed = createAdminClient(ep.grpc!);
+  const op = w.operatorTls;
+  raw = new Client(ep.grpc!, credentials.createSsl(readFileSync(op.caFile), readFileSync(op.keyFile), readFileSync(op.certFile)));
+  typed = createAdminClient(ep.grpc!, { tls: op });
 });
 
 afterAll(async () => {

@@ -6,13 +6,15 @@
  * either reaches the voter well-formed or is skipped; nothing throws out of the stream
  * handler, and the stream keeps delivering the well-formed events that follow.
  */
-import { Server, ServerCredentials, credentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, type ServerWritableStream } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeProxyClient, loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
+import { grpcServerCredentials, TlsReloader } from '../../services/security/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 import { ChainWatch } from '../../services/voter/chain-watch.ts';
 import type { ChainEvent } from '../../services/voter/chain-event.ts';
+import { startTestTls } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { fuzzRuns, fuzzSeed } from './fuzz-runs.ts';
 
@@ -67,6 +69,14 @@ function send(ev: Wire): void {
   stream!.write({ seq: String(seq), epoch: 'fuzz', proxy_receive_time_ms: String(Date.now()), ...ev });
 }
 
+/** The malicious proxy serves mutual TLS with a proxy certificate of the voter's CA, as a real one would. */
+const tls = await startTestTls();
+const serverTls = new TlsReloader(tls.proxy);
+afterAll(async () => {
+  serverTls.close();
+  await tls.stop();
+});
+
 beforeAll(async () => {
   const proto = loadVoteclusterProto(NODEPROXY_PROTO_FILES);
   server = new Server();
@@ -76,9 +86,9 @@ beforeAll(async () => {
       call.write({ seq: '0', epoch: 'fuzz', stream_start: { resume_status: 'RESUME_STATUS_LIVE', first_seq: '1', network: 'simnet', best_block: null } });
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpcServerCredentials(serverTls), (e, p) => (e ? reject(e) : resolve(p))));
   address = `127.0.0.1:${port}`;
-  client = createNodeProxyClient(address, { clientId: 'fuzz', credentials: credentials.createInsecure() });
+  client = createNodeProxyClient(address, { clientId: 'fuzz', tls: tls.clientPem });
   const watch = new ChainWatch(
     [{ address, client }],
     { onEvent: (ev) => received.push(ev), onStreamStart: () => {}, onStreamDown: () => {}, onTSpend: (t) => tspends.push(t) },
