@@ -182,6 +182,22 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
           ...(st.raftTerm ? { raftTerm: String(st.raftTerm) } : {}),
         };
       }),
+    unvotableTicketBlock: (h) =>
+      wrap('read unvotable ticket', async () => {
+        const raw = await cluster.client.get(cluster.keyspace.ticket(h)).string();
+        if (raw === null) return undefined;
+        let rec: unknown;
+        try {
+          rec = JSON.parse(raw);
+        } catch {
+          return undefined; // not JSON: nothing to read
+        }
+        const r = rec as { blockHash?: unknown; blockHeight?: unknown };
+        const out: { blockHash?: string; blockHeight?: number } = {};
+        if (typeof r.blockHash === 'string' && /^[0-9a-f]{64}$/.test(r.blockHash)) out.blockHash = r.blockHash;
+        if (typeof r.blockHeight === 'number' && Number.isSafeInteger(r.blockHeight) && r.blockHeight >= 0) out.blockHeight = r.blockHeight;
+        return out;
+      }),
     unvotableTickets: () => {
       const out = new Set<string>();
       for (const key of cluster.tickets.corruptKeys().keys()) out.add(key.slice(key.lastIndexOf('/') + 1));

@@ -131,6 +131,11 @@ export interface TicketStore {
   /** Hashes of ticket records in the cluster that cannot be voted with (another cluster key, corrupt). */
   unvotableTickets?(): ReadonlySet<string>;
   /**
+   * Where an unvotable ticket was mined, as its record says when the record's plain fields
+   * are readable (one etcd read); undefined when they are not.
+   */
+  unvotableTicketBlock?(ticketHash: string): Promise<{ blockHash?: string; blockHeight?: number } | undefined>;
+  /**
    * The agendas voters last stored for a vote version (`config/agendas-v<N>`); without a
    * version, the set of the highest stored version. Undefined when none is stored.
    */

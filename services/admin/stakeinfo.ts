@@ -150,9 +150,55 @@ async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[])
   return undefined;
 }
 
-/** Computes the getstakeinfo fields for the managed tickets. */
+/**
+ * The tickets the cluster manages but no voter can use (a record sealed with another cluster
+ * key, or corrupt: `TicketStore.unvotableTickets`), classified like the others: where the
+ * ticket was mined (the record's plain fields when readable, else getrawtransaction), whether
+ * it is live, and whether a recorded vote of it was mined. They count in stake info like any managed ticket: their misses are the cluster's.
+ */
+async function classifyUnvotable(deps: StakeInfoDeps, tipHeight: number, listed: ReadonlySet<string>): Promise<Array<{ status: TicketStatus; voteSubsidy?: bigint }>> {
+  const chain = deps.chain;
+  const hashes = [...(deps.store.unvotableTickets?.() ?? [])].filter((h) => !listed.has(h)).sort();
+  if (!chain || hashes.length === 0) return hashes.map(() => ({ status: 'unknown' as const }));
+  const live = await chain.existsLiveTickets(hashes);
+  const votes = await deps.store.listVotes();
+  const out: Array<{ status: TicketStatus; voteSubsidy?: bigint }> = [];
+  for (const [i, h] of hashes.entries()) {
+    if (live[i] === true) {
+      out.push({ status: 'live' });
+      continue;
+    }
+    const known = await deps.store.unvotableTicketBlock?.(h);
+    let height = known?.blockHeight;
+    try {
+      if (height === undefined) {
+        const loc = await chain.getRawTransaction(h, known?.blockHash !== undefined ? { blockHash: known.blockHash } : undefined);
+        height = loc?.blockHeight;
+      }
+    } catch (err) {
+      if (!(err instanceof AdminTxIndexRequiredError)) throw err;
+      out.push({ status: 'unknown' });
+      continue;
+    }
+    if (height === undefined) out.push({ status: 'unmined' });
+    else if (tipHeight < height + deps.params.ticketMaturity) out.push({ status: 'immature' });
+    else {
+      const mined = await minedVote(chain, votes.filter((v) => v.ticketHash === h));
+      if (mined === 'no-txindex') out.push({ status: 'unknown' });
+      else if (mined) out.push({ status: 'voted', voteSubsidy: mined.subsidy });
+      else if (tipHeight >= height + deps.params.ticketMaturity + deps.params.ticketExpiry) out.push({ status: 'expired' });
+      else out.push({ status: 'missed' });
+    }
+  }
+  return out;
+}
+
+/** Computes the getstakeinfo fields for the managed tickets (unvotable records included). */
 export async function getStakeInfo(deps: StakeInfoDeps): Promise<StakeInfo> {
-  const { tickets, tip } = await classifyTickets(deps, { header: true });
+  const classified = await classifyTickets(deps, { header: true });
+  const { tip } = classified;
+  const unvotable = await classifyUnvotable(deps, tip?.height ?? 0, new Set(classified.tickets.map((t) => t.ticket.ticketHash)));
+  const tickets: Array<{ status: TicketStatus; voteSubsidy?: bigint }> = [...classified.tickets, ...unvotable];
   const count = (s: TicketStatus): number => tickets.filter((t) => t.status === s).length;
   const live = count('live');
   const voted = count('voted');

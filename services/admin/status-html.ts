@@ -36,7 +36,7 @@ export function renderStatusHtml(s: AdminStatus): string {
     return row([
       r, `${live.length} of ${voters.length}`, voters.reduce((a, n) => a + n.ownedTickets, 0),
       proxies.map((p) => `${p.address} ${p.dcrdState ?? 'unreachable'}`).join(', ') || '–',
-      lat?.votes ?? 0, ms(lat?.p50), ms(lat?.p90), ms(lat?.p99),
+      lat?.votes ?? 0, ms(lat?.p50), ms(lat?.p90), ms(lat?.p99), `${ms(lat?.signed?.p50)} / ${ms(lat?.signed?.p99)}`,
     ], { region: r });
   }).join('\n');
   const proxies = s.proxies.map((p) => row([
@@ -79,7 +79,7 @@ etcd: <span id="etcd">${esc(etcdLine)}</span>. Tickets: ${esc(s.tickets)}, owned
 <table id="chain"><tr><th>last hour</th><th>last day</th><th>last week</th></tr>
 <tr><td>${esc(win(s.chain?.lastHour))}</td><td>${esc(win(s.chain?.lastDay))}</td><td>${esc(win(s.chain?.lastWeek))}</td></tr></table>
 <h2>Regions</h2>
-<table id="regions"><tr><th>region</th><th>live voters</th><th>owned</th><th>proxies (dcrd)</th><th>votes</th><th>draw → accepted p50</th><th>p90</th><th>p99</th></tr>
+<table id="regions"><tr><th>region</th><th>live voters</th><th>owned</th><th>proxies (dcrd)</th><th>votes measured</th><th>draw → accepted p50</th><th>p90</th><th>p99</th><th>draw → signed p50 / p99</th></tr>
 ${regions}</table>
 <h2>Node proxies</h2>
 <table id="proxies"><tr><th>region</th><th>proxy</th><th>dcrd session</th><th>tip</th><th>lag</th><th>streams</th><th>reconnects</th><th>last error</th></tr>

@@ -65,13 +65,20 @@ export interface StatusProxy {
   }>;
 }
 
-/** Draw-to-accepted latency percentiles of one region's signers (ms), from recent vote records. */
+/**
+ * Latency percentiles of one region's signers (ms), from the vote records: draw → first dcrd
+ * acceptance where the record knows it (the owner's fast path records it when the first answers
+ * came within its record delay), and draw → signed for every record that knows its draw time.
+ */
 export interface RegionLatency {
   region: string;
+  /** Records with a known draw → accepted latency. */
   votes: number;
   p50?: number;
   p90?: number;
   p99?: number;
+  /** Draw → signed over every record with a draw time. */
+  signed?: { votes: number; p50?: number; p90?: number; p99?: number };
 }
 
 /** Voted and missed managed tickets over a window, as the chain judged them. */
@@ -267,21 +274,28 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
   const proxies = await proxiesP;
   for (const p of proxies) if (p.region) knownRegions.add(p.region);
   const regionOf = new Map(nodes.map((n) => [n.nodeId, n.region]));
-  const byRegion = new Map<string, number[]>();
+  const accepted = new Map<string, number[]>();
+  const signed = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, r: string, v: number): void => {
+    const list = m.get(r) ?? [];
+    list.push(v);
+    m.set(r, list);
+  };
   for (const v of votes) {
-    if (v.latencyMs === undefined) continue;
     const r = regionOf.get(v.signer) ?? 'unknown';
-    const list = byRegion.get(r) ?? [];
-    list.push(v.latencyMs);
-    byRegion.set(r, list);
+    if (v.latencyMs !== undefined) add(accepted, r, v.latencyMs);
+    if (v.signedAfterMs !== undefined) add(signed, r, v.signedAfterMs);
   }
-  const latency: RegionLatency[] = [...byRegion].sort(([a], [b]) => a.localeCompare(b)).map(([region, l]) => {
+  const pcts = (l: readonly number[]): { votes: number; p50?: number; p90?: number; p99?: number } => {
     const sorted = [...l].sort((a, b) => a - b);
     const p50 = percentile(sorted, 0.5);
     const p90 = percentile(sorted, 0.9);
     const p99 = percentile(sorted, 0.99);
-    return { region, votes: sorted.length, ...(p50 !== undefined ? { p50 } : {}), ...(p90 !== undefined ? { p90 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
-  });
+    return { votes: sorted.length, ...(p50 !== undefined ? { p50 } : {}), ...(p90 !== undefined ? { p90 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
+  };
+  const latency: RegionLatency[] = [...new Set([...accepted.keys(), ...signed.keys()])].sort().map((region) => ({
+    region, ...pcts(accepted.get(region) ?? []), ...(signed.has(region) ? { signed: pcts(signed.get(region) ?? []) } : {}),
+  }));
   const verdicts = deps.judge?.recent() ?? [];
   const base: Omit<AdminStatus, 'verdict'> = {
     network: deps.params.name,

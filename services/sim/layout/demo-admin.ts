@@ -5,7 +5,7 @@
  * judge on every region's proxy, and a Prometheus endpoint with the admin, cluster and chain
  * families. Listens on loopback only.
  */
-import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin } from '../../admin/index.ts';
+import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin, type ChainLookup, type TicketStore } from '../../admin/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE } from '../../security/index.ts';
@@ -19,6 +19,9 @@ export interface DemoAdmin {
   readonly statusUrl: string;
   readonly metricsUrl: string;
   readonly admin: Admin;
+  /** The admin's cluster store and chain lookup (stake info, ticket listings). */
+  readonly store: TicketStore;
+  readonly chain: ChainLookup;
   stop(): Promise<void>;
 }
 
@@ -30,13 +33,15 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
   const clients: NodeProxyClient[] = layout.proxies.map((p) =>
     createNodeProxyClient(p.address, { clientId: 'demo-admin', tls: { caPem: tls.ca, certPem: tls.cert, keyPem: tls.key } }));
   const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
+  const store = clusterTicketStore(layout.admin);
+  const chain = createProxyChainLookup(clients[0] as NodeProxyClient, { params: netParams('simnet') });
   const admin = createAdmin(
     AdminConfigSchema.parse({
       network: 'simnet', tls: adminTls, grpc: { enabled: true, listen: '127.0.0.1:0' }, walletRpc: { enabled: false }, status: { enabled: true, listen: '127.0.0.1:0' },
     }),
     {
-      store: clusterTicketStore(layout.admin),
-      chain: createProxyChainLookup(clients[0] as NodeProxyClient, { params: netParams('simnet') }),
+      store,
+      chain,
       judgeProxies: clients,
       statusProxies: layout.proxies.map((p, i) => ({ address: p.address, region: p.region, getStatus: (o) => (clients[i] as NodeProxyClient).getStatus(o) })),
       log: log.child({ component: 'admin' }),
@@ -54,6 +59,8 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
       statusUrl: endpoints.status as string,
       metricsUrl: `${server.url}/metrics`,
       admin,
+      store,
+      chain,
       async stop() {
         await admin.stop();
         await server?.stop();

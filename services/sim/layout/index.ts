@@ -20,3 +20,6 @@ export { driveBlocks, awaitTipVotes, mineOne, mineHeld, tipDraws, checkNothingLo
 export type { DriveOptions, LossCheck } from './drive.ts';
 /** WAN helpers (the link itself is services/sim/wan). */
 export { parseDelay } from './wan.ts';
+/** The demo's admin service on a layout: status page, chain judge on every proxy, metrics. */
+export { startDemoAdmin } from './demo-admin.ts';
+export type { DemoAdmin } from './demo-admin.ts';
