@@ -15,6 +15,7 @@ import type { Logger } from '../telemetry/index.ts';
 import type { ChainJudge, ChainVerdict } from './chain-judge.ts';
 import type { ChainLookup, ChainTip, EtcdMembersView, NodeView, TicketStore, VoteRecordView } from './ports.ts';
 import { renderStatusHtml } from './status-html.ts';
+import { nearestRank } from '../base/index.ts';
 
 export { renderStatusHtml };
 
@@ -161,11 +162,6 @@ const PROXY_STATUS_DEADLINE_MS = 1_500;
 /** How long the page waits for etcd before it shows the last figures, marked stale. */
 const STATUS_ETCD_TIMEOUT_MS = 2_000;
 
-function percentile(sorted: readonly number[], q: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
 function windowOf(verdicts: readonly ChainVerdict[], since: number): ChainWindow {
   let voted = 0;
   let missed = 0;
@@ -243,6 +239,35 @@ function incidentsOf(verdicts: readonly ChainVerdict[], votes: readonly VoteReco
   return out.sort((a, b) => b.atMs - a.atMs || b.height - a.height).slice(0, MAX_INCIDENTS);
 }
 
+/** The chain's vote windows at `now` from the judge's verdicts (`{ chain }`), or nothing without a judge. */
+function chainWindows(deps: StatusDeps, verdicts: readonly ChainVerdict[], now: number): Pick<AdminStatus, 'chain'> {
+  if (!deps.judge) return {};
+  return {
+    chain: {
+      lastHour: windowOf(verdicts, now - HOUR_MS),
+      lastDay: windowOf(verdicts, now - 24 * HOUR_MS),
+      lastWeek: windowOf(verdicts, now - 7 * 24 * HOUR_MS),
+      sinceMs: deps.judge.startedAtMs ?? now,
+    },
+  };
+}
+
+/**
+ * The status of a cluster of which etcd has told nothing yet (the page before etcd first
+ * answers): marked stale, no nodes, tickets, votes or latency; what does not come from etcd
+ * (the proxies' sessions, the chain's verdicts) as given.
+ */
+export function emptyStatus(
+  deps: StatusDeps,
+  at: { now: number; etcd: EtcdStatus; regions: string[]; proxies: AdminStatus['proxies']; verdicts: readonly ChainVerdict[] },
+): Omit<AdminStatus, 'verdict'> {
+  return {
+    network: deps.params.name, generatedAtMs: at.now, stale: true, etcd: at.etcd, regions: at.regions, nodes: [], proxies: at.proxies,
+    tickets: 0, owned: 0, ...chainWindows(deps, at.verdicts, at.now), incidents: incidentsOf(at.verdicts, []), latency: [], recentVotes: [],
+    chainError: 'not asked',
+  };
+}
+
 /**
  * Collects the status from etcd (and the chain tip and the proxies' sessions when configured).
  * `knownRegions` (kept by the caller) lets a region whose every voter is gone still show.
@@ -288,9 +313,9 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
   }
   const pcts = (l: readonly number[]): { votes: number; p50?: number; p90?: number; p99?: number } => {
     const sorted = [...l].sort((a, b) => a - b);
-    const p50 = percentile(sorted, 0.5);
-    const p90 = percentile(sorted, 0.9);
-    const p99 = percentile(sorted, 0.99);
+    const p50 = nearestRank(sorted, 0.5);
+    const p90 = nearestRank(sorted, 0.9);
+    const p99 = nearestRank(sorted, 0.99);
     return { votes: sorted.length, ...(p50 !== undefined ? { p50 } : {}), ...(p90 !== undefined ? { p90 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
   };
   const latency: RegionLatency[] = [...new Set([...accepted.keys(), ...signed.keys()])].sort().map((region) => ({
@@ -312,9 +337,7 @@ export async function collectStatus(deps: StatusDeps, recentVotes = 50, knownReg
     proxies,
     tickets: tickets.length,
     owned,
-    ...(deps.judge
-      ? { chain: { lastHour: windowOf(verdicts, now - HOUR_MS), lastDay: windowOf(verdicts, now - 24 * HOUR_MS), lastWeek: windowOf(verdicts, now - 7 * 24 * HOUR_MS), sinceMs: deps.judge.startedAtMs ?? now } }
-      : {}),
+    ...chainWindows(deps, verdicts, now),
     incidents: incidentsOf(verdicts, votes),
     latency,
     recentVotes: [...votes]
@@ -368,13 +391,10 @@ export function createStatusCache(deps: StatusDeps, opts: { recentVotes: number;
         // What does not come from etcd is current: the proxies' sessions and the chain's verdicts.
         const proxies = await collectProxies(deps.proxies ?? []);
         const verdicts = deps.judge?.recent() ?? [];
-        const chain = deps.judge
-          ? { chain: { lastHour: windowOf(verdicts, now - HOUR_MS), lastDay: windowOf(verdicts, now - 24 * HOUR_MS), lastWeek: windowOf(verdicts, now - 7 * 24 * HOUR_MS), sinceMs: deps.judge.startedAtMs ?? now } }
-          : {};
         const etcd: EtcdStatus = { reachable: false, ...(last?.etcd.lastOkMs ? { lastOkMs: last.etcd.lastOkMs } : {}), error: (err as Error).message };
         const prev: Omit<AdminStatus, 'verdict'> = last
-          ? { ...last, generatedAtMs: now, stale: true, etcd, proxies, ...chain, incidents: incidentsOf(verdicts, last.recentVotes) }
-          : { network: deps.params.name, generatedAtMs: now, stale: true, etcd, regions: [...knownRegions], nodes: [], proxies, tickets: 0, owned: 0, ...chain, incidents: incidentsOf(verdicts, []), latency: [], recentVotes: [], chainError: 'not asked' };
+          ? { ...last, generatedAtMs: now, stale: true, etcd, proxies, ...chainWindows(deps, verdicts, now), incidents: incidentsOf(verdicts, last.recentVotes) }
+          : emptyStatus(deps, { now, etcd, regions: [...knownRegions], proxies, verdicts });
         return { ...prev, verdict: statusVerdict(prev) };
       } finally {
         clearTimeout(timer);

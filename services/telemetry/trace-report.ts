@@ -20,6 +20,7 @@
  */
 import { ATTR, SPAN } from './attributes.ts';
 import type { SpanRecord } from './span-file.ts';
+import { nearestRank } from '../base/index.ts';
 
 /** One span of a vote, as `votecluster trace --json` prints it. */
 export interface VoteSpan {
@@ -77,17 +78,10 @@ export interface TraceReport {
   bySpan: Array<{ name: string; duration: Percentiles; self: Percentiles }>;
 }
 
-/** Nearest-rank percentile of sorted values. */
-function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
-}
-
 /** Percentiles (nearest rank) of `values`. */
 export function percentiles(values: readonly number[]): Percentiles {
   const s = [...values].sort((a, b) => a - b);
-  return { count: s.length, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s.length ? s[s.length - 1]! : 0 };
+  return { count: s.length, p50: nearestRank(s, 0.5) ?? 0, p90: nearestRank(s, 0.9) ?? 0, p99: nearestRank(s, 0.99) ?? 0, max: s.length ? s[s.length - 1]! : 0 };
 }
 
 /** Length of the union of intervals, clipped to [lo, hi]. */

@@ -13,6 +13,7 @@
 import type { HeldBlock } from '../devnet/index.ts';
 import type { Layout } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
+import { nearestRank } from '../../base/index.ts';
 
 /** What a fault did to the signers of one held draw. */
 export interface OwnerFault {
@@ -56,15 +57,10 @@ export interface TakeoverReport {
   log: OwnerFault[];
 }
 
-function pct(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
-}
-
 /** n, p50, p90, p99 and max of `xs` (0 when empty). */
 export function msSummary(xs: number[]): MsSummary {
   const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: pct(s, 0.5), p90: pct(s, 0.9), p99: pct(s, 0.99), max: s.at(-1) ?? 0 };
+  return { n: s.length, p50: nearestRank(s, 0.5) ?? 0, p90: nearestRank(s, 0.9) ?? 0, p99: nearestRank(s, 0.99) ?? 0, max: s.at(-1) ?? 0 };
 }
 
 /** Records owners at each held draw and the faults injected, then judges the takeovers. */

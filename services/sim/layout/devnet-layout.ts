@@ -18,6 +18,7 @@ import {
   type TicketReportEntry,
 } from '../devnet/index.ts';
 import type { WanTopology } from './wan.ts';
+import { nearestRank } from '../../base/index.ts';
 
 /** The devnet as the layout uses it (same shape with or without WAN). */
 export interface LayoutDevnet {
@@ -56,12 +57,6 @@ export interface DevnetLayoutOptions {
 
 const SYNC_TIMEOUT_MS = 30_000;
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
 /** Summarises report entries the way the devnet does (main-chain draws only). */
 export function summarise(tickets: TicketReportEntry[], blocks: number): DevnetReport {
   let drawn = 0;
@@ -80,7 +75,7 @@ export function summarise(tickets: TicketReportEntry[], blocks: number): DevnetR
   lats.sort((a, b) => a - b);
   return {
     blocks, drawn, voted, missed, conflicting, tickets,
-    latencyMs: { p50: percentile(lats, 0.5), p90: percentile(lats, 0.9), p99: percentile(lats, 0.99), max: lats.at(-1) ?? 0 },
+    latencyMs: { p50: nearestRank(lats, 0.5) ?? 0, p90: nearestRank(lats, 0.9) ?? 0, p99: nearestRank(lats, 0.99) ?? 0, max: lats.at(-1) ?? 0 },
   };
 }
 
