@@ -278,13 +278,24 @@ class Conn {
     this.up = new Pipe('up', client, () => this.upstream, link);
     // `down`'s source becomes the upstream socket in connectUpstream.
     this.down = new Pipe('down', client, () => (this.clientClosed ? undefined : this.client), link);
-    client.setNoDelay(true);
-    client.on('data', (c: Buffer) => this.up.push(c));
-    client.on('end', () => this.up.push(null));
-    client.on('error', () => this.fail());
-    client.on('close', () => {
+    this.wire(client, this.up, this.down, () => {
       this.clientClosed = true;
-      this.down.stop();
+    });
+  }
+
+  /**
+   * Wires one side's socket: what it sends (and its FIN) feeds `from`; when it closes, `to`
+   * (which writes to it) stops. An error on it (refused or reset, e.g. by the target) resets
+   * the other side too, as over a real network.
+   */
+  private wire(sock: Socket, from: Pipe, to: Pipe, onClose: () => void): void {
+    sock.setNoDelay(true);
+    sock.on('data', (c: Buffer) => from.push(c));
+    sock.on('end', () => from.push(null));
+    sock.on('error', () => this.fail());
+    sock.on('close', () => {
+      onClose();
+      to.stop();
       this.maybeDone();
     });
   }
@@ -298,18 +309,11 @@ class Conn {
     };
     if (this.link.localAddress) opts.localAddress = this.link.localAddress;
     const up = connect(opts);
-    up.setNoDelay(true);
     this.upstream = up;
     this.down.src = up;
     up.on('connect', () => this.up.schedule());
-    up.on('data', (c: Buffer) => this.down.push(c));
-    up.on('end', () => this.down.push(null));
-    // Refused or reset by the target: the client sees a reset, as over a real network.
-    up.on('error', () => this.fail());
-    up.on('close', () => {
+    this.wire(up, this.down, this.up, () => {
       this.upstreamClosed = true;
-      this.up.stop();
-      this.maybeDone();
     });
   }
 
