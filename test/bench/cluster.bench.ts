@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { generateClusterKey, openCluster, type EtcdAccess, type VoteRecord } from '../../services/cluster/index.ts';
-import { startEtcd } from '../../services/sim/devnet/index.ts';
+import { etcdHttp, startEtcd, type EtcdHttpTls } from '../../services/sim/devnet/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -36,8 +36,9 @@ function h(tag: string, i: number): string {
   return Buffer.from(`${tag}:${i}`.padEnd(32, '.').slice(0, 32)).toString('hex');
 }
 
-async function etcdMetric(endpoint: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${endpoint}/metrics`)).text();
+async function etcdMetric(endpoint: string, name: string, tls: EtcdHttpTls | undefined): Promise<number | undefined> {
+  // etcd's client port is TLS with client certificates: /metrics is asked with the launcher's.
+  const text = (await etcdHttp(`${endpoint}/metrics`, { tls, timeoutMs: 5_000 })).body;
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
@@ -134,8 +135,8 @@ export async function runClusterBench(opts: { tickets?: number; txns?: number } 
     const again = await admin.tickets.importTickets(inputs(0, Math.min(nTickets, CHUNK)));
     const reimportMs = performance.now() - t1;
     const endpoint = etcd.endpoints[0] as string;
-    const dbBytes = await etcdMetric(endpoint, 'etcd_mvcc_db_total_size_in_bytes');
-    const keys = await etcdMetric(endpoint, 'etcd_debugging_mvcc_keys_total');
+    const dbBytes = await etcdMetric(endpoint, 'etcd_mvcc_db_total_size_in_bytes', etcd.httpTls);
+    const keys = await etcdMetric(endpoint, 'etcd_debugging_mvcc_keys_total', etcd.httpTls);
 
     // Five other live nodes (leases kept alive by this process) for the start-up runs.
     const leases = [];

@@ -9,10 +9,12 @@
  * - floor: a plain grpc-js echo server on the same machine (server-stream
  *   one-way latency, unary round trip).
  */
-import { Server, ServerCredentials, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { Server, credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import { startDevnet } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient, type NodeProxyClient, type SendVoteResult } from '../../services/nodeproxy/index.ts';
+import { grpcServerCredentials, TlsReloader } from '../../services/security/index.ts';
+import { startTestTls } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { makeVoteBuilder, rawWinningTickets } from '../integration/nodeproxy-harness.ts';
 
@@ -55,8 +57,11 @@ async function grpcEchoFloor(n: number): Promise<{ streamOneWay: ReturnType<type
       push = (m) => call.write(m);
     },
   });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  const client = new Echo(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+  // Mutual TLS, as on every proxy link: the floor the proxy's own numbers compare against.
+  const tls = await startTestTls();
+  const serverTls = new TlsReloader(tls.proxy);
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpcServerCredentials(serverTls), (e, p) => (e ? rej(e) : res(p))));
+  const client = new Echo(`127.0.0.1:${port}`, credentials.createSsl(tls.clientPem.caPem, tls.clientPem.keyPem, tls.clientPem.certPem)) as unknown as {
     Unary(m: unknown, cb: (e: Error | null, r: unknown) => void): void;
     Stream(m: unknown): NodeJS.EventEmitter & { cancel(): void };
     close(): void;
@@ -85,6 +90,8 @@ async function grpcEchoFloor(n: number): Promise<{ streamOneWay: ReturnType<type
   stream.cancel();
   client.close();
   server.forceShutdown();
+  serverTls.close();
+  await tls.stop();
   return { streamOneWay: summary(oneWay), unaryRtt: summary(rtt) };
 }
 
@@ -92,11 +99,12 @@ async function grpcEchoFloor(n: number): Promise<{ streamOneWay: ReturnType<type
 export async function runNodeProxyBench(): Promise<Record<string, unknown>> {
   const dn = await startDevnet({ nodes: 1, tickets: 400, blockInterval: { mode: 'manual' } });
   const node = dn.nodes[0]!;
-  const proxy = createNodeProxy({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', resend: { intervalMs: 0 } });
+  const tls = await startTestTls();
+  const proxy = createNodeProxy({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', tls: tls.proxy, resend: { intervalMs: 0 } });
   const { address } = await proxy.start();
   const builder = makeVoteBuilder(dn);
   const raw = await rawWinningTickets(node.wsUrl, node.rpcUser, node.rpcPass);
-  const voterClient = createNodeProxyClient(address, { clientId: 'bench-voter' });
+  const voterClient = createNodeProxyClient(address, { clientId: 'bench-voter', tls: tls.clientPem });
   const sendRtt: number[] = [];
   const clients: NodeProxyClient[] = [voterClient];
   try {
@@ -153,10 +161,10 @@ export async function runNodeProxyBench(): Promise<Record<string, unknown>> {
       return { proxyAdded };
     };
 
-    const one = [createNodeProxyClient(address, { clientId: 'w-1' })];
+    const one = [createNodeProxyClient(address, { clientId: 'w-1', tls: tls.clientPem })];
     clients.push(...one);
     const r1 = await phase(one);
-    const many = Array.from({ length: MANY_CLIENTS }, (_, i) => createNodeProxyClient(address, { clientId: `w-${i}` }));
+    const many = Array.from({ length: MANY_CLIENTS }, (_, i) => createNodeProxyClient(address, { clientId: `w-${i}`, tls: tls.clientPem }));
     clients.push(...many);
     const r200 = await phase(many);
     const floor = await grpcEchoFloor(200);
@@ -184,5 +192,6 @@ export async function runNodeProxyBench(): Promise<Record<string, unknown>> {
     raw.close();
     await proxy.stop();
     await dn.stop();
+    await tls.stop();
   }
 }

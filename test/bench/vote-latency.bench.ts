@@ -31,6 +31,7 @@ import { buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, netParams, si
 import { startDevnet, type DevnetReport } from '../../services/sim/devnet/index.ts';
 import { createNodeProxy, createNodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { mineOne, startLayout, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
+import { startTestTls } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait-for.ts';
 
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 40);
@@ -123,9 +124,10 @@ async function strategyRun(strategy: 'lease' | 'all-vote'): Promise<{ latencyMs:
 async function floorRun(): Promise<{ notifyHopMs: Summary; signMs: Summary; sendVoteAcceptedMs: Summary }> {
   const dn = await startDevnet({ nodes: 1, tickets: 64, blockInterval: { mode: 'manual' } });
   const node = dn.nodes[0]!;
-  const proxy = createNodeProxy({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', resend: { intervalMs: 0 } });
+  const tls = await startTestTls();
+  const proxy = createNodeProxy({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', tls: tls.proxy, resend: { intervalMs: 0 } });
   const { address } = await proxy.start();
-  const client = createNodeProxyClient(address, { clientId: 'bench-floor' });
+  const client = createNodeProxyClient(address, { clientId: 'bench-floor', tls: tls.clientPem });
   const hop: number[] = [];
   const sign: number[] = [];
   const rtt: number[] = [];
@@ -177,6 +179,7 @@ async function floorRun(): Promise<{ notifyHopMs: Summary; signMs: Summary; send
     client.close();
     await proxy.stop();
     await dn.stop();
+    await tls.stop();
   }
   return { notifyHopMs: summary(hop), signMs: summary(sign), sendVoteAcceptedMs: summary(rtt) };
 }
