@@ -192,6 +192,9 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   let keyRecord: ClusterKeyRecord | undefined;
   let unsubscribeKey: (() => void) | undefined;
   const access = deps.client ? {} : await loadEtcdAccess(cfg.etcdAccess);
+  if (!deps.client && !access.tls) {
+    log.warn({ endpoints: cfg.endpoints }, 'etcd without TLS: voting keys (sealed), owner claims and votes cross the network in plaintext; configure the etcd CA, client certificate and key');
+  }
   const keyspace = new Keyspace(cfg.network);
   const ownsClient = deps.client === undefined;
   const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
