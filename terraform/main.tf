@@ -1,6 +1,7 @@
 # The multi-region layout of docs/operations.md: one module instance per region. Terraform needs one provider
-# configuration per AWS region; this example shows three (a, b, c). Add or
-# remove blocks to match var.regions.
+# configuration per AWS region, and a module's provider cannot be chosen per for_each instance, so
+# each region is a provider block and a module block; this example shows three (a, b, c). Add or
+# remove blocks to match var.regions (and the list in outputs.tf).
 
 locals {
   # Round-robin etcd members over regions: member i lives in region i % n.

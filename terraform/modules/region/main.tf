@@ -16,6 +16,14 @@ data "aws_subnet" "this" {
 locals {
   tags     = merge(var.tags, { "votecluster:region" = var.region.name })
   etcd_ids = [for i in range(var.etcd_members) : "etcd-${var.region.name}${i + 1 + var.etcd_member_offset}"]
+  # Private DNS names (without the domain) of the hosts others dial: proxies, admins, etcd members.
+  proxy_names = [for i in range(var.proxies) : "proxy-${var.region.name}${i + 1}"]
+  admin_names = [for i in range(var.admins) : "admin-${var.region.name}${i + 1}"]
+  host_ips = merge(
+    { for i, n in local.proxy_names : n => aws_instance.proxy[i].private_ip },
+    { for i, n in local.admin_names : n => aws_instance.admin[i].private_ip },
+    { for i, n in local.etcd_ids : n => aws_instance.etcd[i].private_ip },
+  )
 }
 
 resource "aws_security_group" "proxy" {
@@ -212,29 +220,12 @@ resource "aws_instance" "etcd" {
   })
 }
 
-resource "aws_route53_record" "etcd" {
-  count   = var.etcd_members
-  zone_id = var.private_zone_id
-  name    = "${local.etcd_ids[count.index]}.${var.domain}"
-  type    = "A"
-  ttl     = 60
-  records = [aws_instance.etcd[count.index].private_ip]
-}
-
-resource "aws_route53_record" "proxy" {
-  count   = var.proxies
-  zone_id = var.private_zone_id
-  name    = "proxy-${var.region.name}${count.index + 1}.${var.domain}"
-  type    = "A"
-  ttl     = 60
-  records = [aws_instance.proxy[count.index].private_ip]
-}
-
-resource "aws_route53_record" "admin" {
-  count   = var.admins
-  zone_id = var.private_zone_id
-  name    = "admin-${var.region.name}${count.index + 1}.${var.domain}"
-  type    = "A"
-  ttl     = 60
-  records = [aws_instance.admin[count.index].private_ip]
+# One A record per host others dial, keyed by its name: <name>.<domain>.
+resource "aws_route53_record" "host" {
+  for_each = local.host_ips
+  zone_id  = var.private_zone_id
+  name     = "${each.key}.${var.domain}"
+  type     = "A"
+  ttl      = 60
+  records  = [each.value]
 }
