@@ -33,6 +33,7 @@ import { startDevnet, startEtcd, type Devnet } from '../../services/sim/devnet/i
 import { createNodeProxy, type NodeProxy } from '../../services/nodeproxy/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { createIfAbsentMany } from '../../services/cluster/batch-txn.ts';
+import { startTestTls, type TestTls } from '../harness/tls.ts';
 import { OTHER_NODES } from './cluster.bench.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -135,6 +136,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
   let admin: Cluster | undefined;
   let devnet: Devnet | undefined;
   let proxy: NodeProxy | undefined;
+  let tls: TestTls | undefined;
   const leases: Array<{ revoke(): Promise<unknown> }> = [];
   try {
     admin = await openCluster({ endpoints: etcd.endpoints, etcdAccess: etcd.access('root'), network: 'simnet', nodeId: 'bench-admin', region: 'a', clusterKey: keyBytes, join: false });
@@ -168,16 +170,19 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
     const otherClaimsMs = Math.round(performance.now() - tClaims);
 
     const closed = process.env['BENCH_VOTER_PROXY'] === 'closed';
+    // Mutual TLS on the voter's proxy link, as in production.
+    tls = await startTestTls();
     let proxyAddress = `127.0.0.1:${await closedPort()}`;
     if (!closed) {
       devnet = await startDevnet({ nodes: 1, tickets: 16 });
       const n = devnet.nodes[0]!;
-      proxy = createNodeProxy({ network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0' });
+      proxy = createNodeProxy({ network: 'simnet', dcrd: { url: n.wsUrl, user: n.rpcUser, pass: n.rpcPass }, listen: '127.0.0.1:0', tls: tls.proxy });
       proxyAddress = (await proxy.start()).address;
     }
     const args = [
       '--node-id', NODE_ID, '--region', 'a', '--network', 'simnet', ...etcd.cliFlags('voter'),
       '--proxy', proxyAddress, '--cluster-key-file', keyFile, '--log-level', 'warn',
+      '--tls-ca', tls.client.caFile, '--tls-cert', tls.client.certFile, '--tls-key', tls.client.keyFile,
     ];
     const claimsOf = async (): Promise<number> => {
       const all = await (admin as Cluster).client.getAll().prefix((admin as Cluster).keyspace.ownersPrefix()).strings();
@@ -233,6 +238,7 @@ export async function runVoterScaleBench(opts: { tickets?: number } = {}): Promi
     for (const l of leases) await l.revoke().catch(() => undefined);
     await admin?.close();
     await proxy?.stop();
+    await tls?.stop();
     await devnet?.stop();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });

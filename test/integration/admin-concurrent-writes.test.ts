@@ -38,8 +38,9 @@ let agendas: AgendaSet;
 beforeAll(async () => {
   w = await startAdminWorld();
   ({ admin, ep, certPem } = await startWalletAdmin(w, { password }));
-  grpc = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
-  grpcClient = createAdminClient(grpc.address) as unknown as typeof grpcClient;
+  // Mutual TLS as in production: the admin's certificate, an operator calling.
+  grpc = await startAdminGrpcServer({ store: w.store, chain: w.chain, params: w.params, log: w.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0, tls: w.adminTls });
+  grpcClient = createAdminClient(grpc.address, { tls: w.operatorTls }) as unknown as typeof grpcClient;
   agendas = await currentAgendas({ chain: w.chain, params: w.params, store: w.store, log: w.log });
   for (const t of w.exported.slice(0, 2)) {
     await w.store.importTicket({

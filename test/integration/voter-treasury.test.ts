@@ -30,8 +30,9 @@ const rpc = (method: string, params: unknown[] = []) => {
 
 beforeAll(async () => {
   world = await startVoterWorld({ devnet: { nodes: 1, tickets: 32 } });
-  admin = await startAdminGrpcServer({ store: clusterTicketStore(world.admin), params: SIMNET, log: world.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0 });
-  client = createAdminClient(admin.address);
+  // Mutual TLS as in production: the admin's certificate, an operator calling.
+  admin = await startAdminGrpcServer({ store: clusterTicketStore(world.admin), params: SIMNET, log: world.log, recentVotes: 10 }, { host: '127.0.0.1', port: 0, tls: world.adminTls });
+  client = createAdminClient(admin.address, { tls: world.operatorTls });
 }, 60_000);
 
 afterAll(async () => {
