@@ -90,6 +90,10 @@ async function round(unvotable: string | undefined, during?: () => Promise<void>
 
 it('the chain counter, the alert rule, stake info and the status page show exactly the devnet\'s misses, with reasons', async () => {
   const judge = demo.admin.judge!;
+  // The admin's /readyz checks what it needs (endpoints up, etcd answers, caches current).
+  const ready = await fetch(demo.metricsUrl.replace(/\/metrics$/, '/readyz'));
+  expect(ready.status).toBe(200);
+  expect(((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks).toMatchObject({ serving: { ok: true }, etcd: { ok: true }, watch: { ok: true } });
   await layout.awaitOwnershipSettled(60_000);
   // Two fully voted blocks: the judge is watching, every voter runs.
   await round(undefined);

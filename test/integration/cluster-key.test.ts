@@ -102,12 +102,17 @@ describe('the cluster key fingerprint in etcd', () => {
   it('with the right key the import succeeds; status, ticket list and stakeinfo then work without any key', async () => {
     const imp = await cli(['ticket', 'import', '--file', w.exportFile, ...w.cliFlags(false)]);
     expect(imp.code, imp.stderr).toBe(0);
-    const [list, status, stake] = await Promise.all([
+    const [list, status, stake, text] = await Promise.all([
       cli(['ticket', 'list', '--json', ...flags()]),
       cli(['status', '--json', ...flags()]),
       cli(['stakeinfo', '--json', ...flags()]),
+      cli(['status', ...flags()]),
     ]);
-    for (const r of [list, status, stake]) expect(r.code, r.stderr).toBe(0);
+    for (const r of [list, status, stake, text]) expect(r.code, r.stderr).toBe(0);
+    // The text form: the verdict first (no voter has joined), etcd's health, the tickets.
+    expect(text.stdout.split('\n')[0]).toMatch(/^FAILING: no voter is live/);
+    expect(text.stdout).toMatch(/^etcd: reachable \(reads \d+ ms, 1 member\(s\), leader elected\)$/m);
+    expect(text.stdout).toContain(`tickets ${w.exported.length}, owned 0`);
     expect((JSON.parse(list.stdout) as unknown[]).length).toBe(w.exported.length);
     expect((JSON.parse(status.stdout) as { tickets: number }).tickets).toBe(w.exported.length);
     expect(JSON.parse(stake.stdout)).toHaveProperty('live');

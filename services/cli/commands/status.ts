@@ -11,7 +11,7 @@ export function register(program: Command): void {
   addCommonOptions(
     program
       .command('status')
-      .description('Cluster status: regions, nodes, owners, recent votes')
+      .description('Cluster status: verdict, etcd, regions, nodes with their lease renewal, owners, recent votes')
       .option('--json', 'print JSON')
       .option('--votes <n>', 'recent votes to show', '20'),
   ).action(async (flags: Record<string, unknown>) => {
@@ -24,12 +24,18 @@ export function register(program: Command): void {
         return;
       }
       const w = (l: string): boolean => process.stdout.write(`${l}\n`);
+      w(`${s.verdict.level}${s.verdict.reasons.length ? `: ${s.verdict.reasons.join('; ')}` : ''}`);
       w(`network ${s.network}; best block ${s.bestBlock ? `${s.bestBlock.height} ${s.bestBlock.hash}` : `unknown (${s.chainError ?? ''})`}`);
+      w(`etcd: ${s.etcd.reachable ? `reachable (reads ${s.etcd.readMs ?? '?'} ms${s.etcd.members ? `, ${s.etcd.members.length} member(s), ${s.etcd.leaderId ? 'leader elected' : 'no leader'}` : ''})` : 'unreachable'}`);
       w(`regions: ${s.regions.join(', ') || 'none'}; tickets ${s.tickets}, owned ${s.owned}`);
-      for (const node of s.nodes) w(`  node ${node.nodeId} region ${node.region} owns ${node.ownedTickets} (${node.version})`);
+      for (const node of s.nodes) {
+        const lease = node.lease ? `lease renewed ${Math.round(node.lease.sinceRenewalMs / 1000)} s ago (TTL ${node.lease.ttlSec} s)` : 'lease gone';
+        w(`  node ${node.nodeId} region ${node.region} ${node.responsive ? 'live' : 'NOT RENEWING ITS LEASE'}, ${lease}, owns ${node.ownedTickets} (${node.version})`);
+      }
       w('recent votes:');
       for (const v of s.recentVotes) {
-        w(`  ${v.height} ${v.ticketHash.slice(0, 16)} by ${v.signer}${v.latencyMs === undefined ? '' : ` ${v.latencyMs.toFixed(1)} ms`}`);
+        const lat = v.latencyMs !== undefined ? ` draw → accepted ${v.latencyMs.toFixed(0)} ms` : v.signedAfterMs !== undefined ? ` draw → signed ${v.signedAfterMs.toFixed(0)} ms` : '';
+        w(`  ${v.height} ${v.ticketHash.slice(0, 16)} by ${v.signer}${v.path ? ` (${v.path})` : ''}${lat}`);
       }
     }, issues, { readOnly: true });
   });

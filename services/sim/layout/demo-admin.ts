@@ -3,9 +3,10 @@
  * cluster: the Admin gRPC API (mutual TLS with the layout's cluster CA; callers' roles from
  * their certificates), the status page (verdict, misses from the chain, regions), the chain
  * judge on every region's proxy, and a Prometheus endpoint with the admin, cluster and chain
- * families. Listens on loopback only.
+ * families beside `/healthz` and `/readyz` (the admin service's checks). Listens on loopback only.
  */
 import { AdminConfigSchema, clusterTicketStore, createAdmin, createProxyChainLookup, type Admin, type ChainLookup, type TicketStore } from '../../admin/index.ts';
+import { adminReadiness } from '../../cli/index.ts';
 import { netParams } from '../../decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE } from '../../security/index.ts';
@@ -53,7 +54,11 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
   await layout.admin.owners.start();
   try {
     const endpoints = await admin.start();
-    server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
+    let serving = true;
+    // The same /healthz and /readyz as `votecluster admin --metrics-listen`: endpoints up, etcd answers, caches current.
+    server = await startMetricsServer({
+      host: '127.0.0.1', port: 0, registry: metrics.registry, health: () => serving, ready: () => adminReadiness(layout.admin, () => serving),
+    });
     return {
       grpcAddress: endpoints.grpc as string,
       statusUrl: endpoints.status as string,
@@ -62,6 +67,7 @@ export async function startDemoAdmin(layout: Layout, log: Logger): Promise<DemoA
       store,
       chain,
       async stop() {
+        serving = false;
         await admin.stop();
         await server?.stop();
         for (const c of clients) c.close();
