@@ -27,8 +27,9 @@
  *   certificate as a client certificate: a member certificate needs the client usage.
  */
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { createCertsDir, issueInto, type CertsDir, type TlsFiles } from '../../security/index.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CA_CERT_FILE, CA_KEY_FILE, createCertsDir, issueInto, readCaFiles, type CertsDir, type TlsFiles } from '../../security/index.ts';
 
 /** PEM bytes a client presents to etcd's HTTP endpoints. */
 export interface EtcdHttpTls {
@@ -57,10 +58,15 @@ export interface EtcdTlsMaterial {
 
 /**
  * The TLS material of a launched etcd: certificates issued from `certs` (a cluster CA
- * the caller already has) or from a new CA in `dir`.
+ * the caller already has), else from the CA in `dir` (created there on first use; a data
+ * dir started again keeps its CA).
  */
 export async function createEtcdTls(dir: string, certs?: CertsDir): Promise<EtcdTlsMaterial> {
-  const c = certs ?? (await createCertsDir(dir, []));
+  const c =
+    certs ??
+    (existsSync(join(dir, CA_CERT_FILE))
+      ? { dir, caFile: join(dir, CA_CERT_FILE), caKeyFile: join(dir, CA_KEY_FILE), ca: readCaFiles(dir), files: {} }
+      : await createCertsDir(dir, []));
   const issued = new Map<string, TlsFiles>();
   const issueOnce = async (name: string, make: () => Promise<TlsFiles>): Promise<TlsFiles> => {
     const have = issued.get(name) ?? c.files[name];
