@@ -130,13 +130,13 @@ export class ProxyPool {
   }
 
   /** Whether the dcrd behind proxy `address` holds `txidHex`; throws when that proxy cannot say. */
-  knownTo(address: string, txidHex: string): Promise<boolean> {
+  async knownTo(address: string, txidHex: string): Promise<boolean> {
     const i = this.#proxies.findIndex((p) => p.address === address);
     return txKnownAt(this.#client(i), txidHex, this.#o.callDeadlineMs);
   }
 
   /** Whether the nearest dcrd (this region's proxy, else the first) holds `txidHex`, within `deadlineMs`. */
-  knownNearby(txidHex: string, deadlineMs: number): Promise<boolean> {
+  async knownNearby(txidHex: string, deadlineMs: number): Promise<boolean> {
     const i = Math.max(0, this.#proxies.findIndex((p) => p.region === this.#o.region));
     return txKnownAt(this.#client(i), txidHex, deadlineMs);
   }
