@@ -85,6 +85,13 @@ export function createProxyChainLookup(client: NodeProxyClient, opts: ProxyChain
         throw unavailable(`getrawtransaction ${txid}`, err);
       }
     },
+    async getBlockVotes(blockHash: string, height: number) {
+      try {
+        return await client.getBlockVotes(blockHash, height, { deadlineMs });
+      } catch (err) {
+        throw unavailable(`getblockvotes ${blockHash}`, err);
+      }
+    },
     async existsLiveTickets(hashes: readonly string[]): Promise<boolean[]> {
       try {
         return await client.existsLiveTickets(hashes, { deadlineMs });

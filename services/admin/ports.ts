@@ -169,6 +169,12 @@ export interface ChainLookup {
   getRawTransaction(txid: string, o?: { blockHash?: string }): Promise<TxLocation | undefined>;
   /** live[i] answers hashes[i]. */
   existsLiveTickets(hashes: readonly string[]): Promise<boolean[]>;
+  /**
+   * The votes on block `blockHash` at `height` that dcrd knows, each with the main-chain block
+   * that mined it (`minedIn`, the voted block's child) or none while only in a mempool. Works
+   * behind a dcrd without --txindex.
+   */
+  getBlockVotes?(blockHash: string, height: number): Promise<Array<{ txid: string; raw: Uint8Array; minedIn?: string }>>;
   /** The best block; with `header: true` also its stake fields (costs one more lookup). */
   getBestBlock(opts?: { header?: boolean }): Promise<ChainTip>;
   /** Agendas of a vote version (0 = the vote version a wallet writes behind the proxy's dcrd). */

@@ -135,12 +135,15 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
  */
 async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | 'no-txindex' | undefined> {
   for (const r of records) {
-    let loc;
+    let loc: { raw: Uint8Array } | undefined;
     try {
       loc = await chain.getRawTransaction(r.voteTxid);
     } catch (err) {
-      if (err instanceof AdminTxIndexRequiredError) return 'no-txindex';
-      throw err;
+      if (!(err instanceof AdminTxIndexRequiredError)) throw err;
+      // dcrd without --txindex finds a mined vote only in its block: the voted block's main-chain
+      // child, which the proxy's GetBlockVotes reads (getblock) for the record's block and height.
+      if (!chain.getBlockVotes) return 'no-txindex';
+      loc = (await chain.getBlockVotes(r.blockHash, r.height)).find((v) => v.txid === r.voteTxid && v.minedIn !== undefined);
     }
     if (!loc) continue;
     const tx = decodeTx(loc.raw);
