@@ -175,7 +175,10 @@ export class VoteSender {
   /** Re-sends every pending vote now (after a reconnect). Serialised with other re-sends. */
   scheduleResend(reason: 'reconnect' | 'interval'): Promise<void> {
     if (this.stopped) return this.resendRun;
-    this.resendRun = this.resendRun.then(() => this.resendAll(reason));
+    // A failed pass is logged and the chain goes on: a rejected link would skip every later re-send.
+    this.resendRun = this.resendRun.then(() => this.resendAll(reason)).catch((err: unknown) => {
+      this.log.warn({ reason, err: { message: (err as Error).message } }, 're-send pass failed; pending votes are re-sent on the next pass');
+    });
     return this.resendRun;
   }
 
@@ -413,7 +416,10 @@ export class VoteSender {
         const child = await this.o.blocks.childStakeTxids(t.blockHash, t.blockHeight);
         for (const id of child?.txids ?? []) mined.add(id);
       } catch (err) {
-        if (!(err instanceof DcrdRpcError)) throw err;
+        if (err instanceof DcrdRpcError) continue;
+        // dcrd went away mid-check (restart, network): what it holds is unknown; the next pass looks again.
+        this.log.warn({ err: { message: (err as Error).message } }, 'could not read the voted blocks\' children; pending votes checked on the next pass');
+        return undefined;
       }
     }
     return { mempool, mined };
