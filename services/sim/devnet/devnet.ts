@@ -79,6 +79,12 @@ export interface DevnetNode {
   readonly certPem?: string;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /**
+   * Test hook, not a dcrd behaviour: the next `count` websocket calls of `method` get no
+   * answer; the caller's connection is closed instead (dcrd stopping, or the network cutting
+   * the connection, between a request and its reply).
+   */
+  dropConnectionOn(method: string, count?: number): void;
 }
 
 /** A block mined with its notifications held (test hook): its winners are known, no voter heard of it yet. */
@@ -170,6 +176,9 @@ class NodeHandle implements DevnetNode {
     const impl = this.impl;
     await impl.stop();
     await impl.start();
+  }
+  dropConnectionOn(method: string, count = 1): void {
+    this.impl.dropConnectionOn(method, count);
   }
 }
 

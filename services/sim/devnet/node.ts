@@ -34,7 +34,7 @@ import { PeerHub, type Peer, type PeerMessage } from './p2p.ts';
 import { VoteLedger } from './report.ts';
 import { TSpendPool } from './tspend-pool.ts';
 import { createDispatch } from './rpc/methods.ts';
-import { RpcServer } from './rpc/server.ts';
+import { RpcServer, type Dispatch } from './rpc/server.ts';
 import type { TlsIdentity } from './rpc/tls.ts';
 
 /** A tspend, or a broken one (one input whose script ends in OP_TSPEND): its refusal then names what CheckTSpend found. */
@@ -154,7 +154,7 @@ export class DevnetNodeImpl {
       user: cfg.user,
       pass: cfg.pass,
       ...(cfg.tls ? { tls: cfg.tls } : {}),
-      dispatch: createDispatch(this),
+      dispatch: this.withConnectionDrops(createDispatch(this)),
       onPeer: (ws) => this.hub.addInbound(ws),
     });
     this.hub = new PeerHub(
@@ -421,6 +421,29 @@ export class DevnetNodeImpl {
     const q = this.held;
     this.held = undefined;
     for (const f of q ?? []) f();
+  }
+
+  /**
+   * Test hook, not a dcrd behaviour: the next `count` websocket calls of `method` are never
+   * answered; the caller's connection is closed instead, as when dcrd stops or the network
+   * cuts a connection between a request and its reply.
+   */
+  dropConnectionOn(method: string, count = 1): void {
+    this.connectionDrops.set(method, (this.connectionDrops.get(method) ?? 0) + count);
+  }
+
+  private readonly connectionDrops = new Map<string, number>();
+
+  private withConnectionDrops(dispatch: Dispatch): Dispatch {
+    return (method, params, ctx) => {
+      const left = this.connectionDrops.get(method) ?? 0;
+      if (left > 0 && ctx.client) {
+        this.connectionDrops.set(method, left - 1);
+        ctx.client.close(1001, 'going away');
+        return new Promise<never>(() => {}); // never answered: the connection is gone
+      }
+      return dispatch(method, params, ctx);
+    };
   }
 
   private deferWhileHeld(f: () => void): void {
