@@ -112,7 +112,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
             lookups: storeLookups(deps.store),
             network: cfg.network,
             log,
-            ...(chainMetrics ? { metrics: { voted: chainMetrics.votedTickets, missed: chainMetrics.missedTickets } } : {}),
+            ...(chainMetrics ? { metrics: { voted: chainMetrics.votedTickets, missed: chainMetrics.missedTickets, unjudged: chainMetrics.unjudgedBlocks } } : {}),
           });
           judge.start();
         }

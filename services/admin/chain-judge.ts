@@ -4,15 +4,23 @@
  * A ticket drawn in block B (height h) is voted when its vote is mined in the main-chain
  * block at height h+1 whose parent is B; otherwise dcrd counts it missed. The judge
  * watches the proxies' WatchChain streams: at each draw it notes which drawn tickets the
- * cluster manages (and whether each had an owner then); once the main chain has grown
- * `confirmations` blocks past h+1 it asks a proxy for B's votes (GetBlockVotes: the ones
- * mined in the block at h+1) and gives each managed ticket its verdict. Waiting for a
- * confirmation keeps a one-block reorg from counting a draw twice. Nothing here needs a
- * voter to be alive: a ticket nobody could vote is counted like any other miss.
+ * cluster manages (and whether each had an owner then). It judges every main-chain block,
+ * not only the draws it heard: it walks the main chain forward from the last block it
+ * judged, and once the chain has grown `confirmations` blocks past h+1 it asks a proxy what
+ * the child of B redeems (GetBlockVotes: the votes on B mined in the block at h+1 and the
+ * tickets that block revokes). With automatic ticket revocations (DCP-0009, decred/dcrd:
+ * internal/blockchain/validate.go checkTicketRedeemers) that child revokes every winner of
+ * B it holds no vote for, so B's winners are its votes plus its revocations: a draw the
+ * proxies never streamed (their dcrd was cut off, or it caught up on reconnect without
+ * notifying) is judged exactly all the same. A gap longer than `maxBackfill` blocks is not
+ * walked: its blocks are counted in `votecluster_chain_unjudged_blocks_total` and logged.
+ * Waiting for a confirmation keeps a one-block reorg from counting a draw twice. Nothing
+ * here needs a voter to be alive: a ticket nobody could vote is counted like any other miss.
  *
  * The reason of a miss is what the cluster knew: `unvotable` (its record cannot be used),
  * `no-owner` (no voter held it at the draw), `late` (a voter recorded a vote that did not
- * make the next block), `unknown` otherwise.
+ * make the next block), `unseen-draw` (the judge never heard the draw: no proxy streamed
+ * it), `unknown` otherwise.
  */
 import type { Counter } from 'prom-client';
 import type { ChainEvent, NodeProxyClient } from '../nodeproxy/index.ts';
@@ -20,7 +28,7 @@ import type { Logger } from '../telemetry/index.ts';
 import type { TicketStore } from './ports.ts';
 
 /** Why a managed ticket's vote did not make the next block, as far as the cluster knows. */
-export type MissReason = 'unvotable' | 'no-owner' | 'late' | 'unknown';
+export type MissReason = 'unvotable' | 'no-owner' | 'late' | 'unseen-draw' | 'unknown';
 
 /** The chain's verdict on one managed ticket drawn in one main-chain block. */
 export interface ChainVerdict {
@@ -55,9 +63,11 @@ export interface ChainJudgeOptions {
   network: string;
   log: Logger;
   /** `votecluster_chain_voted_tickets_total` / `votecluster_chain_missed_tickets_total`. */
-  metrics?: { voted: Counter<'network'>; missed: Counter<'network' | 'reason'> };
+  metrics?: { voted: Counter<'network'>; missed: Counter<'network' | 'reason'>; unjudged?: Counter<'network'> };
   /** Blocks past h+1 before a draw at h is judged (default 1). */
   confirmations?: number;
+  /** Most blocks walked to close one gap in the heights heard (default 2,016); a longer gap is counted unjudged. */
+  maxBackfill?: number;
   /** Verdicts kept for {@link ChainJudge.recent} (default 10,000). */
   keep?: number;
   /** Called with each verdict. */
@@ -71,8 +81,8 @@ export interface ChainJudge {
   stop(): Promise<void>;
   /** Newest last. */
   recent(): readonly ChainVerdict[];
-  /** Totals since start. */
-  totals(): { voted: number; missed: number; byReason: Record<MissReason, number> };
+  /** Totals since start; `unjudgedBlocks`: blocks skipped past the backfill bound. */
+  totals(): { voted: number; missed: number; byReason: Record<MissReason, number>; unjudgedBlocks: number };
   /** Resolves once everything received so far is judged or waiting for confirmations. */
   idle(): Promise<void>;
   /** When `start()` ran (the figures cover what the chain did since then). */
@@ -103,7 +113,10 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   const draws = new Map<string, Draw>();
   const judged = new Set<string>();
   const verdicts: ChainVerdict[] = [];
-  const totals = { voted: 0, missed: 0, byReason: { unvotable: 0, 'no-owner': 0, late: 0, unknown: 0 } as Record<MissReason, number> };
+  const totals = { voted: 0, missed: 0, unjudgedBlocks: 0, byReason: { unvotable: 0, 'no-owner': 0, late: 0, 'unseen-draw': 0, unknown: 0 } as Record<MissReason, number> };
+  const maxBackfill = o.maxBackfill ?? 2_016;
+  /** The walk: the last main-chain height judged and the hash of the block after it. */
+  let cursor: { height: number; next: string } | undefined;
   const handles: Array<{ close(): void }> = [];
   let queue: Promise<void> = Promise.resolve();
   let startedAtMs: number | undefined;
@@ -136,22 +149,37 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     draws.set(blockHash, { height, managed });
   };
 
-  const reasonFor = async (ticketHash: string, blockHash: string, owned: boolean): Promise<MissReason> => {
+  const reasonFor = async (ticketHash: string, blockHash: string, owned: boolean | undefined): Promise<MissReason> => {
     if (await o.lookups.isUnvotable?.(ticketHash)) return 'unvotable';
     if (await o.lookups.voteRecorded(ticketHash, blockHash)) return 'late';
+    if (owned === undefined) return 'unseen-draw';
     return owned ? 'unknown' : 'no-owner';
   };
 
-  const judge = async (blockHash: string, draw: Draw, next: string): Promise<void> => {
+  /**
+   * Judges main-chain block `blockHash` at `height` from what its child redeems; returns the
+   * child's hash. A heard draw gives the managed tickets (and their owners at the draw); an
+   * unheard one is read from the child: its votes on the block and its revocations.
+   */
+  const judgeBlock = async (blockHash: string, height: number): Promise<string> => {
+    const r = await firstAnswer((p) => p.getBlockRedeemers(blockHash, height, { deadlineMs: 5_000 }));
+    if (r.childHash === undefined) throw new Error(`no main-chain child of block ${blockHash} at height ${height + 1} yet`);
+    const next = r.childHash;
+    const heard = draws.get(blockHash);
     judged.add(blockHash);
     draws.delete(blockHash);
-    if (draw.managed.size === 0) return;
-    const votes = await firstAnswer((p) => p.getBlockVotes(blockHash, draw.height, { deadlineMs: 5_000 }));
-    const mined = new Set(votes.filter((v) => v.minedIn === next).map((v) => v.ticket));
-    for (const [ticketHash, { owned }] of draw.managed) {
+    const mined = new Set(r.votes.filter((v) => v.minedIn === next).map((v) => v.ticket));
+    let managed: Map<string, { owned: boolean | undefined }>;
+    if (heard) managed = heard.managed;
+    else {
+      managed = new Map();
+      for (const t of new Set([...mined, ...r.revoked])) if (await o.lookups.isManaged(t)) managed.set(t, { owned: undefined });
+      if (managed.size > 0) log.warn({ blockHash, height, managed: managed.size }, 'judging a draw no proxy streamed, from the chain');
+    }
+    for (const [ticketHash, { owned }] of managed) {
       const voted = mined.has(ticketHash);
       const v: ChainVerdict = {
-        ticketHash, blockHash, height: draw.height, outcome: voted ? 'voted' : 'missed', judgedIn: next, judgedAtMs: now(),
+        ticketHash, blockHash, height, outcome: voted ? 'voted' : 'missed', judgedIn: next, judgedAtMs: now(),
         ...(voted ? {} : { reason: await reasonFor(ticketHash, blockHash, owned) }),
       };
       if (voted) {
@@ -161,31 +189,50 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
         totals.missed++;
         totals.byReason[v.reason as MissReason]++;
         o.metrics?.missed.inc({ network: o.network, reason: v.reason as MissReason });
-        log.error({ ticketHash, blockHash, height: draw.height, reason: v.reason }, 'managed ticket missed its vote on chain');
+        log.error({ ticketHash, blockHash, height, reason: v.reason }, 'managed ticket missed its vote on chain');
       }
       verdicts.push(v);
       if (verdicts.length > keep) verdicts.splice(0, verdicts.length - keep);
       o.onVerdict?.(v);
     }
+    return next;
   };
 
-  /** On a main-chain connect at height H: judges the draw at H - 1 - confirmations on this chain. */
+  /**
+   * On a main-chain connect at height H: judges every block up to H - 1 - confirmations,
+   * walking forward from the last block judged (its child next), whatever the proxies streamed.
+   */
   const onConnected = async (hash: string, height: number, prev: string): Promise<void> => {
     blocks.set(hash, { height, prev });
     prune(height);
-    // Walk back `confirmations` blocks to the judging block (the one at h+1), then one more to the drawn block.
-    let cursor = hash;
-    for (let i = 0; i < confirmations; i++) {
-      const b = blocks.get(cursor);
-      if (!b) return;
-      cursor = b.prev;
+    // The first block heard anchors the walk: the draw of its parent came before the judge.
+    if (!cursor) {
+      cursor = { height: height - 1, next: hash };
+      return;
     }
-    const next = cursor;
-    const drawn = blocks.get(next)?.prev;
-    if (drawn === undefined || judged.has(drawn)) return;
-    const draw = draws.get(drawn);
-    if (!draw) return; // drawn before the judge started, or no draw (below stake validation height)
-    await judge(drawn, draw, next);
+    const target = height - 1 - confirmations;
+    if (target - cursor.height > maxBackfill) {
+      const skipped = height - 1 - cursor.height;
+      totals.unjudgedBlocks += skipped;
+      o.metrics?.unjudged?.inc({ network: o.network }, skipped);
+      log.error({ from: cursor.height + 1, to: height - 1, maxBackfill }, 'gap in the chain heard is longer than the backfill bound; its draws are not judged');
+      cursor = { height: height - 1, next: hash };
+      return;
+    }
+    if (target > cursor.height + 1) log.warn({ from: cursor.height + 1, to: target }, 'gap in the chain heard; judging the skipped blocks from the chain');
+    let at: { height: number; next: string } = cursor;
+    while (at.height < target) {
+      const h: number = at.height + 1;
+      const next: string = judged.has(at.next) ? await childOf(at.next, h) : await judgeBlock(at.next, h);
+      at = { height: h, next };
+      cursor = at;
+    }
+  };
+
+  const childOf = async (blockHash: string, height: number): Promise<string> => {
+    const r = await firstAnswer((p) => p.getBlockRedeemers(blockHash, height, { deadlineMs: 5_000 }));
+    if (r.childHash === undefined) throw new Error(`no main-chain child of block ${blockHash} at height ${height + 1} yet`);
+    return r.childHash;
   };
 
   const firstAnswer = async <T>(fn: (p: NodeProxyClient) => Promise<T>): Promise<T> => {
@@ -227,7 +274,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
       await queue;
     },
     recent: () => verdicts,
-    totals: () => ({ voted: totals.voted, missed: totals.missed, byReason: { ...totals.byReason } }),
+    totals: () => ({ voted: totals.voted, missed: totals.missed, unjudgedBlocks: totals.unjudgedBlocks, byReason: { ...totals.byReason } }),
     idle: () => queue,
     get startedAtMs() {
       return startedAtMs;

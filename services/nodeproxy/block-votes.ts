@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import {
-  decodeBlock, decodeTx, encodeTx, fromHex, hashToHex, isVote, parseVote, txHash, type Tx,
+  decodeBlock, decodeTx, encodeTx, fromHex, hashToHex, isRevocation, isVote, parseVote, txHash, type Tx,
 } from '../decred/index.ts';
 import type { DcrdSession } from './dcrd-session.ts';
 import { DcrdRpcError } from './errors.ts';
@@ -36,9 +36,24 @@ function voteOn(tx: Tx, raw: Uint8Array, blockHashHex: string, height: number, m
   return { raw_tx: Buffer.from(raw), txid: hashToHex(txHash(tx)), ticket: hashToHex(v.ticketHash), mined_in: minedIn };
 }
 
-/** Votes on (`blockHashHex`, `height`) in dcrd's main-chain child block and its mempool. */
-export async function blockVotes(session: DcrdSession, blockHashHex: string, height: number): Promise<BlockVoteWire[]> {
+/** What GetBlockVotes answers (proto `GetBlockVotesResponse`). */
+export interface BlockVotesWire {
+  votes: BlockVoteWire[];
+  /** The main-chain child at height + 1 ('' when none). */
+  child_hash: string;
+  /** Tickets the child revokes (display hex). */
+  revoked_tickets: string[];
+}
+
+/**
+ * Votes on (`blockHashHex`, `height`) in dcrd's main-chain child block and its mempool, and the
+ * tickets that child revokes (decred/dcrd: internal/blockchain/validate.go checkTicketRedeemers:
+ * with automatic revocations the child revokes each winner it holds no vote for).
+ */
+export async function blockVotes(session: DcrdSession, blockHashHex: string, height: number): Promise<BlockVotesWire> {
   const out: BlockVoteWire[] = [];
+  const revoked: string[] = [];
+  let child = '';
   // The main-chain block at height + 1, if it is a child of the voted block.
   let childHash: string | undefined;
   try {
@@ -54,8 +69,13 @@ export async function blockVotes(session: DcrdSession, blockHashHex: string, hei
     if (hex) {
       const block = decodeBlock(fromHex(hex));
       if (hashToHex(block.header.prevBlock) === blockHashHex) {
+        child = childHash.toLowerCase();
         for (const tx of block.stakeTransactions) {
-          const w = voteOn(tx, encodeTx(tx), blockHashHex, height, childHash.toLowerCase());
+          if (isRevocation(tx)) {
+            revoked.push(hashToHex((tx.inputs[0] as { prevOut: { hash: Uint8Array } }).prevOut.hash));
+            continue;
+          }
+          const w = voteOn(tx, encodeTx(tx), blockHashHex, height, child);
           if (w) out.push(w);
         }
       }
@@ -81,5 +101,5 @@ export async function blockVotes(session: DcrdSession, blockHashHex: string, hei
     const w = voteOn(tx, raw, blockHashHex, height, '');
     if (w) out.push(w);
   }
-  return out;
+  return { votes: out, child_hash: child, revoked_tickets: revoked };
 }

@@ -141,6 +141,14 @@ export interface BlockVote {
   minedIn?: string;
 }
 
+/** The main-chain child of a block and what it redeems (GetBlockVotes). */
+export interface BlockRedeemers {
+  childHash?: string;
+  votes: BlockVote[];
+  /** Tickets the child revokes (display hex). */
+  revoked: string[];
+}
+
 /** Typed NodeProxy client. */
 export interface NodeProxyClient {
   watchChain(opts: WatchChainOptions, onEvent: (ev: ChainEvent) => void): WatchHandle;
@@ -164,6 +172,13 @@ export interface NodeProxyClient {
    * (`minedIn` undefined) or mined in its main-chain child (GetBlockVotes).
    */
   getBlockVotes(blockHash: string, height: number, opts?: { deadlineMs?: number }): Promise<BlockVote[]>;
+  /**
+   * What the main-chain child of block `blockHash` at `height` redeems: its hash (undefined when
+   * dcrd has no such child), the votes on the block (as {@link getBlockVotes}) and the tickets the
+   * child revokes. With automatic ticket revocations every winner of the block is either voted or
+   * revoked in that child: a caller learns the draw of a block it never heard.
+   */
+  getBlockRedeemers(blockHash: string, height: number, opts?: { deadlineMs?: number }): Promise<BlockRedeemers>;
   getBestBlock(opts?: { deadlineMs?: number }): Promise<{ hash: string; height: number }>;
   getVoteInfo(voteVersion?: number, opts?: { deadlineMs?: number }): Promise<Record<string, unknown>>;
   getStatus(opts?: { deadlineMs?: number }): Promise<NodeProxyStatus>;
@@ -297,6 +312,17 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
     });
   }
 
+  const blockRedeemers = async (blockHash: string, height: number, o?: { deadlineMs?: number }): Promise<BlockRedeemers> => {
+    const r = await unaryCall<{ votes: Array<{ raw_tx: Buffer; txid: string; ticket: string; mined_in: string }>; child_hash?: string; revoked_tickets?: string[] }>(
+      'GetBlockVotes', { block_hash: blockHash, height }, o,
+    );
+    return {
+      votes: r.votes.map((v) => ({ raw: new Uint8Array(v.raw_tx), txid: v.txid, ticket: v.ticket, ...(v.mined_in ? { minedIn: v.mined_in } : {}) })),
+      ...(r.child_hash ? { childHash: r.child_hash } : {}),
+      revoked: r.revoked_tickets ?? [],
+    };
+  };
+
   return {
     watchChain(wopts, onEvent) {
       let lastSeq = 0;
@@ -391,11 +417,10 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
     },
 
     async getBlockVotes(blockHash, height, o) {
-      const r = await unaryCall<{ votes: Array<{ raw_tx: Buffer; txid: string; ticket: string; mined_in: string }> }>(
-        'GetBlockVotes', { block_hash: blockHash, height }, o,
-      );
-      return r.votes.map((v) => ({ raw: new Uint8Array(v.raw_tx), txid: v.txid, ticket: v.ticket, ...(v.mined_in ? { minedIn: v.mined_in } : {}) }));
+      return (await blockRedeemers(blockHash, height, o)).votes;
     },
+
+    getBlockRedeemers: blockRedeemers,
 
     async existsLiveTickets(ticketHashes, o) {
       const r = await unaryCall<{ live: boolean[] }>('ExistsLiveTickets', { ticket_hashes: [...ticketHashes] }, o);

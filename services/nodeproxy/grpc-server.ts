@@ -185,7 +185,7 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
       const blockHash = requireHash(req.block_hash, 'block_hash');
       const height = Number(req.height);
       if (!Number.isInteger(height) || height < 0) throw new InvalidRequestError('height must be a non-negative integer');
-      return { votes: await blockVotes(p.session, blockHash, height) };
+      return blockVotes(p.session, blockHash, height);
     }),
 
     ExistsLiveTickets: unary(log, 'ExistsLiveTickets', async (req: { ticket_hashes: string[] }) => {

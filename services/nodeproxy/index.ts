@@ -36,6 +36,7 @@ export { createNodeProxyClient, errorFromServiceError, DEFAULT_CALL_DEADLINE_MS 
 export type {
   NodeProxyClient,
   BlockVote,
+  BlockRedeemers,
   NodeProxyClientOptions,
   ChainEvent,
   ClientBlock,

@@ -102,7 +102,8 @@ export const METRIC_FAMILIES = {
   },
   chain: {
     votedTickets: counter('votecluster_chain_voted_tickets_total', 'Managed tickets whose vote the chain holds in the next main-chain block (judged by the admin from the chain)', ['network']),
-    missedTickets: counter('votecluster_chain_missed_tickets_total', 'Managed tickets the chain counts as missed (no vote in the next main-chain block), by reason: unvotable, no-owner, late, unknown', ['network', 'reason']),
+    missedTickets: counter('votecluster_chain_missed_tickets_total', 'Managed tickets the chain counts as missed (no vote in the next main-chain block), by reason: unvotable, no-owner, late, unseen-draw, unknown', ['network', 'reason']),
+    unjudgedBlocks: counter('votecluster_chain_unjudged_blocks_total', 'Main-chain blocks whose draw the admin could not judge: a gap longer than the backfill bound', ['network']),
   },
   devnet: {
     blocksMined: counter('votecluster_devnet_blocks_mined_total', 'Blocks the devnet mined'),

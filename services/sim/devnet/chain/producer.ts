@@ -6,6 +6,8 @@
 import {
   calcCombinedTxTreeMerkleRoot,
   encodeBlock,
+  hashToHex,
+  isRevocation,
   txHash,
   workSubsidy,
   type Block,
@@ -16,7 +18,7 @@ import {
 } from '../../../decred/index.ts';
 import type { BlockNode } from './chain.ts';
 import type { DevnetKey, KeyRing } from './keys.ts';
-import { TICKET_FEE, buildCoinbase, buildFundingTx, buildTicketTx, type FundingOutput } from './wallet.ts';
+import { TICKET_FEE, buildAutoRevocation, buildCoinbase, buildFundingTx, buildTicketTx, type FundingOutput } from './wallet.ts';
 
 /** Simnet's PoW limit bits (no PoW is done; the value is what dcrd's simnet headers carry). */
 const SIMNET_BITS = 0x207fffff;
@@ -81,6 +83,7 @@ export class BlockProducer {
     const p = this.o.params;
     const height = parent ? parent.height + 1 : 0;
     const votes = stake.filter((t) => t.inputs.length === 2 && t.inputs[0]?.prevOut.index === 0xffffffff);
+    const revocations = stake.filter((t) => isRevocation(t));
     const approving = votes.filter((v) => (voteBitsOf(v) & 1) === 1).length;
     const extraData = new Uint8Array(32);
     new DataView(extraData.buffer).setUint32(0, extraNonce >>> 0, true);
@@ -93,8 +96,8 @@ export class BlockProducer {
       voteBits: height < p.stakeValidationHeight ? 1 : approving * 2 > votes.length ? 1 : 0,
       finalState: parent ? parent.finalState : new Uint8Array(6),
       voters: votes.length,
-      freshStake: freshStakeField(stake.length - votes.length),
-      revocations: 0,
+      freshStake: freshStakeField(stake.length - votes.length - revocations.length),
+      revocations: revocations.length,
       poolSize: parent ? parent.poolSize : 0,
       bits: SIMNET_BITS,
       sBits: this.o.ticketPrice,
@@ -126,6 +129,14 @@ export class BlockProducer {
     // because block 1 is pruned long before a big pool's funding chain starts.
     if (height === 1) this.premineOut = { txHash: txHash(coinbase), index: 1, value: coinbaseValue };
     const stake: Tx[] = [...votes];
+    // Automatic ticket revocations (decred/dcrd: internal/blockchain/validate.go
+    // checkTicketRedeemers): the block revokes every winner of its parent it holds no vote
+    // for, the tickets that become missed as of this block. Expiring tickets are not revoked
+    // by the devnet (they stay missed, as before the agenda).
+    if (parent.winners.length > 0) {
+      const voted = new Set(votes.map((v) => hashToHex((v.inputs[1] as { prevOut: { hash: Uint8Array } }).prevOut.hash)));
+      for (const w of parent.winners) if (!voted.has(hashToHex(w))) stake.push(buildAutoRevocation(w, o.ticketPrice, o.keys.reward));
+    }
     const each = o.ticketPrice + TICKET_FEE;
     // Tickets spend funding outputs still available along this chain (oldest first).
     const pf = this.funding.get(parent.hashHex);

@@ -12,6 +12,7 @@
 import {
   SIGHASH_ALL,
   TX_TREE_REGULAR,
+  TX_TREE_STAKE,
   TX_VERSION,
   buildVote,
   newTxIn,
@@ -102,6 +103,25 @@ export function buildTicketTx(input: FundingOutput, price: bigint, voting: Devne
   };
   if (sign) (tx.inputs[0] as { sigScript: Uint8Array }).sigScript = signP2PKHInput(tx, 0, fundingScript, funding.privKey, SIGHASH_ALL);
   return tx;
+}
+
+/** The transaction version of an automatic revocation (decred/dcrd: blockchain/stake/staketx.go TxVersionAutoRevocations). */
+export const TX_VERSION_AUTO_REVOCATIONS = 2;
+
+/**
+ * The automatic revocation of a devnet ticket (decred/dcrd: blockchain/stake/staketx.go
+ * CreateRevocationFromTicket with the automatic ticket revocations agenda active): version 2,
+ * one unsigned stake-tree input spending the ticket's submission output, and no fee: the
+ * single commitment (the reward key) gets the ticket's value back.
+ */
+export function buildAutoRevocation(ticketHash: Uint8Array, price: bigint, reward: DevnetKey): Tx {
+  return {
+    version: TX_VERSION_AUTO_REVOCATIONS,
+    inputs: [newTxIn({ hash: ticketHash, index: 0, tree: TX_TREE_STAKE }, price)],
+    outputs: [{ value: price, version: 0, pkScript: stakeTaggedScript('ssrtx', p2pkhScript(reward.pkh)) }],
+    lockTime: 0,
+    expiry: 0,
+  };
 }
 
 /** The vote a stakeholder's wallet makes for `ticket` on block (hash, height), signed. */
