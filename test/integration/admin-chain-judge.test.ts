@@ -6,16 +6,20 @@
  * ticket is left out while 3 votes remain, and 0 to 2 others besides. The judge names each
  * miss (unvotable, or no-owner: no voter held it), Prometheus has the same counts, and the
  * paging alert rule, evaluated on the samples scraped before and after, fires for each reason.
+ * A draw no proxy streamed (the proxy was down while the block was mined and its child too) is
+ * judged all the same, from the child's votes and its automatic revocations.
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createChainJudge, importExportEntries, parseExportFile, storeLookups, type ChainVerdict } from '../../services/admin/index.ts';
 import { generateClusterKey, Keyring } from '../../services/cluster/index.ts';
+import { SIMNET, toHex, voteSubsidy } from '../../services/decred/index.ts';
 import type { ClientDraw } from '../../services/nodeproxy/index.ts';
 import { createMetrics } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { startAdminWorld, type AdminWorld } from './admin-harness.ts';
+import { httpCall } from './devnet-rpc-client.ts';
 import { makeVoteBuilder } from './nodeproxy-harness.ts';
 
 let w: AdminWorld;
@@ -121,5 +125,96 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
   } finally {
     watch.close();
     await judge.stop();
+  }
+});
+
+it('judges a draw no proxy streamed: a miss while the proxy was down is counted, as the devnet judges it', async () => {
+  const metrics = createMetrics({ service: 'admin', components: ['chain'], processMetrics: false });
+  const chain = metrics.get('chain');
+  const verdicts: ChainVerdict[] = [];
+  const judge = createChainJudge({
+    proxies: [w.proxyClient],
+    lookups: storeLookups(w.store),
+    network: 'simnet',
+    log: w.log,
+    metrics: { voted: chain.votedTickets, missed: chain.missedTickets, unjudged: chain.unjudgedBlocks },
+    onVerdict: (v) => verdicts.push(v),
+  });
+  judge.start();
+  const builder = makeVoteBuilder(w.devnet);
+  const node = w.devnet.nodes[0]!;
+  const draws = new Map<string, ClientDraw>();
+  const watch = w.proxyClient.watchChain({ fromHeight: 0, autoResume: true }, (ev) => {
+    if (ev.kind === 'winning_tickets') draws.set(ev.draw.blockHash, ev.draw);
+  });
+  const winnersOf = (blockHash: string): string[] => w.devnet.report().tickets.filter((t) => t.blockHash === blockHash).map((t) => t.ticketHash);
+  // Votes straight to dcrd (the devnet's JSON-RPC), the way another wallet's reach the miner.
+  const voteDirect = async (blockHash: string, height: number, tickets: readonly string[], like: ClientDraw): Promise<void> => {
+    const d = { blockHash, height, voteVersion: like.voteVersion, voteSubsidy: voteSubsidy(height, SIMNET, like.subsidySplit) };
+    for (const t of tickets) {
+      const r = await httpCall(node.rpcUrl, node.rpcUser, node.rpcPass, 'sendrawtransaction', [toHex(builder.build(d, t))]);
+      expect(r.error, `vote ${t} on ${blockHash}`).toBeNull();
+    }
+  };
+  let restore: (() => Promise<void>) | undefined;
+  try {
+    // Two blocks fully voted through the proxy: the judge follows the chain.
+    let tip = (await w.proxyClient.getBestBlock()).hash;
+    for (let i = 0; i < 2; i++) {
+      await waitFor(() => draws.has(tip), { message: `draw of ${tip}` });
+      const d = draws.get(tip)!;
+      expect(voteSubsidy(d.height, SIMNET, d.subsidySplit)).toBe(d.voteSubsidy);
+      await Promise.all(d.tickets.map((t) => w.proxyClient.sendVote(builder.build(d, t))));
+      [tip] = (await w.devnet.generate(1)) as [string];
+    }
+    await waitFor(() => draws.has(tip), { message: `draw of ${tip}` });
+    const last = draws.get(tip)!;
+
+    // The proxy goes down; block B (its draw streamed to no one) and its child C are mined,
+    // C without the vote of one of B's winners, then D on C.
+    restore = await w.cutProxy();
+    await voteDirect(tip, last.height, last.tickets, last);
+    const [b] = (await w.devnet.generate(1)) as [string];
+    const bWinners = winnersOf(b);
+    expect(bWinners).toHaveLength(5);
+    const missedTicket = bWinners.find((t) => !w.store.unvotableTickets!().has(t))!;
+    await voteDirect(b, last.height + 1, bWinners.filter((t) => t !== missedTicket), last);
+    const [c] = (await w.devnet.generate(1)) as [string];
+    await voteDirect(c, last.height + 2, winnersOf(c), last);
+    const [d] = (await w.devnet.generate(1)) as [string];
+    await restore();
+    restore = undefined;
+
+    // Two more blocks through the restored proxy: the judge hears a height past the gap.
+    tip = d;
+    await voteDirect(tip, last.height + 3, winnersOf(tip), last);
+    [tip] = (await w.devnet.generate(1)) as [string];
+    await voteDirect(tip, last.height + 4, winnersOf(tip), last);
+    await w.devnet.generate(1);
+
+    await waitFor(async () => {
+      await judge.idle();
+      return verdicts.some((v) => v.blockHash === c);
+    }, { timeoutMs: 15_000, message: 'judge walked past the gap' });
+    // The proxies never streamed B's or C's draw: the judge read them from the chain.
+    expect(draws.has(b)).toBe(false);
+    expect(draws.has(c)).toBe(false);
+    // The proxy names B's child and the winner it revokes (DCP-0009 automatic revocation).
+    const redeemers = await w.proxyClient.getBlockRedeemers(b, last.height + 1);
+    expect(redeemers.childHash).toBe(c);
+    expect(redeemers.revoked).toEqual([missedTicket]);
+
+    // Every verdict is the devnet ledger's; B has its five, with the one miss named unseen-draw.
+    const ledger = new Map(w.devnet.report().tickets.map((t) => [`${t.ticketHash}@${t.blockHash}`, t.outcome]));
+    for (const v of verdicts) expect(`${v.ticketHash}@${v.blockHash}:${v.outcome}`).toBe(`${v.ticketHash}@${v.blockHash}:${ledger.get(`${v.ticketHash}@${v.blockHash}`)}`);
+    expect(verdicts.filter((v) => v.blockHash === b).map((v) => v.ticketHash).sort()).toEqual([...bWinners].sort());
+    const missed = verdicts.filter((v) => v.outcome === 'missed');
+    expect(missed.map((v) => `${v.ticketHash}@${v.blockHash}:${v.reason}`)).toEqual([`${missedTicket}@${b}:unseen-draw`]);
+    expect(judge.totals()).toMatchObject({ missed: 1, unjudgedBlocks: 0, byReason: { 'unseen-draw': 1 } });
+    expect(await metrics.registry.metrics()).toContain('votecluster_chain_missed_tickets_total{network="simnet",reason="unseen-draw"} 1');
+  } finally {
+    watch.close();
+    await judge.stop();
+    await restore?.();
   }
 });

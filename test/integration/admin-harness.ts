@@ -49,6 +49,11 @@ export interface AdminWorld {
   operatorTls: TlsFiles;
   /** Common CLI flags for this world (with the admin's --tls-* files). */
   cliFlags(withProxy?: boolean): string[];
+  /**
+   * Stops the proxy (its dcrd session and gRPC port); the returned function starts a new proxy
+   * (a new epoch, nothing held from before) on the same address, which becomes `proxy`.
+   */
+  cutProxy(): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -64,10 +69,8 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
     { name: 'operator', commonName: 'operator', role: ROLE.operator, usage: 'client' },
   ]);
   const adminTls = certs.files['admin'] as TlsFiles;
-  const proxy = createNodeProxy(
-    { network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen: '127.0.0.1:0', tls: certs.files['proxy'] as TlsFiles },
-    { logger: testLogger('nodeproxy') },
-  );
+  const proxyConfig = (listen: string) => ({ network: 'simnet', dcrd: { url: node.wsUrl, user: node.rpcUser, pass: node.rpcPass }, listen, tls: certs.files['proxy'] as TlsFiles });
+  let proxy = createNodeProxy(proxyConfig('127.0.0.1:0'), { logger: testLogger('nodeproxy') });
   const proxyAddress = (await proxy.start()).address;
   const key = generateClusterKey();
   const clusterKeyFile = join(dir, 'cluster.key');
@@ -84,7 +87,7 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
   const exported = devnet.exportTickets();
   const exportFile = join(dir, 'export.json');
   await writeFile(exportFile, JSON.stringify(exported));
-  return {
+  const world: AdminWorld = {
     etcd,
     devnet,
     proxy,
@@ -108,6 +111,14 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
         ...(withProxy ? ['--proxy', proxyAddress] : []),
       ];
     },
+    async cutProxy() {
+      await proxy.stop();
+      return async () => {
+        proxy = createNodeProxy(proxyConfig(proxyAddress), { logger: testLogger('nodeproxy') });
+        await proxy.start();
+        world.proxy = proxy;
+      };
+    },
     async stop() {
       proxyClient.close();
       proxyTls.close();
@@ -119,6 +130,7 @@ export async function startAdminWorld(o: { devnet?: Partial<DevnetOptions> } = {
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return world;
 }
 
 const execFileAsync = promisify(execFile);
