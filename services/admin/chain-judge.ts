@@ -223,10 +223,22 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     let at: { height: number; next: string } = cursor;
     while (at.height < target) {
       const h: number = at.height + 1;
-      const next: string = judged.has(at.next) ? await childOf(at.next, h) : await judgeBlock(at.next, h);
+      // The chain heard wins over the child link followed earlier: a reorg replaced that block.
+      const block = heardAt(hash, h) ?? at.next;
+      const next: string = judged.has(block) ? await childOf(block, h) : await judgeBlock(block, h);
       at = { height: h, next };
       cursor = at;
     }
+  };
+
+  /** The block at height `h` on the chain heard below `from`, when no hole in it hides it. */
+  const heardAt = (from: string, h: number): string | undefined => {
+    let b = blocks.get(from);
+    while (b && b.height > h) {
+      if (b.height === h + 1) return b.prev;
+      b = blocks.get(b.prev);
+    }
+    return undefined;
   };
 
   const childOf = async (blockHash: string, height: number): Promise<string> => {
