@@ -51,6 +51,27 @@ export interface TSpendEvent {
   expiry: number;
 }
 
+/** A voter's WatchChain streams to this proxy ended (proto VoterGone), or one is open again (VoterBack). */
+export interface VoterPresenceEvent {
+  node_id: string;
+  /** Unix ms (int64 as a decimal string) when the proxy saw it. */
+  at_ms: string;
+}
+
+/**
+ * A fact about the voters connected to this proxy, not a chain event: seq 0,
+ * never held in the ring, never replayed (a stale "gone" must not reach a
+ * voter that connects later).
+ */
+export interface PresenceMessage {
+  seq: '0';
+  epoch: string;
+  proxy_receive_time_ms: string;
+  event: 'voter_gone' | 'voter_back';
+  voter_gone?: VoterPresenceEvent;
+  voter_back?: VoterPresenceEvent;
+}
+
 /** What the feed publishes (before it assigns seq). */
 export type FeedEventBody =
   | { kind: 'block_connected'; block_connected: BlockConnectedEvent }
@@ -106,7 +127,7 @@ export interface SubscribeRequest {
 /** The transport side of one stream (a grpc-js ServerWritableStream adapter). */
 export interface StreamSink {
   /** Writes one message; false means "buffer full, wait for drain". */
-  write(msg: FeedEvent | StreamStartMessage): boolean;
+  write(msg: FeedEvent | StreamStartMessage | PresenceMessage): boolean;
   /** Registers a one-shot drain callback. */
   onceDrain(cb: () => void): void;
   /** Ends the stream: cleanly, or with a typed error. */
@@ -141,7 +162,7 @@ export interface ChainFeedOptions {
 }
 
 interface QueueItem {
-  msg: FeedEvent | StreamStartMessage;
+  msg: FeedEvent | StreamStartMessage | PresenceMessage;
   live: boolean;
 }
 
@@ -186,7 +207,7 @@ class SubscriptionImpl implements Subscription {
     return this.liveQueued;
   }
 
-  enqueue(msg: FeedEvent | StreamStartMessage, live: boolean): void {
+  enqueue(msg: FeedEvent | StreamStartMessage | PresenceMessage, live: boolean): void {
     if (this.closed) return;
     this.queue.push({ msg, live });
     if (live) this.liveQueued++;
@@ -339,6 +360,20 @@ export class ChainFeed {
     }
     this.maxLagAtLastPublish = maxLag;
     return ev;
+  }
+
+  /**
+   * Sends a voter presence fact to every open stream but `exceptSubId` (the
+   * stream it is about, if any), behind what each stream already has queued.
+   * Not sequenced and not held: only streams open now get it.
+   */
+  announce(kind: 'voter_gone' | 'voter_back', body: VoterPresenceEvent, exceptSubId?: number): void {
+    const msg: PresenceMessage = { seq: '0', epoch: this.epoch, proxy_receive_time_ms: body.at_ms, event: kind, [kind]: body };
+    for (const sub of this.subs.values()) {
+      if (sub.id === exceptSubId) continue;
+      sub.enqueue(msg, false);
+      sub.pump();
+    }
   }
 
   /** Stops re-sending a sticky event to new streams (a tspend that expired). */

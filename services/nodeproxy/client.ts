@@ -63,6 +63,18 @@ export interface ClientTSpend {
   expiry: number;
 }
 
+/**
+ * A fact about another voter's streams to the proxy (proto VoterPresence): `gone` when its last
+ * stream ended because it went away (crashed, disconnected or stopped), `back` when it opened one
+ * again. Not part of the chain's seq order.
+ */
+export interface VoterPresence {
+  kind: 'gone' | 'back';
+  nodeId: string;
+  /** When the proxy saw it (unix ms, the proxy's clock). */
+  atMs: number;
+}
+
 /** The stream_start message of each (re)opened stream. */
 export interface StreamStartInfo {
   epoch: string;
@@ -89,6 +101,8 @@ export interface WatchChainOptions {
   epoch?: string;
   /** Called with each stream_start (after every reconnect too). */
   onStreamStart?: (info: StreamStartInfo) => void;
+  /** Called with each voter presence fact the proxy announces (see {@link VoterPresence}). */
+  onVoterPresence?: (p: VoterPresence) => void;
   /** Called with each stream error before the client resumes. */
   onError?: (err: NodeProxyError) => void;
   /** Resume automatically after errors (default true). */
@@ -211,6 +225,15 @@ const RESUME: Record<string, StreamStartInfo['resumeStatus']> = {
 
 function toBlock(b: Wire): ClientBlock {
   return { hash: b['hash'] as string, height: b['height'] as number, header: new Uint8Array(b['header'] as Buffer), prevHash: b['prev_hash'] as string };
+}
+
+function toPresence(m: Wire): VoterPresence | undefined {
+  const kind = m['event'] === 'voter_gone' ? 'gone' : m['event'] === 'voter_back' ? 'back' : undefined;
+  if (!kind) return undefined;
+  const v = m[m['event'] as string] as Wire | null | undefined;
+  const nodeId = v?.['node_id'];
+  if (typeof nodeId !== 'string' || nodeId.length === 0) return undefined;
+  return { kind, nodeId, atMs: Number(v?.['at_ms'] ?? 0) };
 }
 
 function toEvent(m: Wire): ChainEvent | StreamStartInfo | undefined {
@@ -352,6 +375,11 @@ export function createNodeProxyClient(address: string, opts: NodeProxyClientOpti
         const s = (client['WatchChain'] as (r: Wire, m: Metadata) => ClientReadableStream<Wire>)(req, new Metadata({ waitForReady: true }));
         stream = s;
         s.on('data', (m: Wire) => {
+          const presence = toPresence(m);
+          if (presence) {
+            wopts.onVoterPresence?.(presence);
+            return;
+          }
           const ev = toEvent(m);
           if (ev === undefined) return;
           if ('resumeStatus' in ev) {

@@ -21,9 +21,9 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DEFAULT_WALLET_VOTE_VERSION, fromHex, VOTE_VERSION_FLOOR, type NetParams } from '../decred/index.ts';
-import { grpcServerCredentials, requireProtectedUnlessLoopback, TlsReloader } from '../security/index.ts';
+import { grpcCallerIdentity, grpcServerCredentials, requireProtectedUnlessLoopback, ROLE, TlsReloader } from '../security/index.ts';
 import { blockVotes } from './block-votes.ts';
-import type { ChainFeed, FeedEvent, StreamStartMessage } from './chain-feed.ts';
+import type { ChainFeed, FeedEvent, PresenceMessage, StreamStartMessage } from './chain-feed.ts';
 import type { ChainSync } from './chain-sync.ts';
 import type { NodeProxyConfig } from './config.ts';
 import type { DcrdSession } from './dcrd-session.ts';
@@ -31,6 +31,7 @@ import { DcrdRpcError, InvalidRequestError, NodeProxyConfigError, NodeProxyError
 import { loadVoteclusterProto, NODEPROXY_PROTO_FILES, NODEPROXY_SERVICE } from './proto.ts';
 import type { VoteSender } from './send-vote.ts';
 import { lookupTransaction, type BlockReader } from './tx-lookup.ts';
+import { VoterStreams, type StreamEnd } from './voter-streams.ts';
 
 /** Metadata key carrying the NODEPROXY_* error code. */
 export const ERROR_CODE_METADATA_KEY = 'vc-error-code';
@@ -72,6 +73,22 @@ function requireHash(v: unknown, what: string): string {
   const r = HashHex.safeParse(v);
   if (!r.success) throw new InvalidRequestError(`${what} must be 64 hex characters`);
   return r.data.toLowerCase();
+}
+
+/**
+ * The voter a WatchChain stream belongs to: the node id it sends as `client_id`, unless its
+ * client certificate names another role (an admin, an operator's tool); undefined otherwise.
+ */
+export function streamVoterId(clientIdSent: unknown, call: Parameters<typeof grpcCallerIdentity>[0]): string | undefined {
+  if (typeof clientIdSent !== 'string' || clientIdSent.length === 0 || clientIdSent.length > 64) return undefined;
+  let role: string | undefined;
+  try {
+    role = grpcCallerIdentity(call)?.role;
+  } catch {
+    // Handled: a peer certificate that cannot be read names no role; the id it sent stands (plaintext loopback has none either).
+    role = undefined;
+  }
+  return role === undefined || role === ROLE.voter ? clientIdSent : undefined;
 }
 
 /** The parts of the proxy the handlers use. */
@@ -139,9 +156,12 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
     })
     .loose();
 
+  const voters = new VoterStreams(p.feed, log);
   return {
-    WatchChain(call: ServerWritableStream<Record<string, unknown>, FeedEvent | StreamStartMessage>) {
+    WatchChain(call: ServerWritableStream<Record<string, unknown>, FeedEvent | StreamStartMessage | PresenceMessage>) {
       const req = call.request;
+      const voterId = streamVoterId(req['client_id'], call as unknown as Parameters<typeof grpcCallerIdentity>[0]);
+      let ended: ((how: StreamEnd) => void) | undefined;
       const clientId = typeof req['client_id'] === 'string' && req['client_id'] ? (req['client_id'] as string).slice(0, 64) : call.getPeer();
       const resume = req['resume'];
       const sub = p.feed.subscribe(
@@ -155,12 +175,21 @@ export function nodeProxyImplementation(p: NodeProxyServiceParts): UntypedServic
           write: (msg) => call.write(msg),
           onceDrain: (cb) => call.once('drain', cb),
           end: (err) => {
+            // The proxy ends the stream (a lag cut, the proxy stopping): says nothing about the voter.
+            ended?.('proxy-ended');
             if (err) call.emit('error', toServiceError(err));
             else call.end();
           },
         },
       );
-      call.on('cancelled', () => sub.close());
+      if (voterId !== undefined) ended = voters.opened(voterId, sub.id);
+      call.on('cancelled', () => {
+        // The voter went away (its process or connection ended, or it closed the stream).
+        const end = ended;
+        ended = undefined;
+        sub.close();
+        end?.('voter-left');
+      });
       log.debug({ client: clientId, resume: sub.start.stream_start.resume_status }, 'stream opened');
     },
 

@@ -43,6 +43,7 @@ export type {
   ClientDraw,
   ClientTSpend,
   StreamStartInfo,
+  VoterPresence,
   WatchChainOptions,
   WatchHandle,
 } from './client.ts';

@@ -27,6 +27,8 @@ export interface ChainWatchHandlers {
    */
   onStreamStart(address: string, info: { bestHeight: number | undefined; resumeStatus: string; reconnected: boolean; voteVersion: number }): void;
   onStreamDown(address: string, err: unknown): void;
+  /** A proxy said another voter's streams to it ended (`gone`) or one is open again (`back`). */
+  onVoterPresence?(fact: { kind: 'gone' | 'back'; nodeId: string; atMs: number; proxy: string }): void;
   /** A treasury spend a proxy streamed (validated: a tspend whose hash matches). */
   onTSpend?(tspend: TSpendSeen): void;
 }
@@ -160,6 +162,7 @@ export class ChainWatch {
               bestHeight: info.bestBlock?.height, resumeStatus: info.resumeStatus, reconnected: opens++ > 0, voteVersion: info.voteVersion,
             });
           },
+          onVoterPresence: (v) => this.handlers.onVoterPresence?.({ ...v, proxy: p.address }),
           onError: (err) => {
             this.#connected.delete(p.address);
             this.handlers.onStreamDown(p.address, err);

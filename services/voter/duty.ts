@@ -8,7 +8,8 @@
  * - 3: the owner with fresh state signs from its cache and sends first; the
  *   record is written right after (no etcd I/O before the first send). If etcd
  *   is unreachable the record is queued and written when it returns.
- * - 4: backup rank k waits k × hedge for the record, then races for it.
+ * - 4: backup rank k waits k × hedge for the record, then races for it; at once
+ *   when every voter ranked ahead is known gone (its streams ended at a proxy).
  * - 5: an owner with a stale lease or watch takes the record-first path.
  * The `all-vote` strategy (vspd's behaviour, for comparison) signs and sends
  * on every replica with no etcd coordination at all.
@@ -68,6 +69,12 @@ export interface DutyDeps {
    * Rejects when no answer came in time (the backup then races as usual).
    */
   voteKnown?: (txidHex: string) => Promise<boolean>;
+  /**
+   * Resolves true once every voter in `nodeIds` is known gone (a proxy saw its streams end:
+   * peer-presence.ts), false when `signal` aborts first. A backup whose every voter ranked
+   * ahead is gone stops hedging and races at once (invariant 4); a silent failure still waits.
+   */
+  whenGone?: (nodeIds: readonly string[], signal: AbortSignal) => Promise<boolean>;
 }
 
 /** How a duty ended. */
@@ -425,7 +432,13 @@ class RecordFirst {
     // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
     // remote members); the create-if-absent txn of the race returns the stored record if one exists.
     const finalRead = !etcdHealthySince(deps, this.#hedgeStartMs);
-    const seen = await hedgeWait(deps, this.recv, ticketHex, ev, waitMs, plan.rank, this.signal, finalRead);
+    const cut = this.#cutWhenAheadGone();
+    let seen: VoteRecord | null;
+    try {
+      seen = await hedgeWait(deps, this.recv, ticketHex, ev, waitMs, plan.rank, cut ? AbortSignal.any([this.signal, cut.signal]) : this.signal, finalRead);
+    } finally {
+      cut?.abort();
+    }
     if (seen) {
       deps.metrics.hedgeWait.observe({ result: 'record_seen' }, (performance.now() - this.#hedgeStart) / 1000);
       deps.delivery.deliver(toDeliver(ev, ticketHex, storedVote(seen), seen.signer, undefined), 'standby');
@@ -438,7 +451,28 @@ class RecordFirst {
       if (!(await deps.reach.whenReachable(this.signal))) return ABORT;
       return { to: 'hedge', waitMs: plan.waitMs + deps.retryMaxMs };
     }
+    if (cut?.gone) {
+      deps.log.info({ ticket: ticketHex, height: ev.height, rank: plan.rank, ahead: plan.order.slice(0, plan.rank), drawAgeMs: Date.now() - ev.receivedAtMs }, 'every voter ranked ahead is gone; racing for the record now');
+    }
     return { to: 'check' };
+  }
+
+  /**
+   * On the first hedge of a backup: a controller aborted as soon as every voter ranked ahead is
+   * known gone (`gone` is then true), so the hedge ends early; undefined when not applicable.
+   * A re-hedge after an etcd outage does not cut short (the owner's queued records go first).
+   * Abort it when the hedge ends to drop the listener.
+   */
+  #cutWhenAheadGone(): (AbortController & { gone?: boolean }) | undefined {
+    const { deps, plan } = this;
+    if (!deps.whenGone || plan.rank === 0 || this.#attempt !== 1) return undefined;
+    const cut: AbortController & { gone?: boolean } = new AbortController();
+    void deps.whenGone(plan.order.slice(0, plan.rank), cut.signal).then((gone) => {
+      if (!gone || cut.signal.aborted) return;
+      cut.gone = true;
+      cut.abort();
+    });
+    return cut;
   }
 
   /** check: no record by the deadline; a backup stands by if its nearest dcrd already holds this vote. */

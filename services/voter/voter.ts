@@ -43,6 +43,7 @@ import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
 import { MissedWatch } from './missed-watch.ts';
 import { OpenDraws } from './open-draws.ts';
+import { PeerPresence } from './peer-presence.ts';
 import { ProxyPool } from './proxy-pool.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
@@ -160,6 +161,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   });
   const dedupe = new EventDedupe(cfg.dedupeCapacity, cfg.maxVoteAgeBlocks);
   const openDraws = new OpenDraws();
+  /** Voters the proxies declared gone (crashed): their backups race at once instead of hedging. */
+  const presence = new PeerPresence();
   const latencies: number[] = [];
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -331,6 +334,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       reach, onUnrecorded: (rec) => repair.add(rec),
       retryBaseMs: cfg.retry.baseMs, retryMaxMs: cfg.retry.maxMs, tracer,
       voteKnown: (txidHex) => proxies.knownNearby(txidHex, VOTE_KNOWN_DEADLINE_MS),
+      whenGone: (nodeIds, signal) => presence.whenAllGone(nodeIds, signal),
     };
     const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true) };
     const unsubscribe = [
@@ -393,6 +397,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     return {
       onEvent,
       onStreamStart: (address, info) => {
+        // Facts this proxy announced while our stream was down are lost: forget its earlier ones.
+        presence.proxyRestarted(address);
         if (info.bestHeight !== undefined) dedupe.noteBestHeight(info.bestHeight);
         if (info.reconnected) p?.delivery.proxyReconnected(address);
         // Agendas are read again on every (re)connected stream (and on a vote-version change).
@@ -404,6 +410,11 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         p?.agendas.proxyDown(address);
         m.connectedProxies.set(proxies.connectedCount);
         log.debug({ proxy: address, err }, 'proxy stream down');
+      },
+      onVoterPresence: (f) => {
+        if (f.nodeId === cfg.nodeId) return;
+        presence.note(f);
+        log.info({ voter: f.nodeId, proxy: f.proxy, kind: f.kind, proxyAtMs: f.atMs }, f.kind === 'gone' ? 'a proxy says a voter is gone' : 'a proxy says a voter is back');
       },
       onTSpend: (t) => {
         try {
