@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { ChainFeed, type StreamSink } from '../../../services/nodeproxy/chain-feed.ts';
 import { resolveDeps } from '../../../services/nodeproxy/deps.ts';
 import { VoterStreams } from '../../../services/nodeproxy/voter-streams.ts';
+import { streamVoterId } from '../../../services/nodeproxy/grpc-server.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -58,5 +59,19 @@ describe('VoterStreams', () => {
     const again = feed.subscribe({ clientId: 'a1' }, sink().s);
     voters.opened('a1', again.id);
     expect(other.presence()).toEqual([]); // never declared gone, so no "back" either
+  });
+});
+
+describe('streamVoterId', () => {
+  const call = (ou?: string) => ({
+    getAuthContext: () => (ou === 'none' ? null : { sslPeerCertificate: { subject: { CN: 'x', ...(ou ? { OU: ou } : {}) }, raw: Buffer.from([1, 2, 3]) } as never }),
+  });
+  it('is the client_id a voter sends; a caller whose certificate names another role is no voter', () => {
+    expect(streamVoterId('a1', call('voter'))).toBe('a1');
+    expect(streamVoterId('a1', call())).toBe('a1'); // a certificate without a role
+    expect(streamVoterId('a1', call('none'))).toBe('a1'); // plaintext loopback
+    expect(streamVoterId('layout-admin', call('admin'))).toBeUndefined();
+    expect(streamVoterId('', call('voter'))).toBeUndefined();
+    expect(streamVoterId(undefined, call('voter'))).toBeUndefined();
   });
 });
