@@ -109,7 +109,7 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
           const chainMetrics = deps.metrics?.get('chain');
           judge = createChainJudge({
             proxies: deps.judgeProxies,
-            lookups: storeLookups(deps.store),
+            lookups: storeLookups(deps.store, params),
             network: cfg.network,
             log,
             ...(chainMetrics ? { metrics: { voted: chainMetrics.votedTickets, missed: chainMetrics.missedTickets, unjudged: chainMetrics.unjudgedBlocks } } : {}),

@@ -23,7 +23,8 @@
  * it), `unknown` otherwise.
  */
 import type { Counter } from 'prom-client';
-import type { ChainEvent, NodeProxyClient } from '../nodeproxy/index.ts';
+import type { NetParams } from '../decred/index.ts';
+import type { ChainEvent, NodeProxyClient, StreamStartInfo } from '../nodeproxy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { TicketStore } from './ports.ts';
 
@@ -53,6 +54,8 @@ export interface ChainJudgeLookups {
   voteRecorded(ticketHash: string, blockHash: string): Promise<boolean>;
   /** Is the ticket's record unusable (another cluster key, corrupt)? */
   isUnvotable?(ticketHash: string): Promise<boolean>;
+  /** The height of the block in which the ticket expires, when its record says where it was mined. */
+  expiryHeight?(ticketHash: string): Promise<number | undefined>;
 }
 
 /** Options of {@link createChainJudge}. */
@@ -85,6 +88,11 @@ export interface ChainJudge {
   totals(): { voted: number; missed: number; byReason: Record<MissReason, number>; unjudgedBlocks: number };
   /** Resolves once everything received so far is judged or waiting for confirmations. */
   idle(): Promise<void>;
+  /**
+   * Resolves once the judge follows the chain: from the best block a proxy reported when its
+   * stream opened (that block's draw included), or else from the first block it heard connect.
+   */
+  following(): Promise<void>;
   /** When `start()` ran (the figures cover what the chain did since then). */
   readonly startedAtMs: number | undefined;
 }
@@ -117,6 +125,16 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   const maxBackfill = o.maxBackfill ?? 2_016;
   /** The walk: the last main-chain height judged and the hash of the block after it. */
   let cursor: { height: number; next: string } | undefined;
+  let setFollowing: () => void = () => {};
+  const following = new Promise<void>((resolve) => {
+    setFollowing = resolve;
+  });
+  /** Starts the walk (once): `next` at `height + 1` is the first block judged. */
+  const anchor = (height: number, next: string): void => {
+    if (cursor) return;
+    cursor = { height, next };
+    setFollowing();
+  };
   const handles: Array<{ close(): void }> = [];
   let queue: Promise<void> = Promise.resolve();
   let startedAtMs: number | undefined;
@@ -173,7 +191,18 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     if (heard) managed = heard.managed;
     else {
       managed = new Map();
-      for (const t of new Set([...mined, ...r.revoked])) if (await o.lookups.isManaged(t)) managed.set(t, { owned: undefined });
+      for (const t of new Set([...mined, ...r.revoked])) {
+        if (!(await o.lookups.isManaged(t))) continue;
+        // The child also revokes the tickets expiring as of it, which were not drawn (decred/dcrd:
+        // blockchain/stake/tickets.go ExpiringNextBlock leaves winners out). A managed ticket that
+        // expires in the child is counted as expired, not missed: the one case the revocations
+        // cannot tell apart from a missed winner, logged.
+        if (!mined.has(t) && (await o.lookups.expiryHeight?.(t)) === height + 1) {
+          log.warn({ ticketHash: t, blockHash, height }, 'managed ticket revoked as it expires; not counted as a miss');
+          continue;
+        }
+        managed.set(t, { owned: undefined });
+      }
       if (managed.size > 0) log.warn({ blockHash, height, managed: managed.size }, 'judging a draw no proxy streamed, from the chain');
     }
     for (const [ticketHash, { owned }] of managed) {
@@ -205,9 +234,9 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   const onConnected = async (hash: string, height: number, prev: string): Promise<void> => {
     blocks.set(hash, { height, prev });
     prune(height);
-    // The first block heard anchors the walk: the draw of its parent came before the judge.
+    // Without a stream start's best block, the first block heard anchors the walk.
     if (!cursor) {
-      cursor = { height: height - 1, next: hash };
+      anchor(height - 1, hash);
       return;
     }
     const target = height - 1 - confirmations;
@@ -279,7 +308,13 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   return {
     start() {
       startedAtMs = now();
-      for (const p of o.proxies) handles.push(p.watchChain({ autoResume: true }, onEvent));
+      for (const p of o.proxies) {
+        const onStreamStart = (s: StreamStartInfo): void => {
+          const best = s.bestBlock;
+          if (best && best.height > 0) enqueue('anchor', async () => anchor(best.height - 1, best.hash));
+        };
+        handles.push(p.watchChain({ autoResume: true, onStreamStart }, onEvent));
+      }
     },
     async stop() {
       for (const h of handles.splice(0)) h.close();
@@ -288,6 +323,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     recent: () => verdicts,
     totals: () => ({ voted: totals.voted, missed: totals.missed, unjudgedBlocks: totals.unjudgedBlocks, byReason: { ...totals.byReason } }),
     idle: () => queue,
+    following: () => following,
     get startedAtMs() {
       return startedAtMs;
     },
@@ -295,7 +331,10 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
 }
 
 /** The judge's lookups answered from the cluster store. */
-export function storeLookups(store: Pick<TicketStore, 'getTicket' | 'listOwners' | 'listVotes' | 'unvotableTickets'>): ChainJudgeLookups {
+export function storeLookups(
+  store: Pick<TicketStore, 'getTicket' | 'listOwners' | 'listVotes' | 'unvotableTickets'>,
+  params?: Pick<NetParams, 'ticketMaturity' | 'ticketExpiry'>,
+): ChainJudgeLookups {
   const unvotable = (t: string): boolean => store.unvotableTickets?.().has(t) ?? false;
   return {
     // A record no voter can use is still a ticket the cluster manages: its misses count.
@@ -303,5 +342,15 @@ export function storeLookups(store: Pick<TicketStore, 'getTicket' | 'listOwners'
     isUnvotable: async (t) => unvotable(t),
     ownerOf: async (t) => (await store.listOwners()).get(t),
     voteRecorded: async (t, b) => (await store.listVotes()).some((v) => v.ticketHash === t && v.blockHash === b),
+    // A ticket mined at height t goes live at t + TicketMaturity and expires TicketExpiry blocks
+    // later (decred/dcrd: blockchain/stake/tickets.go connectNode and ExpiringNextBlock).
+    ...(params
+      ? {
+          expiryHeight: async (t: string) => {
+            const h = (await store.getTicket(t))?.blockHeight;
+            return h === undefined ? undefined : h + params.ticketMaturity + params.ticketExpiry;
+          },
+        }
+      : {}),
   };
 }

@@ -57,6 +57,7 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
   });
   const before = await metrics.registry.metrics();
   judge.start();
+  await judge.following();
 
   const builder = makeVoteBuilder(w.devnet);
   const draws = new Map<string, ClientDraw>();
@@ -65,9 +66,10 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
   });
   const skipped: string[] = [];
   try {
-    // The tip's draw came before the judge started (not judged): vote it fully. Then five
-    // judged draws with 1, 2, 0, 1 and 2 of their votes left out, and one more block so the
-    // last of them has its confirmation (a draw at h is judged when h + 2 connects).
+    // The tip's draw came before the judge started (judged all the same, from the chain): vote
+    // it fully. Then five draws with 1, 2, 0, 1 and 2 of their votes left out, and two more
+    // blocks so the last draws have their confirmation (a draw at h is judged when h + 2
+    // connects): seven draws judged, the tip's and six heard.
     let tip = (await w.proxyClient.getBestBlock()).hash;
     [tip] = await mineVoted(tip, 5);
     for (let i = 1; i <= 5; i++) [tip] = await mineVoted(tip, 5 - (i % 3));
@@ -90,9 +92,9 @@ it('counts voted and missed managed tickets from the chain, as the devnet judges
 
     await waitFor(async () => {
       await judge.idle();
-      return verdicts.length >= 5 * 5;
-    }, { timeoutMs: 15_000, message: 'judge gave 25 verdicts' });
-    expect(verdicts).toHaveLength(25);
+      return verdicts.length >= 7 * 5;
+    }, { timeoutMs: 15_000, message: 'judge gave 35 verdicts' });
+    expect(verdicts).toHaveLength(35);
 
     // The devnet's ledger is the referee: same verdict for every judged (ticket, block).
     const ledger = new Map(w.devnet.report().tickets.map((t) => [`${t.ticketHash}@${t.blockHash}`, t.outcome]));
@@ -141,6 +143,7 @@ it('judges a draw no proxy streamed: a miss while the proxy was down is counted,
     onVerdict: (v) => verdicts.push(v),
   });
   judge.start();
+  await judge.following();
   const builder = makeVoteBuilder(w.devnet);
   const node = w.devnet.nodes[0]!;
   const draws = new Map<string, ClientDraw>();
