@@ -7,7 +7,8 @@
  * miss (unvotable, or no-owner: no voter held it), Prometheus has the same counts, and the
  * paging alert rule, evaluated on the samples scraped before and after, fires for each reason.
  * A draw no proxy streamed (the proxy was down while the block was mined and its child too) is
- * judged all the same, from the child's votes and its automatic revocations.
+ * judged all the same, from the child's votes and its automatic revocations; a judge bounded to a
+ * shorter walk skips the gap and counts the blocks it did not judge.
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -142,8 +143,20 @@ it('judges a draw no proxy streamed: a miss while the proxy was down is counted,
     metrics: { voted: chain.votedTickets, missed: chain.missedTickets, unjudged: chain.unjudgedBlocks },
     onVerdict: (v) => verdicts.push(v),
   });
+  // A second judge that walks at most one block to close a gap: it skips this one, and says so.
+  const cappedMetrics = createMetrics({ service: 'admin', components: ['chain'], processMetrics: false });
+  const capped = createChainJudge({
+    proxies: [w.proxyClient],
+    lookups: storeLookups(w.store),
+    network: 'simnet',
+    log: w.log,
+    maxBackfill: 1,
+    metrics: { voted: cappedMetrics.get('chain').votedTickets, missed: cappedMetrics.get('chain').missedTickets, unjudged: cappedMetrics.get('chain').unjudgedBlocks },
+  });
   judge.start();
+  capped.start();
   await judge.following();
+  await capped.following();
   const builder = makeVoteBuilder(w.devnet);
   const node = w.devnet.nodes[0]!;
   const draws = new Map<string, ClientDraw>();
@@ -215,8 +228,19 @@ it('judges a draw no proxy streamed: a miss while the proxy was down is counted,
     expect(missed.map((v) => `${v.ticketHash}@${v.blockHash}:${v.reason}`)).toEqual([`${missedTicket}@${b}:unseen-draw`]);
     expect(judge.totals()).toMatchObject({ missed: 1, unjudgedBlocks: 0, byReason: { 'unseen-draw': 1 } });
     expect(await metrics.registry.metrics()).toContain('votecluster_chain_missed_tickets_total{network="simnet",reason="unseen-draw"} 1');
+
+    // The capped judge did not walk the gap: no verdict for B or C, the skipped blocks counted.
+    await waitFor(async () => {
+      await capped.idle();
+      return capped.totals().unjudgedBlocks > 0;
+    }, { timeoutMs: 15_000, message: 'capped judge skipped the gap' });
+    expect(capped.recent().filter((v) => v.blockHash === b || v.blockHash === c)).toEqual([]);
+    const unjudged = capped.totals().unjudgedBlocks;
+    expect(unjudged).toBeGreaterThanOrEqual(3);
+    expect(await cappedMetrics.registry.metrics()).toContain(`votecluster_chain_unjudged_blocks_total{network="simnet"} ${unjudged}`);
   } finally {
     watch.close();
+    await capped.stop();
     await judge.stop();
     await restore?.();
   }
