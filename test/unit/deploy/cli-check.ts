@@ -104,3 +104,65 @@ export function mutualTlsOf(checked: CheckedCommand): { caFile?: unknown; certFi
   if (!['proxy', 'voter', 'admin'].includes(checked.command)) return undefined;
   return ((checked.config as { tls?: Record<string, unknown> }).tls ?? {}) as { caFile?: unknown; certFile?: unknown; keyFile?: unknown };
 }
+
+/** How a checked command reaches etcd (endpoints, user, password file, CA, client certificate and key), or undefined when it does not. */
+export function etcdAccessOfChecked(checked: CheckedCommand): { endpoints: string[]; username?: unknown; passwordFile?: unknown; caFile?: unknown; certFile?: unknown; keyFile?: unknown } | undefined {
+  const c = checked.config as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (checked.command === 'voter') return { ...c['etcd'], endpoints: c['etcd']['endpoints'] };
+  if (checked.command === 'etcd init') return { endpoints: c['etcd'], username: 'root', passwordFile: c['rootPasswordFile'], caFile: c['etcdCa'], certFile: c['etcdCert'], keyFile: c['etcdKey'] };
+  if (!('etcd' in c)) return undefined;
+  return { endpoints: c['etcd'], username: c['etcdUser'], passwordFile: c['etcdPasswordFile'], caFile: c['etcdCa'], certFile: c['etcdCert'], keyFile: c['etcdKey'] };
+}
+
+/**
+ * What keeps a service's etcd access from being the production one (empty when none):
+ * every endpoint https, the cluster CA, a client certificate and key (etcd runs with
+ * `--client-cert-auth`), an etcd user with a password file (authentication on).
+ */
+export function etcdAccessProblems(checked: CheckedCommand): string[] {
+  const a = etcdAccessOfChecked(checked);
+  if (!a) return [];
+  const out: string[] = [];
+  if (a.endpoints.length === 0) out.push('no etcd endpoints');
+  for (const e of a.endpoints) if (new URL(e).protocol !== 'https:') out.push(`etcd endpoint ${e} is not https`);
+  for (const k of ['caFile', 'certFile', 'keyFile', 'passwordFile'] as const) if (typeof a[k] !== 'string' || !a[k].startsWith('/')) out.push(`etcd ${k} not set to an absolute path`);
+  if (typeof a.username !== 'string' || a.username === '') out.push('no etcd user');
+  return out;
+}
+
+/** etcd's flag values in an argv (`--flag value` and `--flag=value`); a bare flag maps to 'true'. */
+export function etcdFlags(argv: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq > 0) m.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) m.set(a.slice(2), argv[++i] as string);
+    else m.set(a.slice(2), 'true');
+  }
+  return m;
+}
+
+/**
+ * What keeps an etcd member's command line (or its environment as `--flag` words) from the
+ * launcher's TLS configuration (`etcdTlsFlags`: client and peer TLS from the cluster CA,
+ * client certificates required on both ports, only CN etcd-peer on the peer port); empty when none.
+ */
+export function etcdMemberProblems(argv: readonly string[], want: readonly string[]): string[] {
+  const f = etcdFlags(argv);
+  const out: string[] = [];
+  for (const k of ['listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster']) {
+    const v = f.get(k);
+    if (v === undefined) { out.push(`--${k} missing`); continue; }
+    for (const u of v.split(',')) if (!/^(?:[\w-]+=)?https:\/\//.test(u)) out.push(`--${k} ${u} is not https`);
+  }
+  const w = etcdFlags(want);
+  for (const [k, v] of w) {
+    if (!f.has(k)) out.push(`--${k} missing`);
+    else if (v === 'true' && f.get(k) !== 'true') out.push(`--${k} is ${f.get(k)}`);
+    else if (k === 'peer-cert-allowed-cn' && f.get(k) !== v) out.push(`--${k} is ${f.get(k)}, not ${v}`);
+  }
+  if (f.get('cert-file') !== f.get('peer-cert-file') || f.get('key-file') !== f.get('peer-key-file')) out.push('the client and peer ports use different certificates');
+  return out;
+}
