@@ -7,7 +7,9 @@
  * are asserted: proxies beside dcrd, voters per region with anti-affinity, admin,
  * PodDisruptionBudgets, NetworkPolicies, probes on /healthz and /readyz, secrets as
  * files, a ServiceMonitor; every votecluster container's command runs through the
- * real CLI parser and config loader with the rendered ConfigMap.
+ * real CLI parser and config loader with the rendered ConfigMap, and every one that
+ * reaches etcd does so over https with the cluster CA, a client certificate and its
+ * etcd user (etcd runs with client and peer TLS and authentication on).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { checkCommandLine, mutualTlsOf } from './cli-check.ts';
+import { checkCommandLine, etcdAccessOfChecked, etcdAccessProblems, mutualTlsOf } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const K8S = join(ROOT, 'deploy', 'kubernetes');
@@ -212,7 +214,23 @@ describe.each(REGIONS)('deploy/kubernetes overlay region-%s', (region) => {
     for (const [o, c] of vcContainers(objs)) {
       const env: Record<string, string> = {};
       for (const e of (c['env'] ?? []) as Obj[]) env[e['name']] = e['value'] ?? `${o['metadata']['name']}-7d9f8-x2x4k`;
-      const checked = await checkCommandLine(c['args'] as string[], env, (a) => a.replace(/^\/etc\/votecluster\//, `${dir}/`));
+      const rewrite = (a: string): string => a.replace(/^\/etc\/votecluster\//, `${dir}/`);
+      const checked = await checkCommandLine(c['args'] as string[], env, rewrite);
+      // etcd over https with the cluster CA, a client certificate and the service's etcd user;
+      // every file it names is in the pod's secrets (installed mode 0600 by the init container).
+      expect(etcdAccessProblems(checked), `${checked.command} etcd access`).toEqual([]);
+      const access = etcdAccessOfChecked(checked);
+      if (access) {
+        const projected = new Set(
+          (podSpecs(o)[0]!['volumes'] as Obj[])
+            .flatMap((v) => (v['projected']?.['sources'] ?? []) as Obj[])
+            .flatMap((src) => (src['secret']?.['items'] ?? []) as Obj[])
+            .map((i) => `/run/secrets/votecluster/${i['path']}`),
+        );
+        for (const k of ['caFile', 'certFile', 'keyFile', 'passwordFile'] as const) expect(projected.has(access[k] as string), `${checked.command} etcd ${k} ${String(access[k])}`).toBe(true);
+        const plain = await checkCommandLine([...(c['args'] as string[]), '--etcd', 'http://etcd-a.vc.example:2379'], env, rewrite);
+        expect(etcdAccessProblems(plain)).toEqual(['etcd endpoint http://etcd-a.vc.example:2379 is not https']);
+      }
       // Mutual TLS with the cluster CA on every gRPC link (the key as a secret file).
       const tls = mutualTlsOf(checked);
       if (tls) for (const k of ['caFile', 'certFile', 'keyFile'] as const) expect(tls[k], `${checked.command} tls.${k}`).toMatch(/^\//);
