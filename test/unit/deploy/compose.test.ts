@@ -18,7 +18,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { etcdTlsFlags } from '../../../services/sim/etcd/etcd-tls.ts';
-import { checkCommandLine, etcdAccessOfChecked, etcdAccessProblems, etcdMemberProblems, mutualTlsOf } from './cli-check.ts';
+import { checkCommandLine, etcdAccessOfChecked, etcdAccessProblems, etcdMemberProblems, mutualTlsOf, unknownFlags } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const DIR = join(ROOT, 'deploy', 'compose');
@@ -149,6 +149,13 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(s.read_only).toBe(true);
     expect(s.tmpfs?.some((t) => t.startsWith('/tmp'))).toBe(true);
     expect(s.user?.split(':')[0]).not.toMatch(/^(0|root)$/);
+  });
+
+  it("the header's votecluster commands (certificates, etcd members and clients included) name only flags the CLI has", async () => {
+    const lines = text.split('\n').filter((l) => /^#\s+votecluster /.test(l)).map((l) => l.replace(/^#\s+votecluster /, '').replace(/\s+#.*$/, ''));
+    expect(lines.filter((l) => l.startsWith('certs create-peer etcd-')).length).toBe(3);
+    expect(lines.filter((l) => l.startsWith('certs create-client etcd-client-')).length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(await unknownFlags(l.split(/\s+/)), l).toEqual([]);
   });
 
   it('publishes nothing beyond 127.0.0.1', () => {
