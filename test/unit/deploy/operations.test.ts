@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { checkCommandLine, CommandLineError, unknownFlags } from './cli-check.ts';
+import { checkCommandLine, CommandLineError, etcdAccessProblems, unknownFlags } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const GUIDE = join(ROOT, 'docs', 'operations.md');
@@ -86,8 +86,8 @@ describe('deploy/examples', () => {
   // The secret-file flags a service manager adds (systemd LoadCredential=, Kubernetes secret volumes).
   const lines: Record<string, string[]> = {
     'proxy.yaml': ['proxy', '--dcrd-pass-file', '/run/secrets/dcrd.pass', '--tls-key', '/run/secrets/proxy.key'],
-    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key', '--tls-key', '/run/secrets/voter.key'],
-    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key', '--tls-key', '/run/secrets/admin.key'],
+    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key', '--tls-key', '/run/secrets/voter.key', '--etcd-key', '/run/secrets/etcd-client.key'],
+    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key', '--tls-key', '/run/secrets/admin.key', '--etcd-key', '/run/secrets/etcd-client.key'],
     'etcd-init.yaml': ['etcd', 'init'],
   };
 
@@ -98,6 +98,8 @@ describe('deploy/examples', () => {
   it.each(Object.entries(lines))('%s loads through the real CLI parser and config loader', async (file, argv) => {
     const checked = await checkCommandLine([...argv, '--config', join(EX, file)]);
     expect(checked.config).toBeTypeOf('object');
+    // etcd over https with the cluster CA, a client certificate and the service's etcd user.
+    expect(etcdAccessProblems(checked), file).toEqual([]);
     expect((checked.config as { network?: unknown; networks?: unknown }).network ?? (checked.config as { networks?: unknown }).networks).toBeDefined();
   });
 

@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkCommandLine } from './cli-check.ts';
+import { checkCommandLine, etcdAccessProblems } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const SYSTEMD = join(ROOT, 'deploy', 'systemd');
@@ -39,6 +39,8 @@ describe('deploy/systemd units', () => {
     expect(argv[0]).toBe('/usr/bin/votecluster');
     const checked = await checkCommandLine(argv.slice(1), {}, toRepo);
     expect(unit).toBe(`votecluster-${checked.command}.service`);
+    // etcd over https with the cluster CA, a client certificate and the service's etcd user.
+    expect(etcdAccessProblems(checked), unit).toEqual([]);
     // Secrets only as files from LoadCredential=, never as values.
     const creds = [...read(unit).matchAll(/^LoadCredential=([^:]+):/gm)].map((m) => m[1]);
     for (const a of argv.filter((x) => x.includes('CREDENTIALS_DIRECTORY'))) expect(creds).toContain(a.split('/').at(-1));
