@@ -115,6 +115,11 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(key).toBe(`/run/secrets/etcd_${name.slice(-1)}_key`);
     expect(s.secrets).toContain(key.slice('/run/secrets/'.length));
     expect(s.volumes).toEqual(expect.arrayContaining([`./certs/ca.crt:${cmd[cmd.indexOf('--trusted-ca-file') + 1]}:ro`, `./certs/${name}.crt:${cmd[cmd.indexOf('--cert-file') + 1]}:ro`]));
+    // Signed auth tokens (a restarted member still knows a client's token), the key a secret.
+    const token = cmd[cmd.indexOf('--auth-token') + 1] as string;
+    expect(token).toMatch(/^jwt,/);
+    expect(token).toContain('sign-method=ES256');
+    expect(s.secrets).toContain(/priv-key=\/run\/secrets\/(\w+)/.exec(token)?.[1]);
     // The healthcheck speaks TLS with a client certificate.
     const hc = s.healthcheck?.test ?? [];
     expect(hc.find((a) => a.startsWith('--endpoints='))).toMatch(/^--endpoints=https:\/\//);
