@@ -13,7 +13,7 @@ import { waitUntil } from '../../base/index.ts';
 import { awaitTipVotes, driveBlocks, mineHeld, mineOne, tipDraws, type DriveOptions } from '../layout/drive.ts';
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
-import { checkMinedVoteBits } from './vote-bits-check.ts';
+import { checkMinedVoteBits, rpc } from './vote-bits-check.ts';
 import { OwnerFaults, ownersByDuty, type TakeoverReport } from './owner-faults.ts';
 
 /** What a scenario run gets. */
@@ -303,8 +303,21 @@ const dcrdRestarted: ChaosScenario = {
         if (i % 2 !== 0) return;
         const nodes = ctx.layout.devnet.nodes;
         const n = nodes[next++ % nodes.length];
-        await n?.restart();
-        ctx.note(`dcrd ${n?.index ?? ''} restarted`);
+        if (!n) return;
+        await n.restart();
+        // A restarted dcrd has lost its mempool; the cluster must deliver the tip's votes to it
+        // again. Mining waits (bounded by the vote deadline) until it holds them, as a miner that
+        // waits for its block's votes does, instead of the instant dcrd's minimum of 3 is back.
+        const t0 = Date.now();
+        const want = tipDraws(ctx.layout).drawn;
+        const back = await waitUntil(async () => {
+          try {
+            return ((await rpc(n, 'getrawmempool', [false, 'votes'])) as unknown[]).length >= want;
+          } catch {
+            return false; // still starting
+          }
+        }, 10_000, 50);
+        ctx.note(`dcrd ${n.index} restarted; ${back ? `its ${want} tip votes re-delivered after ${Date.now() - t0} ms` : `not every tip vote re-delivered within 10 s`}`);
       },
     });
   },

@@ -35,7 +35,8 @@ export interface VoteBitsCheck {
   mismatches: string[];
 }
 
-async function rpc(t: RpcTarget, method: string, params: unknown[]): Promise<unknown> {
+/** One JSON-RPC call to a devnet node over HTTP. */
+export async function rpc(t: RpcTarget, method: string, params: unknown[]): Promise<unknown> {
   const r = await fetch(t.rpcUrl, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${t.rpcUser}:${t.rpcPass}`).toString('base64')}`, 'content-type': 'application/json', connection: 'close' },
