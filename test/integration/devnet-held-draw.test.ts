@@ -5,16 +5,10 @@
  * release, when clients can first hear of it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIMNET, buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, signVote, toHex, voteSubsidy, type Tx } from '../../services/decred/index.ts';
+import { SIMNET, encodeTx, toHex } from '../../services/decred/index.ts';
 import { startDevnet, type Devnet, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { WsRpc } from './devnet-rpc-client.ts';
-
-function makeVote(t: ExportedTicket, blockHash: string, height: number): Tx {
-  const ticket = decodeTxHex(t.ticketHex);
-  const unsigned = buildVote({ ticket, blockHash: hashFromHex(blockHash), blockHeight: height, voteBits: 1, voteVersion: SIMNET.voteVersion, voteSubsidy: voteSubsidy(height, SIMNET, 'dcp0012'), params: SIMNET });
-  return signVote(unsigned, ticket, decodeWif(t.wif, SIMNET).privKey);
-}
+import { WsRpc, makeVote } from './devnet-rpc-client.ts';
 
 describe('devnet: a draw held until released', () => {
   let dn: Devnet;

@@ -7,27 +7,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SIMNET,
-  buildVote,
   compareBytes,
   decodeBlock,
   decodeTxHex,
-  decodeWif,
   encodeBlockHeader,
   encodeTx,
   fromHex,
-  hashFromHex,
   hashToHex,
   selectWinners,
-  signVote,
   toHex,
   txHash,
   txType,
-  voteSubsidy,
-  type Tx,
 } from '../../services/decred/index.ts';
 import { startDevnet, type Devnet, type ExportedTicket } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { WsRpc, httpCall } from './devnet-rpc-client.ts';
+import { WsRpc, httpCall, makeVote } from './devnet-rpc-client.ts';
 
 let dn: Devnet;
 let ws: WsRpc;
@@ -37,12 +31,6 @@ const http = (method: string, params: unknown[] = []) => {
   const n = dn.nodes[0]!;
   return httpCall(n.rpcUrl, n.rpcUser, n.rpcPass, method, params);
 };
-
-function makeVote(t: ExportedTicket, blockHash: string, height: number, voteBits = 1): Tx {
-  const ticket = decodeTxHex(t.ticketHex);
-  const unsigned = buildVote({ ticket, blockHash: hashFromHex(blockHash), blockHeight: height, voteBits, voteVersion: SIMNET.voteVersion, voteSubsidy: voteSubsidy(height, SIMNET, 'dcp0012'), params: SIMNET });
-  return signVote(unsigned, ticket, decodeWif(t.wif, SIMNET).privKey);
-}
 
 async function winningTickets(blockHash: string): Promise<{ height: number; winners: string[] }> {
   const n = await waitFor(() => ws.notifications.find((x) => x.method === 'winningtickets' && x.params[0] === blockHash), { message: `winningtickets for ${blockHash}` });

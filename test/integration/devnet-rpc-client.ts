@@ -4,6 +4,8 @@
  * so tests can assert dcrd's codes.
  */
 import { WebSocket } from 'ws';
+import { SIMNET, buildVote, decodeTxHex, decodeWif, hashFromHex, signVote, voteSubsidy, type Tx } from '../../services/decred/index.ts';
+import type { ExportedTicket } from '../../services/sim/devnet/index.ts';
 
 export interface RpcReply {
   result: unknown;
@@ -73,4 +75,11 @@ export class WsRpc {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A signed simnet vote of an exported devnet ticket on (blockHash, height), abstaining unless `voteBits` says otherwise. */
+export function makeVote(t: ExportedTicket, blockHash: string, height: number, voteBits = 1): Tx {
+  const ticket = decodeTxHex(t.ticketHex);
+  const unsigned = buildVote({ ticket, blockHash: hashFromHex(blockHash), blockHeight: height, voteBits, voteVersion: SIMNET.voteVersion, voteSubsidy: voteSubsidy(height, SIMNET, 'dcp0012'), params: SIMNET });
+  return signVote(unsigned, ticket, decodeWif(t.wif, SIMNET).privKey);
 }

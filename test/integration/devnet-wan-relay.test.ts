@@ -6,19 +6,13 @@
  * comes back about one one-way delay after it was mined.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIMNET, buildVote, decodeTxHex, decodeWif, encodeTx, hashFromHex, signVote, toHex, voteSubsidy, type Tx } from '../../services/decred/index.ts';
-import { createWanTopology, startDevnetNode, type ExportedTicket, type StandaloneDevnetNode, type WanTopology } from '../../services/sim/devnet/index.ts';
+import { SIMNET, encodeTx, toHex } from '../../services/decred/index.ts';
+import { createWanTopology, startDevnetNode, type StandaloneDevnetNode, type WanTopology } from '../../services/sim/devnet/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
-import { WsRpc, httpCall } from './devnet-rpc-client.ts';
+import { WsRpc, httpCall, makeVote } from './devnet-rpc-client.ts';
 
 const DELAY_MS = 40;
 const JITTER_MS = 5;
-
-function makeVote(t: ExportedTicket, blockHash: string, height: number): Tx {
-  const ticket = decodeTxHex(t.ticketHex);
-  const unsigned = buildVote({ ticket, blockHash: hashFromHex(blockHash), blockHeight: height, voteBits: 1, voteVersion: SIMNET.voteVersion, voteSubsidy: voteSubsidy(height, SIMNET, 'dcp0012'), params: SIMNET });
-  return signVote(unsigned, ticket, decodeWif(t.wif, SIMNET).privKey);
-}
 
 describe('devnet follower behind a 40 ms WAN link', () => {
   let wan: WanTopology;

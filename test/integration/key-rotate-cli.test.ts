@@ -5,18 +5,14 @@
  * different votes, every ticket record is sealed with the new key, and the voters hold it. A
  * second run is harmless.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeyFingerprint, clusterKeyId, generateClusterKey, openCluster, type RotationResult } from '../../services/cluster/index.ts';
 import { writeSecretFile } from '../../services/security/index.ts';
+import { runCli } from './admin-harness.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';
-
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
 
 let w: VoterWorld;
 let dir: string;
@@ -33,17 +29,11 @@ afterAll(async () => {
 const hex = (k: { expose(): Uint8Array }): Buffer => Buffer.from(`${Buffer.from(k.expose()).toString('hex')}\n`);
 
 async function rotate(oldFile: string, newFile: string): Promise<{ code: number; result: RotationResult | undefined; stderr: string }> {
-  const args = [
-    '--import', 'tsx', 'bin/votecluster.ts', 'key', 'rotate', ...w.etcd.cliFlags('admin'), '--network', 'simnet',
+  const r = await runCli([
+    'key', 'rotate', ...w.etcd.cliFlags('admin'), '--network', 'simnet',
     '--old-key-file', oldFile, '--new-key-file', newFile, '--wait-voters-sec', '60', '--json',
-  ];
-  try {
-    const r = await run(process.execPath, args, { cwd: ROOT, timeout: 120_000 });
-    return { code: 0, result: JSON.parse(r.stdout.trim().split('\n').pop() as string) as RotationResult, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, result: undefined, stderr: e.stderr ?? '' };
-  }
+  ], { timeoutMs: 120_000 });
+  return { code: r.code, result: r.code === 0 ? JSON.parse(r.stdout.trim().split('\n').pop() as string) as RotationResult : undefined, stderr: r.stderr };
 }
 
 describe('votecluster key rotate', () => {
