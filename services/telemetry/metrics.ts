@@ -49,7 +49,7 @@ const histogram = <const L extends string = never>(
  * components it runs (a voter process: `voter` and `cluster`).
  *
  * Label values used by convention: `outcome` ∈ accepted | duplicate | conflict |
- * rejected; `strategy` ∈ lease | all-vote; `state` ∈ disconnected | connecting |
+ * rejected; `strategy` ∈ lease | single-signer | all-vote; `state` ∈ disconnected | connecting |
  * syncing | synced (one-hot gauge); `result` as documented per family.
  */
 export const METRIC_FAMILIES = {
@@ -62,6 +62,7 @@ export const METRIC_FAMILIES = {
     ownedTickets: gauge('votecluster_voter_owned_tickets', 'Tickets this node currently owns (holds owners/<ticket>)'),
     managedTickets: gauge('votecluster_voter_managed_tickets', 'Tickets in the cluster as seen by this node\'s etcd cache'),
     takeovers: counter('votecluster_voter_takeovers_total', 'Votes this node made as a backup after winning the takeover race'),
+    recordConflicts: counter('votecluster_voter_record_conflicts_total', 'Region signer votes whose stored vote record holds a DIFFERENT vote (an alarm: two voters computed different bytes; this voter never sends other bytes)'),
     hedgeWait: histogram('votecluster_voter_hedge_wait_seconds', 'Time a backup waited for the owner\'s vote record (result: record_seen, took_over, lost_race)', ['result']),
     broadcasts: counter('votecluster_voter_broadcasts_total', 'SendVote calls made, by result (accepted, duplicate, conflict, rejected, error)', ['result']),
     connectedProxies: gauge('votecluster_voter_connected_proxies', 'Node proxies with an open WatchChain stream'),

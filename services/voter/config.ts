@@ -9,6 +9,12 @@ import { VoterConfigError } from './errors.ts';
 
 /** Backup rank k waits k × hedge for the owner's vote record (docs/architecture.md, invariant 4). */
 export const DEFAULT_HEDGE_MS = 250;
+/** The voting strategies (`VoterConfig.strategy`). */
+export const VOTER_STRATEGIES = ['lease', 'single-signer', 'all-vote'] as const;
+/** One of {@link VOTER_STRATEGIES}. */
+export type VoterStrategy = (typeof VOTER_STRATEGIES)[number];
+/** Whether the strategy claims tickets and hedges (one signer per ticket for non-canonical draws). */
+export const usesClaims = (s: VoterStrategy): boolean => s !== 'all-vote';
 /**
  * Session lease TTL. Long enough that a 10 s etcd outage does not lose the lease
  * client-side (etcd3 declares a lease lost one TTL after its last confirmed
@@ -120,8 +126,15 @@ export const VoterConfigSchema = z.object({
   nextClusterKeyFile: z.string().min(1).optional(),
   hedgeMs: z.number().int().min(0).max(60_000).default(DEFAULT_HEDGE_MS),
   leaseTtlSec: z.number().int().min(2).max(300).default(DEFAULT_LEASE_TTL_SEC),
-  /** `lease`: one signer per ticket (the design); `all-vote`: every replica votes (vspd today). */
-  strategy: z.enum(['lease', 'all-vote']).default('lease'),
+  /**
+   * `lease` (the design): a draw whose vote is canonical (a pure function of the chain and of
+   * cluster state committed before the draw) is signed at once by the best-ranked live voter of
+   * EVERY region, each sending to its own region's dcrd (region-plan.ts); any other draw has one
+   * signer per ticket (claim holder's fast path, hedged backups, record-first).
+   * `single-signer`: one signer per ticket for every draw (for comparison).
+   * `all-vote`: every replica votes (vspd's behaviour, for comparison).
+   */
+  strategy: z.enum(VOTER_STRATEGIES).default('lease'),
   resendIntervalMs: z.number().int().min(10).max(60_000).default(DEFAULT_RESEND_INTERVAL_MS),
   maxVoteAgeBlocks: z.number().int().min(1).max(100).default(DEFAULT_MAX_VOTE_AGE_BLOCKS),
   sendDeadlineMs: z.number().int().min(10).max(60_000).default(DEFAULT_SEND_DEADLINE_MS),

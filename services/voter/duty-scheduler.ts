@@ -68,7 +68,7 @@ export class DutyScheduler {
     return this.#started;
   }
 
-  /** Takeovers by this voter as a backup (rank > 0). */
+  /** Takeovers by this voter as a backup (rank > 0; a region signer's backup counts when it signed). */
   get takeovers(): number {
     return this.#takeovers;
   }
@@ -149,8 +149,8 @@ export class DutyScheduler {
     const done = runDuty(deps, ticketHex, ev, abort.signal).then(
       (r) => {
         this.#count(r.outcome);
-        if (r.outcome === 'took-over' && r.rank > 0) this.#takeovers++;
-        if (r.txidHex && (r.outcome === 'fast-sent' || r.outcome === 'took-over' || r.outcome === 'all-vote-sent')) {
+        if ((r.outcome === 'took-over' || r.outcome === 'region-sent') && r.rank > 0) this.#takeovers++;
+        if (r.txidHex && (r.outcome === 'fast-sent' || r.outcome === 'took-over' || r.outcome === 'all-vote-sent' || r.outcome === 'region-sent')) {
           this.hooks.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
         }
         this.log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');

@@ -11,6 +11,13 @@
  * - 4: backup rank k waits k × hedge for the record, then races for it; at once
  *   when every voter ranked ahead is known gone (its streams ended at a proxy).
  * - 5: an owner with a stale lease or watch takes the record-first path.
+ * Region signers (`lease` strategy, canonical draws only; region-plan.ts): the vote's bytes are
+ * the same on every voter, so the best-ranked live voter of EACH region signs at once and sends
+ * to its own region's proxies; rank k of the region waits k × hedge (at once when every voter
+ * ahead is gone), asks its nearest dcrd whether the vote is out (yes: standby) and else signs
+ * and sends the same bytes. Each writes the record create-if-absent after its send; a stored
+ * record with a different txid is an alarm (`record_conflicts_total`), never a second send.
+ * Any other draw takes the single-signer paths above.
  * The `all-vote` strategy (vspd's behaviour, for comparison) signs and sends
  * on every replica with no etcd coordination at all.
  */
@@ -25,9 +32,11 @@ import { fromHex, toHex } from '../decred/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import type { DutyPlan } from './duty-plan.ts';
+import type { VoterStrategy } from './config.ts';
+import type { RegionPlan } from './region-plan.ts';
 import type { RecordQueue } from './record-queue.ts';
 import type { VoteDelivery, VoteToDeliver } from './vote-delivery.ts';
-import type { PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
+import type { CanonicalVerdict, PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
 
 /** The vote-record operations of the cluster, as the duty uses them. */
 export interface DutyRecords {
@@ -46,8 +55,17 @@ export interface DutyRecords {
 /** Everything a duty needs; built once by the voter. */
 export interface DutyDeps {
   selfId: string;
-  strategy: 'lease' | 'all-vote';
+  strategy: VoterStrategy;
   plan(ticketHex: string): DutyPlan;
+  /**
+   * Whether the vote for (ticket, draw) is canonical: built from inputs every voter holds the
+   * same for that height (the chain and cluster state committed before the draw, with this
+   * voter's view provably current for it). Only then do region signers sign (`lease` strategy).
+   * Absent: never canonical (every draw takes the single-signer paths).
+   */
+  canonical?: (ticketHex: string, ev: WinningTicketsEvent) => CanonicalVerdict | Promise<CanonicalVerdict>;
+  /** This voter's place among its region's signers for a ticket (region-plan.ts); needed with `canonical`. */
+  regionPlan?: (ticketHex: string) => RegionPlan;
   factory: VoteFactory;
   records: DutyRecords;
   delivery: VoteDelivery;
@@ -81,6 +99,7 @@ export interface DutyDeps {
 export type DutyOutcome =
   | 'fast-sent' // owner: signed, sent, record written or queued
   | 'all-vote-sent' // all-vote strategy
+  | 'region-sent' // region signer (canonical draw): signed and sent to its region, record written after
   | 'took-over' // backup (or stale owner) won the record race and sent its own vote
   | 'lost-race' // the race was lost: the stored bytes were sent
   | 'record-seen' // a record appeared while waiting: standby (sent only if its signer dies)
@@ -91,14 +110,17 @@ export type DutyOutcome =
 export interface DutyResult {
   outcome: DutyOutcome;
   rank: number;
-  path: DutyPlan['path'] | 'all-vote';
+  path: DutyPlan['path'] | 'all-vote' | 'region';
   txidHex?: string;
 }
 
-function toDeliver(ev: WinningTicketsEvent, ticketHex: string, v: { rawTx: Uint8Array; txidHex: string }, signer: string, traceparent: string | undefined): VoteToDeliver {
+function toDeliver(
+  ev: WinningTicketsEvent, ticketHex: string, v: { rawTx: Uint8Array; txidHex: string }, signer: string, traceparent: string | undefined,
+  proxies?: readonly string[],
+): VoteToDeliver {
   return {
     ticketHex, blockHashHex: ev.blockHashHex, height: ev.height, rawTx: v.rawTx, txidHex: v.txidHex, signer,
-    drawnAtMs: ev.receivedAtMs, ...(traceparent ? { traceparent } : {}),
+    drawnAtMs: ev.receivedAtMs, ...(traceparent ? { traceparent } : {}), ...(proxies ? { proxies } : {}),
   };
 }
 
@@ -222,7 +244,7 @@ export async function runDuty(deps: DutyDeps, ticketHex: string, ev: WinningTick
   try {
     const r = deps.strategy === 'all-vote'
       ? allVote(deps, recv, ticketHex, ev)
-      : await leaseDuty(deps, recv, ticketHex, ev, signal);
+      : await regionOrLease(deps, recv, ticketHex, ev, signal);
     recv.setAttribute(ATTR.OUTCOME, r.outcome);
     recv.setAttribute(ATTR.RANK, r.rank);
     return r;
@@ -240,47 +262,150 @@ function allVote(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicke
   return { outcome: 'all-vote-sent', rank: 0, path: 'all-vote', txidHex: signed.txidHex };
 }
 
+/** `lease` strategy: region signers for a canonical draw, else the single-signer paths. */
+async function regionOrLease(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal): Promise<DutyResult> {
+  if (deps.strategy === 'lease' && deps.canonical && deps.regionPlan) {
+    const verdict = await deps.canonical(ticketHex, ev);
+    if (verdict.ok) return regionDuty(deps, recv, ticketHex, ev, deps.regionPlan(ticketHex), signal);
+    deps.log.debug({ ticket: ticketHex, height: ev.height, reason: verdict.reason }, 'vote not canonical here; single-signer path');
+  }
+  return leaseDuty(deps, recv, ticketHex, ev, signal);
+}
+
 async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal): Promise<DutyResult> {
   const plan = deps.plan(ticketHex);
   if (plan.path === 'fast') {
     const signed = buildAndSign(deps, recv, ticketHex, ev);
-    const sentAtMs = Date.now();
-    const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined));
-    // Recording follows the first send's answers (RECORD_AFTER_SEND_MAX_MS at most); it is never on the critical path.
-    const rec = recordOf(ev, ticketHex, signed, deps.selfId, 'fast');
-    await settledWithin(firstRound, RECORD_AFTER_SEND_MAX_MS);
-    const acceptedAtMs = deps.delivery.firstDeliveredAtMs(ticketHex, ev.blockHashHex, signed.txidHex);
-    if (acceptedAtMs !== undefined) rec.acceptedAt = new Date(acceptedAtMs).toISOString();
-    const submitAtMs = Date.now();
-    // cluster.record spans the time until the record is stored (queued while etcd is down).
-    const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
-      tracer: deps.tracer,
-      parent: contextWithSpan(recv),
-      attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.VOTE_TXID]: signed.txidHex, [ATTR.ATTEMPT]: 1 },
-    });
-    deps.recordQueue.submit(rec, (stored) => {
-      const storedAtMs = Date.now();
-      if (storedAtMs - ev.receivedAtMs > SLOW_RECORD_LOG_MS) {
-        deps.log.info({
-          ticket: ticketHex, height: ev.height, sentAfterMs: sentAtMs - ev.receivedAtMs, submitAfterMs: submitAtMs - ev.receivedAtMs,
-          storedAfterMs: storedAtMs - ev.receivedAtMs,
-        }, 'fast-path record landed late (ms after the draw reached the proxy)');
-      }
-      recSpan.setAttribute(ATTR.OUTCOME, stored.voteTxid === signed.txidHex && stored.signer === deps.selfId ? 'recorded' : 'existing');
-      recSpan.end();
-      onStored(deps, recv, ev, ticketHex, signed, stored);
-    }, (err) => {
-      // Never written (queue full, or the voter stopped first): the span still ends, with the reason.
-      recordError(recSpan, err);
-      recSpan.setAttribute(ATTR.OUTCOME, 'dropped');
-      recSpan.end();
-    });
+    await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
     return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
   }
   if (plan.reason !== 'backup') {
     deps.log.info({ ticket: ticketHex, height: ev.height, reason: plan.reason }, 'owner takes the record-first path');
   }
   return recordFirst(deps, recv, ticketHex, ev, plan, signal);
+}
+
+/**
+ * Sends a vote this voter signed (to `proxies`, else every proxy), then submits its record once
+ * the first round's answers are in (RECORD_AFTER_SEND_MAX_MS at most): the record is never on
+ * the critical path. `stored` gets the record etcd holds (ours, or one that was there first).
+ */
+async function sendThenRecord(
+  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signed: SignedVote, proxies: readonly string[] | undefined,
+  path: NonNullable<VoteRecord['path']>, stored: (rec: VoteRecord) => void,
+): Promise<void> {
+  const sentAtMs = Date.now();
+  const firstRound = broadcast(deps, recv, toDeliver(ev, ticketHex, signed, deps.selfId, undefined, proxies));
+  const rec = recordOf(ev, ticketHex, signed, deps.selfId, path);
+  await settledWithin(firstRound, RECORD_AFTER_SEND_MAX_MS);
+  const acceptedAtMs = deps.delivery.firstDeliveredAtMs(ticketHex, ev.blockHashHex, signed.txidHex);
+  if (acceptedAtMs !== undefined) rec.acceptedAt = new Date(acceptedAtMs).toISOString();
+  const submitAtMs = Date.now();
+  // cluster.record spans the time until the record is stored (queued while etcd is down).
+  const recSpan = startSpan(SPAN.CLUSTER_RECORD, {
+    tracer: deps.tracer,
+    parent: contextWithSpan(recv),
+    attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.VOTE_TXID]: signed.txidHex, [ATTR.ATTEMPT]: 1 },
+  });
+  deps.recordQueue.submit(rec, (rs) => {
+    const storedAtMs = Date.now();
+    if (storedAtMs - ev.receivedAtMs > SLOW_RECORD_LOG_MS) {
+      deps.log.info({
+        ticket: ticketHex, height: ev.height, sentAfterMs: sentAtMs - ev.receivedAtMs, submitAfterMs: submitAtMs - ev.receivedAtMs,
+        storedAfterMs: storedAtMs - ev.receivedAtMs,
+      }, 'vote record landed late (ms after the draw reached the proxy)');
+    }
+    recSpan.setAttribute(ATTR.OUTCOME, rs.voteTxid === signed.txidHex && rs.signer === deps.selfId ? 'recorded' : 'existing');
+    recSpan.end();
+    stored(rs);
+  }, (err) => {
+    // Never written (queue full, or the voter stopped first): the span still ends, with the reason.
+    recordError(recSpan, err);
+    recSpan.setAttribute(ATTR.OUTCOME, 'dropped');
+    recSpan.end();
+  });
+}
+
+/**
+ * A region signer's record: the same txid stored (ours, or another region's signer's) is
+ * success. A DIFFERENT stored txid means two voters computed different bytes for one draw: an
+ * alarm (error log with both txids, `record_conflicts_total`); nothing else is sent.
+ */
+export function onRegionStored(deps: DutyDeps, ev: WinningTicketsEvent, ticketHex: string, ours: SignedVote, stored: VoteRecord): void {
+  if (stored.voteTxid === ours.txidHex) return;
+  deps.metrics.recordConflicts.inc();
+  deps.log.error({
+    ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, voteTxid: ours.txidHex, storedTxid: stored.voteTxid,
+    storedSigner: stored.signer, storedPath: stored.path, ourRevision: ours.meta.revision, storedRevision: stored.choicesRevision,
+    ourDefaultsRevision: ours.meta.defaultsRevision, storedDefaultsRevision: stored.defaultsRevision,
+  }, 'vote record conflict: the stored vote differs from the canonical vote this region signer sent; sending nothing else');
+}
+
+/** How a region backup's wait ended. */
+type RegionWait = 'deadline' | 'ahead-gone' | 'aborted';
+
+/** Waits `plan.waitMs`; ends early once every voter ranked ahead in the region is gone. */
+function regionWait(deps: DutyDeps, plan: RegionPlan, signal: AbortSignal): Promise<RegionWait> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise<RegionWait>((resolve) => {
+    const cut = new AbortController();
+    const done = (r: RegionWait): void => {
+      if (cut.signal.aborted) return;
+      cut.abort();
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    const onAbort = (): void => done('aborted');
+    const timer = setTimeout(() => done('deadline'), plan.waitMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void deps.whenGone?.(plan.order.slice(0, plan.rank), cut.signal).then((gone) => {
+      if (gone) done('ahead-gone');
+    });
+  });
+}
+
+/**
+ * A region signer duty (canonical draw, region-plan.ts). Rank 0 signs and sends to its targets
+ * at once. Rank k waits k × hedge (cut short when every voter ahead in the region is gone), asks
+ * its nearest dcrd whether the vote is out: yes → standby copy (sent if the region's signer
+ * leaves); no (or no answer) → signs the same canonical bytes and sends them to its targets.
+ * Either signer records after its send.
+ */
+async function regionDuty(
+  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, plan: RegionPlan, signal: AbortSignal,
+): Promise<DutyResult> {
+  const base = { rank: plan.rank, path: 'region' as const };
+  const t0 = performance.now();
+  let waited: RegionWait | undefined;
+  if (plan.rank > 0) {
+    waited = await regionWait(deps, plan, signal);
+    if (waited === 'aborted') return { ...base, outcome: 'aborted' };
+  }
+  const vote = buildAndSign(deps, recv, ticketHex, ev);
+  if (plan.rank > 0) {
+    const out = await voteAlreadyOut(deps, vote.txidHex);
+    const seconds = (performance.now() - t0) / 1000;
+    if (out.answer === 'known') {
+      // The region's signer (or relay) put these exact bytes in our dcrd: hold them on standby.
+      deps.metrics.hedgeWait.observe({ result: 'vote_seen' }, seconds);
+      deps.delivery.deliver(toDeliver(ev, ticketHex, vote, plan.order[0] ?? deps.selfId, undefined, plan.targets), 'standby');
+      return { ...base, outcome: 'vote-seen', txidHex: vote.txidHex };
+    }
+    if (signal.aborted) return { ...base, outcome: 'aborted' };
+    deps.metrics.hedgeWait.observe({ result: 'took_over' }, seconds);
+    deps.metrics.takeovers.inc();
+    deps.log.warn({
+      ticket: ticketHex, height: ev.height, rank: plan.rank, ahead: plan.order.slice(0, plan.rank), why: waited,
+      dcrdCheck: out.answer, dcrdCheckMs: out.ms, voteTxid: vote.txidHex, drawAgeMs: Date.now() - ev.receivedAtMs,
+    }, 'the region signers ranked ahead did not deliver; signing the canonical vote for this region');
+  }
+  if (plan.covers.length > 0) {
+    deps.log.info({ ticket: ticketHex, height: ev.height, covers: plan.covers }, 'regions without a live voter: sending the vote to their proxies too');
+  }
+  await sendThenRecord(deps, recv, ticketHex, ev, vote, plan.targets, plan.rank === 0 ? 'fast' : 'takeover',
+    (stored) => onRegionStored(deps, ev, ticketHex, vote, stored));
+  return { ...base, outcome: 'region-sent', txidHex: vote.txidHex };
 }
 
 /**

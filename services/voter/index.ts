@@ -11,7 +11,7 @@
  * proxies (local first), cluster key file, hedge, lease TTL, strategy,
  * re-send and staleness bounds, metrics and trace options.
  */
-export { VoterConfigSchema, ProxyConfigSchema, parseVoterConfig, VOTER_SECRET_FIELDS } from './config.ts';
+export { VoterConfigSchema, ProxyConfigSchema, parseVoterConfig, VOTER_SECRET_FIELDS, VOTER_STRATEGIES } from './config.ts';
 /** Named defaults of {@link VoterConfigSchema}. */
 export {
   DEFAULT_HEDGE_MS,
@@ -26,7 +26,7 @@ export {
   DEFAULT_RETRY_MAX_MS,
   DEFAULT_REDUNDANCY_TARGET,
 } from './config.ts';
-export type { VoterConfig, VoterConfigInput, ProxyConfig } from './config.ts';
+export type { VoterConfig, VoterConfigInput, ProxyConfig, VoterStrategy } from './config.ts';
 
 /**
  * Creates a voter: `start()` joins the cluster and starts every loop,

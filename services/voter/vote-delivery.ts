@@ -5,6 +5,9 @@
  * (its block was disconnected) or too old (the tip moved more than
  * `maxVoteAgeBlocks` past it). CONFLICT and REJECTED are final for that proxy.
  *
+ * A vote goes to every proxy unless it names its proxies (`VoteToDeliver.proxies`: a region
+ * signer serves its own region's dcrd, region-plan.ts); everything below applies to those.
+ *
  * A vote is tracked per (ticket, block hash) with exactly one set of bytes.
  * `deliver` never replaces bytes; only `replaceBytes` does, and the duty calls
  * it only to switch to the STORED record's bytes, so the tracker never
@@ -44,6 +47,11 @@ export interface VoteToDeliver {
   /** When the draw was first seen (ms since epoch): the latency origin. */
   drawnAtMs: number;
   traceparent?: string;
+  /**
+   * The proxy addresses this vote goes to (a region signer's own region, region-plan.ts);
+   * absent = every proxy. Re-sends, standby promotion and early release stay within them.
+   */
+  proxies?: readonly string[];
 }
 
 /** `active`: send now and until delivered; `standby`: hold, send only if the signer dies. */
@@ -179,7 +187,7 @@ export class VoteDelivery {
       return { accepted: true, firstRound: Promise.resolve([]) };
     }
     const t: Tracked = { vote, mode, proxies: new Map(), sends: 0 };
-    for (const s of this.#sinks) t.proxies.set(s.address, { state: 'pending', attempts: 0, nextAtMs: 0, inFlight: false });
+    for (const s of this.#sinks) if (!vote.proxies || vote.proxies.includes(s.address)) t.proxies.set(s.address, { state: 'pending', attempts: 0, nextAtMs: 0, inFlight: false });
     this.#votes.set(key, t);
     this.#stats.tracked = this.#votes.size;
     if (mode === 'standby') this.#scheduleStandbyCheck(t);

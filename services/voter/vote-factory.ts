@@ -44,11 +44,20 @@ export interface SignedVote {
   meta: VoteMeta;
 }
 
+/** Whether a draw's vote is canonical for this voter now, and if not, why (logs). */
+export type CanonicalVerdict = { ok: true } | { ok: false; reason: string };
+
 /** Builds and signs votes from the local ticket cache; both steps are synchronous and do no I/O. */
 export interface VoteFactory {
   /** @throws TicketNotManagedError when the ticket is not in the cache. */
   prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote;
   sign(prepared: PreparedVote): SignedVote;
+  /**
+   * Whether the vote for (ticket, draw) is canonical: `prepare` builds it from inputs every voter
+   * holds the same for that height, and this voter's view is provably current for it. A factory
+   * without it has no canonical votes (every draw takes the single-signer paths).
+   */
+  canonical?(ticketHex: string, ev: WinningTicketsEvent): CanonicalVerdict | Promise<CanonicalVerdict>;
 }
 
 /** One agenda choice as stored: the agenda's mask and the chosen bits. */

@@ -34,7 +34,7 @@ import type { ChainWatchHandlers } from './chain-watch.ts';
 import { Claimer, clusterClaimPort } from './claimer.ts';
 import { clusterRecords, lookupRecord } from './cluster-records.ts';
 import { ClusterVoteFactory } from './cluster-vote-factory.ts';
-import { VOTER_TIMING, parseVoterConfig, type VoterConfig, type VoterConfigInput } from './config.ts';
+import { VOTER_TIMING, parseVoterConfig, usesClaims, type VoterConfig, type VoterConfigInput } from './config.ts';
 import { VOTE_KNOWN_DEADLINE_MS, type DutyDeps } from './duty.ts';
 import { planDuty, signerOrder } from './duty-plan.ts';
 import { DutyScheduler, type DutyEvent } from './duty-scheduler.ts';
@@ -44,10 +44,12 @@ import { EventDedupe } from './event-dedupe.ts';
 import { MissedWatch } from './missed-watch.ts';
 import { OpenDraws } from './open-draws.ts';
 import { PeerPresence } from './peer-presence.ts';
+import { planRegion } from './region-plan.ts';
 import { ProxyPool } from './proxy-pool.ts';
 import { RecordQueue } from './record-queue.ts';
 import { RecordRepair } from './record-repair.ts';
 import { TSpendBook } from './tspend-book.ts';
+import type { VoteFactory } from './vote-factory.ts';
 import { VoteDelivery, type DeliveryStats, type VoteDeliveryHooks } from './vote-delivery.ts';
 
 export type { DutyEvent } from './duty-scheduler.ts';
@@ -336,7 +338,21 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       voteKnown: (txidHex) => proxies.knownNearby(txidHex, VOTE_KNOWN_DEADLINE_MS),
       whenGone: (nodeIds, signal) => presence.whenAllGone(nodeIds, signal),
     };
-    const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true) };
+    // Region signers (lease strategy): only for draws whose vote is canonical. Until the factory
+    // can tell (inputs effective from a height, a view provably current for the draw), none is,
+    // and every draw takes the single-signer paths.
+    const built: VoteFactory = factory;
+    const canonical = built.canonical?.bind(built);
+    if (cfg.strategy === 'lease' && canonical) {
+      dutyDeps.canonical = canonical;
+      dutyDeps.regionPlan = (t) => planRegion({
+        selfId: cfg.nodeId, region: cfg.region, ticketHex: t, live: c.membership.liveSnapshot().nodes,
+        isGone: (id) => presence.isGone(id), proxies: cfg.proxies, hedgeMs: cfg.hedgeMs,
+      });
+    }
+    // A ticket that entered the cluster while its draw is open had nothing committed before the
+    // draw: single signer, record-first.
+    const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true), canonical: undefined, regionPlan: undefined };
     const unsubscribe = [
       reach.onReachable(() => queue.kick()),
       // A ticket entering the cluster while one of its draws is open is voted on that draw now.
@@ -348,7 +364,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       }),
     ];
     let claimer: Claimer | undefined;
-    if (cfg.strategy === 'lease') {
+    if (usesClaims(cfg.strategy)) {
       // Ticket hashes, never record views: a sweep must stay cheap (it can land in a vote window).
       const cl = new Claimer(clusterClaimPort(c, () => reach.isLeaseFresh()),
         log.child({ component: 'claimer' }), { debounceMs: VOTER_TIMING.claimDebounceMs, periodMs: VOTER_TIMING.claimPeriodMs });
@@ -465,7 +481,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const c = cluster as Cluster;
     m.managedTickets.set(c.tickets.size);
     if (p) m.etcdReachable.set(p.reach.answersNow() ? 1 : 0);
-    if (cfg.strategy !== 'lease') return;
+    if (!usesClaims(cfg.strategy)) return;
     // No per-ticket work here (it would block the event loop at 100k tickets): the claimer keeps
     // the unowned count current from the caches' change events.
     m.ownedTickets.set(c.owners.ownedCount());

@@ -3,7 +3,9 @@
  * - 3 regions behind the WAN link (40 ms ± 5 ms one way, 3 etcd members):
  *   draw → accepted latency p50/p90/p99 at the owner's nearest dcrd (the
  *   devnet's min over nodes of acceptance − draw at that node) and at the miner,
- *   for the lease strategy and for all-vote, their ratio, SendVote calls per
+ *   for the lease strategy (region signers for canonical draws), single-signer
+ *   (one signer per ticket for every draw) and all-vote, side by side, their
+ *   ratios, SendVote calls per
  *   vote per dcrd (broadcasts), after WARMUP_BLOCKS that are not counted;
  * - the physical floor measured in the same run: one sign (decred signHash)
  *   plus one SendVote round trip through the voter's local proxy to its dcrd
@@ -13,7 +15,7 @@
  *   draw → accepted for the tickets it owned, takeovers per kill from the chain;
  * - expected miss rate: mean over draws of 1 − exp(−t / 300 s) with t the
  *   latency to the miner (docs/architecture.md, "Latency and missed votes");
- * - the same lease figures on one region on loopback.
+ * - the same lease (and single-signer) figures on one region on loopback.
  */
 import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
@@ -26,8 +28,8 @@ const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
 const TAKEOVER_KILLS = Number(process.env['VOTECLUSTER_BENCH_KILLS'] ?? 12);
 const MAINNET_BLOCK_S = 300;
-/** Which parts to run (comma-separated): lease, all-vote, takeover, local; default all. */
-const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,all-vote,takeover,local').split(',').map((p) => p.trim()));
+/** Which parts to run (comma-separated): lease, single-signer, all-vote, takeover, takeover-local, local, local-single-signer. */
+const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,single-signer,all-vote,takeover,local,local-single-signer').split(',').map((p) => p.trim()));
 
 function pct(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
@@ -233,12 +235,14 @@ export async function runClusterE2eBench(): Promise<Record<string, unknown>> {
   const hopWan: number[] = [];
   const three = { regions: 3, votersPerRegion: 2, wan: WAN } as const;
   const lease = PARTS.has('lease') ? await latencyRun({ ...three, strategy: 'lease' }, rttWan, hopWan) : EMPTY_RUN;
+  const single = PARTS.has('single-signer') ? await latencyRun({ ...three, strategy: 'single-signer' }, rttWan, hopWan) : EMPTY_RUN;
   const allVote = PARTS.has('all-vote') ? await latencyRun({ ...three, strategy: 'all-vote' }, rttWan, hopWan) : EMPTY_RUN;
   const takeover = PARTS.has('takeover') ? await takeoverRun({ ...three }, TAKEOVER_KILLS) : undefined;
   const takeoverLocal = PARTS.has('takeover-local') ? await takeoverRun({ regions: 1, votersPerRegion: 3 }, TAKEOVER_KILLS) : undefined;
   const rttLocal: number[] = [];
   const hopLocal: number[] = [];
   const local = PARTS.has('local') ? await latencyRun({ regions: 1, votersPerRegion: 2, strategy: 'lease' }, rttLocal, hopLocal) : EMPTY_RUN;
+  const localSingle = PARTS.has('local-single-signer') ? await latencyRun({ regions: 1, votersPerRegion: 2, strategy: 'single-signer' }, rttLocal, hopLocal) : EMPTY_RUN;
   const rttW = summary(rttWan);
   const rttL = summary(rttLocal);
   const hopW = summary(hopWan);
@@ -255,7 +259,12 @@ export async function runClusterE2eBench(): Promise<Record<string, unknown>> {
     wan: `${WAN.delayMs} ms ± ${WAN.jitterMs} ms one way, 3 etcd members (one per region)`,
     threeRegions: {
       lease,
+      singleSigner: single,
       allVote,
+      toMinerP99RatioLeaseOverAllVote: round(lease.toMinerMs.p99 / Math.max(1, allVote.toMinerMs.p99)),
+      toMinerP99RatioSingleSignerOverAllVote: round(single.toMinerMs.p99 / Math.max(1, allVote.toMinerMs.p99)),
+      toMinerTarget: 'lease p99 at the miner <= 1.1 x all-vote p99, with <= 1.1 broadcasts per vote per dcrd',
+      leaseMeetsToMinerTarget: lease.toMinerMs.n > 0 && lease.toMinerMs.p99 <= 1.1 * allVote.toMinerMs.p99 && lease.broadcastsPerVotePerDcrd <= 1.1,
       p99RatioLeaseOverAllVote: round(lease.latencyMs.p99 / Math.max(1, allVote.latencyMs.p99)),
       p50RatioLeaseOverAllVote: round(lease.latencyMs.p50 / Math.max(1, allVote.latencyMs.p50)),
       floorMs: floorWan,
@@ -268,6 +277,7 @@ export async function runClusterE2eBench(): Promise<Record<string, unknown>> {
     ...(takeoverLocal ? { takeoverOneRegion: { ...takeoverLocal, targetMs: takeoverLocal.hedgeMs + 50, target: 'hedge + 50 ms (owner SIGKILLed just before the draw; 1 region, 3 voters, loopback)' } } : {}),
     oneRegion: {
       lease: local,
+      singleSigner: localSingle,
       floorMs: floorLocal,
       p99OverFloor: round(local.latencyMs.p99 / Math.max(0.01, floorLocal)),
       target: 'p99 <= 2 x floor',

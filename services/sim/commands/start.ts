@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { findEtcdBinary, EtcdNotInstalledError, type BlockInterval } from '../devnet/index.ts';
 import { initTelemetry, createLogger, type Telemetry } from '../../telemetry/index.ts';
+import { VOTER_STRATEGIES } from '../../voter/index.ts';
 import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type ContractReport, type Layout, type LayoutOptions } from '../layout/index.ts';
 import { runChaos } from '../chaos/run.ts';
 import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
@@ -26,7 +27,7 @@ import { parseBlockInterval } from './devnet.ts';
 const FlagsSchema = z.object({
   blocks: z.coerce.number().int().min(1).optional(),
   report: z.enum(['json', 'text']).default('text'),
-  strategy: z.enum(['lease', 'all-vote']).default('lease'),
+  strategy: z.enum(VOTER_STRATEGIES).default('lease'),
   wan: z.string().optional(),
   wanJitter: z.string().optional(),
   chaos: z.string().optional(),
@@ -145,7 +146,7 @@ export function register(program: Command): void {
     .description('Run the embedded demo: devnet + etcd + node proxies + voters in three loopback regions')
     .option('--blocks <n>', 'stop after N blocks (default: run until Ctrl-C)')
     .option('--report <format>', 'json: end stdout with the one-line JSON report', 'text')
-    .option('--strategy <name>', 'lease (one signer per ticket) | all-vote (every replica votes, as vspd)', 'lease')
+    .option('--strategy <name>', 'lease (canonical draws: every region\'s best voter signs; else one signer per ticket) | single-signer (one signer per ticket) | all-vote (every replica votes, as vspd)', 'lease')
     .option('--wan <delay>', 'one-way delay of every cross-region connection, e.g. 40ms')
     .option('--wan-jitter <delay>', 'jitter of the WAN delay (default with --wan: 5ms, at most delay/8)')
     .option('--chaos <scenario>', `run one chaos scenario: ${SCENARIOS.map((s) => s.name).join(', ')}`)

@@ -26,7 +26,7 @@ import type { BlockInterval, DevnetReport } from '../devnet/index.ts';
 import { createNodeProxy, type NodeProxy } from '../../nodeproxy/index.ts';
 import { createCertsDir, issueInto, ROLE, type KnownRole, type TlsFiles } from '../../security/index.ts';
 import { createLogger, type Logger, type SecretKey } from '../../telemetry/index.ts';
-import type { DutyEvent, VoterConfigInput, VoterStats } from '../../voter/index.ts';
+import type { DutyEvent, VoterConfigInput, VoterStats, VoterStrategy } from '../../voter/index.ts';
 import { startLayoutDevnet, summarise, type LayoutDevnet } from './devnet-layout.ts';
 import { startLayoutEtcd, type LayoutEtcd } from './etcd-layout.ts';
 import { inProcessVoter, processVoter, startWithRetry, voterChildPool, type LayoutVoter, type VoterChildPool } from './voter-handle.ts';
@@ -52,7 +52,7 @@ export interface LayoutOptions {
   etcdMembers?: 1 | 3;
   /** One-way delay and jitter of every cross-region connection. */
   wan?: { delayMs: number; jitterMs: number };
-  strategy?: 'lease' | 'all-vote';
+  strategy?: VoterStrategy;
   hedgeMs?: number;
   blockInterval?: BlockInterval;
   /** devnet vote wait after the 3rd vote (dcrd: 2.5 s). */
@@ -427,7 +427,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
         };
       },
       async awaitOwnershipSettled(timeoutMs = 20_000) {
-        if ((opts.strategy ?? 'lease') !== 'lease') return;
+        if ((opts.strategy ?? 'lease') === 'all-vote') return;
         const deadline = Date.now() + timeoutMs;
         for (;;) {
           const running = voters.filter((v) => v.isRunning);
