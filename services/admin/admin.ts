@@ -70,6 +70,8 @@ export function createAdmin(cfg: AdminConfig, deps: AdminDeps): Admin {
     ...(deps.chain ? { chain: deps.chain } : {}),
     params,
     requireChainChecks: cfg.requireChainChecks,
+    // The judge starts with the service; stake info asks whichever judge runs at the time.
+    chainVerdicts: { verdictOf: (ticketHash: string) => judge?.verdictOf(ticketHash) },
   };
   let grpc: AdminGrpcServer | undefined;
   let status: StatusServer | undefined;

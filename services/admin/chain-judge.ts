@@ -41,6 +41,8 @@ export interface ChainVerdict {
   reason?: MissReason;
   /** The block at height + 1 that holds (or lacks) the vote. */
   judgedIn: string;
+  /** The txid of the mined vote (voted only). */
+  voteTxid?: string;
   judgedAtMs: number;
 }
 
@@ -84,6 +86,8 @@ export interface ChainJudge {
   stop(): Promise<void>;
   /** Newest last. */
   recent(): readonly ChainVerdict[];
+  /** The newest verdict on a ticket among the kept ones (a ticket is drawn on the main chain once). */
+  verdictOf(ticketHash: string): ChainVerdict | undefined;
   /** Totals since start; `unjudgedBlocks`: blocks skipped past the backfill bound. */
   totals(): { voted: number; missed: number; byReason: Record<MissReason, number>; unjudgedBlocks: number };
   /** Resolves once everything received so far is judged or waiting for confirmations. */
@@ -121,6 +125,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
   const draws = new Map<string, Draw>();
   const judged = new Set<string>();
   const verdicts: ChainVerdict[] = [];
+  const byTicket = new Map<string, ChainVerdict>();
   const totals = { voted: 0, missed: 0, unjudgedBlocks: 0, byReason: { unvotable: 0, 'no-owner': 0, late: 0, 'unseen-draw': 0, unknown: 0 } as Record<MissReason, number> };
   const maxBackfill = o.maxBackfill ?? 2_016;
   /** The walk: the last main-chain height judged and the hash of the block after it. */
@@ -186,7 +191,8 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
     const heard = draws.get(blockHash);
     judged.add(blockHash);
     draws.delete(blockHash);
-    const mined = new Set(r.votes.filter((v) => v.minedIn === next).map((v) => v.ticket));
+    const minedVotes = new Map(r.votes.filter((v) => v.minedIn === next).map((v) => [v.ticket, v] as const));
+    const mined = new Set(minedVotes.keys());
     let managed: Map<string, { owned: boolean | undefined }>;
     if (heard) managed = heard.managed;
     else {
@@ -206,12 +212,12 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
       if (managed.size > 0) log.warn({ blockHash, height, managed: managed.size }, 'judging a draw no proxy streamed, from the chain');
     }
     for (const [ticketHash, { owned }] of managed) {
-      const voted = mined.has(ticketHash);
+      const minedVote = minedVotes.get(ticketHash);
       const v: ChainVerdict = {
-        ticketHash, blockHash, height, outcome: voted ? 'voted' : 'missed', judgedIn: next, judgedAtMs: now(),
-        ...(voted ? {} : { reason: await reasonFor(ticketHash, blockHash, owned) }),
+        ticketHash, blockHash, height, outcome: minedVote ? 'voted' : 'missed', judgedIn: next, judgedAtMs: now(),
+        ...(minedVote ? { voteTxid: minedVote.txid } : { reason: await reasonFor(ticketHash, blockHash, owned) }),
       };
-      if (voted) {
+      if (minedVote) {
         totals.voted++;
         o.metrics?.voted.inc({ network: o.network });
       } else {
@@ -221,7 +227,10 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
         log.error({ ticketHash, blockHash, height, reason: v.reason }, 'managed ticket missed its vote on chain');
       }
       verdicts.push(v);
-      if (verdicts.length > keep) verdicts.splice(0, verdicts.length - keep);
+      byTicket.set(ticketHash, v);
+      if (verdicts.length > keep) {
+        for (const old of verdicts.splice(0, verdicts.length - keep)) if (byTicket.get(old.ticketHash) === old) byTicket.delete(old.ticketHash);
+      }
       o.onVerdict?.(v);
     }
     return next;
@@ -321,6 +330,7 @@ export function createChainJudge(o: ChainJudgeOptions): ChainJudge {
       await queue;
     },
     recent: () => verdicts,
+    verdictOf: (ticketHash) => byTicket.get(ticketHash),
     totals: () => ({ voted: totals.voted, missed: totals.missed, unjudgedBlocks: totals.unjudgedBlocks, byReason: { ...totals.byReason } }),
     idle: () => queue,
     following: () => following,

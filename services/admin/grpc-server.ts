@@ -29,7 +29,7 @@ import { setTreasuryPolicy, setTSpendPolicy, setVoteChoices } from './choices.ts
 import { AdminBadRequestError, AdminConfigError, AdminError } from './errors.ts';
 import { importTicket } from './intake.ts';
 import type { ChainLookup, TicketStore, VoteRecordView } from './ports.ts';
-import { getStakeInfo } from './stakeinfo.ts';
+import { getStakeInfo, type StakeInfoDeps } from './stakeinfo.ts';
 import { collectStatus } from './status.ts';
 import { instrumentGrpcImpl, type AdminMetrics } from './metrics.ts';
 import { listManagedTickets, removeManagedTicket, type TicketListing } from './tickets.ts';
@@ -90,6 +90,8 @@ export interface AdminGrpcDeps {
   metrics?: AdminMetrics;
   /** True when the listener runs mutual TLS: callers are identified and checked per method. */
   tls?: boolean;
+  /** The chain judge's verdicts: stake info counts a vote the chain mined even before its record is written. */
+  chainVerdicts?: StakeInfoDeps['chainVerdicts'];
 }
 
 const ImportReq = z.object({

@@ -8,7 +8,8 @@
  * - unmined:  the chain has it only in a mempool (ownmempooltix);
  * - immature: mined at T and tip < T + TicketMaturity;
  * - live:     dcrd says it is in the live pool (existslivetickets);
- * - voted:    not live, and the chain knows one of its recorded votes (mined);
+ * - voted:    not live, and the chain knows one of its recorded votes (mined), or the admin's
+ *             chain judge saw its vote mined (before any record names it);
  * - expired:  not live, not voted and tip >= T + TicketMaturity + TicketExpiry;
  * - missed:   otherwise (drawn and not voted in time, or left the pool unvoted).
  * Revocations are not tracked (no address index on the proxy): `revoked` is 0
@@ -16,6 +17,7 @@
  */
 import { decodeTx, type NetParams } from '../decred/index.ts';
 import { AdminTxIndexRequiredError } from './errors.ts';
+import type { ChainJudge, ChainVerdict } from './chain-judge.ts';
 import type { ChainLookup, StoredTicket, TicketStore, VoteRecordView } from './ports.ts';
 
 /** Status of one managed ticket. */
@@ -62,6 +64,13 @@ export interface StakeInfoDeps {
   store: TicketStore;
   chain?: ChainLookup;
   params: NetParams;
+  /**
+   * The chain judge's verdicts (the admin's, when it runs one): a ticket whose vote the chain
+   * mined counts as voted even while no vote record names that vote yet (a voter writes its
+   * record after sending, and queues it while etcd is unreachable) or when the mined vote is not
+   * the recorded one.
+   */
+  chainVerdicts?: Pick<ChainJudge, 'verdictOf'>;
 }
 
 /** Classifies every managed ticket against the chain (all `unknown` without a proxy). */
@@ -108,7 +117,7 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
     } else if (tip.height < height + deps.params.ticketMaturity) {
       c.status = 'immature';
     } else {
-      const mined = await minedVote(chain, votesByTicket.get(ticket.ticketHash) ?? []);
+      const mined = await minedVote(chain, withJudgedVote(votesByTicket.get(ticket.ticketHash) ?? [], deps.chainVerdicts?.verdictOf(ticket.ticketHash)));
       if (mined === 'no-txindex') {
         // dcrd without --txindex cannot find a mined vote by its txid: voted or missed is not known here.
         c.status = 'unknown';
@@ -127,13 +136,22 @@ export async function classifyTickets(deps: StakeInfoDeps, opts: { header?: bool
   return { tipHeight: tip.height, tickets: out, tip };
 }
 
+/** A vote that may have been mined: the draw's block and height, and the vote's txid. */
+type MinedVoteCandidate = Pick<VoteRecordView, 'voteTxid' | 'blockHash' | 'height'>;
+
+/** The recorded votes of a ticket, then the vote the judge saw mined for it when no record names it. */
+function withJudgedVote(records: readonly MinedVoteCandidate[], verdict: ChainVerdict | undefined): readonly MinedVoteCandidate[] {
+  if (verdict?.outcome !== 'voted' || verdict.voteTxid === undefined || records.some((r) => r.voteTxid === verdict.voteTxid)) return records;
+  return [...records, { blockHash: verdict.blockHash, height: verdict.height, voteTxid: verdict.voteTxid }];
+}
+
 /**
  * The first recorded vote of a ticket that the chain knows. Only called for a
  * mature ticket that is no longer live: the ticket left the pool, and the
  * chain has our vote for it, so the vote was mined (a vote still in a mempool
  * would leave the ticket live). The proxy's lookup does not say the block.
  */
-async function minedVote(chain: ChainLookup, records: readonly VoteRecordView[]): Promise<{ txid: string; subsidy: bigint } | 'no-txindex' | undefined> {
+async function minedVote(chain: ChainLookup, records: readonly MinedVoteCandidate[]): Promise<{ txid: string; subsidy: bigint } | 'no-txindex' | undefined> {
   for (const r of records) {
     let loc: { raw: Uint8Array } | undefined;
     try {
@@ -186,7 +204,7 @@ async function classifyUnvotable(deps: StakeInfoDeps, tipHeight: number, listed:
     if (height === undefined) out.push({ status: 'unmined' });
     else if (tipHeight < height + deps.params.ticketMaturity) out.push({ status: 'immature' });
     else {
-      const mined = await minedVote(chain, votes.filter((v) => v.ticketHash === h));
+      const mined = await minedVote(chain, withJudgedVote(votes.filter((v) => v.ticketHash === h), deps.chainVerdicts?.verdictOf(h)));
       if (mined === 'no-txindex') out.push({ status: 'unknown' });
       else if (mined) out.push({ status: 'voted', voteSubsidy: mined.subsidy });
       else if (tipHeight >= height + deps.params.ticketMaturity + deps.params.ticketExpiry) out.push({ status: 'expired' });

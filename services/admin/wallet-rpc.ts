@@ -23,7 +23,7 @@ import { AdminError, AdminKeyMismatchError, AdminNotATicketError, AdminUnknownAg
 import { checkTicketBytes, decodeVotingWif, importTicketWithKey } from './intake.ts';
 import { parseTicketHash } from './policies.ts';
 import type { ChainLookup, TicketStore } from './ports.ts';
-import { classifyTickets, getStakeInfo, stakeInfoToWalletJson } from './stakeinfo.ts';
+import { classifyTickets, getStakeInfo, stakeInfoToWalletJson, type StakeInfoDeps } from './stakeinfo.ts';
 import { pairedWallet, parseSemver, type VersionKey } from './wallet-versions.ts';
 
 /** How long a key from `importprivkey` waits for its `addtransaction`. */
@@ -114,6 +114,8 @@ export interface WalletRpcDeps {
   /** Operator overrides of `version` entries (`MAJOR.MINOR.PATCH`), e.g. `{ dcrwalletjsonrpcapi: '9.2.0' }`. */
   versionOverride?: Partial<Record<VersionKey, string>>;
   now?: () => number;
+  /** The chain judge's verdicts: stake info counts a vote the chain mined even before its record is written. */
+  chainVerdicts?: StakeInfoDeps['chainVerdicts'];
 }
 
 /** Dispatches wallet JSON-RPC methods; transport-free. */

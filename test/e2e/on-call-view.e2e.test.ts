@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { getStakeInfo, stakeInfoToWalletJson, type AdminStatus, type ChainVerdict } from '../../services/admin/index.ts';
+import { classifyTickets, getStakeInfo, stakeInfoToWalletJson, type AdminStatus, type ChainVerdict } from '../../services/admin/index.ts';
 import { generateClusterKey, Keyring } from '../../services/cluster/index.ts';
 import { netParams } from '../../services/decred/index.ts';
 import { mineOne, startDemoAdmin, startLayout, type DemoAdmin, type Layout } from '../../services/sim/layout/index.ts';
@@ -191,12 +191,31 @@ it('the chain counter, the alert rule, stake info and the status page show exact
 
   // Stake info: every managed ticket the devnet drew (the unvotable one included), from the chain.
   const all = layout.devnet.report().tickets.filter((t) => !t.sideChain && managed.has(t.ticketHash));
-  const info = await getStakeInfo({ store: demo.store, chain: demo.chain, params: netParams('simnet') });
+  // As the admin asks it: vote records, the chain, and the judge's verdicts (a vote the chain
+  // mined counts before its record is written).
+  const stakeDeps = { store: demo.store, chain: demo.chain, params: netParams('simnet'), chainVerdicts: judge };
+  const info = await getStakeInfo(stakeDeps);
   const wallet = stakeInfoToWalletJson(info);
   const devAllMissed = all.filter((t) => t.outcome === 'missed').length;
   const devAllVoted = all.filter((t) => t.outcome === 'voted').length;
+  const disagree = async (): Promise<string> => {
+    const { tickets } = await classifyTickets(stakeDeps);
+    const byTicket = new Map(tickets.map((c) => [c.ticket.ticketHash, c.status]));
+    const recorded = new Set(layout.voteRecords().map((r) => `${r.ticketHash}@${r.blockHash}`));
+    const adminRecorded = new Set((await demo.store.listVotes()).map((r) => `${r.ticketHash}@${r.blockHash}`));
+    return all.filter((t) => byTicket.get(t.ticketHash) !== t.outcome).map((t) =>
+      `${t.ticketHash.slice(0, 8)} drawn ${t.height} devnet ${t.outcome} stakeinfo ${byTicket.get(t.ticketHash) ?? 'unvotable/absent'} record ${recorded.has(key2(t)) ? 'yes' : 'no'} admin-cache ${adminRecorded.has(key2(t)) ? 'yes' : 'no'}`).join('\n');
+  };
+  if (wallet['missed'] !== devAllMissed || wallet['voted'] !== devAllVoted) expect.soft(await disagree(), `tip ${tip}`).toBe('');
   expect({ missed: wallet['missed'], voted: wallet['voted'] }).toEqual({ missed: devAllMissed, voted: devAllVoted });
   expect(wallet['proportionmissed']).toBeCloseTo(devAllMissed / (devAllMissed + devAllVoted), 9);
+  // Nothing lost: every vote the chain mined for a managed ticket gets its record in etcd.
+  const unrecorded = (): string[] => {
+    const recorded = new Set(layout.voteRecords().map((r) => `${r.ticketHash}@${r.blockHash}`));
+    return all.filter((t) => t.outcome === 'voted' && !recorded.has(key2(t))).map(key2);
+  };
+  await waitFor(() => unrecorded().length === 0, { timeoutMs: 20_000, message: 'a record for every mined vote' }).catch(() => undefined);
+  expect(unrecorded(), 'mined votes without a record').toEqual([]);
 
   // The status page: the chain's figures, the incidents with their reasons, the takeovers.
   expect(s.chain!.lastHour.missed).toBe(judge.totals().missed);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { getStakeInfo, importExportEntries, parseExportFile } from '../../services/admin/index.ts';
+import { createChainJudge, getStakeInfo, importExportEntries, parseExportFile, storeLookups } from '../../services/admin/index.ts';
 import { decodeTx, hashToHex, txHash } from '../../services/decred/index.ts';
 import type { ClientDraw } from '../../services/nodeproxy/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
@@ -101,4 +101,49 @@ it('stakeinfo matches the devnet report after a short run', async () => {
   const j = JSON.parse(r.stdout) as Record<string, number>;
   expect(j).toMatchObject({ voted: s.voted, missed: s.missed, live: s.live, immature: s.immature, blockheight: s.blockHeight, poolsize: s.poolSize, difficulty: Number(s.difficulty) / 1e8 });
   expect(j['totalsubsidy']).toBeCloseTo(Number(subsidy) / 1e8, 8);
+});
+
+it('a vote the chain mined counts as voted before its record is written, from the chain judge', async () => {
+  const deps = { store: w.store, chain: w.chain, params: w.params, log: w.log };
+  const judge = createChainJudge({ proxies: [w.proxyClient], lookups: storeLookups(w.store, w.params), network: 'simnet', log: w.log });
+  judge.start();
+  try {
+    await judge.following();
+    const before = await getStakeInfo(deps);
+    const builder = makeVoteBuilder(w.devnet);
+    /** Votes three winners of the tip's draw (dcrd's minimum to mine on it), records nothing, mines. */
+    const voteUnrecordedAndMine = async (): Promise<string[]> => {
+      const tip = await w.proxyClient.getBestBlock();
+      const draw = await new Promise<ClientDraw>((resolve) => {
+        const h = w.proxyClient.watchChain({ fromHeight: tip.height }, (ev) => {
+          if (ev.kind === 'winning_tickets' && ev.draw.blockHash === tip.hash) {
+            h.close();
+            resolve(ev.draw);
+          }
+        });
+      });
+      const voted = draw.tickets.slice(0, 3);
+      for (const ticketHash of voted) expect(['ACCEPTED', 'DUPLICATE']).toContain((await w.proxyClient.sendVote(builder.build(draw, ticketHash))).status);
+      await w.devnet.generate(1);
+      return voted;
+    };
+    // The first draw's votes are mined, and a second block confirms them for the judge.
+    const sent = await voteUnrecordedAndMine();
+    await voteUnrecordedAndMine();
+    await waitFor(async () => {
+      await judge.idle();
+      return sent.every((t) => judge.verdictOf(t)?.outcome === 'voted');
+    }, { message: 'the judge saw the votes mined' });
+
+    const recordsOnly = await getStakeInfo(deps);
+    expect(recordsOnly.voted).toBe(before.voted);
+    const withJudge = await getStakeInfo({ ...deps, chainVerdicts: judge });
+    expect(withJudge.voted).toBe(before.voted + sent.length);
+    expect(recordsOnly.missed - withJudge.missed).toBe(sent.length);
+    let subsidy = 0n;
+    for (const t of sent) subsidy += decodeTx(await w.proxyClient.getRawTransaction(judge.verdictOf(t)!.voteTxid!)).inputs[0]!.valueIn;
+    expect(withJudge.totalSubsidy).toBe(recordsOnly.totalSubsidy + subsidy);
+  } finally {
+    await judge.stop();
+  }
 });
