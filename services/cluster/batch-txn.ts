@@ -149,6 +149,40 @@ export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIf
   return results;
 }
 
+/**
+ * {@link createIfAbsentMany} with one more compare in every nested txn (the cluster-tip guard of
+ * chain-tip.ts): an item is created only if its key is absent AND `guard` holds. Returns one
+ * result per item, in input order; `undefined` where the key was absent but the guard failed
+ * (nothing written for it: retry with a fresh guard). Batches of at most MAX_TXN_OPS - 2 items.
+ */
+export async function createIfAbsentManyGuarded(
+  client: Etcd3,
+  items: readonly CreateIfAbsentItem[],
+  guard: { key: Buffer; target: 'Value' | 'Create'; result: 'Equal'; value?: Buffer; create_revision?: number },
+  opts: CreateIfAbsentManyOptions,
+): Promise<Array<CreateIfAbsentResult | undefined>> {
+  // Two compares per nested txn (see handOverIfUnchangedMany).
+  const batchSize = Math.min(checkedBatchSize(items, opts), MAX_TXN_OPS - 2);
+  const results: Array<CreateIfAbsentResult | undefined> = new Array<CreateIfAbsentResult | undefined>(items.length);
+  await runNested(client, items, planBatches(items, batchSize), opts, (it) => {
+    const key = Buffer.from(it.key);
+    const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
+    return {
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, guard],
+      success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
+      failure: [{ request_range: { key } }],
+    };
+  }, (i, inner) => {
+    if (inner.succeeded) {
+      results[i] = { created: true };
+      return;
+    }
+    const kv = inner.responses[0]?.response_range?.kvs[0];
+    results[i] = kv ? { created: false, existing: kv } : undefined;
+  });
+  return results;
+}
+
 /** One delete guarded by the exact revision read (a newer value is never deleted). */
 export interface DeleteIfUnchangedItem {
   key: string;

@@ -6,7 +6,10 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
+import { netParams } from '../decred/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
+import { VoteInputsView, type FreshInputs } from './canonical.ts';
+import { ChainTip } from './chain-tip.ts';
 import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
@@ -21,6 +24,8 @@ import { ClusterKeys, type ClusterKeyState } from './cluster-keys.ts';
 import { ensureClusterKey, readClusterKeyRecord, type ClusterKeyRecord } from './key-guard.ts';
 import { ensureSchema } from './schema.ts';
 import { TicketStore } from './ticket-store.ts';
+import { TSpendStore } from './tspend-store.ts';
+import type { CanonicalInputs } from './vote-inputs.ts';
 import { VoteRecords } from './vote-record.ts';
 
 /** Configuration of {@link openCluster}. */
@@ -109,6 +114,30 @@ export interface Cluster {
   readonly votes: VoteRecords;
   readonly tickets: TicketStore;
   readonly config: ConfigStore;
+  /** The recorded tspends (`tspends/<hash>`): voters record what proxies stream; votes carry them from their `from` height. */
+  readonly tspends: TSpendStore;
+  /** The cluster tip (`config/chain-tip` and its markers, chain-tip.ts). */
+  readonly tip: ChainTip;
+  /** The canonical view of vote inputs: `isCurrentFor(H)`, `whenCurrentFor(H, ms)`, `viewHeight()` (canonical.ts). */
+  readonly voteView: VoteInputsView;
+  /**
+   * Raises the cluster tip to `height` (monotonic; one txn puts `config/chain-tip`,
+   * `tickets/chain-tip` and `tspends/chain-tip` at one revision). Voters call it on every block
+   * they hear, off the critical path. Resolves true when this call moved the tip.
+   */
+  advanceTip(height: number): Promise<boolean>;
+  /**
+   * The inputs of the vote of `ticketHex` on a draw at `height` from the local caches, no I/O:
+   * `{ ok: true, inputs }` when provably canonical, else `{ ok: false, reason }` (`view-behind`,
+   * `late-import`, `legacy-record`, `not-managed`).
+   */
+  canonicalInputs(ticketHex: string, height: number): CanonicalInputs;
+  /**
+   * The record-first path's inputs: `advanceTip(height - 1)`, then one linearizable read of the
+   * ticket record, the defaults and the tspends; computes what a current view computes.
+   * @throws EtcdUnavailableError, TicketNotFoundError
+   */
+  freshInputs(ticketHex: string, height: number): Promise<FreshInputs>;
   readonly client: Etcd3;
   /** The cluster key record found (or stored) at open; undefined when read-only or none is stored yet. */
   readonly keyRecord: ClusterKeyRecord | undefined;
@@ -210,6 +239,9 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
   const tickets = new TicketStore({ ...common, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
+  const tspends = new TSpendStore({ ...common, params: netParams(cfg.network) });
+  const tip = new ChainTip({ client, keyspace, hooks, cached: () => config.cachedTip() });
+  const voteView = new VoteInputsView({ ...common, params: netParams(cfg.network), tickets, config, tspends, tip });
   const started: Array<{ stop(): Promise<void> }> = [];
   const m = deps.metrics?.get('cluster');
   let gaugeTimer: NodeJS.Timeout | undefined;
@@ -241,7 +273,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     }
     // The config cache starts first so a ticket re-sealed under a rotation's new key is opened
     // with a keyring that already holds that key.
-    for (const c of [config, tickets, votes]) {
+    for (const c of [config, tickets, tspends, votes]) {
       await c.start();
       started.push(c);
       if (c === config && keys) unsubscribeKey = followClusterKey(config, keys, membership, log);
@@ -282,12 +314,18 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     votes,
     tickets,
     config,
+    tspends,
+    tip,
+    voteView,
+    advanceTip: (height) => tip.advance(height),
+    canonicalInputs: (ticketHex, height) => voteView.canonicalInputs(ticketHex, height),
+    freshInputs: (ticketHex, height) => voteView.freshInputs(ticketHex, height),
     client,
     keyRecord,
     keyState: () => keys?.state(),
     keyFingerprints: () => keys?.fingerprints() ?? [],
     isWatchHealthy: () =>
-      tickets.isWatchConnected && votes.isWatchConnected && (!cfg.join || (owners.isWatchConnected && membership.isWatchConnected)),
+      tickets.isWatchConnected && votes.isWatchConnected && tspends.isWatchConnected && (!cfg.join || (owners.isWatchConnected && membership.isWatchConnected)),
     close: () => (closing ??= close()),
   };
 }

@@ -13,17 +13,25 @@ import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { ClusterKeyRecordSchema, type ClusterKeyRecord } from './key-guard.ts';
-import { TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
+import { EarlierInputsSchema, TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
+import { defaultsInputs, nextVersion } from './vote-inputs.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
 
 /** Default hedge delay per backup rank (docs/architecture.md, invariant 4). */
 export const DEFAULT_HEDGE_MS = 250;
 
-/** `config/vote-defaults`. */
+/**
+ * `config/vote-defaults`: the latest defaults, the height they apply from (`from`, the cluster
+ * tip when written + 2) and the earlier defaults with theirs (vote-inputs.ts). Written by
+ * {@link ConfigStore.updateVoteDefaults} only (guarded by the cluster tip).
+ */
 export const VoteDefaultsSchema = z.object({
   voteChoices: VoteChoicesSchema,
   treasuryPolicy: TreasuryPolicySchema,
   tspendPolicy: TSpendPolicySchema,
+  /** Absent on a value of an older version: not canonical until the admin's migration writes one. */
+  from: z.number().int().min(0).optional(),
+  earlier: EarlierInputsSchema.optional(),
 });
 export type VoteDefaults = z.infer<typeof VoteDefaultsSchema>;
 
@@ -87,6 +95,8 @@ export class ConfigStore {
       client: opts.client,
       prefix: ks.configPrefix(),
       name: 'config',
+      // config/chain-tip is the tip itself and this range's marker (vote-defaults live here).
+      marker: ks.chainTip(),
       hooks: opts.hooks,
       parse: (key, raw) => {
         const name = key.slice(ks.configPrefix().length);
@@ -121,6 +131,23 @@ export class ConfigStore {
    */
   voteDefaultsRevision(): number {
     return this.cache.get(this.opts.keyspace.config('vote-defaults'))?.modRevision ?? 0;
+  }
+
+  /** `config/vote-defaults` as cached with its mod revision (undefined: unset). No I/O. */
+  voteDefaultsEntry(): { value: VoteDefaults; modRevision: number } | undefined {
+    const e = this.cache.get(this.opts.keyspace.config('vote-defaults'));
+    return e ? { value: e.value as VoteDefaults, modRevision: e.modRevision } : undefined;
+  }
+
+  /** The cluster tip as this cache shows it (`config/chain-tip`; undefined: none yet). No I/O. */
+  cachedTip(): number | undefined {
+    const h = this.cache.markerHeight;
+    return h < 0 ? undefined : h;
+  }
+
+  /** The config cache (its marker is the cluster tip): chain-tip.ts and the canonical view read it. */
+  get markerCache(): PrefixCache<unknown> {
+    return this.cache;
   }
 
   /** Hedge delay per backup rank in ms (DEFAULT_HEDGE_MS when unset). No I/O. */
@@ -180,21 +207,49 @@ export class ConfigStore {
   }
 
   /**
-   * Read-modify-write of the defaults as one revision-guarded txn (guarded-update.ts): `fn`
-   * gets the defaults as stored in etcd now (empty maps when unset) and returns the new ones.
-   * Concurrent updates of different entries all land. Resolves with the defaults written.
+   * Read-modify-write of the defaults as one txn guarded by the value's revision AND the cluster
+   * tip (guarded-update.ts, chain-tip.ts): `fn` gets the defaults as stored in etcd now (empty
+   * maps when unset) and returns the new ones. Concurrent updates of different entries all land.
+   * The new defaults apply to votes from the cluster tip + 2 on; the previous ones stay in
+   * `earlier` for the draws below. Resolves with the value written.
    * @throws ClusterArgumentError (invalid result), ConcurrentUpdateError (retries exhausted)
    */
   updateVoteDefaults(fn: (current: VoteDefaults) => VoteDefaults): Promise<VoteDefaults> {
     const key = this.opts.keyspace.config('vote-defaults');
     return this.updater.update<VoteDefaults>(
-      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d) },
-      (current) => {
+      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d), tipGuard: this.opts.keyspace },
+      (current, tip) => {
         const r = VoteDefaultsSchema.safeParse(fn(current ?? { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} }));
         if (!r.success) throw new ClusterArgumentError(`vote defaults: ${r.error.message}`);
-        return r.data;
+        const { voteChoices, treasuryPolicy, tspendPolicy } = r.data;
+        // An absent value applied to every height as "no defaults".
+        const prev = current ? defaultsInputs(current) : defaultsInputs(undefined);
+        const v = nextVersion(prev, { voteChoices, treasuryPolicy, tspendPolicy }, tip);
+        return { voteChoices, treasuryPolicy, tspendPolicy, from: v.from, ...(v.earlier.length > 0 ? { earlier: v.earlier } : {}) };
       },
     );
+  }
+
+  /**
+   * Gives a `config/vote-defaults` of an older version (no `from`) one, unchanged otherwise
+   * (from 0: the defaults it holds are what every earlier vote used). Idempotent; a no-op when
+   * the value is absent or already has one. Returns true when it wrote.
+   */
+  async migrateVoteDefaults(): Promise<boolean> {
+    const key = this.opts.keyspace.config('vote-defaults');
+    let wrote = false;
+    const res = await timed(this.opts.hooks, 'update_config_read', () => this.opts.client.get(key).exec());
+    const kv = res.kvs[0];
+    if (!kv || parseJsonValue(key, kv.value, VoteDefaultsSchema).from !== undefined) return false;
+    await this.updater.update<VoteDefaults>(
+      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d) },
+      (current) => {
+        if (!current) throw new ClusterArgumentError('vote defaults vanished during migration');
+        wrote = current.from === undefined;
+        return current.from === undefined ? { ...current, from: 0 } : current;
+      },
+    );
+    return wrote;
   }
 
   /** Sets the hedge delay (ms per backup rank). */

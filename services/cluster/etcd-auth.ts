@@ -8,7 +8,7 @@
  *
  * | role                 | reads           | writes                        |
  * |----------------------|-----------------|-------------------------------|
- * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/`, `config/agendas-v*` |
+ * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/`, `tspends/`, `config/agendas-v*`; the keys `config/chain-tip` and `tickets/chain-tip` (the cluster tip and its marker, chain-tip.ts) |
  * | `votecluster-admin`  | the keyspace    | `tickets/`, `config/`         |
  * | `votecluster-reader` | the keyspace    | nothing                       |
  * | `root` (etcd's own)  | everything      | everything (set-up only)      |
@@ -35,20 +35,28 @@ export const ETCD_USER_NAMES: Readonly<Record<EtcdServiceRole, string>> = {
 /** etcd's superuser: it alone may change users and roles; used by the set-up step only. */
 export const ETCD_ROOT_USER = 'root';
 
-/** One permission of a role: `perm` on every key under `prefix`. */
+/** One permission of a role: `perm` on every key under `prefix` (with `exact`, on that one key only). */
 export interface EtcdPrefixPermission {
   prefix: string;
   perm: 'Read' | 'Readwrite';
+  exact?: boolean;
 }
 
 /** The prefixes of one network's keyspace each role may read and write. */
 export function rolePermissions(keyspace: Keyspace): Record<EtcdServiceRole, EtcdPrefixPermission[]> {
   const readAll: EtcdPrefixPermission = { prefix: keyspace.prefix, perm: 'Read' };
   const rw = (prefix: string): EtcdPrefixPermission => ({ prefix, perm: 'Readwrite' });
+  const rwKey = (key: string): EtcdPrefixPermission => ({ prefix: key, perm: 'Readwrite', exact: true });
   return {
     // Voters also keep the chain's agendas per vote version (config/agendas-v<N>, read from
     // their proxies) so that no voter starts without them; the rest of config/ is the admin's.
-    voter: [readAll, rw(keyspace.nodesPrefix()), rw(keyspace.ownersPrefix()), rw(keyspace.votesPrefix()), rw(`${keyspace.configPrefix()}agendas-v`)],
+    // They advance the cluster tip (config/chain-tip and its markers tickets/chain-tip,
+    // tspends/chain-tip: exactly those keys) and record the tspends their proxies stream
+    // (tspends/); tickets/<hash> and config/vote-defaults stay the admin's.
+    voter: [
+      readAll, rw(keyspace.nodesPrefix()), rw(keyspace.ownersPrefix()), rw(keyspace.votesPrefix()), rw(`${keyspace.configPrefix()}agendas-v`),
+      rw(keyspace.tspendsPrefix()), rwKey(keyspace.chainTip()), rwKey(keyspace.ticketsTipMarker()),
+    ],
     admin: [readAll, rw(keyspace.ticketsPrefix()), rw(keyspace.configPrefix())],
     reader: [readAll],
   };
@@ -155,7 +163,7 @@ export async function initEtcdAuth(opts: InitEtcdAuthOptions): Promise<InitEtcdA
       const role = ETCD_USER_NAMES[kind];
       await ensureRole(role);
       const want = keyspaces.flatMap((ks) =>
-        rolePermissions(ks)[kind].map((p) => ({ key: Buffer.from(p.prefix), rangeEnd: prefixRangeEnd(p.prefix), perm: p.perm, prefix: p.prefix })),
+        rolePermissions(ks)[kind].map((p) => ({ key: Buffer.from(p.prefix), rangeEnd: p.exact ? Buffer.alloc(0) : prefixRangeEnd(p.prefix), perm: p.perm, prefix: p.prefix })),
       );
       const have: IPermission[] = (await step(`read role ${role}`, () => client.auth.roleGet({ role }))).perm;
       const haveByKey = new Map(have.map((p) => [keyOf({ key: Buffer.from(p.key), rangeEnd: Buffer.from(p.range_end) }), p]));

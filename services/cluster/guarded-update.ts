@@ -13,7 +13,9 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { JitteredBackoff, sleep } from '../base/index.ts';
+import { tipCompare, tipOf } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import type { Keyspace } from './keyspace.ts';
 import { ConcurrentUpdateError } from './errors.ts';
 
 /** Default attempts of one update (one read, then one txn per attempt). */
@@ -21,8 +23,11 @@ export const DEFAULT_UPDATE_ATTEMPTS = 12;
 const BACKOFF_BASE_MS = 5;
 const BACKOFF_MAX_MS = 250;
 
-/** The current value of the key (undefined: absent) and what to write instead. */
-export type UpdateFn<T> = (current: T | undefined) => T | Promise<T>;
+/**
+ * The current value of the key (undefined: absent) and what to write instead; with a tip guard,
+ * `tip` is the cluster tip the write is guarded by (undefined: no tip yet).
+ */
+export type UpdateFn<T> = (current: T | undefined, tip: number | undefined) => T | Promise<T>;
 
 /** Options of {@link GuardedUpdater.update}. */
 export interface GuardedUpdateOptions<T> {
@@ -33,6 +38,11 @@ export interface GuardedUpdateOptions<T> {
   serialize: (value: T) => string;
   /** Metric op names: `<op>_read` and `<op>`. */
   op: string;
+  /**
+   * Guard the write by the cluster tip too (a write that shapes votes, chain-tip.ts): the txn
+   * also requires `config/chain-tip` to hold the tip `fn` was given; a moved tip is a retry.
+   */
+  tipGuard?: Keyspace;
 }
 
 /** Per-process serializer and guarded writer; see the module comment. */
@@ -68,24 +78,40 @@ export class GuardedUpdater {
   async #attempt<T>(opts: GuardedUpdateOptions<T>, fn: UpdateFn<T>): Promise<T> {
     const { client } = this;
     const { key } = opts;
-    const first = await timed(this.hooks, `${opts.op}_read`, () => client.get(key).exec());
-    let kv: IKeyValue | undefined = first.kvs[0];
+    const keyBuf = Buffer.from(key);
+    const ks = opts.tipGuard;
+    const tipKey = ks ? Buffer.from(ks.chainTip()) : undefined;
+    const reads = [{ request_range: { key: keyBuf } }, ...(tipKey ? [{ request_range: { key: tipKey } }] : [])];
+    const first = await timed(this.hooks, `${opts.op}_read`, () => client.kv.txn({ compare: [], success: reads, failure: [] }));
+    let kv: IKeyValue | undefined = first.responses[0]?.response_range?.kvs[0];
+    let tip = tipOf(first.responses[1]?.response_range?.kvs[0]);
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
-      const next = await fn(kv ? opts.parse(key, kv.value) : undefined);
+      const next = await fn(kv ? opts.parse(key, kv.value) : undefined, tip);
       const value = opts.serialize(next);
       const res = await timed(this.hooks, opts.op, () =>
-        client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(value)).else(client.get(key)).commit(),
+        client.kv.txn({
+          compare: [
+            { key: keyBuf, target: 'Mod', result: 'Equal', mod_revision: String(modRevision) },
+            ...(ks ? [tipCompare(ks, tip)] : []),
+          ],
+          success: [{ request_put: { key: keyBuf, value: Buffer.from(value) } }],
+          failure: reads,
+        }),
       );
       if (res.succeeded) return next;
       if (attempt >= this.maxAttempts) {
         throw new ConcurrentUpdateError(
-          `${key}: update lost to concurrent writers ${attempt} times in a row; nothing was written, retry later`,
+          `${key}: update lost to concurrent writers${ks ? ' or a moving chain tip' : ''} ${attempt} times in a row; nothing was written, retry later`,
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      await sleep(backoff.nextMs());
+      const movedTip = tipOf(res.responses[1]?.response_range?.kvs[0]);
+      // Only the tip moved (a block arrived): retry at once with the new tip.
+      const onlyTip = ks !== undefined && movedTip !== tip && Number(kv?.mod_revision ?? 0) === modRevision;
+      tip = movedTip;
+      if (!onlyTip) await sleep(backoff.nextMs());
     }
   }
 }

@@ -126,6 +126,26 @@ export type { TicketCache, CachedTicket, UnvotableReason } from './ticket-cache.
 export { ConfigStore, VoteDefaultsSchema, DEFAULT_HEDGE_MS, AgendaSetSchema } from './config-store.ts';
 export type { VoteDefaults, StoredAgendaSet } from './config-store.ts';
 
+/**
+ * Vote inputs effective from a height (vote-inputs.ts): `inputsAt(record, H)`, `defaultsAt(value, H)`,
+ * `tspendsAt(recorded, H, votable)`, `nextVersion` (the history after a guarded change), and the
+ * types of `cluster.canonicalInputs` / `cluster.freshInputs` (canonical.ts). The cluster tip
+ * (chain-tip.ts): `ChainTip`, `tipCompare`. Recorded tspends (tspend-store.ts): `TSpendStore`.
+ */
+export {
+  inputsAt, defaultsAt, tspendsAt, stateAt, stateAtOrOldest, nextVersion, effectiveFrom, sameState, ticketInputs, defaultsInputs,
+  EMPTY_STATE, INPUTS_HISTORY_HEIGHTS,
+} from './vote-inputs.ts';
+export type { InputState, VersionedInputs, RecordedTSpend, VoteInputs, NonCanonicalReason, CanonicalInputs } from './vote-inputs.ts';
+export { VoteInputsView } from './canonical.ts';
+export type { FreshInputs } from './canonical.ts';
+export { ChainTip, tipCompare } from './chain-tip.ts';
+export { TSpendStore, TSpendRecordSchema, parseTSpendValue } from './tspend-store.ts';
+export type { TSpendRecord, RecordTSpendResult } from './tspend-store.ts';
+export { EarlierInputSchema, EarlierInputsSchema, MAX_EARLIER_INPUTS } from './ticket-record.ts';
+export type { EarlierInput } from './ticket-record.ts';
+export { padHeight } from './keyspace.ts';
+
 /** The ticket-hash index shared by the ticket and owner caches (`find`, `hexAt`, `size`). */
 export type { HashIndex } from './hash-index.ts';
 

@@ -32,12 +32,25 @@ export function assertNodeId(nodeId: string): void {
   }
 }
 
-function padHeight(height: number): string {
+/**
+ * A height as etcd stores it in keys and in the chain-tip values: 10 digits, zero-padded, so
+ * lexical order (etcd's key order and its `Value` compares) equals numeric order.
+ */
+export function padHeight(height: number): string {
   if (!Number.isSafeInteger(height) || height < 0 || height > MAX_HEIGHT) {
     throw new ClusterArgumentError(`height: expected an integer in [0, ${MAX_HEIGHT}], got ${height}`);
   }
   return String(height).padStart(HEIGHT_DIGITS, '0');
 }
+
+/** The height of a chain-tip value ({@link padHeight} form), or undefined when `raw` is not one. */
+export function parseHeightValue(raw: Buffer | string): number | undefined {
+  const s = typeof raw === 'string' ? raw : raw.toString('latin1');
+  return /^\d{10}$/.test(s) ? Number(s) : undefined;
+}
+
+/** Name of the chain-tip marker key inside each range that feeds vote inputs (`tickets/`, `tspends/`). */
+export const CHAIN_TIP_MARKER = 'chain-tip';
 
 /** The parts of a `votes/<height>/<blockHash>/<ticketHash>` key. */
 export interface VoteKeyParts {
@@ -84,6 +97,34 @@ export class Keyspace {
   ticket(ticketHash: string): string {
     assertHashHex(ticketHash, 'ticketHash');
     return `${this.ticketsPrefix()}${ticketHash}`;
+  }
+
+  /**
+   * `tickets/chain-tip`: the cluster tip's marker in the tickets range (same value as
+   * {@link chainTip}, written in the same txn). Not a ticket: the ticket cache records it as its
+   * marker height. Owner: voters (chain-tip.ts `advance`). Permanent.
+   */
+  ticketsTipMarker(): string {
+    return `${this.ticketsPrefix()}${CHAIN_TIP_MARKER}`;
+  }
+
+  // --- tspends/ -----------------------------------------------------------
+  /** Prefix of the recorded tspends. */
+  tspendsPrefix(): string {
+    return `${this.prefix}tspends/`;
+  }
+  /**
+   * `tspends/<tspendHash>`: a treasury spend a node proxy streamed, `{txHex, expiry, piKeyHex, from}`,
+   * votes carry it from height `from` on. Owner: voters (tspend-store.ts, guarded create-if-absent).
+   * Lifetime: until removed by an operator (a few per year; expired ones are ignored).
+   */
+  tspend(tspendHash: string): string {
+    assertHashHex(tspendHash, 'tspendHash');
+    return `${this.tspendsPrefix()}${tspendHash}`;
+  }
+  /** `tspends/chain-tip`: the cluster tip's marker in the tspends range (see {@link ticketsTipMarker}). */
+  tspendsTipMarker(): string {
+    return `${this.tspendsPrefix()}${CHAIN_TIP_MARKER}`;
   }
 
   // --- owners/ ------------------------------------------------------------
@@ -149,7 +190,23 @@ export class Keyspace {
     return this.config('cluster-key');
   }
 
+  /**
+   * `config/chain-tip`: the cluster tip T, the highest block height any voter has heard, as
+   * {@link padHeight}. The one canonical copy; `tickets/chain-tip` and `tspends/chain-tip` get the
+   * same value in the same txn. Writes that shape a vote are guarded by its value (chain-tip.ts).
+   * Owner: voters (monotonic). Permanent.
+   */
+  chainTip(): string {
+    return this.config(CHAIN_TIP_MARKER);
+  }
+
   // --- parsers --------------------------------------------------------------
+  /** The tspend hash of a `tspends/` key, or undefined if `key` is not one (e.g. the marker). */
+  tspendHashOf(key: string): string | undefined {
+    if (!key.startsWith(this.tspendsPrefix())) return undefined;
+    const h = key.slice(this.tspendsPrefix().length);
+    return HASH_RE.test(h) ? h : undefined;
+  }
   /** The ticket hash of a `tickets/` or `owners/` key, or undefined if `key` is not one. */
   ticketHashOf(key: string): string | undefined {
     for (const p of [this.ticketsPrefix(), this.ownersPrefix()]) {

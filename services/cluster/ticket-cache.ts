@@ -21,7 +21,8 @@ import { ENVELOPE_VERSION, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelo
 import { CorruptValueError, NoClusterKeyError, TicketNotFoundError, WrongClusterKeyError, DecryptError } from './errors.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
-import { TicketRecordSchema, TicketStatusSchema, type Policy, type TicketRecord, type TicketStatus } from './ticket-record.ts';
+import { TicketRecordSchema, TicketStatusSchema, type EarlierInput, type Policy, type TicketRecord, type TicketStatus } from './ticket-record.ts';
+import type { VersionedInputs } from './vote-inputs.ts';
 import { PrefixCache, parseJsonValue, type CacheChange, type CacheEntry } from './watch-cache.ts';
 
 /**
@@ -126,6 +127,10 @@ interface TicketProfile {
   readonly revision: number;
   readonly blockHash: string | undefined;
   readonly blockHeight: number | undefined;
+  /** Height the latest vote inputs apply from (undefined: a record of an older version). */
+  readonly inputsFrom: number | undefined;
+  /** Earlier vote inputs (frozen; most tickets have none). */
+  readonly earlierInputs: readonly EarlierInput[] | undefined;
 }
 
 /**
@@ -178,6 +183,21 @@ class CompactTicket implements TicketProfile {
   get blockHeight(): number | undefined {
     return this.p.blockHeight;
   }
+  get inputsFrom(): number | undefined {
+    return this.p.inputsFrom;
+  }
+  get earlierInputs(): readonly EarlierInput[] | undefined {
+    return this.p.earlierInputs;
+  }
+}
+
+function deepFreeze(es: readonly EarlierInput[]): readonly EarlierInput[] {
+  return Object.freeze(es.map((e) => Object.freeze({
+    from: e.from,
+    voteChoices: Object.freeze({ ...e.voteChoices }),
+    treasuryPolicy: Object.freeze({ ...e.treasuryPolicy }),
+    tspendPolicy: Object.freeze({ ...e.tspendPolicy }),
+  })));
 }
 
 /** How many recent packTime results a cache keeps: tickets imported together share their times (200k calls on a 100k load). */
@@ -223,6 +243,10 @@ function toRecord(ticketHash: string, network: string, c: CompactTicket): Ticket
   };
   if (c.blockHash !== undefined) rec.blockHash = c.blockHash;
   if (c.blockHeight !== undefined) rec.blockHeight = c.blockHeight;
+  if (c.inputsFrom !== undefined) rec.inputsFrom = c.inputsFrom;
+  if (c.earlierInputs !== undefined) {
+    rec.earlierInputs = c.earlierInputs.map((e) => ({ from: e.from, voteChoices: { ...e.voteChoices }, treasuryPolicy: { ...e.treasuryPolicy }, tspendPolicy: { ...e.tspendPolicy } }));
+  }
   return rec;
 }
 
@@ -300,6 +324,8 @@ export class TicketRecordCache implements TicketCache {
       hooks: opts.hooks,
       pageSize: opts.pageSize,
       createStore: () => new HashKeyedStore<CompactTicket>(prefix, index),
+      // tickets/chain-tip: the cluster tip's marker, not a ticket (chain-tip.ts).
+      marker: opts.keyspace.ticketsTipMarker(),
       parse: (key, raw) => this.compact(key, this.parseRecord(key, raw)),
       onCorrupt: (err) => {
         this.log.warn({ err, key: err.key }, 'corrupt ticket record skipped');
@@ -374,6 +400,8 @@ export class TicketRecordCache implements TicketCache {
       // Up to 20 tickets per block share one block hash string (64 chars each otherwise).
       blockHash: rec.blockHash === undefined ? undefined : this.intern(this.blockHashes, rec.blockHash, rec.blockHash),
       blockHeight: rec.blockHeight,
+      inputsFrom: rec.inputsFrom,
+      earlierInputs: rec.earlierInputs === undefined || rec.earlierInputs.length === 0 ? undefined : deepFreeze(rec.earlierInputs),
     };
     return new CompactTicket(this.shareProfile(profile), off);
   }
@@ -381,8 +409,9 @@ export class TicketRecordCache implements TicketCache {
   /** One object per distinct profile (tickets with equal fields share it). */
   private shareProfile(p: TicketProfile): TicketProfile {
     const ids = [this.slabNo(p.slab), this.mapNo(p.voteChoices), this.mapNo(p.treasuryPolicy), this.mapNo(p.tspendPolicy)];
-    if (ids.some((x) => x === undefined)) return p;
-    const key = `${ids.join(',')}|${p.tlen}|${p.slen}|${p.kid}|${p.status}|${p.importedAt}|${p.updatedAt}|${p.revision}|${p.blockHash ?? ''}|${p.blockHeight ?? ''}`;
+    // A ticket with a history of inputs keeps its own profile (few do).
+    if (ids.some((x) => x === undefined) || p.earlierInputs !== undefined) return p;
+    const key = `${ids.join(',')}|${p.tlen}|${p.slen}|${p.kid}|${p.status}|${p.importedAt}|${p.updatedAt}|${p.revision}|${p.blockHash ?? ''}|${p.blockHeight ?? ''}|${p.inputsFrom ?? ''}`;
     const have = this.profiles.get(key);
     if (have !== undefined) return have;
     // Bounded: when full, start over (tickets keep the profiles they got; only sharing restarts).
@@ -454,6 +483,30 @@ export class TicketRecordCache implements TicketCache {
     const st = this.store;
     const id = st.idOf(ticketHash);
     return id < 0 ? undefined : new TicketView(ticketHash, st.modRevisionAt(id), this.opts.keyspace.network, st.valueAt(id));
+  }
+
+  /**
+   * The ticket's vote inputs with their history (vote-inputs.ts) and the record's mod revision,
+   * straight from the compact cache (no record built). No I/O.
+   */
+  voteInputsOf(ticketHash: string): { inputs: VersionedInputs; modRevision: number } | undefined {
+    const st = this.store;
+    const id = st.idOf(ticketHash);
+    if (id < 0) return undefined;
+    const c = st.valueAt(id);
+    return {
+      inputs: { latest: { voteChoices: c.voteChoices, tspendPolicy: c.tspendPolicy, treasuryPolicy: c.treasuryPolicy }, from: c.inputsFrom, earlier: c.earlierInputs },
+      modRevision: st.modRevisionAt(id),
+    };
+  }
+
+  /** Hashes of cached records without `inputsFrom` (written by an older version). No I/O. */
+  legacyInputHashes(): string[] {
+    const out: string[] = [];
+    this.store.forEachId((id, c) => {
+      if (c.inputsFrom === undefined) out.push(this.#index.hexAt(id));
+    });
+    return out;
   }
 
   /** True when `ticketHash` is in the cache (managed and readable). No I/O. */
@@ -597,6 +650,11 @@ export class TicketRecordCache implements TicketCache {
     const out: Record<UnvotableReason, number> = { unknown_key: 0, undecryptable: 0, malformed: 0 };
     for (const err of this.cache.corruptKeys().values()) out[unvotableReason(err)] += 1;
     return out;
+  }
+
+  /** The tickets watch cache (its marker is `tickets/chain-tip`): the canonical view reads its marker. */
+  get markerCache(): PrefixCache<unknown> {
+    return this.cache as PrefixCache<unknown>;
   }
 
   /** True while the tickets watch is connected. */

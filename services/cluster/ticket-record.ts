@@ -21,6 +21,27 @@ export const TSpendPolicySchema = z.record(hash, PolicySchema);
 export const TicketStatusSchema = z.enum(['live', 'immature', 'voted', 'missed', 'expired', 'revoked', 'unknown']);
 export type TicketStatus = z.infer<typeof TicketStatusSchema>;
 
+/**
+ * Most earlier states one record keeps (vote-inputs.ts): pruning by height alone keeps at most
+ * one state per distinct `from` in (T - 16, T + 2], i.e. 18.
+ */
+export const MAX_EARLIER_INPUTS = 24;
+
+/** An earlier state of a record's vote inputs and the height it applied from (vote-inputs.ts). */
+export const EarlierInputSchema = z.object({
+  from: z.number().int().min(0),
+  voteChoices: VoteChoicesSchema,
+  treasuryPolicy: TreasuryPolicySchema,
+  tspendPolicy: TSpendPolicySchema,
+});
+export type EarlierInput = z.infer<typeof EarlierInputSchema>;
+
+/** The earlier states of a record: strictly ascending by `from`, bounded. */
+export const EarlierInputsSchema = z.array(EarlierInputSchema).max(MAX_EARLIER_INPUTS).refine(
+  (a) => a.every((e, i) => i === 0 || (a[i - 1] as EarlierInput).from < e.from),
+  { message: 'earlier inputs must be in ascending order of from' },
+);
+
 /** The value of `tickets/<ticketHash>`. */
 export const TicketRecordSchema = z.object({
   ticketHash: hash,
@@ -40,5 +61,13 @@ export const TicketRecordSchema = z.object({
   /** Block holding the ticket (display hex) and its height, when the importer knew them (services/admin). */
   blockHash: hash.optional(),
   blockHeight: z.number().int().min(0).optional(),
+  /**
+   * Height from which `voteChoices`, `treasuryPolicy` and `tspendPolicy` (the latest state) apply
+   * to votes: the cluster tip when they were written + 2. Absent on records of older versions
+   * (their draws take the record-first path until the admin's migration gives them one).
+   */
+  inputsFrom: z.number().int().min(0).optional(),
+  /** The states before the latest, each with its `from`, for draws below `inputsFrom`. */
+  earlierInputs: EarlierInputsSchema.optional(),
 });
 export type TicketRecord = z.infer<typeof TicketRecordSchema>;

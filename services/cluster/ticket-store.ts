@@ -13,16 +13,21 @@
 import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed } from './etcd-client.ts';
-import { createIfAbsentMany, type CreateIfAbsentItem } from './batch-txn.ts';
-import { GuardedUpdater } from './guarded-update.ts';
-import { ClusterArgumentError, ClusterError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { createIfAbsentManyGuarded, type CreateIfAbsentItem, type CreateIfAbsentResult } from './batch-txn.ts';
+import { tipCompare, tipOf } from './chain-tip.ts';
+import { DEFAULT_UPDATE_ATTEMPTS, GuardedUpdater } from './guarded-update.ts';
+import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex } from './keyspace.ts';
 import { TicketRecordCache, type TicketCache, type TicketCacheOptions } from './ticket-cache.ts';
 import {
   PolicySchema, TSpendPolicySchema, TicketRecordSchema, TicketStatusSchema, TreasuryPolicySchema, VoteChoicesSchema, hash,
   type Policy, type TicketRecord, type TicketStatus,
 } from './ticket-record.ts';
+import { effectiveFrom, nextVersion, ticketInputs } from './vote-inputs.ts';
 import { parseJsonValue } from './watch-cache.ts';
+
+/** Thrown inside an update function to write nothing (the migration of a record already migrated). */
+const NO_CHANGE = Symbol('no change');
 
 /** Input of {@link TicketStore.importTicket}. */
 export interface ImportTicketInput {
@@ -118,21 +123,40 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
   }
 
   /**
-   * Imports a ticket (create-if-absent). Same ticket + same key + same tx again: returns
-   * `{ imported: false }` and changes nothing. Same ticket with another key or tx: throws
-   * {@link TicketConflictError}. Bad hash/hex: {@link ClusterArgumentError}.
+   * Imports a ticket (create-if-absent), guarded by the cluster tip T (chain-tip.ts): its vote
+   * inputs apply from T + 2 (`inputsFrom`; a draw open at the import is a late import). Same
+   * ticket + same key + same tx again: returns `{ imported: false }` and changes nothing. Same
+   * ticket with another key or tx: throws {@link TicketConflictError}. Bad hash/hex:
+   * {@link ClusterArgumentError}. A tip that keeps moving: ConcurrentUpdateError (nothing written).
    */
   async importTicket(input: ImportTicketInput): Promise<{ imported: boolean; record: TicketRecord }> {
     const { client, keyspace } = this.opts;
     const record = this.buildRecord(input, new Date().toISOString());
-    const key = keyspace.ticket(input.ticketHash);
-    const res = await timed(this.opts.hooks, 'import_ticket', () =>
-      client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(record))).else(client.get(key)).commit(),
-    );
-    if (res.succeeded) return { imported: true, record };
-    const kv = res.responses[0]?.response_range?.kvs[0];
-    if (!kv) throw new TicketConflictError(`ticket ${input.ticketHash}: concurrent import/remove; retry`);
-    return { imported: false, record: this.checkExisting(key, kv.value, input) };
+    const key = Buffer.from(keyspace.ticket(input.ticketHash));
+    const tipKey = Buffer.from(keyspace.chainTip());
+    let tip = await this.readTip();
+    for (let attempt = 1; ; attempt++) {
+      record.inputsFrom = effectiveFrom(tip);
+      const value = Buffer.from(JSON.stringify(record));
+      const res = await timed(this.opts.hooks, 'import_ticket', () =>
+        client.kv.txn({
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, tipCompare(keyspace, tip)],
+          success: [{ request_put: { key, value } }],
+          failure: [{ request_range: { key } }, { request_range: { key: tipKey } }],
+        }),
+      );
+      if (res.succeeded) return { imported: true, record };
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      if (kv) return { imported: false, record: this.checkExisting(key.toString(), kv.value, input) };
+      if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`ticket ${input.ticketHash}: the cluster tip moved ${attempt} times during the import; nothing was written, retry`);
+      tip = tipOf(res.responses[1]?.response_range?.kvs[0]);
+    }
+  }
+
+  /** The cluster tip etcd holds now (undefined: none yet). */
+  private async readTip(): Promise<number | undefined> {
+    const res = await timed(this.opts.hooks, 'chain_tip_read', () => this.opts.client.get(this.opts.keyspace.chainTip()).exec());
+    return tipOf(res.kvs[0]);
   }
 
   /**
@@ -147,6 +171,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
     const now = new Date().toISOString();
     const out: ImportTicketsResult[] = new Array<ImportTicketsResult>(inputs.length);
     const items: CreateIfAbsentItem[] = [];
+    const records: TicketRecord[] = [];
     const itemOf: number[] = [];
     const seen = new Set<string>();
     inputs.forEach((input, i) => {
@@ -155,21 +180,46 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
         if (seen.has(ticketHash)) throw new ClusterArgumentError(`ticket ${ticketHash} appears more than once in the batch`);
         const record = this.buildRecord(input, now);
         seen.add(ticketHash);
-        items.push({ key: keyspace.ticket(ticketHash), value: JSON.stringify(record) });
+        items.push({ key: keyspace.ticket(ticketHash), value: '' });
+        records.push(record);
         itemOf.push(i);
       } catch (err) {
         out[i] = { ticketHash, error: err instanceof ClusterError ? err : new ClusterArgumentError(String((err as Error)?.message ?? err)) };
       }
     });
-    const results = await createIfAbsentMany(client, items, {
-      hooks: this.opts.hooks,
-      op: 'import_tickets',
-      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-    });
+    // Guarded by the cluster tip like importTicket: items whose guard failed (a block arrived
+    // between the tip read and their batch) are written again with the new tip, a few times.
+    const results: Array<CreateIfAbsentResult | undefined> = new Array<CreateIfAbsentResult | undefined>(items.length);
+    let pending = items.map((_, j) => j);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const tip = await this.readTip();
+      const from = effectiveFrom(tip);
+      const batch = pending.map((j) => ({ key: (items[j] as CreateIfAbsentItem).key, value: JSON.stringify({ ...records[j], inputsFrom: from }) }));
+      const got = await createIfAbsentManyGuarded(client, batch, tipCompare(keyspace, tip), {
+        hooks: this.opts.hooks,
+        op: 'import_tickets',
+        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      });
+      const next: number[] = [];
+      got.forEach((r, k) => {
+        const j = pending[k] as number;
+        if (r) results[j] = r;
+        else next.push(j);
+      });
+      pending = next;
+      if (pending.length > 0 && attempt >= DEFAULT_UPDATE_ATTEMPTS) {
+        for (const j of pending) {
+          const i = itemOf[j] as number;
+          out[i] = { ticketHash: (inputs[i] as ImportTicketInput).ticketHash, error: new ConcurrentUpdateError(`the cluster tip moved ${attempt} times during the import; nothing was written for this ticket, retry`) };
+        }
+        break;
+      }
+    }
     results.forEach((r, j) => {
       const i = itemOf[j] as number;
       const input = inputs[i] as ImportTicketInput;
+      if (!r) return; // refused above (the tip kept moving)
       if (r.created) {
         out[i] = { ticketHash: input.ticketHash, imported: true };
         return;
@@ -195,7 +245,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
   setVoteChoices(ticketHash: string, choices: Record<string, string>): Promise<TicketRecord> {
     const parsed = VoteChoicesSchema.safeParse(choices);
     if (!parsed.success) throw new ClusterArgumentError(`voteChoices: ${parsed.error.message}`);
-    return this.update(ticketHash, (r) => ({ ...r, voteChoices: parsed.data }));
+    return this.update(ticketHash, (r) => ({ ...r, voteChoices: parsed.data }), true);
   }
 
   /**
@@ -205,7 +255,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
   mergeVoteChoices(ticketHash: string, patch: Readonly<Record<string, string>>): Promise<TicketRecord> {
     const parsed = VoteChoicesSchema.safeParse(patch);
     if (!parsed.success) throw new ClusterArgumentError(`voteChoices: ${parsed.error.message}`);
-    return this.update(ticketHash, (r) => ({ ...r, voteChoices: { ...r.voteChoices, ...parsed.data } }));
+    return this.update(ticketHash, (r) => ({ ...r, voteChoices: { ...r.voteChoices, ...parsed.data } }), true);
   }
 
   /** Sets (or with `undefined`, clears) the treasury policy for a Pi key. */
@@ -216,7 +266,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       if (policy === undefined) delete next[piKeyHex];
       else next[piKeyHex] = PolicySchema.parse(policy);
       return { ...r, treasuryPolicy: next };
-    });
+    }, true);
   }
 
   /** Sets (or with `undefined`, clears) the policy for one tspend hash. */
@@ -227,7 +277,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       if (policy === undefined) delete next[tspendHash];
       else next[tspendHash] = PolicySchema.parse(policy);
       return { ...r, tspendPolicy: next };
-    });
+    }, true);
   }
 
   /** Sets the ticket's status. */
@@ -237,17 +287,56 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
   }
 
   /**
+   * Gives every record without `inputsFrom` (written by an older version) one: 0, since the
+   * inputs it holds are the ones every earlier vote was built from; nothing else changes.
+   * Each record in its own revision-guarded txn (a record changed meanwhile is read again);
+   * idempotent. Returns the number of records written.
+   */
+  async migrateVoteInputs(): Promise<number> {
+    let n = 0;
+    for (const ticketHash of this.legacyInputHashes()) {
+      const key = this.opts.keyspace.ticket(ticketHash);
+      try {
+        await this.updater.update<TicketRecord>(
+          { key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r) },
+          (stored) => {
+            if (!stored || stored.inputsFrom !== undefined) throw NO_CHANGE;
+            return { ...stored, inputsFrom: 0 };
+          },
+        );
+        n++;
+      } catch (err) {
+        if (err !== NO_CHANGE) throw err;
+      }
+    }
+    return n;
+  }
+
+  /**
    * Read-modify-write of one record as a revision-guarded txn (guarded-update.ts): `fn` gets
    * the record as stored in etcd now, never the cache's copy; bumps the application revision.
+   * With `inputs` (a change of choices or policies) the txn is guarded by the cluster tip T too
+   * and the new inputs apply from T + 2 (vote-inputs.ts `nextVersion`: the previous ones stay
+   * in `earlierInputs` for the draws below). Other fields (status, a re-sealed key) keep
+   * `inputsFrom` and `earlierInputs` as stored.
    * @throws TicketNotFoundError, ConcurrentUpdateError (retries exhausted), CorruptValueError
    */
-  private update(ticketHash: string, fn: (r: TicketRecord) => TicketRecord): Promise<TicketRecord> {
+  private update(ticketHash: string, fn: (r: TicketRecord) => TicketRecord, inputs = false): Promise<TicketRecord> {
     const key = this.opts.keyspace.ticket(ticketHash);
     return this.updater.update<TicketRecord>(
-      { key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r) },
-      (stored) => {
+      {
+        key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r),
+        ...(inputs ? { tipGuard: this.opts.keyspace } : {}),
+      },
+      (stored, tip) => {
         if (!stored) throw new TicketNotFoundError(`ticket ${ticketHash} is not managed by the cluster`);
-        return { ...fn(stored), revision: stored.revision + 1, updatedAt: new Date().toISOString() };
+        const next: TicketRecord = { ...fn(stored), revision: stored.revision + 1, updatedAt: new Date().toISOString() };
+        if (!inputs) return { ...next, inputsFrom: stored.inputsFrom, earlierInputs: stored.earlierInputs };
+        const v = nextVersion(ticketInputs(stored), ticketInputs(next).latest, tip);
+        next.inputsFrom = v.from;
+        if (v.earlier.length > 0) next.earlierInputs = v.earlier;
+        else delete next.earlierInputs;
+        return next;
       },
     );
   }

@@ -16,7 +16,7 @@
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { isWatchAuthCancel, reopenWatchStreamWithFreshToken, timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
-import { prefixRangeEnd } from './keyspace.ts';
+import { parseHeightValue, prefixRangeEnd } from './keyspace.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep } from '../base/index.ts';
 
 /** One cached key. */
@@ -101,7 +101,15 @@ export interface PrefixCacheOptions<T> {
   name: string;
   /** Makes an empty entry store (default: a Map); called once per snapshot load. */
   createStore?: () => EntryStore<T>;
+  /**
+   * The range's chain-tip marker key (`tickets/chain-tip`, `tspends/chain-tip`, `config/chain-tip`):
+   * never an entry; its height is {@link PrefixCache.markerHeight} (chain-tip.ts).
+   */
+  marker?: string;
 }
+
+/** Marker heights whose revision a cache remembers ({@link PrefixCache.markerRevisionAt}). */
+export const MARKER_HISTORY = 64;
 
 const DEFAULT_PAGE_SIZE = 5_000;
 
@@ -139,9 +147,100 @@ export class PrefixCache<T> {
   private resyncing: Promise<void> | undefined;
   /** Bumped whenever the set of cached keys changes (not on value updates). */
   private keySetVersion = 0;
+  private readonly markerBuf: Buffer | undefined;
+  #markerHeight = -1;
+  #markerRevision = 0;
+  /** Recent marker values seen, ascending by height (bounded by MARKER_HISTORY). */
+  readonly #markerHistory: Array<{ above: number; height: number; revision: number }> = [];
+  readonly #markerWaiters = new Set<{ height: number; done: (ok: boolean) => void }>();
+  readonly #markerListeners = new Set<(height: number, revision: number) => void>();
 
   constructor(private readonly opts: PrefixCacheOptions<T>) {
     this.entries = this.newStore();
+    this.markerBuf = opts.marker === undefined ? undefined : Buffer.from(opts.marker);
+  }
+
+  /**
+   * Height of the range's chain-tip marker as applied (-1: none seen). Because one watch delivers
+   * the range's events in revision order and a snapshot is one revision, a cache whose marker
+   * height is >= h has applied every write of its range with revision <= R(h), the revision at
+   * which the tip reached h.
+   */
+  get markerHeight(): number {
+    return this.#markerHeight;
+  }
+
+  /** etcd mod revision of the marker value applied (0: none). */
+  get markerRevision(): number {
+    return this.#markerRevision;
+  }
+
+  /**
+   * R(h): the revision at which this cache saw the marker reach `h` or more (the first recorded
+   * marker value >= h), or undefined when `h` is above the marker or older than the history kept
+   * ({@link MARKER_HISTORY} values; a snapshot knows only the marker it read).
+   */
+  markerRevisionAt(height: number): number | undefined {
+    for (const e of this.#markerHistory) if (e.above < height && height <= e.height) return e.revision;
+    return undefined;
+  }
+
+  /** Calls `fn(height, revision)` whenever the marker rises. Returns the unsubscribe function. Listeners must not throw. */
+  onMarker(fn: (height: number, revision: number) => void): () => void {
+    this.#markerListeners.add(fn);
+    return () => this.#markerListeners.delete(fn);
+  }
+
+  /**
+   * Resolves true as soon as the marker height is >= `height` (at once when it already is), false
+   * after `timeoutMs` or when `signal` aborts. No I/O: it waits for this cache's own watch.
+   */
+  whenMarkerAtLeast(height: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#markerHeight >= height) return Promise.resolve(true);
+    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const w = {
+        height,
+        done: (ok: boolean): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#markerWaiters.delete(w);
+          resolve(ok);
+        },
+      };
+      const onAbort = (): void => w.done(false);
+      const timer = setTimeout(() => w.done(false), timeoutMs);
+      timer.unref?.();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#markerWaiters.add(w);
+    });
+  }
+
+  /** Applies a marker value (load or watch); a value that is not a padded height is reported corrupt. */
+  private applyMarker(kv: IKeyValue, fromSnapshot: boolean): void {
+    const key = kv.key.toString();
+    const height = parseHeightValue(kv.value);
+    if (height === undefined) {
+      this.reportCorrupt(new CorruptValueError(key, 'chain-tip marker: expected a 10-digit height'));
+      return;
+    }
+    if (height <= this.#markerHeight) return;
+    const revision = Number(kv.mod_revision);
+    // R(h) for heights between the previous value seen and this one is this revision; a value
+    // read from a snapshot (or the first one seen) tells nothing about the heights below it.
+    const above = fromSnapshot || this.#markerHeight < 0 ? height - 1 : this.#markerHeight;
+    this.#markerHeight = height;
+    this.#markerRevision = revision;
+    this.#markerHistory.push({ above, height, revision });
+    if (this.#markerHistory.length > MARKER_HISTORY) this.#markerHistory.shift();
+    for (const w of [...this.#markerWaiters]) if (height >= w.height) w.done(true);
+    for (const fn of this.#markerListeners) {
+      try {
+        fn(height, revision);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }
   }
 
   private newStore(): EntryStore<T> {
@@ -168,6 +267,7 @@ export class PrefixCache<T> {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const w of [...this.#markerWaiters]) w.done(false);
     const w = this.watcher;
     this.watcher = undefined;
     this.connected = false;
@@ -245,9 +345,10 @@ export class PrefixCache<T> {
     const initial = this.entries.size === 0 && this.corrupt.size === 0 && this.lastRevision === 0;
     const fresh = initial ? this.entries : this.newStore();
     const corrupt = new Map<string, CorruptValueError>();
+    const marker: { kv?: IKeyValue } = {};
     let revision: number;
     try {
-      revision = await this.loadPages(fresh, corrupt);
+      revision = await this.loadPages(fresh, corrupt, marker);
     } catch (err) {
       // A resync's half-filled store is dropped (it may hold references in a shared index).
       if (fresh !== this.entries) {
@@ -277,6 +378,7 @@ export class PrefixCache<T> {
       for (const e of fresh.values()) this.emit({ type: 'put', entry: e, previous: undefined });
     }
     for (const e of corrupt.values()) this.reportCorrupt(e);
+    if (marker.kv) this.applyMarker(marker.kv, true);
     return revision;
   }
 
@@ -285,7 +387,7 @@ export class PrefixCache<T> {
    * form, nothing of a page kept); returns the revision. Pipelined: the next page is requested
    * before the current one is parsed, so etcd reads while this process parses.
    */
-  private async loadPages(fresh: EntryStore<T>, corrupt: Map<string, CorruptValueError>): Promise<number> {
+  private async loadPages(fresh: EntryStore<T>, corrupt: Map<string, CorruptValueError>, marker: { kv?: IKeyValue }): Promise<number> {
     const { client, prefix } = this.opts;
     const rangeEnd = prefixRangeEnd(prefix);
     const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -316,7 +418,12 @@ export class PrefixCache<T> {
       const last = kvs[kvs.length - 1];
       if (res.more && last) next = page(Buffer.concat([last.key, Buffer.from([0])]));
       for (let i = 0; i < kvs.length; i++) {
-        const parsed = this.parseKv(kvs[i] as IKeyValue);
+        const kv = kvs[i] as IKeyValue;
+        if (this.markerBuf !== undefined && this.markerBuf.equals(kv.key)) {
+          marker.kv = kv;
+          continue;
+        }
+        const parsed = this.parseKv(kv);
         kvs[i] = undefined as unknown as IKeyValue;
         if (parsed instanceof CorruptValueError) corrupt.set(parsed.key, parsed);
         else fresh.set(parsed);
@@ -397,6 +504,11 @@ export class PrefixCache<T> {
 
   private applyPut(kv: IKeyValue): void {
     const rev = Number(kv.mod_revision);
+    if (this.markerBuf !== undefined && this.markerBuf.equals(kv.key)) {
+      this.lastRevision = Math.max(this.lastRevision, rev);
+      this.applyMarker(kv, false);
+      return;
+    }
     if (rev <= this.lastRevision && this.entries.get(kv.key.toString())?.modRevision === rev) return;
     this.lastRevision = Math.max(this.lastRevision, rev);
     const parsed = this.parseKv(kv);
@@ -416,6 +528,11 @@ export class PrefixCache<T> {
   }
 
   private applyDelete(kv: IKeyValue): void {
+    if (this.markerBuf !== undefined && this.markerBuf.equals(kv.key)) {
+      // A deleted marker keeps the height applied (the tip only rises; voters write it again).
+      this.lastRevision = Math.max(this.lastRevision, Number(kv.mod_revision));
+      return;
+    }
     const key = kv.key.toString();
     this.lastRevision = Math.max(this.lastRevision, Number(kv.mod_revision));
     this.corrupt.delete(key);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
+import { SecretKey } from '../../services/telemetry/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ETCD_USER_NAMES,
@@ -147,6 +148,13 @@ describe('etcd roles', () => {
     expect(await tryPut(v, ks.vote(7, HASH, HASH))).toBe('ok');
     expect(await tryPut(v, ks.ticket(HASH))).toBe('denied');
     expect(await tryPut(v, ks.config('vote-defaults'))).toBe('denied');
+    // The cluster tip and its markers (exactly those keys) and the recorded tspends.
+    expect(await tryPut(v, ks.chainTip())).toBe('ok');
+    expect(await tryPut(v, ks.ticketsTipMarker())).toBe('ok');
+    expect(await tryPut(v, ks.tspendsTipMarker())).toBe('ok');
+    expect(await tryPut(v, ks.tspend(HASH))).toBe('ok');
+    expect(await tryPut(v, ks.config('chain-tips'))).toBe('denied');
+    expect(await tryPut(v, `${ks.ticketsTipMarker()}x`)).toBe('denied');
     expect(await tryPut(v, ks.schemaVersion())).toBe('denied');
     expect(await tryPut(v, '/elsewhere')).toBe('denied');
     expect(await tryPut(v, new Keyspace('mainnet').owner(HASH))).toBe('denied');
@@ -182,6 +190,15 @@ describe('etcd roles', () => {
     try {
       expect(c.membership.liveNodes().map((n) => n.nodeId)).toContain('v-open');
       await expect(c.config.setHedgeMs(100)).rejects.toMatchObject({ code: 'CLUSTER_ETCD_PERMISSION_DENIED' });
+      // The voter advances the cluster tip (one txn over the three keys) under its role.
+      await c.client.delete().key(ks.chainTip()).exec();
+      await expect(c.advanceTip(5)).resolves.toBe(true);
+      await expect(c.advanceTip(9)).resolves.toBe(true);
+      expect(await c.client.get(ks.chainTip()).string()).toBe('0000000009');
+      expect(await c.client.get(ks.ticketsTipMarker()).string()).toBe('0000000009');
+      // A vote input is the admin's: the voter's guarded ticket import is refused.
+      await expect(c.tickets.importTicket({ ticketHash: 'ab'.repeat(32), ticketHex: '01000000', votingKey: new SecretKey(new Uint8Array(32).fill(3)) }))
+        .rejects.toMatchObject({ code: 'CLUSTER_ETCD_PERMISSION_DENIED' });
     } finally {
       await c.close();
     }

@@ -1,0 +1,189 @@
+/**
+ * The canonical inputs of a vote: `canonicalInputs(ticket, H)` from the local
+ * watch caches (no I/O) when the view is provably current for H, and
+ * `freshInputs(ticket, H)` from etcd for the record-first path.
+ *
+ * The view is current for a draw at H when every cache that feeds vote inputs
+ * (tickets/, tspends/, config/) has applied its chain-tip marker of H - 1
+ * (chain-tip.ts): then it holds every guarded write that applies from <= H,
+ * and no later write can change what applies at H, so every voter with such a
+ * view computes the same inputs, hence the same vote bytes.
+ *
+ * `freshInputs` first raises the tip to H - 1 (after that no guarded write can
+ * take effect at <= H), then reads the ticket record, the defaults and the
+ * tspends in one txn (one revision, linearizable): the inputs it computes for
+ * H are the ones any current view computes.
+ */
+import type { Etcd3 } from 'etcd3';
+import { tspendVotable, type NetParams } from '../decred/index.ts';
+import type { ChainTip } from './chain-tip.ts';
+import { VoteDefaultsSchema, type ConfigStore } from './config-store.ts';
+import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { ClusterError, CorruptValueError, TicketNotFoundError } from './errors.ts';
+import { assertHashHex, prefixRangeEnd, type Keyspace } from './keyspace.ts';
+import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
+import { TicketRecordSchema } from './ticket-record.ts';
+import type { TicketRecordCache } from './ticket-cache.ts';
+import { parseTSpendValue, type TSpendStore } from './tspend-store.ts';
+import {
+  defaultsInputs, stateAt, stateAtOrOldest, ticketInputs, tspendsAt,
+  type CanonicalInputs, type NonCanonicalReason, type RecordedTSpend, type VersionedInputs, type VoteInputs,
+} from './vote-inputs.ts';
+import { parseJsonValue, type PrefixCache } from './watch-cache.ts';
+
+/** The result of {@link VoteInputsView.freshInputs}. */
+export interface FreshInputs {
+  /**
+   * The inputs to build the vote at H from. When `canonical` is false (a late import, a record
+   * of an older version) no state provably applies to H; these are the state that does if any,
+   * else the record's oldest (a single signer records the vote first, so it is the only one).
+   */
+  inputs: VoteInputs;
+  /** True when these are exactly the inputs every current view computes for H. */
+  canonical: boolean;
+  reason?: NonCanonicalReason;
+}
+
+/** Options of {@link VoteInputsView}. */
+export interface VoteInputsViewOptions {
+  client: Etcd3;
+  keyspace: Keyspace;
+  params: NetParams;
+  tickets: Pick<TicketRecordCache, 'voteInputsOf' | 'markerCache'>;
+  config: Pick<ConfigStore, 'voteDefaultsEntry' | 'markerCache'>;
+  tspends: Pick<TSpendStore, 'all' | 'markerCache'>;
+  tip: Pick<ChainTip, 'advance'>;
+  hooks?: ClusterMetricsHooks;
+  log?: ClusterLogger;
+  onCorrupt?: (err: CorruptValueError) => void;
+}
+
+/** See the module comment. */
+export class VoteInputsView {
+  private readonly log: ClusterLogger;
+
+  constructor(private readonly opts: VoteInputsViewOptions) {
+    this.log = opts.log ?? SILENT_LOGGER;
+  }
+
+  private caches(): Array<PrefixCache<unknown>> {
+    return [this.opts.tickets.markerCache, this.opts.tspends.markerCache, this.opts.config.markerCache];
+  }
+
+  /** The lowest marker height of the caches that feed vote inputs (-1: a cache saw none). No I/O. */
+  viewHeight(): number {
+    return Math.min(...this.caches().map((c) => c.markerHeight));
+  }
+
+  /** True when the local view is provably current for a draw at `height` (every marker >= height - 1). No I/O. */
+  isCurrentFor(height: number): boolean {
+    return this.viewHeight() >= height - 1;
+  }
+
+  /**
+   * Waits (no I/O: the caches' own watches) until the view is current for a draw at `height`;
+   * resolves false after `timeoutMs` or on abort.
+   */
+  async whenCurrentFor(height: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (const c of this.caches()) {
+      if (!(await c.whenMarkerAtLeast(height - 1, Math.max(0, deadline - Date.now()), signal))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The inputs of the vote of `ticketHex` on a draw at `height` from the local caches (no I/O),
+   * when they are provably the canonical ones; otherwise why not.
+   */
+  canonicalInputs(ticketHex: string, height: number): CanonicalInputs {
+    if (!this.isCurrentFor(height)) return { ok: false, reason: 'view-behind' };
+    const t = this.opts.tickets.voteInputsOf(ticketHex);
+    if (!t) return { ok: false, reason: 'not-managed' };
+    const d = this.opts.config.voteDefaultsEntry();
+    const r = resolve(t.inputs, defaultsInputs(d?.value), height);
+    if (!r.canonical) return { ok: false, reason: r.reason as NonCanonicalReason };
+    return {
+      ok: true,
+      inputs: {
+        height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
+        ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
+      },
+    };
+  }
+
+  private readonly votable = (h: number, expiry: number): boolean => tspendVotable(h, expiry, this.opts.params);
+
+  /**
+   * The inputs of the vote of `ticketHex` on a draw at `height` read from etcd: raises the
+   * cluster tip to `height - 1` first, then reads the ticket record, `config/vote-defaults` and
+   * the tspends in one txn. Corrupt tspend values are reported and left out.
+   * @throws EtcdUnavailableError (etcd unreachable), TicketNotFoundError, CorruptValueError (the
+   *   ticket record or the defaults are unreadable)
+   */
+  async freshInputs(ticketHex: string, height: number): Promise<FreshInputs> {
+    assertHashHex(ticketHex, 'ticketHash');
+    const { client, keyspace, params } = this.opts;
+    if (height >= 1) await this.opts.tip.advance(height - 1);
+    const ticketKey = keyspace.ticket(ticketHex);
+    const defaultsKey = keyspace.config('vote-defaults');
+    const tspendsPrefix = keyspace.tspendsPrefix();
+    const res = await timed(this.opts.hooks, 'fresh_inputs', () =>
+      client.kv.txn({
+        compare: [],
+        success: [
+          { request_range: { key: Buffer.from(ticketKey) } },
+          { request_range: { key: Buffer.from(defaultsKey) } },
+          { request_range: { key: Buffer.from(tspendsPrefix), range_end: prefixRangeEnd(tspendsPrefix) } },
+        ],
+        failure: [],
+      }),
+    );
+    const [tr, dr, sr] = res.responses.map((r) => r.response_range);
+    if (!tr || !dr || !sr) throw new ClusterError('CLUSTER_INVARIANT', 'fresh inputs: txn response missing');
+    const tkv = tr.kvs[0];
+    if (!tkv) throw new TicketNotFoundError(`ticket ${ticketHex} is not managed by the cluster`);
+    const record = parseJsonValue(ticketKey, tkv.value, TicketRecordSchema);
+    const dkv = dr.kvs[0];
+    const defaults = dkv ? parseJsonValue(defaultsKey, dkv.value, VoteDefaultsSchema) : undefined;
+    const recorded: RecordedTSpend[] = [];
+    const marker = keyspace.tspendsTipMarker();
+    for (const kv of sr.kvs) {
+      const key = kv.key.toString();
+      if (key === marker) continue;
+      try {
+        recorded.push(parseTSpendValue(key, kv.value, keyspace, params));
+      } catch (err) {
+        const e = err instanceof CorruptValueError ? err : new CorruptValueError(key, String((err as Error)?.message ?? err));
+        this.log.error({ err: e, key }, 'corrupt tspend record refused: never voted on');
+        this.opts.onCorrupt?.(e);
+      }
+    }
+    const r = resolve(ticketInputs(record), defaultsInputs(defaults), height);
+    return {
+      inputs: {
+        height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(recorded, height, this.votable),
+        ticketRevision: Number(tkv.mod_revision), defaultsRevision: dkv ? Number(dkv.mod_revision) : 0,
+      },
+      canonical: r.canonical,
+      ...(r.reason ? { reason: r.reason } : {}),
+    };
+  }
+}
+
+/** The ticket's and the defaults' states at `height`, and whether both provably apply. */
+function resolve(ticket: VersionedInputs, defaults: VersionedInputs, height: number): {
+  ticket: VoteInputs['ticket']; defaults: VoteInputs['defaults']; canonical: boolean; reason?: NonCanonicalReason;
+} {
+  const t = stateAt(ticket, height);
+  const d = stateAt(defaults, height);
+  const reason: NonCanonicalReason | undefined = ticket.from === undefined || defaults.from === undefined
+    ? 'legacy-record'
+    : !t || !d ? 'late-import' : undefined;
+  return {
+    ticket: t ?? stateAtOrOldest(ticket, height),
+    defaults: d ?? stateAtOrOldest(defaults, height),
+    canonical: reason === undefined,
+    ...(reason ? { reason } : {}),
+  };
+}
