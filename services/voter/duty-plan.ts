@@ -21,7 +21,9 @@
 export type DutyPath = 'fast' | 'record-first';
 
 /** Why a rank-0 voter did not take the fast path (for logs and metrics). */
-export type SlowPathReason = 'not-claim-holder' | 'lease-stale' | 'watch-stale' | 'late-ticket' | 'backup';
+export type SlowPathReason = 'not-claim-holder' | 'lease-stale' | 'watch-stale' | 'late-ticket' | 'backup'
+  /** The draw's vote is not canonical on this voter while etcd answers (duty.ts): fresh inputs, record first. */
+  | 'not-canonical';
 
 /** Input of {@link planDuty}. */
 export interface PlanInput {

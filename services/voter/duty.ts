@@ -268,19 +268,29 @@ async function regionOrLease(deps: DutyDeps, recv: Span, ticketHex: string, ev: 
     const verdict = await deps.canonical(ticketHex, ev);
     if (verdict.ok) return regionDuty(deps, recv, ticketHex, ev, deps.regionPlan(ticketHex), signal);
     deps.log.debug({ ticket: ticketHex, height: ev.height, reason: verdict.reason }, 'vote not canonical here; single-signer path');
+    return leaseDuty(deps, recv, ticketHex, ev, signal, verdict.reason);
   }
   return leaseDuty(deps, recv, ticketHex, ev, signal);
 }
 
-async function leaseDuty(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal): Promise<DutyResult> {
-  const plan = deps.plan(ticketHex);
+async function leaseDuty(
+  deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal, notCanonical?: string,
+): Promise<DutyResult> {
+  let plan = deps.plan(ticketHex);
+  // Other voters may sign this draw's canonical vote at once: an owner whose own view is not
+  // provably current builds from fresh inputs, record first (their bytes exactly). Only while
+  // etcd does not answer (no tip can advance, so nobody is canonical) does the owner keep the
+  // outage fast path (invariant 5).
+  if (plan.path === 'fast' && notCanonical !== undefined && deps.reach?.answersNow() !== false) {
+    plan = { ...plan, path: 'record-first', waitMs: 0, reason: 'not-canonical' };
+  }
   if (plan.path === 'fast') {
     const signed = buildAndSign(deps, recv, ticketHex, ev);
     await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
     return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
   }
   if (plan.reason !== 'backup') {
-    deps.log.info({ ticket: ticketHex, height: ev.height, reason: plan.reason }, 'owner takes the record-first path');
+    deps.log.info({ ticket: ticketHex, height: ev.height, reason: plan.reason, notCanonical }, 'owner takes the record-first path');
   }
   return recordFirst(deps, recv, ticketHex, ev, plan, signal);
 }
@@ -475,8 +485,11 @@ class RecordFirst {
   readonly #backoff: JitteredBackoff;
   readonly #base: Pick<DutyResult, 'rank' | 'path'>;
   readonly #path: NonNullable<VoteRecord['path']>;
-  /** The pinned vote, once built and signed. */
+  /** The pinned vote, once built and signed (from fresh inputs when the factory refreshes them). */
   #signed: SignedVote | undefined;
+  /** The factory's fresh inputs for this draw (`VoteFactory.refresh`): in flight or done; reset on failure. */
+  #fresh: Promise<void> | undefined;
+  #freshDone = false;
   /** A vote signed here whose record write failed (etcd unreachable) and is not yet recorded. */
   #unrecorded: VoteRecord | undefined;
   /** The current attempt (one per hedge started) and when its hedge began. */
@@ -517,9 +530,38 @@ class RecordFirst {
     return { ...this.#base, outcome: 'aborted' };
   }
 
-  /** Builds and signs the pinned vote once. */
+  /**
+   * Builds and signs the pinned vote; kept once its inputs are final (fresh, or a factory
+   * without `refresh`). Before that (an etcd outage kept them from being read) the vote is built
+   * from the draw's pinned inputs for record repair only, which records nothing a dcrd does not hold.
+   */
   #sign(): SignedVote {
-    return (this.#signed ??= buildAndSign(this.deps, this.recv, this.ticketHex, this.ev));
+    if (this.#signed) return this.#signed;
+    const v = buildAndSign(this.deps, this.recv, this.ticketHex, this.ev);
+    if (this.#freshDone || !this.deps.factory.refresh) this.#signed = v;
+    return v;
+  }
+
+  /**
+   * The record-first path's inputs: the factory's `refresh` (the cluster tip advanced to the
+   * draw's height - 1, then linearizable reads), once; throws when etcd does not answer.
+   */
+  #refresh(): Promise<void> {
+    const f = this.deps.factory;
+    if (!f.refresh || this.#freshDone) return Promise.resolve();
+    this.#fresh ??= f.refresh.call(f, this.ticketHex, this.ev).then(() => {
+      this.#freshDone = true;
+    }, (err: unknown) => {
+      this.#fresh = undefined;
+      throw err;
+    });
+    return this.#fresh;
+  }
+
+  /** Signs from fresh inputs (see {@link #refresh}). */
+  async #signFresh(): Promise<SignedVote> {
+    await this.#refresh();
+    return this.#sign();
   }
 
   #done(outcome: DutyOutcome, txidHex: string): Step {
@@ -544,15 +586,14 @@ class RecordFirst {
     // VOTE_CHECK_LEAD_MS before the deadline (outside the draw's own burst of sends): sign the
     // pinned vote, so a takeover does no CPU work at the deadline, and ask whether it is out.
     this.#checkTimer = setTimeout(() => {
-      let txid: string;
-      try {
-        txid = this.#sign().txidHex;
-      } catch (err) {
+      const signed = this.#signFresh();
+      const ask = plan.rank > 0 && deps.voteKnown;
+      const check = signed.then((v) => (ask ? voteAlreadyOut(deps, v.txidHex) : undefined), (err: unknown) => {
         // Handled: the check step builds again at the deadline and reports the failure there.
         deps.log.debug({ err, ticket: ticketHex }, 'vote not built ahead of the hedge deadline');
-        return;
-      }
-      if (plan.rank > 0 && deps.voteKnown) this.#check = voteAlreadyOut(deps, txid);
+        return undefined;
+      });
+      if (ask) this.#check = check.then((c): VoteCheck => c ?? { answer: 'no-answer', ms: 0 });
     }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
     // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
     // remote members); the create-if-absent txn of the race returns the stored record if one exists.
@@ -604,7 +645,8 @@ class RecordFirst {
   async #checkVote(): Promise<Step> {
     const { deps, plan, ev, ticketHex } = this;
     if (this.signal.aborted) return ABORT;
-    const vote = this.#sign();
+    const vote = await this.#signFresh();
+    if (this.signal.aborted) return ABORT;
     const rec = recordOf(ev, ticketHex, vote, deps.selfId, this.#path);
     this.#disarmCheck();
     const out: VoteCheck = plan.rank === 0 ? { answer: 'not-asked', ms: 0 } : await (this.#check ?? voteAlreadyOut(deps, vote.txidHex));

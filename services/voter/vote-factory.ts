@@ -58,6 +58,13 @@ export interface VoteFactory {
    * without it has no canonical votes (every draw takes the single-signer paths).
    */
   canonical?(ticketHex: string, ev: WinningTicketsEvent): CanonicalVerdict | Promise<CanonicalVerdict>;
+  /**
+   * The record-first path's inputs: pins, for (ticket, draw), the inputs read fresh from etcd
+   * after the cluster tip was advanced to the draw's height - 1 (so no guarded write can take
+   * effect at that height any more): the bytes every canonical signer computes. Rejects when
+   * etcd does not answer. A factory without it builds from the inputs pinned at the draw.
+   */
+  refresh?(ticketHex: string, ev: WinningTicketsEvent): Promise<void>;
 }
 
 /** One agenda choice as stored: the agenda's mask and the chosen bits. */

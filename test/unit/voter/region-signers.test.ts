@@ -13,7 +13,7 @@ import {
   SIMNET, blake256, buildTicket, checkVote, decodeTx, encodeTx, hash160, hashToHex, privKeyToPubKey, toHex, txHash, voteSubsidy,
 } from '../../../services/decred/index.ts';
 import { createMetrics } from '../../../services/telemetry/index.ts';
-import type { VoteRecord } from '../../../services/cluster/index.ts';
+import { EtcdUnavailableError, type VoteRecord } from '../../../services/cluster/index.ts';
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
@@ -301,15 +301,36 @@ describe('region signers of a canonical draw', () => {
     expect(wire.get('pa')?.[0]).not.toBe(other.voteTxHex);
   });
 
-  it('a draw that is not canonical takes the single-signer path (the claim holder sends to every proxy)', async () => {
+  it('without canonical votes the claim holder keeps the fast path and sends to every proxy', async () => {
     const wire: Wire = new Map();
     const owner = voter('a1', { wire, records: new MemoryRecords(), canonical: false });
     expect(await run(owner)).toMatchObject({ outcome: 'fast-sent', path: 'fast' });
-    const notYet = voter('a1', { wire: new Map(), records: new MemoryRecords() });
-    notYet.deps.canonical = () => ({ ok: false, reason: 'view-behind' });
-    expect(await run(notYet)).toMatchObject({ outcome: 'fast-sent', path: 'fast' });
     await owner.stop();
-    await notYet.stop();
+    expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
+  });
+
+  it('a draw not canonical on the claim holder while etcd answers: fresh inputs, record first, then every proxy', async () => {
+    const wire: Wire = new Map();
+    const records = new MemoryRecords();
+    const w = voter('a1', { wire, records });
+    w.deps.canonical = () => ({ ok: false, reason: 'view-behind' });
+    const steps: string[] = [];
+    const base = w.deps.factory;
+    let refreshes = 0;
+    w.deps.factory = {
+      prepare: (t, e) => (steps.push('build'), base.prepare(t, e)),
+      sign: (p) => base.sign(p),
+      // The first read finds etcd unavailable: the duty backs off and reads again before it builds.
+      refresh: async () => {
+        steps.push('refresh');
+        if (refreshes++ === 0) throw new EtcdUnavailableError('etcd has no leader', { cause: new Error('no leader') });
+      },
+    };
+    const r = await run(w);
+    expect(r).toMatchObject({ outcome: 'took-over', rank: 0, path: 'record-first' });
+    expect(steps.slice(0, 3)).toEqual(['refresh', 'refresh', 'build']);
+    expect(records.txns.map((t) => [t.signer, t.path])).toEqual([['a1', 'record-first']]);
+    await w.stop();
     expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
   });
 });
