@@ -48,6 +48,11 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
       takeovers: r.takeovers.takeovers, faults: r.takeovers.faults, faultsExercised: r.takeovers.faultsExercised,
       takeoverMs: { p50: r.takeovers.takeoverMs.p50, p90: r.takeovers.takeoverMs.p90, p99: r.takeovers.takeoverMs.p99, max: r.takeovers.takeoverMs.max },
     } : {}),
+    // Scenarios that race a vote input against a draw: changes made, exercised, the referee's count.
+    ...(r.inputRaces ? {
+      faults: r.inputRaces.faults, faultsExercised: r.inputRaces.faultsExercised, votesChecked: r.inputRaces.votesChecked,
+      mismatches: r.inputRaces.mismatches.length, raceMs: r.inputRaces.raceMs,
+    } : {}),
   });
   process.stdout.write(`CHAOS_ROW ${row}\n`);
   mkdirSync('bench-results', { recursive: true });

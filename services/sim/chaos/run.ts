@@ -6,6 +6,7 @@ import { checkNothingLost, type LossCheck } from '../layout/drive.ts';
 import { startLayout, type Layout, type LayoutOptions, type LayoutReport } from '../layout/layout.ts';
 import { findScenario, SCENARIOS, type ScenarioContext } from './scenarios.ts';
 import type { TakeoverReport } from './owner-faults.ts';
+import { RACE_WINDOW_MS, type InputRaceReport } from './input-races.ts';
 
 /** Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`). */
 export const CHAOS_CI_BLOCKS = 10;
@@ -20,6 +21,8 @@ export interface ChaosResult {
   missedDraws: Array<{ height: number; ticketHash: string; blockHash: string; drawnAt: number; firstVoteAt?: number }>;
   /** Scenarios that fault the signers of a draw: the takeovers judged from the chain and the vote records. */
   takeovers?: TakeoverReport;
+  /** Scenarios that race a vote input against a draw: the changes made and the referee's verdict. */
+  inputRaces?: InputRaceReport;
 }
 
 export interface RunChaosOptions {
@@ -58,6 +61,12 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
       const t = takeovers.takeoverMs;
       o.note?.(`takeovers: ${takeovers.faults} faults, ${takeovers.faultsExercised} of them exercised a takeover; ${takeovers.exercised} of ${takeovers.victimDraws} victim-owned draws taken over, ${takeovers.takeovers} takeovers in all; takeoverMs p50 ${t.p50} p90 ${t.p90} p99 ${t.p99} max ${t.max}`);
     }
+    const inputRaces = ctx.inputRaces ? await ctx.inputRaces() : undefined;
+    if (inputRaces) {
+      const t = inputRaces.raceMs;
+      o.note?.(`input races: ${inputRaces.faults} changes at held draws, ${inputRaces.faultsExercised} within ${RACE_WINDOW_MS} ms of the release on a drawn ticket; done − released ms min ${t.min} p50 |${t.p50}| max |${t.max}|; ${inputRaces.votesChecked} mined votes checked, ${inputRaces.mismatches.length} mismatches`);
+      for (const m of inputRaces.mismatches.slice(0, 20)) o.note?.(`mismatch: ${m}`);
+    }
     // Which draws were missed, and when (relative to the start), for the verbose notes.
     const missedDraws: ChaosResult['missedDraws'] = [];
     for (const t of layout.devnet.report().tickets) {
@@ -65,7 +74,7 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
       missedDraws.push({ height: t.height, ticketHash: t.ticketHash, blockHash: t.blockHash, drawnAt: t.drawnAt, ...(t.firstVoteAt !== undefined ? { firstVoteAt: t.firstVoteAt } : {}) });
       o.note?.(`missed: height ${t.height} ticket ${t.ticketHash.slice(0, 12)} drawn at +${((t.drawnAt - t0) / 1000).toFixed(1)} s, first vote ${t.firstVoteAt === undefined ? 'never' : `+${((t.firstVoteAt - t.drawnAt) / 1000).toFixed(1)} s after the draw`}`);
     }
-    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws, ...(takeovers ? { takeovers } : {}) };
+    return { scenario: name, report, loss, durationMs: Date.now() - t0, missedDraws, ...(takeovers ? { takeovers } : {}), ...(inputRaces ? { inputRaces } : {}) };
   } finally {
     await layout.stop();
   }

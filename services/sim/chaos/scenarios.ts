@@ -15,6 +15,7 @@ import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
 import { checkMinedVoteBits, rpc } from './vote-bits-check.ts';
 import { OwnerFaults, ownersByDuty, type TakeoverReport } from './owner-faults.ts';
+import { choiceChangeAtDraw, tspendAtDraw, type InputRaceReport } from './input-races.ts';
 
 /** What a scenario run gets. */
 export interface ScenarioContext {
@@ -26,6 +27,8 @@ export interface ScenarioContext {
   signal?: AbortSignal;
   /** Set by the scenarios that fault the signers of a draw: judges their takeovers (after the loss check). */
   takeovers?: () => Promise<TakeoverReport>;
+  /** Set by the scenarios that race a vote input against a draw: the referee's verdict (after the loss check). */
+  inputRaces?: () => Promise<InputRaceReport>;
 }
 
 export interface ChaosScenario {
@@ -506,6 +509,24 @@ const choicesChanged: ChaosScenario = {
   },
 };
 
+const choiceChangeAtDrawScenario: ChaosScenario = {
+  name: 'choice-change-at-draw',
+  title: "a winner's vote choice (and in some rounds the cluster default) changed through the Admin API within milliseconds of its draw's release, and another winner's right after it",
+  layout: {},
+  async run(ctx) {
+    ctx.inputRaces = await choiceChangeAtDraw(ctx);
+  },
+};
+
+const tspendAtDrawScenario: ChaosScenario = {
+  name: 'tspend-at-draw',
+  title: 'a new treasury spend enters a dcrd mempool (and the proxies stream it) within milliseconds of a draw\'s release',
+  layout: {},
+  async run(ctx) {
+    ctx.inputRaces = await tspendAtDraw(ctx);
+  },
+};
+
 const rollingRestart: ChaosScenario = {
   name: 'rolling-restart',
   title: 'rolling restart of every voter, one by one, during a run',
@@ -526,6 +547,7 @@ const rollingRestart: ChaosScenario = {
 export const SCENARIOS: readonly ChaosScenario[] = [
   killOwner, killOwnerRegion, sigstopOwner, etcdLeaderKill, etcdQuorumLoss, proxyKilled, dcrdRestarted, regionKilled,
   voterPartitionedFromEtcd, regionPartitioned, notificationsDelayed, competingTips, backToBack, choicesChanged, rollingRestart,
+  choiceChangeAtDrawScenario, tspendAtDrawScenario,
 ];
 
 /** The scenario called `name`, or undefined. */

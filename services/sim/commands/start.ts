@@ -19,6 +19,7 @@ import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type ContractRepo
 import { runChaos } from '../chaos/run.ts';
 import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
 import type { TakeoverReport } from '../chaos/owner-faults.ts';
+import type { InputRaceReport } from '../chaos/input-races.ts';
 import { startLiveView, type LiveView } from '../layout/live-view.ts';
 import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
 import { parseDelay, DEFAULT_WAN_JITTER_MS } from '../layout/wan.ts';
@@ -139,6 +140,20 @@ function withTakeovers(c: ContractReport, t: TakeoverReport): ContractReport & {
   };
 }
 
+/**
+ * The contract line of a chaos run that raced a vote input against its draws: `faults` (changes
+ * made at held draws), `faultsExercised` (of them, completed within the race window of the
+ * release on a drawn ticket), `raceMs` (change committed − draw released), the mined votes the
+ * referee checked, the raced draws' votes built with and without the change, and how many votes it found wrong (docs/architecture.md, "Machine-readable contracts").
+ */
+function withInputRaces(c: ContractReport, r: InputRaceReport): ContractReport & { faults: number; faultsExercised: number; raceMs: { min: number; p50: number; p90: number; p99: number; max: number }; votesChecked: number; racedWith: number; racedWithout: number; mismatches: number } {
+  return {
+    ...c, faults: r.faults, faultsExercised: r.faultsExercised,
+    raceMs: { min: r.raceMs.min, p50: r.raceMs.p50, p90: r.raceMs.p90, p99: r.raceMs.p99, max: r.raceMs.max },
+    votesChecked: r.votesChecked, racedWith: r.racedWith, racedWithout: r.racedWithout, mismatches: r.mismatches.length,
+  };
+}
+
 /** Registers `start`. */
 export function register(program: Command): void {
   program
@@ -213,6 +228,7 @@ export function register(program: Command): void {
       human(`votecluster demo: ${f.regions} region(s) × ${f.voters} voters, etcd ${members}, strategy ${f.strategy}${wan ? `, WAN ${wan.delayMs} ms ± ${wan.jitterMs}` : ''}${f.chaos ? `, chaos ${f.chaos}` : ''}; starting ...`);
       let report: Awaited<ReturnType<Layout['report']>>;
       let takeovers: TakeoverReport | undefined;
+      let inputRaces: InputRaceReport | undefined;
       try {
         if (f.chaos) {
           const r = await runChaos(f.chaos, {
@@ -228,6 +244,7 @@ export function register(program: Command): void {
           await view?.stop();
           report = r.report;
           takeovers = r.takeovers;
+          inputRaces = r.inputRaces;
           const lost = r.loss.ticketsMissing.length + r.loss.votesUnrecorded.length + r.loss.recordsDiffering.length;
           human(`  nothing lost: ${lost === 0 ? 'yes' : `NO (${JSON.stringify(r.loss)})`}`);
         } else {
@@ -260,8 +277,14 @@ export function register(program: Command): void {
         human(`  takeovers judged from the chain: ${t.faults} faults at held draws, ${t.faultsExercised} exercised a takeover; ${t.exercised} of ${t.victimDraws} victims' draws taken over, ${t.takeovers} in all`);
         human(`  takeover draw→accepted ms: p50 ${t.takeoverMs.p50}  p90 ${t.takeoverMs.p90}  p99 ${t.takeoverMs.p99}  max ${t.takeoverMs.max}`);
       }
-      if (json) process.stdout.write(`${JSON.stringify(takeovers ? withTakeovers(contractOf(report), takeovers) : contractOf(report))}\n`);
-      if (report.missed > 0 || report.conflicting > 0) process.exitCode = 1;
+      if (inputRaces) {
+        const r = inputRaces;
+        human(`  input races: ${r.faults} changes at held draws, ${r.faultsExercised} exercised; change done − draw released ms: min ${r.raceMs.min}  |p50| ${r.raceMs.p50}  |max| ${r.raceMs.max}`);
+        human(`  referee: ${r.votesChecked} mined votes checked, ${r.mismatches.length} carried inputs other than the rule says${r.mismatches.length ? `: ${r.mismatches.slice(0, 5).join('; ')}` : ''}`);
+      }
+      const contract = takeovers ? withTakeovers(contractOf(report), takeovers) : inputRaces ? withInputRaces(contractOf(report), inputRaces) : contractOf(report);
+      if (json) process.stdout.write(`${JSON.stringify(contract)}\n`);
+      if (report.missed > 0 || report.conflicting > 0 || (inputRaces?.mismatches.length ?? 0) > 0) process.exitCode = 1;
       // The signal listeners would keep nothing alive, but remove them so a second Ctrl-C kills at once.
       process.removeAllListeners('SIGINT');
       process.removeAllListeners('SIGTERM');
