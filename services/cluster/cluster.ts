@@ -11,7 +11,7 @@ import type { Metrics } from '../telemetry/index.ts';
 import { VoteInputsView, type FreshInputs } from './canonical.ts';
 import { ChainTip } from './chain-tip.ts';
 import { ConfigStore } from './config-store.ts';
-import { EtcdAccessSchema, loadEtcdAccess } from './etcd-access.ts';
+import { EtcdAccessSchema, followEtcdTls, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, EtcdAuthError, EtcdPermissionError, type CorruptValueError } from './errors.ts';
@@ -226,7 +226,17 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   }
   const keyspace = new Keyspace(cfg.network);
   const ownsClient = deps.client === undefined;
-  const client = deps.client ?? createEtcdClient({ endpoints: cfg.endpoints, access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs });
+  // The etcd client certificate, key and CA are followed: rotated files are used by every new
+  // connection (reconnections included) without a restart; open streams keep theirs.
+  const etcdTls = deps.client ? undefined : followEtcdTls(access, { log });
+  const etcdClientOpts = { endpoints: cfg.endpoints, access, ...(etcdTls ? { tls: etcdTls } : {}), dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs };
+  let client: Etcd3;
+  try {
+    client = deps.client ?? createEtcdClient(etcdClientOpts);
+  } catch (err) {
+    etcdTls?.close();
+    throw err;
+  }
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
   const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
   // One ticket-hash index keys the ticket cache and the owner cache.
@@ -234,7 +244,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const owners = new Ownership({ ...common, membership, hashIndex });
   // Vote records go to the nearest member first (the first endpoint): see VoteRecordsOptions.nearClient.
   const nearClient = ownsClient && cfg.endpoints.length > 1
-    ? createEtcdClient({ endpoints: cfg.endpoints.slice(0, 1), access, dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs })
+    ? createEtcdClient({ ...etcdClientOpts, endpoints: cfg.endpoints.slice(0, 1) })
     : undefined;
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
   const tickets = new TicketStore({ ...common, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
@@ -258,6 +268,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     if (parts.includes(membership)) await stopOne(membership);
     if (ownsClient) client.close();
     nearClient?.close();
+    etcdTls?.close();
   };
   try {
     await ensureSchema(client, keyspace, { hooks });

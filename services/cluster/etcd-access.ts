@@ -3,13 +3,15 @@
  * from a file) and the TLS material for etcd's client port (the cluster CA that
  * signed etcd's server certificate, and this process's client certificate and
  * key). Every service takes these settings in the same shape; {@link loadEtcdAccess}
- * reads the files once and returns what the etcd client needs.
+ * reads the files and returns what the etcd client needs; {@link followEtcdTls} follows the
+ * TLS files of a long-running process, so rotated certificates are used without a restart.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { readSecretFile, SecretFileExistsError, writeSecretFile } from '../security/index.ts';
+import { readSecretFile, SecretFileExistsError, TlsReloader, writeSecretFile, type TlsFiles } from '../security/index.ts';
 import { ClusterConfigError } from './errors.ts';
+import type { ClusterLogger } from './log.ts';
 
 /** The etcd user and TLS files of one process (all paths; the password only as a file, or given directly by an embedder). */
 export const EtcdAccessSchema = z
@@ -50,6 +52,8 @@ export type EtcdAccess = z.input<typeof EtcdAccessSchema>;
 export interface ResolvedEtcdAccess {
   auth?: { username: string; password: string };
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** The three TLS files, when a client certificate is configured (what {@link followEtcdTls} follows). */
+  tlsFiles?: TlsFiles;
 }
 
 async function readPem(file: string, what: string): Promise<Buffer> {
@@ -82,9 +86,32 @@ export async function loadEtcdAccess(access: EtcdAccess | undefined): Promise<Re
     if (a.certFile !== undefined) {
       out.tls.cert = await readPem(a.certFile, 'etcd client certificate');
       out.tls.key = await readSecretFile(a.keyFile as string, 'etcd client key');
+      out.tlsFiles = { caFile: a.caFile, certFile: a.certFile, keyFile: a.keyFile as string };
     }
   }
   return out;
+}
+
+/** How often {@link followEtcdTls} looks at the etcd TLS files (ms). */
+export const ETCD_TLS_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Follows the etcd CA bundle, client certificate and key of `access` (a {@link TlsReloader}, the
+ * one reload-on-change mechanism of every certificate in the cluster): checked now (the key is
+ * private and matches the certificate, which a CA of the bundle issued and which is within its
+ * validity), then re-read every `intervalMs`; a changed set that checks out is used for every new
+ * connection to etcd, one that does not is logged and ignored. Undefined when no client
+ * certificate is configured (a CA alone is read once by {@link loadEtcdAccess}).
+ * Close it when the etcd client closes.
+ * @throws {ClusterConfigError} naming the file that does not check out.
+ */
+export function followEtcdTls(access: ResolvedEtcdAccess, opts: { log?: ClusterLogger; intervalMs?: number } = {}): TlsReloader | undefined {
+  if (!access.tlsFiles) return undefined;
+  try {
+    return new TlsReloader(access.tlsFiles, { intervalMs: opts.intervalMs ?? ETCD_TLS_CHECK_INTERVAL_MS, label: 'etcd client', ...(opts.log ? { log: opts.log } : {}) });
+  } catch (err) {
+    throw new ClusterConfigError(`etcd client TLS: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -6,8 +6,9 @@
  * {@link EtcdUnavailableError} here and only here.
  */
 import { type IBackoff, BrokenCircuitError, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, isRecoverableError } from 'etcd3';
-import { silenceIpServernameWarning } from '../security/index.ts';
+import { grpcChannelCredentials, silenceIpServernameWarning, type TlsReloader } from '../security/index.ts';
 import type { ResolvedEtcdAccess } from './etcd-access.ts';
 import { ClusterError, EtcdAuthError, EtcdPermissionError, EtcdUnavailableError, LeaseLostError } from './errors.ts';
 
@@ -33,6 +34,12 @@ export interface EtcdClientOptions {
   endpoints: readonly string[];
   /** etcd user and TLS material ({@link loadEtcdAccess}); absent: plaintext without authentication. */
   access?: ResolvedEtcdAccess;
+  /**
+   * Client TLS that follows its files (CA bundle, client certificate, key): every new connection
+   * to etcd, reconnections included, uses the reloader's current material. Takes the place of
+   * `access.tls`.
+   */
+  tls?: TlsReloader;
   dialTimeoutMs?: number;
   callTimeoutMs?: number;
 }
@@ -40,9 +47,11 @@ export interface EtcdClientOptions {
 /** Creates an etcd3 client tuned for fast failure detection and fast recovery. */
 export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
   const callTimeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const { auth, tls } = opts.access ?? {};
+  const { auth } = opts.access ?? {};
+  const reloader = opts.tls;
+  const tls = reloader ? reloader.current : opts.access?.tls;
   if (tls) silenceIpServernameWarning();
-  return new Etcd3({
+  const client = new Etcd3({
     hosts: [...opts.endpoints],
     ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}),
     ...(tls ? { credentials: { rootCertificate: tls.ca, ...(tls.cert && tls.key ? { certChain: tls.cert, privateKey: tls.key } : {}) } } : {}),
@@ -71,6 +80,44 @@ export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) as unknown as IBackoff<unknown>,
     },
   });
+  if (reloader) useChannelCredentials(client, grpcChannelCredentials(reloader));
+  return client;
+}
+
+/** etcd3 1.1.2's connection pool, as far as {@link useChannelCredentials} touches it. */
+interface EtcdPoolInternals {
+  hosts?: Array<{ channelCredentials?: unknown; cachedServices?: Record<string, unknown> }>;
+  authenticator?: { credentials?: unknown };
+}
+
+/**
+ * Makes every connection of `client` use `credentials`. etcd3 1.1.2 takes TLS only as PEM
+ * bytes, turns them into grpc-js credentials once (`ConnectionPool.buildAuthentication`) and
+ * hands that one object to each host (`Host.channelCredentials`, used when a host opens its
+ * service clients, also after a reset) and to the log-in (`Authenticator.credentials`). Both
+ * are replaced here, before anything has connected; credentials from a certificate provider
+ * then give each new connection the provider's current certificate. Any other shape of those
+ * internals (another etcd3 version) is refused: a client silently stuck on the certificate it
+ * started with is what this exists to prevent.
+ * @throws {ClusterError} `CLUSTER_ETCD_CLIENT_INTERNALS` when the internals are not as expected.
+ */
+export function useChannelCredentials(client: Etcd3, credentials: ChannelCredentials): void {
+  const pool = (client as unknown as { pool?: EtcdPoolInternals }).pool;
+  const hosts = pool?.hosts;
+  const authenticator = pool?.authenticator;
+  const fits =
+    Array.isArray(hosts) && hosts.length > 0 &&
+    hosts.every((h) => h.channelCredentials !== undefined && h.cachedServices !== undefined && Object.keys(h.cachedServices).length === 0) &&
+    authenticator !== undefined && authenticator.credentials !== undefined;
+  if (!fits || !pool || !hosts || !authenticator) {
+    throw new ClusterError(
+      'CLUSTER_ETCD_CLIENT_INTERNALS',
+      'etcd client: cannot install certificates that follow their files (the etcd3 connection pool is not the one this build knows, or it already connected)',
+      { retryable: false },
+    );
+  }
+  for (const h of hosts) h.channelCredentials = credentials;
+  authenticator.credentials = credentials;
 }
 
 /** Runs one etcd request, timing it and translating transport errors. */

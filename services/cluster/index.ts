@@ -161,7 +161,7 @@ export type { ClusterLogger } from './log.ts';
 export { initEtcdAuth, rolePermissions, EtcdInitError, ETCD_SERVICE_ROLES, ETCD_USER_NAMES, ETCD_ROOT_USER } from './etcd-auth.ts';
 export type { EtcdServiceRole, EtcdPrefixPermission, InitEtcdAuthOptions, InitEtcdAuthResult } from './etcd-auth.ts';
 /** How a process reaches etcd: its etcd user (password file) and TLS files, and the etcd client built from them. */
-export { EtcdAccessSchema, etcdAccessOf, loadEtcdAccess, readEtcdPasswordFile, readOrCreateEtcdPasswordFile } from './etcd-access.ts';
+export { EtcdAccessSchema, etcdAccessOf, loadEtcdAccess, followEtcdTls, ETCD_TLS_CHECK_INTERVAL_MS, readEtcdPasswordFile, readOrCreateEtcdPasswordFile } from './etcd-access.ts';
 export type { EtcdAccess, ResolvedEtcdAccess } from './etcd-access.ts';
 export { createEtcdClient } from './etcd-client.ts';
 

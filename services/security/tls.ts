@@ -144,7 +144,9 @@ export function loadTlsMaterial(files: TlsFiles, now: Date = new Date()): TlsMat
 export interface TlsReloaderOptions {
   /** How often the files are checked for changes (default 1000 ms). */
   intervalMs?: number;
-  log?: Logger;
+  log?: Pick<Logger, 'info' | 'warn'>;
+  /** What the files are for (e.g. `etcd client`), logged with every reload and refusal. */
+  label?: string;
 }
 
 type CaListener = (update: experimental.CaCertificateUpdate | null) => void;
@@ -165,7 +167,8 @@ export class TlsReloader implements experimental.CertificateProvider {
   #lastSeen: string;
   #lastRejected = '';
   #timer: NodeJS.Timeout | null;
-  readonly #log: Logger | undefined;
+  readonly #log: Pick<Logger, 'info' | 'warn'> | undefined;
+  readonly #label: string | undefined;
   readonly #caListeners = new Set<CaListener>();
   readonly #identityListeners = new Set<IdentityListener>();
   readonly #changeListeners = new Set<(m: TlsMaterial) => void>();
@@ -173,6 +176,7 @@ export class TlsReloader implements experimental.CertificateProvider {
   constructor(files: TlsFiles, opts: TlsReloaderOptions = {}) {
     this.files = { ...files };
     this.#log = opts.log;
+    this.#label = opts.label;
     this.#material = loadTlsMaterial(this.files);
     this.#lastSeen = this.#digest();
     const interval = opts.intervalMs ?? 1000;
@@ -208,13 +212,13 @@ export class TlsReloader implements experimental.CertificateProvider {
     } catch (err) {
       if (seen !== this.#lastRejected) {
         this.#lastRejected = seen;
-        this.#log?.warn({ err, files: this.files }, 'TLS files changed but do not check out; keeping the current certificate');
+        this.#log?.warn({ err, files: this.files, ...(this.#label ? { tls: this.#label } : {}) }, 'TLS files changed but do not check out; keeping the current certificate');
       }
       return false;
     }
     this.#lastSeen = seen;
     this.#material = next;
-    this.#log?.info({ fingerprint: next.identity.fingerprint, notAfter: next.notAfter.toISOString() }, 'TLS certificate reloaded');
+    this.#log?.info({ fingerprint: next.identity.fingerprint, notAfter: next.notAfter.toISOString(), ...(this.#label ? { tls: this.#label } : {}) }, 'TLS certificate reloaded');
     for (const l of this.#caListeners) l({ caCertificate: next.ca });
     for (const l of this.#identityListeners) l({ certificate: next.cert, privateKey: next.key });
     for (const l of this.#changeListeners) l(next);
