@@ -64,6 +64,7 @@ export const METRIC_FAMILIES = {
     takeovers: counter('votecluster_voter_takeovers_total', 'Votes this node made as a backup after winning the takeover race'),
     recordConflicts: counter('votecluster_voter_record_conflicts_total', 'Region signer votes whose stored vote record holds a DIFFERENT vote (an alarm: two voters computed different bytes; this voter never sends other bytes)'),
     hedgeWait: histogram('votecluster_voter_hedge_wait_seconds', 'Time a backup waited for the owner\'s vote record (result: record_seen, took_over, lost_race)', ['result']),
+    hedge: gauge('votecluster_voter_hedge_seconds', 'Hedge a backup of this voter waits now before racing a silent signer, by the signer\'s region: learned from observed record waits, never above the configured hedgeMs', ['signer_region']),
     broadcasts: counter('votecluster_voter_broadcasts_total', 'SendVote calls made, by result (accepted, duplicate, conflict, rejected, error)', ['result']),
     connectedProxies: gauge('votecluster_voter_connected_proxies', 'Node proxies with an open WatchChain stream'),
     etcdReachable: gauge('votecluster_voter_etcd_reachable', '1 while etcd answers this voter (no failed call since its last success, session lease confirmed within 2.5 s; it is confirmed every second), else 0'),

@@ -425,6 +425,11 @@ async function regionDuty(
 export const VOTE_CHECK_LEAD_MS = 100;
 /** ...and gives the answer at most this long from the question (i.e. up to 100 ms past the hedge on a starved box); then it races. */
 export const VOTE_KNOWN_DEADLINE_MS = 200;
+/**
+ * When, into a hedge of `waitMs`, the backup asks: VOTE_CHECK_LEAD_MS before its end, but never in
+ * its first half (a short learned hedge would otherwise ask at once, before the signer could send).
+ */
+export const voteCheckAtMs = (waitMs: number): number => Math.max(waitMs - VOTE_CHECK_LEAD_MS, Math.floor(waitMs / 2));
 
 /**
  * Whether etcd answered recently enough that the hedge's final linearizable read can be left to
@@ -594,7 +599,7 @@ class RecordFirst {
         return undefined;
       });
       if (ask) this.#check = check.then((c): VoteCheck => c ?? { answer: 'no-answer', ms: 0 });
-    }, Math.max(0, waitMs - VOTE_CHECK_LEAD_MS));
+    }, voteCheckAtMs(waitMs));
     // etcd healthy: no separate read at the deadline (a quorum round trip, across the WAN with
     // remote members); the create-if-absent txn of the race returns the stored record if one exists.
     const finalRead = !etcdHealthySince(deps, this.#hedgeStartMs);

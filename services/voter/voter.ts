@@ -10,7 +10,8 @@
  *   record repair  records for votes that went out during an etcd outage (record-repair.ts)
  *   record queue   fast-path records, queued while etcd is down (record-queue.ts)
  *   votes          duties (duty-scheduler.ts, duty.ts), delivery until mined (vote-delivery.ts),
- *                  the mined/missed check (missed-watch.ts)
+ *                  the mined/missed check (missed-watch.ts); the hedge backups wait, learned
+ *                  from the records other signers' votes show up in (hedge.ts)
  *   agendas        each proxy's vote version and its agendas (agenda-book.ts)
  *   streams        WatchChain on every proxy → dedupe → duties (chain-watch.ts, event-dedupe.ts)
  *   claims         owner claims ahead of draws, lease strategy only (claimer.ts)
@@ -41,6 +42,7 @@ import { DutyScheduler, type DutyEvent } from './duty-scheduler.ts';
 import { VoterStateError } from './errors.ts';
 import { EtcdReach } from './etcd-reach.ts';
 import { EventDedupe } from './event-dedupe.ts';
+import { AdaptiveHedge, type HedgeStatus } from './hedge.ts';
 import { MissedWatch } from './missed-watch.ts';
 import { OpenDraws } from './open-draws.ts';
 import { PeerPresence } from './peer-presence.ts';
@@ -96,6 +98,8 @@ export interface VoterStats {
   ownership: { unowned: number; surplus: number };
   /** Draw → first acceptance, ms, of votes this voter delivered (last 10,000). */
   latenciesMs: number[];
+  /** The hedge backups wait now, per region of the signer waited for, and what it was learned from (hedge.ts). */
+  hedge: HedgeStatus;
 }
 
 /** A voter (see the module comment). */
@@ -165,6 +169,10 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   const openDraws = new OpenDraws();
   /** Voters the proxies declared gone (crashed): their backups race at once instead of hedging. */
   const presence = new PeerPresence();
+  /** The hedge for silent failures, learned from observed waits; never longer than `hedgeMs`. */
+  const hedge = new AdaptiveHedge({ ceilingMs: cfg.hedgeMs });
+  /** Live voters' regions by node id, rebuilt when membership changes. */
+  let regions: { version: number; byId: Map<string, string> } | undefined;
   const latencies: number[] = [];
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -319,15 +327,21 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas.current(), params, log, () => c.config.voteDefaultsRevision(),
       { tspends: tspendBook, defaults: () => c.config.voteDefaults() },
     );
-    const planFor = (t: string, lateTicket: boolean) => planDuty({
-      selfId: cfg.nodeId,
-      ranked: c.owners.rank(t).map((n) => n.nodeId),
-      claimHolder: c.owners.ownerOf(t),
-      isLeaseFresh: reach.isLeaseFresh(),
-      isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
-      hedgeMs: cfg.hedgeMs,
-      lateTicket,
-    });
+    const planFor = (t: string, lateTicket: boolean) => {
+      const ranked = c.owners.rank(t);
+      const claimHolder = c.owners.ownerOf(t);
+      // The backups wait for the signer ranked first: the hedge learned for its region.
+      const first = ranked.find((n) => n.nodeId === claimHolder) ?? ranked[0];
+      return planDuty({
+        selfId: cfg.nodeId,
+        ranked: ranked.map((n) => n.nodeId),
+        claimHolder,
+        isLeaseFresh: reach.isLeaseFresh(),
+        isWatchFresh: c.tickets.watchAgeMs() < cfg.staleness.watchMaxAgeMs,
+        hedgeMs: hedge.hedgeMs(first?.region),
+        lateTicket,
+      });
+    };
     const dutyDeps: DutyDeps = {
       selfId: cfg.nodeId,
       strategy: cfg.strategy,
@@ -355,6 +369,16 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const lateDeps: DutyDeps = { ...dutyDeps, plan: (t) => planFor(t, true), canonical: undefined, regionPlan: undefined };
     const unsubscribe = [
       reach.onReachable(() => queue.kick()),
+      // The hedge's samples: draw arrival here → another signer's record in the votes watch (hedge.ts).
+      c.votes.onChange((ch) => {
+        if (ch.type !== 'put' || ch.previous !== undefined) return;
+        const rec = ch.entry.value;
+        if (rec.signer === cfg.nodeId || rec.path === 'takeover' || rec.path === 'repair') return;
+        const waitMs = hedge.sinceDraw(rec.blockHash, performance.now());
+        if (waitMs === undefined || !reach.isCurrentSince(Date.now() - waitMs)) return;
+        const region = regionOf(c, rec.signer);
+        if (region !== undefined) hedge.observe(region, waitMs);
+      }),
       // A ticket entering the cluster while one of its draws is open is voted on that draw now.
       c.tickets.onChange((ch) => {
         if (ch.type !== 'put' || ch.previous !== undefined || state !== 'running' || openDraws.size === 0) return;
@@ -472,14 +496,25 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         break;
       case 'winning-tickets':
         openDraws.add(ev);
+        hedge.drawArrived(ev.blockHashHex, performance.now());
         duties.startDraw(ev, dutyDeps);
         break;
     }
   }
 
+  /** The region of live voter `nodeId` (undefined: not live). */
+  function regionOf(c: Cluster, nodeId: string): string | undefined {
+    const live = c.membership.liveSnapshot();
+    if (regions?.version !== live.version) regions = { version: live.version, byId: new Map(live.nodes.map((n) => [n.nodeId, n.region])) };
+    return regions.byId.get(nodeId);
+  }
+
   function refreshGauges(): void {
     const c = cluster as Cluster;
     m.managedTickets.set(c.tickets.size);
+    // The hedge for a signer in each region with live voters or samples.
+    const hedgeRegions = new Set([...c.membership.liveSnapshot().nodes.map((n) => n.region), ...Object.keys(hedge.status().regions)]);
+    for (const r of hedgeRegions) m.hedge.set({ signer_region: r }, hedge.hedgeMs(r) / 1000);
     if (p) m.etcdReachable.set(p.reach.answersNow() ? 1 : 0);
     if (!usesClaims(cfg.strategy)) return;
     // No per-ticket work here (it would block the event loop at 100k tickets): the claimer keeps
@@ -548,6 +583,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         claims: claimer?.stats() ?? { sweeps: 0, claimed: 0, released: 0 },
         ownership: { unowned: claimer?.unowned ?? 0, surplus: claimer?.surplus() ?? 0 },
         latenciesMs: [...latencies],
+        hedge: hedge.status(),
       };
     },
   };
