@@ -2,9 +2,11 @@
  * The lease strategy end to end with real etcd, devnet, node proxies and gRPC:
  * 3 voters, 50 blocks, every draw voted (devnet: missed 0, conflicting 0) and
  * one signer per ticket (distinct signers in the vote records), with the
- * production hedge (250 ms) and no takeover once the voters are up.
+ * production hedge (250 ms, the ceiling of the hedge each voter learns) and no takeover once
+ * the voters are up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEDGE_ESTIMATE } from '../../services/voter/hedge.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { awaitStableOwnership, startVoterWorld, type VoterWorld } from './voter-harness.ts';
 
@@ -59,9 +61,16 @@ describe('voter: lease strategy, no faults', () => {
     const sends = stats.reduce((n, s) => n + s.delivery.sends, 0);
     const perVotePerProxy = sends / (records.length * world.proxyAddresses.length);
     expect(perVotePerProxy).toBeLessThan(1.5);
+    // Each voter learned its hedge from the other signers' records (services/voter hedge.ts), never above the configured one.
+    for (const st of stats) {
+      expect(st.hedge.samples).toBeGreaterThanOrEqual(HEDGE_ESTIMATE.minSamples);
+      expect(st.hedge.defaultMs).toBeLessThanOrEqual(opts.hedgeMs);
+      for (const r of Object.values(st.hedge.regions)) expect(r.hedgeMs).toBeLessThanOrEqual(opts.hedgeMs);
+    }
     console.log(JSON.stringify({
       test: 'lease-50-blocks', hedgeMs: opts.hedgeMs, startupTakeovers, outcomes: stats.map((st) => st.outcomes), drawn: report.drawn, missed: report.missed, conflicting: report.conflicting,
       latencyMs: report.latencyMs, sendsPerVotePerProxy: Number(perVotePerProxy.toFixed(3)),
+      learnedHedge: stats.map((st) => Object.fromEntries(Object.entries(st.hedge.regions).map(([r, h]) => [r, { hedgeMs: h.hedgeMs, p99Ms: h.quantileMs, n: h.samples }]))),
     }));
   });
 });
