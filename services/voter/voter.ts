@@ -359,9 +359,10 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const canonical = built.canonical?.bind(built);
     if (cfg.strategy === 'lease' && canonical) {
       dutyDeps.canonical = canonical;
+      // A region's backups wait for a signer of their own region: the hedge learned for it.
       dutyDeps.regionPlan = (t) => planRegion({
         selfId: cfg.nodeId, region: cfg.region, ticketHex: t, live: c.membership.liveSnapshot().nodes,
-        isGone: (id) => presence.isGone(id), proxies: cfg.proxies, hedgeMs: cfg.hedgeMs,
+        isGone: (id) => presence.isGone(id), proxies: cfg.proxies, hedgeMs: hedge.hedgeMs(cfg.region),
       });
     }
     // A ticket that entered the cluster while its draw is open had nothing committed before the
