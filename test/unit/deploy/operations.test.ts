@@ -85,9 +85,9 @@ describe('deploy/examples', () => {
   const EX = join(ROOT, 'deploy', 'examples');
   // The secret-file flags a service manager adds (systemd LoadCredential=, Kubernetes secret volumes).
   const lines: Record<string, string[]> = {
-    'proxy.yaml': ['proxy', '--dcrd-pass-file', '/run/secrets/dcrd.pass', '--tls-key', '/run/secrets/proxy.key'],
-    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key', '--tls-key', '/run/secrets/voter.key', '--etcd-key', '/run/secrets/etcd-client.key'],
-    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key', '--tls-key', '/run/secrets/admin.key', '--etcd-key', '/run/secrets/etcd-client.key'],
+    'proxy.yaml': ['proxy', '--dcrd-pass-file', '/run/secrets/dcrd.pass'],
+    'voter.yaml': ['voter', '--cluster-key-file', '/run/secrets/cluster.key', '--etcd-password-file', '/run/secrets/etcd-pass'],
+    'admin.yaml': ['admin', '--cluster-key-file', '/run/secrets/cluster.key', '--etcd-password-file', '/run/secrets/etcd-pass', '--wallet-pass-file', '/run/secrets/wallet.pass', '--wallet-tls-key', '/run/secrets/wallet.key'],
     'etcd-init.yaml': ['etcd', 'init'],
   };
 
@@ -101,6 +101,31 @@ describe('deploy/examples', () => {
     // etcd over https with the cluster CA, a client certificate and the service's etcd user.
     expect(etcdAccessProblems(checked), file).toEqual([]);
     expect((checked.config as { network?: unknown; networks?: unknown }).network ?? (checked.config as { networks?: unknown }).networks).toBeDefined();
+  });
+
+  it('names the etcd client certificates the guide issues, each with its own key', () => {
+    const issued = new Set([...guide.matchAll(/votecluster certs create-client (\S+)/g)].map((m) => m[1] as string));
+    const yaml = (f: string): Record<string, unknown> => parseYaml(readFileSync(join(EX, f), 'utf8')) as Record<string, unknown>;
+    const etcdOf = (f: string): { cert: unknown; key: unknown } => {
+      const y = yaml(f);
+      const e = y['etcd'] as Record<string, unknown> | unknown[];
+      return Array.isArray(e) ? { cert: y['etcdCert'], key: y['etcdKey'] } : { cert: e['certFile'], key: e['keyFile'] };
+    };
+    for (const f of ['voter.yaml', 'admin.yaml', 'etcd-init.yaml']) {
+      const { cert, key } = etcdOf(f);
+      const stem = /^\/etc\/votecluster\/tls\/([\w-]+)\.crt$/.exec(String(cert))?.[1];
+      expect(stem, `${f}: etcd client certificate ${String(cert)}`).toBeDefined();
+      expect(issued, `${f}: the guide issues ${stem}`).toContain(stem);
+      expect(key, f).toBe(`/etc/votecluster/tls/${stem}.key`);
+    }
+    expect(issued.size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('the services read the etcd password files `etcd init` writes', () => {
+    const yaml = (f: string): Record<string, unknown> => parseYaml(readFileSync(join(EX, f), 'utf8')) as Record<string, unknown>;
+    const init = yaml('etcd-init.yaml');
+    expect((yaml('voter.yaml')['etcd'] as Record<string, unknown>)['passwordFile']).toBe(init['voterPasswordFile']);
+    expect(yaml('admin.yaml')['etcdPasswordFile']).toBe(init['adminPasswordFile']);
   });
 
   it('the check refuses an unknown flag and a config of the wrong service', async () => {

@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { checkCommandLine, etcdAccessProblems } from './cli-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -45,6 +46,37 @@ describe('deploy/systemd units', () => {
     const creds = [...read(unit).matchAll(/^LoadCredential=([^:]+):/gm)].map((m) => m[1]);
     for (const a of argv.filter((x) => x.includes('CREDENTIALS_DIRECTORY'))) expect(creds).toContain(a.split('/').at(-1));
     expect(argv.join(' ')).not.toMatch(/--(dcrd-pass|password|wif)\s/);
+  });
+
+  it.each(UNITS)('%s: TLS keys are read in place (followed on rotation), never copied once as a credential', (unit) => {
+    const t = read(unit);
+    expect(t).not.toMatch(/--(tls-key|etcd-key)\s+\$\{CREDENTIALS_DIRECTORY\}/);
+    for (const m of t.matchAll(/^LoadCredential=[^:]+:(\S+)$/gm)) {
+      // The wallet JSON-RPC key is read at start (vspd pins its certificate).
+      if ((m[1] as string).startsWith('/etc/votecluster/tls/')) expect(m[1]).toBe('/etc/votecluster/tls/wallet.key');
+    }
+  });
+
+  it.each(['voter', 'admin'])('votecluster-%s.service: the etcd password is a credential, the file `etcd init` writes', (kind) => {
+    const t = read(`votecluster-${kind}.service`);
+    const init = parseYaml(readFileSync(join(ROOT, 'deploy', 'examples', 'etcd-init.yaml'), 'utf8')) as Record<string, string>;
+    expect(t).toMatch(/--etcd-password-file \$\{CREDENTIALS_DIRECTORY\}\/etcd-pass(\s|$)/);
+    expect(/^LoadCredential=etcd-pass:(\S+)$/m.exec(t)?.[1]).toBe(init[`${kind}PasswordFile`]);
+  });
+
+  it('the etcd drop-in signs auth tokens (jwt, ES256) with keys that arrive as credentials', () => {
+    const t = readFileSync(join(SYSTEMD, 'etcd.service.d', 'votecluster.conf'), 'utf8');
+    const token = /^Environment=ETCD_AUTH_TOKEN=(\S+)$/m.exec(t)?.[1] ?? '';
+    const opts = Object.fromEntries(token.split(',').slice(1).map((kv) => kv.split('=') as [string, string]));
+    expect(token.split(',')[0]).toBe('jwt');
+    expect(opts['sign-method']).toBe('ES256');
+    expect(opts['ttl']).toMatch(/^\d+h$/);
+    const creds = new Map([...t.matchAll(/^LoadCredential=([^:]+):(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+    for (const k of ['pub-key', 'priv-key']) {
+      const name = /^%d\/(.+)$/.exec(opts[k] ?? '')?.[1];
+      expect(name, `${k} from the credentials directory`).toBeDefined();
+      expect(creds.get(name as string), `LoadCredential=${name}:...`).toMatch(/^\/etc\/etcd\//);
+    }
   });
 
   it.each(UNITS)('%s: restarts always, runs unprivileged with an empty capability set', (unit) => {
