@@ -116,8 +116,10 @@ const find = (objs: Obj[], kind: string, name: string): Obj => {
   if (!o) throw new Error(`no ${kind}/${name}`);
   return o;
 };
+/** The pod's helper that keeps the 0600 copies of its secrets current (no service of its own). */
+const SECRETS_REFRESH = 'secrets-refresh';
 const vcContainers = (objs: Obj[]): Array<[Obj, Obj]> =>
-  objs.flatMap((o) => podSpecs(o).flatMap((s) => (s['containers'] as Obj[]).filter((c) => String(c['image']).startsWith('votecluster:')).map((c) => [o, c] as [Obj, Obj])));
+  objs.flatMap((o) => podSpecs(o).flatMap((s) => (s['containers'] as Obj[]).filter((c) => String(c['image']).startsWith('votecluster:') && c['name'] !== SECRETS_REFRESH).map((c) => [o, c] as [Obj, Obj])));
 
 describe.each(REGIONS)('deploy/kubernetes overlay region-%s', (region) => {
   const objs = render(join(K8S, 'overlays', `region-${region}`));
@@ -133,7 +135,7 @@ describe.each(REGIONS)('deploy/kubernetes overlay region-%s', (region) => {
 
   it('runs the proxy beside dcrd, voters with anti-affinity, the admin service, and labels all with the region', () => {
     const sts = find(objs, 'StatefulSet', 'dcrd-proxy');
-    expect((sts['spec']['template']['spec']['containers'] as Obj[]).map((c) => c['name']).sort()).toEqual(['dcrd', 'proxy']);
+    expect((sts['spec']['template']['spec']['containers'] as Obj[]).map((c) => c['name']).sort()).toEqual(['dcrd', 'proxy', SECRETS_REFRESH]);
     const voter = find(objs, 'Deployment', 'voter');
     expect(voter['spec']['replicas']).toBeGreaterThanOrEqual(2);
     const anti = voter['spec']['template']['spec']['affinity']['podAntiAffinity']['requiredDuringSchedulingIgnoredDuringExecution'] as Obj[];
@@ -192,6 +194,22 @@ describe.each(REGIONS)('deploy/kubernetes overlay region-%s', (region) => {
     for (const [, c] of vcContainers(objs)) {
       const mounts = (c['volumeMounts'] as Obj[]).map((m) => m['mountPath']);
       expect(mounts).toEqual(expect.arrayContaining(['/tmp', '/run/secrets/votecluster']));
+    }
+  });
+
+  it('keeps the secret copies current while the pod runs, so rotated certificates and keys reach the services', () => {
+    for (const spec of objs.flatMap(podSpecs)) {
+      const init = (spec['initContainers'] ?? []) as Obj[];
+      if (!init.some((c) => c['name'] === 'secrets')) continue;
+      const refresh = (spec['containers'] as Obj[]).find((c) => c['name'] === SECRETS_REFRESH);
+      expect(refresh, 'a secrets-refresh container beside the init copy').toBeDefined();
+      const mounts = Object.fromEntries(((refresh as Obj)['volumeMounts'] as Obj[]).map((m) => [m['mountPath'], m]));
+      expect(mounts['/secrets-in']?.['readOnly']).toBe(true);
+      expect(mounts['/run/secrets/votecluster']?.['readOnly']).toBeUndefined();
+      const script = ((refresh as Obj)['command'] as string[]).join(' ');
+      // The same mode as the init copy, written under another name and renamed (never half a file).
+      expect(script).toMatch(/install -m 0600 .*\.new.* && mv -f /);
+      expect(script).toMatch(/while sleep \d+/);
     }
   });
 
