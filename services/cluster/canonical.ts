@@ -112,6 +112,22 @@ export class VoteInputsView {
     };
   }
 
+  /**
+   * The inputs at `height` as the local caches hold them, whether or not they are provably
+   * current (the lease owner's outage path when etcd cannot be read): each record's state at H,
+   * or its oldest when none provably applies. Undefined when the ticket is not cached. No I/O.
+   */
+  viewInputs(ticketHex: string, height: number): VoteInputs | undefined {
+    const t = this.opts.tickets.voteInputsOf(ticketHex);
+    if (!t) return undefined;
+    const d = this.opts.config.voteDefaultsEntry();
+    const r = resolve(t.inputs, defaultsInputs(d?.value), height);
+    return {
+      height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
+      ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
+    };
+  }
+
   private readonly votable = (h: number, expiry: number): boolean => tspendVotable(h, expiry, this.opts.params);
 
   /**

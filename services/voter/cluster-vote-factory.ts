@@ -1,38 +1,52 @@
 /**
  * The {@link VoteFactory} of a running voter: builds votes from the cluster's
- * watch-backed ticket cache (no I/O) with services/decred's buildVote and
- * signs them with the ticket's voting key, decrypted for the signature and
- * wiped right after. Parsed tickets are cached per (ticket, etcd revision).
+ * watch-backed caches (no I/O) with services/decred's buildVote and signs them
+ * with the ticket's voting key, decrypted for the signature and wiped right
+ * after. Parsed tickets are cached per (ticket, etcd revision).
  *
- * Inputs pinned at the draw: `pin(ticket, draw)` (called when the draw
- * arrives, before any waiting) captures the ticket record, the cluster default
- * choices and the agenda table as they are then, with their etcd revisions;
- * every later build for that (ticket, block) uses the pinned inputs. So a
- * backup that takes over after its hedge builds the same bytes as the owner
- * did at the draw even if the choices changed meanwhile, and the record
- * carries both revisions (ticket and defaults) that fixed the bytes.
+ * Inputs effective from a height (services/cluster vote-inputs.ts): every
+ * build of the vote on a draw at height H uses the inputs that apply AT H —
+ * the ticket's choices and tspend / treasury (Pi key) policies, the cluster
+ * defaults, and the tspends the cluster recorded with `from <= H` that are
+ * votable at H — never simply the latest ones. So:
+ * - `canonical(ticket, ev)`: when the local view is provably current for H
+ *   (every input cache reached the tip marker of H - 1; a view behind waits
+ *   for its own watches up to `viewWaitMs`, no I/O), the inputs are the ones
+ *   every voter computes: `{ ok: true }`, and the region signers may sign at
+ *   once. Otherwise it reads them from etcd (`freshInputs`: the tip raised to
+ *   H - 1 first, then one linearizable read) and keeps them for this
+ *   (ticket, block), so whichever path signs builds exactly the bytes a
+ *   canonical signer builds; `{ ok: false, reason }`. etcd unreachable: the
+ *   view's inputs at H (the lease owner's outage path).
+ * - `pin(ticket, draw)` (at the draw) captures the agenda table and the
+ *   view's inputs at H; a build uses, in order: the canonical inputs, the
+ *   fresh ones, the pinned ones.
  *
- * Treasury votes (tspend-book.ts): the pin also captures the tspends the
- * proxies streamed that are inside their voting window at the draw's height,
- * and the cluster's default tspend / Pi-key policies (same etcd revision as
- * the default choices); the ticket's own policies come with its pinned record.
- * Each tspend gets the first yes/no of ticket tspend, default tspend, ticket
- * Pi key, default Pi key (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy); those with an answer become
- * the vote's 'T','V' output (tx version 3), in hash order, at most 7, and are
- * recorded in `meta.treasuryVotes`. A tspend learned after the draw is not in
- * that draw's votes, so a takeover rebuilds the owner's bytes.
+ * Treasury votes (tspend-book.ts): each votable recorded tspend gets the first
+ * yes/no of ticket tspend, default tspend, ticket Pi key, default Pi key
+ * (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy); those
+ * with an answer become the vote's 'T','V' output (tx version 3), in hash
+ * order, at most 7, recorded in `meta.treasuryVotes`. A tspend a proxy streamed
+ * a moment ago is in no vote until it is recorded and its `from` height reached.
+ *
+ * Without a cluster source (unit tests), the inputs come from the ticket
+ * records and the defaults functions given, as a view that is never canonical.
  */
 import {
   buildVote, encodeTx, hashFromHex, hashToHex, parseTicket, signVote, decodeTxHex, txHash,
   type NetParams, type TicketInfo, type Tx,
 } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
+import {
+  EtcdUnavailableError, TicketNotFoundError, stateAtOrOldest, ticketInputs,
+  type CanonicalInputs, type EarlierInput, type FreshInputs, type InputState, type VoteInputs,
+} from '../cluster/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
-import { treasuryVotesFor, type KnownTSpend, type PolicyWord, type TSpendBook } from './tspend-book.ts';
+import { treasuryVotesFor, type PolicyWord, type TSpendBook } from './tspend-book.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { TicketNotManagedError, VoterAgendasUnknownError } from './errors.ts';
 import {
-  voteBitsFromChoices, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
+  voteBitsFromChoices, type CanonicalVerdict, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
 } from './vote-factory.ts';
 
 /** The ticket-cache operations the factory uses (a subset of the cluster's TicketCache). */
@@ -43,6 +57,8 @@ export interface TicketSource {
       voteChoices: Record<string, string>;
       treasuryPolicy?: Readonly<Record<string, PolicyWord>>;
       tspendPolicy?: Readonly<Record<string, PolicyWord>>;
+      inputsFrom?: number;
+      earlierInputs?: readonly EarlierInput[];
     };
     modRevision: number;
   } | undefined;
@@ -57,25 +73,33 @@ export interface TreasuryDefaults {
   tspendPolicy: Readonly<Record<string, PolicyWord>>;
 }
 
-/** Where treasury votes come from: the streamed tspends and the default policies. */
+/** Where treasury votes come from without a cluster source: the streamed tspends and the default policies. */
 export interface TreasurySource {
   tspends: TSpendBook;
   defaults: () => TreasuryDefaults;
 }
 
-const NO_TREASURY_DEFAULTS: TreasuryDefaults = { treasuryPolicy: {}, tspendPolicy: {} };
+/** The cluster's vote inputs (services/cluster `canonicalInputs`, `freshInputs`, the view). */
+export interface VoteInputSource {
+  /** No I/O: the canonical inputs at H, or why they are not provable. */
+  canonicalInputs(ticketHex: string, height: number): CanonicalInputs;
+  /** Tip raised to H - 1, then one linearizable read. @throws EtcdUnavailableError, TicketNotFoundError */
+  freshInputs(ticketHex: string, height: number): Promise<FreshInputs>;
+  /** No I/O: the view's inputs at H even when not provably current (the outage path), undefined when the ticket is not cached. */
+  viewInputs(ticketHex: string, height: number): VoteInputs | undefined;
+  /** Resolves true once the view is current for H (no I/O), false after `timeoutMs`. */
+  whenCurrentFor(height: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
 
-/** The inputs of one (ticket, block) vote, captured at the draw. */
+/** The inputs of one (ticket, block) vote and where they came from. */
 interface Pinned {
   height: number;
   blockHashHex: string;
-  ticket: TicketEntry;
-  defaults: Readonly<Record<string, string>>;
-  defaultsRevision: number;
   agendas: AgendaTable | undefined;
-  treasuryDefaults: TreasuryDefaults;
-  /** The tspends inside their window at the draw's height, hash order. */
-  tspends: readonly KnownTSpend[];
+  /** The view's inputs at the draw (undefined: the ticket was not cached then). */
+  view: VoteInputs | undefined;
+  /** The inputs read from etcd for this draw (record-first and behind-view paths). */
+  fresh?: VoteInputs;
 }
 
 interface Payload {
@@ -90,39 +114,41 @@ const MAX_PARSED_TICKETS = 256;
 export class ClusterVoteFactory implements VoteFactory {
   readonly #parsed = new Map<string, { rev: number; ticket: Tx; info: TicketInfo }>();
   readonly #pins = new Map<string, Pinned>();
+  readonly #source: VoteInputSource;
 
+  /**
+   * @param defaults default choices (used only without `inputs`)
+   * @param defaultsRevision (used only without `inputs`)
+   * @param treasury streamed tspends and default policies (used only without `inputs`)
+   * @param inputs the cluster's vote inputs (a running voter); absent: a never-canonical view
+   *   of the ticket records and `defaults` / `treasury` (tests)
+   * @param viewWaitMs how long `canonical` waits for a view behind the draw to catch up (no I/O)
+   */
   constructor(
     private readonly tickets: TicketSource,
-    private readonly defaults: () => Readonly<Record<string, string>>,
+    defaults: () => Readonly<Record<string, string>>,
     /** The agendas (and vote version) to vote with now; undefined when unknown (agenda-book.ts). */
     private readonly agendas: () => AgendaTable | undefined,
     private readonly params: NetParams,
     private readonly log: Logger,
-    private readonly defaultsRevision: () => number = () => 0,
-    private readonly treasury?: TreasurySource,
-  ) {}
-
-  /** The tspends a vote on `height` may vote on now, and the default treasury policies. */
-  private treasuryInputs(height: number): { tspends: readonly KnownTSpend[]; treasuryDefaults: TreasuryDefaults } {
-    if (!this.treasury) return { tspends: [], treasuryDefaults: NO_TREASURY_DEFAULTS };
-    return { tspends: this.treasury.tspends.votable(height, this.params), treasuryDefaults: this.treasury.defaults() };
+    defaultsRevision: () => number = () => 0,
+    treasury?: TreasurySource,
+    inputs?: VoteInputSource,
+    private readonly viewWaitMs: () => number = () => 0,
+  ) {
+    this.#source = inputs ?? localInputs(tickets, defaults, defaultsRevision, treasury, params);
   }
 
   /**
-   * Captures the inputs of the vote for (ticket, draw) now (no I/O); later builds for
-   * that pair use them. A second call for the same pair keeps the first capture.
-   * Returns false when the ticket is not in the cache.
+   * Captures the agenda table and the view's inputs for (ticket, draw) now (no I/O); later
+   * builds for that pair use them unless canonical or fresh inputs exist. A second call for
+   * the same pair keeps the first capture. Returns false when the ticket is not in the cache.
    */
   pin(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>): boolean {
     const key = dutyKey(ticketHex, ev.blockHashHex);
     if (this.#pins.has(key)) return true;
-    const ticket = this.tickets.get(ticketHex);
-    if (!ticket) return false;
-    this.#pins.set(key, {
-      height: ev.height, blockHashHex: ev.blockHashHex, ticket,
-      defaults: this.defaults(), defaultsRevision: this.defaultsRevision(), agendas: this.agendas(),
-      ...this.treasuryInputs(ev.height),
-    });
+    if (!this.tickets.get(ticketHex)) return false;
+    this.#pins.set(key, { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: this.#source.viewInputs(ticketHex, ev.height) });
     return true;
   }
 
@@ -136,9 +162,58 @@ export class ClusterVoteFactory implements VoteFactory {
     return this.#pins.size;
   }
 
+  /**
+   * Whether the vote for (ticket, draw) is canonical here: every input cache reached the tip
+   * marker of H - 1 (waiting up to `viewWaitMs` for this voter's own watches, no I/O) and the
+   * ticket's and the defaults' states at H are committed (not a late import, not a record of an
+   * older version). When not, the inputs are read from etcd now (`freshInputs`) and kept for
+   * this (ticket, block), so every later build is the canonical bytes where they exist; etcd
+   * unreachable: the view's (outage path).
+   */
+  async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
+    let c = this.#source.canonicalInputs(ticketHex, ev.height);
+    if (!c.ok && c.reason === 'view-behind') {
+      const waitMs = this.viewWaitMs();
+      if (waitMs > 0 && (await this.#source.whenCurrentFor(ev.height, waitMs))) c = this.#source.canonicalInputs(ticketHex, ev.height);
+    }
+    if (c.ok) return { ok: true };
+    if (c.reason !== 'not-managed') await this.fresh(ticketHex, ev);
+    return { ok: false, reason: c.reason };
+  }
+
+  /**
+   * Reads the inputs of (ticket, draw) from etcd (the tip raised to H - 1 first) and keeps them
+   * for this pair's builds. Resolves false when etcd could not be read (the view's inputs stay)
+   * or the ticket is not managed.
+   */
+  async fresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>): Promise<boolean> {
+    try {
+      const f = await this.#source.freshInputs(ticketHex, ev.height);
+      const key = dutyKey(ticketHex, ev.blockHashHex);
+      const pin = this.#pins.get(key) ?? { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: undefined };
+      pin.fresh = f.inputs;
+      this.#pins.set(key, pin);
+      return true;
+    } catch (err) {
+      if (err instanceof TicketNotFoundError) return false;
+      const level = err instanceof EtcdUnavailableError ? 'warn' : 'error';
+      this.log[level]({ err, ticket: ticketHex, height: ev.height }, 'vote inputs not read from etcd; building from this voter\'s view');
+      return false;
+    }
+  }
+
+  /** The inputs of the vote of `ticketHex` on `ev`: canonical, else fresh, else pinned, else the view's. */
+  private inputsFor(ticketHex: string, ev: WinningTicketsEvent, pin: Pinned | undefined): VoteInputs {
+    const c = this.#source.canonicalInputs(ticketHex, ev.height);
+    if (c.ok) return c.inputs;
+    const inputs = pin?.fresh ?? pin?.view ?? this.#source.viewInputs(ticketHex, ev.height);
+    if (!inputs) throw new TicketNotManagedError(ticketHex);
+    return inputs;
+  }
+
   prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote {
     const pin = this.#pins.get(dutyKey(ticketHex, ev.blockHashHex));
-    const cached = pin?.ticket ?? this.tickets.get(ticketHex);
+    const cached = this.tickets.get(ticketHex);
     if (!cached) throw new TicketNotManagedError(ticketHex);
     let p = this.#parsed.get(ticketHex);
     if (!p || p.rev !== cached.modRevision) {
@@ -151,15 +226,13 @@ export class ClusterVoteFactory implements VoteFactory {
     }
     const agendas = pin?.agendas ?? this.agendas();
     if (!agendas) throw new VoterAgendasUnknownError(ev.voteVersion > 0 ? ev.voteVersion : undefined);
-    const defaults = pin?.defaults ?? this.defaults();
-    const defaultsRevision = pin?.defaultsRevision ?? this.defaultsRevision();
-    const choices = agendas.resolve(defaults, cached.record.voteChoices, (agendaId, choiceId) =>
+    const inputs = this.inputsFor(ticketHex, ev, pin);
+    const choices = agendas.resolve(inputs.defaults.voteChoices, inputs.ticket.voteChoices, (agendaId, choiceId) =>
       this.log.warn({ ticket: ticketHex, agendaId, choiceId }, 'vote choice for an agenda the chain does not define; abstaining'),
     );
-    const t = pin ?? this.treasuryInputs(ev.height);
-    const treasuryVotes = treasuryVotesFor(t.tspends, {
-      ticketTSpend: cached.record.tspendPolicy ?? {}, defaultTSpend: t.treasuryDefaults.tspendPolicy,
-      ticketPiKey: cached.record.treasuryPolicy ?? {}, defaultPiKey: t.treasuryDefaults.treasuryPolicy,
+    const treasuryVotes = treasuryVotesFor(inputs.tspends, {
+      ticketTSpend: inputs.ticket.tspendPolicy, defaultTSpend: inputs.defaults.tspendPolicy,
+      ticketPiKey: inputs.ticket.treasuryPolicy, defaultPiKey: inputs.defaults.treasuryPolicy,
     });
     const meta: VoteMeta = {
       voteBits: voteBitsFromChoices(choices),
@@ -167,8 +240,8 @@ export class ClusterVoteFactory implements VoteFactory {
       // that sees the same proxies, so a backup's rebuild matches the owner's bytes.
       voteVersion: agendas.voteVersion ?? (ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion),
       treasuryVotes,
-      revision: cached.modRevision,
-      defaultsRevision,
+      revision: inputs.ticketRevision,
+      defaultsRevision: inputs.defaultsRevision,
     };
     const unsigned = buildVote({
       ticket: p.ticket, ticketInfo: p.info, blockHash: hashFromHex(ev.blockHashHex), blockHeight: ev.height,
@@ -195,4 +268,42 @@ export class ClusterVoteFactory implements VoteFactory {
   prune(isManaged: (ticketHex: string) => boolean): void {
     for (const t of this.#parsed.keys()) if (!isManaged(t)) this.#parsed.delete(t);
   }
+}
+
+const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * A never-canonical source over plain ticket records and defaults functions (no cluster): each
+ * record's state at H (or its oldest), the defaults as given, the streamed tspends votable at H.
+ */
+function localInputs(
+  tickets: TicketSource, defaults: () => Readonly<Record<string, string>>, defaultsRevision: () => number,
+  treasury: TreasurySource | undefined, params: NetParams,
+): VoteInputSource {
+  const view = (ticketHex: string, height: number): VoteInputs | undefined => {
+    const t = tickets.get(ticketHex);
+    if (!t) return undefined;
+    const r = t.record;
+    const state: InputState = stateAtOrOldest(ticketInputs({
+      voteChoices: r.voteChoices, tspendPolicy: r.tspendPolicy ?? EMPTY_MAP, treasuryPolicy: r.treasuryPolicy ?? EMPTY_MAP,
+      inputsFrom: r.inputsFrom, earlierInputs: r.earlierInputs,
+    }), height);
+    const td = treasury?.defaults();
+    return {
+      height, ticket: state,
+      defaults: { voteChoices: defaults(), tspendPolicy: td?.tspendPolicy ?? EMPTY_MAP, treasuryPolicy: td?.treasuryPolicy ?? EMPTY_MAP },
+      tspends: (treasury?.tspends.votable(height, params) ?? []).map((k) => ({ ...k, from: 0 })),
+      ticketRevision: t.modRevision, defaultsRevision: defaultsRevision(),
+    };
+  };
+  return {
+    canonicalInputs: () => ({ ok: false, reason: 'view-behind' }),
+    freshInputs: async (ticketHex, height) => {
+      const inputs = view(ticketHex, height);
+      if (!inputs) throw new TicketNotFoundError(`ticket ${ticketHex} is not managed by the cluster`);
+      return { inputs, canonical: false, reason: 'view-behind' };
+    },
+    viewInputs: view,
+    whenCurrentFor: async () => false,
+  };
 }

@@ -323,9 +323,18 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         m.voteVersionMismatch.set(mismatch ? 1 : 0);
       },
     });
+    // Every build uses the inputs that apply at the draw's height (services/cluster vote-inputs.ts):
+    // the canonical ones when this voter's view is provably current, else read from etcd.
     factory = new ClusterVoteFactory(
       c.tickets, () => c.config.voteDefaults().voteChoices, () => agendas.current(), params, log, () => c.config.voteDefaultsRevision(),
-      { tspends: tspendBook, defaults: () => c.config.voteDefaults() },
+      undefined,
+      {
+        canonicalInputs: (t, h) => c.canonicalInputs(t, h),
+        freshInputs: (t, h) => c.freshInputs(t, h),
+        viewInputs: (t, h) => c.voteView.viewInputs(t, h),
+        whenCurrentFor: (h, ms, signal) => c.voteView.whenCurrentFor(h, ms, signal),
+      },
+      () => cfg.hedgeMs,
     );
     const planFor = (t: string, lateTicket: boolean) => {
       const ranked = c.owners.rank(t);
@@ -462,6 +471,15 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
           if (tspendBook.addRaw(t.raw).added) log.info({ tspend: t.hashHex, expiry: t.expiry, proxy: t.proxy }, 'tspend known');
         } catch (err) {
           log.warn({ err, tspend: t.hashHex, proxy: t.proxy }, 'tspend refused (fails dcrd checks)');
+          return;
+        }
+        // Votes carry recorded tspends only (from the cluster tip + 2 on): record it, create-if-absent.
+        const c = cluster;
+        if (c) {
+          void c.tspends.record(t.raw).then(
+            (r) => { if (r.created) log.info({ tspend: r.hashHex, from: r.from }, 'tspend recorded: votes carry it from this height'); },
+            (err: unknown) => log.warn({ err, tspend: t.hashHex }, 'tspend not recorded (retried when a proxy streams it again)'),
+          );
         }
       },
     };
@@ -482,6 +500,9 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       }
       return;
     }
+    // Every block heard raises the cluster tip (off the critical path; the cache skips a tip
+    // already there): what shapes a vote is guarded by it (services/cluster chain-tip.ts).
+    if (ev.kind !== 'block-disconnected') advanceTip(ev.height);
     switch (ev.kind) {
       case 'block-connected':
         openDraws.blockConnected(ev.height);
@@ -508,6 +529,12 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const live = c.membership.liveSnapshot();
     if (regions?.version !== live.version) regions = { version: live.version, byId: new Map(live.nodes.map((n) => [n.nodeId, n.region])) };
     return regions.byId.get(nodeId);
+  }
+
+  function advanceTip(height: number): void {
+    const c = cluster;
+    if (!c) return;
+    c.advanceTip(height).catch((err: unknown) => log.debug({ err, height }, 'cluster tip not advanced (etcd unreachable?)'));
   }
 
   function refreshGauges(): void {

@@ -2,7 +2,9 @@
  * Treasury votes end to end, all real: etcd, the devnet (judge), a node proxy and
  * the Admin API over gRPC, a voter. Two signed simnet tspends are posted to the
  * devnet; policies are set through Admin (a global tspend policy, a per-ticket
- * override, a global Pi-key policy); the next draw's votes are mined with the
+ * override, a global Pi-key policy); the voter records the tspends its proxy
+ * streams, and the votes on the first draw at or above the recorded `from`
+ * height are mined with the
  * 'T','V' output carrying exactly the vote bytes of dcrwallet's lookup order,
  * and the vote records list the same treasury votes.
  */
@@ -69,11 +71,20 @@ describe('treasury votes through admin, proxy, voter and devnet', () => {
 
     const v = world.makeVoter('v1', 'a');
     await v.start();
-    // The open draw (143) was streamed before the tspends (the proxy saw them later); its votes are not checked.
     await world.awaitPendingVotes(20_000);
-    const mined = await world.mineAndAwaitVotes(20_000); // block 144: the votes on 143
-    expect(mined).toBeTruthy();
-    const next = await world.mineAndAwaitVotes(20_000); // block 145: the votes on 144, with treasury votes
+    // Votes carry a tspend once the cluster recorded it (the voter records what its proxy
+    // streams) and from its `from` height on: the cluster tip when recorded + 2.
+    const recorded = await waitFor(() => {
+      const rs = [hashA, hashB].map((h) => world.admin.tspends.get(h));
+      return rs.every((r) => r !== undefined) ? rs : undefined;
+    }, { timeoutMs: 10_000, message: 'both tspends recorded in the cluster' });
+    const from = Math.max(...recorded.map((r) => r?.from ?? 0));
+    let next: string;
+    let height: number;
+    do {
+      next = await world.mineAndAwaitVotes(20_000); // block h: the votes on h - 1
+      height = ((await rpc('getblock', [next, true])).result as { height: number }).height;
+    } while (height < from + 1);
     const block = (await rpc('getblock', [next, true, true])).result as {
       stx: { txid: string; version: number; vin: { txid: string }[]; vout: { scriptPubKey: { hex: string } }[] }[];
     };
