@@ -13,11 +13,12 @@
  *   (every input cache reached the tip marker of H - 1; a view behind waits
  *   for its own watches up to `viewWaitMs`, no I/O), the inputs are the ones
  *   every voter computes: `{ ok: true }`, and the region signers may sign at
- *   once. Otherwise it reads them from etcd (`freshInputs`: the tip raised to
- *   H - 1 first, then one linearizable read) and keeps them for this
- *   (ticket, block), so whichever path signs builds exactly the bytes a
- *   canonical signer builds; `{ ok: false, reason }`. etcd unreachable: the
- *   view's inputs at H (the lease owner's outage path).
+ *   once; otherwise `{ ok: false, reason }`.
+ * - `refresh(ticket, ev)` (the record-first path): reads the inputs from etcd
+ *   (`freshInputs`: the tip raised to H - 1 first, then one linearizable
+ *   read) and keeps them for this (ticket, block), so whichever path signs
+ *   builds exactly the bytes a canonical signer builds. Without it (an etcd
+ *   outage) a build uses the view's inputs at H (the lease owner's outage path).
  * - `pin(ticket, draw)` (at the draw) captures the agenda table and the
  *   view's inputs at H; a build uses, in order: the canonical inputs, the
  *   fresh ones, the pinned ones.
@@ -38,7 +39,7 @@ import {
 } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import {
-  EtcdUnavailableError, TicketNotFoundError, stateAtOrOldest, ticketInputs,
+  TicketNotFoundError, stateAtOrOldest, ticketInputs,
   type CanonicalInputs, type EarlierInput, type FreshInputs, type InputState, type VoteInputs,
 } from '../cluster/index.ts';
 import type { AgendaTable } from './agenda-table.ts';
@@ -166,9 +167,7 @@ export class ClusterVoteFactory implements VoteFactory {
    * Whether the vote for (ticket, draw) is canonical here: every input cache reached the tip
    * marker of H - 1 (waiting up to `viewWaitMs` for this voter's own watches, no I/O) and the
    * ticket's and the defaults' states at H are committed (not a late import, not a record of an
-   * older version). When not, the inputs are read from etcd now (`freshInputs`) and kept for
-   * this (ticket, block), so every later build is the canonical bytes where they exist; etcd
-   * unreachable: the view's (outage path).
+   * older version). Then `prepare` builds the bytes every voter builds.
    */
   async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
     let c = this.#source.canonicalInputs(ticketHex, ev.height);
@@ -176,30 +175,28 @@ export class ClusterVoteFactory implements VoteFactory {
       const waitMs = this.viewWaitMs();
       if (waitMs > 0 && (await this.#source.whenCurrentFor(ev.height, waitMs))) c = this.#source.canonicalInputs(ticketHex, ev.height);
     }
-    if (c.ok) return { ok: true };
-    if (c.reason !== 'not-managed') await this.fresh(ticketHex, ev);
-    return { ok: false, reason: c.reason };
+    return c.ok ? { ok: true } : { ok: false, reason: c.reason };
   }
 
   /**
-   * Reads the inputs of (ticket, draw) from etcd (the tip raised to H - 1 first) and keeps them
-   * for this pair's builds. Resolves false when etcd could not be read (the view's inputs stay)
-   * or the ticket is not managed.
+   * The record-first path's inputs: reads them from etcd (services/cluster `freshInputs`: the
+   * cluster tip raised to H - 1 first, then one linearizable read) and keeps them for this
+   * (ticket, block): later builds are the bytes a canonical signer builds, where one exists.
+   * @throws EtcdUnavailableError (etcd does not answer), TicketNotManagedError
    */
-  async fresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>): Promise<boolean> {
+  async refresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>): Promise<void> {
+    let f: FreshInputs;
     try {
-      const f = await this.#source.freshInputs(ticketHex, ev.height);
-      const key = dutyKey(ticketHex, ev.blockHashHex);
-      const pin = this.#pins.get(key) ?? { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: undefined };
-      pin.fresh = f.inputs;
-      this.#pins.set(key, pin);
-      return true;
+      f = await this.#source.freshInputs(ticketHex, ev.height);
     } catch (err) {
-      if (err instanceof TicketNotFoundError) return false;
-      const level = err instanceof EtcdUnavailableError ? 'warn' : 'error';
-      this.log[level]({ err, ticket: ticketHex, height: ev.height }, 'vote inputs not read from etcd; building from this voter\'s view');
-      return false;
+      if (err instanceof TicketNotFoundError) throw new TicketNotManagedError(ticketHex);
+      throw err;
     }
+    const key = dutyKey(ticketHex, ev.blockHashHex);
+    const pin = this.#pins.get(key) ?? { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: undefined };
+    pin.fresh = f.inputs;
+    this.#pins.set(key, pin);
+    if (!f.canonical) this.log.debug({ ticket: ticketHex, height: ev.height, reason: f.reason }, 'vote inputs read from etcd are not canonical; single signer');
   }
 
   /** The inputs of the vote of `ticketHex` on `ev`: canonical, else fresh, else pinned, else the view's. */

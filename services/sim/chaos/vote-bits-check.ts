@@ -4,13 +4,14 @@
  * Every vote record names the etcd revisions of the inputs the vote was built from
  * at the draw (the ticket record with its per-ticket choices, `choicesRevision`,
  * and `config/vote-defaults`, `defaultsRevision`). For each record this reads those
- * exact values back from etcd's history, computes the vote bits dcrwallet would
+ * exact values back from etcd's history, takes the choices that apply at the draw's
+ * height (a record's latest from its `from` height on, its earlier ones below), computes the vote bits dcrwallet would
  * (wallet/wallet.go SetAgendaChoices: start at 0x0001, per agenda clear the mask and
  * OR the choice bits; per-ticket choices over defaults) with the chain's agendas, and
  * compares them with the record and with the vote the devnet mined in the next
  * main-chain block (getblock, the vote's second output `6a06 <bits> <version>`).
  */
-import type { Cluster } from '../../cluster/index.ts';
+import { defaultsInputs, stateAtOrOldest, ticketInputs, type Cluster, type EarlierInput } from '../../cluster/index.ts';
 
 /** An agenda as getvoteinfo lists it. */
 export interface CheckedAgenda {
@@ -64,6 +65,22 @@ async function jsonAt(cluster: Cluster, key: string, revision: number): Promise<
   return raw === null ? undefined : (JSON.parse(raw) as Record<string, unknown>);
 }
 
+type Choices = Readonly<Record<string, string>>;
+type Versioned = { voteChoices?: Choices; inputsFrom?: number; earlierInputs?: EarlierInput[]; from?: number; earlier?: EarlierInput[] };
+const NONE = { tspendPolicy: {}, treasuryPolicy: {} };
+
+function ticketChoicesAt(rec: Record<string, unknown> | undefined, height: number): Choices {
+  if (!rec) return {};
+  const r = rec as Versioned;
+  return stateAtOrOldest(ticketInputs({ voteChoices: r.voteChoices ?? {}, ...NONE, inputsFrom: r.inputsFrom, earlierInputs: r.earlierInputs }), height).voteChoices;
+}
+
+function defaultChoicesAt(rec: Record<string, unknown> | undefined, height: number): Choices {
+  if (!rec) return {};
+  const r = rec as Versioned;
+  return stateAtOrOldest(defaultsInputs({ voteChoices: r.voteChoices ?? {}, ...NONE, from: r.from, earlier: r.earlier }), height).voteChoices;
+}
+
 /** See the module comment. */
 export async function checkMinedVoteBits(cluster: Cluster, node: RpcTarget, agendas: readonly CheckedAgenda[]): Promise<VoteBitsCheck> {
   const ks = cluster.keyspace;
@@ -100,7 +117,9 @@ export async function checkMinedVoteBits(cluster: Cluster, node: RpcTarget, agen
   for (const r of records) {
     const ticket = await jsonAt(cluster, ks.ticket(r.ticketHash), r.choicesRevision);
     const defaults = await jsonAt(cluster, ks.config('vote-defaults'), r.defaultsRevision ?? 0);
-    const want = bitsFor(agendas, (defaults?.['voteChoices'] as Record<string, string> | undefined) ?? {}, (ticket?.['voteChoices'] as Record<string, string> | undefined) ?? {});
+    // The choices that apply at the draw's height (services/cluster vote-inputs.ts): a record's
+    // latest choices from its `inputsFrom` on, its earlier ones below.
+    const want = bitsFor(agendas, defaultChoicesAt(defaults, r.height), ticketChoicesAt(ticket, r.height));
     const where = `height ${r.height} ticket ${r.ticketHash.slice(0, 12)}`;
     if (r.voteBits !== want) out.mismatches.push(`${where}: record has bits 0x${r.voteBits.toString(16)}, its pinned choices give 0x${want.toString(16)}`);
     const mined = (await minedIn(r.height, r.blockHash))?.get(r.ticketHash);
