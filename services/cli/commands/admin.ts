@@ -79,6 +79,15 @@ export function register(program: Command): void {
     const cfg: AdminConfig = { ...adminOnly, network };
     const metrics = createMetrics({ service: 'admin', components: ['admin', 'cluster', 'chain'] });
     const ctx = await openAdminContext({ ...common, logLevel: common.logLevel === 'warn' ? 'info' : common.logLevel }, 'admin', { metrics });
+    // Ticket records and vote defaults of an older version (no height their inputs apply from)
+    // are never canonical: their draws take the record-first path. Give them one (idempotent).
+    try {
+      const tickets = await ctx.cluster.tickets.migrateVoteInputs();
+      const defaults = await ctx.cluster.config.migrateVoteDefaults();
+      if (tickets > 0 || defaults) ctx.log.info({ tickets, defaults }, 'vote inputs of an older version now apply from height 0');
+    } catch (err) {
+      ctx.log.warn({ err }, 'vote inputs of an older version not migrated (retried at the next start)');
+    }
     const w = cfg.walletRpc;
     const password = w.passwordFile ? new SecretKey(Buffer.from((await readFile(w.passwordFile, 'utf8')).trim())) : undefined;
     const tls = w.tlsCertFile && w.tlsKeyFile ? { cert: await readFile(w.tlsCertFile), key: await readFile(w.tlsKeyFile) } : undefined;
