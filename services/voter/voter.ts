@@ -334,7 +334,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         viewInputs: (t, h) => c.voteView.viewInputs(t, h),
         whenCurrentFor: (h, ms, signal) => c.voteView.whenCurrentFor(h, ms, signal),
       },
-      () => cfg.hedgeMs,
+      // A view behind the draw waits for its own watches at most the hedge learned for this region.
+      () => hedge.hedgeMs(cfg.region),
     );
     const planFor = (t: string, lateTicket: boolean) => {
       const ranked = c.owners.rank(t);
