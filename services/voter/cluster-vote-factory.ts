@@ -203,8 +203,12 @@ export class ClusterVoteFactory implements VoteFactory {
   private inputsFor(ticketHex: string, ev: WinningTicketsEvent, pin: Pinned | undefined): VoteInputs {
     const c = this.#source.canonicalInputs(ticketHex, ev.height);
     if (c.ok) return c.inputs;
-    const inputs = pin?.fresh ?? pin?.view ?? this.#source.viewInputs(ticketHex, ev.height);
+    if (pin?.fresh) return pin.fresh;
+    const inputs = pin?.view ?? this.#source.viewInputs(ticketHex, ev.height);
     if (!inputs) throw new TicketNotManagedError(ticketHex);
+    // Neither provably current nor read from etcd: the outage path (one signer, the lease owner).
+    this.log.warn({ ticket: ticketHex, height: ev.height, reason: c.reason, ticketRevision: inputs.ticketRevision, tspends: inputs.tspends.map((t) => t.hashHex) },
+      'vote built from this voter\'s view, not provably current for the draw (etcd not read)');
     return inputs;
   }
 
