@@ -12,7 +12,7 @@ import { VoteInputsView, type FreshInputs } from './canonical.ts';
 import { ChainTip } from './chain-tip.ts';
 import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, followEtcdTls, loadEtcdAccess } from './etcd-access.ts';
-import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, type ClusterMetricsHooks } from './etcd-client.ts';
+import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, probeEtcdTls, type ClusterMetricsHooks } from './etcd-client.ts';
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, EtcdAuthError, EtcdPermissionError, type CorruptValueError } from './errors.ts';
 import { HashIndex } from './hash-index.ts';
@@ -237,6 +237,21 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     etcdTls?.close();
     throw err;
   }
+  // A new etcd client certificate is tried at once on a connection of its own, so the operator
+  // learns now (not at the next etcd restart) whether etcd trusts it.
+  etcdTls?.onChange((m) => {
+    void probeEtcdTls({
+      endpoints: cfg.endpoints, ...(access.auth ? { auth: access.auth } : {}), tls: { ca: m.ca, cert: m.cert, key: m.key },
+      key: keyspace.schemaVersion(), dialTimeoutMs: cfg.dialTimeoutMs, callTimeoutMs: cfg.callTimeoutMs,
+    }).then((err) => {
+      const fields = { tls: 'etcd client', fingerprint: m.identity.fingerprint };
+      if (err) {
+        log.warn({ ...fields, err }, 'etcd did not accept the new etcd client certificate (err: refused, or etcd unreachable): connections open now keep the previous one; new ones (after an etcd restart or a network break) fail until etcd trusts it');
+      } else {
+        log.info(fields, 'etcd accepts the new etcd client certificate');
+      }
+    });
+  });
   const common = { client, keyspace, hooks, log, onCorrupt: deps.onCorrupt };
   const membership = new Membership({ ...common, nodeId: cfg.nodeId, region: cfg.region, proxies: cfg.proxies, version: cfg.version, leaseTtlSec: cfg.leaseTtlSec, joinWaitMs: cfg.joinWaitMs, confirmIntervalMs: cfg.leaseConfirmIntervalMs });
   // One ticket-hash index keys the ticket cache and the owner cache.

@@ -120,6 +120,43 @@ export function useChannelCredentials(client: Etcd3, credentials: ChannelCredent
   authenticator.credentials = credentials;
 }
 
+/** Options of {@link probeEtcdTls}. */
+export interface ProbeEtcdTlsOptions {
+  endpoints: readonly string[];
+  /** The process's etcd user (the probe logs in as it). */
+  auth?: ResolvedEtcdAccess['auth'];
+  /** The TLS material to try: CA bundle, client certificate and key. */
+  tls: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** A key the user may read (one read, its value ignored). */
+  key: string;
+  dialTimeoutMs?: number;
+  callTimeoutMs?: number;
+}
+
+/**
+ * Whether etcd accepts a client certificate: one read of `opts.key` as the process's etcd user,
+ * over connections of a client of its own (closed after). Resolves `undefined` when etcd
+ * answered, the translated error (handshake refused, unreachable, ...) when it did not. Used
+ * after the etcd client certificate changed on disk, to say at once whether etcd trusts it,
+ * long before an etcd restart would make every connection depend on it.
+ */
+export async function probeEtcdTls(opts: ProbeEtcdTlsOptions): Promise<ClusterError | undefined> {
+  const client = createEtcdClient({
+    endpoints: opts.endpoints,
+    access: { ...(opts.auth ? { auth: opts.auth } : {}), tls: opts.tls },
+    ...(opts.dialTimeoutMs !== undefined ? { dialTimeoutMs: opts.dialTimeoutMs } : {}),
+    ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
+  });
+  try {
+    await client.get(opts.key).buffer();
+    return undefined;
+  } catch (err) {
+    return translateEtcdError('tls_probe', err);
+  } finally {
+    client.close();
+  }
+}
+
 /** Runs one etcd request, timing it and translating transport errors. */
 export async function timed<T>(
   hooks: ClusterMetricsHooks | undefined,

@@ -1,9 +1,10 @@
 /**
  * etcd client certificates rotated under a running voter and admin, as an operator rotates the
- * cluster CA: etcd is restarted trusting the old and the new CA, the voter's and the admin's CA
- * bundles then their certificates and keys are replaced on disk (a garbage certificate and a
- * certificate with the wrong key on the way are refused with a warning and change nothing), and
- * etcd is restarted trusting only the new CA with a server certificate from it. The voter keeps
+ * cluster CA: the voter's and the admin's CA bundles take the new CA, then their certificates and
+ * keys are replaced on disk (a garbage certificate and a certificate with the wrong key on the way
+ * are refused with a warning and change nothing; the voter's new certificate, put in place before
+ * etcd trusts its CA, is reported as refused by etcd while the voter carries on), etcd is restarted
+ * trusting both CAs, then only the new one with a server certificate from it. The voter keeps
  * its session lease and its claims, its watches follow (a change the admin writes while they
  * reconnect, tickets imported after), it reads and writes and votes every draw, and a client with
  * the old certificate is refused while the same client with the new one gets in: the rotation was real.
@@ -30,6 +31,11 @@ const logged = (msg: string, extra: (l: Record<string, unknown>) => boolean = ()
 const ETCD = 'etcd client';
 const reloads = (service: string) => logged('TLS certificate reloaded', (l) => l['service'] === service && l['tls'] === ETCD);
 const refusals = (service: string) => logged('TLS files changed but do not check out; keeping the current certificate', (l) => l['service'] === service && l['tls'] === ETCD);
+const accepted = (service: string) => logged('etcd accepts the new etcd client certificate', (l) => l['service'] === service && l['tls'] === ETCD);
+const probeRefusals = (service: string) => logged(
+  'etcd did not accept the new etcd client certificate (err: refused, or etcd unreachable): connections open now keep the previous one; new ones (after an etcd restart or a network break) fail until etcd trusts it',
+  (l) => l['service'] === service && l['tls'] === ETCD,
+);
 
 /** Writes `text` to `file` as a rotation tool does: a temporary name, then a rename. */
 function put(file: string, text: string, mode = 0o644): void {
@@ -103,16 +109,15 @@ async function rotate(w: VoterWorld, dir: string): Promise<void> {
     };
     await mine(2);
 
-    // 1. etcd trusts the old and the new CA (restarted: etcd 3.4 reads its trusted CA at start).
-    put(member.tls.caFile, bundle);
-    await member.stop();
-    await member.start();
-
-    // 2. The voter's and the admin's CA bundles, then garbage and a mismatched key: refused, kept.
+    // 1. The voter's and the admin's CA bundles take the new CA (etcd's certificate is still
+    // from the old one): taken, and etcd accepts the unchanged certificates.
     put(voterFiles.caFile, bundle);
     put(adminFiles.caFile, bundle);
-    await waitFor(() => reloads('voter').length === 1, { timeoutMs: 10_000, message: 'the voter takes the CA bundle' });
+    await waitFor(() => reloads('voter').length === 1 && reloads('admin').length === 1, { timeoutMs: 10_000, message: 'the CA bundles taken' });
+    await waitFor(() => accepted('voter').length === 1, { timeoutMs: 10_000, message: 'etcd accepts the voter\'s certificate' });
     const oldFp = reloads('voter')[0]?.['fingerprint'];
+
+    // 2. Garbage, then a certificate with another key: refused, the current set kept.
     put(voterFiles.certFile, 'not a certificate\n');
     await waitFor(() => refusals('voter').length === 1, { timeoutMs: 10_000, message: 'garbage refused' });
     const next = await clientPair('voter');
@@ -125,15 +130,30 @@ async function rotate(w: VoterWorld, dir: string): Promise<void> {
     expect(reloads('voter')).toHaveLength(1);
     await mine(1);
 
-    // 3. The new pairs.
-    putPair(voterFiles, next);
-    putPair(adminFiles, await clientPair('admin'));
-    putPair(launcher.files.admin, await clientPair('admin')); // the test world's own admin handle
+    // 3. The voter's new pair before etcd trusts the new CA (an operator out of order): taken,
+    // and the voter says at once that etcd refuses it; its open connections carry on.
+    put(voterFiles.keyFile, next.keyPem, 0o600);
     await waitFor(() => reloads('voter').length === 2, { timeoutMs: 10_000, message: 'the voter takes the new certificate' });
-    await waitFor(() => reloads('admin').length === 2, { timeoutMs: 10_000, message: 'the admin takes the new certificate' });
     expect(reloads('voter')[1]?.['fingerprint']).not.toBe(oldFp);
+    await waitFor(() => probeRefusals('voter').length === 1, { timeoutMs: 20_000, message: 'the voter reports that etcd refuses the new certificate' });
+    expect(probeRefusals('voter')[0]?.['fingerprint']).toBe(reloads('voter')[1]?.['fingerprint']);
+    expect(probeRefusals('voter')[0]?.['level']).toBe(40);
 
-    // 4. Trust in the old CA revoked: etcd restarted trusting only the new CA, with a server
+    // 4. etcd trusts the old and the new CA (restarted: etcd 3.4 reads its trusted CA at start):
+    // the voter's connections are made again with its new certificate.
+    put(member.tls.caFile, bundle);
+    await member.stop();
+    await member.start();
+    await mine(1);
+
+    // 5. The admin's new pair (and the test world's own admin handle's): etcd accepts it.
+    putPair(adminFiles, await clientPair('admin'));
+    putPair(launcher.files.admin, await clientPair('admin'));
+    await waitFor(() => reloads('admin').length === 2, { timeoutMs: 10_000, message: 'the admin takes the new certificate' });
+    await waitFor(() => accepted('admin').length === 2, { timeoutMs: 20_000, message: 'etcd accepts the admin\'s new certificate' });
+    expect(accepted('admin')[1]?.['fingerprint']).toBe(reloads('admin')[1]?.['fingerprint']);
+
+    // 6. Trust in the old CA revoked: etcd restarted trusting only the new CA, with a server
     // certificate from it. Every connection is re-made; only the new certificates get in.
     const newRoot = await clientPair('root');
     const serverPair = await issueCertificate(newCa, { commonName: ETCD_PEER_COMMON_NAME, role: 'etcd', usage: 'peer', sans: ['127.0.0.1'] });
