@@ -302,16 +302,19 @@ export class VoteDelivery {
     // later ones ride the re-send passes.
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      if (t.mode === 'standby' && this.#standbyCheckDue(t) && this.#hooks.isNodeLive(t.vote.signer)) void this.#checkStandby(t);
+      // The timer is the wait: Node starts it from the event loop's cached time, so under load it
+      // fires with less than `ms` elapsed by Date.now(), and re-checking the elapsed time here would
+      // put the first check off to the next re-send pass.
+      if (t.mode === 'standby' && this.#standbyCheckDue(t, { waited: true }) && this.#hooks.isNodeLive(t.vote.signer)) void this.#checkStandby(t);
     }, ms);
     timer.unref();
     this.#timers.add(timer);
   }
 
-  #standbyCheckDue(t: Tracked): boolean {
+  #standbyCheckDue(t: Tracked, o: { waited?: boolean } = {}): boolean {
     const ms = this.#opts.standbyCheckMs;
     if (!ms || !this.#hooks.knownTo || t.checking || t.standbySinceMs === undefined) return false;
-    if (Date.now() - t.standbySinceMs < ms) return false;
+    if (!o.waited && Date.now() - t.standbySinceMs < ms) return false;
     if (this.#votes.get(dutyKey(t.vote.ticketHex, t.vote.blockHashHex)) !== t) return false;
     for (const p of t.proxies.values()) if (!p.inFlight && (p.state === 'pending' || p.state === 'retry')) return true;
     return false;

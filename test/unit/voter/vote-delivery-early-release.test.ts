@@ -96,6 +96,25 @@ describe('VoteDelivery early release of standby copies', () => {
     await d.stop();
   });
 
+  it('the first check runs when its timer fires, even if the wall clock shows less than standbyCheckMs elapsed', async () => {
+    // Node starts a timer from the event loop's cached time, so a busy loop makes it fire with less
+    // than its delay elapsed by Date.now(); here the wall clock is stepped back to show exactly that.
+    vi.useFakeTimers();
+    try {
+      const sinks = [new Sink('a')];
+      const d = new VoteDelivery(sinks, opts, { isNodeLive: () => true, knownTo: async () => false });
+      d.deliver(vote, 'standby');
+      vi.setSystemTime(Date.now() - 5);
+      await vi.advanceTimersByTimeAsync(opts.standbyCheckMs);
+      await vi.waitFor(() => expect(d.stats().standbyChecks).toBe(1));
+      await vi.waitFor(() => expect(sinks[0]!.calls).toBe(1));
+      expect(d.stats().releasedEarly).toBe(1);
+      await d.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('off without standbyCheckMs: a standby copy waits for its signer to leave', async () => {
     const sinks = [new Sink('a')];
     let live = true;
