@@ -13,7 +13,10 @@
  *   (every input cache reached the tip marker of H - 1; a view behind waits
  *   for its own watches up to `viewWaitMs`, no I/O), the inputs are the ones
  *   every voter computes: `{ ok: true }`, and the region signers may sign at
- *   once; otherwise `{ ok: false, reason }`.
+ *   once. A view still behind asks etcd (`freshInputs`, for as long again):
+ *   the inputs read after the tip was raised to H - 1 are the canonical ones,
+ *   so the answer is `{ ok: true }` with those kept for the draw; no answer,
+ *   a late import, a record of an older version: `{ ok: false, reason }`.
  * - `refresh(ticket, ev)` (the record-first path): reads the inputs from etcd
  *   (`freshInputs`: the tip raised to H - 1 first, then one linearizable
  *   read) and keeps them for this (ticket, block), so whichever path signs
@@ -167,15 +170,32 @@ export class ClusterVoteFactory implements VoteFactory {
    * Whether the vote for (ticket, draw) is canonical here: every input cache reached the tip
    * marker of H - 1 (waiting up to `viewWaitMs` for this voter's own watches, no I/O) and the
    * ticket's and the defaults' states at H are committed (not a late import, not a record of an
-   * older version). Then `prepare` builds the bytes every voter builds.
+   * older version). Then `prepare` builds the bytes every voter builds. A view still behind after
+   * the wait reads the inputs from etcd (tip raised to H - 1, then one read; at most `viewWaitMs`
+   * more): canonical too when they arrive in time, and kept for this draw's builds.
    */
   async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
     let c = this.#source.canonicalInputs(ticketHex, ev.height);
-    if (!c.ok && c.reason === 'view-behind') {
-      const waitMs = this.viewWaitMs();
-      if (waitMs > 0 && (await this.#source.whenCurrentFor(ev.height, waitMs))) c = this.#source.canonicalInputs(ticketHex, ev.height);
+    if (c.ok || c.reason !== 'view-behind') return c.ok ? { ok: true } : { ok: false, reason: c.reason };
+    const waitMs = this.viewWaitMs();
+    if (waitMs <= 0) return { ok: false, reason: c.reason };
+    if (await this.#source.whenCurrentFor(ev.height, waitMs)) {
+      c = this.#source.canonicalInputs(ticketHex, ev.height);
+      return c.ok ? { ok: true } : { ok: false, reason: c.reason };
     }
-    return c.ok ? { ok: true } : { ok: false, reason: c.reason };
+    // Still behind: the inputs read from etcd after the tip was raised to H - 1 are exactly the
+    // ones every current view computes. Asked for as long again; no answer: not canonical here.
+    const fresh = await settleWithin(this.#source.freshInputs(ticketHex, ev.height), waitMs);
+    if (fresh?.canonical !== true) return { ok: false, reason: fresh?.reason ?? c.reason };
+    this.#keepFresh(ticketHex, ev, fresh);
+    return { ok: true };
+  }
+
+  #keepFresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>, f: FreshInputs): void {
+    const key = dutyKey(ticketHex, ev.blockHashHex);
+    const pin = this.#pins.get(key) ?? { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: undefined };
+    pin.fresh = f.inputs;
+    this.#pins.set(key, pin);
   }
 
   /**
@@ -192,10 +212,7 @@ export class ClusterVoteFactory implements VoteFactory {
       if (err instanceof TicketNotFoundError) throw new TicketNotManagedError(ticketHex);
       throw err;
     }
-    const key = dutyKey(ticketHex, ev.blockHashHex);
-    const pin = this.#pins.get(key) ?? { height: ev.height, blockHashHex: ev.blockHashHex, agendas: this.agendas(), view: undefined };
-    pin.fresh = f.inputs;
-    this.#pins.set(key, pin);
+    this.#keepFresh(ticketHex, ev, f);
     if (!f.canonical) this.log.debug({ ticket: ticketHex, height: ev.height, reason: f.reason }, 'vote inputs read from etcd are not canonical; single signer');
   }
 
@@ -272,6 +289,19 @@ export class ClusterVoteFactory implements VoteFactory {
 }
 
 const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
+
+/** The value of `p` if it settles successfully within `ms`, else undefined (a rejection included). */
+async function settleWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * A never-canonical source over plain ticket records and defaults functions (no cluster): each
