@@ -42,7 +42,8 @@ async function node(nodeId: string, region: string): Promise<{ c: Cluster; claim
 
 /** Unowned tickets counted from etcd itself: ticket keys without an owners/ key. */
 async function unownedInEtcd(c: Cluster): Promise<number> {
-  const tickets = await c.client.getAll().prefix(c.keyspace.ticketsPrefix()).keys();
+  // Ticket records only: not the cluster tip's marker (tickets/chain-tip).
+  const tickets = (await c.client.getAll().prefix(c.keyspace.ticketsPrefix()).keys()).filter((k) => c.keyspace.ticketHashOf(k) !== undefined);
   const claims = await claimsInEtcd(c);
   return tickets.filter((k) => !claims.has(k.slice(c.keyspace.ticketsPrefix().length))).length;
 }
