@@ -17,7 +17,7 @@ import { Etcd3 } from 'etcd3';
 import { expect, it } from 'vitest';
 import { openCluster, type Cluster } from '../../services/cluster/index.ts';
 import { createCertificateAuthority, issueCertificate, readCaFiles, type PemPair, type TlsFiles } from '../../services/security/index.ts';
-import { etcdClientCommonName, ETCD_PEER_COMMON_NAME, isEtcdMemberHealthy } from '../../services/sim/devnet/index.ts';
+import { etcdClientCommonName, ETCD_PEER_COMMON_NAME, isEtcdMemberHealthy, type EtcdMember } from '../../services/sim/devnet/index.ts';
 import { createLogger } from '../../services/telemetry/index.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { startVoterWorld, type VoterWorld } from './voter-harness.ts';
@@ -58,10 +58,10 @@ function ownCopy(dir: string, name: string, from: TlsFiles): TlsFiles {
   return files;
 }
 
-it('a voter and an admin follow a CA rotation of their etcd client certificates with no restart, no lost lease, claim, event or vote', async () => {
+it.each([1, 3] as const)('etcd of %i member(s): a voter and an admin follow a CA rotation of their etcd client certificates with no restart, no lost lease, claim, event or vote', async (members) => {
   // The world is the test's own: the rotation changes etcd's trust for good.
   lines.length = 0;
-  const w: VoterWorld = await startVoterWorld({ devnet: { nodes: 1, tickets: 48 } });
+  const w: VoterWorld = await startVoterWorld({ devnet: { nodes: 1, tickets: 48 }, etcdMembers: members });
   const dir = mkdtempSync(join(tmpdir(), 'vc-etcd-rotation-'));
   try {
     await rotate(w, dir);
@@ -72,10 +72,16 @@ it('a voter and an admin follow a CA rotation of their etcd client certificates 
 }, 180_000);
 
 async function rotate(w: VoterWorld, dir: string): Promise<void> {
-  const member = w.etcd.members[0];
+  const members = w.etcd.members;
   const launcher = w.etcd.clientTls;
-  if (!member?.tls || !launcher) throw new Error('the test etcd runs locally with TLS');
-  const oldCa = readCaFiles(join(member.tls.caFile, '..'));
+  const tlsOf = (m: EtcdMember): TlsFiles => {
+    if (!m.tls) throw new Error('the test etcd runs with TLS');
+    return m.tls;
+  };
+  if (members.length === 0 || !launcher) throw new Error('the test etcd runs locally with TLS');
+  // One CA file for every member (the launcher's certs directory).
+  const etcdCaFile = tlsOf(members[0] as EtcdMember).caFile;
+  const oldCa = readCaFiles(join(etcdCaFile, '..'));
   const newCa = await createCertificateAuthority({ commonName: 'votecluster rotation CA' });
   const bundle = `${oldCa.certPem.trim()}\n${newCa.certPem.trim()}\n`;
   const clientPair = (kind: string) => issueCertificate(newCa, { commonName: etcdClientCommonName(kind), role: 'etcd-client', usage: 'client' });
@@ -141,9 +147,12 @@ async function rotate(w: VoterWorld, dir: string): Promise<void> {
 
     // 4. etcd trusts the old and the new CA (restarted: etcd 3.4 reads its trusted CA at start):
     // the voter's connections are made again with its new certificate.
-    put(member.tls.caFile, bundle);
-    await member.stop();
-    await member.start();
+    // Members restart one at a time, as operators do.
+    put(etcdCaFile, bundle);
+    for (const m of members) {
+      await m.stop();
+      await m.start();
+    }
     await mine(1);
 
     // 5. The admin's new pair (and the test world's own admin handle's): etcd accepts it.
@@ -156,18 +165,22 @@ async function rotate(w: VoterWorld, dir: string): Promise<void> {
     // 6. Trust in the old CA revoked: etcd restarted trusting only the new CA, with a server
     // certificate from it. Every connection is re-made; only the new certificates get in.
     const newRoot = await clientPair('root');
-    const serverPair = await issueCertificate(newCa, { commonName: ETCD_PEER_COMMON_NAME, role: 'etcd', usage: 'peer', sans: ['127.0.0.1'] });
-    put(member.tls.caFile, newCa.certPem);
-    putPair(member.tls, serverPair);
-    await member.stop();
-    await member.start({ waitHealthy: false });
-    // Written as soon as etcd answers, while the voter's watches reconnect: the voter sees it.
-    const hedge = c.config.hedgeMs() + 17;
-    await waitFor(() => admin.config.setHedgeMs(hedge).then(() => true, () => false), { timeoutMs: 20_000, message: 'the admin writes through the new certificate' });
+    // etcd reads its own certificate for each new connection: every member presents the new one
+    // at once, to clients and to its peers; each then restarts trusting only the new CA.
+    put(etcdCaFile, newCa.certPem);
+    for (const m of members) putPair(tlsOf(m), await issueCertificate(newCa, { commonName: ETCD_PEER_COMMON_NAME, role: 'etcd', usage: 'peer', sans: ['127.0.0.1'] }));
+    const newHttp = { ca: Buffer.from(newCa.certPem), cert: Buffer.from(newRoot.certPem), key: Buffer.from(newRoot.keyPem) };
+    // A change written after each member's restart, while the voter's connections to it are made
+    // again: the voter's watch delivers the last one.
+    let hedge = c.config.hedgeMs();
+    for (const m of members) {
+      await m.stop();
+      await m.start({ waitHealthy: false });
+      await waitFor(() => isEtcdMemberHealthy(m.listenClientUrl, newHttp), { timeoutMs: 20_000, message: `etcd member ${m.name} healthy with the new CA` });
+      hedge += 17;
+      await waitFor(() => admin.config.setHedgeMs(hedge).then(() => true, () => false), { timeoutMs: 20_000, message: 'the admin writes through the new certificate' });
+    }
     await waitFor(() => c.config.hedgeMs() === hedge, { timeoutMs: 10_000, message: 'the voter\'s watch delivers the change' });
-    await waitFor(() => isEtcdMemberHealthy(member.listenClientUrl, { ca: Buffer.from(newCa.certPem), cert: Buffer.from(newRoot.certPem), key: Buffer.from(newRoot.keyPem) }), {
-      timeoutMs: 20_000, message: 'etcd healthy with the new CA',
-    });
     // A client with the old certificate is refused; the same client with the new one gets in.
     const withCert = async (pair: { cert: Buffer; key: Buffer }): Promise<Error | undefined> => {
       const probe = new Etcd3({
