@@ -44,7 +44,9 @@ const duties: string[] = [];
 beforeAll(async () => {
   // A small live pool (6, 5 drawn per block): the unvotable ticket is drawn within a few blocks.
   layout = await startLayout({
-    regions: 2, votersPerRegion: 1, voterMode: 'process', tickets: 6, blockInterval: { mode: 'manual' },
+    // One signer per ticket (strategy single-signer): a stopped region's draws are taken over by the
+    // other region after the hedge, which the page must show (region signers would sign them at once).
+    regions: 2, votersPerRegion: 1, voterMode: 'process', tickets: 6, blockInterval: { mode: 'manual' }, strategy: 'single-signer',
     onDuty: (e) => duties.push(`${e.height} ${e.ticketHex.slice(0, 8)} ${e.nodeId} rank ${e.rank} ${e.outcome}`),
   });
   demo = await startDemoAdmin(layout, layout.log);

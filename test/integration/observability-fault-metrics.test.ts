@@ -50,8 +50,9 @@ describe('fault metrics move', () => {
       { logger: testLogger('nodeproxy') },
     );
     const bAddress = (await bProxy.start()).address;
-    const a = world.makeVoter('fa', 'a', { proxies: [{ address, region: 'a' }] }, { metrics: mA });
-    const b = world.makeVoter('fb', 'a', { proxies: [{ address: bAddress, region: 'a' }] }, { metrics: mB });
+    // One signer per ticket (strategy single-signer): the owner's draws are taken over by its backup.
+    const a = world.makeVoter('fa', 'a', { proxies: [{ address, region: 'a' }], strategy: 'single-signer' }, { metrics: mA });
+    const b = world.makeVoter('fb', 'a', { proxies: [{ address: bAddress, region: 'a' }], strategy: 'single-signer' }, { metrics: mB });
     await Promise.all([a.start(), b.start()]);
     await waitFor(async () => (await sum(mB, 'votecluster_voter_owned_tickets')) > 0, { timeoutMs: 20_000, message: 'B owns tickets' });
     await bProxy.stop();

@@ -58,7 +58,8 @@ describe('metrics of every service move during a real run', () => {
     // A generous hedge: on a loaded 2-core CI machine the owner's record can land after the
     // default 250 ms, and a takeover (identical bytes) would make the no-takeover check below
     // depend on the scheduler. The takeover path has its own tests (voter-faults, chaos suite).
-    const hedge = { extra: ['--hedge-ms', '2000'] };
+    // One signer per ticket (strategy single-signer): each draw's backup waits for the owner's record.
+    const hedge = { extra: ['--hedge-ms', '2000', '--strategy', 'single-signer'] };
     const [v1, v2] = await Promise.all([base.startVoter('m1', 'a', [proxy.address], hedge), base.startVoter('m2', 'a', [proxy.address], hedge)]);
     urls['voter1'] = (v1 as { metricsUrl: string }).metricsUrl;
     urls['voter2'] = (v2 as { metricsUrl: string }).metricsUrl;
