@@ -87,7 +87,7 @@ describe('key rotate while voters vote', () => {
 
     const managed = (await w.admin.client.getAll().prefix(w.admin.keyspace.ticketsPrefix()).strings());
     // Ticket records only: not the cluster tip's marker (tickets/chain-tip).
-    const records = Object.entries(managed).filter(([k]) => w.admin.keyspace.ticketHashOf(k) !== undefined).map(([, v]) => JSON.parse(v) as { votingKey: { kid: string } });
+    const records = Object.entries(managed).filter(([k]) => w.admin.keyspace.ticketHashOf(k) !== undefined).map(([, v]) => JSON.parse(v) as { votingKey: { kid: string }; inputsFrom?: number });
     console.log(JSON.stringify({ test: 'key-rotation', blocksDuringRotation: blocksDuring, importedDuring, ticketsBefore: before, ...result, tickets: records.length, report: w.managedReport() }));
     expect(blocksDuring).toBeGreaterThanOrEqual(2);
     expect(result.alreadyDone).toBe(false);
@@ -98,6 +98,8 @@ describe('key rotate while voters vote', () => {
     expect(result.resealed).toBeLessThanOrEqual(records.length);
     expect(importedDuring).toBeGreaterThan(0);
     expect(records.every((r) => r.votingKey.kid === clusterKeyId(newKey))).toBe(true);
+    // A re-seal is not a change of vote inputs: every record keeps the height its inputs apply from.
+    expect(records.every((r) => typeof r.inputsFrom === 'number')).toBe(true);
     const report = w.managedReport();
     expect(report.drawn).toBeGreaterThan(0);
     expect(report.missed).toBe(0);
