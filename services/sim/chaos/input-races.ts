@@ -17,9 +17,9 @@ import { createTestTSpend, type HeldBlock } from '../devnet/index.ts';
 import { mineHeld, driveBlocks } from '../layout/drive.ts';
 import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
 import type { Layout } from '../layout/layout.ts';
-import { checkTSpendVotes, minedVotes, racedChoiceDraws, unhonouredChoiceChanges, type InputChange } from './input-rule.ts';
+import { judgeByRule, minedVotes, type InputChange } from './input-rule.ts';
 import { msSummary, type MsSummary } from './owner-faults.ts';
-import { checkMinedVoteBits, rpc, type RpcTarget } from './vote-bits-check.ts';
+import { rpc, type RpcTarget } from './vote-bits-check.ts';
 
 /** How a change is timed against the release of the held draw. */
 export type RaceTiming = 'before-release' | 'across-release' | 'after-release';
@@ -40,15 +40,17 @@ export interface InputFault extends InputChange {
 export interface InputRaceReport {
   /** Changes made at held draws. */
   faults: number;
-  /** Of those, completed within {@link RACE_WINDOW_MS} of their draw's release, on a drawn ticket (or the defaults, or a tspend votable at that draw). */
+  /** Of those, committed within {@link RACE_WINDOW_MS} of their draw's release, with a mined vote on that draw that the change touches. */
   faultsExercised: number;
   /** Change completed − draw released, ms (negative: before the release), of every fault. */
   raceMs: { min: number } & MsSummary;
   /** Mined votes the referee checked. */
   votesChecked: number;
-  /** Mined votes of the raced draws (the change's own draw, on the tickets it touched) built with the change, and without it. */
-  racedWith: number;
-  racedWithout: number;
+  /** Mined votes on the raced draws (each change's own draw, the tickets it touches): by the rule none carries the change. */
+  racedVotes: number;
+  /** Changes that apply from the block after their draw (written before the tip reached the draw), and from the one after that. */
+  fromNext: number;
+  fromAfterNext: number;
   /** What the referee found wrong (empty when the run is right). */
   mismatches: string[];
   log: InputFault[];
@@ -79,6 +81,46 @@ async function startOperator(l: Layout): Promise<Operator> {
     await admin.stop();
     throw err;
   }
+}
+
+/** A write through the Admin API: when etcd delivered it to the harness's watch, its revision, when it was sent. */
+interface Written {
+  at: number;
+  revision: number;
+  sentAt: number;
+}
+
+/**
+ * Prepares one Admin API call that writes `key`: an etcd watch on the key, so the change counts
+ * as made when etcd delivers it (as it does to the voters' watches); returns the sender.
+ */
+async function prepareWrite(l: Layout, op: Operator, key: string, method: string, req: Record<string, unknown>): Promise<() => { committed: Promise<unknown>; done: Promise<Written> }> {
+  const watcher = await l.admin.client.watch().key(key).create();
+  const committed = new Promise<{ at: number; revision: number }>((resolve) => {
+    watcher.on('put', (kv) => resolve({ at: Date.now(), revision: Number(kv.mod_revision) }));
+  });
+  return () => {
+    const sentAt = Date.now();
+    const call = op.call(method, req);
+    const done = (async (): Promise<Written> => {
+      try {
+        await call;
+        const answered = Date.now();
+        // A write that changed nothing may be skipped by the store: then the call's answer is the time.
+        const c = await Promise.race([committed, new Promise<undefined>((r) => setTimeout(r, COMMIT_WAIT_MS, undefined))])
+          ?? { at: answered, revision: Number((await l.admin.client.get(key).exec()).kvs[0]?.mod_revision ?? 0) };
+        return { ...c, sentAt };
+      } finally {
+        await watcher.cancel();
+      }
+    })();
+    return { committed, done };
+  };
+}
+
+/** One Admin API write, awaited. */
+async function adminWrite(l: Layout, op: Operator, key: string, method: string, req: Record<string, unknown>): Promise<Written> {
+  return (await prepareWrite(l, op, key, method, req))().done;
 }
 
 /** What an input-race scenario gets (a subset of the scenario context). */
@@ -188,33 +230,15 @@ export async function choiceChangeAtDraw(ctx: RaceContext): Promise<() => Promis
     const ticketAgenda = (set.agendas[set.agendas.length - 1] as { id: string }).id;
     const ks = l.admin.keyspace;
     let n = 0;
-    /**
-     * Prepares one SetVoteChoices call (a ticket's, or the default with `ticket` undefined): an
-     * etcd watch on the key it writes, so the change counts as made when etcd delivers it.
-     */
+    /** Prepares one SetVoteChoices call (a ticket's, or the default with `ticket` undefined). */
     const prepare = async (held: HeldBlock, ticket: string | undefined): Promise<() => Sent> => {
       const key = ticket ? ks.ticket(ticket) : ks.config('vote-defaults');
-      const watcher = await l.admin.client.watch().key(key).create();
-      const committed = new Promise<{ at: number; revision: number }>((resolve) => {
-        watcher.on('put', (kv) => resolve({ at: Date.now(), revision: Number(kv.mod_revision) }));
-      });
       const choice = CHOICES[n++ % CHOICES.length] as string;
+      const send = await prepareWrite(l, op, key, 'SetVoteChoices', { ticket_hash: ticket ?? '', choices: [{ agenda_id: ticket ? ticketAgenda : defaultAgenda, choice_id: choice }] });
       return () => {
-        const sentAt = Date.now();
-        const call = op.call('SetVoteChoices', { ticket_hash: ticket ?? '', choices: [{ agenda_id: ticket ? ticketAgenda : defaultAgenda, choice_id: choice }] });
-        const done = (async (): Promise<InputChange[]> => {
-          try {
-            await call;
-            const answered = Date.now();
-            // A write that changed nothing may be skipped by the store: then the call's answer is the time.
-            const c = await Promise.race([committed, new Promise<undefined>((r) => setTimeout(r, COMMIT_WAIT_MS, undefined))])
-              ?? { at: answered, revision: Number((await l.admin.client.get(key).exec()).kvs[0]?.mod_revision ?? 0) };
-            return [{ kind: ticket ? 'ticket-choices' : 'default-choices', target: ticket ?? '', height: held.height, revision: c.revision, sentAt, doneAt: c.at }];
-          } finally {
-            await watcher.cancel();
-          }
-        })();
-        return { committed, done };
+        const w = send();
+        const done = w.done.then((c): InputChange[] => [{ kind: ticket ? 'ticket-choices' : 'default-choices', target: ticket ?? '', key, height: held.height, revision: c.revision, sentAt: c.sentAt, doneAt: c.at }]);
+        return { committed: w.committed, done };
       };
     };
     /** Sends several prepared changes at once. */
@@ -234,26 +258,30 @@ export async function choiceChangeAtDraw(ctx: RaceContext): Promise<() => Promis
         ...(b ? { afterRelease: () => prepare(held, b) } : {}),
       };
     });
-    return () => judgeChoices(ctx, set, log);
+    return () => judge(ctx, set.agendas, log);
   } finally {
     await op.stop();
   }
 }
 
-async function judgeChoices(ctx: RaceContext, set: AgendaSet, log: InputFault[]): Promise<InputRaceReport> {
+/**
+ * The referee's verdict on the run (input-rule.ts), with the changes made at held draws
+ * (`log`) and any made before the first draw (`setup`).
+ */
+async function judge(ctx: RaceContext, agendas: AgendaSet['agendas'], log: InputFault[], setup: InputChange[] = []): Promise<InputRaceReport> {
   const l = ctx.layout;
-  const node = l.devnet.nodes[0] as RpcTarget;
-  const bits = await checkMinedVoteBits(l.admin, node, set.agendas);
-  const votes = await minedVotes(node, l.readyHeight, l.devnet.height());
-  const unhonoured = await unhonouredChoiceChanges(l.admin, votes, log);
-  const raced = await racedChoiceDraws(l.admin, votes, log);
-  const drawn = new Set(l.devnet.report().tickets.map((t) => `${t.blockHash}:${t.ticketHash}`));
-  const exercised = log.filter((f) => Math.abs(f.doneAt - f.releasedAt) <= RACE_WINDOW_MS && (f.kind === 'default-choices' || drawn.has(`${f.blockHash}:${f.target}`))).length;
-  ctx.note(`referee: ${bits.checked} mined votes' bits checked against the revisions they were built from, ${bits.mismatches.length} mismatches; ${log.length} changes, ${unhonoured.length} not honoured from 2 blocks on; the raced draws' votes: ${raced.racedWith} built with the change, ${raced.racedWithout} without`);
-  return {
-    faults: log.length, faultsExercised: exercised, raceMs: raceSummary(log), votesChecked: bits.checked, ...raced,
-    mismatches: [...bits.mismatches, ...unhonoured], log,
+  const votes = await minedVotes(l.devnet.nodes[0] as RpcTarget, l.readyHeight, l.devnet.height());
+  const v = await judgeByRule(l.admin, votes, [...setup, ...log], agendas, netParams('simnet'));
+  const raced = (f: InputFault): number => v.racedVotes.get(f) ?? 0;
+  const exercised = log.filter((f) => Math.abs(f.doneAt - f.releasedAt) <= RACE_WINDOW_MS && raced(f) > 0).length;
+  const offsets = log.map((f) => v.fromOffsets.get(f));
+  const r: InputRaceReport = {
+    faults: log.length, faultsExercised: exercised, raceMs: raceSummary(log), votesChecked: v.checked,
+    racedVotes: log.reduce((n, f) => n + raced(f), 0), fromNext: offsets.filter((x) => x === 1).length, fromAfterNext: offsets.filter((x) => x === 2).length,
+    mismatches: v.mismatches, log,
   };
+  ctx.note(`referee: ${r.votesChecked} mined votes checked against the inputs in effect at their heights, ${r.mismatches.length} mismatches; ${r.racedVotes} votes on the raced draws; the ${log.length} changes apply from the next block (${r.fromNext}) or the one after (${r.fromAfterNext})`);
+  return r;
 }
 
 /** Tspends whose voting windows may overlap: the seven treasury votes a vote can carry. */
@@ -273,12 +301,16 @@ export async function tspendAtDraw(ctx: RaceContext): Promise<() => Promise<Inpu
   const op = await startOperator(l);
   try {
     const piKey = toHex(createTestTSpend(params, { nextHeight: l.devnet.height() + 1 }).inputs[0]?.sigScript.slice(66, 99) ?? new Uint8Array());
-    await op.call('SetTreasuryPolicy', { key: piKey, policy: 'yes', ticket_hash: '' });
-    ctx.note(`default Pi-key policy yes for ${piKey.slice(0, 12)}`);
+    const set = await chainAgendas(op);
+    // The policy is a guarded write too: it applies from the cluster tip + 2 (the referee replays it).
+    const defaultsKey = l.admin.keyspace.config('vote-defaults');
+    const policy = await adminWrite(l, op, defaultsKey, 'SetTreasuryPolicy', { key: piKey, policy: 'yes', ticket_hash: '' });
+    const setup: InputChange[] = [{ kind: 'default-policy', target: '', key: defaultsKey, height: l.devnet.height(), revision: policy.revision, sentAt: policy.sentAt, doneAt: policy.at }];
+    ctx.note(`default Pi-key policy yes for ${piKey.slice(0, 12)} (revision ${policy.revision})`);
     let tag = 0;
     const sent: Array<{ expiry: number }> = [];
     const log = await driveRaces(ctx, (held, round) => {
-      // The earliest window that holds the drawn height and the next two (the honoured check's).
+      // The earliest window that holds the drawn height and the next two (so the votes after the race carry it).
       const end = Math.ceil((held.height + 2) / tvi) * tvi;
       if (sent.filter((t) => window(t.expiry).end >= held.height).length >= MAX_LIVE_TSPENDS) return undefined;
       const expiry = end + 2;
@@ -293,28 +325,14 @@ export async function tspendAtDraw(ctx: RaceContext): Promise<() => Promise<Inpu
           const done = (async (): Promise<InputChange[]> => {
             const txid = await rpc(node, 'sendrawtransaction', [toHex(encodeTx(tx))]);
             if (txid !== hash) throw new Error(`tspend-at-draw: dcrd ${node.index} answered txid ${String(txid)} for ${hash}`);
-            return [{ kind: 'tspend', target: hash, height: held.height, revision: 0, sentAt, doneAt: Date.now(), expiry }];
+            return [{ kind: 'tspend', target: hash, key: '', height: held.height, revision: 0, sentAt, doneAt: Date.now() }];
           })();
           return { committed: done, done };
         },
       };
     });
-    return () => judgeTSpends(ctx, log, window);
+    return () => judge(ctx, set.agendas, log, setup);
   } finally {
     await op.stop();
   }
-}
-
-async function judgeTSpends(ctx: RaceContext, log: InputFault[], window: (expiry: number) => { start: number; end: number }): Promise<InputRaceReport> {
-  const l = ctx.layout;
-  const node = l.devnet.nodes[0] as RpcTarget;
-  const votes = await minedVotes(node, l.readyHeight, l.devnet.height());
-  const firstVote = new Map(l.devnet.report().tickets.map((t) => [`${t.blockHash}:${t.ticketHash}`, t.firstVoteAt]));
-  const r = checkTSpendVotes(votes, log, (b, t) => firstVote.get(`${b}:${t}`), window);
-  const exercised = log.filter((f) => Math.abs(f.doneAt - f.releasedAt) <= RACE_WINDOW_MS).length;
-  ctx.note(`referee: ${votes.length} mined votes checked for ${log.length} tspends; on the raced draws ${r.racedWith} votes carried the new tspend, ${r.racedWithout} did not; ${r.mismatches.length} mismatches`);
-  return {
-    faults: log.length, faultsExercised: exercised, raceMs: raceSummary(log), votesChecked: votes.length,
-    racedWith: r.racedWith, racedWithout: r.racedWithout, mismatches: r.mismatches, log,
-  };
 }

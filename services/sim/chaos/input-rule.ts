@@ -1,42 +1,42 @@
 /**
- * The referee of the input races (input-races.ts): which vote inputs a mined vote must carry,
- * under the rule the cluster implements, judged from what the devnet mined and etcd's history.
+ * The referee of the input races (input-races.ts): what each mined vote must carry under the
+ * rule the cluster implements, judged from the votes the devnet mined and etcd's history alone
+ * (never from what the voters say about themselves).
  *
- * THE RULE (services/voter cluster-vote-factory.ts): a vote's inputs are the ones its signer
- * captured when the draw reached it ("pinned at the draw"): the ticket record (per-ticket
- * choices and treasury policies) and `config/vote-defaults` as its watch held them, and the
- * tspends the proxies had streamed to it that are inside their voting window at the drawn
- * height. The vote record names the etcd revisions it was built from (`choicesRevision`,
- * `defaultsRevision`). So a change that lands within milliseconds of a draw may or may not be
- * in that draw's votes (one signer per vote: never both), and it is in every vote of a draw
- * released a block later. What the referee asserts, per mined vote:
- *  - its vote bits are the ones etcd's history gives for the revisions its record names
- *    (vote-bits-check.ts), so no signer mixed inputs;
- *  - a choice change written while the chain was at height H is honoured by every vote on a
- *    block at height >= H + 2 (its record names that revision or a later one);
- *  - a tspend is carried by no vote first accepted before the tspend was sent, and by every
- *    vote on a block at height >= H + 2 (H: the height when it was sent) inside its window.
+ * THE RULE (services/cluster chain-tip.ts, vote-inputs.ts, tspend-store.ts): a change of a vote
+ * input written while the cluster tip is T (`config/chain-tip`, the highest height any voter has
+ * heard; every such write is guarded by it) applies to votes on blocks at heights >= T + 2; a
+ * vote on the block at height H carries the choices and treasury policies of the ticket and of
+ * the cluster defaults whose latest change applying at H was written last, and the tspends the
+ * cluster recorded (`tspends/<hash>`, at tip T: from T + 2) that are inside their voting window
+ * at H, each with the first yes/no of ticket tspend policy, default tspend policy, ticket Pi-key
+ * policy, default Pi-key policy (decred/dcrwallet wallet/wallet.go TSpendPolicy,
+ * TreasuryKeyPolicy), in hash order, at most seven.
+ *
+ * The referee replays that from etcd: for every write the harness made it reads the tip at the
+ * write's revision (the value the write's guard compared), so the height a change applies from
+ * is computed, not taken from the record; the record's own `inputsFrom` / `from` must agree.
  */
-import { decodeTxHex, hashToHex, parseVote, txType } from '../../decred/index.ts';
+import { hashToHex, insideTSpendWindow, decodeTxHex, parseVote, txType, type NetParams } from '../../decred/index.ts';
 import type { Cluster } from '../../cluster/index.ts';
-import { rpc, type RpcTarget } from './vote-bits-check.ts';
+import { bitsFor, rpc, type CheckedAgenda, type RpcTarget } from './vote-bits-check.ts';
 
-/** A change of a vote input the harness made, and when (the chain's height then). */
+/** A change of a vote input the harness made, and when. */
 export interface InputChange {
-  /** A ticket's own choices, the cluster default choices, or a new tspend. */
-  kind: 'ticket-choices' | 'default-choices' | 'tspend';
+  /** A ticket's own choices or policies, the cluster defaults, or a new tspend. */
+  kind: 'ticket-choices' | 'default-choices' | 'default-policy' | 'tspend';
   /** Ticket hash (ticket-choices) or tspend hash (tspend), display hex; '' for the defaults. */
   target: string;
+  /** The etcd key written (choices, policies); '' for a tspend (the voters record it). */
+  key: string;
   /** The height of the draw held (or just released) when the change was made. */
   height: number;
-  /** etcd mod revision of the write (choices); 0 for a tspend. */
+  /** etcd mod revision of the write; 0 for a tspend. */
   revision: number;
   /** Unix ms the change was sent (the admin call or sendrawtransaction started). */
   sentAt: number;
   /** Unix ms the cluster had it: the harness's etcd watch delivered the write; the dcrd accepted the tspend. */
   doneAt: number;
-  /** tspend: its expiry (its window is [expiry − TVI×mul − 2, expiry − 2]). */
-  expiry?: number;
 }
 
 /** A vote mined on the main chain, as the devnet's blocks hold it. */
@@ -45,7 +45,6 @@ export interface MinedVote {
   height: number;
   blockHash: string;
   ticketHash: string;
-  voteTxid: string;
   voteBits: number;
   treasuryVotes: Array<{ tspendHash: string; vote: 'yes' | 'no' }>;
 }
@@ -54,10 +53,10 @@ export interface MinedVote {
 export async function minedVotes(node: RpcTarget, from: number, to: number): Promise<MinedVote[]> {
   const out: MinedVote[] = [];
   for (let h = from + 1; h <= to + 1; h++) {
-    let stx: Array<{ hex: string; txid: string }>;
+    let stx: Array<{ hex: string }>;
     try {
       const hash = (await rpc(node, 'getblockhash', [h])) as string;
-      stx = ((await rpc(node, 'getblock', [hash, true, true])) as { stx: Array<{ hex: string; txid: string }> }).stx;
+      stx = ((await rpc(node, 'getblock', [hash, true, true])) as { stx: Array<{ hex: string }> }).stx;
     } catch {
       break; // not mined yet
     }
@@ -66,7 +65,7 @@ export async function minedVotes(node: RpcTarget, from: number, to: number): Pro
       if (txType(tx) !== 'vote') continue;
       const v = parseVote(tx);
       out.push({
-        height: v.blockHeight, blockHash: hashToHex(v.blockHash), ticketHash: hashToHex(v.ticketHash), voteTxid: t.txid, voteBits: v.voteBits,
+        height: v.blockHeight, blockHash: hashToHex(v.blockHash), ticketHash: hashToHex(v.ticketHash), voteBits: v.voteBits,
         treasuryVotes: v.treasuryVotes.map((x) => ({ tspendHash: hashToHex(x.tspendHash), vote: x.vote === 1 ? 'yes' : 'no' })),
       });
     }
@@ -74,111 +73,157 @@ export async function minedVotes(node: RpcTarget, from: number, to: number): Pro
   return out;
 }
 
-/** A vote record's revisions (the inputs its signer built from). */
-interface RecordRevisions {
-  choicesRevision: number;
-  defaultsRevision?: number;
+type Words = Readonly<Record<string, string>>;
+/** The vote inputs of one record (a ticket's, or the defaults). */
+interface State {
+  voteChoices: Words;
+  tspendPolicy: Words;
+  treasuryPolicy: Words;
+}
+const EMPTY: State = { voteChoices: {}, tspendPolicy: {}, treasuryPolicy: {} };
+
+/** A recorded tspend and the height it is carried from (computed from the tip at its recording). */
+interface RecordedTSpend {
+  hashHex: string;
+  expiry: number;
+  piKeyHex: string;
+  from: number;
 }
 
-/** Vote records by `${blockHash}:${ticketHash}`. */
-async function recordRevisions(cluster: Cluster): Promise<Map<string, RecordRevisions>> {
-  const raw = await cluster.client.getAll().prefix(cluster.keyspace.votesPrefix()).strings();
-  const recs = new Map<string, RecordRevisions>();
-  for (const v of Object.values(raw)) {
-    const r = JSON.parse(v) as RecordRevisions & { blockHash: string; ticketHash: string };
-    recs.set(`${r.blockHash}:${r.ticketHash}`, r);
-  }
-  return recs;
-}
-
-/**
- * How the raced draws went: the mined votes on the block a change was made at (the tickets it
- * touched: its ticket, or every winner for the defaults), built with the change (their record
- * names its revision or a later one) or without it. Either is right under the rule; both
- * showing up is the race exercised both ways.
- */
-export async function racedChoiceDraws(cluster: Cluster, votes: readonly MinedVote[], changes: ReadonlyArray<InputChange & { blockHash: string }>): Promise<{ racedWith: number; racedWithout: number }> {
-  const recs = await recordRevisions(cluster);
-  let racedWith = 0;
-  let racedWithout = 0;
-  for (const c of changes) {
-    if (c.kind === 'tspend') continue;
-    for (const v of votes) {
-      if (v.blockHash !== c.blockHash || (c.kind === 'ticket-choices' && v.ticketHash !== c.target)) continue;
-      const r = recs.get(`${v.blockHash}:${v.ticketHash}`);
-      if (!r) continue;
-      if ((c.kind === 'default-choices' ? (r.defaultsRevision ?? 0) : r.choicesRevision) >= c.revision) racedWith++;
-      else racedWithout++;
-    }
-  }
-  return { racedWith, racedWithout };
-}
-
-/**
- * Choice changes not honoured: a vote on a block at height >= change height + 2 whose record
- * names a revision older than the change (of the ticket's record, or of the defaults).
- */
-export async function unhonouredChoiceChanges(cluster: Cluster, votes: readonly MinedVote[], changes: readonly InputChange[]): Promise<string[]> {
-  const recs = await recordRevisions(cluster);
-  const out: string[] = [];
-  for (const c of changes) {
-    if (c.kind === 'tspend') continue;
-    for (const v of votes) {
-      if (v.height < c.height + 2 || (c.kind === 'ticket-choices' && v.ticketHash !== c.target)) continue;
-      const r = recs.get(`${v.blockHash}:${v.ticketHash}`);
-      const where = `height ${v.height} ticket ${v.ticketHash.slice(0, 12)}`;
-      if (!r) {
-        out.push(`${where}: mined vote without a record`);
-        continue;
-      }
-      const rev = c.kind === 'default-choices' ? (r.defaultsRevision ?? 0) : r.choicesRevision;
-      if (rev < c.revision) out.push(`${where}: built from ${c.kind === 'default-choices' ? 'defaults' : 'ticket'} revision ${rev}, older than the change at revision ${c.revision} made at height ${c.height}`);
-    }
-  }
-  return out;
-}
-
-/** What the tspend check found. */
-export interface TSpendCheck {
+/** What the referee found. */
+export interface RuleVerdict {
+  /** Mined votes compared with what the rule says. */
+  checked: number;
   mismatches: string[];
-  /** Votes on the raced draws (height of a tspend's send) that carried it, and that did not. */
-  racedWith: number;
-  racedWithout: number;
+  /** Per change made at a held draw: the height it applies from, minus the draw's height. */
+  fromOffsets: Map<InputChange, number>;
+  /** Mined votes on each change's own draw that it touches (its ticket; every winner for the defaults or a tspend). */
+  racedVotes: Map<InputChange, number>;
 }
 
+/** Reads etcd's history: the cluster tip and a record's inputs at a revision. */
+class History {
+  private readonly tips = new Map<number, number | undefined>();
+  constructor(private readonly cluster: Cluster) {}
+
+  /** The cluster tip at `revision` (what a guarded write of that revision compared against). */
+  async tipAt(revision: number): Promise<number | undefined> {
+    if (!this.tips.has(revision)) {
+      const raw = await this.cluster.client.get(this.cluster.keyspace.chainTip()).revision(revision).string();
+      this.tips.set(revision, raw !== null && /^\d{10}$/.test(raw) ? Number(raw) : undefined);
+    }
+    return this.tips.get(revision);
+  }
+
+  async json(key: string, revision?: number): Promise<Record<string, unknown> | undefined> {
+    if (revision !== undefined && revision <= 0) return undefined;
+    const q = this.cluster.client.get(key);
+    const raw = await (revision === undefined ? q : q.revision(revision)).string();
+    return raw === null ? undefined : (JSON.parse(raw) as Record<string, unknown>);
+  }
+}
+
+function stateOf(v: Record<string, unknown> | undefined): State {
+  if (!v) return EMPTY;
+  return {
+    voteChoices: (v['voteChoices'] as Words | undefined) ?? {},
+    tspendPolicy: (v['tspendPolicy'] as Words | undefined) ?? {},
+    treasuryPolicy: (v['treasuryPolicy'] as Words | undefined) ?? {},
+  };
+}
+
+/** One key's timeline: its state before the harness's first write, then each write with the height it applies from. */
+interface Timeline {
+  initial: State;
+  writes: Array<{ revision: number; from: number; state: State }>;
+}
+
+function stateAt(t: Timeline | undefined, height: number): State | undefined {
+  if (!t) return undefined;
+  let s = t.initial;
+  for (const w of t.writes) if (w.from <= height) s = w.state;
+  return s;
+}
+
+/** dcrwallet's treasury vote of one tspend: the first yes/no of ticket tspend, default tspend, ticket Pi key, default Pi key. */
+function treasuryAnswer(ticket: State, dflt: State, t: RecordedTSpend): 'yes' | 'no' | undefined {
+  for (const v of [ticket.tspendPolicy[t.hashHex], dflt.tspendPolicy[t.hashHex], ticket.treasuryPolicy[t.piKeyHex], dflt.treasuryPolicy[t.piKeyHex]]) {
+    if (v === 'yes' || v === 'no') return v;
+  }
+  return undefined;
+}
+
+/** Most treasury votes one vote carries (a stake null-data push holds seven). */
+const MAX_TREASURY_VOTES = 7;
+
 /**
- * Checks the treasury votes of mined votes against the tspends sent (every one with a "yes"
- * answer: the cluster default Pi-key policy). `firstVoteAt`: when a dcrd first accepted the
- * vote of (block, ticket) (the devnet's report).
+ * Judges `votes` against the rule (see the module comment), given the writes the harness made
+ * (`changes`; tspends are read from `tspends/`), the chain's agendas and the network.
  */
-export function checkTSpendVotes(
-  votes: readonly MinedVote[],
-  sent: readonly InputChange[],
-  firstVoteAt: (blockHash: string, ticketHash: string) => number | undefined,
-  window: (expiry: number) => { start: number; end: number },
-): TSpendCheck {
-  const byHash = new Map(sent.filter((c) => c.kind === 'tspend').map((c) => [c.target, c]));
-  const out: TSpendCheck = { mismatches: [], racedWith: 0, racedWithout: 0 };
+export async function judgeByRule(
+  cluster: Cluster, votes: readonly MinedVote[], changes: ReadonlyArray<InputChange & { blockHash?: string }>,
+  agendas: readonly CheckedAgenda[], params: NetParams,
+): Promise<RuleVerdict> {
+  const ks = cluster.keyspace;
+  const h = new History(cluster);
+  const out: RuleVerdict = { checked: 0, mismatches: [], fromOffsets: new Map(), racedVotes: new Map() };
+  // Every key the harness wrote: its timeline from etcd's history.
+  const lines = new Map<string, Timeline>();
+  const byKey = new Map<string, Array<InputChange>>();
+  for (const c of changes) if (c.key) byKey.set(c.key, [...(byKey.get(c.key) ?? []), c]);
+  for (const [key, cs] of byKey) {
+    const sorted = [...cs].sort((a, b) => a.revision - b.revision);
+    const first = sorted[0] as InputChange;
+    const line: Timeline = { initial: stateOf(await h.json(key, first.revision - 1)), writes: [] };
+    for (const c of sorted) {
+      const v = await h.json(key, c.revision);
+      const tip = await h.tipAt(c.revision);
+      const from = (tip ?? 0) + 2;
+      const stored = v?.[key === ks.config('vote-defaults') ? 'from' : 'inputsFrom'];
+      if (stored !== from) out.mismatches.push(`${key} at revision ${c.revision} (cluster tip ${String(tip)}): the record says its inputs apply from ${String(stored)}, the rule says ${from}`);
+      line.writes.push({ revision: c.revision, from, state: stateOf(v) });
+      out.fromOffsets.set(c, from - c.height);
+    }
+    lines.set(key, line);
+  }
+  // The recorded tspends, each carried from the tip at its recording + 2.
+  const tspends: RecordedTSpend[] = [];
+  const kvs = (await cluster.client.getAll().prefix(ks.tspendsPrefix()).exec()).kvs;
+  for (const kv of kvs) {
+    const hashHex = ks.tspendHashOf(kv.key.toString());
+    if (!hashHex) continue;
+    const rec = JSON.parse(kv.value.toString()) as { expiry: number; piKeyHex: string; from: number };
+    const tip = await h.tipAt(Number(kv.create_revision));
+    const from = (tip ?? 0) + 2;
+    if (rec.from !== from) out.mismatches.push(`tspend ${hashHex.slice(0, 12)} recorded at cluster tip ${String(tip)}: the record says from ${rec.from}, the rule says ${from}`);
+    tspends.push({ hashHex, expiry: rec.expiry, piKeyHex: rec.piKeyHex, from });
+    for (const c of changes) if (c.kind === 'tspend' && c.target === hashHex) out.fromOffsets.set(c, from - c.height);
+  }
+  tspends.sort((a, b) => (a.hashHex < b.hashHex ? -1 : a.hashHex > b.hashHex ? 1 : 0));
+  const defaultsKey = ks.config('vote-defaults');
+  const currentDefaults = stateOf(await h.json(defaultsKey));
   for (const v of votes) {
     const where = `height ${v.height} ticket ${v.ticketHash.slice(0, 12)}`;
-    const carried = new Map(v.treasuryVotes.map((t) => [t.tspendHash, t.vote]));
-    for (const [h, vote] of carried) {
-      const c = byHash.get(h);
-      if (!c) out.mismatches.push(`${where}: votes on tspend ${h.slice(0, 12)}, which the run never sent`);
-      else if (vote !== 'yes') out.mismatches.push(`${where}: votes ${vote} on tspend ${h.slice(0, 12)}; the policy says yes`);
+    const ticketKey = ks.ticket(v.ticketHash);
+    const ticket = stateAt(lines.get(ticketKey), v.height) ?? stateOf(await h.json(ticketKey));
+    const dflt = stateAt(lines.get(defaultsKey), v.height) ?? currentDefaults;
+    out.checked++;
+    const bits = bitsFor(agendas, dflt.voteChoices, ticket.voteChoices);
+    if (v.voteBits !== bits) out.mismatches.push(`${where}: mined with vote bits 0x${v.voteBits.toString(16)}, the choices in effect at its height give 0x${bits.toString(16)}`);
+    const want: Array<{ tspendHash: string; vote: 'yes' | 'no' }> = [];
+    for (const t of tspends) {
+      if (t.from > v.height || !insideTSpendWindow(v.height, t.expiry, params.treasuryVoteInterval, params.treasuryVoteIntervalMultiplier)) continue;
+      const vote = treasuryAnswer(ticket, dflt, t);
+      if (vote) want.push({ tspendHash: t.hashHex, vote });
+      if (want.length === MAX_TREASURY_VOTES) break;
     }
-    for (const c of byHash.values()) {
-      const w = window(c.expiry ?? 0);
-      const inside = v.height >= w.start && v.height <= w.end;
-      const has = carried.has(c.target);
-      const at = firstVoteAt(v.blockHash, v.ticketHash);
-      if (has && !inside) out.mismatches.push(`${where}: carries tspend ${c.target.slice(0, 12)} outside its window [${w.start}, ${w.end}]`);
-      if (has && at !== undefined && at < c.sentAt) out.mismatches.push(`${where}: carries tspend ${c.target.slice(0, 12)} in a vote accepted ${c.sentAt - at} ms before the tspend was sent`);
-      if (!has && inside && v.height >= c.height + 2) out.mismatches.push(`${where}: lacks tspend ${c.target.slice(0, 12)} sent at height ${c.height}`);
-      if (inside && v.height === c.height) {
-        if (has) out.racedWith++;
-        else out.racedWithout++;
-      }
+    const got = v.treasuryVotes.map((x) => `${x.tspendHash.slice(0, 12)}:${x.vote}`).join(',');
+    const exp = want.map((x) => `${x.tspendHash.slice(0, 12)}:${x.vote}`).join(',');
+    if (got !== exp) out.mismatches.push(`${where}: mined with treasury votes [${got}], the tspends recorded and the policies in effect at its height give [${exp}]`);
+    for (const c of changes) {
+      if (c.blockHash !== v.blockHash) continue;
+      if (c.kind === 'ticket-choices' && c.target !== v.ticketHash) continue;
+      out.racedVotes.set(c, (out.racedVotes.get(c) ?? 0) + 1);
     }
   }
   return out;

@@ -144,13 +144,13 @@ function withTakeovers(c: ContractReport, t: TakeoverReport): ContractReport & {
  * The contract line of a chaos run that raced a vote input against its draws: `faults` (changes
  * made at held draws), `faultsExercised` (of them, completed within the race window of the
  * release on a drawn ticket), `raceMs` (change committed − draw released), the mined votes the
- * referee checked, the raced draws' votes built with and without the change, and how many votes it found wrong (docs/architecture.md, "Machine-readable contracts").
+ * referee checked, the votes on the raced draws, how many changes apply from the next block or the one after, and how many votes or records it found wrong (docs/architecture.md, "Machine-readable contracts").
  */
-function withInputRaces(c: ContractReport, r: InputRaceReport): ContractReport & { faults: number; faultsExercised: number; raceMs: { min: number; p50: number; p90: number; p99: number; max: number }; votesChecked: number; racedWith: number; racedWithout: number; mismatches: number } {
+function withInputRaces(c: ContractReport, r: InputRaceReport): ContractReport & { faults: number; faultsExercised: number; raceMs: { min: number; p50: number; p90: number; p99: number; max: number }; votesChecked: number; racedVotes: number; fromNext: number; fromAfterNext: number; mismatches: number } {
   return {
     ...c, faults: r.faults, faultsExercised: r.faultsExercised,
     raceMs: { min: r.raceMs.min, p50: r.raceMs.p50, p90: r.raceMs.p90, p99: r.raceMs.p99, max: r.raceMs.max },
-    votesChecked: r.votesChecked, racedWith: r.racedWith, racedWithout: r.racedWithout, mismatches: r.mismatches.length,
+    votesChecked: r.votesChecked, racedVotes: r.racedVotes, fromNext: r.fromNext, fromAfterNext: r.fromAfterNext, mismatches: r.mismatches.length,
   };
 }
 
