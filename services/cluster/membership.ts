@@ -38,6 +38,12 @@ export const NodeValueSchema = z.object({
   acceptsClaims: z.boolean().optional(),
   /** Fingerprints of the cluster keys the node holds (`votecluster key rotate` waits for the new one). */
   keys: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(4).optional(),
+  /**
+   * True: the node builds votes from the inputs that apply at the draw's height (the cluster tip,
+   * vote-inputs.ts). Absent: an older version that builds from the latest inputs; while one is
+   * live, voters sign no draw as canonical (their bytes could differ from its).
+   */
+  heightInputs: z.boolean().optional(),
 });
 export type NodeValue = z.infer<typeof NodeValueSchema>;
 
@@ -244,6 +250,7 @@ export class Membership {
       startedAt: this.startedAt,
       ...(this.acceptsClaims ? { acceptsClaims: true } : {}),
       ...(this.keyFingerprints.length > 0 ? { keys: [...this.keyFingerprints] } : {}),
+      heightInputs: true,
     };
   }
 

@@ -93,6 +93,11 @@ export interface VoteInputSource {
   viewInputs(ticketHex: string, height: number): VoteInputs | undefined;
   /** Resolves true once the view is current for H (no I/O), false after `timeoutMs`. */
   whenCurrentFor(height: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * True while a live voter of an older version (one that builds from the latest inputs) is in
+   * the cluster: no draw is canonical then (a rolling upgrade). Absent: never.
+   */
+  olderVotersLive?(): boolean;
 }
 
 /** The inputs of one (ticket, block) vote and where they came from. */
@@ -170,11 +175,13 @@ export class ClusterVoteFactory implements VoteFactory {
    * Whether the vote for (ticket, draw) is canonical here: every input cache reached the tip
    * marker of H - 1 (waiting up to `viewWaitMs` for this voter's own watches, no I/O) and the
    * ticket's and the defaults' states at H are committed (not a late import, not a record of an
-   * older version). Then `prepare` builds the bytes every voter builds. A view still behind after
+   * older version), and no voter of an older version is live (rolling upgrade: its bytes could
+   * differ). Then `prepare` builds the bytes every voter builds. A view still behind after
    * the wait reads the inputs from etcd (tip raised to H - 1, then one read; at most `viewWaitMs`
    * more): canonical too when they arrive in time, and kept for this draw's builds.
    */
   async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
+    if (this.#source.olderVotersLive?.() === true) return { ok: false, reason: 'older-voters-live' };
     let c = this.#source.canonicalInputs(ticketHex, ev.height);
     if (c.ok || c.reason !== 'view-behind') return c.ok ? { ok: true } : { ok: false, reason: c.reason };
     const waitMs = this.viewWaitMs();

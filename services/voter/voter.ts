@@ -177,6 +177,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   let cluster: Cluster | undefined;
+  let olderLive: { version: number; any: boolean } | undefined;
   let p: Parts | undefined;
   let gaugeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -333,6 +334,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         freshInputs: (t, h) => c.freshInputs(t, h),
         viewInputs: (t, h) => c.voteView.viewInputs(t, h),
         whenCurrentFor: (h, ms, signal) => c.voteView.whenCurrentFor(h, ms, signal),
+        olderVotersLive: () => olderVotersLive(c),
       },
       // A view behind the draw waits for its own watches at most the hedge learned for this region.
       () => hedge.hedgeMs(cfg.region),
@@ -530,6 +532,13 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     const live = c.membership.liveSnapshot();
     if (regions?.version !== live.version) regions = { version: live.version, byId: new Map(live.nodes.map((n) => [n.nodeId, n.region])) };
     return regions.byId.get(nodeId);
+  }
+
+  /** Whether a live voter of an older version (no `heightInputs` in `nodes/`) is in the cluster; cached per membership version. */
+  function olderVotersLive(c: Cluster): boolean {
+    const live = c.membership.liveSnapshot();
+    if (olderLive?.version !== live.version) olderLive = { version: live.version, any: live.nodes.some((n) => n.heightInputs !== true) };
+    return olderLive.any;
   }
 
   function advanceTip(height: number): void {

@@ -95,6 +95,11 @@ describe('ClusterVoteFactory inputs at the draw height', () => {
     expect(f.prepare(TICKET, ev).meta).toMatchObject({ voteBits: 0x0005, revision: 13 });
   });
 
+  it('while a voter of an older version is live (a rolling upgrade), no draw is canonical', async () => {
+    const src = { ...source({ canonical: { ok: true, inputs: inputs('no') } }), olderVotersLive: () => true };
+    expect(await factory(src).canonical(TICKET, ev)).toEqual({ ok: false, reason: 'older-voters-live' });
+  });
+
   it('refresh() rejects when etcd does not answer (the duty retries)', async () => {
     const f = factory(source({ canonical: { ok: false, reason: 'view-behind' } }));
     await expect(f.refresh(TICKET, ev)).rejects.toThrow('etcd unreachable');
