@@ -4,7 +4,8 @@
  * `--blocks 20 --report json` ends stdout with the one-line JSON report,
  * missed 0 and conflicting 0; SIGTERM mid-run stops cleanly (report printed,
  * no child process left behind); `--chaos kill-owner-before-draw` adds the takeovers its
- * kills caused (faults, faultsExercised, takeoverMs).
+ * kills caused (faults, faultsExercised, takeoverMs); `--chaos tspend-at-draw` the input-race
+ * fields (faults, faultsExercised, raceMs, the referee's counts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -124,6 +125,26 @@ describe('votecluster start', () => {
     expect((r['takeoverMs'] as { max: number }).max).toBeGreaterThan(0);
     expect(run.stderr()).toContain('nothing lost: yes');
     for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
+  }, 240_000);
+
+  it('--chaos tspend-at-draw --report json: the input-race fields, every mined vote judged by the rule', async () => {
+    const run = startCli(['--chaos', 'tspend-at-draw', '--blocks', '3', '--report', 'json']);
+    const code = await run.exited;
+    expect(code, run.stderr().slice(-3000)).toBe(0);
+    const r = lastJson(run.stdout());
+    expect(Object.keys(r)).toEqual([
+      'blocks', 'drawn', 'voted', 'missed', 'open', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs',
+      'faults', 'faultsExercised', 'raceMs', 'votesChecked', 'racedVotes', 'fromNext', 'fromAfterNext', 'mismatches',
+    ]);
+    expect(r['missed']).toBe(0);
+    expect(r['conflicting']).toBe(0);
+    expect(r['mismatches']).toBe(0);
+    // One new tspend at each of the 3 held draws; every mined vote (3 blocks + the settling one) judged.
+    expect(r['faults']).toBe(3);
+    expect(r['votesChecked'] as number).toBeGreaterThanOrEqual(15);
+    expect((r['fromNext'] as number) + (r['fromAfterNext'] as number)).toBe(3);
+    expect(Object.keys(r['raceMs'] as object)).toEqual(['min', 'p50', 'p90', 'p99', 'max']);
+    expect(run.stderr()).toContain('nothing lost: yes');
   }, 240_000);
 
   it('refuses bad flags with exit 2', async () => {
