@@ -200,6 +200,9 @@ export async function judgeByRule(
     for (const c of changes) if (c.kind === 'tspend' && c.target === hashHex) out.fromOffsets.set(c, from - c.height);
   }
   tspends.sort((a, b) => (a.hashHex < b.hashHex ? -1 : a.hashHex > b.hashHex ? 1 : 0));
+  for (const c of changes) {
+    if (c.kind === 'tspend' && !tspends.some((t) => t.hashHex === c.target)) out.mismatches.push(`tspend ${c.target.slice(0, 12)} sent at height ${c.height} was never recorded (no proxy streamed it to a voter, or no voter recorded it)`);
+  }
   const defaultsKey = ks.config('vote-defaults');
   const currentDefaults = stateOf(await h.json(defaultsKey));
   for (const v of votes) {
