@@ -63,6 +63,12 @@ export const VOTER_TIMING = {
    */
   etcdHealthyLeaseAgeMs: 2_500,
   /**
+   * A claim holder whose draw is not canonical reads fresh inputs first (record-first) only while
+   * its lease was confirmed this recently (1.5 confirmations); an older confirmation means etcd is
+   * likely not answering, and the owner keeps the outage fast path instead of waiting out a read.
+   */
+  freshInputsLeaseAgeMs: 1_500,
+  /**
    * Early release of standby copies after this many hedges (vote-delivery.ts `standbyCheckMs`): by
    * then the owner's own send has been answered (its record follows its first answers), so a dcrd
    * still without the vote will not get it from the owner. A count of hedges, not ms.

@@ -32,7 +32,7 @@ import { fromHex, toHex } from '../decred/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import type { DutyPlan } from './duty-plan.ts';
-import type { VoterStrategy } from './config.ts';
+import { VOTER_TIMING, type VoterStrategy } from './config.ts';
 import type { RegionPlan } from './region-plan.ts';
 import type { RecordQueue } from './record-queue.ts';
 import type { VoteDelivery, VoteToDeliver } from './vote-delivery.ts';
@@ -281,7 +281,7 @@ async function leaseDuty(
   // provably current builds from fresh inputs, record first (their bytes exactly). Only while
   // etcd does not answer (no tip can advance, so nobody is canonical) does the owner keep the
   // outage fast path (invariant 5).
-  if (plan.path === 'fast' && notCanonical !== undefined && deps.reach?.answersNow() !== false) {
+  if (plan.path === 'fast' && notCanonical !== undefined && deps.reach?.answersNow(VOTER_TIMING.freshInputsLeaseAgeMs) !== false) {
     plan = { ...plan, path: 'record-first', waitMs: 0, reason: 'not-canonical' };
   }
   if (plan.path === 'fast') {
@@ -706,6 +706,16 @@ class RecordFirst {
     return this.#done('lost-race', stored.voteTxid);
   }
 
+  /** The owner's outage fast path from the record-first path: signs from its view, sends, records when etcd returns. */
+  async #outageFast(): Promise<Step> {
+    const { deps, ev, ticketHex, recv } = this;
+    this.#unrecorded = undefined;
+    const signed = this.#sign();
+    deps.log.warn({ ticket: ticketHex, height: ev.height, drawAgeMs: Date.now() - ev.receivedAtMs }, 'etcd stopped answering before the fresh inputs were read; owner signs on the outage fast path');
+    await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
+    return { to: 'done', result: { rank: 0, path: 'fast', outcome: 'fast-sent', txidHex: signed.txidHex } };
+  }
+
   /**
    * retry: etcd unreachable (or a transient error). A backup cannot take over without a record, by
    * design: back off, wait until etcd answers again, then hedge anew FROM THAT MOMENT, with extra
@@ -732,6 +742,13 @@ class RecordFirst {
       deps.log.warn({ ticket: ticketHex, height: ev.height, attempt: this.#attempt, err }, 'vote record unavailable; cannot take over yet, retrying');
     }
     if (!(await sleep(this.#backoff.nextMs(), this.signal))) return ABORT;
+    // An owner sent here only because its view was not provably current, and etcd still does not
+    // answer after the backoff, before the fresh inputs could be read: no tip can advance while
+    // etcd is away, so nobody signs this draw canonically, and the owner keeps the outage fast
+    // path (invariant 5) while its claim still plans it, rather than waiting out the outage.
+    if (plan.reason === 'not-canonical' && !this.#freshDone && deps.reach?.answersNow() === false && deps.plan(ticketHex).path === 'fast') {
+      return this.#outageFast();
+    }
     if (deps.reach && !(await deps.reach.whenReachable(this.signal))) return ABORT;
     return { to: 'hedge', waitMs: plan.rank === 0 ? 0 : plan.waitMs + deps.retryMaxMs };
   }

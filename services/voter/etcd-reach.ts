@@ -98,10 +98,11 @@ export class EtcdReach {
    * True while etcd answers this voter now: no failure reported since the last success and the
    * session lease confirmed within `recentLeaseAgeMs` (the lease is confirmed every second, so an
    * idle voter cut from etcd turns false within seconds too). The `etcd_reachable` gauge.
+   * `leaseAgeMs` asks for a more recent confirmation than `recentLeaseAgeMs`.
    */
-  answersNow(): boolean {
+  answersNow(leaseAgeMs?: number): boolean {
     const s = this.#session;
-    return this.#reachable && s !== undefined && s.view.leaseAgeMs() < s.limits.recentLeaseAgeMs;
+    return this.#reachable && s !== undefined && s.view.leaseAgeMs() < (leaseAgeMs ?? s.limits.recentLeaseAgeMs);
   }
 
   /** True when etcd went away after `sinceMs` or is away now: what was read since then says nothing. */

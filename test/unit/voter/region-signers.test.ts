@@ -91,6 +91,8 @@ interface VoterWorld {
  */
 function voter(selfId: string, o: {
   wire: Wire; records: DutyRecords; hedgeMs?: number; canonical?: boolean; live?: typeof LIVE; voteKnown?: (txid: string) => Promise<boolean>;
+  /** etcd's reachability probe (default: answers). */
+  probe?: () => Promise<unknown>;
 }): VoterWorld {
   const region = selfId.slice(0, 1);
   const live = o.live ?? LIVE;
@@ -107,7 +109,7 @@ function voter(selfId: string, o: {
     },
   }));
   const delivery = new VoteDelivery(sinks, { sendDeadlineMs: 500, resendIntervalMs: 50, maxVoteAgeBlocks: 2, retryBaseMs: 10, retryMaxMs: 50 }, { isNodeLive: () => true });
-  const reach = new EtcdReach(async () => undefined, log, 5);
+  const reach = new EtcdReach(o.probe ?? (async () => undefined), log, 5);
   reach.attachSession({ leaseAgeMs: () => 0, isVotesWatchConnected: () => true }, { leaseMaxAgeMs: 2_000, recentLeaseAgeMs: 2_500 });
   const factory = new ClusterVoteFactory(tickets, () => ({}), () => new AgendaTable(), SIMNET, log, () => 3);
   factory.pin(TICKET, ev);
@@ -332,5 +334,24 @@ describe('region signers of a canonical draw', () => {
     expect(records.txns.map((t) => [t.signer, t.path])).toEqual([['a1', 'record-first']]);
     await w.stop();
     expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
+  });
+
+  it('a draw not canonical on the claim holder and etcd stops answering before the fresh read: the outage fast path, to every proxy', async () => {
+    const wire: Wire = new Map();
+    const records = new MemoryRecords();
+    const down = (): Promise<never> => Promise.reject(new EtcdUnavailableError('etcd has no leader', { cause: new Error('no leader') }));
+    const w = voter('a1', { wire, records, probe: down });
+    w.deps.canonical = () => ({ ok: false, reason: 'view-behind' });
+    const base = w.deps.factory;
+    let refreshes = 0;
+    w.deps.factory = { prepare: (t, e) => base.prepare(t, e), sign: (p) => base.sign(p), refresh: async () => (refreshes++, down()) };
+    const r = await run(w);
+    // One read failed and etcd did not come back within the backoff: the owner signed from its
+    // view (no tip can advance while etcd is away, so no region signs this draw) and sent it.
+    expect(r).toMatchObject({ outcome: 'fast-sent', rank: 0, path: 'fast' });
+    expect(refreshes).toBe(1);
+    expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
+    expect(hashToHex(txHash(decodeTx(Buffer.from(wire.get('pa')![0]!, 'hex'))))).toBe(r.txidHex);
+    await w.stop();
   });
 });
