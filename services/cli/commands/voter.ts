@@ -182,7 +182,7 @@ export function register(program: Command): void {
   addTlsOptions(cmd, 'voter', 'to the node proxies (mutual TLS; the proxies\' certificates must come from --tls-ca and name the --proxy address)')
     .option('--hedge-ms <ms>', 'backup hedge delay per rank')
     .option('--lease-ttl-sec <s>', 'session lease TTL')
-    .option('--strategy <name>', 'lease | all-vote')
+    .option('--strategy <name>', 'lease (default: region signers for canonical draws, else one signer) | single-signer | all-vote')
     .option('--resend-interval-ms <ms>', 're-send interval for undelivered votes')
     .option('--redundancy-target <n>', 'live voters wanted per region (exported for alerting)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics here')
