@@ -1,5 +1,6 @@
 /**
- * Faults from the fault model (docs/architecture.md), with real etcd, devnet, node proxies and gRPC; the
+ * Faults from the fault model (docs/architecture.md) on the one-signer-per-ticket paths (strategy
+ * single-signer: what every non-canonical draw takes), with real etcd, devnet, node proxies and gRPC; the
  * devnet is the judge (missed 0, conflicting 0 after each phase):
  * - etcd stopped for 10 s: owners keep voting by the fast path; the records are
  *   written after it returns;
@@ -57,7 +58,7 @@ describe('voter faults', () => {
   });
 
   it('etcd stopped for 10 s: owners keep voting, nothing missed, records written after it returns', async () => {
-    const voters = [world.makeVoter('a1', 'a', { hedgeMs: HEDGE_MS }), world.makeVoter('b1', 'b', { hedgeMs: HEDGE_MS })];
+    const voters = [world.makeVoter('a1', 'a', { hedgeMs: HEDGE_MS, strategy: 'single-signer' }), world.makeVoter('b1', 'b', { hedgeMs: HEDGE_MS, strategy: 'single-signer' })];
     await Promise.all(voters.map((v) => v.start()));
     await awaitStableOwnership(world, voters);
     await world.mineAndAwaitVotes();
@@ -99,7 +100,7 @@ describe('voter faults', () => {
     const [a1] = world.voters;
     await a1?.stop();
     await world.mineAndAwaitVotes(); // b1 covers a1's tickets (record-first, no claim)
-    const again = world.makeVoter('a1', 'a', { hedgeMs: HEDGE_MS });
+    const again = world.makeVoter('a1', 'a', { hedgeMs: HEDGE_MS, strategy: 'single-signer' });
     await again.start();
     await awaitStableOwnership(world, world.voters.filter((v) => v.cluster && v !== a1));
     for (let i = 0; i < 3; i++) await world.mineAndAwaitVotes();
@@ -133,7 +134,7 @@ describe('voter faults', () => {
       '--import', 'tsx', 'bin/votecluster.ts', 'voter', '--node-id', 'k1', '--region', 'c', '--network', 'simnet',
       ...world.etcd.cliFlags('voter'), ...world.proxyAddresses.flatMap((p) => ['--proxy', `${p}@c`]),
       '--tls-ca', world.voterTls.caFile, '--tls-cert', world.voterTls.certFile, '--tls-key', world.voterTls.keyFile,
-      '--cluster-key-file', keyFile, '--hedge-ms', String(HEDGE_MS), '--log-level', process.env['VOTER_TEST_LOG'] ?? 'silent',
+      '--cluster-key-file', keyFile, '--hedge-ms', String(HEDGE_MS), '--strategy', 'single-signer', '--log-level', process.env['VOTER_TEST_LOG'] ?? 'silent',
     ], { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let out = '';

@@ -1,5 +1,7 @@
 /**
- * The lease strategy end to end with real etcd, devnet, node proxies and gRPC:
+ * One signer per ticket (strategy single-signer: the claim holder's fast path, hedged backups;
+ * the path every non-canonical draw takes under the default lease strategy) end to end with real
+ * etcd, devnet, node proxies and gRPC (region signers: voter-region-signers.test.ts):
  * 3 voters, 50 blocks, every draw voted (devnet: missed 0, conflicting 0) and
  * one signer per ticket (distinct signers in the vote records), with the
  * production hedge (250 ms, the ceiling of the hedge each voter learns) and no takeover once
@@ -10,7 +12,7 @@ import { HEDGE_ESTIMATE } from '../../services/voter/hedge.ts';
 import { waitFor } from '../harness/wait-for.ts';
 import { awaitStableOwnership, startVoterWorld, type VoterWorld } from './voter-harness.ts';
 
-describe('voter: lease strategy, no faults', () => {
+describe('voter: one signer per ticket, no faults', () => {
   let world: VoterWorld;
   beforeAll(async () => {
     world = await startVoterWorld({ devnet: { nodes: 2, tickets: 300 } });
@@ -26,7 +28,7 @@ describe('voter: lease strategy, no faults', () => {
     // before watching). Backups that heard the draw earlier raced it after their hedge (identical
     // bytes, harmless). Voters now claim only once a stream is up; the start-up draw's duties are
     // left out of the count below (their ranking is legitimately in flux).
-    const opts = { hedgeMs: Number(process.env['VOTER_LEASE_HEDGE_MS'] ?? 250) };
+    const opts = { hedgeMs: Number(process.env['VOTER_LEASE_HEDGE_MS'] ?? 250), strategy: 'single-signer' as const };
     const voters = [world.makeVoter('a1', 'a', opts), world.makeVoter('b1', 'b', opts), world.makeVoter('c1', 'c', opts)];
     await Promise.all(voters.map((v) => v.start()));
     await awaitStableOwnership(world, voters);
