@@ -18,6 +18,8 @@ export interface DutyEvent {
   outcome: DutyOutcome | 'error';
   rank: number;
   txidHex?: string;
+  /** A region backup that signed: every voter ahead was gone, or its wait ran out (duty.ts). */
+  cause?: 'ahead-gone' | 'deadline';
   error?: unknown;
 }
 
@@ -154,7 +156,7 @@ export class DutyScheduler {
           this.hooks.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
         }
         this.log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
-        this.hooks.onDuty?.({ ...base, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}) });
+        this.hooks.onDuty?.({ ...base, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}), ...(r.cause ? { cause: r.cause } : {}) });
       },
       (err: unknown) => {
         // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):

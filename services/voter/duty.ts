@@ -112,6 +112,8 @@ export interface DutyResult {
   rank: number;
   path: DutyPlan['path'] | 'all-vote' | 'region';
   txidHex?: string;
+  /** A region backup (rank > 0) that signed: whether every voter ahead was gone, or its wait ran out. */
+  cause?: 'ahead-gone' | 'deadline';
 }
 
 function toDeliver(
@@ -415,7 +417,7 @@ async function regionDuty(
   }
   await sendThenRecord(deps, recv, ticketHex, ev, vote, plan.targets, plan.rank === 0 ? 'fast' : 'takeover',
     (stored) => onRegionStored(deps, ev, ticketHex, vote, stored));
-  return { ...base, outcome: 'region-sent', txidHex: vote.txidHex };
+  return { ...base, outcome: 'region-sent', txidHex: vote.txidHex, ...(waited === 'ahead-gone' || waited === 'deadline' ? { cause: waited } : {}) };
 }
 
 /**
