@@ -44,7 +44,7 @@ export { ticketTraceparent } from './duty.ts';
 export { VOTER_TRACE_SERVICE } from './voter.ts';
 export type { DutyPlan, DutyPath, SlowPathReason } from './duty-plan.ts';
 /** Region signers of a canonical draw: a region's voters in rank order for a ticket, and one voter's plan (region-plan.ts). */
-export { planRegion, regionOrder, uncoveredRegions } from './region-plan.ts';
+export { coveringRegion, planRegion, regionOrder, uncoveredRegions } from './region-plan.ts';
 export type { RegionPlan, RegionPlanInput } from './region-plan.ts';
 export { voteBitsFromChoices, selectChoices, VOTE_BITS_PREV_VALID } from './vote-factory.ts';
 export type { DutyOutcome } from './duty.ts';

@@ -11,8 +11,11 @@
  *   every voter ranked ahead is gone stops waiting (duty.ts, `whenGone`).
  * - Rank k waits k × hedge before it asks its nearest dcrd whether the vote is out.
  * - Targets: this region's proxies, plus the proxies of every region with no live voter (none in
- *   membership, or every one declared gone), so a dcrd whose region lost its voters still gets
- *   the vote from the nearest signers. A voter whose region has no proxy sends to every proxy.
+ *   membership, or every one declared gone) that this region covers, so a dcrd whose region lost
+ *   its voters still gets the vote from one signer: each such region is covered by ONE region
+ *   with a live voter, the first in the rendezvous order of those regions for (ticket, uncovered
+ *   region), which every voter computes alike from the same membership. A voter whose region has
+ *   no proxy sends to every proxy.
  */
 import { rankNodes, type RankableNode } from '../cluster/index.ts';
 
@@ -61,12 +64,24 @@ export function uncoveredRegions(region: string, live: readonly RankableNode[], 
   return out;
 }
 
+/**
+ * The region with a live voter that covers `uncovered` for `ticketHex`: the first of the live
+ * regions in rendezvous order for the pair, so the regions that lost their voters are spread over
+ * the others ticket by ticket. Undefined when no region has a live voter.
+ */
+export function coveringRegion(ticketHex: string, uncovered: string, live: readonly RankableNode[], isGone: (nodeId: string) => boolean): string | undefined {
+  const regions = [...new Set(live.filter((n) => !isGone(n.nodeId)).map((n) => n.region))].sort();
+  // One rendezvous candidate per live region, named for the pair, so each uncovered region gets its own order.
+  return rankNodes(ticketHex, regions.map((r) => ({ nodeId: `${r}\u0000covers\u0000${uncovered}`, region: r })))[0]?.region;
+}
+
 /** Plans one region signer duty (see the module comment). */
 export function planRegion(input: RegionPlanInput): RegionPlan {
   const order = regionOrder(input.selfId, input.region, input.ticketHex, input.live);
   const rank = order.indexOf(input.selfId);
   const own = input.proxies.filter((p) => p.region === input.region);
-  const covers = uncoveredRegions(input.region, input.live, input.isGone, input.proxies);
+  const covers = uncoveredRegions(input.region, input.live, input.isGone, input.proxies)
+    .filter((u) => coveringRegion(input.ticketHex, u, input.live, input.isGone) === input.region);
   const targets = own.length === 0
     ? input.proxies.map((p) => p.address)
     : input.proxies.filter((p) => p.region === input.region || covers.includes(p.region)).map((p) => p.address);

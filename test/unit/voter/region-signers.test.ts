@@ -7,6 +7,7 @@
  * record with another txid is an alarm, never a second send. Hedges here are a minute long
  * unless a test needs one to end: a duty that finishes early did not wait it out.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
@@ -22,7 +23,7 @@ import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { PeerPresence } from '../../../services/voter/peer-presence.ts';
 import { RecordQueue } from '../../../services/voter/record-queue.ts';
-import { planRegion, regionOrder, uncoveredRegions } from '../../../services/voter/region-plan.ts';
+import { coveringRegion, planRegion, regionOrder, uncoveredRegions } from '../../../services/voter/region-plan.ts';
 import { VoteDelivery } from '../../../services/voter/vote-delivery.ts';
 
 const log = pino({ level: 'silent' });
@@ -179,9 +180,29 @@ describe('region order and targets', () => {
   it('adds the proxies of regions with no live voter: none in membership, or every one declared gone', () => {
     const noC = LIVE.filter((n) => n.region !== 'c');
     expect(uncoveredRegions('a', noC, () => false, PROXIES)).toEqual(['c']);
-    expect(planRegion({ selfId: 'b1', region: 'b', ticketHex: TICKET, live: noC, isGone: () => false, proxies: PROXIES, hedgeMs: 250 }).targets).toEqual(['pb', 'pc']);
+    // Exactly one of the live regions covers c, and only its signers add c's proxy.
+    const coverOfC = coveringRegion(TICKET, 'c', noC, () => false);
+    expect(['a', 'b']).toContain(coverOfC);
+    for (const [self, region] of [['a1', 'a'], ['b1', 'b']] as const) {
+      const p = planRegion({ selfId: self, region, ticketHex: TICKET, live: noC, isGone: () => false, proxies: PROXIES, hedgeMs: 250 });
+      expect(p.targets).toEqual(region === coverOfC ? [`p${region}`, 'pc'].sort() : [`p${region}`]);
+    }
     const bGone = (id: string): boolean => id.startsWith('b');
-    expect(planRegion({ selfId: 'a1', region: 'a', ticketHex: TICKET, live: LIVE, isGone: bGone, proxies: PROXIES, hedgeMs: 250 }).targets).toEqual(['pa', 'pb']);
+    const coverOfB = coveringRegion(TICKET, 'b', LIVE, bGone);
+    expect(['a', 'c']).toContain(coverOfB);
+    for (const [self, region] of [['a1', 'a'], ['c1', 'c']] as const) {
+      const p = planRegion({ selfId: self, region, ticketHex: TICKET, live: LIVE, isGone: bGone, proxies: PROXIES, hedgeMs: 250 });
+      expect(p.targets).toEqual(region === coverOfB ? [`p${region}`, 'pb'].sort() : [`p${region}`]);
+    }
+    // Over many tickets the uncovered region's draws are spread over the live regions.
+    const cover = new Map<string, number>();
+    for (let i = 0; i < 400; i++) {
+      const t = createHash('sha256').update(String(i)).digest('hex');
+      const r = coveringRegion(t, 'c', noC, () => false) as string;
+      cover.set(r, (cover.get(r) ?? 0) + 1);
+    }
+    expect([...cover.keys()].sort()).toEqual(['a', 'b']);
+    for (const n of cover.values()) expect(n).toBeGreaterThan(140);
     // A voter whose region has no proxy sends through every proxy.
     expect(planRegion({ selfId: 'd1', region: 'd', ticketHex: TICKET, live: [...LIVE, { nodeId: 'd1', region: 'd' }], isGone: () => false, proxies: PROXIES, hedgeMs: 250 }).targets)
       .toEqual(['pa', 'pb', 'pc']);
@@ -273,13 +294,15 @@ describe('region signers of a canonical draw', () => {
     expect(wire.get('pa')).toBeUndefined();
   });
 
-  it('the proxies of a region with no live voter get the vote from the other regions\' signers', async () => {
+  it('the proxies of a region with no live voter get the vote from one other region\'s signer', async () => {
     const wire: Wire = new Map();
     const live = LIVE.filter((n) => n.region !== 'c');
-    const a = voter(ranked('a', 0), { wire, records: new MemoryRecords(), live });
-    await run(a);
-    await a.stop();
-    expect([...wire.keys()].sort()).toEqual(['pa', 'pc']);
+    const signers = ['a', 'b'].map((r) => voter(ranked(r, 0), { wire, records: new MemoryRecords(), live }));
+    await Promise.all(signers.map(run));
+    for (const s of signers) await s.stop();
+    expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
+    // One copy each: c's dcrd hears it from the covering region's signer only.
+    for (const p of ['pa', 'pb', 'pc']) expect(wire.get(p), p).toHaveLength(1);
   });
 
   it('a stored record with a different txid is an alarm: counted and logged with both txids, and nothing else is sent', async () => {
