@@ -126,28 +126,16 @@ async function runNested<T>(
  * safe (those items then come back `created: false` with the value written).
  */
 export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIfAbsentItem[], opts: CreateIfAbsentManyOptions): Promise<CreateIfAbsentResult[]> {
-  const batchSize = checkedBatchSize(items, opts);
-  const results: CreateIfAbsentResult[] = new Array<CreateIfAbsentResult>(items.length);
-  await runNested(client, items, planBatches(items, batchSize), opts, (it) => {
-    const key = Buffer.from(it.key);
-    const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
-    return {
-      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
-      failure: [{ request_range: { key } }],
-    };
-  }, (i, inner) => {
-    if (inner.succeeded) {
-      results[i] = { created: true };
-      return;
-    }
-    const kv = inner.responses[0]?.response_range?.kvs[0];
-    // Compare and range run at one revision inside the txn: the key exists.
-    if (!kv) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: ${items[i]?.key}: compare failed but the key is absent`);
-    results[i] = { created: false, existing: kv };
+  return (await createIfAbsentManyWith(client, items, undefined, opts)).map((r, i) => {
+    // Without a guard the compare fails only on an existing key, and compare and range run at
+    // one revision inside the txn: the key exists.
+    if (!r) throw new ClusterError('CLUSTER_INVARIANT', `${opts.op}: ${items[i]?.key}: compare failed but the key is absent`);
+    return r;
   });
-  return results;
 }
+
+/** A compare every nested txn of {@link createIfAbsentManyGuarded} also requires. */
+export type TxnGuard = { key: Buffer; target: 'Value' | 'Create'; result: 'Equal'; value?: Buffer; create_revision?: number };
 
 /**
  * {@link createIfAbsentMany} with one more compare in every nested txn (the cluster-tip guard of
@@ -155,20 +143,24 @@ export async function createIfAbsentMany(client: Etcd3, items: readonly CreateIf
  * result per item, in input order; `undefined` where the key was absent but the guard failed
  * (nothing written for it: retry with a fresh guard). Batches of at most MAX_TXN_OPS - 2 items.
  */
-export async function createIfAbsentManyGuarded(
-  client: Etcd3,
-  items: readonly CreateIfAbsentItem[],
-  guard: { key: Buffer; target: 'Value' | 'Create'; result: 'Equal'; value?: Buffer; create_revision?: number },
-  opts: CreateIfAbsentManyOptions,
+export function createIfAbsentManyGuarded(
+  client: Etcd3, items: readonly CreateIfAbsentItem[], guard: TxnGuard, opts: CreateIfAbsentManyOptions,
 ): Promise<Array<CreateIfAbsentResult | undefined>> {
-  // Two compares per nested txn (see handOverIfUnchangedMany).
-  const batchSize = Math.min(checkedBatchSize(items, opts), MAX_TXN_OPS - 2);
+  return createIfAbsentManyWith(client, items, guard, opts);
+}
+
+/** Both of the above: `undefined` where the key was absent but the guard failed. */
+async function createIfAbsentManyWith(
+  client: Etcd3, items: readonly CreateIfAbsentItem[], guard: TxnGuard | undefined, opts: CreateIfAbsentManyOptions,
+): Promise<Array<CreateIfAbsentResult | undefined>> {
+  // A guard is a second compare per nested txn (see handOverIfUnchangedMany).
+  const batchSize = guard ? Math.min(checkedBatchSize(items, opts), MAX_TXN_OPS - 2) : checkedBatchSize(items, opts);
   const results: Array<CreateIfAbsentResult | undefined> = new Array<CreateIfAbsentResult | undefined>(items.length);
   await runNested(client, items, planBatches(items, batchSize), opts, (it) => {
     const key = Buffer.from(it.key);
     const value = typeof it.value === 'string' ? Buffer.from(it.value) : it.value;
     return {
-      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, guard],
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, ...(guard ? [guard] : [])],
       success: [{ request_put: { key, value, ...(it.lease !== undefined ? { lease: it.lease } : {}) } }],
       failure: [{ request_range: { key } }],
     };
