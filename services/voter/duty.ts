@@ -485,7 +485,7 @@ const ABORT: Step = { to: 'aborted' };
  *
  *     any state, once the duty is aborted (block superseded or too old) ─▶ aborted
  *
- * The vote is built and signed once (the inputs were pinned when the draw arrived), VOTE_CHECK_LEAD_MS
+ * The vote is built and signed once (from the inputs that apply at the draw's height), VOTE_CHECK_LEAD_MS
  * before the hedge ends. Nothing but the stored record's bytes is sent after a lost race.
  */
 class RecordFirst {
@@ -729,7 +729,7 @@ class RecordFirst {
     if (this.signal.aborted) return ABORT;
     if (isRetryable(err)) {
       deps.reach?.noteFailure();
-      // Keep the vote this backup would record (inputs pinned at the draw): if the duty ends before
+      // Keep the vote this backup would record (the inputs at the draw's height): if the duty ends before
       // etcd returns, record-repair.ts records it once a dcrd shows these bytes went out.
       if (!this.#unrecorded && deps.onUnrecorded) {
         try {
