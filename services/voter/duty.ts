@@ -286,15 +286,17 @@ async function leaseDuty(
   if (plan.path === 'fast' && notCanonical !== undefined && deps.reach?.answersNow(VOTER_TIMING.freshInputsLeaseAgeMs) !== false) {
     plan = { ...plan, path: 'record-first', waitMs: 0, reason: 'not-canonical' };
   }
-  if (plan.path === 'fast') {
-    const signed = buildAndSign(deps, recv, ticketHex, ev);
-    await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
-    return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
-  }
+  if (plan.path === 'fast') return ownerFast(deps, recv, ticketHex, ev, buildAndSign(deps, recv, ticketHex, ev));
   if (plan.reason !== 'backup') {
     deps.log.info({ ticket: ticketHex, height: ev.height, reason: plan.reason, notCanonical }, 'owner takes the record-first path');
   }
   return recordFirst(deps, recv, ticketHex, ev, plan, signal);
+}
+
+/** The owner's fast path once signed: sends through every proxy, then records after the first answers. */
+async function ownerFast(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signed: SignedVote): Promise<DutyResult> {
+  await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
+  return { outcome: 'fast-sent', rank: 0, path: 'fast', txidHex: signed.txidHex };
 }
 
 /**
@@ -714,8 +716,7 @@ class RecordFirst {
     this.#unrecorded = undefined;
     const signed = this.#sign();
     deps.log.warn({ ticket: ticketHex, height: ev.height, drawAgeMs: Date.now() - ev.receivedAtMs }, 'etcd stopped answering before the fresh inputs were read; owner signs on the outage fast path');
-    await sendThenRecord(deps, recv, ticketHex, ev, signed, undefined, 'fast', (stored) => onStored(deps, recv, ev, ticketHex, signed, stored));
-    return { to: 'done', result: { rank: 0, path: 'fast', outcome: 'fast-sent', txidHex: signed.txidHex } };
+    return { to: 'done', result: await ownerFast(deps, recv, ticketHex, ev, signed) };
   }
 
   /**
