@@ -10,6 +10,7 @@ import { createLogger, createMetrics } from '../../../services/telemetry/index.t
 import type { VoteRecord } from '../../../services/cluster/index.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { runDuty, type DutyDeps, type DutyRecords, type DutyResult } from '../../../services/voter/duty.ts';
+import { MemoryRecords } from './memory-records.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { PeerPresence } from '../../../services/voter/peer-presence.ts';
@@ -25,17 +26,8 @@ const ev: WinningTicketsEvent = {
   kind: 'winning-tickets', blockHashHex: BLOCK, height: 10, ticketsHex: [TICKET], voteSubsidy: 1n, voteVersion: 10, proxy: 'p', receivedAtMs: Date.now(),
 };
 
-/** Create-if-absent in memory; waitFor honours its signal and resolves as soon as a record lands. */
-class MemoryRecords implements DutyRecords {
-  readonly stored = new Map<string, VoteRecord>();
-  readonly txns: VoteRecord[] = [];
-  async record(rec: VoteRecord): Promise<{ created: boolean; stored: VoteRecord }> {
-    this.txns.push(rec);
-    const existing = this.stored.get(rec.ticketHash);
-    if (existing) return { created: false, stored: existing };
-    this.stored.set(rec.ticketHash, rec);
-    return { created: true, stored: rec };
-  }
+/** Create-if-absent in memory; waitFor returns a stored record at once, else waits out its timeout (or its signal). */
+class HedgeRecords extends MemoryRecords {
   waitFor(_h: number, _b: string, ticketHex: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<VoteRecord | null> {
     const have = this.stored.get(ticketHex);
     if (have) return Promise.resolve(have);
@@ -50,7 +42,7 @@ class MemoryRecords implements DutyRecords {
 }
 
 function world(selfId: string, o: { voteKnown?: boolean } = {}) {
-  const records = new MemoryRecords();
+  const records = new HedgeRecords();
   const presence = new PeerPresence();
   const sent: string[] = [];
   const delivery = new VoteDelivery([{ address: 'p1', sendVote: async (raw) => (sent.push(Buffer.from(raw).toString('hex')), { status: 'ACCEPTED' }) }],

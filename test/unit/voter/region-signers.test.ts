@@ -19,6 +19,7 @@ import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
 import { runDuty, type DutyDeps, type DutyRecords } from '../../../services/voter/duty.ts';
+import { MemoryRecords } from './memory-records.ts';
 import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
 import { PeerPresence } from '../../../services/voter/peer-presence.ts';
@@ -57,17 +58,8 @@ const LIVE = [
   { nodeId: 'c1', region: 'c' },
 ];
 
-/** Create-if-absent in memory, shared by every voter of a test (etcd's votes/ keys). */
-class MemoryRecords implements DutyRecords {
-  readonly stored = new Map<string, VoteRecord>();
-  readonly txns: VoteRecord[] = [];
-  async record(rec: VoteRecord): Promise<{ created: boolean; stored: VoteRecord }> {
-    this.txns.push(rec);
-    const existing = this.stored.get(rec.ticketHash);
-    if (existing) return { created: false, stored: existing };
-    this.stored.set(rec.ticketHash, rec);
-    return { created: true, stored: rec };
-  }
+/** Create-if-absent in memory, shared by every voter of a test (etcd's votes/ keys); waitFor answers at once. */
+class SharedRecords extends MemoryRecords {
   async waitFor(): Promise<VoteRecord | null> {
     return this.stored.get(TICKET) ?? null;
   }
@@ -212,7 +204,7 @@ describe('region order and targets', () => {
 describe('region signers of a canonical draw', () => {
   it('each region\'s rank 0 sends the same valid vote to its own dcrd only; one record, no conflict', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const signers = ['a', 'b', 'c'].map((r) => voter(ranked(r, 0), { wire, records }));
     const results = await Promise.all(signers.map(run));
     for (const r of results) expect(r).toMatchObject({ outcome: 'region-sent', rank: 0, path: 'region' });
@@ -239,7 +231,7 @@ describe('region signers of a canonical draw', () => {
 
   it('rank 1 stands by when its region\'s dcrd already holds the vote, and sends nothing', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const first = voter(ranked('a', 0), { wire, records });
     const r0 = await run(first);
     const backup = voter(ranked('a', 1), { wire, records, hedgeMs: 5 });
@@ -255,7 +247,7 @@ describe('region signers of a canonical draw', () => {
 
   it('rank 1 signs the same bytes for its region at once when the region\'s rank 0 is gone', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const otherRegion = voter(ranked('b', 0), { wire, records });
     const rb = await run(otherRegion);
     const backup = voter(ranked('a', 1), { wire, records });
@@ -272,7 +264,7 @@ describe('region signers of a canonical draw', () => {
 
   it('rank 2 keeps waiting while rank 1 may be alive; signs once both ahead are gone', async () => {
     const wire: Wire = new Map();
-    const w = voter(ranked('a', 2), { wire, records: new MemoryRecords() });
+    const w = voter(ranked('a', 2), { wire, records: new SharedRecords() });
     w.presence.note({ kind: 'gone', nodeId: ranked('a', 0), proxy: 'pa' });
     let done = false;
     const duty = run(w).then((r) => ((done = true), r));
@@ -287,7 +279,7 @@ describe('region signers of a canonical draw', () => {
 
   it('rank 1 signs after its hedge when its dcrd does not hold the vote', async () => {
     const wire: Wire = new Map();
-    const w = voter(ranked('b', 1), { wire, records: new MemoryRecords(), hedgeMs: 5 });
+    const w = voter(ranked('b', 1), { wire, records: new SharedRecords(), hedgeMs: 5 });
     expect(await run(w)).toMatchObject({ outcome: 'region-sent', rank: 1 });
     await w.stop();
     expect(wire.get('pb')).toHaveLength(1);
@@ -297,7 +289,7 @@ describe('region signers of a canonical draw', () => {
   it('the proxies of a region with no live voter get the vote from one other region\'s signer', async () => {
     const wire: Wire = new Map();
     const live = LIVE.filter((n) => n.region !== 'c');
-    const signers = ['a', 'b'].map((r) => voter(ranked(r, 0), { wire, records: new MemoryRecords(), live }));
+    const signers = ['a', 'b'].map((r) => voter(ranked(r, 0), { wire, records: new SharedRecords(), live }));
     await Promise.all(signers.map(run));
     for (const s of signers) await s.stop();
     expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
@@ -307,7 +299,7 @@ describe('region signers of a canonical draw', () => {
 
   it('a stored record with a different txid is an alarm: counted and logged with both txids, and nothing else is sent', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const other: VoteRecord = {
       height: HEIGHT, blockHash: ev.blockHashHex, ticketHash: TICKET, voteTxHex: '0909', voteTxid: '09'.repeat(32), signer: 'x9',
       choicesRevision: 5, voteBits: 1, voteVersion: 10, treasuryVotes: [], createdAt: new Date(0).toISOString(), path: 'fast',
@@ -328,7 +320,7 @@ describe('region signers of a canonical draw', () => {
 
   it('without canonical votes the claim holder keeps the fast path and sends to every proxy', async () => {
     const wire: Wire = new Map();
-    const owner = voter('a1', { wire, records: new MemoryRecords(), canonical: false });
+    const owner = voter('a1', { wire, records: new SharedRecords(), canonical: false });
     expect(await run(owner)).toMatchObject({ outcome: 'fast-sent', path: 'fast' });
     await owner.stop();
     expect([...wire.keys()].sort()).toEqual(['pa', 'pb', 'pc']);
@@ -336,7 +328,7 @@ describe('region signers of a canonical draw', () => {
 
   it('a draw not canonical on the claim holder while etcd answers: fresh inputs, record first, then every proxy', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const w = voter('a1', { wire, records });
     w.deps.canonical = () => ({ ok: false, reason: 'view-behind' });
     const steps: string[] = [];
@@ -361,7 +353,7 @@ describe('region signers of a canonical draw', () => {
 
   it('a draw not canonical on the claim holder and etcd stops answering before the fresh read: the outage fast path, to every proxy', async () => {
     const wire: Wire = new Map();
-    const records = new MemoryRecords();
+    const records = new SharedRecords();
     const down = (): Promise<never> => Promise.reject(new EtcdUnavailableError('etcd has no leader', { cause: new Error('no leader') }));
     const w = voter('a1', { wire, records, probe: down });
     w.deps.canonical = () => ({ ok: false, reason: 'view-behind' });
