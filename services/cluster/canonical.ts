@@ -98,18 +98,10 @@ export class VoteInputsView {
    */
   canonicalInputs(ticketHex: string, height: number): CanonicalInputs {
     if (!this.isCurrentFor(height)) return { ok: false, reason: 'view-behind' };
-    const t = this.opts.tickets.voteInputsOf(ticketHex);
-    if (!t) return { ok: false, reason: 'not-managed' };
-    const d = this.opts.config.voteDefaultsEntry();
-    const r = resolve(t.inputs, defaultsInputs(d?.value), height);
-    if (!r.canonical) return { ok: false, reason: r.reason as NonCanonicalReason };
-    return {
-      ok: true,
-      inputs: {
-        height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
-        ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
-      },
-    };
+    const v = this.#cached(ticketHex, height);
+    if (!v) return { ok: false, reason: 'not-managed' };
+    if (!v.canonical) return { ok: false, reason: v.reason as NonCanonicalReason };
+    return { ok: true, inputs: v.inputs };
   }
 
   /**
@@ -118,13 +110,22 @@ export class VoteInputsView {
    * or its oldest when none provably applies. Undefined when the ticket is not cached. No I/O.
    */
   viewInputs(ticketHex: string, height: number): VoteInputs | undefined {
+    return this.#cached(ticketHex, height)?.inputs;
+  }
+
+  /** The inputs at `height` from the local caches, and whether they provably apply (no I/O). */
+  #cached(ticketHex: string, height: number): FreshInputs | undefined {
     const t = this.opts.tickets.voteInputsOf(ticketHex);
     if (!t) return undefined;
     const d = this.opts.config.voteDefaultsEntry();
     const r = resolve(t.inputs, defaultsInputs(d?.value), height);
     return {
-      height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
-      ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
+      inputs: {
+        height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
+        ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
+      },
+      canonical: r.canonical,
+      ...(r.reason ? { reason: r.reason } : {}),
     };
   }
 
