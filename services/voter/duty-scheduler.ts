@@ -7,7 +7,8 @@
 import { settledWithin } from '../base/index.ts';
 import type { ComponentMetrics, Logger } from '../telemetry/index.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
-import { runDuty, type DutyDeps, type DutyOutcome } from './duty.ts';
+import { runDuty } from './duty.ts';
+import type { DutyDeps, DutyOutcome } from './duty-common.ts';
 import { VoterAgendasUnknownError, VoterError } from './errors.ts';
 
 /** One finished duty, for observers. */

@@ -47,7 +47,7 @@ export type { DutyPlan, DutyPath, SlowPathReason } from './duty-plan.ts';
 export { coveringRegion, planRegion, regionOrder, uncoveredRegions } from './region-plan.ts';
 export type { RegionPlan, RegionPlanInput } from './region-plan.ts';
 export { voteBitsFromChoices, selectChoices, VOTE_BITS_PREV_VALID } from './vote-factory.ts';
-export type { DutyOutcome } from './duty.ts';
+export type { DutyOutcome } from './duty-common.ts';
 export type { DeliveryStats } from './vote-delivery.ts';
 /** The learned hedge as `stats().hedge` reports it (hedge.ts). */
 export type { HedgeStatus, RegionHedge } from './hedge.ts';

@@ -3,9 +3,9 @@
  * end at every proxy within a millisecond and each proxy tells its other
  * streams (`voter_gone`, services/nodeproxy voter-streams.ts). A backup whose
  * every voter ranked ahead of it for a ticket is gone stops hedging and races
- * for the vote record at once (duty.ts); a silent failure (SIGSTOP, power
- * loss, a cut cable the kernel does not see) is not announced and still waits
- * out the hedge.
+ * for the vote record at once (record-first.ts; a region backup signs at once,
+ * region-duty.ts); a silent failure (SIGSTOP, power loss, a cut cable the
+ * kernel does not see) is not announced and still waits out the hedge.
  *
  * A voter is gone while at least one proxy's last word about it is `gone`
  * (the facts come from any proxy). A proxy's word is forgotten when it says

@@ -16,7 +16,7 @@
  */
 import type { Logger } from '../telemetry/index.ts';
 import type { VoteRecord } from '../cluster/index.ts';
-import type { DutyRecords } from './duty.ts';
+import type { DutyRecords } from './cluster-records.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 import { VoterError } from './errors.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep, valueWithin } from '../base/index.ts';

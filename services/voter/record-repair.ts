@@ -33,7 +33,7 @@
 import { decodeTx, hashToHex, isVote, parseVote, toHex, txHash } from '../decred/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { VoteRecord } from '../cluster/index.ts';
-import type { DutyRecords } from './duty.ts';
+import type { DutyRecords } from './cluster-records.ts';
 import type { EtcdReach } from './etcd-reach.ts';
 
 /** Default wait after etcd returns before repairing (lets live signers flush their queues first). */

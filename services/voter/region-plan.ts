@@ -8,7 +8,7 @@
  *   ownership) of the live voters of this voter's region for the ticket; every voter of the
  *   region computes the same order from the same membership. Voters a proxy declared gone stay
  *   in the order (so the ranks do not depend on when each voter heard of it); a backup whose
- *   every voter ranked ahead is gone stops waiting (duty.ts, `whenGone`).
+ *   every voter ranked ahead is gone stops waiting (region-duty.ts, `whenGone`).
  * - Rank k waits k × hedge before it asks its nearest dcrd whether the vote is out.
  * - Targets: this region's proxies, plus the proxies of every region with no live voter (none in
  *   membership, or every one declared gone) that this region covers, so a dcrd whose region lost

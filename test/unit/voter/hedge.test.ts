@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearestRank } from '../../../services/base/index.ts';
-import { voteCheckAtMs, VOTE_CHECK_LEAD_MS } from '../../../services/voter/duty.ts';
+import { voteCheckAtMs, VOTE_CHECK_LEAD_MS } from '../../../services/voter/vote-check.ts';
 import { AdaptiveHedge, HEDGE_ESTIMATE } from '../../../services/voter/hedge.ts';
 
 const CEILING = 250;

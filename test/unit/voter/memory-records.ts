@@ -4,7 +4,7 @@
  * `waitFor` behaves.
  */
 import type { VoteRecord } from '../../../services/cluster/index.ts';
-import type { DutyRecords } from '../../../services/voter/duty.ts';
+import type { DutyRecords } from '../../../services/voter/cluster-records.ts';
 
 export abstract class MemoryRecords implements DutyRecords {
   readonly stored = new Map<string, VoteRecord>();

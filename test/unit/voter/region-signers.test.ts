@@ -18,7 +18,9 @@ import { EtcdUnavailableError, type VoteRecord } from '../../../services/cluster
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
-import { runDuty, type DutyDeps, type DutyRecords } from '../../../services/voter/duty.ts';
+import { runDuty } from '../../../services/voter/duty.ts';
+import type { DutyDeps } from '../../../services/voter/duty-common.ts';
+import type { DutyRecords } from '../../../services/voter/cluster-records.ts';
 import { MemoryRecords } from './memory-records.ts';
 import { planDuty } from '../../../services/voter/duty-plan.ts';
 import { EtcdReach } from '../../../services/voter/etcd-reach.ts';
