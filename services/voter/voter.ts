@@ -145,6 +145,15 @@ interface Parts {
   unsubscribe: Array<() => void>;
 }
 
+/** What the voter reads from the live membership, rebuilt per membership version. */
+interface LiveVoters {
+  version: number;
+  /** Live voters' regions by node id (the hedge learns per signer region). */
+  regionById: Map<string, string>;
+  /** Whether a live voter of an older version (no `heightInputs` in `nodes/`) is in the cluster. */
+  olderVoters: boolean;
+}
+
 /**
  * Creates a voter. Validates `input` with {@link VoterConfigSchema}.
  * @throws {VoterConfigError} listing every config issue.
@@ -172,13 +181,12 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
   const presence = new PeerPresence();
   /** The hedge for silent failures, learned from observed waits; never longer than `hedgeMs`. */
   const hedge = new AdaptiveHedge({ ceilingMs: cfg.hedgeMs });
-  /** Live voters' regions by node id, rebuilt when membership changes. */
-  let regions: { version: number; byId: Map<string, string> } | undefined;
+  /** The live membership as the voter reads it, rebuilt when membership changes. */
+  let liveCache: LiveVoters | undefined;
   const latencies: number[] = [];
 
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   let cluster: Cluster | undefined;
-  let olderLive: { version: number; any: boolean } | undefined;
   let p: Parts | undefined;
   let gaugeTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -335,7 +343,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         freshInputs: (t, h) => c.freshInputs(t, h),
         viewInputs: (t, h) => c.voteView.viewInputs(t, h),
         whenCurrentFor: (h, ms, signal) => c.voteView.whenCurrentFor(h, ms, signal),
-        olderVotersLive: () => olderVotersLive(c),
+        olderVotersLive: () => liveVoters(c).olderVoters,
       },
       // A view behind the draw waits for its own watches at most the hedge learned for this region.
       () => hedge.hedgeMs(cfg.region),
@@ -390,7 +398,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         if (rec.signer === cfg.nodeId || rec.path === 'takeover' || rec.path === 'repair') return;
         const waitMs = hedge.sinceDraw(rec.blockHash, performance.now());
         if (waitMs === undefined || !reach.isCurrentSince(Date.now() - waitMs)) return;
-        const region = regionOf(c, rec.signer);
+        const region = liveVoters(c).regionById.get(rec.signer);
         if (region !== undefined) hedge.observe(region, waitMs);
       }),
       // A ticket entering the cluster while one of its draws is open is voted on that draw now.
@@ -528,18 +536,17 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
     }
   }
 
-  /** The region of live voter `nodeId` (undefined: not live). */
-  function regionOf(c: Cluster, nodeId: string): string | undefined {
+  /** The live voters as this voter reads them, cached per membership version. */
+  function liveVoters(c: Cluster): LiveVoters {
     const live = c.membership.liveSnapshot();
-    if (regions?.version !== live.version) regions = { version: live.version, byId: new Map(live.nodes.map((n) => [n.nodeId, n.region])) };
-    return regions.byId.get(nodeId);
-  }
-
-  /** Whether a live voter of an older version (no `heightInputs` in `nodes/`) is in the cluster; cached per membership version. */
-  function olderVotersLive(c: Cluster): boolean {
-    const live = c.membership.liveSnapshot();
-    if (olderLive?.version !== live.version) olderLive = { version: live.version, any: live.nodes.some((n) => n.heightInputs !== true) };
-    return olderLive.any;
+    if (liveCache?.version !== live.version) {
+      liveCache = {
+        version: live.version,
+        regionById: new Map(live.nodes.map((n) => [n.nodeId, n.region])),
+        olderVoters: live.nodes.some((n) => n.heightInputs !== true),
+      };
+    }
+    return liveCache;
   }
 
   function advanceTip(height: number): void {
