@@ -22,7 +22,7 @@ import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
 import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
-import { OwnerFaults, ownersByDuty, type MsSummary } from '../../services/sim/chaos/owner-faults.ts';
+import { SignerFaults, type MsSummary } from '../../services/sim/chaos/signer-faults.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
@@ -159,23 +159,24 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
 }
 
 /**
- * Owners SIGKILLed just before their draws: each block is mined with its draw held (the devnet's
- * test hook), the running voter owning the most winners is SIGKILLed, then the draw is released.
- * Draw → accepted (nearest dcrd, and at the miner) of the draws the victims owned, i.e. what the
- * backups achieved (hedge, then a record race in etcd); takeovers judged from the chain and the
- * vote records (services/sim/chaos/owner-faults.ts).
+ * Signers SIGKILLed just before their draws: each block is mined with its draw held (the devnet's
+ * test hook), the voter that would sign the most winners (lease: the region signer of the
+ * miner's region; single-signer: the claim owner) is SIGKILLed, then the draw is released.
+ * Draw → accepted (nearest dcrd, and at the miner) of the winners the victims were to sign, i.e.
+ * what the other signers achieved; takeovers judged from the chain and the vote records
+ * (services/sim/chaos/signer-faults.ts).
  */
 interface TakeoverRun {
   takeoverMs: ReturnType<typeof summary>;
   toMinerMs: ReturnType<typeof summary>;
-  /** SIGKILLs at held draws, each of the owner of at least one winner. */
+  /** SIGKILLs at held draws, each of the designated signer of at least one winner. */
   kills: number;
   /** Kills of which at least one draw was taken over by another voter (target: every kill). */
   killsExercised: number;
   /** Victim-owned draws (the samples), and how many another voter's vote took over. */
   victimDraws: number;
   exercised: number;
-  /** Takeovers per kill, from the chain (a mined vote recorded by a voter other than the owner at the draw). */
+  /** Takeovers per kill, from the chain (a victim's winner whose mined vote another voter recorded). */
   takeoversPerKill: number;
   missed: number;
   conflicting: number;
@@ -193,7 +194,7 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
   try {
     await l.awaitOwnershipSettled();
     await driveBlocks(l, { blocks: WARMUP_BLOCKS });
-    const faults = new OwnerFaults(l);
+    const faults = new SignerFaults(l, l.strategy);
     let restarts: Promise<unknown> = Promise.resolve();
     await driveBlocks(l, {
       blocks: kills,
@@ -202,11 +203,11 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
         await restarts;
       },
       mine: () => mineHeld(l, async (held) => {
-        const owners = await faults.ownersAt(held);
-        const v = ownersByDuty(l.voters, owners, () => true)[0];
-        if (!v) return;
-        await v.kill('SIGKILL');
-        faults.record('SIGKILL', held, owners, [v]);
+        const signers = await faults.signersAt(held, (id) => l.voters.some((v) => v.nodeId === id && !v.isRunning));
+        const c = faults.choose('SIGKILL', signers, (v) => v.isRunning);
+        if (!c) return;
+        await Promise.all(c.victims.map((v) => v.kill('SIGKILL')));
+        faults.record('SIGKILL', held, c.victims, c.tickets);
       }),
       afterBlock: async () => {
         await awaitTipVotes(l);
@@ -220,7 +221,7 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
     const r = await l.report();
     const pick = (s: MsSummary): ReturnType<typeof summary> => ({ n: s.n, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) });
     return {
-      takeoverMs: pick(t.takeoverMs), toMinerMs: pick(t.takeoverToMinerMs), kills: t.faults, killsExercised: t.faultsExercised,
+      takeoverMs: pick(t.takeoverNearestMs), toMinerMs: pick(t.takeoverMs), kills: t.faults, killsExercised: t.faultsExercised,
       victimDraws: t.victimDraws, exercised: t.exercised, takeoversPerKill: round(t.exercised / Math.max(1, t.faults)),
       missed: r.missed, conflicting: r.conflicting, hedgeMs,
     };

@@ -47,6 +47,7 @@ export async function runAndAssert(name: string): Promise<ChaosResult> {
     ...(r.takeovers ? {
       takeovers: r.takeovers.takeovers, faults: r.takeovers.faults, faultsExercised: r.takeovers.faultsExercised,
       takeoverMs: { p50: r.takeovers.takeoverMs.p50, p90: r.takeovers.takeoverMs.p90, p99: r.takeovers.takeoverMs.p99, max: r.takeovers.takeoverMs.max },
+      takeoverNearestMs: { p50: r.takeovers.takeoverNearestMs.p50, p90: r.takeovers.takeoverNearestMs.p90, p99: r.takeovers.takeoverNearestMs.p99, max: r.takeovers.takeoverNearestMs.max },
     } : {}),
     // Scenarios that race a vote input against a draw: changes made, exercised, the referee's count.
     ...(r.inputRaces ? {

@@ -3,8 +3,9 @@
  * process: devnet, etcd, proxies, six voters in three loopback regions):
  * `--blocks 20 --report json` ends stdout with the one-line JSON report,
  * missed 0 and conflicting 0; SIGTERM mid-run stops cleanly (report printed,
- * no child process left behind); `--chaos kill-owner-before-draw` adds the takeovers its
- * kills caused (faults, faultsExercised, takeoverMs); `--chaos tspend-at-draw` the input-race
+ * no child process left behind); `--chaos kill-owner-before-draw --blocks 4` reports the 4 blocks
+ * it drove and adds the takeovers its kills caused (faults, faultsExercised, takeoverMs at the
+ * miner, takeoverNearestMs); `--chaos tspend-at-draw` the input-race
  * fields (faults, faultsExercised, raceMs, the referee's counts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -109,12 +110,16 @@ describe('votecluster start', () => {
     for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);
   }, 240_000);
 
-  it('--chaos kill-owner-before-draw --report json: the owners of winners killed (voter processes), every kill taken over, takeoverMs', async () => {
+  it('--chaos kill-owner-before-draw --blocks 4 --report json: 4 blocks, the signers of winners killed (voter processes), every kill taken over, takeoverMs', async () => {
     const run = startCli(['--chaos', 'kill-owner-before-draw', '--blocks', '4', '--report', 'json']);
     const code = await run.exited;
     expect(code, run.stderr().slice(-3000)).toBe(0);
     const r = lastJson(run.stdout());
-    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'open', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs', 'faults', 'faultsExercised', 'takeoverMs']);
+    expect(Object.keys(r)).toEqual(['blocks', 'drawn', 'voted', 'missed', 'open', 'conflicting', 'duplicatesSent', 'takeovers', 'latencyMs', 'faults', 'faultsExercised', 'takeoverMs', 'takeoverNearestMs']);
+    // The 4 blocks driven, every draw judged (the block mined after them only judges the last).
+    expect(r['blocks']).toBe(4);
+    expect(r['open']).toBe(0);
+    expect(r['voted']).toBe(r['drawn']);
     expect(r['missed']).toBe(0);
     expect(r['conflicting']).toBe(0);
     // The scenario's voters are child processes (SIGKILL), whatever the demo's default mode.
@@ -122,6 +127,7 @@ describe('votecluster start', () => {
     expect(r['faultsExercised']).toBe(r['faults']);
     expect(r['takeovers'] as number).toBeGreaterThanOrEqual(r['faults'] as number);
     expect(Object.keys(r['takeoverMs'] as object)).toEqual(['p50', 'p90', 'p99', 'max']);
+    expect(Object.keys(r['takeoverNearestMs'] as object)).toEqual(['p50', 'p90', 'p99', 'max']);
     expect((r['takeoverMs'] as { max: number }).max).toBeGreaterThan(0);
     expect(run.stderr()).toContain('nothing lost: yes');
     for (const pid of run.childPids) expect(isAlive(pid)).toBe(false);

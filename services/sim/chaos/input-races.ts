@@ -18,7 +18,7 @@ import { mineHeld, driveBlocks } from '../layout/drive.ts';
 import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
 import type { Layout } from '../layout/layout.ts';
 import { judgeByRule, minedVotes, type InputChange } from './input-rule.ts';
-import { msSummary, type MsSummary } from './owner-faults.ts';
+import { msSummary, type MsSummary } from './signer-faults.ts';
 import { rpc, type RpcTarget } from './vote-bits-check.ts';
 
 /** How a change is timed against the release of the held draw. */

@@ -5,10 +5,13 @@
 import { checkNothingLost, type LossCheck } from '../layout/drive.ts';
 import { startLayout, type Layout, type LayoutOptions, type LayoutReport } from '../layout/layout.ts';
 import { findScenario, SCENARIOS, type ScenarioContext } from './scenarios.ts';
-import type { TakeoverReport } from './owner-faults.ts';
+import type { TakeoverReport } from './signer-faults.ts';
 import { RACE_WINDOW_MS, type InputRaceReport } from './input-races.ts';
 
-/** Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`). */
+/**
+ * Blocks of the CI form (>= 50 draws) and of the long form (`VOTECLUSTER_CHAOS_LONG=1`): the
+ * blocks a scenario drives and reports; one more is mined at the end to judge the last draws.
+ */
 export const CHAOS_CI_BLOCKS = 10;
 export const CHAOS_LONG_BLOCKS = 200;
 
@@ -52,14 +55,18 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
     await layout.awaitOwnershipSettled();
     const ctx: ScenarioContext = { layout, blocks: o.blocks ?? chaosBlocks(), note: o.note ?? (() => undefined), ...(o.signal ? { signal: o.signal } : {}) };
     await s.run(ctx);
+    // The run's last block only judges the draws before it (its own are still open): the report
+    // covers the blocks below it, so `--blocks N` reports the N blocks the scenario drove.
+    const throughHeight = layout.devnet.height() - 1;
     const loss = await checkNothingLost(layout);
-    const report = await layout.report();
+    const report = await layout.report({ throughHeight });
     o.note?.(`nothing-lost check: ${loss.votesUnrecorded.length} mined votes unrecorded, ${loss.recordsDiffering.length} differing, ${loss.repaired} records written by repair`);
     // After the loss check, which waited for every mined vote's record.
     const takeovers = ctx.takeovers ? await ctx.takeovers() : undefined;
     if (takeovers) {
       const t = takeovers.takeoverMs;
-      o.note?.(`takeovers: ${takeovers.faults} faults, ${takeovers.faultsExercised} of them exercised a takeover; ${takeovers.exercised} of ${takeovers.victimDraws} victim-owned draws taken over, ${takeovers.takeovers} takeovers in all; takeoverMs p50 ${t.p50} p90 ${t.p90} p99 ${t.p99} max ${t.max}`);
+      const n = takeovers.takeoverNearestMs;
+      o.note?.(`takeovers (victims: ${takeovers.choice}): ${takeovers.faults} faults, ${takeovers.faultsExercised} of them exercised a takeover; ${takeovers.takeovers} of the ${takeovers.victimDraws} winners the victims were to sign voted by another voter; draw → accepted at the miner ms p50 ${t.p50} p90 ${t.p90} p99 ${t.p99} max ${t.max}, at the nearest dcrd p50 ${n.p50} p99 ${n.p99} max ${n.max}`);
     }
     const inputRaces = ctx.inputRaces ? await ctx.inputRaces() : undefined;
     if (inputRaces) {

@@ -14,7 +14,7 @@ import { awaitTipVotes, driveBlocks, mineHeld, mineOne, tipDraws, type DriveOpti
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
 import { checkMinedVoteBits, rpc } from './vote-bits-check.ts';
-import { OwnerFaults, ownersByDuty, type TakeoverReport } from './owner-faults.ts';
+import { SignerFaults, type SignerFaultKind, type TakeoverReport } from './signer-faults.ts';
 import { choiceChangeAtDraw, tspendAtDraw, type InputRaceReport } from './input-races.ts';
 
 /** What a scenario run gets. */
@@ -92,22 +92,23 @@ function restartTracker(maxDown = MAX_VOTERS_DOWN) {
   };
 }
 
-/** How a fault at a held draw hits the signers it found. */
-type SignerFault = 'SIGKILL' | 'SIGSTOP' | 'region';
-
 /**
- * Drives `ctx.blocks` blocks, each mined with its draw held: the owner of a winner (the running
- * voter owning the most winners; `region`: every running voter of that owner's region) is
- * SIGKILLed or SIGSTOPped before the draw is released. SIGKILLed voters restart in the background;
- * SIGSTOPped ones resume once the draw's votes are in (a zombie that must not vote differently).
- * Takeovers are judged at the end from the chain and the vote records (owner-faults.ts).
+ * Drives `ctx.blocks` blocks, each mined with its draw held: a designated signer of the winners
+ * (signer-faults.ts: with the lease strategy the region signer of the miner's region that signs
+ * the most winners, else the claim owner owning the most; `region`: every running voter of that
+ * signer's region) is SIGKILLed or SIGSTOPped before the draw is released. SIGKILLed voters
+ * restart in the background; SIGSTOPped ones resume once the draw's votes are in (a zombie that
+ * must not vote differently). Takeovers are judged at the end from the chain and the vote records.
  */
-async function signerFaults(ctx: ScenarioContext, kind: SignerFault): Promise<void> {
+async function signerFaults(ctx: ScenarioContext, kind: SignerFaultKind): Promise<void> {
   const l = ctx.layout;
-  const faults = new OwnerFaults(l);
+  if (kind === 'region' && l.regions.length < 2) throw new RangeError('a region fault needs at least 2 regions (the other regions vote while it is down)');
+  const faults = new SignerFaults(l, l.strategy);
   ctx.takeovers = () => faults.judge();
-  const restarts = restartTracker();
-  // A region fault takes down every voter of one region at once.
+  // At most half the voters down at once (MAX_VOTERS_DOWN in the 3 × 2 layout): one region of
+  // 2 voters keeps one up; a region fault takes down every voter of one region at once.
+  const maxDown = Math.max(1, Math.min(MAX_VOTERS_DOWN, Math.floor(l.voters.length / 2)));
+  const restarts = restartTracker(maxDown);
   const need = kind === 'region' ? Math.max(1, ...l.regions.map((r) => l.voters.filter((v) => v.region === r).length)) : 1;
   let hit: LayoutVoter[] = [];
   await drive(ctx, {
@@ -115,18 +116,23 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFault): Promise<vo
       if (kind !== 'SIGSTOP' && !(await restarts.room(need))) ctx.note(`no fault this round: ${restarts.down.join(',')} still restarting`);
     },
     mine: () => mineHeld(l, async (held) => {
-      const owners = await faults.ownersAt(held);
-      const canHit = (v: LayoutVoter): boolean => !restarts.isDown(v);
-      const first = ownersByDuty(l.voters, owners, canHit)[0];
-      if (!first || (kind !== 'SIGSTOP' && restarts.down.length + need > MAX_VOTERS_DOWN)) {
-        ctx.note(`height ${held.height}: no fault (${first ? 'too many voters restarting' : 'no running owner among the winners'})`);
+      const byId = new Map(l.voters.map((v) => [v.nodeId, v]));
+      const isDown = (id: string): boolean => {
+        const v = byId.get(id);
+        return v !== undefined && (!v.isRunning || restarts.isDown(v));
+      };
+      const signers = await faults.signersAt(held, isDown);
+      const chosen = faults.choose(kind, signers, (v) => v.isRunning && !restarts.isDown(v));
+      if (!chosen || (kind !== 'SIGSTOP' && restarts.down.length + need > maxDown)) {
+        ctx.note(`height ${held.height}: no fault (${chosen ? 'too many voters restarting' : 'no running signer among the winners'})`);
         return;
       }
-      hit = kind === 'region' ? l.voters.filter((v) => v.region === first.region && v.isRunning && canHit(v)) : [first];
+      hit = chosen.victims;
       if (kind === 'SIGSTOP') for (const v of hit) v.pause();
       else await Promise.all(hit.map((v) => v.kill('SIGKILL')));
-      const f = faults.record(kind, held, owners, hit);
-      ctx.note(`height ${held.height}: ${kind === 'region' ? `region ${first.region} (SIGKILL ${f.victims.join(',')})` : `${kind} ${f.victims.join(',')}`} owning ${f.victimTickets.length} of ${held.winners.length} winners; releasing the draw`);
+      const f = faults.record(kind, held, hit, chosen.tickets);
+      const what = kind === 'region' ? `region ${hit[0]?.region ?? ''} (SIGKILL ${f.victims.join(',')})` : `${kind} ${f.victims.join(',')}`;
+      ctx.note(`height ${held.height}: ${what}, ${faults.choice} of ${f.victimTickets.length} of ${held.winners.length} winners; releasing the draw`);
     }, ctx.note),
     afterBlock: async () => {
       const t0 = Date.now();
@@ -146,21 +152,21 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFault): Promise<vo
 
 const killOwner: ChaosScenario = {
   name: 'kill-owner-before-draw',
-  title: 'the owner of a winner SIGKILLed after the draw was made, before any voter heard of it',
+  title: "the signer of winners (lease: their region signer in the miner's region; single-signer: their owner) SIGKILLed after the draw was made, before any voter heard of it",
   layout: { voterMode: 'process', voter: SHORT_LEASE },
   run: (ctx) => signerFaults(ctx, 'SIGKILL'),
 };
 
 const killOwnerRegion: ChaosScenario = {
   name: 'kill-owner-region-before-draw',
-  title: "every voter of the region of a winner's owner SIGKILLed before any voter heard of the draw",
+  title: "every voter of the region of a winner's signer (lease: the miner's region) SIGKILLed before any voter heard of the draw",
   layout: { voterMode: 'process', voter: SHORT_LEASE },
   run: (ctx) => signerFaults(ctx, 'region'),
 };
 
 const sigstopOwner: ChaosScenario = {
   name: 'sigstop-owner',
-  title: 'the owner of a winner SIGSTOPped before the draw reaches it, resumed once its votes are in (a zombie must not vote differently)',
+  title: "the signer of winners (lease: their region signer in the miner's region; single-signer: their owner) SIGSTOPped before the draw reaches it, resumed once its votes are in (a zombie must not vote differently)",
   layout: { voterMode: 'process', voter: SHORT_LEASE },
   run: (ctx) => signerFaults(ctx, 'SIGSTOP'),
 };
@@ -335,20 +341,21 @@ const regionKilled: ChaosScenario = {
     const r = l.regions.length - 1; // region c: not the miner's region
     const region = l.regions[r] as string;
     const half = Math.max(1, Math.floor(ctx.blocks / 2));
-    await driveBlocks(l, { blocks: half });
+    await driveBlocks(l, { blocks: half, settle: false });
     const voters = l.voters.filter((v) => v.region === region);
     await Promise.all(voters.map((v) => v.kill('SIGKILL')));
     await l.proxies[r]?.stop();
     await l.devnet.nodes[r]?.stop();
     await l.etcd.server.members[r]?.kill();
     ctx.note(`region ${region} killed`);
-    await driveBlocks(l, { blocks: half });
+    await driveBlocks(l, { blocks: half, settle: false });
     await l.etcd.server.members[r]?.start();
     await l.devnet.nodes[r]?.restart();
     await l.proxies[r]?.start();
     await Promise.all(voters.map((v) => v.start()));
     ctx.note(`region ${region} restored`);
-    await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - 2 * half) });
+    // The rest of the blocks (0 or 1), then the block that judges the last draws.
+    await driveBlocks(l, { blocks: ctx.blocks - 2 * half });
   },
 };
 
@@ -369,10 +376,10 @@ const voterPartitionedFromEtcd: ChaosScenario = {
     const l = ctx.layout;
     const etcdPort = l.etcd.clientTargets[0]?.port;
     const half = Math.max(1, Math.floor(ctx.blocks / 2));
-    await driveBlocks(l, { blocks: Math.min(2, half) });
+    await driveBlocks(l, { blocks: Math.min(2, half), settle: false });
     l.wan.partition('b', { mode: 'drop', filter: (k) => k.from === 'b' && k.targetPort === etcdPort });
     ctx.note('region b voters partitioned from etcd');
-    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half) });
+    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half), settle: false });
     l.wan.heal('b');
     ctx.note('healed');
     await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });
@@ -387,10 +394,10 @@ const regionPartitioned: ChaosScenario = {
     const l = ctx.layout;
     const region = l.regions[l.regions.length - 1] as string;
     const half = Math.max(1, Math.floor(ctx.blocks / 2));
-    await driveBlocks(l, { blocks: Math.min(2, half) });
+    await driveBlocks(l, { blocks: Math.min(2, half), settle: false });
     l.wan.partition(region, { mode: 'drop' });
     ctx.note(`region ${region} partitioned`);
-    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half) });
+    await driveBlocks(l, { blocks: half, minRoundMs: Math.ceil(PARTITION_MIN_MS / half), settle: false });
     l.wan.heal(region);
     ctx.note('healed');
     await driveBlocks(l, { blocks: Math.max(1, ctx.blocks - half - Math.min(2, half)) });

@@ -18,7 +18,7 @@ import { VOTER_STRATEGIES } from '../../voter/index.ts';
 import { contractOf, startLayout, DEFAULT_DEMO_BLOCK_INTERVAL, type ContractReport, type Layout, type LayoutOptions } from '../layout/index.ts';
 import { runChaos } from '../chaos/run.ts';
 import { findScenario, SCENARIOS } from '../chaos/scenarios.ts';
-import type { TakeoverReport } from '../chaos/owner-faults.ts';
+import type { TakeoverReport } from '../chaos/signer-faults.ts';
 import type { InputRaceReport } from '../chaos/input-races.ts';
 import { startLiveView, type LiveView } from '../layout/live-view.ts';
 import { startDemoAdmin, type DemoAdmin } from '../layout/demo-admin.ts';
@@ -129,14 +129,17 @@ function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string
 }
 
 /**
- * The contract line of a chaos run that faulted the signers of its draws: `takeovers` counts the
- * drawn tickets whose mined vote a voter other than the owner at the draw recorded, and
- * `faults`, `faultsExercised` and `takeoverMs` follow (docs/architecture.md, "Machine-readable contracts").
+ * The contract line of a chaos run that faulted the signers of its draws: `takeovers` counts, from
+ * the chain, the winners a victim was to sign whose mined vote another voter recorded; `faults`,
+ * `faultsExercised`, `takeoverMs` (draw → accepted at the miner's dcrd) and `takeoverNearestMs`
+ * (→ the nearest dcrd) follow (docs/architecture.md, "Machine-readable contracts").
  */
-function withTakeovers(c: ContractReport, t: TakeoverReport): ContractReport & { faults: number; faultsExercised: number; takeoverMs: { p50: number; p90: number; p99: number; max: number } } {
+type Ms4 = { p50: number; p90: number; p99: number; max: number };
+function withTakeovers(c: ContractReport, t: TakeoverReport): ContractReport & { faults: number; faultsExercised: number; takeoverMs: Ms4; takeoverNearestMs: Ms4 } {
+  const ms = (m: Ms4): Ms4 => ({ p50: m.p50, p90: m.p90, p99: m.p99, max: m.max });
   return {
     ...c, takeovers: t.takeovers, faults: t.faults, faultsExercised: t.faultsExercised,
-    takeoverMs: { p50: t.takeoverMs.p50, p90: t.takeoverMs.p90, p99: t.takeoverMs.p99, max: t.takeoverMs.max },
+    takeoverMs: ms(t.takeoverMs), takeoverNearestMs: ms(t.takeoverNearestMs),
   };
 }
 
@@ -274,8 +277,9 @@ export function register(program: Command): void {
       for (const l of summaryLines(report, f.strategy)) human(l);
       if (takeovers) {
         const t = takeovers;
-        human(`  takeovers judged from the chain: ${t.faults} faults at held draws, ${t.faultsExercised} exercised a takeover; ${t.exercised} of ${t.victimDraws} victims' draws taken over, ${t.takeovers} in all`);
-        human(`  takeover draw→accepted ms: p50 ${t.takeoverMs.p50}  p90 ${t.takeoverMs.p90}  p99 ${t.takeoverMs.p99}  max ${t.takeoverMs.max}`);
+        human(`  takeovers judged from the chain (victims: ${t.choice}): ${t.faults} faults at held draws, ${t.faultsExercised} exercised a takeover; ${t.takeovers} of the ${t.victimDraws} winners the victims were to sign voted by another voter`);
+        human(`  takeover draw→accepted at the miner ms: p50 ${t.takeoverMs.p50}  p90 ${t.takeoverMs.p90}  p99 ${t.takeoverMs.p99}  max ${t.takeoverMs.max}`);
+        human(`  takeover draw→accepted at the nearest dcrd ms: p50 ${t.takeoverNearestMs.p50}  p90 ${t.takeoverNearestMs.p90}  p99 ${t.takeoverNearestMs.p99}  max ${t.takeoverNearestMs.max}`);
       }
       if (inputRaces) {
         const r = inputRaces;

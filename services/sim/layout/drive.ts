@@ -95,11 +95,17 @@ export interface DriveOptions {
   signal?: AbortSignal;
   /** Progress lines (slow mining). */
   note?: (line: string) => void;
+  /**
+   * Whether to mine one more block at the end so the last round's draws are judged (default
+   * true). A phase followed by another passes false: the next phase's first block judges them.
+   */
+  settle?: boolean;
 }
 
 /**
- * Mines `blocks` blocks (manual devnet), one round each, then one more so the
- * last draws settle. Tickets bought meanwhile are imported every round.
+ * Mines `blocks` blocks (manual devnet), one round each, then (unless `settle: false`) one more
+ * whose only purpose is to judge the last round's draws. Tickets bought meanwhile are imported
+ * every round.
  */
 export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void> {
   const deadline = o.voteDeadlineMs ?? DEFAULT_VOTE_DEADLINE_MS;
@@ -112,6 +118,7 @@ export async function driveBlocks(layout: Layout, o: DriveOptions): Promise<void
     const h = o.mine ? await o.mine(i) : await mineOne(layout, o.note);
     await o.afterBlock?.(i, h);
   }
+  if (o.settle === false) return;
   await awaitTipVotes(layout, deadline);
   await mineOne(layout, o.note);
 }

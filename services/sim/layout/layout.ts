@@ -109,6 +109,8 @@ export interface LayoutReport extends ContractReport {
 /** A running layout. */
 export interface Layout {
   readonly regions: readonly string[];
+  /** The voters' strategy (every voter of the layout runs the same one). */
+  readonly strategy: VoterStrategy;
   readonly devnet: LayoutDevnet;
   readonly etcd: LayoutEtcd;
   readonly proxies: LayoutProxy[];
@@ -401,7 +403,7 @@ export async function startLayout(opts: LayoutOptions = {}): Promise<Layout> {
     const readyHeight = devnet.height();
 
     const layout: Layout = {
-      regions, devnet, etcd, proxies, voters, wan, admin, log, readyAt, readyHeight, clusterKeyFile: keyFile,
+      regions, strategy: opts.strategy ?? 'lease', devnet, etcd, proxies, voters, wan, admin, log, readyAt, readyHeight, clusterKeyFile: keyFile,
       issueClientTls: (name, role) => issueInto(certs, { name, commonName: name, role, usage: 'client' }),
       issueServerTls: (name, role, sans) => issueInto(certs, { name, commonName: name, role, usage: 'peer', sans: [...sans] }),
       caFile: certs.caFile,
