@@ -11,7 +11,7 @@
 import type { Span, Tracer } from '@opentelemetry/api';
 import { settledWithin } from '../base/index.ts';
 import {
-  ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan,
+  ATTR, SPAN, contextWithSpan, injectTraceparent, recordError, startSpan, withSpan,
   type ComponentMetrics, type Logger,
 } from '../telemetry/index.ts';
 import type { VoteRecord } from '../cluster/index.ts';
@@ -118,32 +118,20 @@ export function recordOf(ev: WinningTicketsEvent, ticketHex: string, signed: Sig
   };
 }
 
-/** Builds then signs, each step in its own span (voter.build, voter.sign). */
+/** Builds then signs, each step in its own span (voter.build, voter.sign; a failure is recorded on its span and rethrown). */
 export function buildAndSign(deps: DutyDeps, parent: Span, ticketHex: string, ev: WinningTicketsEvent): SignedVote {
   const attrs = { [ATTR.TICKET_HASH]: ticketHex, [ATTR.HEIGHT]: ev.height };
-  const ctx = contextWithSpan(parent);
-  const b = startSpan(SPAN.VOTER_BUILD, { tracer: deps.tracer, parent: ctx, attributes: attrs });
-  let prepared: PreparedVote;
-  try {
-    prepared = deps.factory.prepare(ticketHex, ev);
-    b.setAttribute(ATTR.ETCD_REVISION, prepared.meta.revision);
-  } catch (err) {
-    recordError(b, err);
-    throw err;
-  } finally {
-    b.end();
-  }
-  const s = startSpan(SPAN.VOTER_SIGN, { tracer: deps.tracer, parent: ctx, attributes: attrs });
-  try {
+  const opts = { tracer: deps.tracer, parent: contextWithSpan(parent) };
+  const prepared: PreparedVote = withSpan(SPAN.VOTER_BUILD, attrs, (b) => {
+    const p = deps.factory.prepare(ticketHex, ev);
+    b.setAttribute(ATTR.ETCD_REVISION, p.meta.revision);
+    return p;
+  }, opts);
+  return withSpan(SPAN.VOTER_SIGN, attrs, (s) => {
     const signed = deps.factory.sign(prepared);
     s.setAttribute(ATTR.VOTE_TXID, signed.txidHex);
     return signed;
-  } catch (err) {
-    recordError(s, err);
-    throw err;
-  } finally {
-    s.end();
-  }
+  }, opts);
 }
 
 /** Sends through the delivery tracker inside a voter.broadcast span; the traceparent rides to the proxies. */
