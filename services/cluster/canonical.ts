@@ -10,14 +10,21 @@
  * view computes the same inputs, hence the same vote bytes.
  *
  * `freshInputs` first raises the tip to H - 1 (after that no guarded write can
- * take effect at <= H), then reads the ticket record, the defaults and the
- * tspends in one txn (one revision, linearizable): the inputs it computes for
- * H are the ones any current view computes.
+ * take effect at <= H), then reads the ticket record, the defaults, the vote
+ * version and the tspends in one txn (one revision, linearizable): the inputs
+ * it computes for H are the ones any current view computes.
+ *
+ * The vote version is an input too (`config/vote-version`, vote-version.ts):
+ * a draw at H is canonical only when a version is committed for H. None
+ * committed (a fresh cluster before its first proposal): not canonical, the
+ * single-signer paths. An unreadable value: not canonical, and the inputs say
+ * so (`voteVersionCorrupt`), so no vote is built from them.
  */
 import type { Etcd3 } from 'etcd3';
 import { tspendVotable, type NetParams } from '../decred/index.ts';
 import type { ChainTip } from './chain-tip.ts';
 import { VoteDefaultsSchema, type ConfigStore } from './config-store.ts';
+import { VoteVersionSchema, voteVersionAt, type VoteVersionValue } from './vote-version.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, prefixRangeEnd, type Keyspace } from './keyspace.ts';
@@ -50,7 +57,7 @@ export interface VoteInputsViewOptions {
   keyspace: Keyspace;
   params: NetParams;
   tickets: Pick<TicketRecordCache, 'voteInputsOf' | 'markerCache'>;
-  config: Pick<ConfigStore, 'voteDefaultsEntry' | 'markerCache'>;
+  config: Pick<ConfigStore, 'voteDefaultsEntry' | 'voteVersionEntry' | 'markerCache'>;
   tspends: Pick<TSpendStore, 'all' | 'markerCache'>;
   tip: Pick<ChainTip, 'advance'>;
   hooks?: ClusterMetricsHooks;
@@ -118,11 +125,12 @@ export class VoteInputsView {
     const t = this.opts.tickets.voteInputsOf(ticketHex);
     if (!t) return undefined;
     const d = this.opts.config.voteDefaultsEntry();
-    const r = resolve(t.inputs, defaultsInputs(d?.value), height);
+    const vv = this.opts.config.voteVersionEntry();
+    const r = resolve(t.inputs, defaultsInputs(d?.value), 'corrupt' in vv ? vv.corrupt : vv.value, height);
     return {
       inputs: {
         height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(this.opts.tspends.all(), height, this.votable),
-        ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0,
+        ticketRevision: t.modRevision, defaultsRevision: d?.modRevision ?? 0, ...r.version,
       },
       canonical: r.canonical,
       ...(r.reason ? { reason: r.reason } : {}),
@@ -133,10 +141,11 @@ export class VoteInputsView {
 
   /**
    * The inputs of the vote of `ticketHex` on a draw at `height` read from etcd: raises the
-   * cluster tip to `height - 1` first, then reads the ticket record, `config/vote-defaults` and
-   * the tspends in one txn. Corrupt tspend values are reported and left out.
+   * cluster tip to `height - 1` first, then reads the ticket record, `config/vote-defaults`,
+   * `config/vote-version` and the tspends in one txn. Corrupt tspend values are reported and
+   * left out.
    * @throws EtcdUnavailableError (etcd unreachable), TicketNotFoundError, CorruptValueError (the
-   *   ticket record or the defaults are unreadable)
+   *   ticket record, the defaults or the vote version are unreadable: nothing may be signed)
    */
   async freshInputs(ticketHex: string, height: number): Promise<FreshInputs> {
     assertHashHex(ticketHex, 'ticketHash');
@@ -144,6 +153,7 @@ export class VoteInputsView {
     if (height >= 1) await this.opts.tip.advance(height - 1);
     const ticketKey = keyspace.ticket(ticketHex);
     const defaultsKey = keyspace.config('vote-defaults');
+    const versionKey = keyspace.voteVersion();
     const tspendsPrefix = keyspace.tspendsPrefix();
     const res = await timed(this.opts.hooks, 'fresh_inputs', () =>
       client.kv.txn({
@@ -151,18 +161,29 @@ export class VoteInputsView {
         success: [
           { request_range: { key: Buffer.from(ticketKey) } },
           { request_range: { key: Buffer.from(defaultsKey) } },
+          { request_range: { key: Buffer.from(versionKey) } },
           { request_range: { key: Buffer.from(tspendsPrefix), range_end: prefixRangeEnd(tspendsPrefix) } },
         ],
         failure: [],
       }),
     );
-    const [tr, dr, sr] = res.responses.map((r) => r.response_range);
-    if (!tr || !dr || !sr) throw new ClusterError('CLUSTER_INVARIANT', 'fresh inputs: txn response missing');
+    const [tr, dr, vr, sr] = res.responses.map((r) => r.response_range);
+    if (!tr || !dr || !vr || !sr) throw new ClusterError('CLUSTER_INVARIANT', 'fresh inputs: txn response missing');
     const tkv = tr.kvs[0];
     if (!tkv) throw new TicketNotFoundError(`ticket ${ticketHex} is not managed by the cluster`);
     const record = parseJsonValue(ticketKey, tkv.value, TicketRecordSchema);
     const dkv = dr.kvs[0];
     const defaults = dkv ? parseJsonValue(defaultsKey, dkv.value, VoteDefaultsSchema) : undefined;
+    const vkv = vr.kvs[0];
+    let version: VoteVersionValue | undefined;
+    try {
+      version = vkv ? parseJsonValue(versionKey, vkv.value, VoteVersionSchema) : undefined;
+    } catch (err) {
+      const e = err instanceof CorruptValueError ? err : new CorruptValueError(versionKey, String((err as Error)?.message ?? err));
+      this.log.error({ err: e, key: versionKey }, 'the committed vote version is unreadable: no vote is signed until it is repaired');
+      this.opts.onCorrupt?.(e);
+      throw new CorruptValueError(versionKey, `the committed vote version is unreadable (${e.message}); no vote is signed until it is repaired`);
+    }
     const recorded: RecordedTSpend[] = [];
     const marker = keyspace.tspendsTipMarker();
     for (const kv of sr.kvs) {
@@ -176,11 +197,11 @@ export class VoteInputsView {
         this.opts.onCorrupt?.(e);
       }
     }
-    const r = resolve(ticketInputs(record), defaultsInputs(defaults), height);
+    const r = resolve(ticketInputs(record), defaultsInputs(defaults), version, height);
     return {
       inputs: {
         height, ticket: r.ticket, defaults: r.defaults, tspends: tspendsAt(recorded, height, this.votable),
-        ticketRevision: Number(tkv.mod_revision), defaultsRevision: dkv ? Number(dkv.mod_revision) : 0,
+        ticketRevision: Number(tkv.mod_revision), defaultsRevision: dkv ? Number(dkv.mod_revision) : 0, ...r.version,
       },
       canonical: r.canonical,
       ...(r.reason ? { reason: r.reason } : {}),
@@ -188,18 +209,28 @@ export class VoteInputsView {
   }
 }
 
-/** The ticket's and the defaults' states at `height`, and whether both provably apply. */
-function resolve(ticket: VersionedInputs, defaults: VersionedInputs, height: number): {
-  ticket: VoteInputs['ticket']; defaults: VoteInputs['defaults']; canonical: boolean; reason?: NonCanonicalReason;
+/**
+ * The ticket's and the defaults' states at `height` and the vote version committed for it, and
+ * whether all three provably apply (a corrupt version value is reported first: nothing is signed
+ * from it).
+ */
+function resolve(ticket: VersionedInputs, defaults: VersionedInputs, version: VoteVersionValue | CorruptValueError | undefined, height: number): {
+  ticket: VoteInputs['ticket']; defaults: VoteInputs['defaults']; version: Pick<VoteInputs, 'voteVersion' | 'voteVersionCorrupt'>;
+  canonical: boolean; reason?: NonCanonicalReason;
 } {
   const t = stateAt(ticket, height);
   const d = stateAt(defaults, height);
-  const reason: NonCanonicalReason | undefined = ticket.from === undefined || defaults.from === undefined
-    ? 'legacy-record'
-    : !t || !d ? 'late-import' : undefined;
+  const corrupt = version instanceof CorruptValueError ? version : undefined;
+  const voteVersion = corrupt ? undefined : voteVersionAt(version as VoteVersionValue | undefined, height);
+  const reason: NonCanonicalReason | undefined = corrupt
+    ? 'vote-version-corrupt'
+    : ticket.from === undefined || defaults.from === undefined
+      ? 'legacy-record'
+      : !t || !d ? 'late-import' : voteVersion === undefined ? 'no-vote-version' : undefined;
   return {
     ticket: t ?? stateAtOrOldest(ticket, height),
     defaults: d ?? stateAtOrOldest(defaults, height),
+    version: corrupt ? { voteVersionCorrupt: corrupt.message } : voteVersion !== undefined ? { voteVersion } : {},
     canonical: reason === undefined,
     ...(reason ? { reason } : {}),
   };

@@ -15,6 +15,7 @@ import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { ClusterKeyRecordSchema, type ClusterKeyRecord } from './key-guard.ts';
 import { EarlierInputsSchema, TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
 import { defaultsInputs, nextVersion } from './vote-inputs.ts';
+import { VoteVersionSchema, nextVoteVersion, type VoteVersionValue } from './vote-version.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
 
 /** Default hedge delay per backup rank (docs/architecture.md, invariant 4). */
@@ -68,6 +69,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   hedge: HedgeConfigSchema,
   'schema-version': z.object({ version: z.number().int().min(1) }),
   'cluster-key': ClusterKeyRecordSchema,
+  'vote-version': VoteVersionSchema,
 };
 
 const EMPTY_DEFAULTS: VoteDefaults = { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} };
@@ -137,6 +139,47 @@ export class ConfigStore {
   voteDefaultsEntry(): { value: VoteDefaults; modRevision: number } | undefined {
     const e = this.cache.get(this.opts.keyspace.config('vote-defaults'));
     return e ? { value: e.value as VoteDefaults, modRevision: e.modRevision } : undefined;
+  }
+
+  /**
+   * `config/vote-version` as cached with its mod revision: `{ value }` (undefined: none committed
+   * yet), or `{ corrupt }` when the stored value is unreadable (nothing may be signed from it).
+   * No I/O.
+   */
+  voteVersionEntry(): { value: VoteVersionValue | undefined; modRevision: number } | { corrupt: CorruptValueError } {
+    const key = this.opts.keyspace.voteVersion();
+    const bad = this.cache.corruptKeys().get(key);
+    if (bad) return { corrupt: bad };
+    const e = this.cache.get(key);
+    return { value: e?.value as VoteVersionValue | undefined, modRevision: e?.modRevision ?? 0 };
+  }
+
+  /**
+   * Proposes `voteVersion` as the version of the cluster's votes: a write guarded by the value's
+   * revision AND the cluster tip (guarded-update.ts, chain-tip.ts), that only raises it
+   * (vote-version.ts {@link nextVoteVersion}); it applies from the cluster tip + 2. Resolves true
+   * when it wrote, false when the committed version is already that high.
+   * @throws ClusterArgumentError (not a version), CorruptValueError (the stored value is
+   *   unreadable: nothing is written), ConcurrentUpdateError, EtcdUnavailableError
+   */
+  async proposeVoteVersion(voteVersion: number): Promise<boolean> {
+    if (!Number.isInteger(voteVersion) || voteVersion < 1 || voteVersion > 0xffffffff) {
+      throw new ClusterArgumentError(`vote version: expected an integer in [1, 4294967295], got ${voteVersion}`);
+    }
+    let wrote = false;
+    await this.updater.update<VoteVersionValue | undefined>(
+      {
+        key: this.opts.keyspace.voteVersion(), op: 'update_config', tipGuard: this.opts.keyspace,
+        parse: (k, raw) => parseJsonValue(k, raw, VoteVersionSchema), serialize: (v) => JSON.stringify(v),
+        unchanged: (_current, next) => next === undefined,
+      },
+      (current, tip) => {
+        const next = nextVoteVersion(current, voteVersion, tip);
+        wrote = next !== undefined;
+        return next;
+      },
+    );
+    return wrote;
   }
 
   /** The cluster tip as this cache shows it (`config/chain-tip`; undefined: none yet). No I/O. */

@@ -8,7 +8,7 @@
  *
  * | role                 | reads           | writes                        |
  * |----------------------|-----------------|-------------------------------|
- * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/`, `tspends/`, `config/agendas-v*`; the keys `config/chain-tip` and `tickets/chain-tip` (the cluster tip and its marker, chain-tip.ts) |
+ * | `votecluster-voter`  | the keyspace    | `nodes/`, `owners/`, `votes/`, `tspends/`, `config/agendas-v*`; the keys `config/chain-tip` and `tickets/chain-tip` (the cluster tip and its marker, chain-tip.ts) and `config/vote-version` (vote-version.ts) |
  * | `votecluster-admin`  | the keyspace    | `tickets/`, `config/`         |
  * | `votecluster-reader` | the keyspace    | nothing                       |
  * | `root` (etcd's own)  | everything      | everything (set-up only)      |
@@ -52,10 +52,11 @@ export function rolePermissions(keyspace: Keyspace): Record<EtcdServiceRole, Etc
     // their proxies) so that no voter starts without them; the rest of config/ is the admin's.
     // They advance the cluster tip (config/chain-tip and its markers tickets/chain-tip,
     // tspends/chain-tip: exactly those keys) and record the tspends their proxies stream
-    // (tspends/); tickets/<hash> and config/vote-defaults stay the admin's.
+    // (tspends/); they commit the vote version (exactly config/vote-version, only raised, guarded by
+    // the tip); tickets/<hash> and config/vote-defaults stay the admin's.
     voter: [
       readAll, rw(keyspace.nodesPrefix()), rw(keyspace.ownersPrefix()), rw(keyspace.votesPrefix()), rw(`${keyspace.configPrefix()}agendas-v`),
-      rw(keyspace.tspendsPrefix()), rwKey(keyspace.chainTip()), rwKey(keyspace.ticketsTipMarker()),
+      rw(keyspace.tspendsPrefix()), rwKey(keyspace.chainTip()), rwKey(keyspace.ticketsTipMarker()), rwKey(keyspace.voteVersion()),
     ],
     admin: [readAll, rw(keyspace.ticketsPrefix()), rw(keyspace.configPrefix())],
     reader: [readAll],

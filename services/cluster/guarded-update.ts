@@ -43,6 +43,8 @@ export interface GuardedUpdateOptions<T> {
    * also requires `config/chain-tip` to hold the tip `fn` was given; a moved tip is a retry.
    */
   tipGuard?: Keyspace;
+  /** True when `next` leaves the key as it is: the update resolves with it and writes nothing. */
+  unchanged?: (current: T | undefined, next: T) => boolean;
 }
 
 /** Per-process serializer and guarded writer; see the module comment. */
@@ -88,7 +90,9 @@ export class GuardedUpdater {
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
-      const next = await fn(kv ? opts.parse(key, kv.value) : undefined, tip);
+      const current = kv ? opts.parse(key, kv.value) : undefined;
+      const next = await fn(current, tip);
+      if (opts.unchanged?.(current, next) === true) return next;
       const value = opts.serialize(next);
       const res = await timed(this.hooks, opts.op, () =>
         client.kv.txn({

@@ -138,6 +138,13 @@ export {
 } from './vote-inputs.ts';
 export type { InputState, VersionedInputs, RecordedTSpend, VoteInputs, NonCanonicalReason, CanonicalInputs } from './vote-inputs.ts';
 export { VoteInputsView } from './canonical.ts';
+/**
+ * The vote version as a vote input (vote-version.ts): `config/vote-version` `{ voteVersion, from,
+ * earlier? }`, `voteVersionAt(value, H)`, `nextVoteVersion(prev, v, tip)` (only raises; written by
+ * `cluster.config.proposeVoteVersion(v)`, guarded by the cluster tip, applying from tip + 2).
+ */
+export { VoteVersionSchema, voteVersionAt, nextVoteVersion, MAX_EARLIER_VOTE_VERSIONS } from './vote-version.ts';
+export type { VoteVersionValue } from './vote-version.ts';
 export type { FreshInputs } from './canonical.ts';
 export { ChainTip, tipCompare } from './chain-tip.ts';
 export { TSpendStore, TSpendRecordSchema, parseTSpendValue } from './tspend-store.ts';

@@ -200,6 +200,15 @@ export class Keyspace {
     return this.config(CHAIN_TIP_MARKER);
   }
 
+  /**
+   * `config/vote-version`: the vote version votes carry from a height on, with the earlier ones
+   * (vote-version.ts). Written only by a write guarded by the cluster tip. Owner: voters (only
+   * ever raised). Permanent.
+   */
+  voteVersion(): string {
+    return this.config('vote-version');
+  }
+
   // --- parsers --------------------------------------------------------------
   /** The tspend hash of a `tspends/` key, or undefined if `key` is not one (e.g. the marker). */
   tspendHashOf(key: string): string | undefined {

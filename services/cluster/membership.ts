@@ -44,6 +44,12 @@ export const NodeValueSchema = z.object({
    * live, voters sign no draw as canonical (their bytes could differ from its).
    */
   heightInputs: z.boolean().optional(),
+  /**
+   * True: the node builds every vote with the vote version committed for the draw's height
+   * (`config/vote-version`, vote-version.ts). Absent: an older version that writes the version of
+   * its own proxies; while one is live, voters sign no draw as canonical.
+   */
+  committedVoteVersion: z.boolean().optional(),
 });
 export type NodeValue = z.infer<typeof NodeValueSchema>;
 
@@ -251,6 +257,7 @@ export class Membership {
       ...(this.acceptsClaims ? { acceptsClaims: true } : {}),
       ...(this.keyFingerprints.length > 0 ? { keys: [...this.keyFingerprints] } : {}),
       heightInputs: true,
+      committedVoteVersion: true,
     };
   }
 

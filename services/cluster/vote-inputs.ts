@@ -152,7 +152,10 @@ export function tspendsAt(recorded: Iterable<RecordedTSpend>, height: number, vo
   return out.sort((a, b) => (a.hashHex < b.hashHex ? -1 : a.hashHex > b.hashHex ? 1 : 0));
 }
 
-/** Everything of the cluster a vote at `height` is built from (agendas come from the chain). */
+/**
+ * Everything of the cluster a vote at `height` is built from. The agendas are the chain's
+ * agendas of `voteVersion` (`config/agendas-v<N>`, consensus data).
+ */
 export interface VoteInputs {
   height: number;
   /** The ticket's own choices and policies at `height`. */
@@ -165,6 +168,13 @@ export interface VoteInputs {
   ticketRevision: number;
   /** etcd mod revision of `config/vote-defaults` read (0: unset). */
   defaultsRevision: number;
+  /**
+   * The vote version committed for `height` (`config/vote-version`, vote-version.ts); undefined:
+   * none applies (none committed yet, or only from a later height): such a vote is not canonical.
+   */
+  voteVersion?: number | undefined;
+  /** Set when `config/vote-version` is unreadable: no vote may be built from these inputs. */
+  voteVersionCorrupt?: string | undefined;
 }
 
 /** Why a draw's inputs are not provably the canonical ones. */
@@ -176,7 +186,11 @@ export type NonCanonicalReason =
   /** The record (ticket or defaults) was written by an older version, without a `from` height. */
   | 'legacy-record'
   /** The ticket is not in the cluster. */
-  | 'not-managed';
+  | 'not-managed'
+  /** No vote version is committed for the height (`config/vote-version` absent, or applying only later). */
+  | 'no-vote-version'
+  /** `config/vote-version` is unreadable: nothing is signed until it is repaired. */
+  | 'vote-version-corrupt';
 
 /** The result of `canonicalInputs`. */
 export type CanonicalInputs = { ok: true; inputs: VoteInputs } | { ok: false; reason: NonCanonicalReason };

@@ -69,8 +69,8 @@ export const METRIC_FAMILIES = {
     connectedProxies: gauge('votecluster_voter_connected_proxies', 'Node proxies with an open WatchChain stream'),
     etcdReachable: gauge('votecluster_voter_etcd_reachable', '1 while etcd answers this voter (no failed call since its last success, session lease confirmed within 2.5 s; it is confirmed every second), else 0'),
     redundancyTarget: gauge('votecluster_voter_redundancy_target', 'Configured minimum number of live voters per region'),
-    voteVersion: gauge('votecluster_voter_vote_version', 'Vote version this voter writes: the lowest of the versions its connected proxies report (the newest every connected dcrd recognises)'),
-    voteVersionMismatch: gauge('votecluster_voter_proxy_vote_version_mismatch', '1 while the connected proxies report different vote versions (their dcrd releases differ)'),
+    voteVersion: gauge('votecluster_voter_vote_version', 'Vote version votes carry now: the one committed in etcd (config/vote-version), else the lowest of the versions this voter\'s connected proxies report'),
+    voteVersionMismatch: gauge('votecluster_voter_proxy_vote_version_mismatch', '1 while the connected proxies report different vote versions, or one other than the committed version (their dcrd releases differ)'),
     agendasUnknown: counter('votecluster_voter_agendas_unknown_total', 'Votes this voter did not build because it knew no agendas for the vote version (left to voters that know them)'),
   },
   nodeproxy: {

@@ -4,10 +4,22 @@
  *
  * - Each proxy reports the vote version a wallet writes behind its dcrd (the
  *   newest version that dcrd's `getvoteinfo` recognises; services/decred
- *   vote-version.ts) in every stream_start and every draw. The cluster writes
- *   the lowest version among the connected proxies: the highest version every
- *   connected dcrd recognises. Proxies that disagree (a rolling dcrd upgrade)
- *   are logged and shown by a gauge.
+ *   vote-version.ts) in every stream_start and every draw.
+ * - The version votes carry is the cluster's, committed in etcd with the
+ *   height it applies from (`config/vote-version`, services/cluster
+ *   vote-version.ts), so two voters whose proxies differ (a rolling dcrd
+ *   upgrade, a voter cut off from one proxy) still build the same bytes. This
+ *   book proposes it: only when every proxy this voter is connected to reports
+ *   the same version V, V is higher than the committed one (or none is
+ *   committed), and the agendas of V are stored in etcd; at most once per
+ *   `proposeIntervalMs`. The write only ever raises the version (guarded by
+ *   the cluster tip, applying from tip + 2), so voters that see different
+ *   proxies cannot make it flip back and forth: it rises at most once per
+ *   version any dcrd reports.
+ * - Until a version is committed for a draw's height, no draw is canonical;
+ *   the single signer writes the lowest version among its connected proxies
+ *   (the highest every connected dcrd recognises). Proxies that disagree with
+ *   each other or with the committed version are logged and shown by a gauge.
  * - The agendas of a version are read through a proxy (`GetVoteInfo`) on every
  *   (re)connected stream and whenever the version changes, and stored in etcd
  *   (`config/agendas-v<N>`) when they differ from the stored copy, so a voter
@@ -44,9 +56,23 @@ export interface AgendaBookOptions {
   store?: AgendaStore;
   log: Logger;
   deadlineMs: number;
-  /** Called with the vote version written and whether the connected proxies disagree. */
+  /**
+   * Called with the vote version votes carry now (the committed one, else the connected
+   * proxies' lowest) and whether the connected proxies disagree with each other or with it.
+   */
   onVersion?: (voteVersion: number, mismatch: boolean) => void;
+  /** The latest vote version committed in etcd (undefined: none yet). No I/O. */
+  committed?: () => number | undefined;
+  /** Proposes a vote version (services/cluster `proposeVoteVersion`); resolves true when it wrote. */
+  propose?: (voteVersion: number) => Promise<boolean>;
+  /** Least time between two proposals of this voter (default {@link DEFAULT_PROPOSE_INTERVAL_MS}). */
+  proposeIntervalMs?: number;
 }
+
+/** Least time between two vote-version proposals of one voter. */
+export const DEFAULT_PROPOSE_INTERVAL_MS = 10_000;
+/** Least time between two reads of the agendas of a version no proxy answered for. */
+const MISSING_RETRY_MS = 5_000;
 
 type WireChoice = { id?: string; description?: string; bits?: number; is_abstain?: boolean; is_no?: boolean };
 type WireAgenda = { id?: string; description?: string; mask?: number; choices?: WireChoice[] };
@@ -77,18 +103,34 @@ export class AgendaBook {
   /** The version written last (kept while every proxy is down). */
   #lastVersion: number | undefined;
   #mismatch = false;
+  /** Versions whose agendas this process stored in etcd (or found stored). */
+  readonly #stored = new Set<number>();
+  /** When a proposal last started (performance.now()); undefined: never. */
+  #proposedAt: number | undefined;
+  #proposing = false;
+  /** version → when its missing agendas were last asked for. */
+  readonly #missingAt = new Map<number, number>();
 
   constructor(private readonly o: AgendaBookOptions) {}
 
-  /** The vote version the cluster writes now (undefined before any proxy reported one). */
+  /**
+   * The vote version of this voter's proxies: the lowest the connected ones report (the last
+   * one while none is connected; undefined before any reported one). Votes carry it only while
+   * no version is committed for the draw's height.
+   */
   get voteVersion(): number | undefined {
     const vs = [...this.#proxyVersion.values()];
     return vs.length > 0 ? Math.min(...vs) : this.#lastVersion;
   }
 
-  /** True while the connected proxies report different vote versions. */
+  /** True while the connected proxies report different vote versions, or one other than the committed version. */
   get mismatch(): boolean {
     return this.#mismatch;
+  }
+
+  /** The vote version votes carry now: the committed one, else this voter's proxies'. */
+  get effectiveVersion(): number | undefined {
+    return this.o.committed?.() ?? this.voteVersion;
   }
 
   /**
@@ -105,11 +147,15 @@ export class AgendaBook {
       this.o.log.info({ proxy: address, voteVersion, previous }, 'proxy reports a new vote version');
     }
     if (streamStarted || previous !== voteVersion || changed) await this.refresh(voteVersion, address);
+    this.#report();
+    await this.#maybePropose();
   }
 
   /** A proxy's stream went down: its version no longer counts. */
   proxyDown(address: string): void {
-    if (this.#proxyVersion.delete(address)) this.#recompute();
+    if (!this.#proxyVersion.delete(address)) return;
+    this.#recompute();
+    void this.#maybePropose();
   }
 
   /**
@@ -123,6 +169,26 @@ export class AgendaBook {
     if (t) return t;
     const stored = this.o.store?.agendaSet(v);
     return stored ? AgendaTable.fromVoteInfo({ agendas: stored.agendas }, v) : undefined;
+  }
+
+  /**
+   * The agendas of vote version `voteVersion` (the version committed for a draw): read from the
+   * chain by this process, else the copy stored in etcd. Undefined when neither is known; then
+   * they are asked of the proxies in the background (at most every few seconds), and the caller
+   * must not vote. No I/O.
+   */
+  forVersion(voteVersion: number): AgendaTable | undefined {
+    const t = this.#tables.get(voteVersion);
+    if (t) return t;
+    const stored = this.o.store?.agendaSet(voteVersion);
+    if (stored) return AgendaTable.fromVoteInfo({ agendas: stored.agendas }, voteVersion);
+    const now = performance.now();
+    const last = this.#missingAt.get(voteVersion);
+    if (last === undefined || now - last >= MISSING_RETRY_MS) {
+      this.#missingAt.set(voteVersion, now);
+      void this.refresh(voteVersion);
+    }
+    return undefined;
   }
 
   /**
@@ -161,6 +227,7 @@ export class AgendaBook {
       if (this.o.store) {
         try {
           if (await this.o.store.putAgendaSet(toStored(voteVersion, wire))) this.o.log.info({ voteVersion }, 'agendas stored in etcd');
+          this.#stored.add(voteVersion);
         } catch (err) {
           this.o.log.warn({ err, voteVersion }, 'could not store the agendas in etcd');
         }
@@ -173,21 +240,51 @@ export class AgendaBook {
     return false;
   }
 
-  /** Recomputes the written version and the mismatch flag; true when the version changed. */
+  /** Recomputes the proxies' version; true when it changed. */
   #recompute(): boolean {
     const before = this.#lastVersion;
-    const vs = new Set(this.#proxyVersion.values());
     const v = this.voteVersion;
-    const mismatch = vs.size > 1;
+    if (v !== undefined) this.#lastVersion = v;
+    this.#report();
+    if (v !== before && before !== undefined && v !== undefined) this.o.log.info({ voteVersion: v, previous: before }, 'the vote version of this voter\'s proxies changed');
+    return v !== before;
+  }
+
+  /** Updates the mismatch flag (logged when it turns on) and reports the version votes carry. */
+  #report(): void {
+    const vs = new Set(this.#proxyVersion.values());
+    const committed = this.o.committed?.();
+    const mismatch = vs.size > 1 || (committed !== undefined && vs.size === 1 && !vs.has(committed));
     if (mismatch && !this.#mismatch) {
-      this.o.log.warn({ versions: Object.fromEntries(this.#proxyVersion), voteVersion: v }, 'the connected proxies report different vote versions (their dcrd releases differ); voting with the lowest');
+      this.o.log.warn({ versions: Object.fromEntries(this.#proxyVersion), committed, proxiesLowest: this.voteVersion },
+        'the connected proxies report different vote versions, or one other than the committed version (their dcrd releases differ); votes carry the committed version');
     }
     this.#mismatch = mismatch;
-    if (v !== undefined) {
-      this.#lastVersion = v;
-      this.o.onVersion?.(v, mismatch);
+    const v = this.effectiveVersion;
+    if (v !== undefined) this.o.onVersion?.(v, mismatch);
+  }
+
+  /** Proposes the version every connected proxy agrees on when it is above the committed one (see the module comment). */
+  async #maybePropose(): Promise<void> {
+    const { propose, committed } = this.o;
+    if (!propose || !committed || this.#proposing) return;
+    const vs = new Set(this.#proxyVersion.values());
+    if (vs.size !== 1) return;
+    const v = [...vs][0] as number;
+    const current = committed();
+    if (current !== undefined && v <= current) return;
+    // The agendas first: a voter that sees no proxy of version v must find them in etcd.
+    if (!this.#stored.has(v) && !this.o.store?.agendaSet(v)) return;
+    const now = performance.now();
+    if (this.#proposedAt !== undefined && now - this.#proposedAt < (this.o.proposeIntervalMs ?? DEFAULT_PROPOSE_INTERVAL_MS)) return;
+    this.#proposedAt = now;
+    this.#proposing = true;
+    try {
+      if (await propose(v)) this.o.log.info({ voteVersion: v, previous: current }, 'vote version committed: votes carry it from the cluster tip + 2 on');
+    } catch (err) {
+      this.o.log.warn({ err, voteVersion: v }, 'vote version not committed (proposed again later)');
+    } finally {
+      this.#proposing = false;
     }
-    if (v !== before && before !== undefined && v !== undefined) this.o.log.info({ voteVersion: v, previous: before }, 'vote version changed');
-    return v !== before;
   }
 }

@@ -26,6 +26,16 @@
  *   view's inputs at H; a build uses, in order: the canonical inputs, the
  *   fresh ones, the pinned ones.
  *
+ * The vote version is one of those inputs (services/cluster vote-version.ts):
+ * every build of a draw at H whose inputs name the version committed for H
+ * writes that version with its agendas (`agendasOf(version)`: read from the
+ * chain or the copy in `config/agendas-v<N>`), whatever this voter's proxies
+ * report; unknown agendas: VoterAgendasUnknownError, and the draw is not
+ * canonical here; an unreadable `config/vote-version`:
+ * VoterVoteVersionCorruptError, nothing is signed. Inputs with no version
+ * committed for H (never canonical, single signer) use the version of this
+ * voter's proxies, as pinned at the draw.
+ *
  * Treasury votes (tspend-book.ts): each votable recorded tspend gets the first
  * yes/no of ticket tspend, default tspend, ticket Pi key, default Pi key
  * (decred/dcrwallet: wallet/wallet.go TSpendPolicy, TreasuryKeyPolicy); those
@@ -48,7 +58,7 @@ import {
 import type { AgendaTable } from './agenda-table.ts';
 import { treasuryVotesFor, type PolicyWord, type TSpendBook } from './tspend-book.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
-import { TicketNotManagedError, VoterAgendasUnknownError } from './errors.ts';
+import { TicketNotManagedError, VoterAgendasUnknownError, VoterVoteVersionCorruptError } from './errors.ts';
 import {
   voteBitsFromChoices, type CanonicalVerdict, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
 } from './vote-factory.ts';
@@ -124,6 +134,7 @@ export class ClusterVoteFactory implements VoteFactory {
   readonly #parsed = new Map<string, { rev: number; ticket: Tx; info: TicketInfo }>();
   readonly #pins = new Map<string, Pinned>();
   readonly #source: VoteInputSource;
+  readonly #agendasOf: (voteVersion: number) => AgendaTable | undefined;
 
   /**
    * @param defaults default choices (used only without `inputs`)
@@ -131,6 +142,8 @@ export class ClusterVoteFactory implements VoteFactory {
    * @param treasury streamed tspends and default policies (used only without `inputs`)
    * @param inputs the cluster's vote inputs (a running voter); absent: a never-canonical view
    *   of the ticket records and `defaults` / `treasury` (tests)
+   * @param agendasOf the agendas of a given vote version (the committed one a build uses);
+   *   absent: `agendas()` when it is of that version
    * @param viewWaitMs how long `canonical` waits for a view behind the draw to catch up (no I/O)
    */
   constructor(
@@ -144,7 +157,12 @@ export class ClusterVoteFactory implements VoteFactory {
     treasury?: TreasurySource,
     inputs?: VoteInputSource,
     private readonly viewWaitMs: () => number = () => 0,
+    agendasOf?: (voteVersion: number) => AgendaTable | undefined,
   ) {
+    this.#agendasOf = agendasOf ?? ((v) => {
+      const t = this.agendas();
+      return t?.voteVersion === v ? t : undefined;
+    });
     this.#source = inputs ?? localInputs(tickets, defaults, defaultsRevision, treasury, params);
   }
 
@@ -183,19 +201,27 @@ export class ClusterVoteFactory implements VoteFactory {
   async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
     if (this.#source.olderVotersLive?.() === true) return { ok: false, reason: 'older-voters-live' };
     let c = this.#source.canonicalInputs(ticketHex, ev.height);
-    if (c.ok || c.reason !== 'view-behind') return c.ok ? { ok: true } : { ok: false, reason: c.reason };
+    if (c.ok || c.reason !== 'view-behind') return this.#verdict(c);
     const waitMs = this.viewWaitMs();
     if (waitMs <= 0) return { ok: false, reason: c.reason };
     if (await this.#source.whenCurrentFor(ev.height, waitMs)) {
       c = this.#source.canonicalInputs(ticketHex, ev.height);
-      return c.ok ? { ok: true } : { ok: false, reason: c.reason };
+      return this.#verdict(c);
     }
     // Still behind: the inputs read from etcd after the tip was raised to H - 1 are exactly the
     // ones every current view computes. Asked for as long again; no answer: not canonical here.
     const fresh = await settleWithin(this.#source.freshInputs(ticketHex, ev.height), waitMs);
     if (fresh?.canonical !== true) return { ok: false, reason: fresh?.reason ?? c.reason };
     this.#keepFresh(ticketHex, ev, fresh);
-    return { ok: true };
+    return this.#verdict({ ok: true, inputs: fresh.inputs });
+  }
+
+  /** Canonical inputs make a canonical vote here only when this voter knows the agendas of their vote version. */
+  #verdict(c: CanonicalInputs): CanonicalVerdict {
+    if (!c.ok) return { ok: false, reason: c.reason };
+    const v = c.inputs.voteVersion;
+    if (v === undefined) return { ok: false, reason: 'no-vote-version' };
+    return this.#agendasOf(v) ? { ok: true } : { ok: false, reason: 'agendas-unknown' };
   }
 
   #keepFresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>, f: FreshInputs): void {
@@ -236,6 +262,25 @@ export class ClusterVoteFactory implements VoteFactory {
     return inputs;
   }
 
+  /**
+   * The vote version and its agendas for a build from `inputs`: the version committed for the
+   * draw's height (the same on every voter), else (none committed: a single signer) the version
+   * of this voter's proxies as pinned at the draw.
+   * @throws VoterVoteVersionCorruptError, VoterAgendasUnknownError
+   */
+  #versionFor(inputs: VoteInputs, pin: Pinned | undefined, ev: WinningTicketsEvent): { agendas: AgendaTable; voteVersion: number } {
+    if (inputs.voteVersionCorrupt !== undefined) throw new VoterVoteVersionCorruptError(inputs.voteVersionCorrupt);
+    const committed = inputs.voteVersion;
+    if (committed !== undefined) {
+      const agendas = this.#agendasOf(committed);
+      if (!agendas) throw new VoterAgendasUnknownError(committed);
+      return { agendas, voteVersion: committed };
+    }
+    const agendas = pin?.agendas ?? this.agendas();
+    if (!agendas) throw new VoterAgendasUnknownError(ev.voteVersion > 0 ? ev.voteVersion : undefined);
+    return { agendas, voteVersion: agendas.voteVersion ?? (ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion) };
+  }
+
   prepare(ticketHex: string, ev: WinningTicketsEvent): PreparedVote {
     const pin = this.#pins.get(dutyKey(ticketHex, ev.blockHashHex));
     const cached = this.tickets.get(ticketHex);
@@ -249,9 +294,8 @@ export class ClusterVoteFactory implements VoteFactory {
       // Only the draws in flight need their parsed tickets: keep the newest few, not one per ticket ever drawn.
       if (this.#parsed.size > MAX_PARSED_TICKETS) this.#parsed.delete(this.#parsed.keys().next().value as string);
     }
-    const agendas = pin?.agendas ?? this.agendas();
-    if (!agendas) throw new VoterAgendasUnknownError(ev.voteVersion > 0 ? ev.voteVersion : undefined);
     const inputs = this.inputsFor(ticketHex, ev, pin);
+    const { agendas, voteVersion } = this.#versionFor(inputs, pin, ev);
     const choices = agendas.resolve(inputs.defaults.voteChoices, inputs.ticket.voteChoices, (agendaId, choiceId) =>
       this.log.warn({ ticket: ticketHex, agendaId, choiceId }, 'vote choice for an agenda the chain does not define; abstaining'),
     );
@@ -261,9 +305,7 @@ export class ClusterVoteFactory implements VoteFactory {
     });
     const meta: VoteMeta = {
       voteBits: voteBitsFromChoices(choices),
-      // The version the agendas belong to: the cluster's (agenda-book.ts), the same on every voter
-      // that sees the same proxies, so a backup's rebuild matches the owner's bytes.
-      voteVersion: agendas.voteVersion ?? (ev.voteVersion > 0 ? ev.voteVersion : this.params.voteVersion),
+      voteVersion,
       treasuryVotes,
       revision: inputs.ticketRevision,
       defaultsRevision: inputs.defaultsRevision,

@@ -65,3 +65,14 @@ export class VoterAgendasUnknownError extends VoterError {
     );
   }
 }
+
+/**
+ * The cluster's committed vote version (`config/vote-version`) is unreadable: no vote is built
+ * from it (the version decides the vote's bytes, and a guess could differ from another region's).
+ * Not retryable: an operator repairs the value (services/cluster vote-version.ts).
+ */
+export class VoterVoteVersionCorruptError extends VoterError {
+  constructor(detail: string, options?: ErrorOptions) {
+    super('VOTER_VOTE_VERSION_CORRUPT', `the committed vote version is unreadable, nothing is signed: ${detail}`, options);
+  }
+}

@@ -61,4 +61,6 @@ export {
   TicketNotManagedError,
   RecordUnavailableError,
   VoterStateError,
+  VoterAgendasUnknownError,
+  VoterVoteVersionCorruptError,
 } from './errors.ts';

@@ -332,6 +332,12 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         m.voteVersion.set(v);
         m.voteVersionMismatch.set(mismatch ? 1 : 0);
       },
+      // The vote version is a vote input committed in etcd (services/cluster vote-version.ts).
+      committed: () => {
+        const e = c.config.voteVersionEntry();
+        return 'corrupt' in e ? undefined : e.value?.voteVersion;
+      },
+      propose: (v) => c.config.proposeVoteVersion(v),
     });
     // Every build uses the inputs that apply at the draw's height (services/cluster vote-inputs.ts):
     // the canonical ones when this voter's view is provably current, else read from etcd.
@@ -347,6 +353,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       },
       // A view behind the draw waits for its own watches at most the hedge learned for this region.
       () => hedge.hedgeMs(cfg.region),
+      // Every build writes the vote version committed for the draw's height, with its agendas.
+      (v) => agendas.forVersion(v),
     );
     const planFor = (t: string, lateTicket: boolean) => {
       const ranked = c.owners.rank(t);
@@ -543,7 +551,8 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
       liveCache = {
         version: live.version,
         regionById: new Map(live.nodes.map((n) => [n.nodeId, n.region])),
-        olderVoters: live.nodes.some((n) => n.heightInputs !== true),
+        // An older version: no `heightInputs`, or no `committedVoteVersion` (writes its proxies' version).
+        olderVoters: live.nodes.some((n) => n.heightInputs !== true || n.committedVoteVersion !== true),
       };
     }
     return liveCache;

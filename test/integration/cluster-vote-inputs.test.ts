@@ -33,6 +33,9 @@ beforeAll(async () => {
   });
   admin = await openCluster(cfg('admin-1', 'admin'), { onCorrupt: (e) => corrupt.push(e) });
   voter = await openCluster(cfg('voter-1', 'voter'), { onCorrupt: (e) => corrupt.push(e) });
+  // The vote version is an input too: committed before any tip (it applies from height 2).
+  expect(await voter.config.proposeVoteVersion(11)).toBe(true);
+  await waitFor(() => (admin.config.voteVersionEntry() as { value?: unknown }).value, { timeoutMs: 5_000, message: 'vote version cached' });
 });
 afterAll(async () => {
   await admin?.close();

@@ -153,6 +153,9 @@ describe('etcd roles', () => {
     expect(await tryPut(v, ks.ticketsTipMarker())).toBe('ok');
     expect(await tryPut(v, ks.tspendsTipMarker())).toBe('ok');
     expect(await tryPut(v, ks.tspend(HASH))).toBe('ok');
+    // The committed vote version (exactly that key).
+    expect(await tryPut(v, ks.voteVersion())).toBe('ok');
+    expect(await tryPut(v, `${ks.voteVersion()}s`)).toBe('denied');
     expect(await tryPut(v, ks.config('chain-tips'))).toBe('denied');
     expect(await tryPut(v, `${ks.ticketsTipMarker()}x`)).toBe('denied');
     expect(await tryPut(v, ks.schemaVersion())).toBe('denied');

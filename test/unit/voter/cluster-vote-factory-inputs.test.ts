@@ -40,7 +40,7 @@ const agendas = AgendaTable.fromVoteInfo({ vote_version: 10, agendas: [{ id: 'ag
 
 const inputs = (choice: string, ticketRevision = 11): VoteInputs => ({
   height: HEIGHT, ticket: { voteChoices: { agenda: choice }, tspendPolicy: {}, treasuryPolicy: {} },
-  defaults: { voteChoices: {}, tspendPolicy: {}, treasuryPolicy: {} }, tspends: [], ticketRevision, defaultsRevision: 0,
+  defaults: { voteChoices: {}, tspendPolicy: {}, treasuryPolicy: {} }, tspends: [], ticketRevision, defaultsRevision: 0, voteVersion: 10,
 });
 
 function source(o: { canonical: CanonicalInputs; fresh?: () => Promise<FreshInputs>; current?: boolean }): VoteInputSource & { freshCalls: number } {
