@@ -150,7 +150,7 @@ interface LiveVoters {
   version: number;
   /** Live voters' regions by node id (the hedge learns per signer region). */
   regionById: Map<string, string>;
-  /** Whether a live voter of an older version (no `heightInputs` in `nodes/`) is in the cluster. */
+  /** Whether a live voter of an older version (no `heightInputs` or no `committedVoteVersion` in `nodes/`) is in the cluster. */
   olderVoters: boolean;
 }
 
