@@ -16,7 +16,7 @@ import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, pro
 import { Keyring, loadClusterKeyFile, parseClusterKey } from './envelope.ts';
 import { ClusterConfigError, EtcdAuthError, EtcdPermissionError, type CorruptValueError } from './errors.ts';
 import { HashIndex } from './hash-index.ts';
-import { Keyspace, NETWORKS } from './keyspace.ts';
+import { CHAIN_TIP_MARKER, Keyspace, NETWORKS } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { DEFAULT_LEASE_TTL_SEC, Membership } from './membership.ts';
 import { Ownership } from './ownership.ts';
@@ -155,7 +155,16 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks | undefined): ClusterMetricsHooks {
+/** The metric range of a corrupt key: its first segment under the keyspace prefix, `chain-tip` for the tip and its markers. */
+function corruptRange(key: string, network: string): string {
+  const prefix = `/votecluster/${network}/`;
+  const rest = key.startsWith(prefix) ? key.slice(prefix.length) : '';
+  if (rest.endsWith(`/${CHAIN_TIP_MARKER}`) && rest.split('/').length === 2) return 'chain-tip';
+  const range = rest.split('/')[0] ?? '';
+  return ['tickets', 'tspends', 'config', 'votes', 'owners', 'nodes'].includes(range) ? range : 'other';
+}
+
+function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks | undefined, network: string): ClusterMetricsHooks {
   const m = metrics?.get('cluster');
   return {
     observeEtcdRequest(op, ms, code) {
@@ -168,7 +177,12 @@ function metricsHooks(metrics: Metrics | undefined, extra: ClusterMetricsHooks |
       extra?.observeVoteRecord?.(result);
     },
     observeCorruptValue(key) {
+      m?.corruptValues.inc({ range: corruptRange(key, network) });
       extra?.observeCorruptValue?.(key);
+    },
+    observeChainTipRepair(reason) {
+      m?.chainTipRepairs.inc({ reason });
+      extra?.observeChainTipRepair?.(reason);
     },
     observeForgedOwner(key, reason) {
       m?.forgedOwnerRecords.inc({ reason });
@@ -203,7 +217,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   }
   const cfg = parsed.data;
   const log = deps.log ?? SILENT_LOGGER;
-  const hooks = metricsHooks(deps.metrics, deps.hooks);
+  const hooks = metricsHooks(deps.metrics, deps.hooks, cfg.network);
   const clusterKey = cfg.clusterKey
     ? parseClusterKey(cfg.clusterKey)
     : cfg.clusterKeyFile !== undefined
@@ -264,8 +278,18 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
   const tickets = new TicketStore({ ...common, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
-  const tspends = new TSpendStore({ ...common, params: netParams(cfg.network) });
-  const tip = new ChainTip({ client, keyspace, hooks, cached: () => config.cachedTip() });
+  // A voter records tspends and repairs an unreadable tip itself (its etcd role may write the tip keys).
+  const tspends: TSpendStore = new TSpendStore({ ...common, params: netParams(cfg.network), repairTip: (): Promise<unknown> => tip.repair() });
+  const tip: ChainTip = new ChainTip({
+    client, keyspace, hooks, log,
+    cached: () => config.cachedTip(),
+    highestTipSeen: () => config.markerCache.highestMarkerSeen,
+    // Heights in use besides the tip: the markers applied, and the highest vote recorded (a vote
+    // at H was built while the tip was >= H - 1).
+    highestInUse: (): number => Math.max(tickets.markerCache.highestMarkerSeen, tspends.markerCache.highestMarkerSeen, votes.highestHeight()),
+    unreadable: (): boolean => [config.markerCache, tickets.markerCache, tspends.markerCache].some((c) => c.markerProblem !== undefined),
+    onRepair: (reason) => hooks.observeChainTipRepair?.(reason),
+  });
   const voteView = new VoteInputsView({ ...common, params: netParams(cfg.network), tickets, config, tspends, tip });
   const started: Array<{ stop(): Promise<void> }> = [];
   const m = deps.metrics?.get('cluster');

@@ -144,3 +144,18 @@ export class EtcdPermissionError extends ClusterError {
     super('CLUSTER_ETCD_PERMISSION_DENIED', message, options);
   }
 }
+
+/**
+ * The cluster tip (`config/chain-tip`, or one of its markers `tickets/chain-tip`,
+ * `tspends/chain-tip`) is not a 10-digit height, or the tip is missing while its markers exist.
+ * Writes that change vote inputs are refused (nothing written) until a voter repairs the tip,
+ * which it does on the next block it hears (chain-tip.ts `repair`: never below a height in use).
+ * `key` names the unreadable key.
+ */
+export class ChainTipCorruptError extends ClusterError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: ErrorOptions) {
+    super('CLUSTER_CHAIN_TIP_CORRUPT', message, { ...options, retryable: true });
+    this.key = key;
+  }
+}

@@ -25,6 +25,8 @@ export interface ClusterMetricsHooks {
   observeVoteRecord?(result: 'created' | 'existing' | 'conflict'): void;
   /** A corrupt value was found and skipped. */
   observeCorruptValue?(key: string): void;
+  /** A voter repaired the cluster tip (chain-tip.ts): what it found wrong. */
+  observeChainTipRepair?(reason: 'corrupt' | 'missing' | 'unequal' | 'lowered'): void;
   /** An owner claim failed a check etcd's RBAC cannot make (owner-check.ts): ignored. */
   observeForgedOwner?(key: string, reason: 'lease' | 'node'): void;
 }

@@ -13,7 +13,7 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { JitteredBackoff, sleep } from '../base/index.ts';
-import { tipCompare, tipOf } from './chain-tip.ts';
+import { guardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import type { Keyspace } from './keyspace.ts';
 import { ConcurrentUpdateError } from './errors.ts';
@@ -61,7 +61,8 @@ export class GuardedUpdater {
    * Applies `fn` to the key's current value and writes the result if nobody wrote the key in
    * between; retries otherwise. `fn` may throw (e.g. not found): nothing is written and the
    * error propagates. Resolves with the value written.
-   * @throws ConcurrentUpdateError after `maxAttempts` lost races; EtcdUnavailableError.
+   * @throws ConcurrentUpdateError after `maxAttempts` lost races; EtcdUnavailableError;
+   *   with a tip guard, ChainTipCorruptError (the tip is unreadable: nothing written).
    */
   update<T>(opts: GuardedUpdateOptions<T>, fn: UpdateFn<T>): Promise<T> {
     const prev = this.#tails.get(opts.key) ?? Promise.resolve();
@@ -82,11 +83,11 @@ export class GuardedUpdater {
     const { key } = opts;
     const keyBuf = Buffer.from(key);
     const ks = opts.tipGuard;
-    const tipKey = ks ? Buffer.from(ks.chainTip()) : undefined;
-    const reads = [{ request_range: { key: keyBuf } }, ...(tipKey ? [{ request_range: { key: tipKey } }] : [])];
+    // With a tip guard: the tip and its markers too (a corrupt or missing tip refuses the write).
+    const reads = [{ request_range: { key: keyBuf } }, ...(ks ? tipReads(ks) : [])];
     const first = await timed(this.hooks, `${opts.op}_read`, () => client.kv.txn({ compare: [], success: reads, failure: [] }));
     let kv: IKeyValue | undefined = first.responses[0]?.response_range?.kvs[0];
-    let tip = tipOf(first.responses[1]?.response_range?.kvs[0]);
+    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1)) : undefined;
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
@@ -111,7 +112,7 @@ export class GuardedUpdater {
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      const movedTip = tipOf(res.responses[1]?.response_range?.kvs[0]);
+      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1)) : undefined;
       // Only the tip moved (a block arrived): retry at once with the new tip.
       const onlyTip = ks !== undefined && movedTip !== tip && Number(kv?.mod_revision ?? 0) === modRevision;
       tip = movedTip;

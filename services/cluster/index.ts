@@ -147,6 +147,7 @@ export { VoteVersionSchema, voteVersionAt, nextVoteVersion, MAX_EARLIER_VOTE_VER
 export type { VoteVersionValue } from './vote-version.ts';
 export type { FreshInputs } from './canonical.ts';
 export { ChainTip, tipCompare } from './chain-tip.ts';
+export type { TipRepairReason } from './chain-tip.ts';
 export { TSpendStore, TSpendRecordSchema, parseTSpendValue } from './tspend-store.ts';
 export type { TSpendRecord, RecordTSpendResult } from './tspend-store.ts';
 export { EarlierInputSchema, EarlierInputsSchema, MAX_EARLIER_INPUTS } from './ticket-record.ts';
@@ -193,4 +194,5 @@ export {
   ConcurrentUpdateError,
   ClusterArgumentError,
   ClusterClosedError,
+  ChainTipCorruptError,
 } from './errors.ts';

@@ -14,9 +14,9 @@ import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed } from './etcd-client.ts';
 import { createIfAbsentManyGuarded, type CreateIfAbsentItem, type CreateIfAbsentResult } from './batch-txn.ts';
-import { tipCompare, tipOf } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
 import { DEFAULT_UPDATE_ATTEMPTS, GuardedUpdater } from './guarded-update.ts';
-import { ClusterArgumentError, ClusterError, ConcurrentUpdateError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { ChainTipCorruptError, ClusterArgumentError, ClusterError, ConcurrentUpdateError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex } from './keyspace.ts';
 import { TicketRecordCache, type TicketCache, type TicketCacheOptions } from './ticket-cache.ts';
 import {
@@ -127,13 +127,13 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
    * inputs apply from T + 2 (`inputsFrom`; a draw open at the import is a late import). Same
    * ticket + same key + same tx again: returns `{ imported: false }` and changes nothing. Same
    * ticket with another key or tx: throws {@link TicketConflictError}. Bad hash/hex:
-   * {@link ClusterArgumentError}. A tip that keeps moving: ConcurrentUpdateError (nothing written).
+   * {@link ClusterArgumentError}. A tip that keeps moving: ConcurrentUpdateError; an unreadable
+   * tip: ChainTipCorruptError (nothing written either way).
    */
   async importTicket(input: ImportTicketInput): Promise<{ imported: boolean; record: TicketRecord }> {
     const { client, keyspace } = this.opts;
     const record = this.buildRecord(input, new Date().toISOString());
     const key = Buffer.from(keyspace.ticket(input.ticketHash));
-    const tipKey = Buffer.from(keyspace.chainTip());
     let tip = await this.readTip();
     for (let attempt = 1; ; attempt++) {
       record.inputsFrom = effectiveFrom(tip);
@@ -142,28 +142,31 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
         client.kv.txn({
           compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, tipCompare(keyspace, tip)],
           success: [{ request_put: { key, value } }],
-          failure: [{ request_range: { key } }, { request_range: { key: tipKey } }],
+          failure: [{ request_range: { key } }, ...tipReads(keyspace)],
         }),
       );
       if (res.succeeded) return { imported: true, record };
       const kv = res.responses[0]?.response_range?.kvs[0];
       if (kv) return { imported: false, record: this.checkExisting(key.toString(), kv.value, input) };
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`ticket ${input.ticketHash}: the cluster tip moved ${attempt} times during the import; nothing was written, retry`);
-      tip = tipOf(res.responses[1]?.response_range?.kvs[0]);
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1));
     }
   }
 
-  /** The cluster tip etcd holds now (undefined: none yet). */
-  private async readTip(): Promise<number | undefined> {
-    const res = await timed(this.opts.hooks, 'chain_tip_read', () => this.opts.client.get(this.opts.keyspace.chainTip()).exec());
-    return tipOf(res.kvs[0]);
+  /**
+   * The cluster tip etcd holds now (undefined: none yet).
+   * @throws ChainTipCorruptError (unreadable tip: nothing may be imported until a voter repairs it)
+   */
+  private readTip(): Promise<number | undefined> {
+    return readGuardTip(this.opts.client, this.opts.keyspace, this.opts.hooks);
   }
 
   /**
    * Imports many tickets: per ticket the same create-if-absent semantics as
    * {@link importTicket}, written in batched etcd txns (up to 127 tickets each, a few in
    * flight). Returns one result per input, in order; a bad or conflicting ticket gets an
-   * `error` and does not affect the others. Rejects only when etcd is unreachable (typed
+   * `error` and does not affect the others (an unreadable cluster tip: ChainTipCorruptError for
+   * every ticket not yet written). Rejects only when etcd is unreachable (typed
    * EtcdUnavailableError); batches already written stay written and a repeat is idempotent.
    */
   async importTickets(inputs: readonly ImportTicketInput[], opts: ImportTicketsOptions = {}): Promise<ImportTicketsResult[]> {
@@ -192,7 +195,18 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
     const results: Array<CreateIfAbsentResult | undefined> = new Array<CreateIfAbsentResult | undefined>(items.length);
     let pending = items.map((_, j) => j);
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const tip = await this.readTip();
+      let tip: number | undefined;
+      try {
+        tip = await this.readTip();
+      } catch (err) {
+        if (!(err instanceof ChainTipCorruptError)) throw err;
+        // The tip is unreadable: every ticket not yet written is refused with the reason (nothing written for it).
+        for (const j of pending) {
+          const i = itemOf[j] as number;
+          out[i] = { ticketHash: (inputs[i] as ImportTicketInput).ticketHash, error: err };
+        }
+        break;
+      }
       const from = effectiveFrom(tip);
       const batch = pending.map((j) => ({ key: (items[j] as CreateIfAbsentItem).key, value: JSON.stringify({ ...records[j], inputsFrom: from }) }));
       const got = await createIfAbsentManyGuarded(client, batch, tipCompare(keyspace, tip), {

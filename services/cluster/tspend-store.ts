@@ -16,9 +16,9 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { z } from 'zod';
 import { checkTSpendFull, decodeTx, decodeTxHex, hashToHex, toHex, tspendVotable, type NetParams } from '../decred/index.ts';
-import { tipCompare, tipOf } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
-import { ClusterArgumentError, ConcurrentUpdateError, CorruptValueError } from './errors.ts';
+import { ChainTipCorruptError, ClusterArgumentError, ConcurrentUpdateError, CorruptValueError } from './errors.ts';
 import { DEFAULT_UPDATE_ATTEMPTS } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
@@ -68,6 +68,11 @@ export interface TSpendStoreOptions {
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
   onCorrupt?: (err: CorruptValueError) => void;
+  /**
+   * Repairs an unreadable cluster tip (chain-tip.ts `ChainTip.repair`; a voter's etcd role may
+   * write the tip keys). Without it a record on an unreadable tip fails with ChainTipCorruptError.
+   */
+  repairTip?: () => Promise<unknown>;
 }
 
 /** The result of {@link TSpendStore.record}. */
@@ -143,8 +148,12 @@ export class TSpendStore {
   /**
    * Records a raw tspend the voter checked (checked again here: dcrd's rules for this network),
    * create-if-absent, guarded by the cluster tip T: votes carry it from T + 2 on. An existing
-   * record is kept (its `from` is returned). Retries a moved tip a few times.
-   * @throws DecredError (the tx fails dcrd's checks), ConcurrentUpdateError, EtcdUnavailableError
+   * record is kept (its `from` is returned); an existing record that is corrupt (refused by
+   * every voter, so in no vote) is replaced by this checked one, guarded by its revision, and
+   * votes carry it from T + 2 on. An unreadable tip is repaired first when this process may
+   * (`repairTip`). Retries a moved tip a few times.
+   * @throws DecredError (the tx fails dcrd's checks), ConcurrentUpdateError, ChainTipCorruptError
+   *   (the tip is unreadable and was not repaired), EtcdUnavailableError
    */
   async record(raw: Uint8Array): Promise<RecordTSpendResult> {
     const { client, keyspace, params } = this.opts;
@@ -153,24 +162,54 @@ export class TSpendStore {
     const known = this.get(hashHex);
     if (known) return { hashHex, created: false, from: known.from };
     const key = Buffer.from(keyspace.tspend(hashHex));
-    const tipKey = Buffer.from(keyspace.chainTip());
     if (raw.length * 2 > MAX_TSPEND_HEX) throw new ClusterArgumentError(`tspend ${hashHex}: ${raw.length} bytes is too large to record`);
-    let tip = tipOf((await timed(this.opts.hooks, 'chain_tip_read', () => client.get(keyspace.chainTip()).exec())).kvs[0]);
+    let tip = await this.#guardTip();
+    /** A corrupt stored value this call replaces (its mod revision guards the replacement). */
+    let corrupt: { modRevision: string; err: CorruptValueError } | undefined;
     for (let attempt = 1; ; attempt++) {
       const from = effectiveFrom(tip);
       const value: TSpendRecord = { txHex: toHex(raw), expiry: info.expiry, piKeyHex: toHex(info.piKey), from };
       const res = await timed(this.opts.hooks, 'record_tspend', () =>
         client.kv.txn({
-          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, tipCompare(keyspace, tip)],
+          compare: [
+            corrupt
+              ? { key, target: 'Mod', result: 'Equal', mod_revision: corrupt.modRevision }
+              : { key, target: 'Create', result: 'Equal', create_revision: 0 },
+            tipCompare(keyspace, tip),
+          ],
           success: [{ request_put: { key, value: Buffer.from(JSON.stringify(value)) } }],
-          failure: [{ request_range: { key } }, { request_range: { key: tipKey } }],
+          failure: [{ request_range: { key } }, ...tipReads(keyspace)],
         }),
       );
-      if (res.succeeded) return { hashHex, created: true, from };
+      if (res.succeeded) {
+        if (corrupt) this.log.warn({ key: corrupt.err.key, tspend: hashHex, from, replaced: corrupt.err.message }, 'corrupt tspend record replaced by the checked transaction a proxy streamed: votes carry it from this height');
+        return { hashHex, created: true, from };
+      }
       const kv: IKeyValue | undefined = res.responses[0]?.response_range?.kvs[0];
-      if (kv) return { hashHex, created: false, from: parseTSpendValue(kv.key.toString(), kv.value, keyspace, params).from };
-      if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`tspend ${hashHex}: the cluster tip moved ${attempt} times; not recorded, retry`);
-      tip = tipOf(res.responses[1]?.response_range?.kvs[0]);
+      if (kv) {
+        try {
+          return { hashHex, created: false, from: parseTSpendValue(kv.key.toString(), kv.value, keyspace, params).from };
+        } catch (err) {
+          if (!(err instanceof CorruptValueError)) throw err;
+          corrupt = { modRevision: String(kv.mod_revision), err };
+        }
+      } else {
+        corrupt = undefined;
+      }
+      if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`tspend ${hashHex}: the cluster tip or the record moved ${attempt} times; not recorded, retry`);
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1));
+    }
+  }
+
+  /** The tip a record is guarded by; an unreadable tip is repaired first when this process may. */
+  async #guardTip(): Promise<number | undefined> {
+    const { client, keyspace, hooks } = this.opts;
+    try {
+      return await readGuardTip(client, keyspace, hooks);
+    } catch (err) {
+      if (!(err instanceof ChainTipCorruptError) || !this.opts.repairTip) throw err;
+      await this.opts.repairTip();
+      return readGuardTip(client, keyspace, hooks);
     }
   }
 }

@@ -265,6 +265,13 @@ export class VoteRecords {
     });
   }
 
+  /** The highest height of a cached vote record (-1: none). Scans the cache (used by a repair of the cluster tip only). No I/O. */
+  highestHeight(): number {
+    let h = -1;
+    for (const e of this.cache.values()) if (e.value.height > h) h = e.value.height;
+    return h;
+  }
+
   /** Deletes every vote record below `keepFromHeight` (retention). Returns how many were deleted. */
   async cleanupBelow(keepFromHeight: number): Promise<number> {
     const ks = this.opts.keyspace;

@@ -150,6 +150,10 @@ export class PrefixCache<T> {
   private readonly markerBuf: Buffer | undefined;
   #markerHeight = -1;
   #markerRevision = 0;
+  /** The highest valid marker height ever applied (kept when the marker becomes unreadable or lower). */
+  #markerHighest = -1;
+  /** Why the marker is not a height now (corrupt value, deleted); undefined when it is one. */
+  #markerProblem: CorruptValueError | undefined;
   /** Recent marker values seen, ascending by height (bounded by MARKER_HISTORY). */
   readonly #markerHistory: Array<{ above: number; height: number; revision: number }> = [];
   readonly #markerWaiters = new Set<{ height: number; done: (ok: boolean) => void }>();
@@ -168,6 +172,24 @@ export class PrefixCache<T> {
    */
   get markerHeight(): number {
     return this.#markerHeight;
+  }
+
+  /**
+   * The highest valid marker height this cache ever applied (-1: none). Unlike
+   * {@link markerHeight} it survives a corrupt, deleted or lowered marker: a height the cluster
+   * tip once had, which a repair of the tip must not go below (chain-tip.ts).
+   */
+  get highestMarkerSeen(): number {
+    return this.#markerHighest;
+  }
+
+  /**
+   * Why the marker is not a height now (a corrupt value, or deleted), undefined while it is one.
+   * While set, {@link markerHeight} is -1: the cache does not claim to be current for any height
+   * until a valid marker arrives (a voter's next tip advance or repair writes one).
+   */
+  get markerProblem(): CorruptValueError | undefined {
+    return this.#markerProblem;
   }
 
   /** etcd mod revision of the marker value applied (0: none). */
@@ -216,20 +238,32 @@ export class PrefixCache<T> {
     });
   }
 
-  /** Applies a marker value (load or watch); a value that is not a padded height is reported corrupt. */
+  /**
+   * Applies a marker value (load or watch). A value that is not a padded height is reported
+   * corrupt and the cache stops claiming any marker height (-1) until a valid one arrives: what
+   * the tip is now is unknown, so no draw is provably current here. A valid value below the one
+   * applied (the tip lowered by hand, or repaired lower) is applied as it is, reported: claiming
+   * the higher one would promise that no write guarded by the lower tip can reach those heights.
+   */
   private applyMarker(kv: IKeyValue, fromSnapshot: boolean): void {
     const key = kv.key.toString();
     const height = parseHeightValue(kv.value);
     if (height === undefined) {
-      this.reportCorrupt(new CorruptValueError(key, 'chain-tip marker: expected a 10-digit height'));
+      this.#loseMarker(new CorruptValueError(key, `chain-tip marker holds ${showMarkerValue(kv.value)}, not a 10-digit height: no draw is provably current until a voter repairs it`));
       return;
     }
-    if (height <= this.#markerHeight) return;
+    if (height === this.#markerHeight) return;
+    if (height < this.#markerHeight) this.#reportLowered(key, height);
     const revision = Number(kv.mod_revision);
     // R(h) for heights between the previous value seen and this one is this revision; a value
-    // read from a snapshot (or the first one seen) tells nothing about the heights below it.
-    const above = fromSnapshot || this.#markerHeight < 0 ? height - 1 : this.#markerHeight;
+    // read from a snapshot (or the first one seen, or one after an unreadable or lowered marker)
+    // tells nothing about the heights below it.
+    const fresh = fromSnapshot || this.#markerHeight < 0 || height < this.#markerHeight;
+    const above = fresh ? height - 1 : this.#markerHeight;
+    if (fresh) this.#markerHistory.length = 0;
+    this.#markerProblem = undefined;
     this.#markerHeight = height;
+    if (height > this.#markerHighest) this.#markerHighest = height;
     this.#markerRevision = revision;
     this.#markerHistory.push({ above, height, revision });
     if (this.#markerHistory.length > MARKER_HISTORY) this.#markerHistory.shift();
@@ -241,6 +275,20 @@ export class PrefixCache<T> {
         this.opts.onError?.(err);
       }
     }
+  }
+
+  /** A valid marker below the one applied: reported as a corrupt value (the tip only rises: someone lowered it). */
+  #reportLowered(key: string, height: number): void {
+    this.reportCorrupt(new CorruptValueError(key, `chain-tip marker went down from ${this.#markerHeight} to ${height} (the tip only rises): someone lowered it; applied as it is until a voter raises it back`));
+  }
+
+  /** The marker is unreadable (corrupt or deleted): reported, and no height is claimed until a valid one arrives. */
+  #loseMarker(err: CorruptValueError): void {
+    this.#markerProblem = err;
+    this.#markerHeight = -1;
+    this.#markerRevision = 0;
+    this.#markerHistory.length = 0;
+    this.reportCorrupt(err);
   }
 
   private newStore(): EntryStore<T> {
@@ -379,6 +427,10 @@ export class PrefixCache<T> {
     }
     for (const e of corrupt.values()) this.reportCorrupt(e);
     if (marker.kv) this.applyMarker(marker.kv, true);
+    else if (this.markerBuf !== undefined && this.#markerHighest >= 0) {
+      // A resync found no marker although one was applied before: deleted meanwhile.
+      this.#loseMarker(new CorruptValueError(this.markerBuf.toString(), 'chain-tip marker deleted: no draw is provably current until a voter writes it again'));
+    }
     return revision;
   }
 
@@ -529,8 +581,9 @@ export class PrefixCache<T> {
 
   private applyDelete(kv: IKeyValue): void {
     if (this.markerBuf !== undefined && this.markerBuf.equals(kv.key)) {
-      // A deleted marker keeps the height applied (the tip only rises; voters write it again).
+      // A deleted marker: the tip is unknown here until a voter writes it again (its repair).
       this.lastRevision = Math.max(this.lastRevision, Number(kv.mod_revision));
+      this.#loseMarker(new CorruptValueError(kv.key.toString(), 'chain-tip marker deleted: no draw is provably current until a voter writes it again'));
       return;
     }
     const key = kv.key.toString();
@@ -560,6 +613,12 @@ export class PrefixCache<T> {
       this.opts.onError?.(err);
     }
   }
+}
+
+/** A marker value as a log line shows it: printable ASCII, bounded. */
+function showMarkerValue(raw: Buffer): string {
+  const s = raw.subarray(0, 40).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(s) + (raw.length > 40 ? ` (${raw.length} bytes)` : '');
 }
 
 /** Parses JSON then validates with `schema`; throws CorruptValueError naming `key`. */

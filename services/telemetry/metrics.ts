@@ -96,6 +96,16 @@ export const METRIC_FAMILIES = {
       ['reason'],
     ),
     voteRecords: counter('votecluster_cluster_vote_records_total', 'Vote record writes (created, existing, conflict)', ['result']),
+    corruptValues: counter(
+      'votecluster_cluster_corrupt_values_total',
+      'Corrupt etcd values this process found (reported with the key in its error log, left out, never deleted), by range: tickets, tspends, config, votes, owners, nodes, chain-tip (the cluster tip or a marker: not a height, deleted or lowered)',
+      ['range'],
+    ),
+    chainTipRepairs: counter(
+      'votecluster_cluster_chain_tip_repairs_total',
+      'Repairs of the cluster tip (config/chain-tip and its markers) by a voter, by what it found: corrupt (not a height), missing (deleted), unequal (markers differ from the tip), lowered (below a tip already applied)',
+      ['reason'],
+    ),
     forgedOwnerRecords: counter('votecluster_cluster_forged_owner_records_total', 'owners/ records ignored because they were not made by the node they name (reason: lease = not bound to the named lease, node = not that live node\'s lease)', ['reason']),
   },
   admin: {
