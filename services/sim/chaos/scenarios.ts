@@ -124,7 +124,7 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFaultKind): Promis
       const signers = await faults.signersAt(held, isDown);
       const chosen = faults.choose(kind, signers, (v) => v.isRunning && !restarts.isDown(v));
       if (!chosen || (kind !== 'SIGSTOP' && restarts.down.length + need > maxDown)) {
-        ctx.note(`height ${held.height}: no fault (${chosen ? 'too many voters restarting' : 'no running signer among the winners'})`);
+        ctx.note(`height ${held.height}: no fault (${chosen ? 'too many voters restarting' : kind === 'region' ? 'no running signer among the winners' : 'no running signer with a running voter beside it in its region'})`);
         return;
       }
       hit = chosen.victims;

@@ -10,7 +10,8 @@
  *   the region's rendezvous order (services/voter region-plan.ts `regionOrder`, computed here from
  *   the membership in etcd, as the voters compute it from their watch) that is running. The
  *   victim is preferably the signer of the miner's region (devnet node 0, region a): its vote
- *   must then come from the region's next voter or from another region's copy.
+ *   must then come from the region's next voter or from another region's copy. A one-voter
+ *   fault leaves its region another running voter (emptying a region is the region fault).
  * - `single-signer`: the claim owner of the ticket (its `owners/` key in etcd), as before.
  *
  * Takeovers are judged from the chain and the cluster's records, not from the voters' counters (a
@@ -187,6 +188,7 @@ export class SignerFaults {
   readonly log: SignerFault[] = [];
   readonly choice: SignerChoice;
 
+  /** `layout`: `choose` reads only its regions and voters; the rest reach etcd and the devnet. */
   constructor(private readonly layout: Layout, strategy: VoterStrategy) {
     this.choice = strategy === 'lease' ? 'region-signer' : 'claim-owner';
   }
@@ -222,16 +224,18 @@ export class SignerFaults {
   }
 
   /**
-   * Chooses the voters to hit at `held`: the designated signer that signs the most winners (in
-   * the miner's region first), or for `region` every eligible voter of that signer's region.
-   * Undefined when no eligible voter signs any winner.
+   * Chooses the voters to hit at a draw: the designated signer that signs the most winners (in
+   * the miner's region first). A one-voter fault only hits a voter whose region keeps another
+   * eligible voter (the region's next voter is then the takeover; a region left with no voter is
+   * the `region` fault), which hits every eligible voter of the chosen signer's region.
+   * Undefined when no such voter signs any winner.
    */
   choose(kind: SignerFaultKind, signers: DrawSigners, eligible: (v: LayoutVoter) => boolean): { victims: LayoutVoter[]; tickets: string[] } | undefined {
     const l = this.layout;
     const byId = new Map(l.voters.map((v) => [v.nodeId, v]));
     const ok = (id: string): boolean => {
       const v = byId.get(id);
-      return v !== undefined && eligible(v);
+      return v !== undefined && eligible(v) && (kind === 'region' || l.voters.some((o) => o !== v && o.region === v.region && eligible(o)));
     };
     const c = pickVictim(signers, ok, this.choice === 'region-signer' ? minerRegion(l) : undefined);
     if (!c) return undefined;

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { judgeTakeovers, pickVictim, regionSigners, winnersSignedBy, type DrawSigners, type RecordedVote, type SignerFault } from '../../../services/sim/chaos/signer-faults.ts';
+import { judgeTakeovers, pickVictim, regionSigners, SignerFaults, winnersSignedBy, type DrawSigners, type RecordedVote, type SignerFault } from '../../../services/sim/chaos/signer-faults.ts';
+import type { Layout } from '../../../services/sim/layout/layout.ts';
+import type { LayoutVoter } from '../../../services/sim/layout/voter-handle.ts';
 import { planRegion } from '../../../services/voter/index.ts';
 import type { TicketReportEntry } from '../../../services/sim/devnet/index.ts';
 
@@ -107,5 +109,39 @@ describe('judgeTakeovers', () => {
     const log: SignerFault[] = [{ kind: 'SIGKILL', height: 10, blockHash: 'B1', victims: ['a1'], victimTickets: ['t1'] }];
     const r = judgeTakeovers('claim-owner', log, [entry('B1', 't1', { minedVoteTxid: 'x1', sideChain: true })], [], [rec('B1', 't1', 'b1', 'x1')]);
     expect(r).toMatchObject({ faults: 1, exercised: 0, faultsExercised: 0, takeovers: 0 });
+  });
+});
+
+describe('SignerFaults.choose', () => {
+  type FakeVoter = { nodeId: string; region: string; isRunning: boolean };
+  const voters: FakeVoter[] = LIVE.filter((n) => !n.nodeId.endsWith('3')).map((n) => ({ ...n, isRunning: true }));
+  const live = voters.map(({ nodeId, region }) => ({ nodeId, region }));
+  // choose() reads only the layout's regions and voters.
+  const faults = (vs: FakeVoter[]): SignerFaults => new SignerFaults({ regions: ['a', 'b', 'c'], voters: vs } as unknown as Layout, 'lease');
+  const winners = [0, 1, 2, 3, 4].map((i) => ticket(200 + i));
+  const signersWith = (down: ReadonlySet<string>): DrawSigners => new Map(winners.map((t) => [t, regionSigners(t, live, (id) => down.has(id))]));
+  const running = (v: LayoutVoter): boolean => v.isRunning;
+
+  it("a SIGKILL hits the region signer of the miner's region for the most winners, never a voter that signs none", () => {
+    const c = faults(voters).choose('SIGKILL', signersWith(new Set()), running);
+    expect(c?.victims.map((v) => v.nodeId)).toHaveLength(1);
+    const victim = c?.victims[0]?.nodeId as string;
+    expect(victim.startsWith('a')).toBe(true);
+    expect(c?.tickets).toEqual(winners.filter((t) => regionSigners(t, live, () => false).get('a') === victim));
+    expect(c?.tickets.length).toBeGreaterThan(0);
+  });
+
+  it('never empties a region: with a1 down, a2 signs every winner of region a but the victim is in another region', () => {
+    const vs = voters.map((v) => (v.nodeId === 'a1' ? { ...v, isRunning: false } : v));
+    const c = faults(vs).choose('SIGSTOP', signersWith(new Set(['a1'])), running);
+    const victim = c?.victims[0]?.nodeId as string;
+    expect(victim.startsWith('a')).toBe(false);
+    for (const t of c?.tickets ?? []) expect([...(signersWith(new Set(['a1'])).get(t)?.values() ?? [])]).toContain(victim);
+  });
+
+  it('a region fault hits every running voter of the chosen region and every winner', () => {
+    const c = faults(voters).choose('region', signersWith(new Set()), running);
+    expect(c?.victims.map((v) => v.nodeId)).toEqual(['a1', 'a2']);
+    expect(c?.tickets).toEqual(winners);
   });
 });
