@@ -21,6 +21,8 @@ export const SPAN = {
   PROXY_NOTIFY: 'proxy.notify',
   /** voter: the draw arrived on a WatchChain stream (first arrival wins). */
   VOTER_RECEIVE: 'voter.receive',
+  /** voter: establishing the draw's vote inputs (canonical from the view, after its watches caught up, read from etcd, or not canonical). */
+  VOTER_INPUTS: 'voter.inputs',
   /** voter: a backup waits `rank × hedge` for the owner's vote record. */
   VOTER_HEDGE: 'voter.hedge',
   /** voter: building the vote transaction from the cached ticket record. */
@@ -70,6 +72,10 @@ export const ATTR = {
   PROXY: 'votecluster.proxy',
   /** Backup rank of this voter for the ticket (0 = owner). */
   RANK: 'votecluster.rank',
+  /** How the vote inputs were established (`view`, `waited`, `read`, `none`). */
+  INPUTS: 'votecluster.inputs',
+  /** Lowest tip marker height of the voter's input caches when the draw arrived. */
+  VIEW_HEIGHT: 'votecluster.view_height',
   /** Hedge delay waited, ms. */
   HEDGE_MS: 'votecluster.hedge_ms',
   /** Attempt number of a retried step (1-based). */

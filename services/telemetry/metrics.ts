@@ -63,6 +63,7 @@ export const METRIC_FAMILIES = {
     managedTickets: gauge('votecluster_voter_managed_tickets', 'Tickets in the cluster as seen by this node\'s etcd cache'),
     takeovers: counter('votecluster_voter_takeovers_total', 'Votes this node made as a backup after winning the takeover race'),
     recordConflicts: counter('votecluster_voter_record_conflicts_total', 'Region signer votes whose stored vote record holds a DIFFERENT vote (an alarm: two voters computed different bytes; this voter never sends other bytes)'),
+    voteInputs: histogram('votecluster_voter_vote_inputs_seconds', 'Draw arrival to the verdict on its vote inputs (lease strategy), by how: view (provably current at once), waited (own watches caught up), read (read from etcd after raising the tip), none (not canonical: single-signer path)', ['how']),
     hedgeWait: histogram('votecluster_voter_hedge_wait_seconds', 'Time a backup waited for the owner\'s vote record (result: record_seen, took_over, lost_race)', ['result']),
     hedge: gauge('votecluster_voter_hedge_seconds', 'Hedge a backup of this voter waits now before racing a silent signer, by the signer\'s region: learned from observed record waits, never above the configured hedgeMs', ['signer_region']),
     broadcasts: counter('votecluster_voter_broadcasts_total', 'SendVote calls made, by result (accepted, duplicate, conflict, rejected, error)', ['result']),

@@ -60,7 +60,7 @@ import { treasuryVotesFor, type PolicyWord, type TSpendBook } from './tspend-boo
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { TicketNotManagedError, VoterAgendasUnknownError, VoterVoteVersionCorruptError } from './errors.ts';
 import {
-  voteBitsFromChoices, type CanonicalVerdict, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
+  voteBitsFromChoices, type CanonicalVerdict, type InputsHow, type InputsTiming, type PreparedVote, type SignedVote, type VoteFactory, type VoteMeta,
 } from './vote-factory.ts';
 
 /** The ticket-cache operations the factory uses (a subset of the cluster's TicketCache). */
@@ -103,6 +103,8 @@ export interface VoteInputSource {
   viewInputs(ticketHex: string, height: number): VoteInputs | undefined;
   /** Resolves true once the view is current for H (no I/O), false after `timeoutMs`. */
   whenCurrentFor(height: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** No I/O: the lowest tip marker height the input caches hold (-1: none yet); diagnostics. */
+  viewHeight?(): number;
   /**
    * True while a live voter of an older version (one that builds from the latest inputs) is in
    * the cluster: no draw is canonical then (a rolling upgrade). Absent: never.
@@ -199,29 +201,34 @@ export class ClusterVoteFactory implements VoteFactory {
    * more): canonical too when they arrive in time, and kept for this draw's builds.
    */
   async canonical(ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
-    if (this.#source.olderVotersLive?.() === true) return { ok: false, reason: 'older-voters-live' };
+    const t0 = performance.now();
+    const viewHeight = this.#source.viewHeight?.();
+    const timing = (how: InputsHow): InputsTiming => ({ how, ms: performance.now() - t0, ...(viewHeight !== undefined ? { viewHeight } : {}) });
+    const no = (reason: string): CanonicalVerdict => ({ ok: false, reason, timing: timing('none') });
+    if (this.#source.olderVotersLive?.() === true) return no('older-voters-live');
     let c = this.#source.canonicalInputs(ticketHex, ev.height);
-    if (c.ok || c.reason !== 'view-behind') return this.#verdict(c);
+    if (c.ok || c.reason !== 'view-behind') return this.#verdict(c, timing('view'));
     const waitMs = this.viewWaitMs();
-    if (waitMs <= 0) return { ok: false, reason: c.reason };
+    if (waitMs <= 0) return no(c.reason);
     if (await this.#source.whenCurrentFor(ev.height, waitMs)) {
       c = this.#source.canonicalInputs(ticketHex, ev.height);
-      return this.#verdict(c);
+      return this.#verdict(c, timing('waited'));
     }
     // Still behind: the inputs read from etcd after the tip was raised to H - 1 are exactly the
     // ones every current view computes. Asked for as long again; no answer: not canonical here.
     const fresh = await settleWithin(this.#source.freshInputs(ticketHex, ev.height), waitMs);
-    if (fresh?.canonical !== true) return { ok: false, reason: fresh?.reason ?? c.reason };
+    if (fresh?.canonical !== true) return no(fresh?.reason ?? c.reason);
     this.#keepFresh(ticketHex, ev, fresh);
-    return this.#verdict({ ok: true, inputs: fresh.inputs });
+    return this.#verdict({ ok: true, inputs: fresh.inputs }, timing('read'));
   }
 
   /** Canonical inputs make a canonical vote here only when this voter knows the agendas of their vote version. */
-  #verdict(c: CanonicalInputs): CanonicalVerdict {
-    if (!c.ok) return { ok: false, reason: c.reason };
+  #verdict(c: CanonicalInputs, timing: InputsTiming): CanonicalVerdict {
+    const no = (reason: string): CanonicalVerdict => ({ ok: false, reason, timing: { ...timing, how: 'none' } });
+    if (!c.ok) return no(c.reason);
     const v = c.inputs.voteVersion;
-    if (v === undefined) return { ok: false, reason: 'no-vote-version' };
-    return this.#agendasOf(v) ? { ok: true } : { ok: false, reason: 'agendas-unknown' };
+    if (v === undefined) return no('no-vote-version');
+    return this.#agendasOf(v) ? { ok: true, timing } : no('agendas-unknown');
   }
 
   #keepFresh(ticketHex: string, ev: Pick<WinningTicketsEvent, 'blockHashHex' | 'height'>, f: FreshInputs): void {

@@ -24,7 +24,7 @@ import type { VoterStrategy } from './config.ts';
 import type { RegionPlan } from './region-plan.ts';
 import type { RecordQueue } from './record-queue.ts';
 import type { VoteDelivery, VoteToDeliver } from './vote-delivery.ts';
-import type { CanonicalVerdict, PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
+import type { CanonicalVerdict, InputsTiming, PreparedVote, SignedVote, VoteFactory } from './vote-factory.ts';
 
 /** Everything a duty needs; built once by the voter. */
 export interface DutyDeps {
@@ -88,6 +88,8 @@ export interface DutyResult {
   txidHex?: string;
   /** A region backup (rank > 0) that signed: whether every voter ahead was gone, or its wait ran out. */
   cause?: 'ahead-gone' | 'deadline';
+  /** How the draw's vote inputs were established (lease strategy). */
+  inputs?: InputsTiming;
 }
 
 /** A vote this voter delivers for the draw: `signer` is whose vote it is, `proxies` narrows the fan-out (else every proxy). */

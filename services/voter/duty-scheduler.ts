@@ -8,7 +8,8 @@ import { settledWithin } from '../base/index.ts';
 import type { ComponentMetrics, Logger } from '../telemetry/index.ts';
 import { dutyKey, type WinningTicketsEvent } from './chain-event.ts';
 import { runDuty } from './duty.ts';
-import type { DutyDeps, DutyOutcome } from './duty-common.ts';
+import type { DutyDeps, DutyOutcome, DutyResult } from './duty-common.ts';
+import type { InputsTiming } from './vote-factory.ts';
 import { VoterAgendasUnknownError, VoterError } from './errors.ts';
 
 /** One finished duty, for observers. */
@@ -21,6 +22,13 @@ export interface DutyEvent {
   txidHex?: string;
   /** A region backup that signed: every voter ahead was gone, or its wait ran out (duty.ts). */
   cause?: 'ahead-gone' | 'deadline';
+  /** The path the duty took (duty.ts). */
+  path?: DutyResult['path'];
+  /** How the draw's vote inputs were established (lease strategy). */
+  inputs?: InputsTiming;
+  /** When the draw reached this voter and when the duty ended (epoch ms). */
+  receivedAtMs?: number;
+  doneAtMs?: number;
   error?: unknown;
 }
 
@@ -157,7 +165,10 @@ export class DutyScheduler {
           this.hooks.signed(ev.blockHashHex, ev.height, ticketHex, r.txidHex);
         }
         this.log.info({ ticket: ticketHex, height: ev.height, blockHashHex: ev.blockHashHex, outcome: r.outcome, rank: r.rank, voteTxid: r.txidHex }, 'duty done');
-        this.hooks.onDuty?.({ ...base, outcome: r.outcome, rank: r.rank, ...(r.txidHex ? { txidHex: r.txidHex } : {}), ...(r.cause ? { cause: r.cause } : {}) });
+        this.hooks.onDuty?.({
+          ...base, outcome: r.outcome, rank: r.rank, path: r.path, receivedAtMs: ev.receivedAtMs, doneAtMs: Date.now(),
+          ...(r.txidHex ? { txidHex: r.txidHex } : {}), ...(r.cause ? { cause: r.cause } : {}), ...(r.inputs ? { inputs: r.inputs } : {}),
+        });
       },
       (err: unknown) => {
         // A duty that cannot build (ticket removed meanwhile, corrupt record, wrong key):

@@ -19,11 +19,12 @@
  * - 5: an owner with a stale lease or watch takes the record-first path.
  */
 import type { Span } from '@opentelemetry/api';
-import { ATTR, SPAN, recordError, startSpan } from '../telemetry/index.ts';
+import { ATTR, SPAN, contextWithSpan, recordError, startSpan } from '../telemetry/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import { VOTER_TIMING } from './config.ts';
 import { broadcast, buildAndSign, ownerFast, toDeliver, type DutyDeps, type DutyResult } from './duty-common.ts';
 import { recordFirst } from './record-first.ts';
+import type { CanonicalVerdict } from './vote-factory.ts';
 import { regionDuty } from './region-duty.ts';
 
 /**
@@ -79,12 +80,36 @@ function allVote(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicke
 /** `lease` strategy: region signers for a canonical draw, else the single-signer paths. */
 async function regionOrLease(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, signal: AbortSignal): Promise<DutyResult> {
   if (deps.strategy === 'lease' && deps.canonical && deps.regionPlan) {
-    const verdict = await deps.canonical(ticketHex, ev);
-    if (verdict.ok) return regionDuty(deps, recv, ticketHex, ev, deps.regionPlan(ticketHex), signal);
+    const verdict = await canonicalVerdict(deps, recv, ticketHex, ev);
+    const inputs = verdict.timing ? { inputs: verdict.timing } : {};
+    if (verdict.ok) return { ...(await regionDuty(deps, recv, ticketHex, ev, deps.regionPlan(ticketHex), signal)), ...inputs };
     deps.log.debug({ ticket: ticketHex, height: ev.height, reason: verdict.reason }, 'vote not canonical here; single-signer path');
-    return leaseDuty(deps, recv, ticketHex, ev, signal, verdict.reason);
+    return { ...(await leaseDuty(deps, recv, ticketHex, ev, signal, verdict.reason)), ...inputs };
   }
   return leaseDuty(deps, recv, ticketHex, ev, signal);
+}
+
+/** The factory's canonical verdict inside a voter.inputs span, timed by how it was reached (metric voteInputs). */
+async function canonicalVerdict(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
+  const span = startSpan(SPAN.VOTER_INPUTS, {
+    tracer: deps.tracer, parent: contextWithSpan(recv), attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.HEIGHT]: ev.height },
+  });
+  try {
+    const verdict = await (deps.canonical as NonNullable<DutyDeps['canonical']>)(ticketHex, ev);
+    const t = verdict.timing;
+    if (t) {
+      deps.metrics.voteInputs.observe({ how: t.how }, t.ms / 1000);
+      span.setAttribute(ATTR.INPUTS, t.how);
+      if (t.viewHeight !== undefined) span.setAttribute(ATTR.VIEW_HEIGHT, t.viewHeight);
+    }
+    span.setAttribute(ATTR.OUTCOME, verdict.ok ? 'canonical' : verdict.reason);
+    return verdict;
+  } catch (err) {
+    recordError(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 async function leaseDuty(

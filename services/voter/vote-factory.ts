@@ -44,8 +44,24 @@ export interface SignedVote {
   meta: VoteMeta;
 }
 
+/**
+ * How a voter established a draw's vote inputs: `view` (its caches were provably current when
+ * the draw arrived), `waited` (its own watches caught up within the wait), `read` (read from
+ * etcd after raising the cluster tip), `none` (not canonical: the single-signer paths).
+ */
+export type InputsHow = 'view' | 'waited' | 'read' | 'none';
+
+/** How (and how fast) the inputs were established; for spans, metrics and duty events. */
+export interface InputsTiming {
+  how: InputsHow;
+  /** Time from the question to the verdict, ms. */
+  ms: number;
+  /** The lowest tip marker height of the voter's input caches when the draw arrived (-1: none yet). */
+  viewHeight?: number;
+}
+
 /** Whether a draw's vote is canonical for this voter now, and if not, why (logs). */
-export type CanonicalVerdict = { ok: true } | { ok: false; reason: string };
+export type CanonicalVerdict = ({ ok: true } | { ok: false; reason: string }) & { timing?: InputsTiming };
 
 /** Builds and signs votes from the local ticket cache; both steps are synchronous and do no I/O. */
 export interface VoteFactory {

@@ -349,6 +349,7 @@ export function createVoter(input: VoterConfigInput | VoterConfig, deps: VoterDe
         freshInputs: (t, h) => c.freshInputs(t, h),
         viewInputs: (t, h) => c.voteView.viewInputs(t, h),
         whenCurrentFor: (h, ms, signal) => c.voteView.whenCurrentFor(h, ms, signal),
+        viewHeight: () => c.voteView.viewHeight(),
         olderVotersLive: () => liveVoters(c).olderVoters,
       },
       // A view behind the draw waits for its own watches at most the hedge learned for this region.

@@ -64,7 +64,7 @@ const factory = (src: VoteInputSource, waitMs = 50): ClusterVoteFactory =>
 describe('ClusterVoteFactory inputs at the draw height', () => {
   it('a canonical draw is built from the inputs at H, not from the latest record', async () => {
     const f = factory(source({ canonical: { ok: true, inputs: inputs('no') } }));
-    expect(await f.canonical(TICKET, ev)).toEqual({ ok: true });
+    expect(await f.canonical(TICKET, ev)).toMatchObject({ ok: true, timing: { how: 'view' } });
     const v = f.sign(f.prepare(TICKET, ev));
     expect(v.meta.voteBits).toBe(0x0003);
   });
@@ -72,7 +72,7 @@ describe('ClusterVoteFactory inputs at the draw height', () => {
   it('a view still behind after the wait reads etcd: fresh canonical inputs make the draw canonical and are what it is built from', async () => {
     const src = source({ canonical: { ok: false, reason: 'view-behind' }, fresh: async () => ({ inputs: inputs('no', 12), canonical: true }) });
     const f = factory(src);
-    expect(await f.canonical(TICKET, ev)).toEqual({ ok: true });
+    expect(await f.canonical(TICKET, ev)).toMatchObject({ ok: true, timing: { how: 'read' } });
     expect(src.freshCalls).toBe(1);
     const v = f.prepare(TICKET, ev);
     expect(v.meta).toMatchObject({ voteBits: 0x0003, revision: 12 });
@@ -82,14 +82,14 @@ describe('ClusterVoteFactory inputs at the draw height', () => {
     const src = source({ canonical: { ok: false, reason: 'view-behind' }, fresh: () => new Promise(() => undefined) });
     const f = factory(src, 20);
     f.pin(TICKET, ev);
-    expect(await f.canonical(TICKET, ev)).toEqual({ ok: false, reason: 'view-behind' });
+    expect(await f.canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'view-behind', timing: { how: 'none' } });
     expect(f.prepare(TICKET, ev).meta.voteBits).toBe(0x0001);
   });
 
   it('a late import is not canonical and reads nothing in canonical(); refresh() keeps etcd\'s inputs for the record-first build', async () => {
     const src = source({ canonical: { ok: false, reason: 'late-import' }, fresh: async () => ({ inputs: inputs('yes', 13), canonical: false, reason: 'late-import' }) });
     const f = factory(src);
-    expect(await f.canonical(TICKET, ev)).toEqual({ ok: false, reason: 'late-import' });
+    expect(await f.canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'late-import', timing: { how: 'none' } });
     expect(src.freshCalls).toBe(0);
     await f.refresh(TICKET, ev);
     expect(f.prepare(TICKET, ev).meta).toMatchObject({ voteBits: 0x0005, revision: 13 });
@@ -97,7 +97,23 @@ describe('ClusterVoteFactory inputs at the draw height', () => {
 
   it('while a voter of an older version is live (a rolling upgrade), no draw is canonical', async () => {
     const src = { ...source({ canonical: { ok: true, inputs: inputs('no') } }), olderVotersLive: () => true };
-    expect(await factory(src).canonical(TICKET, ev)).toEqual({ ok: false, reason: 'older-voters-live' });
+    expect(await factory(src).canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'older-voters-live' });
+  });
+
+  it('a view that catches up through its own watches within the wait is canonical without reading etcd (how: waited), and says how far behind it was', async () => {
+    let current = false;
+    const src = {
+      ...source({ canonical: { ok: false, reason: 'view-behind' } }),
+      canonicalInputs: (): CanonicalInputs => (current ? { ok: true, inputs: inputs('no') } : { ok: false, reason: 'view-behind' }),
+      whenCurrentFor: async () => {
+        current = true;
+        return true;
+      },
+      viewHeight: () => HEIGHT - 3,
+    };
+    // (a read would fail: this source's etcd does not answer)
+    const v = await factory(src).canonical(TICKET, ev);
+    expect(v).toMatchObject({ ok: true, timing: { how: 'waited', viewHeight: HEIGHT - 3 } });
   });
 
   it('refresh() rejects when etcd does not answer (the duty retries)', async () => {
