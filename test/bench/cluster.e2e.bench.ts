@@ -23,6 +23,7 @@ import { createNodeProxyClient, type NodeProxyClient } from '../../services/node
 import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
 import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 import { SignerFaults, type MsSummary } from '../../services/sim/chaos/signer-faults.ts';
+import type { DutyEvent } from '../../services/voter/index.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
@@ -107,6 +108,25 @@ const sendsOf = async (l: Layout): Promise<number> => (await Promise.all(l.voter
 const meanMissRate = (ms: number[]): string =>
   ms.length === 0 ? 'n/a' : `${((ms.reduce((a, t) => a + (1 - Math.exp(-t / 1000 / MAINNET_BLOCK_S)), 0) / ms.length) * 100).toFixed(4)} %`;
 
+/** One voter's duty on one draw, relative to the draw at the miner (ms). */
+interface DutySample {
+  nodeId: string;
+  region: string;
+  path: string;
+  rank: number;
+  outcome: string;
+  /** How the vote inputs were established (`view`, `waited`, `read`, `none`), and how long it took. */
+  inputs?: string;
+  inputsMs?: number;
+  /** Draw height − 1 − the lowest tip marker height of the voter's caches at arrival (0: current). */
+  markerLag?: number;
+  arrivedMs?: number;
+  doneMs?: number;
+}
+
+/** A draw at the miner: its latency there and every voter's duty on it. */
+interface DrawTrace { height: number; ticket: string; toMinerMs: number; duties: DutySample[] }
+
 interface LatencyRun {
   latencyMs: ReturnType<typeof summary>;
   toMinerMs: ReturnType<typeof summary>;
@@ -116,14 +136,74 @@ interface LatencyRun {
   missed: number;
   conflicting: number;
   expectedMissRate: string;
+  /**
+   * Duties of the measured draws by how their vote inputs were established (lease strategy):
+   * view (current at arrival), waited (own watches caught up), read (from etcd), none (single-signer).
+   */
+  inputs: Record<string, number>;
+  /** The miner region's first signer per draw: draws by how its inputs were established, and that step's p50/p99 (ms). */
+  minerRegionInputs: Record<string, number>;
+  minerRegionInputsMs: ReturnType<typeof summary>;
+  /** The slowest draws at the miner with every voter's duty on them. */
+  slowest: DrawTrace[];
 }
 
 const EMPTY_RUN: LatencyRun = {
   latencyMs: summary([]), toMinerMs: summary([]), broadcastsPerVotePerDcrd: 0, voted: 0, missed: 0, conflicting: 0, expectedMissRate: 'n/a',
+  inputs: {}, minerRegionInputs: {}, minerRegionInputsMs: summary([]), slowest: [],
 };
 
+/** Draws kept with their duties in a run's report, slowest first. */
+const SLOWEST_KEPT = 5;
+
+/** Duty events by `${blockHash}:${ticketHash}`, for the per-draw breakdown. */
+function dutyLog(): { onDuty: NonNullable<LayoutOptions['onDuty']>; byDraw: Map<string, Array<DutyEvent & { nodeId: string }>> } {
+  const byDraw = new Map<string, Array<DutyEvent & { nodeId: string }>>();
+  return {
+    byDraw,
+    onDuty: (e) => {
+      const k = `${e.blockHashHex}:${e.ticketHex}`;
+      const list = byDraw.get(k) ?? [];
+      list.push(e);
+      byDraw.set(k, list);
+    },
+  };
+}
+
+/** Per-draw breakdown of the measured window: counts by inputs verdict, and the slowest draws at the miner. */
+function breakdown(l: Layout, from: number, byDraw: Map<string, Array<DutyEvent & { nodeId: string }>>): Pick<LatencyRun, 'inputs' | 'minerRegionInputs' | 'minerRegionInputsMs' | 'slowest'> {
+  const regionOf = new Map(l.voters.map((v) => [v.nodeId, v.region]));
+  const minerRegion = l.proxies[0]?.region;
+  const inputs: Record<string, number> = {};
+  const minerRegionInputs: Record<string, number> = {};
+  const minerRegionMs: number[] = [];
+  const traces: DrawTrace[] = [];
+  for (const t of l.devnet.minerReport().tickets) {
+    if (t.drawnAt < from || t.sideChain || t.firstVoteAt === undefined) continue;
+    const duties: DutySample[] = (byDraw.get(`${t.blockHash}:${t.ticketHash}`) ?? []).map((e) => ({
+      nodeId: e.nodeId, region: regionOf.get(e.nodeId) ?? '?', path: e.path ?? '?', rank: e.rank, outcome: e.outcome,
+      ...(e.inputs ? { inputs: e.inputs.how, inputsMs: round(e.inputs.ms) } : {}),
+      ...(e.inputs?.viewHeight !== undefined ? { markerLag: t.height - 1 - e.inputs.viewHeight } : {}),
+      ...(e.receivedAtMs !== undefined ? { arrivedMs: e.receivedAtMs - t.drawnAt } : {}),
+      ...(e.doneAtMs !== undefined ? { doneMs: e.doneAtMs - t.drawnAt } : {}),
+    }));
+    for (const d of duties) if (d.inputs) inputs[d.inputs] = (inputs[d.inputs] ?? 0) + 1;
+    const first = duties.filter((d) => d.region === minerRegion).sort((a, b) => a.rank - b.rank)[0];
+    if (first?.inputs) {
+      minerRegionInputs[first.inputs] = (minerRegionInputs[first.inputs] ?? 0) + 1;
+      if (first.inputsMs !== undefined) minerRegionMs.push(first.inputsMs);
+    }
+    traces.push({ height: t.height, ticket: t.ticketHash.slice(0, 12), toMinerMs: t.firstVoteAt - t.drawnAt, duties });
+  }
+  traces.sort((a, b) => b.toMinerMs - a.toMinerMs);
+  return { inputs, minerRegionInputs, minerRegionInputsMs: summary(minerRegionMs), slowest: traces.slice(0, SLOWEST_KEPT) };
+}
+
 async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): Promise<LatencyRun> {
-  const l = await startLayout(opts);
+  const duties = dutyLog();
+  // VOTECLUSTER_BENCH_LATENCY_TRACE_FILE: spans of the latency runs (every part appends) for `votecluster trace`.
+  const traceFile = process.env['VOTECLUSTER_BENCH_LATENCY_TRACE_FILE'];
+  const l = await startLayout({ ...opts, onDuty: duties.onDuty, ...(traceFile ? { traceFile } : {}) });
   // Notify hop: the miner's proxy → a WatchChain client beside it (what a voter in region a sees).
   const arrivals = new Map<string, number>();
   const watcher = await benchProxyClient(l, l.proxies[0]?.address ?? '', 'bench-hop');
@@ -150,6 +230,7 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
       broadcastsPerVotePerDcrd: round(sends / Math.max(1, delivered * l.proxies.length)),
       voted: r.voted, missed: r.missed, conflicting: r.conflicting,
       expectedMissRate: meanMissRate(w.toMiner),
+      ...breakdown(l, from, duties.byDraw),
     };
   } finally {
     watch.close();
