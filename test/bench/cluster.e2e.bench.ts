@@ -24,6 +24,7 @@ import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security
 import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
 import { SignerFaults, type MsSummary } from '../../services/sim/chaos/signer-faults.ts';
 import type { DutyEvent } from '../../services/voter/index.ts';
+import { initTelemetry } from '../../services/telemetry/index.ts';
 
 const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
@@ -203,6 +204,8 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
   const duties = dutyLog();
   // VOTECLUSTER_BENCH_LATENCY_TRACE_FILE: spans of the latency runs (every part appends) for `votecluster trace`.
   const traceFile = process.env['VOTECLUSTER_BENCH_LATENCY_TRACE_FILE'];
+  // In-process voters and proxies trace through this process's provider.
+  const telemetry = traceFile ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
   const l = await startLayout({ ...opts, onDuty: duties.onDuty, ...(traceFile ? { traceFile } : {}) });
   // Notify hop: the miner's proxy → a WatchChain client beside it (what a voter in region a sees).
   const arrivals = new Map<string, number>();
@@ -236,6 +239,7 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
     watch.close();
     watcher.close();
     await l.stop();
+    await telemetry?.shutdown();
   }
 }
 
