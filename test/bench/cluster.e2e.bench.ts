@@ -30,6 +30,11 @@ const WAN = { delayMs: 40, jitterMs: 5 };
 const BLOCKS = Number(process.env['VOTECLUSTER_BENCH_BLOCKS'] ?? 20);
 const TAKEOVER_KILLS = Number(process.env['VOTECLUSTER_BENCH_KILLS'] ?? 12);
 const MAINNET_BLOCK_S = 300;
+/**
+ * Voters of the latency runs: in the bench's process (default: one event loop, the steadiest
+ * figures on a small machine) or child processes as in production (VOTECLUSTER_BENCH_VOTER_MODE=process).
+ */
+const VOTER_MODE = process.env['VOTECLUSTER_BENCH_VOTER_MODE'] === 'process' ? 'process' : 'in-process';
 /** Which parts to run (comma-separated): lease, single-signer, all-vote, takeover, takeover-local, local, local-single-signer. */
 const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,single-signer,all-vote,takeover,local,local-single-signer').split(',').map((p) => p.trim()));
 
@@ -206,7 +211,7 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
   const traceFile = process.env['VOTECLUSTER_BENCH_LATENCY_TRACE_FILE'];
   // In-process voters and proxies trace through this process's provider.
   const telemetry = traceFile ? await initTelemetry({ serviceName: 'votecluster-bench', traceFile }) : undefined;
-  const l = await startLayout({ ...opts, onDuty: duties.onDuty, ...(traceFile ? { traceFile } : {}) });
+  const l = await startLayout({ voterMode: VOTER_MODE, ...opts, onDuty: duties.onDuty, ...(traceFile ? { traceFile } : {}) });
   // Notify hop: the miner's proxy → a WatchChain client beside it (what a voter in region a sees).
   const arrivals = new Map<string, number>();
   const watcher = await benchProxyClient(l, l.proxies[0]?.address ?? '', 'bench-hop');

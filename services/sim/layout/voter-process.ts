@@ -36,10 +36,8 @@ async function run(m: Extract<ParentMessage, { t: 'run' }>): Promise<void> {
   if (m.traceFile) telemetry = await initTelemetry({ serviceName: 'voter', region: cfg.region, nodeId: cfg.nodeId, traceFile: m.traceFile });
   const v = createVoter(cfg, {
     log,
-    onDuty: (e) => send({ t: 'duty', e: {
-      ticketHex: e.ticketHex, blockHashHex: e.blockHashHex, height: e.height, outcome: e.outcome, rank: e.rank,
-      ...(e.txidHex ? { txidHex: e.txidHex } : {}), ...(e.cause ? { cause: e.cause } : {}),
-    } }),
+    // Everything but the error object (not cloneable across processes in general).
+    onDuty: ({ error: _error, ...e }) => send({ t: 'duty', e }),
   });
   voter = v;
   if (stopping) return;
