@@ -34,7 +34,7 @@ describe('attribute allow-list', () => {
 
   it('names every span <service>.<step> and every attribute in the votecluster namespace', () => {
     expect(SPAN_NAMES).toEqual([
-      'proxy.notify', 'voter.receive', 'voter.hedge', 'voter.build', 'voter.sign', 'voter.broadcast',
+      'proxy.notify', 'voter.receive', 'voter.inputs', 'voter.hedge', 'voter.build', 'voter.sign', 'voter.broadcast',
       'proxy.send', 'dcrd.accept', 'cluster.record', 'cluster.takeover',
     ]);
     for (const a of ALLOWED_ATTRIBUTES) expect(a).toMatch(/^(votecluster|rpc)\.[a-z_]+$/);
