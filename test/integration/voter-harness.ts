@@ -57,7 +57,7 @@ export interface VoterWorld {
   /** Whether the cluster manages (imported) a ticket. */
   isManaged(ticketHash: string): boolean;
   /** All vote records in etcd. */
-  voteRecords(): Promise<Array<{ ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string }>>;
+  voteRecords(): Promise<Array<{ ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string; voteVersion: number }>>;
   stop(): Promise<void>;
 }
 
@@ -161,7 +161,7 @@ export async function startVoterWorld(o: {
     },
     async voteRecords() {
       const kvs = await admin.client.getAll().prefix(admin.keyspace.votesPrefix()).strings();
-      return Object.values(kvs).map((v) => JSON.parse(v) as { ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string });
+      return Object.values(kvs).map((v) => JSON.parse(v) as { ticketHash: string; blockHash: string; height: number; signer: string; voteTxid: string; voteVersion: number });
     },
     async stop() {
       await Promise.allSettled(voters.map((v) => v.stop()));

@@ -38,6 +38,8 @@ export const DevnetOptionsSchema = z.object({
   retainBlocks: z.number().int().min(16).default(2048),
   /** The dcrd release the devnet answers as (`version`, `getvoteinfo`, the vote versions it recognises). */
   dcrdVersion: z.enum(DCRD_RELEASES as [DcrdRelease, ...DcrdRelease[]]).default('2.1.6'),
+  /** Per node index, the release that node answers as instead of `dcrdVersion` (a rolling dcrd upgrade). */
+  nodeReleases: z.array(z.enum(DCRD_RELEASES as [DcrdRelease, ...DcrdRelease[]])).max(16).optional(),
   // dcrd's --txindex: without it getrawtransaction finds only mempool transactions (-32603 otherwise).
   txIndex: z.boolean().default(true),
 });
@@ -62,6 +64,11 @@ export interface DevnetOptions {
   retainBlocks?: number;
   /** `2.1.6` (default) or `2.0.6`: the dcrd release the devnet behaves as (deployments.ts). */
   dcrdVersion?: DcrdRelease;
+  /**
+   * Per node index, the release that node behaves as instead of `dcrdVersion` (nodes beyond the
+   * list use `dcrdVersion`): a network in the middle of a rolling dcrd upgrade.
+   */
+  nodeReleases?: DcrdRelease[];
   /**
    * Answer as a dcrd started with `--txindex` (default true). false: `getinfo` says `txindex:
    * false` and `getrawtransaction` finds only mempool transactions, answering -32603 for any other
@@ -224,7 +231,7 @@ function nodeConfig(o: z.infer<typeof DevnetOptionsSchema>, extra: { index: numb
     voteWaitMs: o.voteWaitMs,
     relayDelayMs: o.relayDelayMs,
     retainBlocks: o.retainBlocks,
-    dcrdVersion: o.dcrdVersion,
+    dcrdVersion: o.nodeReleases?.[extra.index] ?? o.dcrdVersion,
     txIndex: o.txIndex,
   };
 }
