@@ -23,13 +23,13 @@
 import type { Etcd3 } from 'etcd3';
 import { tspendVotable, type NetParams } from '../decred/index.ts';
 import type { ChainTip } from './chain-tip.ts';
-import { VoteDefaultsSchema, type ConfigStore } from './config-store.ts';
+import { parseVoteDefaults, type ConfigStore, type VoteDefaults } from './config-store.ts';
 import { VoteVersionSchema, voteVersionAt, type VoteVersionValue } from './vote-version.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterError, CorruptValueError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex, prefixRangeEnd, type Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
-import { TicketRecordSchema } from './ticket-record.ts';
+import { parseTicketRecord } from './ticket-record.ts';
 import type { TicketRecordCache } from './ticket-cache.ts';
 import { parseTSpendValue, type TSpendStore } from './tspend-store.ts';
 import {
@@ -139,6 +139,12 @@ export class VoteInputsView {
 
   private readonly votable = (h: number, expiry: number): boolean => tspendVotable(h, expiry, this.opts.params);
 
+  #report(err: CorruptValueError, msg: string): void {
+    this.log.error({ err, key: err.key }, msg);
+    this.opts.hooks?.observeCorruptValue?.(err.key);
+    this.opts.onCorrupt?.(err);
+  }
+
   /**
    * The inputs of the vote of `ticketHex` on a draw at `height` read from etcd: raises the
    * cluster tip to `height - 1` first, then reads the ticket record, `config/vote-defaults`,
@@ -171,9 +177,18 @@ export class VoteInputsView {
     if (!tr || !dr || !vr || !sr) throw new ClusterError('CLUSTER_INVARIANT', 'fresh inputs: txn response missing');
     const tkv = tr.kvs[0];
     if (!tkv) throw new TicketNotFoundError(`ticket ${ticketHex} is not managed by the cluster`);
-    const record = parseJsonValue(ticketKey, tkv.value, TicketRecordSchema);
-    const dkv = dr.kvs[0];
-    const defaults = dkv ? parseJsonValue(defaultsKey, dkv.value, VoteDefaultsSchema) : undefined;
+    // As the caches read them: an unreadable history is dropped (reported), an unreadable
+    // defaults value is no defaults (reported), so this read computes what a current view does.
+    const record = parseTicketRecord(ticketKey, tkv.value, (e) => this.#report(e, 'ticket record\'s vote input history unreadable: dropped, the record is used without it'));
+    let dkv = dr.kvs[0];
+    let defaults: VoteDefaults | undefined;
+    try {
+      defaults = dkv ? parseVoteDefaults(defaultsKey, dkv.value, (e) => this.#report(e, 'vote input history unreadable: dropped, the rest of the value is used')) : undefined;
+    } catch (err) {
+      if (!(err instanceof CorruptValueError)) throw err;
+      this.#report(err, 'config/vote-defaults is unreadable: votes use no defaults until it is set again');
+      dkv = undefined;
+    }
     const vkv = vr.kvs[0];
     let version: VoteVersionValue | undefined;
     try {

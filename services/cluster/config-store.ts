@@ -13,7 +13,7 @@ import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
 import { ClusterKeyRecordSchema, type ClusterKeyRecord } from './key-guard.ts';
-import { EarlierInputsSchema, TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
+import { EarlierInputsSchema, parseWithHistory, TSpendPolicySchema, TreasuryPolicySchema, VoteChoicesSchema } from './ticket-record.ts';
 import { defaultsInputs, nextVersion } from './vote-inputs.ts';
 import { VoteVersionSchema, nextVoteVersion, type VoteVersionValue } from './vote-version.ts';
 import { PrefixCache, parseJsonValue } from './watch-cache.ts';
@@ -35,6 +35,15 @@ export const VoteDefaultsSchema = z.object({
   earlier: EarlierInputsSchema.optional(),
 });
 export type VoteDefaults = z.infer<typeof VoteDefaultsSchema>;
+
+/**
+ * `config/vote-defaults` from etcd: an unreadable `earlier` is dropped and reported through
+ * `onHistoryDropped`, the rest kept (ticket-record.ts {@link parseWithHistory}).
+ * @throws CorruptValueError naming `key`
+ */
+export function parseVoteDefaults(key: string, raw: Buffer, onHistoryDropped?: (err: CorruptValueError) => void): VoteDefaults {
+  return parseWithHistory(key, raw, VoteDefaultsSchema, { history: 'earlier', from: 'from' }, onHistoryDropped);
+}
 
 /**
  * `config/agendas-v<N>`: the consensus agendas of vote version N as the chain
@@ -104,6 +113,7 @@ export class ConfigStore {
         const name = key.slice(ks.configPrefix().length);
         const schema = SCHEMAS[name] ?? (/^agendas-v\d{1,10}$/.test(name) ? AgendaSetSchema : undefined);
         if (!schema) throw new CorruptValueError(key, 'unknown config key');
+        if (name === 'vote-defaults') return parseVoteDefaults(key, raw, (e) => this.#historyDropped(e));
         return parseJsonValue(key, raw, schema as z.ZodType<unknown>);
       },
       onCorrupt: (err) => {
@@ -112,6 +122,24 @@ export class ConfigStore {
       },
       onError: (err) => this.log.warn({ err }, 'config watch error'),
     });
+  }
+
+  /** A readable value whose vote-input history was not: reported like a corrupt value (it is kept otherwise). */
+  #historyDropped(err: CorruptValueError): void {
+    this.log.error({ err, key: err.key }, 'vote input history unreadable: dropped, the rest of the value is used');
+    this.opts.hooks?.observeCorruptValue?.(err.key);
+    this.opts.onCorrupt?.(err);
+  }
+
+  /** `config/vote-defaults` as a guarded write reads it: an unreadable value is reported and treated as absent (replaced). */
+  #parseDefaultsForWrite(key: string, raw: Buffer): VoteDefaults | undefined {
+    try {
+      return parseVoteDefaults(key, raw, (e) => this.#historyDropped(e));
+    } catch (err) {
+      if (!(err instanceof CorruptValueError)) throw err;
+      this.log.error({ err, key }, 'config/vote-defaults is unreadable (votes use no defaults meanwhile): the new defaults replace it');
+      return undefined;
+    }
   }
 
   start(): Promise<void> {
@@ -260,7 +288,7 @@ export class ConfigStore {
   updateVoteDefaults(fn: (current: VoteDefaults) => VoteDefaults): Promise<VoteDefaults> {
     const key = this.opts.keyspace.config('vote-defaults');
     return this.updater.update<VoteDefaults>(
-      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d), tipGuard: this.opts.keyspace },
+      { key, op: 'update_config', parse: (k, raw) => this.#parseDefaultsForWrite(k, raw), serialize: (d) => JSON.stringify(d), tipGuard: this.opts.keyspace },
       (current, tip) => {
         const r = VoteDefaultsSchema.safeParse(fn(current ?? { voteChoices: {}, treasuryPolicy: {}, tspendPolicy: {} }));
         if (!r.success) throw new ClusterArgumentError(`vote defaults: ${r.error.message}`);
@@ -283,11 +311,12 @@ export class ConfigStore {
     let wrote = false;
     const res = await timed(this.opts.hooks, 'update_config_read', () => this.opts.client.get(key).exec());
     const kv = res.kvs[0];
-    if (!kv || parseJsonValue(key, kv.value, VoteDefaultsSchema).from !== undefined) return false;
+    // An unreadable value is not migrated (reported; the operator sets the defaults again).
+    if (!kv || this.#parseDefaultsForWrite(key, kv.value)?.from !== undefined) return false;
     await this.updater.update<VoteDefaults>(
-      { key, op: 'update_config', parse: (k, raw) => parseJsonValue(k, raw, VoteDefaultsSchema), serialize: (d) => JSON.stringify(d) },
+      { key, op: 'update_config', parse: (k, raw) => this.#parseDefaultsForWrite(k, raw), serialize: (d) => JSON.stringify(d) },
       (current) => {
-        if (!current) throw new ClusterArgumentError('vote defaults vanished during migration');
+        if (!current) throw new ClusterArgumentError('vote defaults vanished (or became unreadable) during migration');
         wrote = current.from === undefined;
         return current.from === undefined ? { ...current, from: 0 } : current;
       },

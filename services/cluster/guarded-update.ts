@@ -32,8 +32,12 @@ export type UpdateFn<T> = (current: T | undefined, tip: number | undefined) => T
 /** Options of {@link GuardedUpdater.update}. */
 export interface GuardedUpdateOptions<T> {
   key: string;
-  /** Parses a stored value (throws on a corrupt one: the update then fails and writes nothing). */
-  parse: (key: string, raw: Buffer) => T;
+  /**
+   * Parses a stored value: throws on a corrupt one (the update then fails and writes nothing), or
+   * returns undefined to treat it as absent (`fn` replaces it; the write is still guarded by the
+   * corrupt value's revision).
+   */
+  parse: (key: string, raw: Buffer) => T | undefined;
   /** Serializes the next value. */
   serialize: (value: T) => string;
   /** Metric op names: `<op>_read` and `<op>`. */

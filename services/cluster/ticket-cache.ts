@@ -21,7 +21,7 @@ import { ENVELOPE_VERSION, NONCE_BYTES, TAG_BYTES, type Keyring } from './envelo
 import { CorruptValueError, NoClusterKeyError, TicketNotFoundError, WrongClusterKeyError, DecryptError } from './errors.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
-import { TicketRecordSchema, TicketStatusSchema, type EarlierInput, type Policy, type TicketRecord, type TicketStatus } from './ticket-record.ts';
+import { parseTicketRecord, TicketStatusSchema, type EarlierInput, type Policy, type TicketRecord, type TicketStatus } from './ticket-record.ts';
 import type { VersionedInputs } from './vote-inputs.ts';
 import { PrefixCache, parseJsonValue, type CacheChange, type CacheEntry } from './watch-cache.ts';
 
@@ -336,7 +336,12 @@ export class TicketRecordCache implements TicketCache {
   }
 
   private parseRecord(key: string, raw: Buffer): TicketRecord {
-    const rec = parseJsonValue(key, raw, TicketRecordSchema);
+    const rec = parseTicketRecord(key, raw, (err) => {
+      // The record stays votable; only the draws below its inputsFrom lose their proof.
+      this.log.error({ err, key }, 'ticket record\'s vote input history unreadable: dropped, the record is used without it');
+      this.opts.hooks?.observeCorruptValue?.(key);
+      this.opts.onCorrupt?.(err);
+    });
     const ks = this.opts.keyspace;
     if (ks.ticketHashOf(key) !== rec.ticketHash) throw new CorruptValueError(key, `record is for ticket ${rec.ticketHash}`);
     if (rec.network !== ks.network) throw new CorruptValueError(key, `record is for network ${rec.network}, keyspace is ${ks.network}`);

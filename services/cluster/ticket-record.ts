@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { EnvelopeSchema } from './envelope.ts';
+import { CorruptValueError } from './errors.ts';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 /** A 32-byte hash, display hex. */
@@ -71,3 +72,62 @@ export const TicketRecordSchema = z.object({
   earlierInputs: EarlierInputsSchema.optional(),
 });
 export type TicketRecord = z.infer<typeof TicketRecordSchema>;
+
+/**
+ * Parses a record whose vote-input history (`historyField`: `earlierInputs` of a ticket record,
+ * `earlier` of `config/vote-defaults`) may be corrupt while the rest is sound: a history that
+ * fails its schema, or does not end below the height the latest state applies from
+ * (`fromField`), is dropped and reported through `onHistoryDropped`; the record keeps its
+ * latest state (what applies from `fromField` on). Every reader drops the same history from
+ * the same bytes, so every voter computes the same inputs: draws below `fromField` have no
+ * provable state and take the single-signer path, nothing else changes. Anything else wrong
+ * fails the whole value.
+ * @throws CorruptValueError naming `key`
+ */
+export function parseWithHistory<T extends object>(
+  key: string,
+  raw: Buffer,
+  schema: z.ZodType<T>,
+  fields: { history: string; from: string },
+  onHistoryDropped?: (err: CorruptValueError) => void,
+): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new CorruptValueError(key, `not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const first = schema.safeParse(json);
+  const drop = (why: string): T => {
+    const { [fields.history]: _dropped, ...rest } = json as Record<string, unknown>;
+    const again = schema.safeParse(rest);
+    if (!again.success) throw new CorruptValueError(key, `fails schema: ${issuesOf(again.error)}`);
+    onHistoryDropped?.(new CorruptValueError(key, `${fields.history} ${why}: dropped; draws below ${fields.from} take the single-signer path until the next change of these inputs rewrites the history`));
+    return again.data;
+  };
+  if (!first.success) {
+    const onlyHistory = first.error.issues.every((i) => i.path[0] === fields.history);
+    if (!onlyHistory || typeof json !== 'object' || json === null) throw new CorruptValueError(key, `fails schema: ${issuesOf(first.error)}`);
+    return drop(`fails schema (${issuesOf(first.error)})`);
+  }
+  const v = first.data as Record<string, unknown>;
+  const history = v[fields.history] as Array<{ from: number }> | undefined;
+  const from = v[fields.from] as number | undefined;
+  const last = history?.[history.length - 1];
+  if (last !== undefined && (from === undefined || last.from >= from)) {
+    return drop(`ends at ${last.from}, not below ${fields.from} ${from ?? '(absent)'}`);
+  }
+  return first.data;
+}
+
+function issuesOf(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * A ticket record (`tickets/<hash>`) from etcd: {@link parseWithHistory} over `earlierInputs`.
+ * @throws CorruptValueError naming `key`
+ */
+export function parseTicketRecord(key: string, raw: Buffer, onHistoryDropped?: (err: CorruptValueError) => void): TicketRecord {
+  return parseWithHistory(key, raw, TicketRecordSchema, { history: 'earlierInputs', from: 'inputsFrom' }, onHistoryDropped);
+}

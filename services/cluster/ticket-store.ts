@@ -16,11 +16,11 @@ import { timed } from './etcd-client.ts';
 import { createIfAbsentManyGuarded, type CreateIfAbsentItem, type CreateIfAbsentResult } from './batch-txn.ts';
 import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
 import { DEFAULT_UPDATE_ATTEMPTS, GuardedUpdater } from './guarded-update.ts';
-import { ChainTipCorruptError, ClusterArgumentError, ClusterError, ConcurrentUpdateError, TicketConflictError, TicketNotFoundError } from './errors.ts';
+import { ChainTipCorruptError, ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex } from './keyspace.ts';
 import { TicketRecordCache, type TicketCache, type TicketCacheOptions } from './ticket-cache.ts';
 import {
-  PolicySchema, TSpendPolicySchema, TicketRecordSchema, TicketStatusSchema, TreasuryPolicySchema, VoteChoicesSchema, hash,
+  PolicySchema, TSpendPolicySchema, TicketStatusSchema, parseTicketRecord, TreasuryPolicySchema, VoteChoicesSchema, hash,
   type Policy, type TicketRecord, type TicketStatus,
 } from './ticket-record.ts';
 import { effectiveFrom, nextVersion, ticketInputs } from './vote-inputs.ts';
@@ -103,11 +103,19 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
     return record;
   }
 
+  /** A stored record as an update reads it: an unreadable history is dropped (reported), the rest kept. */
+  private parseStored(key: string, raw: Buffer): TicketRecord {
+    return parseTicketRecord(key, raw, (err) => {
+      this.log.error({ err, key }, 'ticket record\'s vote input history unreadable: dropped; this write gives it a new one');
+      this.opts.onCorrupt?.(err);
+    });
+  }
+
   /** Compares an existing stored value with an import request: identical -> the stored record; else throws. */
   private checkExisting(key: string, raw: Buffer, input: ImportTicketInput): TicketRecord {
     const { keyspace } = this.opts;
     const keyring = this.ring();
-    const stored = parseJsonValue(key, raw, TicketRecordSchema);
+    const stored = this.parseStored(key, raw);
     if (stored.ticketHex !== input.ticketHex) {
       throw new TicketConflictError(`ticket ${input.ticketHash} is already stored with a different ticket transaction`);
     }
@@ -312,7 +320,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       const key = this.opts.keyspace.ticket(ticketHash);
       try {
         await this.updater.update<TicketRecord>(
-          { key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r) },
+          { key, op: 'update_ticket', parse: (k, raw) => this.parseStored(k, raw), serialize: (r) => JSON.stringify(r) },
           (stored) => {
             if (!stored || stored.inputsFrom !== undefined) throw NO_CHANGE;
             return { ...stored, inputsFrom: 0 };
@@ -320,6 +328,11 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
         );
         n++;
       } catch (err) {
+        if (err instanceof CorruptValueError) {
+          // One unreadable record does not stop the others (it stays as it is, reported).
+          this.log.error({ err, key }, 'ticket record unreadable: not migrated');
+          continue;
+        }
         if (err !== NO_CHANGE) throw err;
       }
     }
@@ -339,7 +352,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
     const key = this.opts.keyspace.ticket(ticketHash);
     return this.updater.update<TicketRecord>(
       {
-        key, op: 'update_ticket', parse: (k, raw) => parseJsonValue(k, raw, TicketRecordSchema), serialize: (r) => JSON.stringify(r),
+        key, op: 'update_ticket', parse: (k, raw) => this.parseStored(k, raw), serialize: (r) => JSON.stringify(r),
         ...(inputs ? { tipGuard: this.opts.keyspace } : {}),
       },
       (stored, tip) => {
