@@ -2,18 +2,20 @@
  * A region signer duty (`lease` strategy, canonical draws only; region-plan.ts): the vote's bytes
  * are the same on every voter, so the best-ranked live voter of EACH region signs at once and
  * sends to its own region's proxies (and those of the regions it covers); rank k of the region
- * waits k × hedge (at once when every voter ahead is gone), asks its nearest dcrd whether the vote
- * is out (yes: standby) and else signs and sends the same bytes. Each writes the record
+ * waits k × hedge and then asks its nearest dcrd whether the vote is out (yes: standby) and else
+ * signs and sends the same bytes; once every voter ahead is gone (their streams ended at a proxy)
+ * it signs and sends at once, without asking. Each writes the record
  * create-if-absent after its send; a stored record with a different txid is an alarm
  * (`record_conflicts_total`), never a second send.
  */
 import type { Span } from '@opentelemetry/api';
+import { ATTR, SPAN, contextWithSpan, withSpan } from '../telemetry/index.ts';
 import type { VoteRecord } from '../cluster/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import { buildAndSign, sendThenRecord, toDeliver, type DutyDeps, type DutyResult } from './duty-common.ts';
 import type { RegionPlan } from './region-plan.ts';
 import type { SignedVote } from './vote-factory.ts';
-import { voteAlreadyOut } from './vote-check.ts';
+import { voteAlreadyOut, type VoteCheck } from './vote-check.ts';
 
 /**
  * A region signer's record: the same txid stored (ours, or another region's signer's) is
@@ -33,9 +35,17 @@ export function onRegionStored(deps: DutyDeps, ev: WinningTicketsEvent, ticketHe
 /** How a region backup's wait ended. */
 type RegionWait = 'deadline' | 'ahead-gone' | 'aborted';
 
-/** Waits `plan.waitMs`; ends early once every voter ranked ahead in the region is gone. */
-function regionWait(deps: DutyDeps, plan: RegionPlan, signal: AbortSignal): Promise<RegionWait> {
+/** Waits `plan.waitMs` inside a voter.hedge span; ends early once every voter ranked ahead in the region is gone. */
+function regionWait(deps: DutyDeps, recv: Span, ticketHex: string, plan: RegionPlan, signal: AbortSignal): Promise<RegionWait> {
   if (signal.aborted) return Promise.resolve('aborted');
+  return withSpan(SPAN.VOTER_HEDGE, { [ATTR.TICKET_HASH]: ticketHex, [ATTR.RANK]: plan.rank, [ATTR.HEDGE_MS]: plan.waitMs }, async (span) => {
+    const r = await waitOrGone(deps, plan, signal);
+    span.setAttribute(ATTR.OUTCOME, r);
+    return r;
+  }, { tracer: deps.tracer, parent: contextWithSpan(recv) });
+}
+
+function waitOrGone(deps: DutyDeps, plan: RegionPlan, signal: AbortSignal): Promise<RegionWait> {
   return new Promise<RegionWait>((resolve) => {
     const cut = new AbortController();
     const done = (r: RegionWait): void => {
@@ -56,10 +66,13 @@ function regionWait(deps: DutyDeps, plan: RegionPlan, signal: AbortSignal): Prom
 
 /**
  * A region signer duty (canonical draw, region-plan.ts). Rank 0 signs and sends to its targets
- * at once. Rank k waits k × hedge (cut short when every voter ahead in the region is gone), asks
- * its nearest dcrd whether the vote is out: yes → standby copy (sent if the region's signer
- * leaves); no (or no answer) → signs the same canonical bytes and sends them to its targets.
- * Either signer records after its send.
+ * at once. Rank k waits k × hedge, then asks its nearest dcrd whether the vote is out: yes →
+ * standby copy (sent if the region's signer leaves); no (or no answer) → signs the same canonical
+ * bytes and sends them to its targets. When every voter ahead in the region is gone (a crash,
+ * announced by the proxies) it signs and sends at once: nobody ahead is left to send the vote
+ * for this region, and if one did before it died the copy is the same bytes (dcrd answers
+ * duplicate), so waiting for dcrd's answer would only delay the takeover. Either signer records
+ * after its send.
  */
 export async function regionDuty(
   deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent, plan: RegionPlan, signal: AbortSignal,
@@ -68,12 +81,12 @@ export async function regionDuty(
   const t0 = performance.now();
   let waited: RegionWait | undefined;
   if (plan.rank > 0) {
-    waited = await regionWait(deps, plan, signal);
+    waited = await regionWait(deps, recv, ticketHex, plan, signal);
     if (waited === 'aborted') return { ...base, outcome: 'aborted' };
   }
   const vote = buildAndSign(deps, recv, ticketHex, ev);
   if (plan.rank > 0) {
-    const out = await voteAlreadyOut(deps, vote.txidHex);
+    const out: VoteCheck = waited === 'ahead-gone' ? { answer: 'not-asked', ms: 0 } : await voteAlreadyOut(deps, vote.txidHex);
     const seconds = (performance.now() - t0) / 1000;
     if (out.answer === 'known') {
       // The region's signer (or relay) put these exact bytes in our dcrd: hold them on standby.

@@ -7,7 +7,8 @@
  * - a region's rank-0 voter SIGKILLed while its draw is held: the other region's copy is
  *   unaffected (its rank 0 signs and sends to its own proxy as always) and the killed voter's
  *   region's rank 1 acts at once (the proxies announce the kill): it signs the same txid for its
- *   region, or finds that vote already in its dcrd (relayed from the other region) and stands by.
+ *   region without asking its dcrd, or (its learned hedge ended first) finds that vote already in
+ *   its dcrd (relayed from the other region) and stands by.
  * The devnet judges: 0 missed, 0 conflicting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,9 +139,10 @@ describe('voter: region signers (canonical draws)', () => {
     const b = acted('b', 0);
     // The other region's rank 0 signed and sent as always.
     expect(b?.outcome, why).toBe('region-sent');
-    // The killed voter's region's rank 1 acted at once: every voter ahead of it was gone (or its
-    // learned hedge, hedge.ts, ended first; the duty says which). It signed the same txid for its
-    // region, or found that vote already in its dcrd (relayed from the other region) and stands by.
+    // The killed voter's region's rank 1 acted at once: every voter ahead of it was gone, so it
+    // signed the same txid for its region without asking its dcrd. Or its learned hedge (hedge.ts)
+    // ended first (the duty's cause says which): then it signed, or found that vote already in its
+    // dcrd (relayed from the other region) and stands by.
     expect(a, why).toMatchObject({ nodeId: backup, txidHex: b?.txidHex });
     if (a?.outcome === 'region-sent') expect(['ahead-gone', 'deadline'], why).toContain(a.cause);
     expect(regionSends(held, ticket).filter((d) => regionOf(d.nodeId) === 'a').length, why).toBeLessThanOrEqual(1);

@@ -2,8 +2,8 @@
  * Region signers for a canonical draw (region-plan.ts, duty.ts): each region's best-ranked live
  * voter signs the same bytes (a real ClusterVoteFactory, real secp256k1 signatures, checked by
  * consensus rules) and sends only to its own region's proxies (plus regions with no live voter);
- * rank k of a region waits k × hedge, cut short when every voter ahead is gone, and stands by when
- * its dcrd already holds the vote. Records are create-if-absent in one shared store; a stored
+ * rank k of a region waits k × hedge and stands by when its dcrd already holds the vote; once every
+ * voter ahead is gone it signs and sends at once, without asking. Records are create-if-absent in one shared store; a stored
  * record with another txid is an alarm, never a second send. Hedges here are a minute long
  * unless a test needs one to end: a duty that finishes early did not wait it out.
  */
@@ -262,6 +262,26 @@ describe('region signers of a canonical draw', () => {
     expect(wire.get('pc')).toBeUndefined();
     expect(records.stored.get(TICKET)?.signer).toBe(ranked('b', 0));
     expect(records.txns.map((t) => [t.signer, t.path])).toEqual([[ranked('b', 0), 'fast'], [ranked('a', 1), 'takeover']]);
+  });
+
+  it('rank 1 whose region\'s rank 0 is gone sends at once, without asking its dcrd: the same bytes even if rank 0 sent before it died', async () => {
+    const wire: Wire = new Map();
+    const records = new SharedRecords();
+    const first = voter(ranked('a', 0), { wire, records });
+    const r0 = await run(first);
+    await first.stop();
+    // The dcrd's answer would not come (a starved proxy): a backup that waited for it would not finish.
+    const asked: string[] = [];
+    const backup = voter(ranked('a', 1), { wire, records, voteKnown: (txid) => (asked.push(txid), new Promise<boolean>(() => undefined)) });
+    backup.presence.note({ kind: 'gone', nodeId: ranked('a', 0), proxy: 'pa' });
+    const r = await run(backup); // the hedge is a minute: finishing means it was cut short
+    await backup.stop();
+    expect(r).toMatchObject({ outcome: 'region-sent', rank: 1, cause: 'ahead-gone', txidHex: r0.txidHex });
+    expect(asked).toEqual([]);
+    // One vote: the backup's copy is rank 0's bytes (dcrd answers duplicate).
+    expect(wire.get('pa')).toHaveLength(2);
+    expect(new Set(wire.get('pa'))).toEqual(new Set([wire.get('pa')?.[0]]));
+    expect(await counterValue(backup.metrics, 'votecluster_voter_record_conflicts_total')).toBe(0);
   });
 
   it('rank 2 keeps waiting while rank 1 may be alive; signs once both ahead are gone', async () => {
