@@ -22,13 +22,28 @@ export interface ChoicesDeps {
 }
 
 /**
- * The agendas choices are checked against, always the chain's: `getvoteinfo`
- * through the proxy at the vote version a wallet writes behind its dcrd; when
- * no proxy is configured or it does not answer, the set the voters last stored
- * in etcd (the highest stored vote version, or the proxy's version when it
- * named one). Without either, choices cannot be checked: AdminNoChainError.
+ * The agendas choices are checked against, always the chain's. When the cluster has committed a
+ * vote version (`config/vote-version`: what votes carry), that version's: `getvoteinfo N` through
+ * the proxy, else the copy voters stored in etcd. Otherwise (or when neither knows them):
+ * `getvoteinfo` through the proxy at the vote version a wallet writes behind its dcrd; when no
+ * proxy is configured or it does not answer, the set the voters last stored in etcd (the highest
+ * stored vote version, or the proxy's version when it named one). Without either, choices cannot
+ * be checked: AdminNoChainError.
  */
 export async function currentAgendas(deps: Pick<ChoicesDeps, 'chain' | 'params' | 'store' | 'log'>): Promise<AgendaSet> {
+  const committed = await deps.store.committedVoteVersion?.();
+  if (committed !== undefined) {
+    if (deps.chain) {
+      try {
+        return await deps.chain.getVoteInfo(committed);
+      } catch (err) {
+        // A dcrd older than the committed version does not know it (-8): the stored copy serves.
+        if (!(err instanceof AdminChainUnavailableError)) throw err;
+      }
+    }
+    const stored = await deps.store.getStoredAgendas?.(committed);
+    if (stored) return stored;
+  }
   let voteVersion: number | undefined;
   if (deps.chain) {
     try {

@@ -133,6 +133,10 @@ export function clusterTicketStore(cluster: Cluster): TicketStore {
       const set = v === undefined ? undefined : cluster.config.agendaSet(v);
       return set ? { voteVersion: set.voteVersion, agendas: set.agendas, source: 'stored' as const } : undefined;
     },
+    committedVoteVersion: async () => {
+      const e = cluster.config.voteVersionEntry();
+      return 'corrupt' in e ? undefined : e.value?.voteVersion;
+    },
     getDefaults: async (): Promise<VotingDefaults> => toDefaultsView(cluster.config.voteDefaults()),
     updateDefaults: (fn) =>
       wrap('set defaults', async () =>

@@ -140,6 +140,11 @@ export interface TicketStore {
    * version, the set of the highest stored version. Undefined when none is stored.
    */
   getStoredAgendas?(voteVersion?: number): Promise<AgendaSet | undefined>;
+  /**
+   * The latest vote version committed for the cluster's votes (`config/vote-version`): the one
+   * a change written now is voted with. Undefined when none is committed (or it is unreadable).
+   */
+  committedVoteVersion?(): Promise<number | undefined>;
 }
 
 /** Where a mined transaction sits. */

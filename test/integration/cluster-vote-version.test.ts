@@ -21,6 +21,7 @@ import {
   SIMNET, blake256, buildTicket, checkVote, decodeTx, encodeTx, hash160, hashToHex, privKeyToPubKey, toHex, txHash, voteSubsidy,
 } from '../../services/decred/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
+import { clusterTicketStore, currentAgendas } from '../../services/admin/index.ts';
 import { AgendaBook } from '../../services/voter/agenda-book.ts';
 import type { WinningTicketsEvent } from '../../services/voter/chain-event.ts';
 import { ClusterVoteFactory } from '../../services/voter/cluster-vote-factory.ts';
@@ -134,7 +135,7 @@ describe('the vote version committed before the draw', () => {
     await b.book.noteProxy('proxy-b', 12, true);
     const early = drawAt(301, 'proxy-a', 11);
     expect(admin.canonicalInputs(TICKET, 301)).toEqual({ ok: false, reason: 'no-vote-version' });
-    expect(await a.factory.canonical(TICKET, early)).toEqual({ ok: false, reason: 'no-vote-version' });
+    expect(await a.factory.canonical(TICKET, early)).toMatchObject({ ok: false, reason: 'no-vote-version' });
     const loneA = a.factory.sign(a.factory.prepare(TICKET, early));
     const loneB = b.factory.sign(b.factory.prepare(TICKET, early));
     expect(checkVote(decodeTx(loneA.rawTx), { ticket, params: SIMNET, split: 'dcp0012' }).voteVersion).toBe(11);
@@ -156,8 +157,8 @@ describe('the vote version committed before the draw', () => {
     for (const h of [from, from + 1]) {
       const evA = drawAt(h, 'proxy-a', 11);
       const evB = drawAt(h, 'proxy-b', 12);
-      expect(await a.factory.canonical(TICKET, evA)).toEqual({ ok: true });
-      expect(await b.factory.canonical(TICKET, evB)).toEqual({ ok: true });
+      expect(await a.factory.canonical(TICKET, evA)).toMatchObject({ ok: true });
+      expect(await b.factory.canonical(TICKET, evB)).toMatchObject({ ok: true });
       const va = a.factory.sign(a.factory.prepare(TICKET, evA));
       const vb = b.factory.sign(b.factory.prepare(TICKET, evB));
       expect(va.rawTx).toEqual(vb.rawTx);
@@ -199,6 +200,14 @@ describe('the vote version committed before the draw', () => {
     expect(Number((await admin.client.get(admin.keyspace.voteVersion()).exec()).kvs[0]?.mod_revision)).toBe(rev);
   });
 
+  it('the admin checks choices against the agendas of the committed version, not the highest stored', async () => {
+    // Stored: 11, 12, 13; committed: 13 (test above). A higher stored set does not change that.
+    await (voters[0] as Cluster).config.putAgendaSet(agendaSet(20, 'future'));
+    await waitFor(() => (admin.config.agendaSet(20) ? true : undefined), { timeoutMs: 5_000, message: 'agendas of 20' });
+    const set = await currentAgendas({ store: clusterTicketStore(admin), params: SIMNET, log });
+    expect(set).toMatchObject({ voteVersion: 13, source: 'stored' });
+  });
+
   it('a committed version whose agendas this voter does not know: not canonical, and it does not sign', async () => {
     const [a, b] = voters as [Cluster, Cluster];
     const T = (await a.tip.read()) as number;
@@ -208,12 +217,12 @@ describe('the vote version committed before the draw', () => {
     const v = voterOf(a, 'proxy-a');
     await v.book.noteProxy('proxy-a', 13, true);
     const ev = drawAt(T + 2, 'proxy-a', 13);
-    expect(await v.factory.canonical(TICKET, ev)).toEqual({ ok: false, reason: 'agendas-unknown' });
+    expect(await v.factory.canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'agendas-unknown' });
     expect(() => v.factory.prepare(TICKET, ev)).toThrow(expect.objectContaining({ code: 'VOTER_AGENDAS_UNKNOWN' }));
     // Once the agendas of 14 are stored, it is canonical and votes carry 14.
     await a.config.putAgendaSet(agendaSet(14, 'blake3pow'));
     await waitFor(() => (a.config.agendaSet(14) ? true : undefined), { timeoutMs: 5_000, message: 'agendas of 14' });
-    expect(await v.factory.canonical(TICKET, ev)).toEqual({ ok: true });
+    expect(await v.factory.canonical(TICKET, ev)).toMatchObject({ ok: true });
     expect(checkVote(decodeTx(v.factory.sign(v.factory.prepare(TICKET, ev)).rawTx), { ticket, params: SIMNET, split: 'dcp0012' }).voteVersion).toBe(14);
   });
 
@@ -229,7 +238,7 @@ describe('the vote version committed before the draw', () => {
     const v = voterOf(a, 'proxy-a');
     await v.book.noteProxy('proxy-a', 13, true);
     const ev = drawAt(H, 'proxy-a', 13);
-    expect(await v.factory.canonical(TICKET, ev)).toEqual({ ok: false, reason: 'vote-version-corrupt' });
+    expect(await v.factory.canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'vote-version-corrupt' });
     // Not from the view, not from the proxies' version: the build refuses.
     expect(() => v.factory.prepare(TICKET, ev)).toThrow(VoterVoteVersionCorruptError);
     // The record-first read refuses it too, naming the key.
