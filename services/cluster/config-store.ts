@@ -187,8 +187,11 @@ export class ConfigStore {
    * revision AND the cluster tip (guarded-update.ts, chain-tip.ts), that only raises it
    * (vote-version.ts {@link nextVoteVersion}); it applies from the cluster tip + 2. Resolves true
    * when it wrote, false when the committed version is already that high.
-   * @throws ClusterArgumentError (not a version), CorruptValueError (the stored value is
-   *   unreadable: nothing is written), ConcurrentUpdateError, EtcdUnavailableError
+   *
+   * An unreadable stored value (reported) is replaced: the proposal then applies from the tip + 2
+   * with no earlier versions, so draws below that have no committed version (not canonical: one
+   * signer each) and nothing is ever signed from the unreadable value.
+   * @throws ClusterArgumentError (not a version), ConcurrentUpdateError, EtcdUnavailableError
    */
   async proposeVoteVersion(voteVersion: number): Promise<boolean> {
     if (!Number.isInteger(voteVersion) || voteVersion < 1 || voteVersion > 0xffffffff) {
@@ -198,7 +201,17 @@ export class ConfigStore {
     await this.updater.update<VoteVersionValue | undefined>(
       {
         key: this.opts.keyspace.voteVersion(), op: 'update_config', tipGuard: this.opts.keyspace,
-        parse: (k, raw) => parseJsonValue(k, raw, VoteVersionSchema), serialize: (v) => JSON.stringify(v),
+        parse: (k, raw) => {
+          try {
+            return parseJsonValue(k, raw, VoteVersionSchema);
+          } catch (err) {
+            if (!(err instanceof CorruptValueError)) throw err;
+            this.log.error({ err, key: k, voteVersion }, 'config/vote-version is unreadable: replaced by this proposal, from the cluster tip + 2 on');
+            this.opts.onCorrupt?.(err);
+            return undefined;
+          }
+        },
+        serialize: (v) => JSON.stringify(v),
         unchanged: (_current, next) => next === undefined,
       },
       (current, tip) => {

@@ -189,7 +189,7 @@ export type NonCanonicalReason =
   | 'not-managed'
   /** No vote version is committed for the height (`config/vote-version` absent, or applying only later). */
   | 'no-vote-version'
-  /** `config/vote-version` is unreadable: nothing is signed until it is repaired. */
+  /** `config/vote-version` is unreadable: nothing is signed from it (the next proposal replaces it). */
   | 'vote-version-corrupt';
 
 /** The result of `canonicalInputs`. */

@@ -125,7 +125,13 @@ export class AgendaBook {
 
   /** True while the connected proxies report different vote versions, or one other than the committed version. */
   get mismatch(): boolean {
-    return this.#mismatch;
+    return this.#computeMismatch();
+  }
+
+  #computeMismatch(): boolean {
+    const vs = new Set(this.#proxyVersion.values());
+    const committed = this.o.committed?.();
+    return vs.size > 1 || (committed !== undefined && vs.size === 1 && !vs.has(committed));
   }
 
   /** The vote version votes carry now: the committed one, else this voter's proxies'. */
@@ -252,9 +258,8 @@ export class AgendaBook {
 
   /** Updates the mismatch flag (logged when it turns on) and reports the version votes carry. */
   #report(): void {
-    const vs = new Set(this.#proxyVersion.values());
     const committed = this.o.committed?.();
-    const mismatch = vs.size > 1 || (committed !== undefined && vs.size === 1 && !vs.has(committed));
+    const mismatch = this.#computeMismatch();
     if (mismatch && !this.#mismatch) {
       this.o.log.warn({ versions: Object.fromEntries(this.#proxyVersion), committed, proxiesLowest: this.voteVersion },
         'the connected proxies report different vote versions, or one other than the committed version (their dcrd releases differ); votes carry the committed version');

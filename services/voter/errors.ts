@@ -69,7 +69,7 @@ export class VoterAgendasUnknownError extends VoterError {
 /**
  * The cluster's committed vote version (`config/vote-version`) is unreadable: no vote is built
  * from it (the version decides the vote's bytes, and a guess could differ from another region's).
- * Not retryable: an operator repairs the value (services/cluster vote-version.ts).
+ * Not retryable: the next vote-version proposal of a voter replaces the value (services/cluster config-store.ts proposeVoteVersion).
  */
 export class VoterVoteVersionCorruptError extends VoterError {
   constructor(detail: string, options?: ErrorOptions) {

@@ -83,7 +83,7 @@ afterAll(async () => {
 });
 
 /** One voter: the cluster handle, its agenda book (its proxies report `proxyVersion`) and its vote factory. */
-function voterOf(c: Cluster, proxy: string) {
+function voterOf(c: Cluster, proxy: string, o: { propose?: boolean } = {}) {
   const book = new AgendaBook({
     // No proxy to read agendas through: the copies stored in etcd serve.
     proxies: [], store: c.config, log, deadlineMs: 1_000,
@@ -91,7 +91,7 @@ function voterOf(c: Cluster, proxy: string) {
       const e = c.config.voteVersionEntry();
       return 'corrupt' in e ? undefined : e.value?.voteVersion;
     },
-    propose: (v) => c.config.proposeVoteVersion(v),
+    ...(o.propose === false ? {} : { propose: (v: number) => c.config.proposeVoteVersion(v) }),
   });
   const factory = new ClusterVoteFactory(
     c.tickets, () => c.config.voteDefaults().voteChoices, () => book.current(), SIMNET, log, () => c.config.voteDefaultsRevision(),
@@ -144,7 +144,7 @@ describe('the vote version committed before the draw', () => {
 
     // The noteProxy calls above proposed: each voter's proxies agree, and only a raise is written,
     // so whichever landed first, the committed version is 12 from tip + 2 on (never back to 11).
-    await waitFor(() => (committedValue(admin)?.voteVersion === 12 ? true : undefined), { timeoutMs: 5_000, message: 'committed 12' });
+    await waitFor(() => ([admin, ...voters].every((c) => committedValue(c)?.voteVersion === 12) ? true : undefined), { timeoutMs: 5_000, message: 'committed 12' });
     const from = committedValue(admin)?.from as number;
     expect(from).toBe(302);
     await a.book.noteProxy('proxy-a', 11, false);
@@ -226,7 +226,7 @@ describe('the vote version committed before the draw', () => {
     expect(checkVote(decodeTx(v.factory.sign(v.factory.prepare(TICKET, ev)).rawTx), { ticket, params: SIMNET, split: 'dcp0012' }).voteVersion).toBe(14);
   });
 
-  it('a corrupt config/vote-version is a clear error and nothing is signed from it', async () => {
+  it('a corrupt config/vote-version is a clear error and nothing is signed from it; the next proposal replaces it', async () => {
     const [a] = voters as [Cluster];
     const T = (await a.tip.read()) as number;
     await tipTo(T);
@@ -235,7 +235,8 @@ describe('the vote version committed before the draw', () => {
     await waitFor(() => ('corrupt' in a.config.voteVersionEntry() && 'corrupt' in admin.config.voteVersionEntry() ? true : undefined), { timeoutMs: 5_000, message: 'corrupt value seen' });
     const H = T + 1;
     expect(admin.canonicalInputs(TICKET, H)).toEqual({ ok: false, reason: 'vote-version-corrupt' });
-    const v = voterOf(a, 'proxy-a');
+    // (This voter does not propose: a proposal would replace the value, below.)
+    const v = voterOf(a, 'proxy-a', { propose: false });
     await v.book.noteProxy('proxy-a', 13, true);
     const ev = drawAt(H, 'proxy-a', 13);
     expect(await v.factory.canonical(TICKET, ev)).toMatchObject({ ok: false, reason: 'vote-version-corrupt' });
@@ -245,12 +246,13 @@ describe('the vote version committed before the draw', () => {
     await expect(a.freshInputs(TICKET, H)).rejects.toThrow(CorruptValueError);
     await expect(a.freshInputs(TICKET, H)).rejects.toThrow(/vote-version.*unreadable/);
     await expect(v.factory.refresh(TICKET, ev)).rejects.toThrow(CorruptValueError);
-    // A proposal does not overwrite it (an operator repairs it): nothing written.
-    const rev = Number((await a.client.get(key).exec()).kvs[0]?.mod_revision);
-    await expect(a.config.proposeVoteVersion(20)).rejects.toThrow(CorruptValueError);
-    expect(Number((await a.client.get(key).exec()).kvs[0]?.mod_revision)).toBe(rev);
-    // Repaired: canonical again.
-    await a.client.put(key).value(JSON.stringify({ voteVersion: 14, from: 0 })).exec();
-    await waitFor(() => (admin.canonicalInputs(TICKET, H).ok ? true : undefined), { timeoutMs: 5_000, message: 'repaired' });
+    // The next proposal replaces it, from the tip + 2 on: the draw at H (= T + 1) never gets a
+    // committed version (single signer, its proxies' version), later draws get the new one.
+    expect(await a.config.proposeVoteVersion(14)).toBe(true);
+    expect(JSON.parse((await a.client.get(key).string()) as string)).toEqual({ voteVersion: 14, from: T + 2 });
+    await waitFor(() => ('value' in admin.config.voteVersionEntry() ? true : undefined), { timeoutMs: 5_000, message: 'replaced' });
+    await tipTo(T + 1);
+    expect(admin.canonicalInputs(TICKET, H)).toEqual({ ok: false, reason: 'no-vote-version' });
+    expect(admin.canonicalInputs(TICKET, T + 2)).toMatchObject({ ok: true, inputs: { voteVersion: 14 } });
   });
 });
