@@ -1,6 +1,7 @@
 /**
- * Every voter of the region of a winner's owner SIGKILLed before any voter hears of the draw
- * (the devnet holds it meanwhile): the other regions' voters take the region's draws over.
+ * Every voter of the region of a winner's signer (lease: the miner's region first) SIGKILLed
+ * before any voter hears of the draw (the devnet holds it meanwhile): the other regions' signers
+ * vote for the region and cover its dcrd.
  * Devnet is the judge (see chaos-assert.ts); takeovers are counted from the chain.
  */
 import { describe, it } from 'vitest';

@@ -1,6 +1,7 @@
 /**
- * The owner of a winner SIGSTOPped before the draw reaches it and resumed once the draw's votes
- * are in: a backup takes over (every stop), and the zombie, resuming with the draw in its
+ * The signer of winners (lease: their region signer in the miner's region) SIGSTOPped before the
+ * draw reaches it and resumed once the draw's votes are in: another voter's vote is mined (every
+ * stop), and the zombie, resuming with the draw in its
  * streams, must not put a different vote on the chain. Devnet is the judge (see chaos-assert.ts).
  */
 import { describe, expect, it } from 'vitest';

@@ -122,7 +122,7 @@ function whereLines(layout: Layout, admin: DemoAdmin | undefined): string[] {
 
 function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string): string[] {
   return [
-    `summary (${strategy}): ${r.blocks} blocks, ${r.drawn} drawn: ${r.voted} voted, ${r.missed} missed, ${r.open} open (drawn in the last block, judged when the next one connects); ${r.conflicting} conflicting, ${r.takeovers} takeovers`,
+    `summary (${strategy}): ${r.blocks} blocks, ${r.drawn} drawn: ${r.voted} voted, ${r.missed} missed, ${r.open} open (drawn in the last block, judged when the next one connects); ${r.conflicting} conflicting, ${r.takeovers} takeovers counted by the voters`,
     `  latency draw→accepted ms: p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`,
     `  SendVote calls ${r.sends} (${r.sendsPerVotePerProxy.toFixed(2)} per vote per dcrd), beyond one per vote per dcrd: ${r.duplicatesSent}`,
   ];
