@@ -353,6 +353,7 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
       for (const n of membership.liveNodes()) byRegion.set(n.region, (byRegion.get(n.region) ?? 0) + 1);
       for (const [region, count] of byRegion) m.liveNodes.set({ region }, count);
       for (const [reason, n] of Object.entries(tickets.unvotableCounts())) m.unvotableTickets.set({ reason }, n);
+      m.chainTipUnreadable.set([config.markerCache, tickets.markerCache, tspends.markerCache].some((c) => c.markerProblem !== undefined) ? 1 : 0);
     }, 1_000);
     gaugeTimer.unref();
   }

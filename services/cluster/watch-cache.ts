@@ -15,6 +15,7 @@
  */
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { isWatchAuthCancel, reopenWatchStreamWithFreshToken, timed, type ClusterMetricsHooks } from './etcd-client.ts';
+import { showValue } from './chain-tip.ts';
 import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
 import { parseHeightValue, prefixRangeEnd } from './keyspace.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep } from '../base/index.ts';
@@ -249,7 +250,7 @@ export class PrefixCache<T> {
     const key = kv.key.toString();
     const height = parseHeightValue(kv.value);
     if (height === undefined) {
-      this.#loseMarker(new CorruptValueError(key, `chain-tip marker holds ${showMarkerValue(kv.value)}, not a 10-digit height: no draw is provably current until a voter repairs it`));
+      this.#loseMarker(new CorruptValueError(key, `chain-tip marker holds ${showValue(kv.value)}, not a 10-digit height: no draw is provably current until a voter repairs it`));
       return;
     }
     if (height === this.#markerHeight) return;
@@ -613,12 +614,6 @@ export class PrefixCache<T> {
       this.opts.onError?.(err);
     }
   }
-}
-
-/** A marker value as a log line shows it: printable ASCII, bounded. */
-function showMarkerValue(raw: Buffer): string {
-  const s = raw.subarray(0, 40).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
-  return JSON.stringify(s) + (raw.length > 40 ? ` (${raw.length} bytes)` : '');
 }
 
 /** Parses JSON then validates with `schema`; throws CorruptValueError naming `key`. */

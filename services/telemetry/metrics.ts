@@ -102,6 +102,10 @@ export const METRIC_FAMILIES = {
       'Corrupt etcd values this process found (reported with the key in its error log, left out, never deleted), by range: tickets, tspends, config, votes, owners, nodes, chain-tip (the cluster tip or a marker: not a height, deleted or lowered)',
       ['range'],
     ),
+    chainTipUnreadable: gauge(
+      'votecluster_cluster_chain_tip_unreadable',
+      '1 while this process finds the cluster tip or one of its markers unreadable (not a height, or deleted): writes that change vote inputs are refused and no draw is provably current until a voter repairs it',
+    ),
     chainTipRepairs: counter(
       'votecluster_cluster_chain_tip_repairs_total',
       'Repairs of the cluster tip (config/chain-tip and its markers) by a voter, by what it found: corrupt (not a height), missing (deleted), unequal (markers differ from the tip), lowered (below a tip already applied)',
