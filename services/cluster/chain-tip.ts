@@ -122,12 +122,22 @@ export function tipState(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>):
 /**
  * The tip a guarded write is guarded by, from the three tip keys read at one revision: the
  * height, or undefined when there is no tip yet (all three absent).
- * @throws ChainTipCorruptError when the tip is not a height or is missing while a marker exists
- *   (a write guarded by it would apply from the wrong height). Markers that merely disagree
+ * @throws ChainTipCorruptError when the tip is not a height, is missing while a marker exists, or
+ *   is below `highestTipSeen` (a tip this process applied: lowered) — a write guarded by it would
+ *   apply from the wrong height. Markers that merely disagree
  *   with a valid tip do not stop a write (its guard is the tip); voters repair them.
  */
-export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>): number | undefined {
+export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, highestTipSeen = -1): number | undefined {
   const s = tipState(keyspace, kvs);
+  if (s.tip !== undefined && s.tip < highestTipSeen) {
+    // Valid but below a tip this process applied: lowered by hand (or a restore). A write
+    // guarded by it could apply to draws already built; a voter raises it back.
+    throw new ChainTipCorruptError(
+      keyspace.chainTip(),
+      `${keyspace.chainTip()} holds ${padHeight(s.tip)}, below ${padHeight(highestTipSeen)} which it held before (the tip only rises): writes that change vote inputs are refused and nothing was written. ` +
+        'A running voter raises it back when it hears the next block (votecluster_cluster_chain_tip_repairs_total{reason="lowered"}); retry then.',
+    );
+  }
   if (s.tip !== undefined) return s.tip;
   if (s.problem === undefined) return undefined;
   const key = keyspace.chainTip();
@@ -149,9 +159,9 @@ export function tipKvsOf(responses: Array<{ response_range?: { kvs: IKeyValue[] 
  * Reads the tip a guarded write is guarded by: the three tip keys in one txn.
  * @throws ChainTipCorruptError (see {@link guardTip}), EtcdUnavailableError
  */
-export async function readGuardTip(client: Etcd3, keyspace: Keyspace, hooks?: ClusterMetricsHooks): Promise<number | undefined> {
+export async function readGuardTip(client: Etcd3, keyspace: Keyspace, hooks?: ClusterMetricsHooks, highestTipSeen = -1): Promise<number | undefined> {
   const res = await timed(hooks, 'chain_tip_read', () => client.kv.txn({ compare: [], success: tipReads(keyspace), failure: [] }));
-  return guardTip(keyspace, tipKvsOf(res.responses, 0));
+  return guardTip(keyspace, tipKvsOf(res.responses, 0), highestTipSeen);
 }
 
 /** Why a repair wrote the tip: what it found wrong with it. */
@@ -232,10 +242,12 @@ export class ChainTip {
     if (height > this.#asked) this.#asked = height;
     const target = Math.max(height, this.#highestTipSeen());
     const cached = this.opts.cached();
-    if (cached !== undefined && cached >= target) return false;
+    const unreadable = this.opts.unreadable?.() === true;
+    if (!unreadable && cached !== undefined && cached >= target) return false;
     const { client, keyspace } = this.opts;
-    // This process saw a tip key unreadable: repair from what is read, never a blind raise.
-    if (this.opts.unreadable?.() === true) {
+    // This process finds a tip key unreadable (a marker too, while the tip itself is fine):
+    // repair from what is read, never a blind raise.
+    if (unreadable) {
       const res = await timed(this.opts.hooks, 'chain_tip_read', () => client.kv.txn({ compare: [], success: tipReads(keyspace), failure: [] }));
       const state = tipState(keyspace, tipKvsOf(res.responses, 0));
       if (state.problem === undefined && state.tip !== undefined && state.tip >= target) return false;
@@ -277,8 +289,10 @@ export class ChainTip {
     if (height !== undefined && height > this.#asked) this.#asked = height;
     const res = await timed(this.opts.hooks, 'chain_tip_read', () => client.kv.txn({ compare: [], success: tipReads(keyspace), failure: [] }));
     const state = tipState(keyspace, tipKvsOf(res.responses, 0));
-    if (state.problem === undefined && (state.tip === undefined || height === undefined || state.tip >= height)) return state.tip;
-    await this.#repairFrom(state, height ?? -1);
+    // Also a tip below one this process applied (lowered): raised back.
+    const want = Math.max(height ?? -1, this.#highestTipSeen());
+    if (state.problem === undefined && (state.tip ?? -1) >= want) return state.tip;
+    await this.#repairFrom(state, want);
     return readGuardTip(client, keyspace, this.opts.hooks);
   }
 

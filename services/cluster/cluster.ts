@@ -276,10 +276,12 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     ? createEtcdClient({ ...etcdClientOpts, endpoints: cfg.endpoints.slice(0, 1) })
     : undefined;
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
-  const tickets = new TicketStore({ ...common, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
+  const tickets = new TicketStore({ ...common, highestTipSeen: (): number => config.markerCache.highestMarkerSeen, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
   const config = new ConfigStore(common);
   // A voter records tspends and repairs an unreadable tip itself (its etcd role may write the tip keys).
-  const tspends: TSpendStore = new TSpendStore({ ...common, params: netParams(cfg.network), repairTip: (): Promise<unknown> => tip.repair() });
+  const tspends: TSpendStore = new TSpendStore({
+    ...common, params: netParams(cfg.network), repairTip: (): Promise<unknown> => tip.repair(), highestTipSeen: (): number => config.markerCache.highestMarkerSeen,
+  });
   const tip: ChainTip = new ChainTip({
     client, keyspace, hooks, log,
     cached: () => config.cachedTip(),

@@ -100,7 +100,7 @@ export class ConfigStore {
 
   constructor(private readonly opts: ConfigStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
-    this.updater = new GuardedUpdater(opts.client, opts.hooks);
+    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, () => this.cache.highestMarkerSeen);
     const ks = opts.keyspace;
     this.cache = new PrefixCache<unknown>({
       client: opts.client,

@@ -59,6 +59,8 @@ export class GuardedUpdater {
     private readonly client: Etcd3,
     private readonly hooks?: ClusterMetricsHooks,
     private readonly maxAttempts = DEFAULT_UPDATE_ATTEMPTS,
+    /** The highest tip this process applied (-1: none): a tip read below it refuses a tip-guarded write (chain-tip.ts `guardTip`). */
+    private readonly highestTipSeen: () => number = () => -1,
   ) {}
 
   /**
@@ -91,7 +93,7 @@ export class GuardedUpdater {
     const reads = [{ request_range: { key: keyBuf } }, ...(ks ? tipReads(ks) : [])];
     const first = await timed(this.hooks, `${opts.op}_read`, () => client.kv.txn({ compare: [], success: reads, failure: [] }));
     let kv: IKeyValue | undefined = first.responses[0]?.response_range?.kvs[0];
-    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1)) : undefined;
+    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1), this.highestTipSeen()) : undefined;
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
@@ -116,7 +118,7 @@ export class GuardedUpdater {
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1)) : undefined;
+      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1), this.highestTipSeen()) : undefined;
       // Only the tip moved (a block arrived): retry at once with the new tip.
       const onlyTip = ks !== undefined && movedTip !== tip && Number(kv?.mod_revision ?? 0) === modRevision;
       tip = movedTip;

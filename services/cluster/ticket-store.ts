@@ -61,15 +61,21 @@ export interface ImportTicketsOptions {
 }
 
 /** Options of {@link TicketStore}. */
-export type TicketStoreOptions = TicketCacheOptions;
+export type TicketStoreOptions = TicketCacheOptions & {
+  /** The highest cluster tip this process applied (its config cache; -1: none): a lower tip refuses guarded writes. */
+  highestTipSeen?: () => number;
+};
 
 /** See the module comment. */
 export class TicketStore extends TicketRecordCache implements TicketCache {
   private readonly updater: GuardedUpdater;
 
+  private readonly highestTipSeen: () => number;
+
   constructor(opts: TicketStoreOptions) {
     super(opts);
-    this.updater = new GuardedUpdater(opts.client, opts.hooks);
+    this.highestTipSeen = opts.highestTipSeen ?? (() => -1);
+    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, this.highestTipSeen);
   }
 
   private buildRecord(input: ImportTicketInput, now: string): TicketRecord {
@@ -157,7 +163,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       const kv = res.responses[0]?.response_range?.kvs[0];
       if (kv) return { imported: false, record: this.checkExisting(key.toString(), kv.value, input) };
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`ticket ${input.ticketHash}: the cluster tip moved ${attempt} times during the import; nothing was written, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1));
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.highestTipSeen());
     }
   }
 
@@ -166,7 +172,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
    * @throws ChainTipCorruptError (unreadable tip: nothing may be imported until a voter repairs it)
    */
   private readTip(): Promise<number | undefined> {
-    return readGuardTip(this.opts.client, this.opts.keyspace, this.opts.hooks);
+    return readGuardTip(this.opts.client, this.opts.keyspace, this.opts.hooks, this.highestTipSeen());
   }
 
   /**

@@ -73,6 +73,8 @@ export interface TSpendStoreOptions {
    * write the tip keys). Without it a record on an unreadable tip fails with ChainTipCorruptError.
    */
   repairTip?: () => Promise<unknown>;
+  /** The highest cluster tip this process applied (its config cache; -1: none): a lower tip refuses a record (or is repaired first). */
+  highestTipSeen?: () => number;
 }
 
 /** The result of {@link TSpendStore.record}. */
@@ -197,7 +199,7 @@ export class TSpendStore {
         corrupt = undefined;
       }
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`tspend ${hashHex}: the cluster tip or the record moved ${attempt} times; not recorded, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1));
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.opts.highestTipSeen?.() ?? -1);
     }
   }
 
@@ -205,11 +207,11 @@ export class TSpendStore {
   async #guardTip(): Promise<number | undefined> {
     const { client, keyspace, hooks } = this.opts;
     try {
-      return await readGuardTip(client, keyspace, hooks);
+      return await readGuardTip(client, keyspace, hooks, this.opts.highestTipSeen?.() ?? -1);
     } catch (err) {
       if (!(err instanceof ChainTipCorruptError) || !this.opts.repairTip) throw err;
       await this.opts.repairTip();
-      return readGuardTip(client, keyspace, hooks);
+      return readGuardTip(client, keyspace, hooks, this.opts.highestTipSeen?.() ?? -1);
     }
   }
 }

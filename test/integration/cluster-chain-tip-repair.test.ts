@@ -258,8 +258,11 @@ describe('markers in the watch caches', () => {
     // Writes guarded by the (valid) tip are not stopped by a marker.
     const t = hashOf('marker-garbage');
     await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(6) });
-    // The next block: the advance finds the marker unreadable and writes all three.
-    expect(await voter.advanceTip(171)).toBe(true);
+    // The next advance, even of a height the tip already has, finds the marker unreadable and
+    // writes all three back at once (no block needed).
+    expect(await voter.advanceTip(170)).toBe(true);
+    expect(repairs).toEqual(['corrupt']);
+    expect(await tipValues()).toEqual([padHeight(170), padHeight(170), padHeight(170)]);
     await tipTo(171);
     expect(voter.tickets.markerCache.markerProblem).toBeUndefined();
     expect(voter.voteView.isCurrentFor(172)).toBe(true);
@@ -279,10 +282,20 @@ describe('markers in the watch caches', () => {
   it('a tip lowered by hand is raised back to the highest tip the voter applied', async () => {
     await tipTo(190);
     for (const k of tipKeys()) await root.put(k).value(padHeight(20)).exec();
-    await waitFor(() => (voter.config.markerCache.markerHeight === 20 ? true : undefined), { timeoutMs: 5_000, message: 'lowered tip applied' });
+    for (const c of [admin, voter]) {
+      await waitFor(() => (c.config.markerCache.markerHeight === 20 ? true : undefined), { timeoutMs: 5_000, message: 'lowered tip applied' });
+    }
+    // A writer that applied 190 refuses to write under 20: the change would apply from 22.
+    const t = hashOf('lowered-tip');
+    const err = await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(7) }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ChainTipCorruptError);
+    expect((err as Error).message).toContain('below');
+    expect(await root.get(admin.keyspace.ticket(t)).string()).toBeNull();
     expect(await voter.advanceTip(21)).toBe(true);
     expect(await tipValues()).toEqual([padHeight(190), padHeight(190), padHeight(190)]);
     expect(repairs).toContain('lowered');
+    await tipTo(190);
+    expect((await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(7) })).record.inputsFrom).toBe(192);
   });
 });
 
