@@ -119,16 +119,28 @@ export function tipState(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>):
   return { ...base, problem: undefined };
 }
 
+/** What a writer knows of the heights in use, for {@link guardTip}'s checks. No I/O. */
+export interface TipKnowledge {
+  /** The highest valid tip this process applied (-1: none). */
+  highestTipSeen(): number;
+  /**
+   * The highest height otherwise known in use (markers applied, vote records; -1: none). May
+   * scan a cache: asked only when the tip and both markers are missing.
+   */
+  highestInUse?(): number;
+}
+
 /**
  * The tip a guarded write is guarded by, from the three tip keys read at one revision: the
  * height, or undefined when there is no tip yet (all three absent).
- * @throws ChainTipCorruptError when the tip is not a height, is missing while a marker exists, or
- *   is below `highestTipSeen` (a tip this process applied: lowered) — a write guarded by it would
- *   apply from the wrong height. Markers that merely disagree
+ * @throws ChainTipCorruptError when the tip is not a height, is missing while a marker exists,
+ *   all three are missing while `known` says heights are in use, or the tip is below the highest
+ *   one this process applied (lowered) — a write guarded by it would apply from the wrong height. Markers that merely disagree
  *   with a valid tip do not stop a write (its guard is the tip); voters repair them.
  */
-export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, highestTipSeen = -1): number | undefined {
+export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, known?: TipKnowledge): number | undefined {
   const s = tipState(keyspace, kvs);
+  const highestTipSeen = known?.highestTipSeen() ?? -1;
   if (s.tip !== undefined && s.tip < highestTipSeen) {
     // Valid but below a tip this process applied: lowered by hand (or a restore). A write
     // guarded by it could apply to draws already built; a voter raises it back.
@@ -139,9 +151,13 @@ export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, 
     );
   }
   if (s.tip !== undefined) return s.tip;
-  if (s.problem === undefined) return undefined;
+  // All three absent: no tip yet, unless heights are known to be in use (deleted by hand).
+  const deleted = s.problem === undefined && Math.max(highestTipSeen, known?.highestInUse?.() ?? -1) >= 0;
+  if (s.problem === undefined && !deleted) return undefined;
   const key = keyspace.chainTip();
-  const what = kvs[0] === undefined ? 'is missing while its markers exist' : `holds ${showValue(kvs[0]?.value)}, not a 10-digit height`;
+  const what = deleted
+    ? 'and its markers are missing while heights are in use (deleted)'
+    : kvs[0] === undefined ? 'is missing while its markers exist' : `holds ${showValue(kvs[0]?.value)}, not a 10-digit height`;
   throw new ChainTipCorruptError(
     key,
     `${key} ${what}: writes that change vote inputs (choices, policies, defaults, ticket imports, tspend records) are refused and nothing was written. ` +
@@ -159,9 +175,9 @@ export function tipKvsOf(responses: Array<{ response_range?: { kvs: IKeyValue[] 
  * Reads the tip a guarded write is guarded by: the three tip keys in one txn.
  * @throws ChainTipCorruptError (see {@link guardTip}), EtcdUnavailableError
  */
-export async function readGuardTip(client: Etcd3, keyspace: Keyspace, hooks?: ClusterMetricsHooks, highestTipSeen = -1): Promise<number | undefined> {
+export async function readGuardTip(client: Etcd3, keyspace: Keyspace, hooks?: ClusterMetricsHooks, known?: TipKnowledge): Promise<number | undefined> {
   const res = await timed(hooks, 'chain_tip_read', () => client.kv.txn({ compare: [], success: tipReads(keyspace), failure: [] }));
-  return guardTip(keyspace, tipKvsOf(res.responses, 0), highestTipSeen);
+  return guardTip(keyspace, tipKvsOf(res.responses, 0), known);
 }
 
 /** Why a repair wrote the tip: what it found wrong with it. */
@@ -324,6 +340,9 @@ export class ChainTip {
       if (res.succeeded) {
         if (state.problem !== undefined) this.#reportRepair(state.problem, known, `${state.badKey} ${state.badValue === '(absent)' ? 'was missing' : `held ${state.badValue}`}`);
         else if (state.tip !== undefined && state.tip < this.#highestTipSeen()) this.#reportRepair('lowered', known, `${keyspace.chainTip()} held ${padHeight(state.tip)}, below a tip this process had applied`);
+        else if (state.tip === undefined && this.#highestTipSeen() >= 0) {
+          this.#reportRepair('missing', known, `${keyspace.chainTip()} and both markers were missing while heights were in use`);
+        }
         return true;
       }
       state = tipState(keyspace, tipKvsOf(res.responses, 0));

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { netParams } from '../decred/index.ts';
 import type { Metrics } from '../telemetry/index.ts';
 import { VoteInputsView, type FreshInputs } from './canonical.ts';
-import { ChainTip } from './chain-tip.ts';
+import { ChainTip, type TipKnowledge } from './chain-tip.ts';
 import { ConfigStore } from './config-store.ts';
 import { EtcdAccessSchema, followEtcdTls, loadEtcdAccess } from './etcd-access.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DIAL_TIMEOUT_MS, probeEtcdTls, type ClusterMetricsHooks } from './etcd-client.ts';
@@ -276,11 +276,16 @@ export async function openCluster(input: ClusterConfigInput, deps: ClusterDeps =
     ? createEtcdClient({ ...etcdClientOpts, endpoints: cfg.endpoints.slice(0, 1) })
     : undefined;
   const votes = new VoteRecords({ ...common, ...(nearClient ? { nearClient } : {}) });
-  const tickets = new TicketStore({ ...common, highestTipSeen: (): number => config.markerCache.highestMarkerSeen, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
-  const config = new ConfigStore(common);
+  // What this process knows of the heights in use: a guarded write refuses a tip below it or deleted.
+  const tipKnowledge: TipKnowledge = {
+    highestTipSeen: (): number => config.markerCache.highestMarkerSeen,
+    highestInUse: (): number => Math.max(tickets.markerCache.highestMarkerSeen, tspends.markerCache.highestMarkerSeen),
+  };
+  const tickets: TicketStore = new TicketStore({ ...common, tipKnowledge, ...(keyring ? { keyring } : {}), verifyKeysOnLoad: cfg.verifyKeysOnLoad, pageSize: cfg.ticketPageSize, hashIndex });
+  const config: ConfigStore = new ConfigStore({ ...common, tipKnowledge });
   // A voter records tspends and repairs an unreadable tip itself (its etcd role may write the tip keys).
   const tspends: TSpendStore = new TSpendStore({
-    ...common, params: netParams(cfg.network), repairTip: (): Promise<unknown> => tip.repair(), highestTipSeen: (): number => config.markerCache.highestMarkerSeen,
+    ...common, params: netParams(cfg.network), repairTip: (): Promise<unknown> => tip.repair(), tipKnowledge,
   });
   const tip: ChainTip = new ChainTip({
     client, keyspace, hooks, log,

@@ -9,6 +9,7 @@ import type { Etcd3 } from 'etcd3';
 import { z } from 'zod';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ClusterArgumentError, CorruptValueError } from './errors.ts';
+import type { TipKnowledge } from './chain-tip.ts';
 import { GuardedUpdater } from './guarded-update.ts';
 import type { Keyspace } from './keyspace.ts';
 import { SILENT_LOGGER, type ClusterLogger } from './log.ts';
@@ -90,6 +91,8 @@ export interface ConfigStoreOptions {
   hooks?: ClusterMetricsHooks;
   log?: ClusterLogger;
   onCorrupt?: (err: CorruptValueError) => void;
+  /** What this process knows of the heights in use (default: this cache's tip): a lower or missing tip refuses guarded writes. */
+  tipKnowledge?: TipKnowledge;
 }
 
 /** See the module comment. */
@@ -100,7 +103,7 @@ export class ConfigStore {
 
   constructor(private readonly opts: ConfigStoreOptions) {
     this.log = opts.log ?? SILENT_LOGGER;
-    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, () => this.cache.highestMarkerSeen);
+    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, opts.tipKnowledge ?? { highestTipSeen: () => this.cache.highestMarkerSeen });
     const ks = opts.keyspace;
     this.cache = new PrefixCache<unknown>({
       client: opts.client,

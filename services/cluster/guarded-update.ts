@@ -13,7 +13,7 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { JitteredBackoff, sleep } from '../base/index.ts';
-import { guardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
+import { guardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import type { Keyspace } from './keyspace.ts';
 import { ConcurrentUpdateError } from './errors.ts';
@@ -59,8 +59,8 @@ export class GuardedUpdater {
     private readonly client: Etcd3,
     private readonly hooks?: ClusterMetricsHooks,
     private readonly maxAttempts = DEFAULT_UPDATE_ATTEMPTS,
-    /** The highest tip this process applied (-1: none): a tip read below it refuses a tip-guarded write (chain-tip.ts `guardTip`). */
-    private readonly highestTipSeen: () => number = () => -1,
+    /** What this process knows of the heights in use: a tip read below them refuses a tip-guarded write (chain-tip.ts `guardTip`). */
+    private readonly known?: TipKnowledge,
   ) {}
 
   /**
@@ -93,7 +93,7 @@ export class GuardedUpdater {
     const reads = [{ request_range: { key: keyBuf } }, ...(ks ? tipReads(ks) : [])];
     const first = await timed(this.hooks, `${opts.op}_read`, () => client.kv.txn({ compare: [], success: reads, failure: [] }));
     let kv: IKeyValue | undefined = first.responses[0]?.response_range?.kvs[0];
-    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1), this.highestTipSeen()) : undefined;
+    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1), this.known) : undefined;
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
@@ -118,7 +118,7 @@ export class GuardedUpdater {
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1), this.highestTipSeen()) : undefined;
+      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1), this.known) : undefined;
       // Only the tip moved (a block arrived): retry at once with the new tip.
       const onlyTip = ks !== undefined && movedTip !== tip && Number(kv?.mod_revision ?? 0) === modRevision;
       tip = movedTip;

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed } from './etcd-client.ts';
 import { createIfAbsentManyGuarded, type CreateIfAbsentItem, type CreateIfAbsentResult } from './batch-txn.ts';
-import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { DEFAULT_UPDATE_ATTEMPTS, GuardedUpdater } from './guarded-update.ts';
 import { ChainTipCorruptError, ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex } from './keyspace.ts';
@@ -62,20 +62,20 @@ export interface ImportTicketsOptions {
 
 /** Options of {@link TicketStore}. */
 export type TicketStoreOptions = TicketCacheOptions & {
-  /** The highest cluster tip this process applied (its config cache; -1: none): a lower tip refuses guarded writes. */
-  highestTipSeen?: () => number;
+  /** What this process knows of the heights in use (its caches): a lower or missing tip refuses guarded writes. */
+  tipKnowledge?: TipKnowledge;
 };
 
 /** See the module comment. */
 export class TicketStore extends TicketRecordCache implements TicketCache {
   private readonly updater: GuardedUpdater;
 
-  private readonly highestTipSeen: () => number;
+  private readonly known: TipKnowledge | undefined;
 
   constructor(opts: TicketStoreOptions) {
     super(opts);
-    this.highestTipSeen = opts.highestTipSeen ?? (() => -1);
-    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, this.highestTipSeen);
+    this.known = opts.tipKnowledge;
+    this.updater = new GuardedUpdater(opts.client, opts.hooks, undefined, this.known);
   }
 
   private buildRecord(input: ImportTicketInput, now: string): TicketRecord {
@@ -163,7 +163,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       const kv = res.responses[0]?.response_range?.kvs[0];
       if (kv) return { imported: false, record: this.checkExisting(key.toString(), kv.value, input) };
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`ticket ${input.ticketHash}: the cluster tip moved ${attempt} times during the import; nothing was written, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.highestTipSeen());
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.known);
     }
   }
 
@@ -172,7 +172,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
    * @throws ChainTipCorruptError (unreadable tip: nothing may be imported until a voter repairs it)
    */
   private readTip(): Promise<number | undefined> {
-    return readGuardTip(this.opts.client, this.opts.keyspace, this.opts.hooks, this.highestTipSeen());
+    return readGuardTip(this.opts.client, this.opts.keyspace, this.opts.hooks, this.known);
   }
 
   /**

@@ -16,7 +16,7 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { z } from 'zod';
 import { checkTSpendFull, decodeTx, decodeTxHex, hashToHex, toHex, tspendVotable, type NetParams } from '../decred/index.ts';
-import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ChainTipCorruptError, ClusterArgumentError, ConcurrentUpdateError, CorruptValueError } from './errors.ts';
 import { DEFAULT_UPDATE_ATTEMPTS } from './guarded-update.ts';
@@ -73,8 +73,8 @@ export interface TSpendStoreOptions {
    * write the tip keys). Without it a record on an unreadable tip fails with ChainTipCorruptError.
    */
   repairTip?: () => Promise<unknown>;
-  /** The highest cluster tip this process applied (its config cache; -1: none): a lower tip refuses a record (or is repaired first). */
-  highestTipSeen?: () => number;
+  /** What this process knows of the heights in use: a lower or missing tip refuses a record (or is repaired first). */
+  tipKnowledge?: TipKnowledge;
 }
 
 /** The result of {@link TSpendStore.record}. */
@@ -199,7 +199,7 @@ export class TSpendStore {
         corrupt = undefined;
       }
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`tspend ${hashHex}: the cluster tip or the record moved ${attempt} times; not recorded, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.opts.highestTipSeen?.() ?? -1);
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.opts.tipKnowledge);
     }
   }
 
@@ -207,11 +207,11 @@ export class TSpendStore {
   async #guardTip(): Promise<number | undefined> {
     const { client, keyspace, hooks } = this.opts;
     try {
-      return await readGuardTip(client, keyspace, hooks, this.opts.highestTipSeen?.() ?? -1);
+      return await readGuardTip(client, keyspace, hooks, this.opts.tipKnowledge);
     } catch (err) {
       if (!(err instanceof ChainTipCorruptError) || !this.opts.repairTip) throw err;
       await this.opts.repairTip();
-      return readGuardTip(client, keyspace, hooks, this.opts.highestTipSeen?.() ?? -1);
+      return readGuardTip(client, keyspace, hooks, this.opts.tipKnowledge);
     }
   }
 }

@@ -309,3 +309,26 @@ describe('without a repair', () => {
     expect(await voter.advanceTip(200)).toBe(true);
   });
 });
+
+describe('the tip and both markers deleted by hand', () => {
+  it('is not "no tip yet": a writer that applied a tip refuses, and a voter recreates them at the highest height in use', async () => {
+    await tipTo(210);
+    const t = hashOf('all-deleted');
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(8) });
+    await tipTo(212);
+    const before = voter.canonicalInputs(t, 213);
+    expect(before.ok).toBe(true);
+    for (const k of tipKeys()) await root.delete().key(k).exec();
+    await waitFor(() => (admin.config.markerCache.markerProblem && voter.voteView.viewHeight() === -1 ? true : undefined), { timeoutMs: 5_000, message: 'markers lost' });
+    // Guarded as if there were no tip, the change would apply from height 2.
+    const err = await admin.tickets.mergeVoteChoices(t, { agenda: 'yes' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ChainTipCorruptError);
+    expect((err as Error).message).toContain('deleted');
+    expect(await voter.advanceTip(200)).toBe(true);
+    expect(await tipValues()).toEqual([padHeight(212), padHeight(212), padHeight(212)]);
+    expect(repairs).toEqual(['missing']);
+    await tipTo(212);
+    expect((await admin.tickets.mergeVoteChoices(t, { agenda: 'yes' })).inputsFrom).toBe(214);
+    await sameInputsAfterChange(t, 213, before);
+  });
+});
