@@ -113,6 +113,9 @@ describe('a corrupt config/chain-tip', () => {
     expect(voter.voteView.isCurrentFor(102)).toBe(false);
     expect(voter.canonicalInputs(t, 102)).toEqual({ ok: false, reason: 'view-behind' });
     expect(corrupt.map((e) => e.key)).toContain(voter.keyspace.chainTip());
+    // The operator's gauge says so (refreshed every second).
+    await waitFor(async () => ((await metrics.registry.getSingleMetric('votecluster_cluster_chain_tip_unreadable')?.get())?.values[0]?.value === 1 ? true : undefined),
+      { timeoutMs: 5_000, message: 'gauge votecluster_cluster_chain_tip_unreadable = 1' });
 
     const refused = async (p: Promise<unknown>): Promise<ChainTipCorruptError> => {
       const err = await p.then(() => undefined, (e: unknown) => e);
@@ -156,9 +159,17 @@ describe('a corrupt config/chain-tip', () => {
     expect(rec.inputsFrom).toBe(103);
     // The draw at 102, current before the corruption, keeps its inputs once the view has the change.
     await sameInputsAfterChange(t, 102, before);
-    const text = await metrics.registry.metrics();
-    // The metric is this process's: the repair above was the late voter's.
-    expect(text).toContain('votecluster_cluster_chain_tip_repairs_total');
+    // This process's gauge clears once its caches have the repaired tip.
+    await waitFor(async () => ((await metrics.registry.getSingleMetric('votecluster_cluster_chain_tip_unreadable')?.get())?.values[0]?.value === 0 ? true : undefined),
+      { timeoutMs: 5_000, message: 'gauge votecluster_cluster_chain_tip_unreadable = 0' });
+    // A repair by this process counts in its metric.
+    await root.put(voter.keyspace.chainTip()).value('x').exec();
+    await waitFor(() => (voter.config.markerCache.markerProblem ? true : undefined), { timeoutMs: 5_000, message: 'tip lost' });
+    expect(await voter.advanceTip(101)).toBe(true);
+    const m = (await metrics.registry.getSingleMetric('votecluster_cluster_chain_tip_repairs_total')?.get())?.values ?? [];
+    expect(m.find((x) => x.labels['reason'] === 'corrupt')?.value).toBe(1);
+    const c = (await metrics.registry.getSingleMetric('votecluster_cluster_corrupt_values_total')?.get())?.values ?? [];
+    expect(c.find((x) => x.labels['range'] === 'chain-tip')?.value).toBeGreaterThanOrEqual(2);
   });
 
   it('a deleted config/chain-tip (the key removed by hand) refuses writes instead of applying them from height 2', async () => {
