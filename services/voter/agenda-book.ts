@@ -110,6 +110,8 @@ export class AgendaBook {
   #proposing = false;
   /** version → when its missing agendas were last asked for. */
   readonly #missingAt = new Map<number, number>();
+  /** version → the table built from the stored copy, and that copy (rebuilt when it changes). */
+  readonly #fromStore = new Map<number, { set: unknown; table: AgendaTable }>();
 
   constructor(private readonly o: AgendaBookOptions) {}
 
@@ -173,8 +175,7 @@ export class AgendaBook {
     if (v === undefined) return undefined;
     const t = this.#tables.get(v);
     if (t) return t;
-    const stored = this.o.store?.agendaSet(v);
-    return stored ? AgendaTable.fromVoteInfo({ agendas: stored.agendas }, v) : undefined;
+    return this.#storedTable(v);
   }
 
   /**
@@ -186,8 +187,8 @@ export class AgendaBook {
   forVersion(voteVersion: number): AgendaTable | undefined {
     const t = this.#tables.get(voteVersion);
     if (t) return t;
-    const stored = this.o.store?.agendaSet(voteVersion);
-    if (stored) return AgendaTable.fromVoteInfo({ agendas: stored.agendas }, voteVersion);
+    const stored = this.#storedTable(voteVersion);
+    if (stored) return stored;
     const now = performance.now();
     const last = this.#missingAt.get(voteVersion);
     if (last === undefined || now - last >= MISSING_RETRY_MS) {
@@ -195,6 +196,17 @@ export class AgendaBook {
       void this.refresh(voteVersion);
     }
     return undefined;
+  }
+
+  /** The table of the copy stored in etcd, built once per stored value (builds are on the draw's path). */
+  #storedTable(voteVersion: number): AgendaTable | undefined {
+    const stored = this.o.store?.agendaSet(voteVersion);
+    if (!stored) return undefined;
+    const hit = this.#fromStore.get(voteVersion);
+    if (hit?.set === stored) return hit.table;
+    const table = AgendaTable.fromVoteInfo({ agendas: stored.agendas }, voteVersion);
+    this.#fromStore.set(voteVersion, { set: stored, table });
+    return table;
   }
 
   /**
