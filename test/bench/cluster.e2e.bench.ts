@@ -22,7 +22,7 @@ import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
 import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
-import { SignerFaults, type MsSummary } from '../../services/sim/chaos/signer-faults.ts';
+import { SignerFaults, type MsSummary, type SignerFault } from '../../services/sim/chaos/signer-faults.ts';
 import type { DutyEvent } from '../../services/voter/index.ts';
 import { initTelemetry } from '../../services/telemetry/index.ts';
 
@@ -286,6 +286,7 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
     await driveBlocks(l, { blocks: WARMUP_BLOCKS });
     const faults = new SignerFaults(l, l.strategy);
     let restarts: Promise<unknown> = Promise.resolve();
+    let last: SignerFault | undefined;
     await driveBlocks(l, {
       blocks: kills,
       // At most one voter down at a time: the next kill waits for the last restart.
@@ -297,10 +298,12 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
         const c = faults.choose('SIGKILL', signers, (v) => v.isRunning);
         if (!c) return;
         await Promise.all(c.victims.map((v) => v.kill('SIGKILL')));
-        faults.record('SIGKILL', held, c.victims, c.tickets);
+        last = faults.record('SIGKILL', held, c.victims, c.tickets);
       }),
       afterBlock: async () => {
         await awaitTipVotes(l);
+        if (last) faults.back(last);
+        last = undefined;
         // Restart in the background (a SIGKILLed id rejoins once its lease expires).
         restarts = Promise.all(l.voters.filter((v) => !v.isRunning).map((v) => v.start()));
       },

@@ -14,7 +14,7 @@ import { awaitTipVotes, driveBlocks, mineHeld, mineOne, tipDraws, type DriveOpti
 import type { Layout, LayoutOptions } from '../layout/layout.ts';
 import type { LayoutVoter } from '../layout/voter-handle.ts';
 import { checkMinedVoteBits, rpc } from './vote-bits-check.ts';
-import { SignerFaults, type SignerFaultKind, type TakeoverReport } from './signer-faults.ts';
+import { SignerFaults, type SignerFault, type SignerFaultKind, type TakeoverReport } from './signer-faults.ts';
 import { choiceChangeAtDraw, tspendAtDraw, type InputRaceReport } from './input-races.ts';
 
 /** What a scenario run gets. */
@@ -111,6 +111,7 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFaultKind): Promis
   const restarts = restartTracker(maxDown);
   const need = kind === 'region' ? Math.max(1, ...l.regions.map((r) => l.voters.filter((v) => v.region === r).length)) : 1;
   let hit: LayoutVoter[] = [];
+  let fault: SignerFault | undefined;
   await drive(ctx, {
     beforeBlock: async () => {
       if (kind !== 'SIGSTOP' && !(await restarts.room(need))) ctx.note(`no fault this round: ${restarts.down.join(',')} still restarting`);
@@ -131,6 +132,7 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFaultKind): Promis
       if (kind === 'SIGSTOP') for (const v of hit) v.pause();
       else await Promise.all(hit.map((v) => v.kill('SIGKILL')));
       const f = faults.record(kind, held, hit, chosen.tickets);
+      fault = f;
       const what = kind === 'region' ? `region ${hit[0]?.region ?? ''} (SIGKILL ${f.victims.join(',')})` : `${kind} ${f.victims.join(',')}`;
       ctx.note(`height ${held.height}: ${what}, ${faults.choice} of ${f.victimTickets.length} of ${held.winners.length} winners; releasing the draw`);
     }, ctx.note),
@@ -139,12 +141,14 @@ async function signerFaults(ctx: ScenarioContext, kind: SignerFaultKind): Promis
       const ok = await awaitTipVotes(l);
       const d = tipDraws(l);
       ctx.note(`tip ${d.height}: ${d.voted}/${d.drawn} voted after ${Date.now() - t0} ms${ok ? '' : ' (deadline passed)'}`);
+      if (fault) faults.back(fault);
       for (const v of hit) {
         if (kind === 'SIGSTOP') v.resume();
         else restarts.restartLater(v, ctx.note);
       }
       if (kind === 'SIGSTOP' && hit.length > 0) ctx.note(`SIGCONT ${hit.map((v) => v.nodeId).join(',')}`);
       hit = [];
+      fault = undefined;
     },
   });
   await restarts.settle();

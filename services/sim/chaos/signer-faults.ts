@@ -16,9 +16,12 @@
  *
  * Takeovers are judged from the chain and the cluster's records, not from the voters' counters (a
  * SIGKILLed child loses its own): a winner whose designated signer was hit counts as taken over
- * when its vote was mined on the main chain and that vote's record names a signer that was not
- * hit. Its takeover time is draw (release) → first acceptance at the miner's dcrd (what decides
- * a miss), and also → first acceptance at the nearest dcrd.
+ * when its vote was mined on the main chain and a voter the fault did not hit delivered it: the
+ * miner's dcrd accepted it before any victim came back (a stopped or dead voter sends nothing),
+ * or the vote's record names a signer that was not hit. (The canonical vote has the same bytes
+ * whoever signs it, and a resumed zombie may still win the create-if-absent record of a vote
+ * that was already mined.) Its takeover time is draw (release) → first acceptance at the miner's
+ * dcrd (what decides a miss), and also → first acceptance at the nearest dcrd.
  */
 import type { HeldBlock, TicketReportEntry } from '../devnet/index.ts';
 import type { Layout } from '../layout/layout.ts';
@@ -42,6 +45,8 @@ export interface SignerFault {
   victims: string[];
   /** Winners of the block that a victim was to sign when the draw was released. */
   victimTickets: string[];
+  /** Unix ms when the victims came back (SIGCONT, or restart begun); unset while they are down. */
+  backAt?: number;
 }
 
 /** Percentiles of a set of durations, in ms. */
@@ -140,8 +145,8 @@ export interface RecordedVote {
 /**
  * Judges the faults: `tickets` are the devnet's merged report (first acceptance at any node),
  * `minerTickets` the miner's own, `records` the vote records in etcd. A victim's winner is taken
- * over when it was voted on the main chain and the record of the mined vote names a signer the
- * fault did not hit.
+ * over when it was voted on the main chain and either the miner first accepted that vote before
+ * the victims came back, or the record of the mined vote names a signer the fault did not hit.
  */
 export function judgeTakeovers(
   choice: SignerChoice, log: readonly SignerFault[], tickets: readonly TicketReportEntry[], minerTickets: readonly TicketReportEntry[],
@@ -162,11 +167,14 @@ export function judgeTakeovers(
       const k = key(f.blockHash, ticket);
       victimDraws++;
       const t = merged.get(k);
+      if (!t || t.sideChain || t.outcome !== 'voted') continue;
+      const m = atMiner.get(k);
       const r = rec.get(k);
-      if (!t || t.sideChain || t.outcome !== 'voted' || !r || r.voteTxid !== t.minedVoteTxid || f.victims.includes(r.signer)) continue;
+      const beforeBack = m?.firstVoteAt !== undefined && (f.backAt === undefined || m.firstVoteAt < f.backAt);
+      const recordedByOther = r !== undefined && r.voteTxid === t.minedVoteTxid && !f.victims.includes(r.signer);
+      if (!beforeBack && !recordedByOther) continue;
       hit++;
       if (t.latencyMs !== undefined) nearest.push(t.latencyMs);
-      const m = atMiner.get(k);
       if (m?.firstVoteAt !== undefined) toMiner.push(m.firstVoteAt - m.drawnAt);
     }
     exercised += hit;
@@ -249,6 +257,11 @@ export class SignerFaults {
     const f: SignerFault = { kind, height: held.height, blockHash: held.blockHash, victims: victims.map((v) => v.nodeId), victimTickets: [...tickets] };
     this.log.push(f);
     return f;
+  }
+
+  /** Notes that the victims of `f` came back (SIGCONT, or their restart begins) now. */
+  back(f: SignerFault, at = Date.now()): void {
+    f.backAt ??= at;
   }
 
   /** Judges the run: call after the loss check (which waits for every mined vote's record). */

@@ -130,7 +130,7 @@ function summaryLines(r: Awaited<ReturnType<Layout['report']>>, strategy: string
 
 /**
  * The contract line of a chaos run that faulted the signers of its draws: `takeovers` counts, from
- * the chain, the winners a victim was to sign whose mined vote another voter recorded; `faults`,
+ * the chain, the winners a victim was to sign whose mined vote another voter delivered; `faults`,
  * `faultsExercised`, `takeoverMs` (draw → accepted at the miner's dcrd) and `takeoverNearestMs`
  * (→ the nearest dcrd) follow (docs/architecture.md, "Machine-readable contracts").
  */

@@ -83,26 +83,31 @@ describe('judgeTakeovers', () => {
   it('counts the victims\' winners voted on chain by another voter, once each, with their latency at the miner and the nearest dcrd', () => {
     const log: SignerFault[] = [
       { kind: 'SIGKILL', height: 10, blockHash: 'B1', victims: ['a1'], victimTickets: ['t1', 't2', 't3'] },
-      { kind: 'SIGKILL', height: 11, blockHash: 'B2', victims: ['a2'], victimTickets: ['t4'] },
-      { kind: 'SIGSTOP', height: 12, blockHash: 'B3', victims: ['a3'], victimTickets: ['t6'] },
+      { kind: 'SIGKILL', height: 11, blockHash: 'B2', victims: ['a2'], victimTickets: ['t4'], backAt: 1_020 },
+      { kind: 'SIGSTOP', height: 12, blockHash: 'B3', victims: ['a3'], victimTickets: ['t6'], backAt: 1_005 },
+      { kind: 'SIGSTOP', height: 13, blockHash: 'B4', victims: ['a3'], victimTickets: ['t7'], backAt: 1_100 },
     ];
     const tickets = [
       entry('B1', 't1', { minedVoteTxid: 'x1', latencyMs: 12 }), // taken over (b1 recorded)
       entry('B1', 't2', { minedVoteTxid: 'x2', latencyMs: 9 }), // taken over (a2, the region's next voter)
       entry('B1', 't3', { outcome: 'missed' }), // not voted: not a takeover
       entry('B1', 't9', { minedVoteTxid: 'x9', latencyMs: 5 }), // another winner, recorded by another region's signer: no fault, no takeover
-      entry('B2', 't4', { minedVoteTxid: 'x4', latencyMs: 30 }), // record differs from the mined vote: not judged a takeover
-      entry('B3', 't6', { minedVoteTxid: 'x6', latencyMs: 7 }), // the stopped victim recorded it itself: not a takeover
+      entry('B2', 't4', { minedVoteTxid: 'x4', latencyMs: 30 }), // accepted after the victim was back, record not of the mined vote: not a takeover
+      entry('B3', 't6', { minedVoteTxid: 'x6', latencyMs: 7 }), // accepted after the stopped victim resumed, and it recorded the vote: not a takeover
+      entry('B4', 't7', { minedVoteTxid: 'x7', latencyMs: 8 }), // the resumed zombie won the record, but the miner had the vote while it was stopped: taken over
     ];
     const miner = [
       entry('B1', 't1', { firstVoteAt: 1_050 }), entry('B1', 't2', { firstVoteAt: 1_020 }), entry('B1', 't9', { firstVoteAt: 1_005 }),
-      entry('B2', 't4', { firstVoteAt: 1_030 }), entry('B3', 't6', { firstVoteAt: 1_007 }),
+      entry('B2', 't4', { firstVoteAt: 1_030 }), entry('B3', 't6', { firstVoteAt: 1_007 }), entry('B4', 't7', { firstVoteAt: 1_010 }),
     ];
-    const records = [rec('B1', 't1', 'b1', 'x1'), rec('B1', 't2', 'a2', 'x2'), rec('B1', 't9', 'c2', 'x9'), rec('B2', 't4', 'b2', 'other'), rec('B3', 't6', 'a3', 'x6')];
+    const records = [
+      rec('B1', 't1', 'b1', 'x1'), rec('B1', 't2', 'a2', 'x2'), rec('B1', 't9', 'c2', 'x9'), rec('B2', 't4', 'b2', 'other'), rec('B3', 't6', 'a3', 'x6'),
+      rec('B4', 't7', 'a3', 'x7'),
+    ];
     const r = judgeTakeovers('region-signer', log, tickets, miner, records);
-    expect(r).toMatchObject({ choice: 'region-signer', faults: 3, victimDraws: 5, exercised: 2, faultsExercised: 1, takeovers: 2 });
-    expect(r.takeoverMs).toEqual({ n: 2, p50: 20, p90: 50, p99: 50, max: 50 });
-    expect(r.takeoverNearestMs).toEqual({ n: 2, p50: 9, p90: 12, p99: 12, max: 12 });
+    expect(r).toMatchObject({ choice: 'region-signer', faults: 4, victimDraws: 6, exercised: 3, faultsExercised: 2, takeovers: 3 });
+    expect(r.takeoverMs).toEqual({ n: 3, p50: 20, p90: 50, p99: 50, max: 50 });
+    expect(r.takeoverNearestMs).toEqual({ n: 3, p50: 9, p90: 12, p99: 12, max: 12 });
   });
 
   it('a side-chain draw is not a takeover', () => {
