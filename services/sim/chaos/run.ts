@@ -67,6 +67,7 @@ export async function runChaos(name: string, o: RunChaosOptions = {}): Promise<C
       const t = takeovers.takeoverMs;
       const n = takeovers.takeoverNearestMs;
       o.note?.(`takeovers (victims: ${takeovers.choice}): ${takeovers.faults} faults, ${takeovers.faultsExercised} of them exercised a takeover; ${takeovers.takeovers} of the ${takeovers.victimDraws} winners the victims were to sign voted by another voter; draw → accepted at the miner ms p50 ${t.p50} p90 ${t.p90} p99 ${t.p99} max ${t.max}, at the nearest dcrd p50 ${n.p50} p99 ${n.p99} max ${n.max}`);
+      for (const m of takeovers.notTakenOver.slice(0, 20)) o.note?.(`not taken over: ${m}`);
     }
     const inputRaces = ctx.inputRaces ? await ctx.inputRaces() : undefined;
     if (inputRaces) {

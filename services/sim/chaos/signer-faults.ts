@@ -78,6 +78,8 @@ export interface TakeoverReport {
   takeoverNearestMs: MsSummary;
   /** The faults, in order. */
   log: SignerFault[];
+  /** The victims' winners not judged taken over, each with why (for notes and failure messages). */
+  notTakenOver: string[];
 }
 
 /** n, p50, p90, p99 and max of `xs` (0 when empty). */
@@ -158,6 +160,7 @@ export function judgeTakeovers(
   const atMiner = new Map(minerTickets.map((t) => [key(t.blockHash, t.ticketHash), t]));
   const toMiner: number[] = [];
   const nearest: number[] = [];
+  const notTakenOver: string[] = [];
   let victimDraws = 0;
   let exercised = 0;
   let faultsExercised = 0;
@@ -167,12 +170,20 @@ export function judgeTakeovers(
       const k = key(f.blockHash, ticket);
       victimDraws++;
       const t = merged.get(k);
-      if (!t || t.sideChain || t.outcome !== 'voted') continue;
+      const what = `height ${f.height} ticket ${ticket.slice(0, 12)} (${f.kind} ${f.victims.join(',')})`;
+      if (!t || t.sideChain || t.outcome !== 'voted') {
+        notTakenOver.push(`${what}: ${!t ? 'not in the devnet report' : t.sideChain ? 'side chain' : t.outcome}`);
+        continue;
+      }
       const m = atMiner.get(k);
       const r = rec.get(k);
       const beforeBack = m?.firstVoteAt !== undefined && (f.backAt === undefined || m.firstVoteAt < f.backAt);
       const recordedByOther = r !== undefined && r.voteTxid === t.minedVoteTxid && !f.victims.includes(r.signer);
-      if (!beforeBack && !recordedByOther) continue;
+      if (!beforeBack && !recordedByOther) {
+        const at = (x: number | undefined): string => (x === undefined ? 'never' : `+${x - t.drawnAt} ms`);
+        notTakenOver.push(`${what}: accepted at the miner ${at(m?.firstVoteAt)}, victims back ${at(f.backAt)}, record ${r ? `by ${r.signer}${r.voteTxid === t.minedVoteTxid ? '' : ' of another vote'}` : 'missing'}`);
+        continue;
+      }
       hit++;
       if (t.latencyMs !== undefined) nearest.push(t.latencyMs);
       if (m?.firstVoteAt !== undefined) toMiner.push(m.firstVoteAt - m.drawnAt);
@@ -182,7 +193,7 @@ export function judgeTakeovers(
   }
   return {
     choice, faults: log.length, victimDraws, exercised, faultsExercised, takeovers: exercised,
-    takeoverMs: msSummary(toMiner), takeoverNearestMs: msSummary(nearest), log: [...log],
+    takeoverMs: msSummary(toMiner), takeoverNearestMs: msSummary(nearest), log: [...log], notTakenOver,
   };
 }
 

@@ -108,6 +108,9 @@ describe('judgeTakeovers', () => {
     expect(r).toMatchObject({ choice: 'region-signer', faults: 4, victimDraws: 6, exercised: 3, faultsExercised: 2, takeovers: 3 });
     expect(r.takeoverMs).toEqual({ n: 3, p50: 20, p90: 50, p99: 50, max: 50 });
     expect(r.takeoverNearestMs).toEqual({ n: 3, p50: 9, p90: 12, p99: 12, max: 12 });
+    expect(r.notTakenOver).toHaveLength(3);
+    expect(r.notTakenOver[0]).toContain('missed');
+    expect(r.notTakenOver[2]).toContain('record by a3');
   });
 
   it('a side-chain draw is not a takeover', () => {
