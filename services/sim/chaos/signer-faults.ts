@@ -177,7 +177,9 @@ export function judgeTakeovers(
       }
       const m = atMiner.get(k);
       const r = rec.get(k);
-      const beforeBack = m?.firstVoteAt !== undefined && (f.backAt === undefined || m.firstVoteAt < f.backAt);
+      // The harness resumes or restarts the victims only once it saw the tip's votes at the miner:
+      // an acceptance in the same millisecond came first.
+      const beforeBack = m?.firstVoteAt !== undefined && (f.backAt === undefined || m.firstVoteAt <= f.backAt);
       const recordedByOther = r !== undefined && r.voteTxid === t.minedVoteTxid && !f.victims.includes(r.signer);
       if (!beforeBack && !recordedByOther) {
         const at = (x: number | undefined): string => (x === undefined ? 'never' : `+${x - t.drawnAt} ms`);

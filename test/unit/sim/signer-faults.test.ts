@@ -84,7 +84,7 @@ describe('judgeTakeovers', () => {
     const log: SignerFault[] = [
       { kind: 'SIGKILL', height: 10, blockHash: 'B1', victims: ['a1'], victimTickets: ['t1', 't2', 't3'] },
       { kind: 'SIGKILL', height: 11, blockHash: 'B2', victims: ['a2'], victimTickets: ['t4'], backAt: 1_020 },
-      { kind: 'SIGSTOP', height: 12, blockHash: 'B3', victims: ['a3'], victimTickets: ['t6'], backAt: 1_005 },
+      { kind: 'SIGSTOP', height: 12, blockHash: 'B3', victims: ['a3'], victimTickets: ['t6'], backAt: 1_006 },
       { kind: 'SIGSTOP', height: 13, blockHash: 'B4', victims: ['a3'], victimTickets: ['t7'], backAt: 1_100 },
     ];
     const tickets = [
