@@ -142,6 +142,47 @@ interface DutySample {
 /** A draw at the miner: its latency there and every voter's duty on it. */
 interface DrawTrace { height: number; ticket: string; toMinerMs: number; duties: DutySample[] }
 
+/**
+ * When each in-process voter's vote-input view first held the cluster tip of each height (no
+ * I/O: polled every 5 ms): block H drawn at the miner → the last voter able to prove its inputs
+ * current for a draw at H + 1. Empty with voters in child processes.
+ */
+function watchViews(l: Layout): { stop(): void; lagAfter(l: Layout, from: number): ReturnType<typeof summary> & { byHeight: Record<number, number> } } {
+  const reached = new Map<number, Map<string, number>>();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const v of l.voters) {
+      const h = v.voter?.cluster?.voteView.viewHeight();
+      if (h === undefined || h < 0) continue;
+      const at = reached.get(h) ?? new Map<string, number>();
+      if (!at.has(v.nodeId)) at.set(v.nodeId, now);
+      reached.set(h, at);
+    }
+  }, 5);
+  return {
+    stop: () => clearInterval(timer),
+    lagAfter: (lay, from) => {
+      const drawn = new Map<number, number>();
+      for (const t of lay.devnet.minerReport().tickets) if (t.drawnAt >= from && !t.sideChain) drawn.set(t.height, Math.min(drawn.get(t.height) ?? Infinity, t.drawnAt));
+      const lags: number[] = [];
+      const byHeight: Record<number, number> = {};
+      for (const [h, at] of drawn) {
+        // A view that skipped h (it went straight to a higher tip) counts at its first higher one.
+        const times = lay.voters.map((v) => {
+          let first = Infinity;
+          for (const [rh, m] of reached) if (rh >= h) first = Math.min(first, m.get(v.nodeId) ?? Infinity);
+          return first;
+        });
+        const last = Math.max(...times);
+        if (!Number.isFinite(last)) continue;
+        lags.push(last - at);
+        byHeight[h] = last - at;
+      }
+      return { ...summary(lags), byHeight };
+    },
+  };
+}
+
 interface LatencyRun {
   latencyMs: ReturnType<typeof summary>;
   toMinerMs: ReturnType<typeof summary>;
@@ -161,6 +202,8 @@ interface LatencyRun {
   minerRegionInputsMs: ReturnType<typeof summary>;
   /** The slowest draws at the miner with every voter's duty on them. */
   slowest: DrawTrace[];
+  /** Block drawn at the miner → every voter's view holds its tip (ms; in-process voters only). */
+  tipCurrentMs?: ReturnType<typeof summary> & { byHeight: Record<number, number> };
 }
 
 const EMPTY_RUN: LatencyRun = {
@@ -227,6 +270,7 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
   const watch = watcher.watchChain({}, (ev) => {
     if (ev.kind === 'winning_tickets' && !arrivals.has(ev.draw.blockHash)) arrivals.set(ev.draw.blockHash, Date.now());
   });
+  const views = watchViews(l);
   try {
     await driveBlocks(l, { blocks: WARMUP_BLOCKS, minRoundMs: BLOCK_GAP_MS });
     const from = Date.now();
@@ -248,8 +292,10 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
       voted: r.voted, missed: r.missed, conflicting: r.conflicting,
       expectedMissRate: meanMissRate(w.toMiner),
       ...breakdown(l, from, duties.byDraw),
+      tipCurrentMs: views.lagAfter(l, from),
     };
   } finally {
+    views.stop();
     watch.close();
     watcher.close();
     await l.stop();
