@@ -19,7 +19,7 @@
  * - 5: an owner with a stale lease or watch takes the record-first path.
  */
 import type { Span } from '@opentelemetry/api';
-import { ATTR, SPAN, contextWithSpan, recordError, startSpan } from '../telemetry/index.ts';
+import { ATTR, SPAN, contextWithSpan, recordError, startSpan, withSpan } from '../telemetry/index.ts';
 import type { WinningTicketsEvent } from './chain-event.ts';
 import { VOTER_TIMING } from './config.ts';
 import { broadcast, buildAndSign, ownerFast, toDeliver, type DutyDeps, type DutyResult } from './duty-common.ts';
@@ -90,12 +90,10 @@ async function regionOrLease(deps: DutyDeps, recv: Span, ticketHex: string, ev: 
 }
 
 /** The factory's canonical verdict inside a voter.inputs span, timed by how it was reached (metric voteInputs). */
-async function canonicalVerdict(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
-  const span = startSpan(SPAN.VOTER_INPUTS, {
-    tracer: deps.tracer, parent: contextWithSpan(recv), attributes: { [ATTR.TICKET_HASH]: ticketHex, [ATTR.HEIGHT]: ev.height },
-  });
-  try {
-    const verdict = await (deps.canonical as NonNullable<DutyDeps['canonical']>)(ticketHex, ev);
+function canonicalVerdict(deps: DutyDeps, recv: Span, ticketHex: string, ev: WinningTicketsEvent): Promise<CanonicalVerdict> {
+  const canonical = deps.canonical as NonNullable<DutyDeps['canonical']>;
+  return withSpan(SPAN.VOTER_INPUTS, { [ATTR.TICKET_HASH]: ticketHex, [ATTR.HEIGHT]: ev.height }, async (span) => {
+    const verdict = await canonical(ticketHex, ev);
     const t = verdict.timing;
     if (t) {
       deps.metrics.voteInputs.observe({ how: t.how }, t.ms / 1000);
@@ -104,12 +102,7 @@ async function canonicalVerdict(deps: DutyDeps, recv: Span, ticketHex: string, e
     }
     span.setAttribute(ATTR.OUTCOME, verdict.ok ? 'canonical' : verdict.reason);
     return verdict;
-  } catch (err) {
-    recordError(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
+  }, { tracer: deps.tracer, parent: contextWithSpan(recv) });
 }
 
 async function leaseDuty(
