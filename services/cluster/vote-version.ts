@@ -17,7 +17,8 @@
  * different proxies cannot make it flip back and forth.
  *
  * dcrd accepts a vote of any version (it only reads it: decred/dcrd
- * blockchain/stake/staketx.go SSGenVersion; a vote counts toward an agenda
+ * blockchain/stake/staketx.go SSGenVersion; CheckSSGenVotes checks only the
+ * size and prefix of the vote-bits push; a vote counts toward an agenda
  * only when its version is the agenda's, internal/blockchain/thresholdstate.go),
  * so two votes for one (ticket, block) that differ only in version are two
  * different valid votes: the version must be decided before the draw.

@@ -7,8 +7,9 @@
  * error and nothing is signed from it.
  *
  * Why the version must be committed: dcrd accepts a vote of any version (it only reads the
- * version: decred/dcrd blockchain/stake/staketx.go SSGenVersion; CheckSSGen checks no value of
- * it; a vote counts toward an agenda only when its version is the agenda's,
+ * version: decred/dcrd blockchain/stake/staketx.go SSGenVersion; CheckSSGenVotes checks only
+ * the size and prefix of the vote-bits push; a vote counts toward an agenda only when its version
+ * is the agenda's,
  * internal/blockchain/thresholdstate.go), so two votes that differ only in version are two
  * different valid votes for one (ticket, block).
  */
