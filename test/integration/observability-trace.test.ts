@@ -126,6 +126,15 @@ describe('one connected trace per vote across processes', () => {
       }
       expect(accepts.some((a) => ['accepted', 'duplicate'].includes(String(a.attributes['votecluster.outcome'])))).toBe(true);
       for (const s of trace.filter((x) => x.name === SPAN.VOTER_BUILD || x.name === SPAN.VOTER_SIGN)) expect(parentName(s)).toBe(SPAN.VOTER_RECEIVE);
+      // The signer established its inputs first (lease strategy): a voter.inputs span under its
+      // voter.receive, saying how and from which tip-marker height.
+      const inputs = trace.filter((x) => x.name === SPAN.VOTER_INPUTS);
+      expect(inputs.length, `voter.inputs of ${v.ticketHash}`).toBeGreaterThan(0);
+      for (const s of inputs) {
+        expect(parentName(s)).toBe(SPAN.VOTER_RECEIVE);
+        expect(['view', 'waited', 'read', 'none']).toContain(s.attributes['votecluster.inputs']);
+        expect(typeof s.attributes['votecluster.view_height']).toBe('number');
+      }
       // Only the first arrival of the draw opens a voter.receive per voter: at most one per voter per vote.
       const receives = all.filter((s) => s.name === SPAN.VOTER_RECEIVE && s.attributes['votecluster.ticket_hash'] === v.ticketHash
         && s.attributes['votecluster.block_hash'] === v.blockHash);
