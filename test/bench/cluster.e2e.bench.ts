@@ -15,7 +15,12 @@
  *   draw → accepted for the tickets it owned, takeovers per kill from the chain;
  * - expected miss rate: mean over draws of 1 − exp(−t / 300 s) with t the
  *   latency to the miner (docs/architecture.md, "Latency and missed votes");
- * - the same lease (and single-signer) figures on one region on loopback.
+ * - the same lease (and single-signer) figures on one region on loopback;
+ * - per latency run, where the time goes: draws by how the miner region's first signer
+ *   established its vote inputs (view current at once, waited for its watches, read from etcd,
+ *   not canonical), the slowest draws at the miner with every voter's duty on them, and block
+ *   drawn → every voter's view holding its cluster tip. Blocks are mined at least
+ *   BLOCK_GAP_MS apart.
  */
 import { randomBytes } from 'node:crypto';
 import { fromHex, signHash } from '../../services/decred/index.ts';
