@@ -131,16 +131,34 @@ export interface TipKnowledge {
 }
 
 /**
+ * What a process knew of the heights in use when it sent a read (take it BEFORE the request: a
+ * watch may deliver a newer tip while the read is in flight, and the read is no older than what
+ * was applied before it was sent).
+ */
+export interface TipFloor {
+  /** The highest tip applied before the read (-1: none). */
+  tip: number;
+  /** The highest marker applied before the read (-1: none). */
+  inUse: number;
+}
+
+/** The floor of `known` now ({@link TipFloor}: call it before sending the read it checks). */
+export function tipFloor(known?: TipKnowledge): TipFloor {
+  return { tip: known?.highestTipSeen() ?? -1, inUse: known?.highestInUse?.() ?? -1 };
+}
+
+/**
  * The tip a guarded write is guarded by, from the three tip keys read at one revision: the
  * height, or undefined when there is no tip yet (all three absent).
  * @throws ChainTipCorruptError when the tip is not a height, is missing while a marker exists,
- *   all three are missing while `known` says heights are in use, or the tip is below the highest
- *   one this process applied (lowered) — a write guarded by it would apply from the wrong height. Markers that merely disagree
+ *   all three are missing while `floor` says heights were in use, or the tip is below the highest
+ *   one this process had applied before the read (lowered) — a write guarded by it would apply
+ *   from the wrong height. Markers that merely disagree
  *   with a valid tip do not stop a write (its guard is the tip); voters repair them.
  */
-export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, known?: TipKnowledge): number | undefined {
+export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, floor?: TipFloor): number | undefined {
   const s = tipState(keyspace, kvs);
-  const highestTipSeen = known?.highestTipSeen() ?? -1;
+  const highestTipSeen = floor?.tip ?? -1;
   if (s.tip !== undefined && s.tip < highestTipSeen) {
     // Valid but below a tip this process applied: lowered by hand (or a restore). A write
     // guarded by it could apply to draws already built; a voter raises it back.
@@ -152,7 +170,7 @@ export function guardTip(keyspace: Keyspace, kvs: Array<IKeyValue | undefined>, 
   }
   if (s.tip !== undefined) return s.tip;
   // All three absent: no tip yet, unless heights are known to be in use (deleted by hand).
-  const deleted = s.problem === undefined && Math.max(highestTipSeen, known?.highestInUse?.() ?? -1) >= 0;
+  const deleted = s.problem === undefined && Math.max(highestTipSeen, floor?.inUse ?? -1) >= 0;
   if (s.problem === undefined && !deleted) return undefined;
   const key = keyspace.chainTip();
   const what = deleted
@@ -176,8 +194,9 @@ export function tipKvsOf(responses: Array<{ response_range?: { kvs: IKeyValue[] 
  * @throws ChainTipCorruptError (see {@link guardTip}), EtcdUnavailableError
  */
 export async function readGuardTip(client: Etcd3, keyspace: Keyspace, hooks?: ClusterMetricsHooks, known?: TipKnowledge): Promise<number | undefined> {
+  const floor = tipFloor(known);
   const res = await timed(hooks, 'chain_tip_read', () => client.kv.txn({ compare: [], success: tipReads(keyspace), failure: [] }));
-  return guardTip(keyspace, tipKvsOf(res.responses, 0), known);
+  return guardTip(keyspace, tipKvsOf(res.responses, 0), floor);
 }
 
 /** Why a repair wrote the tip: what it found wrong with it. */

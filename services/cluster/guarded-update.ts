@@ -13,7 +13,7 @@
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { JitteredBackoff, sleep } from '../base/index.ts';
-import { guardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
+import { guardTip, tipCompare, tipFloor, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import type { Keyspace } from './keyspace.ts';
 import { ConcurrentUpdateError } from './errors.ts';
@@ -91,9 +91,10 @@ export class GuardedUpdater {
     const ks = opts.tipGuard;
     // With a tip guard: the tip and its markers too (a corrupt or missing tip refuses the write).
     const reads = [{ request_range: { key: keyBuf } }, ...(ks ? tipReads(ks) : [])];
+    let floor = tipFloor(this.known);
     const first = await timed(this.hooks, `${opts.op}_read`, () => client.kv.txn({ compare: [], success: reads, failure: [] }));
     let kv: IKeyValue | undefined = first.responses[0]?.response_range?.kvs[0];
-    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1), this.known) : undefined;
+    let tip = ks ? guardTip(ks, tipKvsOf(first.responses, 1), floor) : undefined;
     const backoff = new JitteredBackoff(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     for (let attempt = 1; ; attempt++) {
       const modRevision = kv ? Number(kv.mod_revision) : 0;
@@ -101,6 +102,7 @@ export class GuardedUpdater {
       const next = await fn(current, tip);
       if (opts.unchanged?.(current, next) === true) return next;
       const value = opts.serialize(next);
+      floor = tipFloor(this.known);
       const res = await timed(this.hooks, opts.op, () =>
         client.kv.txn({
           compare: [
@@ -118,7 +120,7 @@ export class GuardedUpdater {
         );
       }
       kv = res.responses[0]?.response_range?.kvs[0];
-      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1), this.known) : undefined;
+      const movedTip = ks ? guardTip(ks, tipKvsOf(res.responses, 1), floor) : undefined;
       // Only the tip moved (a block arrived): retry at once with the new tip.
       const onlyTip = ks !== undefined && movedTip !== tip && Number(kv?.mod_revision ?? 0) === modRevision;
       tip = movedTip;

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { SecretKey } from '../telemetry/index.ts';
 import { timed } from './etcd-client.ts';
 import { createIfAbsentManyGuarded, type CreateIfAbsentItem, type CreateIfAbsentResult } from './batch-txn.ts';
-import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipFloor, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { DEFAULT_UPDATE_ATTEMPTS, GuardedUpdater } from './guarded-update.ts';
 import { ChainTipCorruptError, ClusterArgumentError, ClusterError, ConcurrentUpdateError, CorruptValueError, TicketConflictError, TicketNotFoundError } from './errors.ts';
 import { assertHashHex } from './keyspace.ts';
@@ -152,6 +152,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
     for (let attempt = 1; ; attempt++) {
       record.inputsFrom = effectiveFrom(tip);
       const value = Buffer.from(JSON.stringify(record));
+      const floor = tipFloor(this.known);
       const res = await timed(this.opts.hooks, 'import_ticket', () =>
         client.kv.txn({
           compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }, tipCompare(keyspace, tip)],
@@ -163,7 +164,7 @@ export class TicketStore extends TicketRecordCache implements TicketCache {
       const kv = res.responses[0]?.response_range?.kvs[0];
       if (kv) return { imported: false, record: this.checkExisting(key.toString(), kv.value, input) };
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`ticket ${input.ticketHash}: the cluster tip moved ${attempt} times during the import; nothing was written, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.known);
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), floor);
     }
   }
 

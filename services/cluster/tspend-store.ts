@@ -16,7 +16,7 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { z } from 'zod';
 import { checkTSpendFull, decodeTx, decodeTxHex, hashToHex, toHex, tspendVotable, type NetParams } from '../decred/index.ts';
-import { guardTip, readGuardTip, tipCompare, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
+import { guardTip, readGuardTip, tipCompare, tipFloor, tipKvsOf, tipReads, type TipKnowledge } from './chain-tip.ts';
 import { timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { ChainTipCorruptError, ClusterArgumentError, ConcurrentUpdateError, CorruptValueError } from './errors.ts';
 import { DEFAULT_UPDATE_ATTEMPTS } from './guarded-update.ts';
@@ -171,6 +171,7 @@ export class TSpendStore {
     for (let attempt = 1; ; attempt++) {
       const from = effectiveFrom(tip);
       const value: TSpendRecord = { txHex: toHex(raw), expiry: info.expiry, piKeyHex: toHex(info.piKey), from };
+      const floor = tipFloor(this.opts.tipKnowledge);
       const res = await timed(this.opts.hooks, 'record_tspend', () =>
         client.kv.txn({
           compare: [
@@ -199,7 +200,7 @@ export class TSpendStore {
         corrupt = undefined;
       }
       if (attempt >= DEFAULT_UPDATE_ATTEMPTS) throw new ConcurrentUpdateError(`tspend ${hashHex}: the cluster tip or the record moved ${attempt} times; not recorded, retry`);
-      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), this.opts.tipKnowledge);
+      tip = guardTip(keyspace, tipKvsOf(res.responses, 1), floor);
     }
   }
 
