@@ -50,7 +50,7 @@ const BLOCK_GAP_MS = Number(process.env['VOTECLUSTER_BENCH_BLOCK_GAP_MS'] ?? 500
  */
 const VOTER_MODE = process.env['VOTECLUSTER_BENCH_VOTER_MODE'] === 'process' ? 'process' : 'in-process';
 /** Which parts to run (comma-separated): lease, single-signer, all-vote, takeover, takeover-local, local, local-single-signer. */
-const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,single-signer,all-vote,takeover,local,local-single-signer').split(',').map((p) => p.trim()));
+const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,single-signer,all-vote,takeover,takeover-local,local,local-single-signer').split(',').map((p) => p.trim()));
 
 function pct(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
