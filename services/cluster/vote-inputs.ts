@@ -33,16 +33,21 @@ export interface VersionedInputs {
   earlier: readonly EarlierInput[] | undefined;
 }
 
+/** The last entry of a history (ascending by `from`) that applies to a draw at `height`, if any. */
+export function earlierAt<E extends { from: number }>(earlier: readonly E[], height: number): E | undefined {
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const e = earlier[i] as E;
+    if (e.from <= height) return e;
+  }
+  return undefined;
+}
+
 /** The state of a record that applies to a draw at `height`, or undefined when none provably does. */
 export function stateAt(v: VersionedInputs, height: number): InputState | undefined {
   if (v.from === undefined) return undefined;
   if (height >= v.from) return v.latest;
-  const earlier = v.earlier ?? [];
-  for (let i = earlier.length - 1; i >= 0; i--) {
-    const e = earlier[i] as EarlierInput;
-    if (e.from <= height) return pick(e);
-  }
-  return undefined;
+  const e = earlierAt(v.earlier ?? [], height);
+  return e && pick(e);
 }
 
 /**
@@ -86,14 +91,25 @@ export function effectiveFrom(tip: number | undefined): number {
  */
 export function nextVersion(prev: VersionedInputs, next: InputState, tip: number | undefined): { from: number; earlier: EarlierInput[] } {
   if (prev.from !== undefined && sameState(prev.latest, next)) return { from: prev.from, earlier: [...(prev.earlier ?? [])] };
+  return historyAfterChange(prev.earlier ?? [], { from: prev.from ?? 0, ...copyState(prev.latest) }, tip, MAX_EARLIER_INPUTS);
+}
+
+/**
+ * The history step of a guarded change written while the cluster tip is `tip`, for any value
+ * kept with a history (inputs here, the vote version in vote-version.ts): the new latest applies
+ * from `tip + 2`; entries applying from there on are replaced, `previous` (the latest until now,
+ * with its `from`) is kept, and entries no draw at `tip - 16` or later needs are pruned, keeping
+ * at most `max`.
+ */
+export function historyAfterChange<E extends { from: number }>(
+  earlier: readonly E[], previous: E, tip: number | undefined, max: number,
+): { from: number; earlier: E[] } {
   const from = effectiveFrom(tip);
-  const earlier = (prev.earlier ?? []).filter((e) => e.from < from);
-  const prevFrom = prev.from ?? 0;
-  if (prevFrom < from) earlier.push({ from: prevFrom, ...copyState(prev.latest) });
+  const kept = earlier.filter((e) => e.from < from);
+  if (previous.from < from) kept.push(previous);
   const oldest = (tip ?? 0) - INPUTS_HISTORY_HEIGHTS;
   // e_i serves the heights [e_i.from, next from): keep it while that range reaches `oldest`.
-  const kept = earlier.filter((e, i) => ((earlier[i + 1]?.from ?? from) > oldest));
-  return { from, earlier: kept.slice(-MAX_EARLIER_INPUTS) };
+  return { from, earlier: kept.filter((_, i) => (kept[i + 1]?.from ?? from) > oldest).slice(-max) };
 }
 
 function copyState(s: InputState): InputState {

@@ -24,9 +24,8 @@
  * different valid votes: the version must be decided before the draw.
  */
 import { z } from 'zod';
+import { earlierAt, effectiveFrom, historyAfterChange } from './vote-inputs.ts';
 
-/** Heights below the tip whose draws the history still serves (as vote-inputs.ts INPUTS_HISTORY_HEIGHTS). */
-const HISTORY_HEIGHTS = 16;
 /** Earlier versions kept at most. */
 export const MAX_EARLIER_VOTE_VERSIONS = 8;
 
@@ -48,29 +47,18 @@ export type VoteVersionValue = z.infer<typeof VoteVersionSchema>;
 export function voteVersionAt(value: VoteVersionValue | undefined, height: number): number | undefined {
   if (!value) return undefined;
   if (height >= value.from) return value.voteVersion;
-  const earlier = value.earlier ?? [];
-  for (let i = earlier.length - 1; i >= 0; i--) {
-    const e = earlier[i] as { voteVersion: number; from: number };
-    if (e.from <= height) return e.voteVersion;
-  }
-  return undefined;
+  return earlierAt(value.earlier ?? [], height)?.voteVersion;
 }
 
 /**
  * The value after proposing `voteVersion` while the cluster tip is `tip` (undefined: no tip
  * yet), or undefined when the proposal changes nothing: only a raise above the latest committed
- * version is written. It applies from `tip + 2`; versions applying from there on are replaced,
- * the previous latest is kept with its `from`, and versions no draw at `tip - 16` or later needs
- * are pruned.
+ * version is written. It applies from `tip + 2`, with the history step every vote input takes
+ * (vote-inputs.ts {@link historyAfterChange}).
  */
 export function nextVoteVersion(prev: VoteVersionValue | undefined, voteVersion: number, tip: number | undefined): VoteVersionValue | undefined {
   if (prev && voteVersion <= prev.voteVersion) return undefined;
-  const from = (tip ?? 0) + 2;
-  if (!prev) return { voteVersion, from };
-  const earlier = (prev.earlier ?? []).filter((e) => e.from < from);
-  if (prev.from < from) earlier.push({ voteVersion: prev.voteVersion, from: prev.from });
-  const oldest = (tip ?? 0) - HISTORY_HEIGHTS;
-  // e_i serves the heights [e_i.from, next from): keep it while that range reaches `oldest`.
-  const kept = earlier.filter((_, i) => (earlier[i + 1]?.from ?? from) > oldest).slice(-MAX_EARLIER_VOTE_VERSIONS);
-  return { voteVersion, from, ...(kept.length > 0 ? { earlier: kept } : {}) };
+  if (!prev) return { voteVersion, from: effectiveFrom(tip) };
+  const h = historyAfterChange(prev.earlier ?? [], { voteVersion: prev.voteVersion, from: prev.from }, tip, MAX_EARLIER_VOTE_VERSIONS);
+  return { voteVersion, from: h.from, ...(h.earlier.length > 0 ? { earlier: h.earlier } : {}) };
 }
