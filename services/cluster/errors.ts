@@ -65,6 +65,20 @@ export class CorruptValueError extends ClusterError {
   }
 }
 
+/** The JSON of a stored value. @throws CorruptValueError naming `key` when it is not JSON */
+export function parseStoredJson(key: string, raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new CorruptValueError(key, `not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** A schema's issues as one line (`path: message; ...`) for a CorruptValueError. */
+export function schemaIssues(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
 /** etcd holds a schema version newer than this code understands. */
 export class SchemaTooNewError extends ClusterError {
   constructor(message: string, options?: ErrorOptions) {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { EnvelopeSchema } from './envelope.ts';
-import { CorruptValueError } from './errors.ts';
+import { CorruptValueError, parseStoredJson, schemaIssues } from './errors.ts';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 /** A 32-byte hash, display hex. */
@@ -91,24 +91,19 @@ export function parseWithHistory<T extends object>(
   fields: { history: string; from: string },
   onHistoryDropped?: (err: CorruptValueError) => void,
 ): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new CorruptValueError(key, `not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const json = parseStoredJson(key, raw);
   const first = schema.safeParse(json);
   const drop = (why: string): T => {
     const { [fields.history]: _dropped, ...rest } = json as Record<string, unknown>;
     const again = schema.safeParse(rest);
-    if (!again.success) throw new CorruptValueError(key, `fails schema: ${issuesOf(again.error)}`);
+    if (!again.success) throw new CorruptValueError(key, `fails schema: ${schemaIssues(again.error)}`);
     onHistoryDropped?.(new CorruptValueError(key, `${fields.history} ${why}: dropped; draws below ${fields.from} take the single-signer path until the next change of these inputs rewrites the history`));
     return again.data;
   };
   if (!first.success) {
     const onlyHistory = first.error.issues.every((i) => i.path[0] === fields.history);
-    if (!onlyHistory || typeof json !== 'object' || json === null) throw new CorruptValueError(key, `fails schema: ${issuesOf(first.error)}`);
-    return drop(`fails schema (${issuesOf(first.error)})`);
+    if (!onlyHistory || typeof json !== 'object' || json === null) throw new CorruptValueError(key, `fails schema: ${schemaIssues(first.error)}`);
+    return drop(`fails schema (${schemaIssues(first.error)})`);
   }
   const v = first.data as Record<string, unknown>;
   const history = v[fields.history] as Array<{ from: number }> | undefined;
@@ -118,10 +113,6 @@ export function parseWithHistory<T extends object>(
     return drop(`ends at ${last.from}, not below ${fields.from} ${from ?? '(absent)'}`);
   }
   return first.data;
-}
-
-function issuesOf(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
 /**

@@ -16,7 +16,7 @@
 import type { Etcd3, IKeyValue, IRangeResponse, Watcher } from 'etcd3';
 import { isWatchAuthCancel, reopenWatchStreamWithFreshToken, timed, type ClusterMetricsHooks } from './etcd-client.ts';
 import { showValue } from './chain-tip.ts';
-import { CorruptValueError, EtcdUnavailableError } from './errors.ts';
+import { CorruptValueError, EtcdUnavailableError, parseStoredJson, schemaIssues } from './errors.ts';
 import { parseHeightValue, prefixRangeEnd } from './keyspace.ts';
 import { JitteredBackoff, STOP_BUDGET_MS, settledWithin, sleep } from '../base/index.ts';
 
@@ -618,16 +618,7 @@ export class PrefixCache<T> {
 
 /** Parses JSON then validates with `schema`; throws CorruptValueError naming `key`. */
 export function parseJsonValue<T>(key: string, raw: Buffer, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new CorruptValueError(key, `not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new CorruptValueError(key, `fails schema: ${issues}`);
-  }
+  const r = schema.safeParse(parseStoredJson(key, raw));
+  if (!r.success) throw new CorruptValueError(key, `fails schema: ${schemaIssues(r.error)}`);
   return r.data;
 }
