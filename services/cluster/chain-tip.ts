@@ -124,8 +124,8 @@ export interface TipKnowledge {
   /** The highest valid tip this process applied (-1: none). */
   highestTipSeen(): number;
   /**
-   * The highest height otherwise known in use (markers applied, vote records; -1: none). May
-   * scan a cache: asked only when the tip and both markers are missing.
+   * The highest height otherwise known in use (markers applied; -1: none). Asked before every
+   * guarded read ({@link tipFloor}): keep it cheap (no cache scans).
    */
   highestInUse?(): number;
 }
