@@ -50,6 +50,7 @@ import {
   buildVote, encodeTx, hashFromHex, hashToHex, parseTicket, signVote, decodeTxHex, txHash,
   type NetParams, type TicketInfo, type Tx,
 } from '../decred/index.ts';
+import { valueWithin } from '../base/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import {
   TicketNotFoundError, stateAtOrOldest, ticketInputs,
@@ -216,7 +217,7 @@ export class ClusterVoteFactory implements VoteFactory {
     }
     // Still behind: the inputs read from etcd after the tip was raised to H - 1 are exactly the
     // ones every current view computes. Asked for as long again; no answer: not canonical here.
-    const fresh = await settleWithin(this.#source.freshInputs(ticketHex, ev.height), waitMs);
+    const fresh = await valueWithin(this.#source.freshInputs(ticketHex, ev.height), waitMs);
     if (fresh?.canonical !== true) return no(fresh?.reason ?? c.reason);
     this.#keepFresh(ticketHex, ev, fresh);
     return this.#verdict({ ok: true, inputs: fresh.inputs }, timing('read'));
@@ -345,19 +346,6 @@ export class ClusterVoteFactory implements VoteFactory {
 }
 
 const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
-
-/** The value of `p` if it settles successfully within `ms`, else undefined (a rejection included). */
-async function settleWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([p.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * A never-canonical source over plain ticket records and defaults functions (no cluster): each
