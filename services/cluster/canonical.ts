@@ -194,10 +194,9 @@ export class VoteInputsView {
     try {
       version = vkv ? parseJsonValue(versionKey, vkv.value, VoteVersionSchema) : undefined;
     } catch (err) {
-      const e = err instanceof CorruptValueError ? err : new CorruptValueError(versionKey, String((err as Error)?.message ?? err));
-      this.log.error({ err: e, key: versionKey }, 'the committed vote version is unreadable: no vote is signed from it; the next vote-version proposal replaces it');
-      this.opts.onCorrupt?.(e);
-      throw new CorruptValueError(versionKey, `the committed vote version is unreadable (${e.message}); no vote is signed from it; the next vote-version proposal replaces it`);
+      if (!(err instanceof CorruptValueError)) throw err;
+      this.#report(err, 'the committed vote version is unreadable: no vote is signed from it; the next vote-version proposal replaces it');
+      throw new CorruptValueError(versionKey, `the committed vote version is unreadable (${err.message}); no vote is signed from it; the next vote-version proposal replaces it`);
     }
     const recorded: RecordedTSpend[] = [];
     const marker = keyspace.tspendsTipMarker();
