@@ -13,13 +13,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ChainTipCorruptError, ConcurrentUpdateError, generateClusterKey, openCluster, padHeight, type Cluster, type CorruptValueError, type TipRepairReason,
 } from '../../services/cluster/index.ts';
-import { SecretKey, createMetrics } from '../../services/telemetry/index.ts';
+import { createMetrics } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { hashOf, filledKey } from '../harness/cluster-fixtures.ts';
 
 const clusterKey = generateClusterKey().expose().slice();
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
-const key = (n: number): SecretKey => new SecretKey(new Uint8Array(32).fill(n));
 
 let etcd: TestEtcd;
 let root: Etcd3;
@@ -101,7 +100,7 @@ describe('a corrupt config/chain-tip', () => {
   it('refuses every write that changes vote inputs, naming the key; nothing is written; the caches claim no height', async () => {
     await tipTo(100);
     const t = hashOf('corrupt-tip-refused');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(1) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(1) });
     await tipTo(101);
     expect(voter.canonicalInputs(t, 102).ok).toBe(true);
     const ticketRev = await revisionOf(admin.keyspace.ticket(t));
@@ -130,8 +129,8 @@ describe('a corrupt config/chain-tip', () => {
     await refused(admin.tickets.mergeVoteChoices(t, { agenda: 'yes' }));
     await refused(admin.tickets.setTSpendPolicy(t, hashOf('some-tspend'), 'yes'));
     await refused(admin.config.updateVoteDefaults((d) => ({ ...d, voteChoices: { agenda: 'no' } })));
-    await refused(admin.tickets.importTicket({ ticketHash: hashOf('corrupt-tip-import'), ticketHex: '01000000', votingKey: key(2) }));
-    const batch = await admin.tickets.importTickets([{ ticketHash: hashOf('corrupt-tip-batch'), ticketHex: '01000000', votingKey: key(3) }]);
+    await refused(admin.tickets.importTicket({ ticketHash: hashOf('corrupt-tip-import'), ticketHex: '01000000', votingKey: filledKey(2) }));
+    const batch = await admin.tickets.importTickets([{ ticketHash: hashOf('corrupt-tip-batch'), ticketHex: '01000000', votingKey: filledKey(3) }]);
     expect(batch[0]?.error).toBeInstanceOf(ChainTipCorruptError);
 
     expect(await revisionOf(admin.keyspace.ticket(t))).toBe(ticketRev);
@@ -175,7 +174,7 @@ describe('a corrupt config/chain-tip', () => {
   it('a deleted config/chain-tip (the key removed by hand) refuses writes instead of applying them from height 2', async () => {
     await tipTo(110);
     const t = hashOf('deleted-tip');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(4) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(4) });
     await tipTo(112);
     const before = voter.canonicalInputs(t, 113);
     expect(before.ok).toBe(true);
@@ -232,7 +231,7 @@ describe('a corrupt config/chain-tip', () => {
   it('the record-first read on a corrupt tip repairs it first, so no later write can reach the draw it reads for', async () => {
     await tipTo(140);
     const t = hashOf('fresh-on-corrupt');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(5) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(5) });
     await tipTo(141);
     await corruptTip('9');
     // A draw at 150 (this voter's proxy is ahead): the read raises the tip to 149 first.
@@ -268,7 +267,7 @@ describe('markers in the watch caches', () => {
     expect(corrupt.map((e) => e.key)).toContain(marker);
     // Writes guarded by the (valid) tip are not stopped by a marker.
     const t = hashOf('marker-garbage');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(6) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(6) });
     // The next advance, even of a height the tip already has, finds the marker unreadable and
     // writes all three back at once (no block needed).
     expect(await voter.advanceTip(170)).toBe(true);
@@ -298,7 +297,7 @@ describe('markers in the watch caches', () => {
     }
     // A writer that applied 190 refuses to write under 20: the change would apply from 22.
     const t = hashOf('lowered-tip');
-    const err = await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(7) }).then(() => undefined, (e: unknown) => e);
+    const err = await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(7) }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(ChainTipCorruptError);
     expect((err as Error).message).toContain('below');
     expect(await root.get(admin.keyspace.ticket(t)).string()).toBeNull();
@@ -306,7 +305,7 @@ describe('markers in the watch caches', () => {
     expect(await tipValues()).toEqual([padHeight(190), padHeight(190), padHeight(190)]);
     expect(repairs).toContain('lowered');
     await tipTo(190);
-    expect((await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(7) })).record.inputsFrom).toBe(192);
+    expect((await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(7) })).record.inputsFrom).toBe(192);
   });
 });
 
@@ -325,7 +324,7 @@ describe('the tip and both markers deleted by hand', () => {
   it('is not "no tip yet": a writer that applied a tip refuses, and a voter recreates them at the highest height in use', async () => {
     await tipTo(210);
     const t = hashOf('all-deleted');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(8) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(8) });
     await tipTo(212);
     const before = voter.canonicalInputs(t, 213);
     expect(before.ok).toBe(true);

@@ -12,13 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClusterKey, openCluster, type Cluster, type CorruptValueError } from '../../services/cluster/index.ts';
 import { SIMNET, encodeTx, hashToHex, txHash } from '../../services/decred/index.ts';
 import { createTestTSpend } from '../../services/sim/devnet/index.ts';
-import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { hashOf, filledKey } from '../harness/cluster-fixtures.ts';
 
 const clusterKey = generateClusterKey().expose().slice();
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
-const key = (n: number): SecretKey => new SecretKey(new Uint8Array(32).fill(n));
 
 let etcd: TestEtcd;
 let root: Etcd3;
@@ -64,7 +62,7 @@ describe('a ticket record whose vote input history is unreadable', () => {
   it('stays managed and votable: canonical from its inputsFrom on, single-signer below; reported; the admin can still change it', async () => {
     await tipTo(20);
     const t = hashOf('history-corrupt');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(1), voteChoices: { agenda: 'yes' } });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(1), voteChoices: { agenda: 'yes' } });
     await tipTo(30);
     const rec = await admin.tickets.mergeVoteChoices(t, { agenda: 'no' });
     expect(rec.inputsFrom).toBe(32);
@@ -105,7 +103,7 @@ describe('a ticket record whose vote input history is unreadable', () => {
 
   it('anything else wrong in the record still refuses the whole record (reported, never voted)', async () => {
     const t = hashOf('record-corrupt');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(2) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(2) });
     const k = admin.keyspace.ticket(t);
     await rewrite(k, (v) => ({ ...v, voteChoices: 'yes', earlierInputs: 7 }), () => voter.tickets.corruptKeys().has(k));
     expect(voter.tickets.get(t)).toBeUndefined();
@@ -121,7 +119,7 @@ describe('config/vote-defaults', () => {
     await admin.config.updateVoteDefaults((d) => ({ ...d, voteChoices: { agenda: 'no' } }));
     await tipTo(62);
     const t = hashOf('defaults-history');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(3) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(3) });
     await tipTo(64);
     const k = admin.keyspace.config('vote-defaults');
     await rewrite(k, (v) => ({ ...v, earlier: [{ from: 'yesterday' }] }), () => corrupt.some((e) => e.key === k && e.message.includes('earlier')));
@@ -157,7 +155,7 @@ describe('a corrupt tspend record', () => {
     const hashHex = hashToHex(txHash(tx));
     const k = voter.keyspace.tspend(hashHex);
     const t = hashOf('tspend-corrupt');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(4) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(4) });
     // A record of this hash whose transaction is not a valid tspend (truncated by hand).
     await root.put(k).value(JSON.stringify({ txHex: Buffer.from(raw).toString('hex').slice(0, 200), expiry: 194, piKeyHex: `02${'1'.repeat(64)}`, from: 0 })).exec();
     await waitFor(() => (voter.tspends.corruptKeys().has(k) ? true : undefined), { timeoutMs: 5_000, message: 'corrupt tspend seen' });

@@ -23,10 +23,10 @@ import {
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { hashOf } from '../harness/cluster-fixtures.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const clusterKeyBytes = generateClusterKey().expose().slice();
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
 const key32 = (b: number): SecretKey => new SecretKey(new Uint8Array(32).fill(b));
 
 let etcd: TestEtcd;

@@ -10,9 +10,9 @@ import { ConcurrentUpdateError, TicketNotFoundError, generateClusterKey, openClu
 import { GuardedUpdater } from '../../services/cluster/guarded-update.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
+import { hashOf } from '../harness/cluster-fixtures.ts';
 
 const clusterKeyBytes = generateClusterKey().expose().slice();
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
 const hex64 = (i: number): string => i.toString(16).padStart(64, '0');
 const piKey = (i: number): string => `02${i.toString(16).padStart(64, '0')}`;
 const N = 50;

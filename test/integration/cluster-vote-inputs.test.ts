@@ -13,13 +13,11 @@ import {
 } from '../../services/cluster/index.ts';
 import { SIMNET, encodeTx, hashToHex, txHash } from '../../services/decred/index.ts';
 import { createTestTSpend } from '../../services/sim/devnet/index.ts';
-import { SecretKey } from '../../services/telemetry/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { hashOf, filledKey } from '../harness/cluster-fixtures.ts';
 
 const clusterKey = generateClusterKey().expose().slice();
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
-const key = (n: number): SecretKey => new SecretKey(new Uint8Array(32).fill(n));
 
 let etcd: TestEtcd;
 let admin: Cluster;
@@ -91,7 +89,7 @@ describe('cluster tip', () => {
 describe('guarded writes and inputs effective from a height', () => {
   it('a choice change racing a moving tip: every merge lands, each applies from the tip it committed under + 2', async () => {
     const t = hashOf('racing-tip');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(1) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(1) });
     const start = (await voter.tip.read()) as number;
     const key0 = admin.keyspace.ticket(t);
     const startRev = Number((await admin.client.get(key0).exec()).kvs[0]?.mod_revision);
@@ -122,7 +120,7 @@ describe('guarded writes and inputs effective from a height', () => {
 
   it('what applies at a height never changes once the tip passed it; later draws see the change', async () => {
     const t = hashOf('effective-from');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(2), voteChoices: { agenda: 'a' } });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(2), voteChoices: { agenda: 'a' } });
     const T0 = (await voter.tip.read()) as number;
     await tipTo(T0 + 2);
     expect(admin.canonicalInputs(t, T0 + 2)).toMatchObject({ ok: true, inputs: { ticket: { voteChoices: { agenda: 'a' } } } });
@@ -149,7 +147,7 @@ describe('guarded writes and inputs effective from a height', () => {
 
   it('a view behind the marker of H - 1 is not canonical; the record-first read computes what a current view does', async () => {
     const t = hashOf('view-behind');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(3), voteChoices: { agenda: 'x' } });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(3), voteChoices: { agenda: 'x' } });
     const T = (await voter.tip.read()) as number;
     await tipTo(T + 2);
     const H = T + 4; // needs the markers of H - 1 = T + 3
@@ -169,7 +167,7 @@ describe('guarded writes and inputs effective from a height', () => {
     const T = (await voter.tip.read()) as number;
     await tipTo(T);
     const t = hashOf('late-import');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(4) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(4) });
     await waitFor(() => (admin.tickets.has(t) ? true : undefined), { timeoutMs: 5_000, message: 'imported' });
     expect(admin.tickets.get(t)?.record.inputsFrom).toBe(T + 2);
     expect(admin.canonicalInputs(t, T + 1)).toEqual({ ok: false, reason: 'late-import' });
@@ -180,7 +178,7 @@ describe('guarded writes and inputs effective from a height', () => {
 
   it('a record of an older version (no inputsFrom) is never canonical until the migration, which is idempotent', async () => {
     const t = hashOf('legacy');
-    const { record } = await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(5), voteChoices: { agenda: 'old' } });
+    const { record } = await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(5), voteChoices: { agenda: 'old' } });
     const legacy: Record<string, unknown> = { ...record };
     delete legacy['inputsFrom'];
     await admin.client.put(admin.keyspace.ticket(t)).value(JSON.stringify(legacy)).exec();
@@ -231,7 +229,7 @@ describe('recorded tspends', () => {
     expect(admin.tspends.get(bad)).toBeUndefined();
     expect(corrupt.map((e) => e.key)).toContain(admin.keyspace.tspend(bad));
     const t = hashOf('tspend-ticket');
-    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: key(6) });
+    await admin.tickets.importTicket({ ticketHash: t, ticketHex: '01000000', votingKey: filledKey(6) });
     const fresh = await voter.freshInputs(t, T + 2);
     expect(fresh.inputs.tspends.map((x) => x.hashHex)).toEqual([hashHex]);
   });

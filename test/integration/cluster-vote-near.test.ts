@@ -8,13 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClusterKey, openCluster, type Cluster, type VoteRecord } from '../../services/cluster/index.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
+import { hashOf } from '../harness/cluster-fixtures.ts';
 
 let etcd: TestEtcd;
 let near: Cluster;
 let other: Cluster;
 const clusterKey = generateClusterKey().expose().slice();
 
-const hashOf = (label: string): string => Buffer.from(label.padEnd(32, '#').slice(0, 32)).toString('hex');
 
 function rec(label: string, signer: string, bytes: string): VoteRecord {
   return {
