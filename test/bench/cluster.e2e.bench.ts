@@ -27,7 +27,7 @@ import { fromHex, signHash } from '../../services/decred/index.ts';
 import { createNodeProxyClient, type NodeProxyClient } from '../../services/nodeproxy/index.ts';
 import { loadTlsMaterial, ROLE, type TlsMaterial } from '../../services/security/index.ts';
 import { awaitTipVotes, checkNothingLost, driveBlocks, mineHeld, startLayout, tipDraws, type Layout, type LayoutOptions } from '../../services/sim/layout/index.ts';
-import { SignerFaults, type MsSummary, type SignerFault } from '../../services/sim/chaos/signer-faults.ts';
+import { SignerFaults, msSummary, type MsSummary, type SignerFault } from '../../services/sim/chaos/signer-faults.ts';
 import type { DutyEvent } from '../../services/voter/index.ts';
 import { initTelemetry } from '../../services/telemetry/index.ts';
 
@@ -52,14 +52,9 @@ const VOTER_MODE = process.env['VOTECLUSTER_BENCH_VOTER_MODE'] === 'process' ? '
 /** Which parts to run (comma-separated): lease, single-signer, all-vote, takeover, takeover-local, local, local-single-signer. */
 const PARTS = new Set((process.env['VOTECLUSTER_BENCH_PARTS'] ?? 'lease,single-signer,all-vote,takeover,takeover-local,local,local-single-signer').split(',').map((p) => p.trim()));
 
-function pct(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
-}
-const summary = (xs: number[]): { n: number; p50: number; p90: number; p99: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: round(pct(s, 0.5)), p90: round(pct(s, 0.9)), p99: round(pct(s, 0.99)), max: round(s.at(-1) ?? 0) };
-};
+/** n, p50, p90, p99 and max of `xs` (nearest rank, as the chaos report computes them), rounded to 0.01 ms. */
+const rounded = (m: MsSummary): MsSummary => ({ n: m.n, p50: round(m.p50), p90: round(m.p90), p99: round(m.p99), max: round(m.max) });
+const summary = (xs: number[]): MsSummary => rounded(msSummary(xs));
 const round = (x: number): number => Math.round(x * 100) / 100;
 
 function signMs(samples = 200): number[] {
@@ -152,7 +147,7 @@ interface DrawTrace { height: number; ticket: string; toMinerMs: number; duties:
  * I/O: polled every 5 ms): block H drawn at the miner → the last voter able to prove its inputs
  * current for a draw at H + 1. Empty with voters in child processes.
  */
-function watchViews(l: Layout): { stop(): void; lagAfter(l: Layout, from: number): ReturnType<typeof summary> & { byHeight: Record<number, number> } } {
+function watchViews(l: Layout): { stop(): void; lagAfter(l: Layout, from: number): MsSummary & { byHeight: Record<number, number> } } {
   const reached = new Map<number, Map<string, number>>();
   const timer = setInterval(() => {
     const now = Date.now();
@@ -189,8 +184,8 @@ function watchViews(l: Layout): { stop(): void; lagAfter(l: Layout, from: number
 }
 
 interface LatencyRun {
-  latencyMs: ReturnType<typeof summary>;
-  toMinerMs: ReturnType<typeof summary>;
+  latencyMs: MsSummary;
+  toMinerMs: MsSummary;
   /** SendVote calls per delivered vote per dcrd in the measured window (1 = one broadcast per vote per dcrd). */
   broadcastsPerVotePerDcrd: number;
   voted: number;
@@ -204,11 +199,11 @@ interface LatencyRun {
   inputs: Record<string, number>;
   /** The miner region's first signer per draw: draws by how its inputs were established, and that step's p50/p99 (ms). */
   minerRegionInputs: Record<string, number>;
-  minerRegionInputsMs: ReturnType<typeof summary>;
+  minerRegionInputsMs: MsSummary;
   /** The slowest draws at the miner with every voter's duty on them. */
   slowest: DrawTrace[];
   /** Block drawn at the miner → every voter's view holds its tip (ms; in-process voters only). */
-  tipCurrentMs?: ReturnType<typeof summary> & { byHeight: Record<number, number> };
+  tipCurrentMs?: MsSummary & { byHeight: Record<number, number> };
 }
 
 const EMPTY_RUN: LatencyRun = {
@@ -317,8 +312,8 @@ async function latencyRun(opts: LayoutOptions, rtts: number[], hops: number[]): 
  * (services/sim/chaos/signer-faults.ts).
  */
 interface TakeoverRun {
-  takeoverMs: ReturnType<typeof summary>;
-  toMinerMs: ReturnType<typeof summary>;
+  takeoverMs: MsSummary;
+  toMinerMs: MsSummary;
   /** SIGKILLs at held draws, each of the designated signer of at least one winner. */
   kills: number;
   /** Kills of which at least one draw was taken over by another voter (target: every kill). */
@@ -372,9 +367,8 @@ async function takeoverRun(opts: LayoutOptions, kills: number): Promise<Takeover
     await checkNothingLost(l);
     const t = await faults.judge();
     const r = await l.report();
-    const pick = (s: MsSummary): ReturnType<typeof summary> => ({ n: s.n, p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), max: round(s.max) });
     return {
-      takeoverMs: pick(t.takeoverNearestMs), toMinerMs: pick(t.takeoverMs), kills: t.faults, killsExercised: t.faultsExercised,
+      takeoverMs: rounded(t.takeoverNearestMs), toMinerMs: rounded(t.takeoverMs), kills: t.faults, killsExercised: t.faultsExercised,
       victimDraws: t.victimDraws, exercised: t.exercised, takeoversPerKill: round(t.exercised / Math.max(1, t.faults)),
       missed: r.missed, conflicting: r.conflicting, hedgeMs,
     };
