@@ -18,9 +18,7 @@ import { pino } from 'pino';
 import {
   CorruptValueError, generateClusterKey, openCluster, type Cluster, type StoredAgendaSet,
 } from '../../services/cluster/index.ts';
-import {
-  SIMNET, blake256, buildTicket, checkVote, decodeTx, encodeTx, hash160, hashToHex, privKeyToPubKey, toHex, txHash, voteSubsidy,
-} from '../../services/decred/index.ts';
+import { SIMNET, blake256, checkVote, decodeTx, encodeTx, hashToHex, toHex, voteSubsidy } from '../../services/decred/index.ts';
 import { SecretKey } from '../../services/telemetry/index.ts';
 import { clusterTicketStore, currentAgendas } from '../../services/admin/index.ts';
 import { AgendaBook } from '../../services/voter/agenda-book.ts';
@@ -29,18 +27,13 @@ import { ClusterVoteFactory } from '../../services/voter/cluster-vote-factory.ts
 import { VoterVoteVersionCorruptError } from '../../services/voter/errors.ts';
 import { startTestEtcd, type TestEtcd } from '../harness/etcd.ts';
 import { waitFor } from '../harness/wait-for.ts';
+import { simnetTicket } from '../harness/cluster-fixtures.ts';
 
 const log = pino({ level: 'silent' });
 const clusterKey = generateClusterKey().expose().slice();
 
 // One real ticket and its voting key (simnet).
-const votingKey = blake256(new TextEncoder().encode('vote version test voting key'));
-const ticket = buildTicket({
-  input: { prevOut: { hash: blake256(Uint8Array.of(31)), index: 0, tree: 0 }, valueIn: 1_000_000_000n },
-  price: 20_000n, fee: 3_001n,
-  votingHash160: hash160(privKeyToPubKey(votingKey)), rewardHash160: hash160(privKeyToPubKey(blake256(Uint8Array.of(32)))),
-});
-const TICKET = hashToHex(txHash(ticket));
+const { votingKey, ticket, ticketHex: TICKET } = simnetTicket('vote version test voting key', 31, 32);
 
 /** The agenda set of a version as the chain reports it (one agenda each, so the bits differ too). */
 const agendaSet = (voteVersion: number, id: string): StoredAgendaSet => ({

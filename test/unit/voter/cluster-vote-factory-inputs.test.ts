@@ -5,22 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import {
-  SIMNET, blake256, buildTicket, encodeTx, hash160, hashToHex, privKeyToPubKey, toHex, txHash, voteSubsidy,
-} from '../../../services/decred/index.ts';
+import { SIMNET, blake256, encodeTx, hashToHex, toHex, voteSubsidy } from '../../../services/decred/index.ts';
 import type { CanonicalInputs, FreshInputs, VoteInputs } from '../../../services/cluster/index.ts';
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource, type VoteInputSource } from '../../../services/voter/cluster-vote-factory.ts';
+import { simnetTicket } from '../../harness/cluster-fixtures.ts';
 
 const log = pino({ level: 'silent' });
-const votingKey = blake256(new TextEncoder().encode('factory inputs test voting key'));
-const ticket = buildTicket({
-  input: { prevOut: { hash: blake256(Uint8Array.of(7)), index: 0, tree: 0 }, valueIn: 1_000_000_000n },
-  price: 20_000n, fee: 3_001n,
-  votingHash160: hash160(privKeyToPubKey(votingKey)), rewardHash160: hash160(privKeyToPubKey(blake256(Uint8Array.of(6)))),
-});
-const TICKET = hashToHex(txHash(ticket));
+const { votingKey, ticket, ticketHex: TICKET } = simnetTicket('factory inputs test voting key', 7, 6);
 const HEIGHT = 300;
 const ev: WinningTicketsEvent = {
   kind: 'winning-tickets', blockHashHex: hashToHex(blake256(Uint8Array.of(4, 5, 6))), height: HEIGHT, ticketsHex: [TICKET],

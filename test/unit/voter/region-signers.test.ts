@@ -10,9 +10,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import {
-  SIMNET, blake256, buildTicket, checkVote, decodeTx, encodeTx, hash160, hashToHex, privKeyToPubKey, toHex, txHash, voteSubsidy,
-} from '../../../services/decred/index.ts';
+import { SIMNET, blake256, checkVote, decodeTx, encodeTx, hashToHex, toHex, txHash, voteSubsidy } from '../../../services/decred/index.ts';
 import { createMetrics } from '../../../services/telemetry/index.ts';
 import { EtcdUnavailableError, type VoteRecord } from '../../../services/cluster/index.ts';
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
@@ -28,18 +26,13 @@ import { PeerPresence } from '../../../services/voter/peer-presence.ts';
 import { RecordQueue } from '../../../services/voter/record-queue.ts';
 import { coveringRegion, planRegion, regionOrder, uncoveredRegions } from '../../../services/voter/region-plan.ts';
 import { VoteDelivery } from '../../../services/voter/vote-delivery.ts';
+import { simnetTicket } from '../../harness/cluster-fixtures.ts';
 
 const log = pino({ level: 'silent' });
 const LONG_HEDGE_MS = 60_000;
 
 // One real ticket and its voting key (simnet).
-const votingKey = blake256(new TextEncoder().encode('region signer test voting key'));
-const ticket = buildTicket({
-  input: { prevOut: { hash: blake256(Uint8Array.of(9)), index: 0, tree: 0 }, valueIn: 1_000_000_000n },
-  price: 20_000n, fee: 3_001n,
-  votingHash160: hash160(privKeyToPubKey(votingKey)), rewardHash160: hash160(privKeyToPubKey(blake256(Uint8Array.of(8)))),
-});
-const TICKET = hashToHex(txHash(ticket));
+const { votingKey, ticket, ticketHex: TICKET } = simnetTicket('region signer test voting key', 9, 8);
 const tickets: TicketSource = {
   get: (h) => (h === TICKET ? { record: { ticketHex: toHex(encodeTx(ticket)), voteChoices: {} }, modRevision: 11 } : undefined),
   getVotingKey: () => {

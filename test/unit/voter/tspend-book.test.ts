@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
-  SIMNET, blake256, buildTicket, calcTSpendWindow, checkVote, decodeTx, encodeTx, hash160, hashToHex, parseVote,
-  privKeyToPubKey, toHex, treasuryVoteScript, txHash, voteSubsidy,
+  SIMNET, blake256, calcTSpendWindow, checkVote, decodeTx, encodeTx, hashToHex, parseVote, toHex, treasuryVoteScript, txHash, voteSubsidy,
 } from '../../../services/decred/index.ts';
 import { AgendaTable } from '../../../services/voter/agenda-table.ts';
 import type { WinningTicketsEvent } from '../../../services/voter/chain-event.ts';
 import { ClusterVoteFactory, type TicketSource } from '../../../services/voter/cluster-vote-factory.ts';
 import { createTestTSpend } from '../../../services/sim/devnet/index.ts';
 import { MAX_KNOWN_TSPENDS, MAX_TREASURY_VOTES, TSpendBook, resolveTreasuryVote, treasuryVotesFor, type TreasuryPolicyTables } from '../../../services/voter/tspend-book.ts';
+import { simnetTicket } from '../../harness/cluster-fixtures.ts';
 
 const H = (n: number): string => hashToHex(blake256(Uint8Array.of(n)));
 const PI_A = `02${'a'.repeat(64)}`;
@@ -83,13 +83,7 @@ describe('TSpendBook.addRaw: only tspends dcrd would accept', () => {
 });
 
 describe('ClusterVoteFactory treasury votes', () => {
-  const votingKey = blake256(new TextEncoder().encode('treasury test voting key'));
-  const ticket = buildTicket({
-    input: { prevOut: { hash: blake256(Uint8Array.of(3)), index: 0, tree: 0 }, valueIn: 1_000_000_000n },
-    price: 20_000n, fee: 3_001n,
-    votingHash160: hash160(privKeyToPubKey(votingKey)), rewardHash160: hash160(privKeyToPubKey(blake256(Uint8Array.of(7)))),
-  });
-  const ticketHex = hashToHex(txHash(ticket));
+  const { votingKey, ticket, ticketHex } = simnetTicket('treasury test voting key', 3, 7);
   const record = {
     ticketHex: toHex(encodeTx(ticket)), voteChoices: {} as Record<string, string>,
     tspendPolicy: {} as Record<string, 'yes' | 'no' | 'abstain'>, treasuryPolicy: {} as Record<string, 'yes' | 'no' | 'abstain'>,
